@@ -1,0 +1,272 @@
+package rx
+
+import (
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/hetu"
+)
+
+// Identifier systems of DESIGN §3.
+const (
+	SystemHETU         = "urn:oid:1.2.246.21"
+	SystemValvira      = "urn:oid:1.2.246.537.26"
+	SystemVNR          = "urn:oid:1.2.246.537.6.55"
+	SystemATC          = "urn:oid:1.2.246.537.6.32"
+	SystemRecordUUID   = "urn:ietf:rfc:3986"
+	SystemOrganisation = "urn:oid:1.2.246.10" // prefix of organisation OIDs (SOTE register)
+)
+
+// Form is how a prescription was issued.
+type Form string
+
+// Prescription forms. Paper and telephone are allowed only in a fault or
+// exceptional situation (DESIGN §2).
+const (
+	FormElectronic Form = "electronic"
+	FormPaper      Form = "paper"
+	FormTelephone  Form = "telephone"
+)
+
+// Valid reports whether f is a known form.
+func (f Form) Valid() bool {
+	return f == FormElectronic || f == FormPaper || f == FormTelephone
+}
+
+// Profession of a prescriber. Only physicians and dentists may issue a paper
+// or telephone prescription.
+type Profession string
+
+// Professions.
+const (
+	Physician Profession = "physician"
+	Dentist   Profession = "dentist"
+	Nurse     Profession = "nurse" // a nurse with limited prescribing rights
+)
+
+// Medicine is one medicinal product as sold in Finland, with its packages.
+type Medicine struct {
+	ID        string    `json:"id"`        // stable slug, e.g. "panadol-500mg-tabl"
+	Name      string    `json:"name"`      // trade name, e.g. "Panadol"
+	Substance string    `json:"substance"` // active substance, e.g. "paracetamol"
+	ATC       string    `json:"atc"`       // ATC code, e.g. "N02BE01"
+	Strength  string    `json:"strength"`  // e.g. "500 mg", "100 IU/ml"
+	Form      string    `json:"form"`      // pharmaceutical form, e.g. "tablet"
+	Unit      string    `json:"unit"`      // unit of quantity: "tablet", "ml", "dose", "patch"
+	Category  string    `json:"category"`  // therapeutic group, e.g. "insulin", "antiepileptic"
+	Narcotic  bool      `json:"narcotic"`  // a narcotic (huumausaine)
+	PKV       bool      `json:"pkv"`       // acts on the central nervous system (PKV)
+	Packages  []Package `json:"packages"`  // the packages on sale, smallest first
+}
+
+// Package is one pack of a medicine with its package number.
+type Package struct {
+	VNR  string `json:"vnr"`  // 6-digit package number (fixture numbers in testdata)
+	Size int    `json:"size"` // units in the pack, in Medicine.Unit
+}
+
+// SmallestPackage returns the smallest package, or false when there is none.
+func (m Medicine) SmallestPackage() (Package, bool) {
+	if len(m.Packages) == 0 {
+		return Package{}, false
+	}
+	p := m.Packages[0]
+	for _, q := range m.Packages[1:] {
+		if q.Size < p.Size {
+			p = q
+		}
+	}
+	return p, true
+}
+
+// Package returns the package with the package number vnr.
+func (m Medicine) Package(vnr string) (Package, bool) {
+	for _, p := range m.Packages {
+		if p.VNR == vnr {
+			return p, true
+		}
+	}
+	return Package{}, false
+}
+
+// DisplayName is the name shown at the counter: "Panadol 500 mg tablet".
+func (m Medicine) DisplayName() string {
+	return m.Name + " " + m.Strength + " " + m.Form
+}
+
+// ValidityMonths returns how long a prescription of this medicine in this
+// form is valid: 24 months normally, 12 for narcotics and PKV drugs, 3 for a
+// telephone prescription.
+func ValidityMonths(m Medicine, f Form) int {
+	switch {
+	case f == FormTelephone:
+		return 3
+	case m.Narcotic || m.PKV:
+		return 12
+	}
+	return 24
+}
+
+// GraceMonths is how long after it lapsed a prescription may still be
+// dispensed in exceptional circumstances.
+const GraceMonths = 1
+
+// Prescriber is the physician, dentist or nurse who issued a prescription.
+type Prescriber struct {
+	ID           string     `json:"id"`           // fixture slug
+	Name         string     `json:"name"`         // e.g. "Anna Korhonen"
+	Registration string     `json:"registration"` // Valvira (Terhikki) registration number
+	Profession   Profession `json:"profession"`
+	Phone        string     `json:"phone,omitempty"`
+	Workplace    string     `json:"workplace,omitempty"`
+}
+
+// MayIssueExceptional reports whether the prescriber may issue a paper or
+// telephone prescription: only a physician or a dentist.
+func (p Prescriber) MayIssueExceptional() bool {
+	return p.Profession == Physician || p.Profession == Dentist
+}
+
+// Patient is a person with a personal identity code.
+type Patient struct {
+	HETU   string `json:"hetu"`
+	Family string `json:"family"`
+	Given  string `json:"given"`
+}
+
+// ID parses the patient's identity code.
+func (p Patient) ID() (hetu.ID, error) { return hetu.Parse(p.HETU) }
+
+// Name is "Family, Given".
+func (p Patient) Name() string { return p.Family + ", " + p.Given }
+
+// Status of a prescription upstream.
+type Status string
+
+// Prescription statuses.
+const (
+	StatusActive    Status = "active"
+	StatusCompleted Status = "completed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Prescription is a prescription as the Prescription Centre holds it.
+// Quantities are in units of the medicine (tablets, ml, doses).
+type Prescription struct {
+	ID         string     `json:"id"`      // Prescription Centre id; also the barcode on the instruction sheet
+	Patient    string     `json:"patient"` // patient HETU
+	Prescriber Prescriber `json:"prescriber"`
+	Medicine   Medicine   `json:"medicine"`
+	Form       Form       `json:"form"`
+	Issued     time.Time  `json:"issued"`
+	Dosage     string     `json:"dosage"`    // dosage instruction, e.g. "1 tablet twice a day"
+	Quantity   int        `json:"quantity"`  // units per dispensing
+	Repeats    int        `json:"repeats"`   // further dispensings allowed after the first
+	Dispensed  int        `json:"dispensed"` // units dispensed so far
+	Status     Status     `json:"status"`
+	LockedBy   string     `json:"locked_by,omitempty"` // another pharmacy holding the lock
+	Version    string     `json:"version,omitempty"`   // upstream version (ETag)
+	Reason     string     `json:"reason,omitempty"`    // why paper or telephone was used
+}
+
+// Total is the quantity the prescription allows over all its dispensings.
+func (p Prescription) Total() int { return p.Quantity * (1 + p.Repeats) }
+
+// Remaining is the quantity still to be dispensed.
+func (p Prescription) Remaining() int {
+	if r := p.Total() - p.Dispensed; r > 0 {
+		return r
+	}
+	return 0
+}
+
+// ValidUntil is the last day the prescription is valid, before any grace.
+func (p Prescription) ValidUntil() time.Time {
+	return p.Issued.AddDate(0, ValidityMonths(p.Medicine, p.Form), 0)
+}
+
+// Validity says where a prescription stands in time.
+type Validity int
+
+// Validity states.
+const (
+	Valid   Validity = iota // within its validity
+	InGrace                 // lapsed, but within the one-month grace period
+	Expired                 // lapsed beyond the grace period
+)
+
+func (v Validity) String() string {
+	return [...]string{"valid", "in-grace", "expired"}[v]
+}
+
+// ValidityAt tells whether the prescription is valid at t.
+func (p Prescription) ValidityAt(t time.Time) Validity {
+	end := p.ValidUntil()
+	switch {
+	case !t.After(end):
+		return Valid
+	case !t.After(end.AddDate(0, GraceMonths, 0)):
+		return InGrace
+	}
+	return Expired
+}
+
+// BasisDocument is what an essential-medication dispensing was based on.
+type BasisDocument string
+
+// Basis documents (DESIGN §2).
+const (
+	BasisInstructionSheet BasisDocument = "instruction-sheet" // potilasohje
+	BasisSummary          BasisDocument = "summary"           // yhteenveto from My Kanta
+	BasisPreviousLabel    BasisDocument = "previous-label"    // the previous package's dosage label
+)
+
+// Valid reports whether b is a known basis document.
+func (b BasisDocument) Valid() bool {
+	return b == BasisInstructionSheet || b == BasisSummary || b == BasisPreviousLabel
+}
+
+// Role of a person signed in at the counter.
+type Role string
+
+// Roles. Only a pharmacist (farmaseutti or proviisori) signs saves to the
+// Prescription Centre; a student may look but not record.
+const (
+	RolePharmacist Role = "pharmacist"
+	RoleStudent    Role = "student"
+	RoleIT         Role = "it"
+	RoleTrainer    Role = "trainer"
+)
+
+// MayRecord reports whether the role may make journal records.
+func (r Role) MayRecord() bool { return r == RolePharmacist }
+
+// Pharmacist is a person who signs in at the counter.
+type Pharmacist struct {
+	ID           string `json:"id"` // sign-in id
+	Name         string `json:"name"`
+	Registration string `json:"registration"` // Valvira registration number
+	Role         Role   `json:"role"`
+}
+
+// Pharmacy is the outlet tiski runs in.
+type Pharmacy struct {
+	Name string `json:"name"`
+	OID  string `json:"oid"` // organisation OID, e.g. 1.2.246.10.12345678.10.0
+}
+
+// Dispensing is a dispensing event: medicine handed to a patient.
+type Dispensing struct {
+	ID                 string        `json:"id"`                            // record UUID, the idempotency key upstream
+	PrescriptionID     string        `json:"prescription_id"`               // e-prescription id, or "" when based on a journal prescription or previous label
+	PrescriptionRecord string        `json:"prescription_record,omitempty"` // UUID of a journal paper/telephone prescription
+	Patient            string        `json:"patient"`                       // HETU
+	Medicine           Medicine      `json:"medicine"`
+	VNR                string        `json:"vnr"`      // package dispensed
+	Quantity           int           `json:"quantity"` // units
+	Time               time.Time     `json:"time"`
+	Pharmacist         Pharmacist    `json:"pharmacist"`
+	Pharmacy           Pharmacy      `json:"pharmacy"`
+	Essential          bool          `json:"essential"`       // under the essential-medication procedure
+	Basis              BasisDocument `json:"basis,omitempty"` // with Essential
+	Note               string        `json:"note,omitempty"`
+}
