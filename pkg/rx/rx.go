@@ -166,6 +166,19 @@ type Prescription struct {
 	LockedBy   string     `json:"locked_by,omitempty"` // another pharmacy holding the lock
 	Version    string     `json:"version,omitempty"`   // upstream version (ETag)
 	Reason     string     `json:"reason,omitempty"`    // why paper or telephone was used
+	// The fields below are set on a prescription the pharmacy recorded from
+	// paper or telephone.
+	RecordID  string         `json:"record_id,omitempty"` // journal record UUID, the idempotency key upstream
+	Recorder  *Pharmacist    `json:"recorder,omitempty"`  // who recorded it
+	Telephone *TelephoneCall `json:"telephone,omitempty"` // with FormTelephone
+}
+
+// TelephoneCall is what the pharmacist records about a telephone
+// prescription's call.
+type TelephoneCall struct {
+	Phone        string    `json:"phone"`        // the prescriber's phone number
+	Time         time.Time `json:"time"`         // when the call was taken
+	Verification string    `json:"verification"` // how the caller was verified, e.g. a call back to a known number
 }
 
 // Total is the quantity the prescription allows over all its dispensings.
