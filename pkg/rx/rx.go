@@ -62,6 +62,9 @@ type Medicine struct {
 type Package struct {
 	VNR  string `json:"vnr"`  // 6-digit package number (fixture numbers in testdata)
 	Size int    `json:"size"` // units in the pack, in Medicine.Unit
+	// FixtureNumber marks a made-up package number from the fixtures, so it
+	// is never mistaken for a real VNR number.
+	FixtureNumber bool `json:"fixture_number"`
 }
 
 // SmallestPackage returns the smallest package, or false when there is none.
