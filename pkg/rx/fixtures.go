@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
@@ -162,6 +163,9 @@ func LoadFixtures(fsys fs.FS, now time.Time) (*Fixtures, error) {
 		}
 		fx.Prescriptions = append(fx.Prescriptions, p)
 	}
+	// The files list dispensings per prescription; Fixtures promises them
+	// oldest first overall, the order they would have reached the Centre.
+	slices.SortStableFunc(fx.Dispensings, func(a, b FixtureDispensing) int { return a.Time.Compare(b.Time) })
 	return fx, nil
 }
 
