@@ -1,0 +1,419 @@
+// Package centre is tiski's client of the Kanta Prescription Centre: FHIR R4
+// JSON over HTTP, with mutual TLS, timeouts on every call and a precise
+// classification of failures (transient, permanent, conflict) for queue/ and
+// the counter.
+//
+// The wire contract is pkg/centresim/README.md. This package encodes and
+// decodes FHIR with its own types and shares no FHIR code with the
+// simulator (DESIGN §4). It never retries: retries live in queue/.
+package centre
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultConnectTimeout   = 3 * time.Second
+	DefaultTimeout          = 10 * time.Second
+	DefaultMaxResponseBytes = 4 << 20
+	DefaultUserAgent        = "tiski"
+)
+
+// TLSConfig names the files of a mutual-TLS connection. CertFile and KeyFile
+// are the pharmacy's service certificate and key (PEM); CAFile is the private
+// CA bundle the Prescription Centre's certificate must chain to. The system
+// roots are never trusted.
+type TLSConfig struct {
+	CertFile   string
+	KeyFile    string
+	CAFile     string
+	ServerName string // overrides the host name checked in the server's certificate
+}
+
+// Config configures a Client. Only BaseURL is required.
+type Config struct {
+	// BaseURL is the FHIR server root, e.g. https://centre.example:8443;
+	// the CapabilityStatement is BaseURL + "/metadata".
+	BaseURL string
+	// ConnectTimeout bounds the TCP connect and, separately, the TLS
+	// handshake. Default 3 s.
+	ConnectTimeout time.Duration
+	// Timeout bounds a whole call, answer body included. Default 10 s. The
+	// caller's context bounds it too.
+	Timeout time.Duration
+	// MaxResponseBytes is the largest answer read. Default 4 MiB.
+	MaxResponseBytes int64
+	// PageSize is _count on listings; 0 leaves the server's default. Later
+	// pages are followed through the Bundle's next link either way.
+	PageSize int
+	// TLS enables mutual TLS; required for an https BaseURL.
+	TLS *TLSConfig
+	// AllowInvalidCertificate loads a client certificate that is expired or
+	// not yet valid instead of refusing it. For tests and for diagnosing a
+	// server's answer only.
+	AllowInvalidCertificate bool
+	// Pharmacy is the performer organisation on a dispensing that names none.
+	Pharmacy rx.Pharmacy
+	// UserAgent is sent on every request. Default "tiski".
+	UserAgent string
+	// Now is the clock, for certificate validity and Retry-After dates.
+	// Default time.Now.
+	Now func() time.Time
+	// Logger gets one debug line per request (method, path without the
+	// query, status, duration, request id). Default: no logging. No
+	// identity code is ever logged.
+	Logger *slog.Logger
+}
+
+// Client talks to one Prescription Centre. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	base *url.URL
+
+	reloadMu sync.Mutex // serialises Reload
+	conn     atomic.Pointer[connection]
+}
+
+// connection is what Reload replaces as a whole: the HTTP client with its
+// transport and TLS settings, and the certificate it presents.
+type connection struct {
+	http *http.Client
+	leaf *x509.Certificate // nil without a client certificate
+}
+
+// New checks cfg, loads the certificates and returns a Client. It does not
+// contact the server; call Probe for that. An expired or not yet valid
+// client certificate is refused with a message saying when and what to do.
+func New(cfg Config) (*Client, error) {
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PageSize < 0 {
+		return nil, fmt.Errorf("configure Prescription Centre client: page size %d is negative", cfg.PageSize)
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
+		return nil, fmt.Errorf("configure Prescription Centre client: base URL %q is not an http or https URL", cfg.BaseURL)
+	}
+	if base.Scheme == "https" && (cfg.TLS == nil || cfg.TLS.CAFile == "") {
+		return nil, errors.New("configure Prescription Centre client: an https base URL needs TLS.CAFile, the Prescription Centre's private CA bundle (the system roots are not trusted)")
+	}
+	c := &Client{cfg: cfg, base: base}
+	conn, err := c.connect()
+	if err != nil {
+		return nil, err
+	}
+	c.conn.Store(conn)
+	return c, nil
+}
+
+// Reload re-reads the certificate, key and CA files and uses them for new
+// connections, without a restart (DESIGN §3). On error the old ones stay in
+// use.
+func (c *Client) Reload() error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	conn, err := c.connect()
+	if err != nil {
+		return err
+	}
+	old := c.conn.Swap(conn)
+	old.http.CloseIdleConnections()
+	return nil
+}
+
+// CertificateExpiry returns when the client certificate in use expires, and
+// false when there is none.
+func (c *Client) CertificateExpiry() (time.Time, bool) {
+	leaf := c.conn.Load().leaf
+	if leaf == nil {
+		return time.Time{}, false
+	}
+	return leaf.NotAfter, true
+}
+
+// Close closes idle connections.
+func (c *Client) Close() { c.conn.Load().http.CloseIdleConnections() }
+
+func (c *Client) connect() (*connection, error) {
+	conn := &connection{}
+	dialer := &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 nil, // the Prescription Centre is reached directly
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   c.cfg.ConnectTimeout,
+		ResponseHeaderTimeout: c.cfg.Timeout,
+		// queue/ uploads many records in parallel to one host; keep their
+		// connections instead of opening one per record.
+		MaxIdleConns:        128,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	if t := c.cfg.TLS; t != nil {
+		tc, leaf, err := loadTLS(t, c.cfg.Now(), c.cfg.AllowInvalidCertificate)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = tc
+		conn.leaf = leaf
+	}
+	conn.http = &http.Client{
+		Transport: tr,
+		// The API never redirects; a redirect would carry the query, with
+		// an identity code, somewhere unknown.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return conn, nil
+}
+
+func loadTLS(t *TLSConfig, now time.Time, allowInvalid bool) (*tls.Config, *x509.Certificate, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load Prescription Centre CA bundle: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("load Prescription Centre CA bundle: %s holds no PEM certificate", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, nil, errors.New("load client certificate: give both the certificate file and the key file, or neither")
+	}
+	if t.CertFile == "" {
+		return tc, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load client certificate %s: %w", t.CertFile, err)
+	}
+	leaf := cert.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, nil, fmt.Errorf("load client certificate %s: %w", t.CertFile, err)
+		}
+	}
+	if !allowInvalid {
+		if err := checkValidity(t.CertFile, leaf, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	tc.Certificates = []tls.Certificate{cert}
+	return tc, leaf, nil
+}
+
+// checkValidity refuses a certificate outside its validity period, saying
+// when and what to do.
+func checkValidity(file string, leaf *x509.Certificate, now time.Time) error {
+	const day = "2 January 2006 15:04 MST"
+	switch {
+	case now.After(leaf.NotAfter):
+		return fmt.Errorf("load client certificate %s: the service certificate %q expired on %s; the Prescription Centre will refuse it. Install a renewed certificate and key at the same paths, then reload (no restart needed)",
+			file, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(day))
+	case now.Before(leaf.NotBefore):
+		return fmt.Errorf("load client certificate %s: the service certificate %q is not valid until %s; check this computer's clock, or wait until then",
+			file, leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(day))
+	}
+	return nil
+}
+
+// request is one HTTP exchange.
+type request struct {
+	op      string
+	method  string
+	target  string // a path below the base URL with its query, or an absolute URL on the same server
+	body    []byte
+	headers map[string]string
+}
+
+// answer is a successful (2xx) HTTP answer, read whole.
+type answer struct {
+	status    int
+	header    http.Header
+	body      []byte
+	requestID string
+}
+
+// do sends r and returns a 2xx answer, or an *Error for anything else.
+func (c *Client) do(ctx context.Context, r request) (*answer, error) {
+	reqID := uuid.NewString()
+	fail := func(class Class, cause error) *Error {
+		return &Error{Op: r.op, Class: class, RequestID: reqID, Err: cause}
+	}
+	u, err := c.resolve(r.target)
+	if err != nil {
+		return nil, fail(Permanent, tag(ErrBadResponse, err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	budget := time.Until(dl).Round(time.Millisecond)
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, fail(Permanent, tag(ErrNotSent, err))
+	}
+	req.Header.Set("Accept", fhirJSON)
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	req.Header.Set("X-Request-Id", reqID)
+	if r.body != nil {
+		req.Header.Set("Content-Type", fhirJSON+"; charset=utf-8")
+	}
+	for k, v := range r.headers {
+		req.Header.Set(k, v)
+	}
+
+	start := time.Now()
+	resp, err := c.conn.Load().http.Do(req)
+	if err != nil {
+		e := transportError(ctx, r.op, reqID, budget, err)
+		c.log(r, u, 0, start, reqID, e)
+		return nil, e
+	}
+	defer resp.Body.Close()
+	if id := resp.Header.Get("X-Request-Id"); id != "" {
+		reqID = id
+	}
+	e := &Error{Op: r.op, Status: resp.StatusCode, RequestID: reqID}
+	limit := c.cfg.MaxResponseBytes
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if ok && resp.ContentLength > limit {
+		e.Class, e.Err = Permanent, tagf(ErrTooLarge, "%d bytes announced, the limit is %d (Config.MaxResponseBytes)", resp.ContentLength, limit)
+		c.log(r, u, resp.StatusCode, start, reqID, e)
+		return nil, e
+	}
+	b, readErr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if ok {
+		switch {
+		case readErr != nil:
+			e = transportError(ctx, r.op, reqID, budget, readErr)
+			e.Status = resp.StatusCode
+			if !errors.Is(e.Err, ErrTimeout) && ctx.Err() == nil {
+				e.Err = tag(ErrTruncated, readErr)
+			}
+		case int64(len(b)) > limit:
+			e.Class, e.Err = Permanent, tagf(ErrTooLarge, "more than %d bytes (Config.MaxResponseBytes)", limit)
+		default:
+			c.log(r, u, resp.StatusCode, start, reqID, nil)
+			return &answer{status: resp.StatusCode, header: resp.Header, body: b, requestID: reqID}, nil
+		}
+		c.log(r, u, resp.StatusCode, start, reqID, e)
+		return nil, e
+	}
+	// An error answer: classify by status; the OperationOutcome, when
+	// readable, adds the reason and the texts.
+	e.Class = classify(resp.StatusCode)
+	if resp.StatusCode < 400 {
+		e.Class, e.Err = Permanent, tagf(ErrBadResponse, "unexpected HTTP status %d", resp.StatusCode)
+	}
+	e.parseOutcome(b)
+	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now()); ok {
+		e.RetryAfter = d
+	}
+	c.log(r, u, resp.StatusCode, start, reqID, e)
+	return nil, e
+}
+
+// transportError classifies a failure to get an answer (or to read it).
+// The *url.Error is unwrapped: its text holds the URL, and a query may hold
+// an identity code.
+func transportError(ctx context.Context, op, reqID string, budget time.Duration, err error) *Error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	e := &Error{Op: op, Class: Transient, RequestID: reqID, Err: err}
+	var ne net.Error
+	var cve *tls.CertificateVerificationError
+	var oe *net.OpError
+	var ua x509.UnknownAuthorityError
+	var ci x509.CertificateInvalidError
+	var hn x509.HostnameError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		e.Err = tagf(ErrTimeout, "no answer within %s", budget)
+	case errors.Is(err, context.Canceled):
+		// The caller gave up; not a fault upstream, but the call did
+		// not complete, so trying again later is right.
+		e.Err = err
+	case errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &hn):
+		e.Err = tagf(ErrCertificate, "cannot verify the server's certificate against the CA bundle: %v", err)
+	case errors.As(err, &oe) && oe.Op == "remote error":
+		e.Err = tagf(ErrCertificate, "the server ended the TLS handshake (%v); check that the client certificate is valid and issued by a CA the Prescription Centre trusts", oe.Err)
+	case errors.As(err, &ne) && ne.Timeout():
+		e.Err = tag(ErrTimeout, err)
+	}
+	return e
+}
+
+// resolve makes an absolute URL of target, which must stay on the base
+// URL's server: a next link elsewhere is refused rather than followed.
+func (c *Client) resolve(target string) (*url.URL, error) {
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		u, err := url.Parse(target)
+		if err != nil {
+			return nil, errors.New("a link in the answer is not a URL")
+		}
+		if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+			return nil, fmt.Errorf("a link in the answer points to another server (%s://%s)", u.Scheme, u.Host)
+		}
+		return u, nil
+	}
+	path, query, _ := strings.Cut(target, "?")
+	u := *c.base
+	u.Path = c.base.Path + "/" + strings.TrimLeft(path, "/")
+	u.RawPath = ""
+	u.RawQuery = query
+	return &u, nil
+}
+
+func (c *Client) log(r request, u *url.URL, status int, start time.Time, reqID string, e *Error) {
+	attrs := []slog.Attr{
+		slog.String("op", r.op), slog.String("method", r.method), slog.String("path", u.Path),
+		slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID),
+	}
+	if e != nil {
+		attrs = append(attrs, slog.String("class", e.Class.String()), slog.String("error", e.Error()))
+	}
+	c.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "centre request", attrs...)
+}
