@@ -195,9 +195,22 @@ func (p Prescription) Remaining() int {
 	return 0
 }
 
-// ValidUntil is the last day the prescription is valid, before any grace.
+// ValidUntil is the last day the prescription is valid, before any grace: the
+// same date ValidityMonths later, or the last day of that month when it is
+// shorter (issued 31 August, a telephone prescription lasts to 30 November).
 func (p Prescription) ValidUntil() time.Time {
-	return p.Issued.AddDate(0, ValidityMonths(p.Medicine, p.Form), 0)
+	return addMonths(dateOnly(p.Issued), ValidityMonths(p.Medicine, p.Form))
+}
+
+// addMonths adds n months to a date, clamping to the end of a shorter month
+// instead of spilling into the next one as time.AddDate does.
+func addMonths(d time.Time, n int) time.Time {
+	y, m, day := d.Date()
+	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, d.Location())
+	if last := first.AddDate(0, 1, -1).Day(); day > last {
+		day = last
+	}
+	return first.AddDate(0, 0, day-1)
 }
 
 // Validity says where a prescription stands in time.
@@ -214,13 +227,16 @@ func (v Validity) String() string {
 	return [...]string{"valid", "in-grace", "expired"}[v]
 }
 
-// ValidityAt tells whether the prescription is valid at t.
+// ValidityAt tells whether the prescription is valid at t. It compares
+// calendar dates, t's date taken in t's own location: a prescription is valid
+// all through its last day, and in grace all through the grace period's last
+// day.
 func (p Prescription) ValidityAt(t time.Time) Validity {
-	end := p.ValidUntil()
+	day, end := dateOnly(t), p.ValidUntil()
 	switch {
-	case !t.After(end):
+	case !day.After(end):
 		return Valid
-	case !t.After(end.AddDate(0, GraceMonths, 0)):
+	case !day.After(addMonths(end, GraceMonths)):
 		return InGrace
 	}
 	return Expired
