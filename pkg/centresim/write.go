@@ -628,12 +628,16 @@ func (s *Server) dispenseRules(ctx context.Context, tx *sql.Tx, rq requestRow, p
 	if rq.Form == string(rx.FormTelephone) && rq.MedicationClass == "narcotic" {
 		return businessRule("narcotic-by-telephone", "Huumausainetta ei voi määrätä puhelimitse.", "A narcotic cannot be prescribed by telephone.")
 	}
-	end, err := time.Parse(time.DateOnly, rq.ValidEnd)
+	authored, err := time.Parse(time.DateOnly, rq.AuthoredOn)
 	if err != nil {
-		return fmt.Errorf("prescription %s: stored validity end %q: %w", rq.ID, rq.ValidEnd, err)
+		return fmt.Errorf("prescription %s: stored authoredOn %q: %w", rq.ID, rq.AuthoredOn, err)
 	}
-	graceEnd := end.AddDate(0, rx.GraceMonths, 0)
-	if today := dateIn(now, end.Location()); today.After(graceEnd) {
+	// The domain's own rule (calendar dates, month ends clamped) decides, so
+	// the counter and the simulator never disagree about a boundary day.
+	p := rq.domain(authored)
+	if p.ValidityAt(now) == rx.Expired {
+		end := p.ValidUntil()
+		graceEnd := addMonths(end, rx.GraceMonths)
 		return businessRule("expired", "Resepti on vanhentunut "+fiDate(end)+".",
 			"The prescription expired on "+end.Format(time.DateOnly)+" and its one-month grace ended on "+graceEnd.Format(time.DateOnly)+".")
 	}
@@ -643,6 +647,26 @@ func (s *Server) dispenseRules(ctx context.Context, tx *sql.Tx, rq requestRow, p
 			fmt.Sprintf("Quantity %d %s is more than the %d %s remaining on prescription %s.", in.quantity, rq.Unit, rq.remaining(), rq.Unit, rq.ID))
 	}
 	return nil
+}
+
+// domain is the prescription as pkg/rx sees it, enough for its validity.
+func (r requestRow) domain(authored time.Time) rx.Prescription {
+	return rx.Prescription{
+		Issued:   authored,
+		Form:     rx.Form(r.Form),
+		Medicine: rx.Medicine{Narcotic: r.MedicationClass == "narcotic", PKV: r.MedicationClass == "pkv"},
+	}
+}
+
+// addMonths adds n months to a date, clamping to the end of a shorter
+// month, as pkg/rx does.
+func addMonths(d time.Time, n int) time.Time {
+	y, m, day := d.Date()
+	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, d.Location())
+	if last := first.AddDate(0, 1, -1).Day(); day > last {
+		day = last
+	}
+	return first.AddDate(0, 0, day-1)
 }
 
 // dateIn is the calendar date of t, as midnight in loc.
@@ -804,8 +828,7 @@ func (s *Server) storeRequest(ctx context.Context, tx *sql.Tx, in requestInput) 
 		return result{}, businessRule("narcotic-by-telephone", "Huumausainetta ei voi määrätä puhelimitse.", "A narcotic cannot be prescribed by telephone.")
 	}
 	authored, _ := time.Parse(time.DateOnly, in.authoredOn)
-	months := rx.ValidityMonths(rx.Medicine{Narcotic: med.Class == "narcotic", PKV: med.Class == "pkv"}, rx.Form(in.form))
-	validEnd := authored.AddDate(0, months, 0).Format(time.DateOnly)
+	validEnd := requestRow{Form: in.form, MedicationClass: med.Class}.domain(authored).ValidUntil().Format(time.DateOnly)
 	n, err := nextID(ctx, tx, "medication_request", "")
 	if err != nil {
 		return result{}, err
