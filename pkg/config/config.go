@@ -1,0 +1,367 @@
+// Package config holds tiski's configuration: a TOML file in the data
+// folder, environment variables and command-line flags, in rising order of
+// precedence over built-in defaults. Every value remembers where it came
+// from, so `tiski config show` can say.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// FileName is the configuration file's name inside the data folder.
+const FileName = "config.toml"
+
+// Source says where a value came from.
+type Source string
+
+// Sources, from lowest to highest precedence.
+const (
+	FromDefault Source = "default"
+	FromFile    Source = "file"
+	FromEnv     Source = "env"
+	FromFlag    Source = "flag"
+)
+
+// Centre is how to reach the Prescription Centre.
+type Centre struct {
+	URL            string
+	CertFile       string // client certificate (mutual TLS)
+	KeyFile        string // its private key
+	CAFile         string // the private CA bundle; never the system roots
+	ServerName     string // expected name on the server certificate
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
+}
+
+// Probe is the health probe of the mode machine.
+type Probe struct {
+	Interval     time.Duration
+	Timeout      time.Duration
+	RecoverAfter int // consecutive successful probes from RECOVERING to ONLINE
+}
+
+// Config is the effective configuration.
+type Config struct {
+	DataDir   string
+	Language  string // fi, sv or en
+	Terminal  string // this counter's id, recorded on every journal record
+	Pharmacy  rx.Pharmacy
+	Centre    Centre
+	Probe     Probe
+	Policy    string        // a policy override file; "" means the built-in policy
+	LockAfter time.Duration // the counter locks after this much inactivity
+	LogFile   string
+
+	sources map[string]Source
+	file    string
+}
+
+// Source returns where the value of key (as in the file, "centre.url")
+// came from.
+func (c *Config) Source(key string) Source { return c.sources[key] }
+
+// File is the configuration file that was read, or would be.
+func (c *Config) File() string { return c.file }
+
+// JournalPath is the journal file in the data folder.
+func (c *Config) JournalPath() string { return filepath.Join(c.DataDir, "journal.db") }
+
+// setting is one configuration key: its file key, environment variable,
+// default, and how to set and show it.
+type setting struct {
+	key  string
+	env  string
+	def  string
+	help string
+	set  func(c *Config, v string) error
+	get  func(c *Config) string
+}
+
+func durationSetting(key, def, help string, p func(c *Config) *time.Duration) setting {
+	return setting{key: key, def: def, help: help,
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not a positive duration such as 2s or 15m", v)
+			}
+			*p(c) = d
+			return nil
+		},
+		get: func(c *Config) string { return p(c).String() },
+	}
+}
+
+func stringSetting(key, def, help string, p func(c *Config) *string, check func(string) error) setting {
+	return setting{key: key, def: def, help: help,
+		set: func(c *Config, v string) error {
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*p(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return *p(c) },
+	}
+}
+
+var oidPattern = regexp.MustCompile(`^[0-2](\.(0|[1-9][0-9]*))+$`)
+
+var settings = []setting{
+	stringSetting("language", "fi", "language of the counter: fi, sv or en", func(c *Config) *string { return &c.Language },
+		func(v string) error {
+			if v != "fi" && v != "sv" && v != "en" {
+				return fmt.Errorf("%q is not one of fi, sv, en", v)
+			}
+			return nil
+		}),
+	stringSetting("terminal", defaultTerminal(), "this counter's id, recorded on every journal record", func(c *Config) *string { return &c.Terminal },
+		func(v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("must not be empty")
+			}
+			return nil
+		}),
+	stringSetting("pharmacy.name", "", "the pharmacy's name", func(c *Config) *string { return &c.Pharmacy.Name }, nil),
+	stringSetting("pharmacy.oid", "", "the pharmacy's organisation OID, e.g. 1.2.246.10.12345678.10.0", func(c *Config) *string { return &c.Pharmacy.OID },
+		func(v string) error {
+			if v != "" && !oidPattern.MatchString(v) {
+				return fmt.Errorf("%q is not an OID (digits separated by dots)", v)
+			}
+			return nil
+		}),
+	stringSetting("centre.url", "", "the Prescription Centre's FHIR base URL", func(c *Config) *string { return &c.Centre.URL },
+		func(v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("%q is not an http:// or https:// URL", v)
+			}
+			return nil
+		}),
+	stringSetting("centre.cert", "", "client certificate file (PEM) for mutual TLS", func(c *Config) *string { return &c.Centre.CertFile }, nil),
+	stringSetting("centre.key", "", "the client certificate's private key file (PEM)", func(c *Config) *string { return &c.Centre.KeyFile }, nil),
+	stringSetting("centre.ca", "", "CA bundle (PEM) that signs the Prescription Centre's certificate", func(c *Config) *string { return &c.Centre.CAFile }, nil),
+	stringSetting("centre.server_name", "", "the name expected on the server certificate", func(c *Config) *string { return &c.Centre.ServerName }, nil),
+	durationSetting("centre.connect_timeout", "3s", "time allowed to connect", func(c *Config) *time.Duration { return &c.Centre.ConnectTimeout }),
+	durationSetting("centre.timeout", "10s", "time allowed for a whole call", func(c *Config) *time.Duration { return &c.Centre.Timeout }),
+	durationSetting("probe.interval", "1s", "time between health probes", func(c *Config) *time.Duration { return &c.Probe.Interval }),
+	durationSetting("probe.timeout", "2s", "time a health probe may take", func(c *Config) *time.Duration { return &c.Probe.Timeout }),
+	{key: "probe.recover_after", def: "3", help: "successful probes in a row from RECOVERING to ONLINE",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q is not a whole number of at least 1", v)
+			}
+			c.Probe.RecoverAfter = n
+			return nil
+		},
+		get: func(c *Config) string { return strconv.Itoa(c.Probe.RecoverAfter) }},
+	stringSetting("policy", "", "a fault-mode policy file overriding the built-in policy", func(c *Config) *string { return &c.Policy }, nil),
+	durationSetting("session.lock_after", "15m", "inactivity after which the counter locks", func(c *Config) *time.Duration { return &c.LockAfter }),
+	stringSetting("log_file", "", "log file (default: tiski.log in the data folder)", func(c *Config) *string { return &c.LogFile }, nil),
+}
+
+func init() {
+	for i := range settings {
+		settings[i].env = "TISKI_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(settings[i].key))
+	}
+}
+
+// envAliases are extra environment variables for a key, checked after the
+// main one. DESIGN §7 names TISKI_LANG for the language.
+var envAliases = map[string][]string{"language": {"TISKI_LANG"}}
+
+// Keys lists every configuration key with its environment variable and help.
+func Keys() [][3]string {
+	out := make([][3]string, len(settings))
+	for i, s := range settings {
+		out[i] = [3]string{s.key, s.env, s.help}
+	}
+	return out
+}
+
+// Load builds the effective configuration. dataDir is the --data flag ("" if
+// not given); flags are other flag values by key (e.g. "centre.url"); getenv
+// reads the environment (os.Getenv in production).
+func Load(dataDir string, flags map[string]string, getenv func(string) string) (*Config, error) {
+	c := &Config{sources: map[string]Source{}}
+	switch {
+	case dataDir != "":
+		c.DataDir, c.sources["data"] = dataDir, FromFlag
+	case getenv("TISKI_DATA") != "":
+		c.DataDir, c.sources["data"] = getenv("TISKI_DATA"), FromEnv
+	default:
+		d, err := DefaultDataDir()
+		if err != nil {
+			return nil, err
+		}
+		c.DataDir, c.sources["data"] = d, FromDefault
+	}
+	c.file = filepath.Join(c.DataDir, FileName)
+
+	for _, s := range settings {
+		if err := s.set(c, s.def); err != nil {
+			return nil, fmt.Errorf("default %s: %w", s.key, err) // a bug in the table above
+		}
+		c.sources[s.key] = FromDefault
+	}
+	fileValues, err := readFile(c.file)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	apply := func(s setting, v string, src Source, where string) {
+		if err := s.set(c, v); err != nil {
+			problems = append(problems, fmt.Sprintf("%s (%s): %v", s.key, where, err))
+			return
+		}
+		c.sources[s.key] = src
+	}
+	for _, s := range settings {
+		if v, ok := fileValues[s.key]; ok {
+			apply(s, v, FromFile, c.file)
+		}
+		for _, name := range append([]string{s.env}, envAliases[s.key]...) {
+			if v := getenv(name); v != "" {
+				apply(s, v, FromEnv, "environment variable "+name)
+				break
+			}
+		}
+		if v, ok := flags[s.key]; ok {
+			apply(s, v, FromFlag, "flag")
+		}
+	}
+	for key := range flags {
+		if lookup(key) == nil {
+			problems = append(problems, fmt.Sprintf("%s: no such configuration key", key))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("configuration is invalid:\n  %s", strings.Join(problems, "\n  "))
+	}
+	if c.LogFile == "" {
+		c.LogFile = filepath.Join(c.DataDir, "tiski.log")
+	}
+	return c, nil
+}
+
+func lookup(key string) *setting {
+	for i := range settings {
+		if settings[i].key == key {
+			return &settings[i]
+		}
+	}
+	return nil
+}
+
+// readFile reads the TOML file into flat "section.key" values. A missing
+// file is no error; an unknown key is, and is named.
+func readFile(path string) (map[string]string, error) {
+	raw := map[string]any{}
+	if _, err := toml.DecodeFile(path, &raw); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return map[string]string{}, nil
+		}
+		return nil, fmt.Errorf("read configuration %s: %w", path, err)
+	}
+	out := map[string]string{}
+	var unknown []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			key := prefix + k
+			if sub, ok := v.(map[string]any); ok {
+				walk(key+".", sub)
+				continue
+			}
+			if lookup(key) == nil {
+				unknown = append(unknown, key)
+				continue
+			}
+			switch v := v.(type) {
+			case string:
+				out[key] = v
+			case int64:
+				out[key] = strconv.FormatInt(v, 10)
+			default:
+				unknown = append(unknown, fmt.Sprintf("%s (a %T; give a string or a whole number)", key, v))
+			}
+		}
+	}
+	walk("", raw)
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("configuration %s has unknown keys: %s (see 'tiski config show' for the known ones)", path, strings.Join(unknown, ", "))
+	}
+	return out, nil
+}
+
+// DefaultDataDir is the per-user data folder: $XDG_DATA_HOME/tiski or
+// ~/.local/share/tiski on Linux, ~/Library/Application Support/tiski on
+// macOS, %LocalAppData%\tiski on Windows.
+func DefaultDataDir() (string, error) {
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "tiski"), nil
+		}
+	case "darwin":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the data folder: %w (set --data or TISKI_DATA)", err)
+		}
+		return filepath.Join(home, "Library", "Application Support", "tiski"), nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tiski"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the data folder: %w (set --data or TISKI_DATA)", err)
+	}
+	return filepath.Join(home, ".local", "share", "tiski"), nil
+}
+
+func defaultTerminal() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "counter"
+}
+
+// Entry is one effective value and where it came from, for display.
+type Entry struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Source Source `json:"source"`
+	Env    string `json:"env"`
+	Help   string `json:"help"`
+}
+
+// Entries lists every effective value, the data folder first.
+func (c *Config) Entries() []Entry {
+	out := []Entry{{Key: "data", Value: c.DataDir, Source: c.sources["data"], Env: "TISKI_DATA", Help: "the data folder: journal, configuration and logs"}}
+	for _, s := range settings {
+		out = append(out, Entry{Key: s.key, Value: s.get(c), Source: c.sources[s.key], Env: s.env, Help: s.help})
+	}
+	return out
+}
