@@ -136,7 +136,11 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("FHIR request failed", "request_id", rid, "method", r.Method, "path", lr.Path, "err", err)
 			oe = refuse(http.StatusInternalServerError, "exception", "internal", "Sisäinen virhe.", "Internal error; see the simulator's log for request "+rid+".")
 		}
+		allow := resp.header.Get("Allow")
 		resp.header = http.Header{"X-Request-Id": {rid}}
+		if allow != "" {
+			resp.header.Set("Allow", allow)
+		}
 		resp.outcome(oe)
 	}
 	if resp.write && fault.Kind == FaultDropAfterCommit && s.roll(fault.Ratio) {
