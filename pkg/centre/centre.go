@@ -307,6 +307,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	resp, err := c.conn.Load().http.Do(req)
 	if err != nil {
 		e := transportError(ctx, r.op, reqID, budget, err)
+		e.write = r.method != http.MethodGet
 		c.log(r, u, 0, start, reqID, e)
 		return nil, e
 	}
@@ -327,6 +328,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 		switch {
 		case readErr != nil:
 			e = transportError(ctx, r.op, reqID, budget, readErr)
+			e.write = r.method != http.MethodGet
 			e.Status = resp.StatusCode
 			if !errors.Is(e.Err, ErrTimeout) && ctx.Err() == nil {
 				e.Err = tag(ErrTruncated, readErr)

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
@@ -87,6 +89,8 @@ type Error struct {
 	RetryAfter time.Duration // from Retry-After; 0 when absent
 	RequestID  string        // X-Request-Id of the request, for the server's log
 	Err        error         // the cause: a network error or one of the Err* sentinels
+
+	write bool // the request was a write
 }
 
 // Error reads well for a pharmacist or an IT person.
@@ -117,6 +121,13 @@ func (e *Error) summary() string {
 		return "the Prescription Centre's answer is not valid: " + e.Err.Error()
 	case errors.Is(e.Err, ErrNotFound), errors.Is(e.Err, ErrMultipleMatches):
 		return e.Err.Error()
+	case e.Status == 0 && connectionCut(e.Err):
+		s := "the connection to the Prescription Centre broke before the answer (" + e.Err.Error() + ")"
+		if e.write {
+			// Every write of this client is a conditional create.
+			s += "; the record may have been stored, and sending it again is safe"
+		}
+		return s + "; try again later"
 	case e.Status == 0 && e.Err != nil:
 		return "cannot reach the Prescription Centre (" + e.Err.Error() + "); try again later"
 	case e.Status == http.StatusTooManyRequests:
@@ -141,6 +152,12 @@ func (e *Error) summary() string {
 		return fmt.Sprintf("Prescription Centre refused %s: %s", what, outcome)
 	}
 	return e.Class.String() + " failure"
+}
+
+// connectionCut reports whether err is a connection closed or reset after
+// the request went out.
+func connectionCut(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // kindError is a cause tagged with one of the Err* sentinels: its text is the
