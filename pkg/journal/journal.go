@@ -1,0 +1,289 @@
+// Package journal is tiski's local SQLite journal (DESIGN §5): the one write
+// path of every dispensing. A record the pharmacist saw confirmed is on disk:
+// Append returns only after its transaction is durable (WAL, synchronous=FULL).
+//
+// Records are immutable and chained by SHA-256 hashes; the outbox carries them
+// upstream; the counter's mode lives here as mode_change records, so every
+// process on one journal agrees on it.
+//
+// The file is opened with its pragmas in the DSN. Writes go through one
+// connection that begins every transaction IMMEDIATE, so writers in this
+// process queue in Go and writers in other processes wait on the busy
+// timeout; reads use a pool of their own and see WAL snapshots. Each exported
+// method is one transaction.
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// ApplicationID marks an SQLite file as a tiski journal (PRAGMA
+// application_id): the bytes "TiSk".
+const ApplicationID = 0x5469536b
+
+// Options configure Open.
+type Options struct {
+	Now         func() time.Time // the clock; nil: time.Now
+	Terminal    string           // the terminal id, recorded on every record
+	BusyTimeout time.Duration    // how long a write waits for another process; 0: 10s
+}
+
+// Journal is an open journal file. It is safe for concurrent use, and other
+// processes may have the same file open.
+type Journal struct {
+	path     string
+	w        *sql.DB // one connection, BEGIN IMMEDIATE
+	r        *sql.DB // readers
+	now      func() time.Time
+	terminal string
+}
+
+// Open opens the journal at path, creating it (mode 0600) when it does not
+// exist, and applies pending migrations.
+//
+// An existing file is inspected first through a read-only, immutable
+// connection. A file that is not a tiski journal, that fails integrity_check
+// or that was written by a newer tiski is refused with a clear message and is
+// not modified.
+func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
+	if path == "" {
+		return nil, rx.Errorf(rx.EINVALID, "No journal file was given.")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	fi, err := os.Stat(abs)
+	checked := false
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := create(ctx, abs, opts); err != nil {
+			return nil, fmt.Errorf("create journal %s: %w", abs, err)
+		}
+		checked = true
+	case err != nil:
+		return nil, fmt.Errorf("open journal: %w", err)
+	default:
+		if checked, err = inspect(ctx, abs, fi); err != nil {
+			return nil, fmt.Errorf("open journal %s: %w", abs, err)
+		}
+	}
+	j, err := connect(abs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", abs, err)
+	}
+	if err := j.migrate(ctx); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("open journal %s: %w", abs, err)
+	}
+	if !checked {
+		// The inspection could not judge integrity because a WAL was left
+		// behind (a crash): check now that SQLite has replayed it.
+		problems, err := integrityCheck(ctx, j.r)
+		if err == nil && len(problems) > 0 {
+			err = corruptError(problems)
+		}
+		if err != nil {
+			j.Close()
+			return nil, fmt.Errorf("open journal %s: %w", abs, err)
+		}
+	}
+	// A journal restored from a backup or copied in may have looser
+	// permissions; the journal holds identity codes, so make it private.
+	if err := os.Chmod(abs, 0o600); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("open journal %s: %w", abs, err)
+	}
+	return j, nil
+}
+
+// dsn builds a URI filename with tiski's pragmas. The URI form lets SQLite
+// take any path, including one with '?' or '#'.
+func dsn(path string, busy time.Duration, writer bool) string {
+	q := url.Values{}
+	for _, p := range []string{
+		"busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
+		"journal_mode(wal)",
+		"synchronous(full)",
+		"foreign_keys(1)",
+	} {
+		q.Add("_pragma", p)
+	}
+	if writer {
+		q.Set("_txlock", "immediate")
+	}
+	return fileURI(path) + "?" + q.Encode()
+}
+
+// fileURI returns path as an SQLite URI filename (without a query).
+func fileURI(path string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), OmitHost: true}
+	return u.String()
+}
+
+func connect(path string, opts Options) (*Journal, error) {
+	w, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, true))
+	if err != nil {
+		return nil, err
+	}
+	// One writer connection: writers in this process queue in Go rather
+	// than spin in SQLite's busy handler.
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, false))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	return &Journal{path: path, w: w, r: r, now: opts.Now, terminal: opts.Terminal}, nil
+}
+
+// Close closes the journal. The last connection to close checkpoints the WAL
+// into the main file.
+func (j *Journal) Close() error {
+	err := j.r.Close()
+	if werr := j.w.Close(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return fmt.Errorf("close journal: %w", translate(err))
+	}
+	return nil
+}
+
+// Path returns the journal file's absolute path.
+func (j *Journal) Path() string { return j.path }
+
+// tx is one transaction with the time it began, so that every time written
+// by one public method is the same instant.
+type tx struct {
+	*sql.Tx
+	now time.Time
+}
+
+// write runs fn in one IMMEDIATE transaction and commits it. what names the
+// operation for the error ("append record").
+func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) error {
+	t, err := j.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	defer t.Rollback()
+	if err := fn(&tx{Tx: t, now: j.now()}); err != nil {
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	return nil
+}
+
+// read runs fn in one read-only transaction: a consistent snapshot.
+func (j *Journal) read(ctx context.Context, what string, fn func(*tx) error) error {
+	t, err := j.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	defer t.Rollback()
+	if err := fn(&tx{Tx: t, now: j.now()}); err != nil {
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	return nil
+}
+
+// Messages for the person at the counter.
+const (
+	msgDiskFull = "The journal could not be written: the disk is full. Nothing was saved. " +
+		"Use the paper fallback form and call IT."
+	msgCorrupt = "The journal file is damaged. Do not delete it. " +
+		"Use the paper fallback form and call IT."
+	msgBusy = "The journal is busy in another program. Nothing was saved. Try again."
+)
+
+// translate turns SQLite's errors into domain errors where they enter: a full
+// disk, corruption and a busy journal get codes and messages a pharmacist can
+// act on. Domain errors and other errors pass through.
+func translate(err error) error {
+	var re *rx.Error
+	if err == nil || errors.As(err, &re) {
+		return err
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	code := se.Code()
+	switch {
+	case code&0xff == sqlite3.SQLITE_FULL,
+		// EFBIG and ENOSPC during a write surface as SQLITE_IOERR_WRITE
+		// (or SHMSIZE when the shared-memory file cannot grow).
+		code == sqlite3.SQLITE_IOERR_WRITE,
+		code == sqlite3.SQLITE_IOERR_SHMSIZE:
+		return &wrapped{&rx.Error{Code: rx.EDISKFULL, Message: msgDiskFull}, err}
+	case code&0xff == sqlite3.SQLITE_CORRUPT, code&0xff == sqlite3.SQLITE_NOTADB:
+		return &wrapped{&rx.Error{Code: rx.ECORRUPT, Message: msgCorrupt}, err}
+	case code&0xff == sqlite3.SQLITE_BUSY:
+		return &wrapped{&rx.Error{Code: rx.EUNAVAILABLE, Message: msgBusy}, err}
+	}
+	return err
+}
+
+// wrapped is a domain error that keeps the SQLite error beneath it for
+// errors.As and for the log. Its Error() is the person's message.
+type wrapped struct {
+	domain *rx.Error
+	cause  error
+}
+
+func (w *wrapped) Error() string   { return w.domain.Message }
+func (w *wrapped) Unwrap() []error { return []error{w.domain, w.cause} }
+
+// isConstraint reports whether err is the SQLite constraint error code.
+func isConstraint(err error, code int) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == code
+}
+
+// Timestamps are stored as fixed-width UTC text, so text order is time order.
+const tsLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(tsLayout)
+}
+
+func parseTS(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(tsLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse stored time %q: %w", s, err)
+	}
+	return t, nil
+}

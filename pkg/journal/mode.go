@@ -1,0 +1,165 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// modeChangeBody is the body of a mode_change record.
+type modeChangeBody struct {
+	From     rx.Mode `json:"from"`
+	To       rx.Mode `json:"to"`
+	Override bool    `json:"override"`
+	Manual   bool    `json:"manual"`
+	Cause    string  `json:"cause"`
+	By       string  `json:"by,omitempty"`
+}
+
+// Mode returns the mode in force: the last mode change in the journal, or
+// ONLINE with Seq 0 when the mode never changed.
+func (j *Journal) Mode(ctx context.Context) (rx.ModeState, error) {
+	var st rx.ModeState
+	err := j.read(ctx, "read mode", func(t *tx) error {
+		var err error
+		st, err = modeState(ctx, t)
+		return err
+	})
+	return st, err
+}
+
+func modeState(ctx context.Context, t *tx) (rx.ModeState, error) {
+	var seq int64
+	var tm, body string
+	err := t.QueryRowContext(ctx, `SELECT seq, time, body FROM records WHERE kind = ? ORDER BY seq DESC LIMIT 1`,
+		string(KindModeChange)).Scan(&seq, &tm, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rx.ModeState{Mode: rx.ModeOnline}, nil
+	} else if err != nil {
+		return rx.ModeState{}, err
+	}
+	return modeStateOf(seq, tm, body)
+}
+
+func modeStateOf(seq int64, tm, body string) (rx.ModeState, error) {
+	var b modeChangeBody
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		return rx.ModeState{}, fmt.Errorf("mode change record %d: %w", seq, err)
+	}
+	since, err := parseTS(tm)
+	if err != nil {
+		return rx.ModeState{}, err
+	}
+	return rx.ModeState{Mode: b.To, Override: b.Override, Cause: b.Cause, Since: since, Seq: seq}, nil
+}
+
+// ChangeMode applies a requested mode change in one IMMEDIATE transaction,
+// so concurrent processes decide on the same state:
+//   - an automatic change (c.Manual false) is ignored while a manual
+//     override holds;
+//   - a change that leaves the mode and the override as they are writes
+//     nothing;
+//   - otherwise a mode_change record naming the cause is appended.
+//
+// Only a manual change can set an override; a manual change without
+// Override clears one (tiski mode auto). It returns the state in force
+// afterwards and whether it changed.
+func (j *Journal) ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState, bool, error) {
+	if !c.To.Valid() {
+		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "Unknown mode %q.", c.To)
+	}
+	if c.Cause == "" {
+		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "A mode change must name its cause.")
+	}
+	var st rx.ModeState
+	var changed bool
+	err := j.write(ctx, "change mode", func(t *tx) error {
+		cur, err := modeState(ctx, t)
+		if err != nil {
+			return err
+		}
+		st = cur
+		override := c.Manual && c.Override
+		if (!c.Manual && cur.Override) || (cur.Mode == c.To && cur.Override == override) {
+			return nil
+		}
+		body, err := json.Marshal(modeChangeBody{From: cur.Mode, To: c.To, Override: override, Manual: c.Manual, Cause: c.Cause, By: c.By})
+		if err != nil {
+			return err
+		}
+		rec, err := j.appendRecord(ctx, t, NewRecord{Kind: KindModeChange, Pharmacist: c.By, Body: body})
+		if err != nil {
+			return err
+		}
+		st = rx.ModeState{Mode: c.To, Override: override, Cause: c.Cause, Since: rec.Time, Seq: rec.Seq}
+		changed = true
+		return nil
+	})
+	if err != nil {
+		return rx.ModeState{}, false, err
+	}
+	return st, changed, nil
+}
+
+// FaultPeriod is a stretch of time the counter was in FAULT mode: the
+// pharmacy's own fault, during which essential medication may be dispensed.
+type FaultPeriod struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`   // zero: ongoing
+	Cause string    `json:"cause"` // the cause of the change into FAULT
+	Seq   int64     `json:"seq"`   // the mode_change record that began it
+}
+
+// Contains reports whether t falls in the period.
+func (p FaultPeriod) Contains(t time.Time) bool {
+	return !t.Before(p.Start) && (p.End.IsZero() || t.Before(p.End))
+}
+
+// FaultPeriods returns the fault periods that ended at or after since, or are
+// ongoing, oldest first, for back-entering essential dispensings.
+func (j *Journal) FaultPeriods(ctx context.Context, since time.Time) ([]FaultPeriod, error) {
+	var periods []FaultPeriod
+	err := j.read(ctx, "list fault periods", func(t *tx) error {
+		// Start from the last change before since: it gives the mode in
+		// force at since.
+		rows, err := t.QueryContext(ctx, `SELECT seq, time, body FROM records WHERE kind = ?1 AND seq >= coalesce(
+				(SELECT max(seq) FROM records WHERE kind = ?1 AND time < ?2), 0)
+			ORDER BY seq`, string(KindModeChange), ts(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var open *FaultPeriod
+		for rows.Next() {
+			var seq int64
+			var tm, body string
+			if err := rows.Scan(&seq, &tm, &body); err != nil {
+				return err
+			}
+			st, err := modeStateOf(seq, tm, body)
+			if err != nil {
+				return err
+			}
+			switch {
+			case st.Mode == rx.ModeFault && open == nil:
+				open = &FaultPeriod{Start: st.Since, Cause: st.Cause, Seq: seq}
+			case st.Mode != rx.ModeFault && open != nil:
+				open.End = st.Since
+				if !open.End.Before(since) {
+					periods = append(periods, *open)
+				}
+				open = nil
+			}
+		}
+		if open != nil {
+			periods = append(periods, *open)
+		}
+		return rows.Err()
+	})
+	return periods, err
+}

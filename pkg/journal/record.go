@@ -1,0 +1,380 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Kind is what a record records.
+type Kind string
+
+// Record kinds (DESIGN §5).
+const (
+	KindPaperPrescription     Kind = "paper_prescription"
+	KindTelephonePrescription Kind = "telephone_prescription"
+	KindDispensing            Kind = "dispensing"
+	KindVoid                  Kind = "void"        // cancels the record it refers to
+	KindModeChange            Kind = "mode_change" // the counter's mode changed; see ChangeMode
+	KindResolution            Kind = "resolution"  // a pharmacist resolved a conflict of the record it refers to
+)
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindVoid, KindModeChange, KindResolution:
+		return true
+	}
+	return false
+}
+
+// NewRecord is a record to append.
+type NewRecord struct {
+	ID         string          // UUID; generated when empty; the idempotency key upstream
+	Kind       Kind            // required
+	Pharmacist string          // sign-in id of the person; "" only for automatic mode changes
+	Patient    string          // HETU, indexed for "this patient's records"; never logged
+	Rules      []string        // policy rule ids applied
+	RefersTo   string          // the record a void or resolution refers to
+	Body       json.RawMessage // the record's content; stored as canonical JSON (compact, sorted keys); nil: {}
+	Upload     bool            // also put the record in the outbox as pending
+	DependsOn  string          // outbox: the record that must be uploaded first (needs Upload)
+	Time       time.Time       // when it happened; zero: now. A back-entered record carries its own time
+}
+
+// Record is a journal record as stored.
+type Record struct {
+	Seq        int64           `json:"seq"`  // 1, 2, 3… without gaps
+	ID         string          `json:"id"`   // UUID
+	Kind       Kind            `json:"kind"` //
+	Time       time.Time       `json:"time"` // when it happened
+	CreatedAt  time.Time       `json:"created_at"`
+	Pharmacist string          `json:"pharmacist"`
+	Terminal   string          `json:"terminal"`
+	Mode       rx.Mode         `json:"mode"` // the mode in force when it was made (for a mode change: before it)
+	Rules      []string        `json:"rules"`
+	RefersTo   string          `json:"refers_to,omitempty"`
+	Patient    string          `json:"patient,omitempty"`
+	Body       json.RawMessage `json:"body"`
+	PrevHash   string          `json:"prev_hash"`
+	Hash       string          `json:"hash"`
+}
+
+// genesisHash is the previous hash of the first record.
+var genesisHash = strings.Repeat("0", 64)
+
+// Append appends a record and, when asked, its outbox entry, in one
+// transaction. When it returns without error the record is durable. The
+// record's Mode is the mode in force, read in the same transaction.
+func (j *Journal) Append(ctx context.Context, nr NewRecord) (Record, error) {
+	var rec Record
+	err := j.write(ctx, "append record", func(t *tx) error {
+		var err error
+		rec, err = j.appendRecord(ctx, t, nr)
+		return err
+	})
+	return rec, err
+}
+
+func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record, error) {
+	v := &rx.ValidationError{}
+	id := nr.ID
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return Record{}, err
+		}
+		id = u.String()
+	} else if u, err := uuid.Parse(id); err != nil {
+		v.Add("id", "is not a UUID")
+	} else {
+		id = u.String()
+	}
+	if !nr.Kind.Valid() {
+		v.Add("kind", "unknown record kind %q", nr.Kind)
+	}
+	if nr.Pharmacist == "" && nr.Kind != KindModeChange {
+		v.Add("pharmacist", "every record names the pharmacist who made it")
+	}
+	if (nr.Kind == KindVoid || nr.Kind == KindResolution) && nr.RefersTo == "" {
+		v.Add("refers_to", "a %s must name the record it refers to", nr.Kind)
+	}
+	if nr.DependsOn != "" && !nr.Upload {
+		v.Add("depends_on", "only a record to upload can wait for another")
+	}
+	body, err := canonicalJSON(nr.Body)
+	if err != nil {
+		v.Add("body", "is not valid JSON: %v", err)
+	}
+	if err := v.Err(); err != nil {
+		return Record{}, err
+	}
+	if nr.RefersTo != "" {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE id = ?`, nr.RefersTo).Scan(&n); err != nil {
+			return Record{}, err
+		}
+		if n == 0 {
+			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s referred to is not in the journal.", nr.RefersTo)
+		}
+	}
+	if nr.DependsOn != "" {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, nr.DependsOn).Scan(&n); err != nil {
+			return Record{}, err
+		}
+		if n == 0 {
+			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s this one depends on is not waiting for upload.", nr.DependsOn)
+		}
+	}
+	mode, err := modeState(ctx, t)
+	if err != nil {
+		return Record{}, err
+	}
+	seq, prev, err := chainHead(ctx, t)
+	if err != nil {
+		return Record{}, err
+	}
+	when := nr.Time
+	if when.IsZero() {
+		when = t.now
+	}
+	rules := nr.Rules
+	if rules == nil {
+		rules = []string{}
+	}
+	rec := Record{
+		Seq:        seq + 1,
+		ID:         id,
+		Kind:       nr.Kind,
+		Time:       roundTrip(when),
+		CreatedAt:  roundTrip(t.now),
+		Pharmacist: nr.Pharmacist,
+		Terminal:   j.terminal,
+		Mode:       mode.Mode,
+		Rules:      rules,
+		RefersTo:   nr.RefersTo,
+		Patient:    nr.Patient,
+		Body:       body,
+		PrevHash:   prev,
+	}
+	rec.Hash = rec.computeHash()
+	rulesJSON, _ := json.Marshal(rec.Rules)
+	_, err = t.ExecContext(ctx, `INSERT INTO records (seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		rec.Seq, rec.ID, string(rec.Kind), ts(rec.Time), ts(rec.CreatedAt), rec.Pharmacist, rec.Terminal, string(rec.Mode),
+		string(rulesJSON), nullable(rec.RefersTo), rec.Patient, string(rec.Body), rec.PrevHash, rec.Hash)
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return Record{}, rx.Errorf(rx.ECONFLICT, "A record with id %s is already in the journal.", rec.ID)
+	} else if err != nil {
+		return Record{}, err
+	}
+	if nr.Upload {
+		_, err = t.ExecContext(ctx, `INSERT INTO outbox (record_seq, record_id, kind, state, next_attempt, depends_on, created_at, updated_at)
+			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`,
+			rec.Seq, rec.ID, string(rec.Kind), ts(t.now), nullable(nr.DependsOn), ts(t.now), ts(t.now))
+		if err != nil {
+			return Record{}, err
+		}
+	}
+	return rec, nil
+}
+
+// chainHead returns the sequence number last handed out and the hash of the
+// last record. sqlite_sequence remembers the highest seq ever used, so a
+// number is never reused.
+func chainHead(ctx context.Context, t *tx) (int64, string, error) {
+	var seq int64
+	prev := genesisHash
+	err := t.QueryRowContext(ctx, `SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, "", err
+	}
+	var used int64
+	err = t.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'records'`).Scan(&used)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, "", err
+	}
+	return max(seq, used), prev, nil
+}
+
+// roundTrip returns t as it reads back from the file: UTC, no monotonic
+// reading, so the hash computed now equals the one recomputed later.
+func roundTrip(t time.Time) time.Time {
+	back, _ := parseTS(ts(t))
+	return back
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// canonicalJSON returns v compact, with object keys sorted and numbers as
+// written, so the same content always hashes the same. nil gives {}.
+func canonicalJSON(v json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(v)) == 0 {
+		return json.RawMessage(`{}`), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value")
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n")), nil
+}
+
+// hashVersion names the encoding computeHash uses; a new encoding gets a new
+// name, so old records still verify.
+const hashVersion = "tiski-record-v1"
+
+// computeHash returns the record's hash: SHA-256 over a JSON array of every
+// stored column but the hash, in a fixed order, the previous hash among
+// them. Times are in their stored form. Strings in a JSON array of strings
+// and integers encode one way only, so the encoding is canonical.
+func (r *Record) computeHash() string {
+	rules, _ := json.Marshal(r.Rules)
+	fields := []any{
+		hashVersion, r.Seq, r.ID, string(r.Kind), ts(r.Time), ts(r.CreatedAt), r.Pharmacist, r.Terminal,
+		string(r.Mode), string(rules), r.RefersTo, r.Patient, string(r.Body), r.PrevHash,
+	}
+	enc, err := json.Marshal(fields)
+	if err != nil {
+		panic(err) // strings and integers always encode
+	}
+	sum := sha256.Sum256(enc)
+	return hex.EncodeToString(sum[:])
+}
+
+const recordColumns = `seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, coalesce(refers_to, ''), patient, body, prev_hash, hash`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(s scanner) (Record, error) {
+	var r Record
+	var kind, tm, created, mode, rules, body string
+	if err := s.Scan(&r.Seq, &r.ID, &kind, &tm, &created, &r.Pharmacist, &r.Terminal, &mode, &rules, &r.RefersTo, &r.Patient, &body, &r.PrevHash, &r.Hash); err != nil {
+		return Record{}, err
+	}
+	r.Kind, r.Mode, r.Body = Kind(kind), rx.Mode(mode), json.RawMessage(body)
+	var err error
+	if r.Time, err = parseTS(tm); err != nil {
+		return Record{}, err
+	}
+	if r.CreatedAt, err = parseTS(created); err != nil {
+		return Record{}, err
+	}
+	if err := json.Unmarshal([]byte(rules), &r.Rules); err != nil {
+		return Record{}, fmt.Errorf("record %d: rules: %w", r.Seq, err)
+	}
+	return r, nil
+}
+
+// Get returns the record with the id; rx.ENOTFOUND when there is none.
+func (j *Journal) Get(ctx context.Context, id string) (Record, error) {
+	var rec Record
+	err := j.read(ctx, "get record", func(t *tx) error {
+		var err error
+		rec, err = getRecord(ctx, t, id)
+		return err
+	})
+	return rec, err
+}
+
+func getRecord(ctx context.Context, t *tx, id string) (Record, error) {
+	rec, err := scanRecord(t.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, rx.Errorf(rx.ENOTFOUND, "There is no record %s in the journal.", id)
+	}
+	return rec, err
+}
+
+// Filter selects records for List. Zero fields select everything.
+type Filter struct {
+	Since    time.Time // records that happened at or after this time
+	Kinds    []Kind    // of these kinds
+	Patient  string    // of this patient (HETU)
+	AfterSeq int64     // with a sequence number above this, for paging
+	Limit    int       // at most this many; 0: no limit
+}
+
+// List returns the records the filter selects, in sequence order.
+func (j *Journal) List(ctx context.Context, f Filter) ([]Record, error) {
+	var recs []Record
+	err := j.read(ctx, "list records", func(t *tx) error {
+		var err error
+		recs, err = listRecords(ctx, t, f)
+		return err
+	})
+	return recs, err
+}
+
+func listRecords(ctx context.Context, t *tx, f Filter) ([]Record, error) {
+	var where []string
+	var args []any
+	if !f.Since.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, ts(f.Since))
+	}
+	if len(f.Kinds) > 0 {
+		where = append(where, "kind IN (?"+strings.Repeat(", ?", len(f.Kinds)-1)+")")
+		for _, k := range f.Kinds {
+			args = append(args, string(k))
+		}
+	}
+	if f.Patient != "" {
+		where = append(where, "patient = ? AND patient <> ''")
+		args = append(args, f.Patient)
+	}
+	if f.AfterSeq > 0 {
+		where = append(where, "seq > ?")
+		args = append(args, f.AfterSeq)
+	}
+	q := `SELECT ` + recordColumns + ` FROM records`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := t.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var recs []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, rows.Err()
+}
