@@ -64,8 +64,9 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { //nolint:errorlint // a sentinel compared as net/http does
-				dropped = true
-				s.finish(lr, 0, true, start)
+				if !dropped {
+					s.finish(lr, 0, true, start)
+				}
 				panic(v)
 			}
 			s.log.Error("panic serving FHIR request", "request_id", rid, "method", r.Method, "path", lr.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -144,9 +145,10 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 		resp.outcome(oe)
 	}
 	if resp.write && fault.Kind == FaultDropAfterCommit && s.roll(fault.Ratio) {
-		s.drop(w)
+		// Log before cutting, so the log never lags behind what a client saw.
 		dropped = true
 		s.finish(lr, resp.status, true, start)
+		s.drop(w)
 		return
 	}
 	s.send(w, resp)
