@@ -1,0 +1,121 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// User is a person who signs in at the counter. The PIN hash is made and
+// checked by the caller; the journal only keeps it.
+type User struct {
+	ID           string    `json:"id"`           // sign-in id
+	Name         string    `json:"name"`         //
+	Registration string    `json:"registration"` // Valvira registration number, for a pharmacist
+	Role         rx.Role   `json:"role"`         //
+	PINHash      string    `json:"-"`            // never shown
+	Disabled     bool      `json:"disabled"`     //
+	CreatedAt    time.Time `json:"created_at"`   // set by AddUser
+}
+
+// AddUser adds a user; rx.ECONFLICT when the id is taken.
+func (j *Journal) AddUser(ctx context.Context, u User) error {
+	v := &rx.ValidationError{}
+	if strings.TrimSpace(u.ID) == "" {
+		v.Add("id", "is required")
+	}
+	if strings.TrimSpace(u.Name) == "" {
+		v.Add("name", "is required")
+	}
+	switch u.Role {
+	case rx.RolePharmacist, rx.RoleStudent, rx.RoleIT, rx.RoleTrainer:
+	default:
+		v.Add("role", "must be pharmacist, student, it or trainer")
+	}
+	if u.PINHash == "" {
+		v.Add("pin", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return j.write(ctx, "add user", func(t *tx) error {
+		_, err := t.ExecContext(ctx, `INSERT INTO users (id, name, registration, role, pin_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Name, u.Registration, string(u.Role), u.PINHash, u.Disabled, ts(t.now))
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+			return rx.Errorf(rx.ECONFLICT, "A user with the id %s already exists.", u.ID)
+		}
+		return err
+	})
+}
+
+const userColumns = `id, name, registration, role, pin_hash, disabled, created_at`
+
+func scanUser(s scanner) (User, error) {
+	var u User
+	var role, created string
+	if err := s.Scan(&u.ID, &u.Name, &u.Registration, &role, &u.PINHash, &u.Disabled, &created); err != nil {
+		return User{}, err
+	}
+	u.Role = rx.Role(role)
+	var err error
+	u.CreatedAt, err = parseTS(created)
+	return u, err
+}
+
+// User returns the user with the id; rx.ENOTFOUND when there is none.
+func (j *Journal) User(ctx context.Context, id string) (User, error) {
+	var u User
+	err := j.read(ctx, "get user", func(t *tx) error {
+		var err error
+		u, err = scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return rx.Errorf(rx.ENOTFOUND, "There is no user %s.", id)
+		}
+		return err
+	})
+	return u, err
+}
+
+// Users returns every user, disabled ones included, by id.
+func (j *Journal) Users(ctx context.Context) ([]User, error) {
+	var users []User
+	err := j.read(ctx, "list users", func(t *tx) error {
+		rows, err := t.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+		}
+		return rows.Err()
+	})
+	return users, err
+}
+
+// DisableUser stops the user from signing in. The user's records keep
+// naming them. rx.ENOTFOUND when there is no such user.
+func (j *Journal) DisableUser(ctx context.Context, id string) error {
+	return j.write(ctx, "disable user", func(t *tx) error {
+		res, err := t.ExecContext(ctx, `UPDATE users SET disabled = 1 WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return rx.Errorf(rx.ENOTFOUND, "There is no user %s.", id)
+		}
+		return nil
+	})
+}
