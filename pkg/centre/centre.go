@@ -25,6 +25,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -348,7 +350,9 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if resp.StatusCode < 400 {
 		e.Class, e.Err = Permanent, tagf(ErrBadResponse, "unexpected HTTP status %d", resp.StatusCode)
 	}
-	e.parseOutcome(b)
+	if !e.parseOutcome(b) {
+		e.Diagnostics = plainText(b)
+	}
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now()); ok {
 		e.RetryAfter = d
 	}
@@ -418,4 +422,19 @@ func (c *Client) log(r request, u *url.URL, status int, start time.Time, reqID s
 		attrs = append(attrs, slog.String("class", e.Class.String()), slog.String("error", e.Error()))
 	}
 	c.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "centre request", attrs...)
+}
+
+// plainText returns a short plain-text error body (a proxy's or a web
+// server's own message), scrubbed, or "" for anything else.
+func plainText(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if s == "" || len(s) > 200 || !utf8.ValidString(s) || strings.ContainsAny(s, "<{") {
+		return ""
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return ""
+		}
+	}
+	return scrub(s)
 }

@@ -218,9 +218,10 @@ func (e *Error) retryText() string {
 	return "; try again later"
 }
 
-// opNoun turns "record dispensing" into "the dispensing".
+// opNoun turns "record dispensing" into "the dispensing"; a read or a
+// search is "the request".
 func opNoun(op string) string {
-	if _, obj, ok := strings.Cut(op, " "); ok {
+	if obj, ok := strings.CutPrefix(op, "record "); ok {
 		return "the " + obj
 	}
 	return ""

@@ -31,6 +31,7 @@ func setFault(t *testing.T, srv *centresim.Server, f centresim.Fault) {
 // Transient, with Retry-After where the server sent one, and that a call
 // never outlives its timeout.
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	srv := startSim(t, "")
 	const timeout = 500 * time.Millisecond
 	const margin = 1500 * time.Millisecond // generous, for a loaded CI machine
@@ -112,6 +113,7 @@ func TestFaults(t *testing.T) {
 // record: the client sees a Transient failure, and sending again finds the
 // stored record instead of making a second one (DESIGN §6, crash safety).
 func TestDropAfterCommit(t *testing.T) {
+	t.Parallel()
 	srv := startSim(t, "")
 	c := newClient(t, Config{BaseURL: srv.URL(), Timeout: 2 * time.Second})
 	ctx := context.Background()
@@ -177,6 +179,7 @@ func startProxy(t *testing.T, upstream string) *toxiproxy.Proxy {
 // TestCutAnswers cuts the server's answers short on the wire with
 // toxiproxy's limit_data, and reads an answer too large for the limit.
 func TestCutAnswers(t *testing.T) {
+	t.Parallel()
 	srv := startSim(t, "")
 	ctx := context.Background()
 	upstream := strings.TrimPrefix(srv.URL(), "http://")

@@ -99,6 +99,7 @@ func tlsFiles(dir string) *TLSConfig {
 // over mutual TLS, and checks every decoded prescription against the
 // fixtures the simulator was seeded from.
 func TestLookupAndListing(t *testing.T) {
+	t.Parallel()
 	dir := mtlsDir(t, centresim.CertOptions{})
 	transports := []struct {
 		name   string

@@ -188,6 +188,7 @@ func TestErrorsMaskIdentityCodes(t *testing.T) {
 // Every resource the client sends validates against the R4 schema and
 // carries what the contract names.
 func TestEncodedResourcesValidate(t *testing.T) {
+	t.Parallel()
 	v := fhirschema.ForTest(t)
 	c := newUnitClient(t)
 	essential := func(b rx.BasisDocument, withRx bool) rx.Dispensing {

@@ -68,6 +68,7 @@ func countRecord(t *testing.T, srv *centresim.Server, resourceType, recordID str
 }
 
 func TestDispensingIsIdempotent(t *testing.T) {
+	t.Parallel()
 	srv := startSim(t, "")
 	c := newClient(t, Config{BaseURL: srv.URL()})
 	ctx := context.Background()
@@ -178,6 +179,7 @@ func TestDispensingIsIdempotent(t *testing.T) {
 }
 
 func TestTransactionIsIdempotent(t *testing.T) {
+	t.Parallel()
 	srv := startSim(t, "")
 	c := newClient(t, Config{BaseURL: srv.URL()})
 	ctx := context.Background()
@@ -257,6 +259,7 @@ func TestTransactionIsIdempotent(t *testing.T) {
 // TestBusinessRules sends what the Prescription Centre must refuse, and
 // checks each refusal's class, status, reason and texts.
 func TestBusinessRules(t *testing.T) {
+	t.Parallel()
 	srv := startSim(t, "")
 	c := newClient(t, Config{BaseURL: srv.URL()})
 	ctx := context.Background()
