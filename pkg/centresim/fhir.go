@@ -252,14 +252,6 @@ func (e *outcomeError) Error() string {
 	return fmt.Sprintf("%d %s", e.status, strings.Join(parts, "; "))
 }
 
-// reason returns the outcome-reason code of the first issue.
-func (e *outcomeError) reason() string {
-	if len(e.issues) == 0 || e.issues[0].Details == nil || len(e.issues[0].Details.Coding) == 0 {
-		return ""
-	}
-	return e.issues[0].Details.Coding[0].Code
-}
-
 func newIssue(code, reason, fi, en string) issue {
 	return issue{
 		Severity: "error", Code: code,

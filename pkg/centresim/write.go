@@ -993,7 +993,7 @@ func (s *Server) transaction(r *http.Request, resp *response) error {
 		return err
 	}
 	out := bundle{ResourceType: "Bundle", ID: newBundleID(), Meta: &meta{LastUpdated: s.now().Format(lastUpdatedLayout)}, Type: "transaction-response"}
-	for i, res := range results {
+	for _, res := range results {
 		status := "200 OK"
 		if res.created {
 			status = "201 Created"
@@ -1003,7 +1003,6 @@ func (s *Server) transaction(r *http.Request, resp *response) error {
 			Resource: res.body,
 			Response: &entryResponse{Status: status, Location: res.location(), Etag: `W/"` + strconv.Itoa(res.version) + `"`, LastModified: res.lastUpdated},
 		})
-		_ = i
 	}
 	bb, err := json.Marshal(out)
 	if err != nil {
