@@ -1,0 +1,45 @@
+package centre
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// BenchmarkRecordDispensing uploads new dispensings in parallel over
+// loopback, as queue/ does when it drains the outbox. Essential dispensings
+// on a previous label name no prescription, so no business rule runs out of
+// quantity however long the benchmark runs.
+func BenchmarkRecordDispensing(b *testing.B) {
+	ctx := context.Background()
+	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: b.TempDir(), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL(), Pharmacy: testPharmacy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	base := rx.Dispensing{
+		Patient: testHETU, Medicine: testMedicine, VNR: "990291", Quantity: 10, Time: time.Now().Truncate(time.Second),
+		Pharmacist: testPharmacist, Essential: true, Basis: rx.BasisPreviousLabel,
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			d := base
+			d.ID = uuid.NewString()
+			if _, err := c.RecordDispensing(ctx, d); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
