@@ -1,0 +1,463 @@
+// Package mode decides the counter's mode (DESIGN §4): ONLINE while the
+// Prescription Centre answers, FAULT when it does not or a person says so,
+// and RECOVERING while it comes back.
+//
+// Three inputs decide it: a health probe (GET /metadata, each with its own
+// timeout, at an interval), the results of real calls (Report), and a manual
+// override (Force, until Auto). The mode lives in the journal, not in this
+// process: every decision re-reads it, every change is a mode_change record
+// naming its cause, and so every process on one journal agrees.
+//
+// Detection (DESIGN §10): a refused connection is seen by the next probe,
+// within Interval; a black hole when the probe's own timeout expires, within
+// Interval + Timeout (1 s + 2 s by default: the probe timeout plus 1 s). A
+// transient failure of a real call (Report) gives FAULT at once.
+package mode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Prober checks that the Prescription Centre answers. *centre.Client
+// implements it (GET /metadata). Probe must return when ctx ends; the
+// machine stops waiting for it then in any case.
+type Prober interface {
+	Probe(ctx context.Context) error
+}
+
+// Store holds the mode. *journal.Journal implements it.
+type Store interface {
+	// Mode returns the mode in force.
+	Mode(ctx context.Context) (rx.ModeState, error)
+	// ChangeMode applies a change atomically, ignoring an automatic change
+	// while a manual override holds and writing nothing when neither the
+	// mode nor the override changes. It returns the state in force after
+	// and whether it changed.
+	ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState, bool, error)
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultInterval     = time.Second
+	DefaultTimeout      = 2 * time.Second
+	DefaultRecoverAfter = 3
+)
+
+// reportTimeout bounds the journal read and write behind one Report, which
+// has no context of its own.
+const reportTimeout = 5 * time.Second
+
+// logEvery is how often the same failure is logged again while it lasts.
+const logEvery = time.Minute
+
+// Config configures a Machine. The zero value gives the defaults.
+type Config struct {
+	// Interval between probes, and between reads of the journal while a
+	// probe is out. Default 1 s.
+	Interval time.Duration
+	// Timeout of one probe. Default 2 s.
+	Timeout time.Duration
+	// RecoverAfter is how many successful probes in a row, counted from
+	// the one that left FAULT, bring RECOVERING to ONLINE. Default 3.
+	RecoverAfter int
+	// Now is the clock for log throttling. Default time.Now.
+	Now func() time.Time
+	// Logger gets the transitions, probe failures (the same one at most
+	// once a minute) and "recovered". Default: discard.
+	Logger *slog.Logger
+}
+
+// Machine follows and decides the mode. Its methods are safe for concurrent
+// use; Run must be called at most once at a time.
+type Machine struct {
+	store  Store
+	prober Prober
+	cfg    Config
+	log    *slog.Logger
+
+	// decide serialises read-decide-write on the journal, so this process
+	// never races itself; the journal's transaction handles other
+	// processes. The fields below it are guarded by it.
+	decide    sync.Mutex
+	successes int // answers in a row since the mode left FAULT
+	probeLog  throttle
+	storeLog  throttle
+
+	// mu guards the cached state and the subscribers; it is never held
+	// across I/O, so State never blocks on the network or the disk.
+	mu    sync.Mutex
+	state rx.ModeState
+	known bool // state has been read from the journal at least once
+	subs  map[chan rx.ModeState]struct{}
+}
+
+// New returns a Machine over store, probing with prober. A nil prober makes
+// a Machine that only follows the journal and takes Reports.
+func New(store Store, prober Prober, cfg Config) *Machine {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.RecoverAfter <= 0 {
+		cfg.RecoverAfter = DefaultRecoverAfter
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Machine{
+		store: store, prober: prober, cfg: cfg, log: cfg.Logger,
+		probeLog: throttle{what: "probe"}, storeLog: throttle{what: "journal"},
+		subs: map[chan rx.ModeState]struct{}{},
+	}
+}
+
+// State returns the mode as last read from the journal, without any I/O.
+// Before Run or Report first reads the journal it is the zero ModeState,
+// whose Mode is "" (unknown).
+func (m *Machine) State() rx.ModeState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+// Subscribe returns a channel that receives the mode whenever it changes,
+// starting with the current one when it is known. The channel holds only the
+// latest state: a slow reader skips to it. cancel stops the deliveries and
+// closes the channel.
+func (m *Machine) Subscribe() (<-chan rx.ModeState, func()) {
+	ch := make(chan rx.ModeState, 1)
+	m.mu.Lock()
+	m.subs[ch] = struct{}{}
+	if m.known {
+		ch <- m.state
+	}
+	m.mu.Unlock()
+	return ch, sync.OnceFunc(func() {
+		m.mu.Lock()
+		delete(m.subs, ch)
+		close(ch)
+		m.mu.Unlock()
+	})
+}
+
+// publish caches st and tells the subscribers when it differs.
+func (m *Machine) publish(st rx.ModeState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.known && st.Seq == m.state.Seq && st.Mode == m.state.Mode && st.Override == m.state.Override {
+		return
+	}
+	m.state, m.known = st, true
+	for ch := range m.subs {
+		// Sends happen only under mu, so after the drain there is room.
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- st
+	}
+}
+
+// Run probes at the configured interval and decides the mode until ctx
+// ends, which is a normal exit: it returns nil. Between probes, and while a
+// probe is out, it re-reads the journal every interval, so a change made by
+// another process (tiski mode fault) shows within one interval.
+func (m *Machine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs last: after the cancel below
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	results := make(chan probeResult, 1) // at most one probe is out
+	out := false
+	start := func() {
+		if m.prober == nil {
+			return
+		}
+		out = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- m.probe(ctx)
+		}()
+	}
+	m.refresh(ctx)
+	start()
+	tick := time.NewTicker(m.cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-results:
+			out = false
+			m.observe(ctx, "probe", r.verdict, r.cause)
+		case <-tick.C:
+			if out || m.prober == nil {
+				m.refresh(ctx)
+			} else {
+				start()
+			}
+		}
+	}
+}
+
+type probeResult struct {
+	verdict verdict
+	cause   string
+}
+
+// probe runs one probe under its own timeout. It returns when the timeout
+// expires even if the Prober does not.
+func (m *Machine) probe(ctx context.Context) probeResult {
+	pctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
+	done := make(chan error, 1) // buffered: a late Prober never blocks
+	go func() { done <- m.prober.Probe(pctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-pctx.Done():
+	}
+	switch {
+	case ctx.Err() != nil:
+		return probeResult{verdict: ignored} // Run is ending
+	case errors.Is(pctx.Err(), context.DeadlineExceeded):
+		return probeResult{failed, "no answer within " + m.cfg.Timeout.String()}
+	case err == nil:
+		return probeResult{verdict: answered}
+	}
+	v := judgeProbe(err)
+	return probeResult{v, describe(err)}
+}
+
+// Report gives the machine the result of a real call to the Prescription
+// Centre: nil for a success, or the call's error. A transient failure (no
+// connection, a timeout, 5xx) gives FAULT at once; a success in FAULT gives
+// RECOVERING. Only the paced probes bring RECOVERING to ONLINE, so a burst
+// of quick uploads cannot declare the service stable. Errors that are not
+// transient (422, 409) and cancelled calls say nothing about the service
+// and are ignored; so is throttling (429), which says it is up but busy.
+//
+// Report never touches the network. When the mode may change it reads and
+// writes the journal, waiting at most a few seconds.
+func (m *Machine) Report(err error) {
+	v := judgeCall(err)
+	if v != answered && v != failed {
+		return
+	}
+	// The common cases need no I/O: a success while not in FAULT, and a
+	// failure while already in FAULT. The next probe corrects a stale
+	// cache within an interval.
+	cached := m.State()
+	if m.knownState() && (v == answered) == (cached.Mode != rx.ModeFault) {
+		return
+	}
+	cause := ""
+	if v == failed {
+		cause = describe(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
+	defer cancel()
+	m.observe(ctx, "call", v, cause)
+}
+
+func (m *Machine) knownState() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.known
+}
+
+// refresh re-reads the journal and publishes what it holds.
+func (m *Machine) refresh(ctx context.Context) {
+	m.decide.Lock()
+	defer m.decide.Unlock()
+	m.read(ctx)
+}
+
+// read returns the mode in the journal and publishes it; false when the
+// journal could not be read.
+func (m *Machine) read(ctx context.Context) (rx.ModeState, bool) {
+	st, err := m.store.Mode(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.storeLog.fail(m, "read mode: "+err.Error())
+		}
+		return rx.ModeState{}, false
+	}
+	m.storeLog.ok(m)
+	m.publish(st)
+	return st, true
+}
+
+// observe applies one observation from source ("probe" or "call") to the
+// mode in the journal.
+func (m *Machine) observe(ctx context.Context, source string, v verdict, cause string) {
+	if v == ignored {
+		return
+	}
+	m.decide.Lock()
+	defer m.decide.Unlock()
+	if source == "probe" {
+		switch v {
+		case failed:
+			m.probeLog.fail(m, "probe: "+cause)
+		case answered:
+			m.probeLog.ok(m)
+		}
+	}
+	cur, ok := m.read(ctx)
+	if !ok || v == busy {
+		return
+	}
+	if cur.Override {
+		// A person holds the mode; only they release it. Recovery counts
+		// from the release.
+		m.successes = 0
+		return
+	}
+	switch {
+	case v == failed:
+		m.successes = 0
+		if cur.Mode != rx.ModeFault {
+			m.change(ctx, rx.ModeFault, source+": "+cause)
+		}
+	case cur.Mode == rx.ModeFault:
+		m.successes = 1
+		cur = m.change(ctx, rx.ModeRecovering, source+": answered again")
+		if cur.Mode == rx.ModeRecovering && m.successes >= m.cfg.RecoverAfter && source == "probe" {
+			m.change(ctx, rx.ModeOnline, fmt.Sprintf("probe: %d answers in a row", m.successes))
+		}
+	case cur.Mode == rx.ModeRecovering && source == "probe":
+		m.successes++
+		if m.successes >= m.cfg.RecoverAfter {
+			m.change(ctx, rx.ModeOnline, fmt.Sprintf("probe: %d answers in a row", m.successes))
+		}
+	}
+}
+
+// change asks the journal for an automatic change and publishes the state
+// in force after it.
+func (m *Machine) change(ctx context.Context, to rx.Mode, cause string) rx.ModeState {
+	before := m.State()
+	st, changed, err := m.store.ChangeMode(ctx, rx.ModeChange{To: to, Cause: cause})
+	if err != nil {
+		if ctx.Err() == nil {
+			m.storeLog.fail(m, "change mode: "+err.Error())
+		}
+		return before
+	}
+	m.storeLog.ok(m)
+	m.publish(st)
+	if changed {
+		m.log.LogAttrs(context.Background(), levelOf(to), "mode changed",
+			slog.String(keyFrom, string(before.Mode)), slog.String(keyTo, string(to)), slog.String(keyCause, cause))
+	}
+	return st
+}
+
+// Log attribute keys.
+const (
+	keyFrom  = "from"
+	keyTo    = "to"
+	keyCause = "cause"
+	keyError = "error"
+	keyWhat  = "what"
+)
+
+func levelOf(to rx.Mode) slog.Level {
+	if to == rx.ModeFault {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// throttle logs a failure when it first happens, again at most once a
+// minute while the same one lasts, and "recovered" once when it ends
+// (STYLE §5). It is guarded by Machine.decide.
+type throttle struct {
+	what    string
+	last    string
+	at      time.Time
+	failing bool
+}
+
+func (t *throttle) fail(m *Machine, msg string) {
+	now := m.cfg.Now()
+	if t.failing && msg == t.last && now.Sub(t.at) < logEvery {
+		return
+	}
+	t.failing, t.last, t.at = true, msg, now
+	m.log.LogAttrs(context.Background(), slog.LevelWarn, t.what+" failed",
+		slog.String(keyWhat, t.what), slog.String(keyError, msg))
+}
+
+func (t *throttle) ok(m *Machine) {
+	if !t.failing {
+		return
+	}
+	t.failing, t.last = false, ""
+	m.log.LogAttrs(context.Background(), slog.LevelInfo, t.what+" recovered", slog.String(keyWhat, t.what))
+}
+
+// Force puts the counter in FAULT mode and holds it there, whatever the
+// probes say, until Auto: for example on Kela's notice of a fault. reason
+// and by (the person) are required and go into the audit record.
+func Force(ctx context.Context, store Store, reason, by string) (rx.ModeState, error) {
+	reason, by = strings.TrimSpace(reason), strings.TrimSpace(by)
+	var v rx.ValidationError
+	if reason == "" {
+		v.Add("reason", "give the reason for fault mode, for example Kela's fault notice")
+	}
+	if by == "" {
+		v.Add("by", "name the person forcing fault mode")
+	}
+	if err := v.Err(); err != nil {
+		return rx.ModeState{}, err
+	}
+	st, _, err := store.ChangeMode(ctx, rx.ModeChange{
+		To: rx.ModeFault, Cause: "manual: " + reason + " (by " + by + ")", Manual: true, Override: true, By: by,
+	})
+	if err != nil {
+		return rx.ModeState{}, fmt.Errorf("force fault mode: %w", err)
+	}
+	return st, nil
+}
+
+// Auto releases a manual override and returns the mode to the probes. The
+// mode itself stays as it is (FAULT after Force), so recovery goes through
+// RECOVERING to ONLINE as the probes succeed, each step recorded. Without an
+// override it changes nothing.
+func Auto(ctx context.Context, store Store, by string) (rx.ModeState, error) {
+	by = strings.TrimSpace(by)
+	if by == "" {
+		return rx.ModeState{}, rx.Errorf(rx.EINVALID, "Name the person returning the counter to automatic mode.")
+	}
+	cur, err := store.Mode(ctx)
+	if err != nil {
+		return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
+	}
+	if !cur.Override {
+		return cur, nil
+	}
+	st, _, err := store.ChangeMode(ctx, rx.ModeChange{
+		To: cur.Mode, Cause: "manual: automatic mode (by " + by + ")", Manual: true, By: by,
+	})
+	if err != nil {
+		return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
+	}
+	return st, nil
+}
