@@ -72,12 +72,12 @@ func TestOpenRefuses(t *testing.T) {
 			rawSQLite(t, path, `PRAGMA journal_mode = DELETE`, `PRAGMA user_version = `+strconv.Itoa(SchemaVersion+1))
 		}, rx.EINVALID, "newer tiski"},
 		{"fails integrity_check", func(t *testing.T, path string) {
-			tiskiJournal(t, path, 300)
+			tiskiJournal(t, path, 120)
 			rawSQLite(t, path, `PRAGMA journal_mode = DELETE`)
 			scribble(t, path)
 		}, rx.ECORRUPT, "integrity check"},
 		{"fails integrity_check in WAL mode", func(t *testing.T, path string) {
-			tiskiJournal(t, path, 300)
+			tiskiJournal(t, path, 120)
 			scribble(t, path)
 		}, rx.ECORRUPT, "integrity check"},
 	}
