@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -512,7 +511,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{"ftp", Config{BaseURL: "ftp://x"}, "base URL"},
 		{"https without CA", Config{BaseURL: "https://127.0.0.1:1"}, "CA bundle"},
 		{"missing CA file", Config{BaseURL: "https://127.0.0.1:1", TLS: &TLSConfig{CAFile: "/nonexistent/ca.crt"}}, "CA bundle"},
-		{"cert without key", Config{BaseURL: "https://127.0.0.1:1", TLS: &TLSConfig{CAFile: "unit_test.go", CertFile: "x"}}, "CA bundle"},
+		{"negative page size", Config{BaseURL: "http://127.0.0.1:1", PageSize: -1}, "page size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -522,5 +521,4 @@ func TestNewChecksConfig(t *testing.T) {
 			}
 		})
 	}
-	_ = http.StatusOK
 }
