@@ -26,7 +26,7 @@ func reportLatency(b *testing.B, samples []time.Duration) {
 var benchBody = func() json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
 		"prescription_id": "1234567890123", "patient": "131052-308T", "vnr": "123456", "quantity": 30,
-		"medicine": map[string]any{"id": "panadol-500mg-tabl", "name": "Panadol", "atc": "N02BE01", "strength": "500 mg"},
+		"medicine":  map[string]any{"id": "panadol-500mg-tabl", "name": "Panadol", "atc": "N02BE01", "strength": "500 mg"},
 		"essential": true, "basis": "instruction-sheet", "note": strings.Repeat("dosage 1 x 3 ", 25),
 		"pharmacist": map[string]any{"id": "anna", "name": "Anna Proviisori", "registration": "123456789", "role": "pharmacist"},
 	})
