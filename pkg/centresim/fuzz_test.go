@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/tiski-rx/tiski"
 )
 
 // FuzzRequestDecoder throws arbitrary bodies at every write route and
@@ -70,7 +72,6 @@ func BenchmarkConditionalCreate(b *testing.B) {
 // folder (seeding) — it should stay well under a second.
 func BenchmarkStart(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		s := startSim(b, Config{Fixtures: nil, DataDir: b.TempDir()})
-		_ = s
+		startSim(b, Config{Fixtures: tiski.Fixtures(), DataDir: b.TempDir()})
 	}
 }
