@@ -199,10 +199,11 @@ var sqliteMagic = []byte("SQLite format 3\x00")
 // inspect decides whether an existing file may be opened as a journal
 // without changing it: its header is read directly, and its integrity is
 // checked through a read-only, immutable connection, which creates no WAL or
-// shared-memory file. It reports whether the integrity check ran: it does not
-// when a WAL is present (after a crash), because the main file alone may then
-// be mid-checkpoint; Open checks integrity after SQLite has replayed the WAL.
-func inspect(ctx context.Context, path string, fi os.FileInfo) (checked bool, err error) {
+// shared-memory file. It reports whether the integrity check ran: it does
+// not when not asked to, nor when a WAL is present (after a crash), because
+// the main file alone may then be mid-checkpoint; Open checks integrity
+// after SQLite has replayed the WAL.
+func inspect(ctx context.Context, path string, fi os.FileInfo, integrity bool) (checked bool, err error) {
 	if !fi.Mode().IsRegular() {
 		return false, notJournal("it is not a regular file")
 	}
@@ -227,6 +228,9 @@ func inspect(ctx context.Context, path string, fi os.FileInfo) (checked bool, er
 	}
 	if version > SchemaVersion {
 		return false, newerError(version)
+	}
+	if !integrity {
+		return false, nil
 	}
 	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
 		return false, nil

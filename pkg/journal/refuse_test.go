@@ -82,45 +82,78 @@ func TestOpenRefuses(t *testing.T) {
 		}, rx.ECORRUPT, "integrity check"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "journal.db")
-			tt.make(t, path)
-			// An old mtime shows any write, however quick.
-			old := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-			if err := os.Chtimes(path, old, old); err != nil {
-				t.Fatal(err)
-			}
-			before, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			j, err := Open(context.Background(), path, Options{})
-			if err == nil {
-				j.Close()
-				t.Fatal("Open succeeded")
-			}
-			wantCode(t, err, tt.code)
-			if msg := rx.ErrorMessage(err); !strings.Contains(msg, tt.message) || !strings.Contains(msg, "not changed") {
-				t.Errorf("message %q, want it to say %q and that the file was not changed", msg, tt.message)
-			}
-			after, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(before, after) {
-				t.Error("the file's bytes changed")
-			}
-			if fi, err := os.Stat(path); err != nil || !fi.ModTime().Equal(old) {
-				t.Errorf("mtime %v, want %v (%v)", fi.ModTime(), old, err)
-			}
-			entries, _ := os.ReadDir(dir)
-			for _, e := range entries {
-				if e.Name() != "journal.db" {
-					t.Errorf("Open left %s behind", e.Name())
+		for _, skip := range []bool{false, true} {
+			name := tt.name
+			if skip {
+				if tt.code == rx.ECORRUPT {
+					continue // that is what skipping skips
 				}
+				name += " without integrity check"
 			}
-		})
+			t.Run(name, func(t *testing.T) { refused(t, tt.make, Options{SkipIntegrityCheck: skip}, tt.code, tt.message) })
+		}
+	}
+}
+
+// refused checks that Open refuses the file make makes, with the code and a
+// message saying why, and leaves it as it was.
+func refused(t *testing.T, makeFile func(t *testing.T, path string), opts Options, code, message string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "journal.db")
+	makeFile(t, path)
+	// An old mtime shows any write, however quick.
+	old := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := Open(context.Background(), path, opts)
+	if err == nil {
+		j.Close()
+		t.Fatal("Open succeeded")
+	}
+	wantCode(t, err, code)
+	if msg := rx.ErrorMessage(err); !strings.Contains(msg, message) || !strings.Contains(msg, "not changed") {
+		t.Errorf("message %q, want it to say %q and that the file was not changed", msg, message)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the file's bytes changed")
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.ModTime().Equal(old) {
+		t.Errorf("mtime %v, want %v (%v)", fi.ModTime(), old, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "journal.db" {
+			t.Errorf("Open left %s behind", e.Name())
+		}
+	}
+		}
+
+func TestSkipIntegrityCheckLeavesItToVerify(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "journal.db")
+	tiskiJournal(t, path, 120)
+	scribble(t, path)
+	j, err := Open(ctx, path, Options{SkipIntegrityCheck: true})
+	if err != nil {
+		t.Fatalf("Open without integrity check: %v", err)
+	}
+	defer j.Close()
+	rep, err := j.Verify(ctx)
+	if err == nil && rep.OK {
+		t.Fatalf("Verify passed a damaged journal: %+v", rep)
+	}
+	if err != nil {
+		wantCode(t, err, rx.ECORRUPT)
 	}
 }
 
