@@ -253,7 +253,8 @@ func (m *Machine) probe(ctx context.Context) probeResult {
 // and are ignored; so is throttling (429), which says it is up but busy.
 //
 // Report never touches the network. When the mode may change it reads and
-// writes the journal, waiting at most a few seconds.
+// writes the journal, waiting at most a few seconds. It decides the common
+// cases from the state last read, which Run keeps fresh.
 func (m *Machine) Report(err error) {
 	v := judgeCall(err)
 	if v != answered && v != failed {
@@ -262,8 +263,10 @@ func (m *Machine) Report(err error) {
 	// The common cases need no I/O: a success while not in FAULT, and a
 	// failure while already in FAULT. The next probe corrects a stale
 	// cache within an interval.
+	// While a person holds the mode no result of a call changes it, and
+	// Run notices the release.
 	cached := m.State()
-	if m.knownState() && (v == answered) == (cached.Mode != rx.ModeFault) {
+	if m.knownState() && (cached.Override || (v == answered) == (cached.Mode != rx.ModeFault)) {
 		return
 	}
 	cause := ""

@@ -306,7 +306,7 @@ func TestPrescriber(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for form, ds := range map[string][]Decision{
-				"paper":              s.PaperPrescription(tt.p),
+				"paper":              s.PaperPrescription(levothyroxine, tt.p),
 				"telephone":          s.TelephonePrescription(levothyroxine, tt.p),
 				"recorded paper":     s.RecordedPrescription(rx.Prescription{Form: rx.FormPaper, Prescriber: tt.p}),
 				"recorded telephone": s.RecordedPrescription(rx.Prescription{Form: rx.FormTelephone, Prescriber: tt.p, Medicine: levothyroxine}),

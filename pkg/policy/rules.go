@@ -140,8 +140,10 @@ func (s *Set) TelephonePrescription(m rx.Medicine, p rx.Prescriber) []Decision {
 			months(st.TelephoneValidityMonths), RuleTelephoneValidity)})
 }
 
-// PaperPrescription judges a paper prescription by p: FM-PRESCRIBER.
-func (s *Set) PaperPrescription(p rx.Prescriber) []Decision {
+// PaperPrescription judges a paper prescription of m by p: FM-PRESCRIBER.
+// No rule judges the medicine of a paper prescription today; m is taken so
+// that the callers need not change when one does.
+func (s *Set) PaperPrescription(m rx.Medicine, p rx.Prescriber) []Decision {
 	return []Decision{prescriber(p)}
 }
 
@@ -151,7 +153,7 @@ func (s *Set) PaperPrescription(p rx.Prescriber) []Decision {
 func (s *Set) RecordedPrescription(p rx.Prescription) []Decision {
 	switch p.Form {
 	case rx.FormPaper:
-		return s.PaperPrescription(p.Prescriber)
+		return s.PaperPrescription(p.Medicine, p.Prescriber)
 	case rx.FormTelephone:
 		return s.TelephonePrescription(p.Medicine, p.Prescriber)
 	}
