@@ -136,7 +136,7 @@ func refused(t *testing.T, makeFile func(t *testing.T, path string), opts Option
 			t.Errorf("Open left %s behind", e.Name())
 		}
 	}
-		}
+}
 
 func TestSkipIntegrityCheckLeavesItToVerify(t *testing.T) {
 	ctx := context.Background()
