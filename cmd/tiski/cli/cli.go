@@ -12,6 +12,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski/pkg/config"
+	"github.com/tiski-rx/tiski/pkg/journal"
 )
 
 // Build is what the release build stamps into the binary.
@@ -37,12 +40,61 @@ func StdIO() IO { return IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr} }
 type Factory struct {
 	Build Build
 	IO    IO
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+
+	dataDir     string            // --data
+	configFlags map[string]string // flags that set configuration keys
+	config      *config.Config
+	journal     *journal.Journal
+}
+
+// Config loads the effective configuration once.
+func (f *Factory) Config() (*config.Config, error) {
+	if f.config == nil {
+		c, err := config.Load(f.dataDir, f.configFlags, f.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		f.config = c
+	}
+	return f.config, nil
+}
+
+// Journal opens the journal in the data folder once, creating the folder
+// (0700) when it is new.
+func (f *Factory) Journal(ctx context.Context) (*journal.Journal, error) {
+	if f.journal != nil {
+		return f.journal, nil
+	}
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("make data folder: %w", err)
+	}
+	j, err := journal.Open(ctx, c.JournalPath(), journal.Options{Terminal: c.Terminal})
+	if err != nil {
+		return nil, err
+	}
+	f.journal = j
+	return j, nil
+}
+
+// close releases what the commands opened.
+func (f *Factory) close() {
+	if f.journal != nil {
+		f.journal.Close()
+		f.journal = nil
+	}
 }
 
 // Main runs the command line and returns the process exit code. Every error
 // is printed and mapped to an exit code here, in one place.
 func Main(ctx context.Context, build Build, args []string, streams IO) int {
-	f := &Factory{Build: build, IO: streams}
+	f := &Factory{Build: build, IO: streams, Getenv: os.Getenv, configFlags: map[string]string{}}
+	defer f.close()
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
@@ -79,14 +131,38 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		Version:       f.Build.Version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVar(&f.dataDir, "data", "", "data folder with the journal, configuration and logs (env TISKI_DATA)")
+	root.PersistentFlags().Var(configFlag{f, "centre.url"}, "centre", "Prescription Centre URL for this command only (config key centre.url)")
+	root.PersistentFlags().Var(configFlag{f, "language"}, "lang", "language: fi, sv or en (config key language)")
 	root.SetVersionTemplate("tiski {{.Version}}\n")
 	root.AddCommand(
 		NewCmdVersion(f, nil),
 		NewCmdCentre(f),
 		NewCmdDemo(f, nil),
+		NewCmdConfig(f),
+		NewCmdUsers(f),
+		NewCmdJournal(f),
+		NewCmdMode(f),
+		NewCmdRecord(f),
 	)
 	return root
 }
+
+// configFlag is a flag that sets a configuration key, so that it shows in
+// `tiski config show` with source "flag".
+type configFlag struct {
+	f   *Factory
+	key string
+}
+
+func (c configFlag) String() string {
+	if c.f == nil {
+		return ""
+	}
+	return c.f.configFlags[c.key]
+}
+func (c configFlag) Set(v string) error { c.f.configFlags[c.key] = v; return nil }
+func (c configFlag) Type() string       { return "string" }
 
 // exactArgs is cobra.ExactArgs with a usage error.
 func exactArgs(n int) cobra.PositionalArgs {

@@ -1,0 +1,315 @@
+// Package record is the one recording API that the counter, the tests and
+// `tiski record` share. It validates a paper or telephone prescription, a
+// dispensing or a void in the pharmacist's terms, applies the fault-mode
+// policy, and commits the record durably to the journal, into the outbox for
+// upload. A record counts as confirmed only when Append has returned.
+package record
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Journal is what recording needs of the journal.
+type Journal interface {
+	Append(ctx context.Context, r journal.NewRecord) (journal.Record, error)
+	Get(ctx context.Context, id string) (journal.Record, error)
+	List(ctx context.Context, f journal.Filter) ([]journal.Record, error)
+	Mode(ctx context.Context) (rx.ModeState, error)
+	FaultPeriods(ctx context.Context, since time.Time) ([]journal.FaultPeriod, error)
+}
+
+// Service records at the counter.
+type Service struct {
+	Journal  Journal
+	Policy   *policy.Set
+	Pharmacy rx.Pharmacy
+	Now      func() time.Time // nil: time.Now
+}
+
+// Receipt is a confirmed record with the policy decisions applied to it:
+// allowances and warnings, each with its rule id.
+type Receipt struct {
+	Record    journal.Record
+	Decisions []policy.Decision
+}
+
+// DispensingBody is the journal content of a dispensing record.
+type DispensingBody struct {
+	rx.Dispensing
+	// UnitsPerDay is the daily dose the pharmacist entered for an essential
+	// dispensing, for the 30-day cap; 0 when not known.
+	UnitsPerDay float64 `json:"units_per_day,omitempty"`
+	// FaultReference names the fault an essential dispensing was made in
+	// when it is back-entered outside a recorded fault period, e.g. Kela's
+	// notice.
+	FaultReference string `json:"fault_reference,omitempty"`
+}
+
+// VoidBody is the journal content of a void.
+type VoidBody struct {
+	Reason string `json:"reason"`
+}
+
+// DispenseOptions qualify a dispensing.
+type DispenseOptions struct {
+	UnitsPerDay    float64          // daily dose, for the essential-medication 30-day cap
+	FaultReference string           // for an essential dispensing back-entered outside a recorded fault
+	Prescription   *rx.Prescription // the e-prescription as last seen, when known: checks validity and grace
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// mayRecord refuses a person who may not sign saves: only a pharmacist.
+func mayRecord(who rx.Pharmacist) error {
+	if who.ID == "" {
+		return rx.Errorf(rx.EFORBIDDEN, "Sign in first: every record names the pharmacist who made it.")
+	}
+	if !who.Role.MayRecord() {
+		return rx.Errorf(rx.EFORBIDDEN, "%s is signed in as %s and may look but not record. A pharmacist must make this record.", who.Name, who.Role)
+	}
+	return nil
+}
+
+// problems merges validation problems and policy denials into one error
+// listing everything wrong at once; nil when nothing is. An error that is
+// not a validation error is returned as it is.
+func problems(decisions []policy.Decision, errs ...error) error {
+	var all rx.ValidationError
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		v, ok := err.(*rx.ValidationError)
+		if !ok {
+			return err
+		}
+		all.Problems = append(all.Problems, v.Problems...)
+	}
+	for _, d := range decisions {
+		if d.Verdict == policy.Deny {
+			all.Add("policy "+d.RuleID, "%s", d.Message)
+		}
+	}
+	return all.Err()
+}
+
+// Paper records a paper prescription the pharmacy received. It can be
+// recorded in every mode, because the fault may be the prescriber's.
+func (s *Service) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription) (Receipt, error) {
+	p.Form = rx.FormPaper
+	return s.prescription(ctx, who, p, journal.KindPaperPrescription, s.Policy.PaperPrescription(p.Medicine, p.Prescriber))
+}
+
+// Telephone records a telephone prescription: the prescriber's name,
+// registration number and phone number, the time of the call, how the
+// caller was verified and the reason are all required.
+func (s *Service) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription) (Receipt, error) {
+	p.Form = rx.FormTelephone
+	return s.prescription(ctx, who, p, journal.KindTelephonePrescription, s.Policy.TelephonePrescription(p.Medicine, p.Prescriber))
+}
+
+func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Prescription, kind journal.Kind, decisions []policy.Decision) (Receipt, error) {
+	if err := mayRecord(who); err != nil {
+		return Receipt{}, err
+	}
+	if p.RecordID == "" {
+		p.RecordID = uuid.NewString()
+	}
+	recorder := who
+	p.Recorder = &recorder
+	p.Status = rx.StatusActive
+	if id, err := hetu.Parse(p.Patient); err == nil {
+		p.Patient = id.String()
+	}
+	if err := problems(decisions, p.ValidateRecorded(s.now())); err != nil {
+		return Receipt{}, err
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("encode prescription: %w", err)
+	}
+	rec, err := s.Journal.Append(ctx, journal.NewRecord{
+		ID: p.RecordID, Kind: kind, Pharmacist: who.ID, Patient: p.Patient,
+		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, Time: p.Issued,
+	})
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Record: rec, Decisions: decisions}, nil
+}
+
+// Dispense records a dispensing: against an e-prescription (its id scanned
+// from the instruction sheet), against a journal prescription, or, for an
+// essential-medication dispensing, on a previous package's label. An
+// essential dispensing needs the pharmacy's own fault: FAULT mode now, or a
+// back-entered time inside a fault period in the journal, or an explicit
+// fault reference.
+func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts DispenseOptions) (Receipt, error) {
+	if err := mayRecord(who); err != nil {
+		return Receipt{}, err
+	}
+	now := s.now()
+	if d.ID == "" {
+		d.ID = uuid.NewString()
+	}
+	if d.Time.IsZero() {
+		d.Time = now
+	}
+	d.Pharmacist = who
+	if d.Pharmacy.OID == "" {
+		d.Pharmacy = s.Pharmacy
+	}
+	if id, err := hetu.Parse(d.Patient); err == nil {
+		d.Patient = id.String()
+	}
+	validation := d.Validate(now)
+	var decisions []policy.Decision
+	if opts.Prescription != nil {
+		decisions = append(decisions, s.Policy.Dispensing(*opts.Prescription, d.Time)...)
+	}
+	var extra rx.ValidationError
+	var dependsOn string
+	if d.PrescriptionRecord != "" {
+		prev, err := s.Journal.Get(ctx, d.PrescriptionRecord)
+		switch {
+		case rx.ErrorCode(err) == rx.ENOTFOUND:
+			extra.Add("prescription", "no journal prescription %s", d.PrescriptionRecord)
+		case err != nil:
+			return Receipt{}, err
+		case prev.Kind != journal.KindPaperPrescription && prev.Kind != journal.KindTelephonePrescription:
+			extra.Add("prescription", "journal record %s is a %s, not a prescription", d.PrescriptionRecord, prev.Kind)
+		case prev.Patient != d.Patient:
+			extra.Add("patient", "the journal prescription is for another patient")
+		default:
+			voided, err := s.voided(ctx, prev.ID)
+			if err != nil {
+				return Receipt{}, err
+			}
+			if voided {
+				extra.Add("prescription", "the journal prescription %s was voided", d.PrescriptionRecord)
+			}
+			dependsOn = prev.ID
+		}
+	}
+	if d.Essential {
+		pkg, _ := d.Medicine.Package(d.VNR)
+		decisions = append(decisions, s.Policy.EssentialDispensing(d.Medicine, pkg, d.Quantity, opts.UnitsPerDay)...)
+		inFault, err := s.inFault(ctx, d.Time, now, opts.FaultReference)
+		if err != nil {
+			return Receipt{}, err
+		}
+		if !inFault {
+			extra.Add("essential", "essential-medication dispensing is only for the pharmacy's own fault: the counter is not in FAULT mode and %s is in no recorded fault period; give a fault reference (for example Kela's notice) if the fault was not recorded", d.Time.Local().Format("2.1.2006 15:04"))
+		}
+	}
+	if err := problems(decisions, validation, extra.Err()); err != nil {
+		return Receipt{}, err
+	}
+	body, err := json.Marshal(DispensingBody{Dispensing: d, UnitsPerDay: opts.UnitsPerDay, FaultReference: opts.FaultReference})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("encode dispensing: %w", err)
+	}
+	rec, err := s.Journal.Append(ctx, journal.NewRecord{
+		ID: d.ID, Kind: journal.KindDispensing, Pharmacist: who.ID, Patient: d.Patient,
+		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, DependsOn: dependsOn, Time: d.Time,
+	})
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Record: rec, Decisions: decisions}, nil
+}
+
+// inFault reports whether an essential dispensing at t belongs to the
+// pharmacy's own fault.
+func (s *Service) inFault(ctx context.Context, t, now time.Time, reference string) (bool, error) {
+	if strings.TrimSpace(reference) != "" {
+		return true, nil
+	}
+	st, err := s.Journal.Mode(ctx)
+	if err != nil {
+		return false, err
+	}
+	if st.Mode == rx.ModeFault && now.Sub(t) < time.Minute {
+		return true, nil
+	}
+	periods, err := s.Journal.FaultPeriods(ctx, t.AddDate(0, 0, -1))
+	if err != nil {
+		return false, err
+	}
+	for _, p := range periods {
+		if !t.Before(p.Start) && (p.End.IsZero() || !t.After(p.End)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// voided reports whether a void refers to the record.
+func (s *Service) voided(ctx context.Context, id string) (bool, error) {
+	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}})
+	if err != nil {
+		return false, err
+	}
+	for _, v := range voids {
+		if v.RefersTo == id {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Void records that an earlier prescription or dispensing was entered in
+// error. The original stays in the journal; the void refers to it.
+func (s *Service) Void(ctx context.Context, who rx.Pharmacist, recordID, reason string) (Receipt, error) {
+	if err := mayRecord(who); err != nil {
+		return Receipt{}, err
+	}
+	var v rx.ValidationError
+	if strings.TrimSpace(reason) == "" {
+		v.Add("reason", "say why the record is voided, e.g. entered in error")
+	}
+	orig, err := s.Journal.Get(ctx, recordID)
+	switch {
+	case rx.ErrorCode(err) == rx.ENOTFOUND:
+		v.Add("record", "no journal record %s", recordID)
+	case err != nil:
+		return Receipt{}, err
+	case orig.Kind != journal.KindPaperPrescription && orig.Kind != journal.KindTelephonePrescription && orig.Kind != journal.KindDispensing:
+		v.Add("record", "a %s record cannot be voided", orig.Kind)
+	default:
+		voided, err := s.voided(ctx, recordID)
+		if err != nil {
+			return Receipt{}, err
+		}
+		if voided {
+			v.Add("record", "record %s is already voided", recordID)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return Receipt{}, err
+	}
+	body, _ := json.Marshal(VoidBody{Reason: reason})
+	rec, err := s.Journal.Append(ctx, journal.NewRecord{
+		Kind: journal.KindVoid, Pharmacist: who.ID, Patient: orig.Patient, RefersTo: recordID, Body: body, Upload: true,
+	})
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Record: rec}, nil
+}
