@@ -246,6 +246,15 @@ func inspect(ctx context.Context, path string, fi os.FileInfo, integrity bool) (
 		return false, err
 	}
 	if len(problems) > 0 {
+		// Another process may have begun writing (and checkpointing into
+		// the main file) while we read it; then the immutable view proves
+		// nothing, and Open checks again through a real connection.
+		if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
+			return false, nil
+		}
+		if now, err := os.Stat(path); err != nil || !now.ModTime().Equal(fi.ModTime()) || now.Size() != fi.Size() {
+			return false, nil
+		}
 		return false, corruptError(problems)
 	}
 	return true, nil
