@@ -118,8 +118,8 @@ func TestMigrateFreshDatabase(t *testing.T) {
 	if err := j.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
-	if appID != ApplicationID || version != SchemaVersion || applied != SchemaVersion {
-		t.Errorf("application_id %x, user_version %d, migrations %d; want %x, %d, %d", appID, version, applied, ApplicationID, SchemaVersion, SchemaVersion)
+	if appID != ApplicationID || version != schemaVersion || applied != schemaVersion {
+		t.Errorf("application_id %x, user_version %d, migrations %d; want %x, %d, %d", appID, version, applied, ApplicationID, schemaVersion, schemaVersion)
 	}
 	var mode string
 	if err := j.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -154,7 +154,7 @@ func TestMigrateFreshDatabase(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	defer j2.Close()
-	if err := j2.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != SchemaVersion {
+	if err := j2.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != schemaVersion {
 		t.Errorf("after reopen: %d migrations recorded, %v", applied, err)
 	}
 }

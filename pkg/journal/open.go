@@ -62,8 +62,11 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion is the journal schema this tiski writes (PRAGMA user_version).
-var SchemaVersion = func() int {
+// SchemaVersion returns the journal schema this tiski writes (PRAGMA
+// user_version): the number of its last migration.
+func SchemaVersion() int { return schemaVersion }
+
+var schemaVersion = func() int {
 	ms, err := migrations()
 	if err != nil {
 		panic(err)
@@ -91,7 +94,7 @@ func (j *Journal) migrate(ctx context.Context) error {
 			switch {
 			case appID != ApplicationID && !(appID == 0 && version == 0):
 				return notJournal("it is an SQLite database of another application")
-			case version > SchemaVersion:
+			case version > schemaVersion:
 				return newerError(version)
 			case version >= m.version:
 				return nil
@@ -226,7 +229,7 @@ func inspect(ctx context.Context, path string, fi os.FileInfo, integrity bool) (
 	if appID != ApplicationID {
 		return false, notJournal("it is an SQLite database of another application")
 	}
-	if version > SchemaVersion {
+	if version > schemaVersion {
 		return false, newerError(version)
 	}
 	if !integrity {
@@ -292,7 +295,7 @@ func notJournal(why string) error {
 
 func newerError(version int) error {
 	return rx.Errorf(rx.EINVALID, "This journal was written by a newer tiski (schema %d; this tiski knows %d). "+
-		"It was not changed. Use the newer tiski.", version, SchemaVersion)
+		"It was not changed. Use the newer tiski.", version, schemaVersion)
 }
 
 func corruptError(problems []string) error {

@@ -69,7 +69,7 @@ func TestOpenRefuses(t *testing.T) {
 		}, rx.EINVALID, "another application"},
 		{"newer tiski", func(t *testing.T, path string) {
 			tiskiJournal(t, path, 3)
-			rawSQLite(t, path, `PRAGMA journal_mode = DELETE`, `PRAGMA user_version = `+strconv.Itoa(SchemaVersion+1))
+			rawSQLite(t, path, `PRAGMA journal_mode = DELETE`, `PRAGMA user_version = `+strconv.Itoa(schemaVersion+1))
 		}, rx.EINVALID, "newer tiski"},
 		{"fails integrity_check", func(t *testing.T, path string) {
 			tiskiJournal(t, path, 120)
