@@ -182,12 +182,15 @@ var settings = []setting{
 func init() {
 	for i := range settings {
 		settings[i].env = "TISKI_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(settings[i].key))
+		if settings[i].key == "language" {
+			settings[i].env = "TISKI_LANG" // the name DESIGN §7 gives
+		}
 	}
 }
 
 // envAliases are extra environment variables for a key, checked after the
-// main one. DESIGN §7 names TISKI_LANG for the language.
-var envAliases = map[string][]string{"language": {"TISKI_LANG"}}
+// main one.
+var envAliases = map[string][]string{"language": {"TISKI_LANGUAGE"}}
 
 // Keys lists every configuration key with its environment variable and help.
 func Keys() [][3]string {

@@ -191,6 +191,9 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
+	if !who.Role.MayRecord() {
+		return rx.Errorf(rx.EFORBIDDEN, "%s is a %s and may look but not record. A pharmacist must make this record.", who.Name, who.Role)
+	}
 	now := time.Now()
 	catalogue, err := rx.LoadFixtures(tiski.Fixtures(), now)
 	if err != nil {

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tiski runs the built binary with a data folder and returns its output and
+// exit code.
+type tiskiRun struct {
+	t    *testing.T
+	data string
+	env  []string
+}
+
+func (r tiskiRun) run(stdin string, args ...string) (string, int) {
+	r.t.Helper()
+	cmd := exec.Command(tiskiBin, append(args, "--data", r.data)...)
+	cmd.Dir = "../.."
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), r.env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+func (r tiskiRun) ok(stdin string, args ...string) string {
+	r.t.Helper()
+	out, code := r.run(stdin, args...)
+	if code != 0 {
+		r.t.Fatalf("tiski %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+func (r tiskiRun) fails(wantCode int, want string, stdin string, args ...string) {
+	r.t.Helper()
+	out, code := r.run(stdin, args...)
+	if code != wantCode || !strings.Contains(out, want) {
+		r.t.Fatalf("tiski %s: exit %d (want %d), output does not say %q:\n%s", strings.Join(args, " "), code, wantCode, want, out)
+	}
+}
+
+// TestJournalCommands walks the journal's commands as IT would: users,
+// back-entered records, verify, export, backup, mode, and a tampered file.
+func TestJournalCommands(t *testing.T) {
+	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
+	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.ok("2468\n", "users", "add", "olli", "--name", "Olli Opiskelija", "--role", "student")
+	r.fails(1, "aino", "1111\n", "users", "add", "aino", "--name", "Again", "--role", "it") // the id is taken
+	r.fails(1, "No PIN given", "", "users", "add", "eino", "--name", "Eino", "--role", "it")
+	r.fails(2, "Valvira registration number", "", "users", "add", "eeva", "--name", "Eeva", "--role", "pharmacist")
+
+	var users []map[string]any
+	if err := json.Unmarshal([]byte(r.ok("", "users", "list", "--json")), &users); err != nil || len(users) != 2 {
+		t.Fatalf("users list --json: %v %v", users, err)
+	}
+	if st, err := os.Stat(filepath.Join(r.data, "journal.db")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("journal file: %v %v", st, err)
+	}
+
+	pharmacist := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
+	out := pharmacist.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
+	if !strings.Contains(out, "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10\trecorded paper prescription") || !strings.Contains(out, "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a11\trecorded dispensing") {
+		t.Fatalf("record paper printed:\n%s", out)
+	}
+	out = pharmacist.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
+	if strings.Count(out, "already recorded") != 2 {
+		t.Fatalf("a re-run recorded again:\n%s", out)
+	}
+	pharmacist.ok("", "record", "telephone", "--from", "testdata/records/telephone.json", "--user", "aino")
+	pharmacist.ok("", "record", "dispensing", "--from", "testdata/records/dispensing.json", "--user", "aino")
+	pharmacist.ok("", "record", "void", "--from", "testdata/records/void.json", "--user", "aino")
+
+	tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=2468"}}.fails(1, "may look but not record", "", "record", "paper", "--from", "testdata/records/paper.json", "--user", "olli")
+	tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=0000"}}.fails(1, "unknown user or wrong PIN", "", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
+	pharmacist.fails(2, "--user ID is required", "", "record", "paper", "--from", "testdata/records/paper.json")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"patient":"131052-902X","vnr":"990292","quantity":-5,"issued":"2026-11-20","colour":"red"}`), 0o600)
+	pharmacist.fails(1, `unknown field "colour"`, "", "record", "paper", "--from", bad, "--user", "aino")
+	os.WriteFile(bad, []byte(`{"patient":"131052-902X","vnr":"990292","quantity":-5,"issued":"2026-11-20"}`), 0o600)
+	pharmacist.fails(1, "check character should be Y, not X", "", "record", "paper", "--from", bad, "--user", "aino")
+
+	out = r.ok("", "journal", "verify")
+	if !strings.Contains(out, "intact: 5 records") {
+		t.Fatalf("verify: %s", out)
+	}
+
+	rows, err := csv.NewReader(strings.NewReader(r.ok("", "journal", "export", "--format", "csv"))).ReadAll()
+	if err != nil || len(rows) != 6 || rows[0][1] != "id" {
+		t.Fatalf("CSV export: %v %v", rows, err)
+	}
+	var exported []map[string]any
+	if err := json.Unmarshal([]byte(r.ok("", "journal", "export", "--format", "json")), &exported); err != nil || len(exported) != 5 {
+		t.Fatalf("JSON export: %v", err)
+	}
+	kinds := []string{}
+	for _, e := range exported {
+		kinds = append(kinds, e["kind"].(string))
+		if p, _ := e["patient"].(string); p != "" && !strings.Contains(p, "***") {
+			t.Errorf("export shows an unmasked identity code: %v", e)
+		}
+		if e["pharmacist"] != "aino" || e["outbox_state"] != "pending" {
+			t.Errorf("export row %v", e)
+		}
+	}
+	if got := strings.Join(kinds, ","); got != "paper_prescription,dispensing,telephone_prescription,dispensing,void" {
+		t.Fatalf("exported kinds %s", got)
+	}
+	r.fails(2, "--since", "", "journal", "export", "--since", "yesterday")
+
+	backupDir := t.TempDir()
+	r.ok("", "journal", "backup", "--to", filepath.Join(backupDir, "journal.db"))
+	out = tiskiRun{t: t, data: backupDir}.ok("", "journal", "verify")
+	if !strings.Contains(out, "intact: 5 records") {
+		t.Fatalf("the backup does not verify: %s", out)
+	}
+	r.fails(1, "exists", "", "journal", "backup", "--to", filepath.Join(backupDir, "journal.db"))
+
+	if out := r.ok("", "mode", "status"); !strings.HasPrefix(out, "ONLINE") {
+		t.Fatalf("mode status: %s", out)
+	}
+	r.fails(2, "--reason TEXT is required", "", "mode", "fault")
+	if out := r.ok("", "mode", "fault", "--reason", "Kela's notice of a fault"); !strings.Contains(out, "FAULT (held manually") {
+		t.Fatalf("mode fault: %s", out)
+	}
+	var st map[string]any
+	json.Unmarshal([]byte(r.ok("", "mode", "status", "--json")), &st)
+	if st["mode"] != "FAULT" || st["override"] != true || !strings.Contains(st["cause"].(string), "Kela's notice of a fault") {
+		t.Fatalf("mode status --json after fault: %v", st)
+	}
+	if out := r.ok("", "mode", "auto"); strings.Contains(out, "held manually") {
+		t.Fatalf("mode auto: %s", out)
+	}
+
+	// Tamper: edit a record's content behind tiski's back (dropping the
+	// trigger that forbids it) and verify must fail and name the record.
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("sqlite3 is not installed; .ci/run installs it for this step")
+	}
+	journalFile := filepath.Join(r.data, "journal.db")
+	sql := "DROP TRIGGER records_no_update; UPDATE records SET body = replace(body, '200', '900') WHERE seq = 2;"
+	if out, err := exec.Command("sqlite3", journalFile, sql).CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	r.fails(1, "record 2 (5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a11)", "", "journal", "verify")
+}
