@@ -99,6 +99,24 @@ func TestJournalCommands(t *testing.T) {
 		t.Fatalf("verify: %s", out)
 	}
 
+	// The log in the data folder names each record and never a patient.
+	logFile := filepath.Join(r.data, "tiski.log")
+	logText, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(logFile); st.Mode().Perm() != 0o600 {
+		t.Errorf("log mode %v", st.Mode())
+	}
+	if n := strings.Count(string(logText), `"msg":"recorded"`); n != 5 {
+		t.Errorf("%d records logged, want 5:\n%s", n, logText)
+	}
+	for _, code := range []string{"131052-902Y", "140348-901W", "131052-902X"} {
+		if strings.Contains(string(logText), code) {
+			t.Errorf("the log contains the identity code %s", code)
+		}
+	}
+
 	rows, err := csv.NewReader(strings.NewReader(r.ok("", "journal", "export", "--format", "csv"))).ReadAll()
 	if err != nil || len(rows) != 6 || rows[0][1] != "id" {
 		t.Fatalf("CSV export: %v %v", rows, err)

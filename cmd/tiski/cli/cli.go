@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -47,6 +49,41 @@ type Factory struct {
 	configFlags map[string]string // flags that set configuration keys
 	config      *config.Config
 	journal     *journal.Journal
+	logFile     *os.File
+	logger      *slog.Logger
+}
+
+// Log attribute keys, constant so the log can be searched (STYLE §6). No
+// personal identity code is ever logged.
+const (
+	logKeyRecord = "record"
+	logKeyKind   = "kind"
+	logKeyUser   = "user"
+	logKeyMode   = "mode"
+	logKeyCmd    = "command"
+)
+
+// Logger returns the log in the data folder (tiski.log, JSON lines, 0600).
+// When it cannot be opened the commands still run, unlogged, and say so once.
+func (f *Factory) Logger() *slog.Logger {
+	if f.logger != nil {
+		return f.logger
+	}
+	f.logger = slog.New(slog.DiscardHandler)
+	c, err := f.Config()
+	if err != nil {
+		return f.logger
+	}
+	if err := os.MkdirAll(filepath.Dir(c.LogFile), 0o700); err == nil {
+		file, err := os.OpenFile(c.LogFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.logFile = file
+			f.logger = slog.New(slog.NewJSONHandler(file, nil))
+			return f.logger
+		}
+		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: cannot write the log %s: %v\n", c.LogFile, err)
+	}
+	return f.logger
 }
 
 // Config loads the effective configuration once.
@@ -87,6 +124,10 @@ func (f *Factory) close() {
 	if f.journal != nil {
 		f.journal.Close()
 		f.journal = nil
+	}
+	if f.logFile != nil {
+		f.logFile.Close()
+		f.logFile = nil
 	}
 }
 

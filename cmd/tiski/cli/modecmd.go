@@ -104,6 +104,7 @@ func NewCmdModeFault(f *Factory, runF func(context.Context, *ModeOptions) error)
 			if err != nil {
 				return err
 			}
+			f.Logger().Info("mode forced", logKeyMode, string(st.Mode), logKeyUser, operator(), "reason", opts.Reason)
 			return printMode(f, st, opts.JSON)
 		},
 	}
@@ -131,6 +132,7 @@ func NewCmdModeAuto(f *Factory, runF func(context.Context, *ModeOptions) error) 
 			if err != nil {
 				return err
 			}
+			f.Logger().Info("mode automatic", logKeyMode, string(st.Mode), logKeyUser, operator())
 			return printMode(f, st, opts.JSON)
 		},
 	}

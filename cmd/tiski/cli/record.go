@@ -215,7 +215,9 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		results = append(results, recordResult{ID: rec.ID, Kind: string(rec.Kind), Seq: rec.Seq, Already: true})
 		return true, nil
 	}
+	log := f.Logger().With(logKeyCmd, "record "+opts.Kind, logKeyUser, who.ID)
 	add := func(rc record.Receipt) {
+		log.Info("recorded", logKeyRecord, rc.Record.ID, logKeyKind, string(rc.Record.Kind), "seq", rc.Record.Seq, "rules", rc.Record.Rules)
 		r := recordResult{ID: rc.Record.ID, Kind: string(rc.Record.Kind), Seq: rc.Record.Seq}
 		for _, d := range rc.Decisions {
 			if d.Verdict == policy.Warn {

@@ -101,6 +101,7 @@ func usersAddRun(ctx context.Context, opts *UsersAddOptions) error {
 	if err := j.AddUser(ctx, journal.User{ID: opts.ID, Name: opts.Name, Registration: opts.Registration, Role: role, PINHash: hash}); err != nil {
 		return err
 	}
+	f.Logger().Info("user added", logKeyUser, opts.ID, "role", string(role), "by", operator())
 	fmt.Fprintf(f.IO.Out, "Added %s (%s) as %s.\n", opts.ID, opts.Name, role)
 	return nil
 }
@@ -199,6 +200,7 @@ func usersDisableRun(ctx context.Context, opts *UsersDisableOptions) error {
 	if err := j.DisableUser(ctx, opts.ID); err != nil {
 		return err
 	}
+	opts.Factory.Logger().Info("user disabled", logKeyUser, opts.ID, "by", operator())
 	fmt.Fprintf(opts.Factory.IO.Out, "Disabled %s.\n", opts.ID)
 	return nil
 }
