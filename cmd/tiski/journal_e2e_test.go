@@ -73,6 +73,14 @@ func TestJournalCommands(t *testing.T) {
 	}
 
 	pharmacist := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
+	// A paper prescription whose dispensing is wrong records nothing at all
+	// (the count of 5 records checked below would be 6).
+	paper, _ := os.ReadFile("../../testdata/records/paper.json")
+	badPaper := filepath.Join(t.TempDir(), "bad-paper.json")
+	os.WriteFile(badPaper, bytes.Replace(bytes.Replace(paper, []byte(`"quantity": 200,
+    "time"`), []byte(`"quantity": 0,
+    "time"`), 1), []byte("2a10"), []byte("2a99"), 1), 0o600)
+	pharmacist.fails(1, "dispensing quantity", "", "record", "paper", "--from", badPaper, "--user", "aino")
 	out := pharmacist.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 	if !strings.Contains(out, "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10\trecorded paper prescription") || !strings.Contains(out, "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a11\trecorded dispensing") {
 		t.Fatalf("record paper printed:\n%s", out)

@@ -88,6 +88,29 @@ func (j *Journal) Append(ctx context.Context, nr NewRecord) (Record, error) {
 	return rec, err
 }
 
+// AppendAll appends several records in one transaction: all are durable
+// when it returns, or none is stored. A record may depend on or refer to
+// one earlier in the same call, as a dispensing does on the paper
+// prescription it was made against.
+func (j *Journal) AppendAll(ctx context.Context, nrs ...NewRecord) ([]Record, error) {
+	recs := make([]Record, 0, len(nrs))
+	err := j.write(ctx, "append records", func(t *tx) error {
+		recs = recs[:0]
+		for _, nr := range nrs {
+			rec, err := j.appendRecord(ctx, t, nr)
+			if err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
 func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record, error) {
 	v := &rx.ValidationError{}
 	id := nr.ID

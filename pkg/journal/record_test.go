@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,35 @@ func TestCanonicalJSON(t *testing.T) {
 				t.Errorf("canonicalJSON(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestAppendAllIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	j, err := Open(ctx, filepath.Join(t.TempDir(), "journal.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	first := NewRecord{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", Kind: KindPaperPrescription, Pharmacist: "aino", Body: json.RawMessage(`{}`), Upload: true}
+	second := NewRecord{Kind: KindDispensing, Pharmacist: "aino", Body: json.RawMessage(`{}`), Upload: true, DependsOn: first.ID}
+
+	broken := second
+	broken.Kind = "meltdown"
+	if _, err := j.AppendAll(ctx, first, broken); err == nil {
+		t.Fatal("appended a batch with an invalid record")
+	}
+	if recs, _ := j.List(ctx, Filter{}); len(recs) != 0 {
+		t.Fatalf("a failed batch left %d records", len(recs))
+	}
+	recs, err := j.AppendAll(ctx, first, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[1].PrevHash != recs[0].Hash || recs[1].Seq != recs[0].Seq+1 {
+		t.Fatalf("records %+v", recs)
+	}
+	if rep, err := j.Verify(ctx); err != nil || !rep.OK {
+		t.Fatalf("verify %+v %v", rep, err)
 	}
 }

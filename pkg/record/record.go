@@ -23,6 +23,7 @@ import (
 // Journal is what recording needs of the journal.
 type Journal interface {
 	Append(ctx context.Context, r journal.NewRecord) (journal.Record, error)
+	AppendAll(ctx context.Context, rs ...journal.NewRecord) ([]journal.Record, error)
 	Get(ctx context.Context, id string) (journal.Record, error)
 	List(ctx context.Context, f journal.Filter) ([]journal.Record, error)
 	Mode(ctx context.Context) (rx.ModeState, error)
@@ -40,8 +41,11 @@ type Service struct {
 // Receipt is a confirmed record with the policy decisions applied to it:
 // allowances and warnings, each with its rule id.
 type Receipt struct {
-	Record    journal.Record
-	Decisions []policy.Decision
+	Record journal.Record
+	// Dispensing is the dispensing recorded together with a paper or
+	// telephone prescription, if any.
+	Dispensing *journal.Record
+	Decisions  []policy.Decision
 }
 
 // DispensingBody is the journal content of a dispensing record.
@@ -109,22 +113,24 @@ func problems(decisions []policy.Decision, errs ...error) error {
 	return all.Err()
 }
 
-// Paper records a paper prescription the pharmacy received. It can be
+// Paper records a paper prescription the pharmacy received and, when d is
+// given, its dispensing, in one transaction: both or neither. It can be
 // recorded in every mode, because the fault may be the prescriber's.
-func (s *Service) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription) (Receipt, error) {
+func (s *Service) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (Receipt, error) {
 	p.Form = rx.FormPaper
-	return s.prescription(ctx, who, p, journal.KindPaperPrescription, s.Policy.PaperPrescription(p.Medicine, p.Prescriber))
+	return s.prescription(ctx, who, p, d, journal.KindPaperPrescription, s.Policy.PaperPrescription(p.Medicine, p.Prescriber))
 }
 
-// Telephone records a telephone prescription: the prescriber's name,
-// registration number and phone number, the time of the call, how the
-// caller was verified and the reason are all required.
-func (s *Service) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription) (Receipt, error) {
+// Telephone records a telephone prescription and, when d is given, its
+// dispensing, in one transaction. The prescriber's name, registration
+// number and phone number, the time of the call, how the caller was
+// verified and the reason are all required.
+func (s *Service) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (Receipt, error) {
 	p.Form = rx.FormTelephone
-	return s.prescription(ctx, who, p, journal.KindTelephonePrescription, s.Policy.TelephonePrescription(p.Medicine, p.Prescriber))
+	return s.prescription(ctx, who, p, d, journal.KindTelephonePrescription, s.Policy.TelephonePrescription(p.Medicine, p.Prescriber))
 }
 
-func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Prescription, kind journal.Kind, decisions []policy.Decision) (Receipt, error) {
+func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing, kind journal.Kind, decisions []policy.Decision) (Receipt, error) {
 	if err := mayRecord(who); err != nil {
 		return Receipt{}, err
 	}
@@ -137,21 +143,53 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 	if id, err := hetu.Parse(p.Patient); err == nil {
 		p.Patient = id.String()
 	}
-	if err := problems(decisions, p.ValidateRecorded(s.now())); err != nil {
+	errs := []error{p.ValidateRecorded(s.now())}
+	var disp journal.NewRecord
+	var dispDecisions []policy.Decision
+	if d != nil {
+		dd := *d
+		dd.PrescriptionRecord = p.RecordID
+		var err error
+		disp, dispDecisions, err = s.dispensing(ctx, who, dd, DispenseOptions{}, &p)
+		if err != nil {
+			if _, ok := err.(*rx.ValidationError); !ok {
+				return Receipt{}, err
+			}
+			errs = append(errs, prefixed("dispensing ", err.(*rx.ValidationError)))
+		}
+	}
+	if err := problems(append(decisions, dispDecisions...), errs...); err != nil {
 		return Receipt{}, err
 	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode prescription: %w", err)
 	}
-	rec, err := s.Journal.Append(ctx, journal.NewRecord{
+	news := []journal.NewRecord{{
 		ID: p.RecordID, Kind: kind, Pharmacist: who.ID, Patient: p.Patient,
 		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, Time: p.Issued,
-	})
+	}}
+	if d != nil {
+		news = append(news, disp)
+	}
+	recs, err := s.Journal.AppendAll(ctx, news...)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{Record: rec, Decisions: decisions}, nil
+	rc := Receipt{Record: recs[0], Decisions: append(decisions, dispDecisions...)}
+	if len(recs) == 2 {
+		rc.Dispensing = &recs[1]
+	}
+	return rc, nil
+}
+
+// prefixed names the form part a problem belongs to.
+func prefixed(prefix string, v *rx.ValidationError) *rx.ValidationError {
+	out := &rx.ValidationError{}
+	for _, p := range v.Problems {
+		out.Problems = append(out.Problems, rx.FieldError{Field: prefix + p.Field, Message: p.Message})
+	}
+	return out
 }
 
 // Dispense records a dispensing: against an e-prescription (its id scanned
@@ -164,6 +202,22 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 	if err := mayRecord(who); err != nil {
 		return Receipt{}, err
 	}
+	nr, decisions, err := s.dispensing(ctx, who, d, opts, nil)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rec, err := s.Journal.Append(ctx, nr)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Record: rec, Decisions: decisions}, nil
+}
+
+// dispensing checks a dispensing and builds its journal record. pending is
+// the prescription being recorded in the same transaction, when the
+// dispensing is made against it; otherwise a journal prescription is looked
+// up in the journal.
+func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts DispenseOptions, pending *rx.Prescription) (journal.NewRecord, []policy.Decision, error) {
 	now := s.now()
 	if d.ID == "" {
 		d.ID = uuid.NewString()
@@ -185,13 +239,19 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 	}
 	var extra rx.ValidationError
 	var dependsOn string
-	if d.PrescriptionRecord != "" {
+	switch {
+	case pending != nil:
+		if pending.Patient != d.Patient {
+			extra.Add("patient", "the dispensing is for another patient than the prescription")
+		}
+		dependsOn = pending.RecordID
+	case d.PrescriptionRecord != "":
 		prev, err := s.Journal.Get(ctx, d.PrescriptionRecord)
 		switch {
 		case rx.ErrorCode(err) == rx.ENOTFOUND:
 			extra.Add("prescription", "no journal prescription %s", d.PrescriptionRecord)
 		case err != nil:
-			return Receipt{}, err
+			return journal.NewRecord{}, nil, err
 		case prev.Kind != journal.KindPaperPrescription && prev.Kind != journal.KindTelephonePrescription:
 			extra.Add("prescription", "journal record %s is a %s, not a prescription", d.PrescriptionRecord, prev.Kind)
 		case prev.Patient != d.Patient:
@@ -199,7 +259,7 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 		default:
 			voided, err := s.voided(ctx, prev.ID)
 			if err != nil {
-				return Receipt{}, err
+				return journal.NewRecord{}, nil, err
 			}
 			if voided {
 				extra.Add("prescription", "the journal prescription %s was voided", d.PrescriptionRecord)
@@ -212,27 +272,23 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 		decisions = append(decisions, s.Policy.EssentialDispensing(d.Medicine, pkg, d.Quantity, opts.UnitsPerDay)...)
 		inFault, err := s.inFault(ctx, d.Time, now, opts.FaultReference)
 		if err != nil {
-			return Receipt{}, err
+			return journal.NewRecord{}, nil, err
 		}
 		if !inFault {
 			extra.Add("essential", "essential-medication dispensing is only for the pharmacy's own fault: the counter is not in FAULT mode and %s is in no recorded fault period; give a fault reference (for example Kela's notice) if the fault was not recorded", d.Time.Local().Format("2.1.2006 15:04"))
 		}
 	}
 	if err := problems(decisions, validation, extra.Err()); err != nil {
-		return Receipt{}, err
+		return journal.NewRecord{}, nil, err
 	}
 	body, err := json.Marshal(DispensingBody{Dispensing: d, UnitsPerDay: opts.UnitsPerDay, FaultReference: opts.FaultReference})
 	if err != nil {
-		return Receipt{}, fmt.Errorf("encode dispensing: %w", err)
+		return journal.NewRecord{}, nil, fmt.Errorf("encode dispensing: %w", err)
 	}
-	rec, err := s.Journal.Append(ctx, journal.NewRecord{
+	return journal.NewRecord{
 		ID: d.ID, Kind: journal.KindDispensing, Pharmacist: who.ID, Patient: d.Patient,
 		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, DependsOn: dependsOn, Time: d.Time,
-	})
-	if err != nil {
-		return Receipt{}, err
-	}
-	return Receipt{Record: rec, Decisions: decisions}, nil
+	}, decisions, nil
 }
 
 // inFault reports whether an essential dispensing at t belongs to the

@@ -107,7 +107,7 @@ func wantProblems(t *testing.T, f fixture, err error, code string, want ...strin
 func TestPaperPrescription(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	rc, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"))
+	rc, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,17 +139,17 @@ func TestRefusals(t *testing.T) {
 		want []string
 	}{
 		{"student may not record", func(f fixture) error {
-			_, err := f.svc.Paper(context.Background(), student, f.paper(t, "metforem-500mg-tabl"))
+			_, err := f.svc.Paper(context.Background(), student, f.paper(t, "metforem-500mg-tabl"), nil)
 			return err
 		}, rx.EFORBIDDEN, []string{"may look but not record"}},
 		{"nobody signed in", func(f fixture) error {
-			_, err := f.svc.Paper(context.Background(), rx.Pharmacist{}, f.paper(t, "metforem-500mg-tabl"))
+			_, err := f.svc.Paper(context.Background(), rx.Pharmacist{}, f.paper(t, "metforem-500mg-tabl"), nil)
 			return err
 		}, rx.EFORBIDDEN, []string{"Sign in"}},
 		{"nurse may not issue paper", func(f fixture) error {
 			p := f.paper(t, "metforem-500mg-tabl")
 			p.Prescriber = nurse
-			_, err := f.svc.Paper(context.Background(), pharmacist, p)
+			_, err := f.svc.Paper(context.Background(), pharmacist, p, nil)
 			return err
 		}, rx.EINVALID, []string{policy.RulePrescriber}},
 		{"every problem at once", func(f fixture) error {
@@ -158,18 +158,18 @@ func TestRefusals(t *testing.T) {
 			p.Quantity = 0
 			p.Issued = now.AddDate(0, 0, 2)
 			p.Reason = ""
-			_, err := f.svc.Paper(context.Background(), pharmacist, p)
+			_, err := f.svc.Paper(context.Background(), pharmacist, p, nil)
 			return err
 		}, rx.EINVALID, []string{"check character should be Y, not X", "quantity", "future", "reason"}},
 		{"narcotic by telephone", func(f fixture) error {
-			_, err := f.svc.Telephone(context.Background(), pharmacist, f.telephone(t, "oxynorm-5mg-caps"))
+			_, err := f.svc.Telephone(context.Background(), pharmacist, f.telephone(t, "oxynorm-5mg-caps"), nil)
 			return err
 		}, rx.EINVALID, []string{policy.RuleTelephoneNarcotic}},
 		{"telephone without call details", func(f fixture) error {
 			p := f.telephone(t, "metforem-500mg-tabl")
 			p.Telephone = &rx.TelephoneCall{}
 			p.Prescriber.Phone = ""
-			_, err := f.svc.Telephone(context.Background(), pharmacist, p)
+			_, err := f.svc.Telephone(context.Background(), pharmacist, p, nil)
 			return err
 		}, rx.EINVALID, []string{"phone", "verif", "time"}},
 	}
@@ -183,7 +183,7 @@ func TestRefusals(t *testing.T) {
 
 func TestTelephonePKVWarns(t *testing.T) {
 	f := setup(t)
-	rc, err := f.svc.Telephone(context.Background(), pharmacist, f.telephone(t, "diapam-5mg-tabl"))
+	rc, err := f.svc.Telephone(context.Background(), pharmacist, f.telephone(t, "diapam-5mg-tabl"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestEssentialDispensingNeedsTheFault(t *testing.T) {
 func TestDispensingOfAJournalPrescription(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	paper, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"))
+	paper, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestDispensingOfAJournalPrescription(t *testing.T) {
 func TestVoid(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	paper, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"))
+	paper, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,4 +337,35 @@ func TestVoid(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+}
+
+func TestPaperWithDispensingIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	d := &rx.Dispensing{Patient: "131052-902Y", Medicine: f.medicine(t, "metforem-500mg-tabl"), VNR: "990291", Quantity: 100, Time: now}
+
+	bad := *d
+	bad.Quantity = 0
+	_, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), &bad)
+	wantProblems(t, f, err, rx.EINVALID, "dispensing quantity")
+
+	rc, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Dispensing == nil || rc.Dispensing.Seq != rc.Record.Seq+1 {
+		t.Fatalf("receipt %+v", rc)
+	}
+	var body record.DispensingBody
+	json.Unmarshal(rc.Dispensing.Body, &body)
+	if body.PrescriptionRecord != rc.Record.ID {
+		t.Fatalf("the dispensing names prescription %q, want %q", body.PrescriptionRecord, rc.Record.ID)
+	}
+	e, err := f.j.Outbox(ctx, rc.Dispensing.ID)
+	if err != nil || e.DependsOn != rc.Record.ID {
+		t.Fatalf("outbox %+v %v", e, err)
+	}
+	if rep, err := f.j.Verify(ctx); err != nil || !rep.OK {
+		t.Fatalf("verify %+v %v", rep, err)
+	}
 }

@@ -252,20 +252,24 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		if err != nil {
 			return err
 		}
-		if !found {
+		switch {
+		case !found:
+			// The prescription and its dispensing go in together, or not at all.
 			var rc record.Receipt
 			if opts.Kind == "paper" {
-				rc, err = svc.Paper(ctx, who, p)
+				rc, err = svc.Paper(ctx, who, p, d)
 			} else {
-				rc, err = svc.Telephone(ctx, who, p)
+				rc, err = svc.Telephone(ctx, who, p, d)
 			}
 			if err != nil {
 				return err
 			}
 			add(rc)
-			p.RecordID = rc.Record.ID
-		}
-		if d != nil {
+			if rc.Dispensing != nil {
+				add(record.Receipt{Record: *rc.Dispensing})
+			}
+		case d != nil:
+			// A re-run after the prescription was recorded on its own.
 			d.PrescriptionRecord = p.RecordID
 			found, err := already(d.ID)
 			if err != nil {
@@ -274,8 +278,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 			if !found {
 				rc, err := svc.Dispense(ctx, who, *d, record.DispenseOptions{})
 				if err != nil {
-					printResults(f, results, opts.JSON)
-					return fmt.Errorf("the prescription was recorded, but its dispensing was not: %w", err)
+					return err
 				}
 				add(rc)
 			}
