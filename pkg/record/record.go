@@ -245,6 +245,14 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 			extra.Add("patient", "the dispensing is for another patient than the prescription")
 		}
 		dependsOn = pending.RecordID
+	case d.PrescriptionID != "":
+		// Records of one prescription go upstream in sequence: this one
+		// waits for the previous dispensing against the same e-prescription.
+		prev, err := s.previousDispensing(ctx, d.Patient, d.PrescriptionID)
+		if err != nil {
+			return journal.NewRecord{}, nil, err
+		}
+		dependsOn = prev
 	case d.PrescriptionRecord != "":
 		prev, err := s.Journal.Get(ctx, d.PrescriptionRecord)
 		switch {
@@ -289,6 +297,25 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 		ID: d.ID, Kind: journal.KindDispensing, Pharmacist: who.ID, Patient: d.Patient,
 		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, DependsOn: dependsOn, Time: d.Time,
 	}, decisions, nil
+}
+
+// previousDispensing returns the id of the last dispensing recorded for the
+// patient against the e-prescription, or "" when there is none.
+func (s *Service) previousDispensing(ctx context.Context, patient, prescriptionID string) (string, error) {
+	recs, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: patient})
+	if err != nil {
+		return "", err
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		var body DispensingBody
+		if err := json.Unmarshal(recs[i].Body, &body); err != nil {
+			return "", fmt.Errorf("read dispensing %s: %w", recs[i].ID, err)
+		}
+		if body.PrescriptionID == prescriptionID {
+			return recs[i].ID, nil
+		}
+	}
+	return "", nil
 }
 
 // inFault reports whether an essential dispensing at t belongs to the

@@ -369,3 +369,30 @@ func TestPaperWithDispensingIsAtomic(t *testing.T) {
 		t.Fatalf("verify %+v %v", rep, err)
 	}
 }
+
+func TestDispensingsOfOnePrescriptionGoInSequence(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	f.j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe: connection refused"})
+	first, err := f.svc.Dispense(ctx, pharmacist, f.essential(t, now, "metforem-500mg-tabl", "990291", 100), record.DispenseOptions{UnitsPerDay: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := f.essential(t, now, "metforem-500mg-tabl", "990291", 100)
+	other.PrescriptionID = "EP26000102"
+	unrelated, err := f.svc.Dispense(ctx, pharmacist, other, record.DispenseOptions{UnitsPerDay: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.svc.Dispense(ctx, pharmacist, f.essential(t, now, "metforem-500mg-tabl", "990291", 100), record.DispenseOptions{UnitsPerDay: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{first.Record.ID: "", unrelated.Record.ID: "", second.Record.ID: first.Record.ID}
+	for id, dep := range want {
+		e, err := f.j.Outbox(ctx, id)
+		if err != nil || e.DependsOn != dep {
+			t.Errorf("record %s depends on %q, want %q (%v)", id, e.DependsOn, dep, err)
+		}
+	}
+}
