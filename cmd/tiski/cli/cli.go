@@ -15,8 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
 // Build is what the release build stamps into the binary.
@@ -117,6 +119,40 @@ func (f *Factory) Journal(ctx context.Context) (*journal.Journal, error) {
 	}
 	f.journal = j
 	return j, nil
+}
+
+// CentreConfig is the Prescription Centre client's configuration from the
+// effective configuration (--centre overrides centre.url).
+func (f *Factory) CentreConfig() (centre.Config, error) {
+	c, err := f.Config()
+	if err != nil {
+		return centre.Config{}, err
+	}
+	if c.Centre.URL == "" {
+		return centre.Config{}, rx.Errorf(rx.EINVALID, "No Prescription Centre is configured: set centre.url in %s, TISKI_CENTRE_URL or --centre URL.", c.File())
+	}
+	cc := centre.Config{
+		BaseURL:        c.Centre.URL,
+		ConnectTimeout: c.Centre.ConnectTimeout,
+		Timeout:        c.Centre.Timeout,
+		Pharmacy:       c.Pharmacy,
+		UserAgent:      "tiski/" + f.Build.Version,
+		Logger:         f.Logger(),
+	}
+	if c.Centre.CertFile != "" || c.Centre.KeyFile != "" || c.Centre.CAFile != "" {
+		cc.TLS = &centre.TLSConfig{CertFile: c.Centre.CertFile, KeyFile: c.Centre.KeyFile, CAFile: c.Centre.CAFile, ServerName: c.Centre.ServerName}
+	}
+	return cc, nil
+}
+
+// Centre builds the Prescription Centre client from the configuration. It
+// does not touch the network.
+func (f *Factory) Centre() (*centre.Client, error) {
+	cc, err := f.CentreConfig()
+	if err != nil {
+		return nil, err
+	}
+	return centre.New(cc)
 }
 
 // close releases what the commands opened.
