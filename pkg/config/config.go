@@ -54,6 +54,17 @@ type Probe struct {
 	RecoverAfter int // consecutive successful probes from RECOVERING to ONLINE
 }
 
+// Sync configures reconciliation (queue/): how records go upstream.
+type Sync struct {
+	Concurrency     int           // records uploaded in parallel
+	InitialInterval time.Duration // first backoff after a transient failure
+	MaxInterval     time.Duration // longest backoff
+	Multiplier      float64       // backoff growth per attempt
+	Rate            float64       // requests a second to the Prescription Centre, per client
+	Lease           time.Duration // how long a record is held by a sender before another may take it
+	DuplicateWindow time.Duration // a paper or telephone prescription this close to a matching e-prescription is a possible duplicate
+}
+
 // Config is the effective configuration.
 type Config struct {
 	DataDir   string
@@ -62,6 +73,7 @@ type Config struct {
 	Pharmacy  rx.Pharmacy
 	Centre    Centre
 	Probe     Probe
+	Sync      Sync
 	Policy    string        // a policy override file; "" means the built-in policy
 	LockAfter time.Duration // the counter locks after this much inactivity
 	LogFile   string
@@ -174,6 +186,40 @@ var settings = []setting{
 			return nil
 		},
 		get: func(c *Config) string { return strconv.Itoa(c.Probe.RecoverAfter) }},
+	{key: "sync.concurrency", def: "4", help: "records uploaded in parallel",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 256 {
+				return fmt.Errorf("%q is not a whole number from 1 to 256", v)
+			}
+			c.Sync.Concurrency = n
+			return nil
+		},
+		get: func(c *Config) string { return strconv.Itoa(c.Sync.Concurrency) }},
+	durationSetting("sync.initial_interval", "1s", "first wait after a failed upload (exponential backoff with full jitter)", func(c *Config) *time.Duration { return &c.Sync.InitialInterval }),
+	durationSetting("sync.max_interval", "5m", "longest wait between upload attempts of one record", func(c *Config) *time.Duration { return &c.Sync.MaxInterval }),
+	{key: "sync.multiplier", def: "2", help: "backoff growth per attempt (at least 1)",
+		set: func(c *Config, v string) error {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || x < 1 || x > 10 {
+				return fmt.Errorf("%q is not a number from 1 to 10", v)
+			}
+			c.Sync.Multiplier = x
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatFloat(c.Sync.Multiplier, 'g', -1, 64) }},
+	{key: "sync.rate", def: "20", help: "requests a second to the Prescription Centre from this client",
+		set: func(c *Config, v string) error {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || x <= 0 || x > 100000 {
+				return fmt.Errorf("%q is not a positive number of requests a second", v)
+			}
+			c.Sync.Rate = x
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatFloat(c.Sync.Rate, 'g', -1, 64) }},
+	durationSetting("sync.lease", "2m", "how long an upload holds a record before another sender may take it over", func(c *Config) *time.Duration { return &c.Sync.Lease }),
+	durationSetting("sync.duplicate_window", "168h", "a paper or telephone prescription issued this close to an e-prescription with the same ATC code and prescriber is held as a possible duplicate", func(c *Config) *time.Duration { return &c.Sync.DuplicateWindow }),
 	stringSetting("policy", "", "a fault-mode policy file overriding the built-in policy", func(c *Config) *string { return &c.Policy }, nil),
 	durationSetting("session.lock_after", "15m", "inactivity after which the counter locks", func(c *Config) *time.Duration { return &c.LockAfter }),
 	stringSetting("log_file", "", "log file (default: tiski.log in the data folder)", func(c *Config) *string { return &c.LogFile }, nil),

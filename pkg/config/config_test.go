@@ -156,3 +156,47 @@ func TestEntries(t *testing.T) {
 		t.Fatalf("data %+v", e)
 	}
 }
+
+func TestSyncSettings(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		c, err := Load(t.TempDir(), nil, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Sync{Concurrency: 4, InitialInterval: time.Second, MaxInterval: 5 * time.Minute, Multiplier: 2, Rate: 20,
+			Lease: 2 * time.Minute, DuplicateWindow: 7 * 24 * time.Hour}
+		if c.Sync != want {
+			t.Fatalf("sync defaults %+v, want %+v", c.Sync, want)
+		}
+	})
+	t.Run("file, env and flag", func(t *testing.T) {
+		dir := t.TempDir()
+		writeConfig(t, dir, "[sync]\nconcurrency = 8\nmultiplier = \"1.5\"\nduplicate_window = \"72h\"\n")
+		c, err := Load(dir, map[string]string{"sync.lease": "30s"}, env(map[string]string{"TISKI_SYNC_RATE": "2.5", "TISKI_SYNC_MAX_INTERVAL": "1m"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Sync{Concurrency: 8, InitialInterval: time.Second, MaxInterval: time.Minute, Multiplier: 1.5, Rate: 2.5,
+			Lease: 30 * time.Second, DuplicateWindow: 72 * time.Hour}
+		if c.Sync != want {
+			t.Fatalf("sync %+v, want %+v", c.Sync, want)
+		}
+		if c.Source("sync.concurrency") != FromFile || c.Source("sync.rate") != FromEnv || c.Source("sync.lease") != FromFlag {
+			t.Fatalf("sources %s %s %s", c.Source("sync.concurrency"), c.Source("sync.rate"), c.Source("sync.lease"))
+		}
+	})
+	for _, tt := range []struct{ name, file, want string }{
+		{"zero concurrency", "[sync]\nconcurrency = 0\n", "sync.concurrency"},
+		{"multiplier below one", "[sync]\nmultiplier = \"0.5\"\n", "sync.multiplier"},
+		{"negative rate", "[sync]\nrate = \"-1\"\n", "sync.rate"},
+		{"bad lease", "[sync]\nlease = \"forever\"\n", "sync.lease"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeConfig(t, dir, tt.file)
+			if _, err := Load(dir, nil, env(nil)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
