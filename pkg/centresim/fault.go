@@ -279,6 +279,7 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	s.leverRoutes(mux, writeJSON, fail)
 	return mux
 }
 
@@ -315,12 +316,21 @@ func (b *tokenBucket) take(now time.Time) (bool, time.Duration) {
 
 // LoggedRequest is one request the FHIR port answered (or dropped).
 type LoggedRequest struct {
+	// Time is the wall-clock arrival (time.Now, not Config.Now), taken
+	// once the headers are read and before any fault or capacity limit, so
+	// that a request answered 429 or 503 is logged at its arrival too.
 	Time      time.Time `json:"time"`
 	Method    string    `json:"method"`
 	Path      string    `json:"path"` // with the query, identity codes masked
 	Status    int       `json:"status"`
 	RequestID string    `json:"request_id"`
 	Dropped   bool      `json:"dropped,omitempty"` // the connection was cut before any answer
+	// Records are the identifier values the request is about, identity
+	// codes masked: the If-None-Exist identifier of a create (e.g.
+	// urn:uuid:…), every ifNoneExist identifier of a transaction's entries,
+	// and for a PUT the resource's Type/id and its urn:ietf:rfc:3986
+	// identifiers.
+	Records []string `json:"records,omitempty"`
 }
 
 // Stats counts what the FHIR port has done since Start.

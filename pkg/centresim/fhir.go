@@ -21,12 +21,15 @@ const (
 	extMedicineClass  = fhirBase + "StructureDefinition/medicine-class"
 	extStrength       = fhirBase + "StructureDefinition/strength"
 	extEssentialBasis = fhirBase + "StructureDefinition/essential-basis"
+	extOverrideReason = fhirBase + "StructureDefinition/override-reason"
 	csForm            = fhirBase + "CodeSystem/prescription-form"
 	csOutcomeReason   = fhirBase + "CodeSystem/outcome-reason"
 	csV20203          = "http://terminology.hl7.org/CodeSystem/v2-0203"
 	csActCode         = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 	fhirContentType   = "application/fhir+json; charset=utf-8"
 	lastUpdatedLayout = "2006-01-02T15:04:05.000Z07:00"
+
+	statusEnteredInError = "entered-in-error"
 )
 
 type coding struct {
@@ -130,6 +133,7 @@ type medicationRequestResource struct {
 	ModifierExtension         []json.RawMessage `json:"modifierExtension,omitempty"`
 	Identifier                []identifier      `json:"identifier,omitempty"`
 	Status                    string            `json:"status,omitempty"`
+	StatusReason              *codeableConcept  `json:"statusReason,omitempty"`
 	Intent                    string            `json:"intent,omitempty"`
 	ReportedBoolean           *bool             `json:"reportedBoolean,omitempty"`
 	MedicationCodeableConcept *codeableConcept  `json:"medicationCodeableConcept,omitempty"`
@@ -155,6 +159,7 @@ type medicationDispenseResource struct {
 	ModifierExtension         []json.RawMessage `json:"modifierExtension,omitempty"`
 	Identifier                []identifier      `json:"identifier,omitempty"`
 	Status                    string            `json:"status,omitempty"`
+	StatusReason              *codeableConcept  `json:"statusReasonCodeableConcept,omitempty"`
 	MedicationCodeableConcept *codeableConcept  `json:"medicationCodeableConcept,omitempty"`
 	MedicationReference       *reference        `json:"medicationReference,omitempty"`
 	Subject                   *reference        `json:"subject,omitempty"`

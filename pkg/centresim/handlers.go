@@ -1,6 +1,7 @@
 package centresim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,6 +58,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 	defer s.leave()
 	rid := requestID(r)
 	lr := LoggedRequest{Time: time.Now(), Method: r.Method, Path: maskedPath(r.URL), RequestID: rid}
+	lr.Records = requestRecords(r)
 	start := time.Now()
 	resp := &response{header: http.Header{}}
 	resp.header.Set("X-Request-Id", rid)
@@ -211,6 +213,77 @@ func maskedPath(u *url.URL) string {
 	return hetuLike.ReplaceAllStringFunc(p, hetu.Mask)
 }
 
+// requestRecords finds the identifiers a request is about, for the request
+// log. A transaction's or an update's body is read here, before any fault,
+// and put back for the handler.
+func requestRecords(r *http.Request) []string {
+	var out []string
+	add := func(v string) {
+		if v != "" {
+			out = append(out, hetuLike.ReplaceAllStringFunc(v, hetu.Mask))
+		}
+	}
+	condition := func(cond string) {
+		if vals, err := url.ParseQuery(cond); err == nil {
+			if id := vals.Get("identifier"); id != "" {
+				add(parseToken(id).Value)
+			}
+		}
+	}
+	if c := r.Header.Get("If-None-Exist"); c != "" && r.Method == http.MethodPost {
+		condition(c)
+		return out
+	}
+	isTransaction := r.Method == http.MethodPost && strings.Trim(r.URL.Path, "/") == ""
+	if (!isTransaction && r.Method != http.MethodPut) || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var rest io.Reader = bytes.NewReader(body)
+	if err != nil {
+		rest = io.MultiReader(rest, errReader{err})
+	} else {
+		rest = io.MultiReader(rest, r.Body) // anything past the limit, for the 413
+	}
+	r.Body = readCloser{rest, r.Body}
+	if isTransaction {
+		var b struct {
+			Entry []struct {
+				Request struct {
+					IfNoneExist string `json:"ifNoneExist"`
+				} `json:"request"`
+			} `json:"entry"`
+		}
+		if json.Unmarshal(body, &b) == nil {
+			for _, e := range b.Entry {
+				condition(e.Request.IfNoneExist)
+			}
+		}
+		return out
+	}
+	add(strings.Trim(r.URL.Path, "/"))
+	var res struct {
+		Identifier []identifier `json:"identifier"`
+	}
+	if json.Unmarshal(body, &res) == nil {
+		for _, id := range res.Identifier {
+			if id.System == rx.SystemRecordUUID {
+				add(id.Value)
+			}
+		}
+	}
+	return out
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 var resourceTypes = map[string]bool{"Patient": true, "Medication": true, "MedicationRequest": true, "MedicationDispense": true}
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
@@ -252,8 +325,16 @@ func (s *Server) route(r *http.Request, resp *response) error {
 			return notAllowed("GET, POST")
 		}
 		return notAllowed("GET")
+	case len(parts) == 2 && r.Method == http.MethodPut && statusReasonElement[parts[0]] != "":
+		if !idPattern.MatchString(parts[1]) {
+			return notFound(parts[0] + "/" + parts[1])
+		}
+		return s.update(r, resp, parts[0], parts[1])
 	case (len(parts) == 2 || len(parts) == 4 && parts[2] == "_history") && resourceTypes[parts[0]]:
 		if method != http.MethodGet {
+			if len(parts) == 2 && statusReasonElement[parts[0]] != "" {
+				return notAllowed("GET, PUT")
+			}
 			return notAllowed("GET")
 		}
 		if !idPattern.MatchString(parts[1]) {
@@ -348,7 +429,7 @@ func (s *Server) capabilityStatement() []byte {
 		SearchParam       []searchParam `json:"searchParam,omitempty"`
 	}
 	read := []interaction{{"read"}, {"vread"}, {"search-type"}}
-	write := append(append([]interaction{}, read...), interaction{"create"})
+	write := append(append([]interaction{}, read...), interaction{"create"}, interaction{"update"})
 	token := func(names ...string) []searchParam {
 		var out []searchParam
 		for _, n := range names {
@@ -382,7 +463,7 @@ func (s *Server) capabilityStatement() []byte {
 					SearchInclude: []string{"MedicationRequest:medication"},
 					SearchParam:   token("patient.identifier", "identifier", "status", "_count", "_offset")},
 				{Type: "MedicationDispense", Interaction: write, Versioning: "versioned", ConditionalCreate: true,
-					SearchParam: token("identifier", "patient.identifier", "_count", "_offset")},
+					SearchParam: token("identifier", "patient.identifier", "status", "_count", "_offset")},
 			},
 			"interaction": []interaction{{"transaction"}},
 		}},

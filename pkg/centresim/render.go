@@ -108,7 +108,7 @@ func renderRequest(r requestRow) []byte {
 	}
 	res := medicationRequestResource{
 		ResourceType: "MedicationRequest", ID: r.ID, Meta: metaOf(r.Version, r.LastUpdated), Extension: ext,
-		Identifier: identifiersJSON(r.Identifiers), Status: r.Status, Intent: "order",
+		Identifier: identifiersJSON(r.Identifiers), Status: r.fhirStatus(), Intent: "order",
 		MedicationReference: &reference{Reference: "Medication/" + r.MedicationID},
 		Subject:             &reference{Reference: "Patient/" + r.PatientID},
 		AuthoredOn:          r.AuthoredOn,
@@ -122,6 +122,9 @@ func renderRequest(r requestRow) []byte {
 	}
 	if r.Reported {
 		res.ReportedBoolean = ptr(true)
+	}
+	if r.EnteredInError && r.StatusReason != "" {
+		res.StatusReason = &codeableConcept{Text: r.StatusReason}
 	}
 	if r.Dosage != "" {
 		res.DosageInstruction = []dosage{{Text: r.Dosage}}
@@ -160,6 +163,12 @@ func renderDispense(d dispenseRow, m medicationRow) []byte {
 		if d.Basis != "" {
 			res.Extension = []extension{{URL: extEssentialBasis, ValueCode: ptr(d.Basis)}}
 		}
+	}
+	if d.OverrideReason != "" {
+		res.Extension = append(res.Extension, extension{URL: extOverrideReason, ValueString: ptr(d.OverrideReason)})
+	}
+	if d.Status == statusEnteredInError && d.StatusReason != "" {
+		res.StatusReason = &codeableConcept{Text: d.StatusReason}
 	}
 	if d.Note != "" {
 		res.Note = []annotation{{Text: d.Note}}

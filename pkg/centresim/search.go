@@ -17,7 +17,7 @@ var searchParams = map[string]map[string]bool{
 	"Patient":            set("identifier", "_count", "_offset"),
 	"Medication":         set("_count", "_offset"),
 	"MedicationRequest":  set("patient.identifier", "identifier", "status", "_include", "_count", "_offset"),
-	"MedicationDispense": set("identifier", "patient.identifier", "_count", "_offset"),
+	"MedicationDispense": set("identifier", "patient.identifier", "status", "_count", "_offset"),
 }
 
 const (
@@ -90,7 +90,13 @@ func (s *Server) search(ctx context.Context, rt string, r *http.Request, resp *r
 		case "status":
 			for _, v := range vs {
 				statuses := strings.Split(v, ",")
-				q.where = append(q.where, "r.status IN ("+strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")+")")
+				col := "t.status"
+				if rt == "MedicationRequest" {
+					// A voided prescription keeps its life-cycle status in
+					// r.status; entered-in-error is served instead.
+					col = "(CASE WHEN r.entered_in_error THEN '" + statusEnteredInError + "' ELSE r.status END)"
+				}
+				q.where = append(q.where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")+")")
 				for _, st := range statuses {
 					q.args = append(q.args, st)
 				}

@@ -215,9 +215,9 @@ func (s *store) seed(ctx context.Context, fixtures fs.FS) error {
 		if cerr != nil {
 			return fmt.Errorf("seed database: %w", cerr)
 		}
-		exec(`INSERT INTO medication_dispense (id, patient_id, request_id, medication_id, status, quantity, unit, when_handed_over, pharmacy_name, version, last_updated)
-			VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, 1, ?)`,
-			mdID, patientID[hid.String()], p.ID, "med-"+pkg.VNR, d.Quantity, p.Medicine.Unit, d.Time.Format(time.RFC3339), d.Pharmacy, stamp)
+		exec(`INSERT INTO medication_dispense (id, patient_id, request_id, medication_id, status, quantity, counted, unit, when_handed_over, pharmacy_name, version, last_updated)
+			VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, 1, ?)`,
+			mdID, patientID[hid.String()], p.ID, "med-"+pkg.VNR, d.Quantity, d.Quantity, p.Medicine.Unit, d.Time.Format(time.RFC3339), d.Pharmacy, stamp)
 		key := uuid.NewSHA1(fixtureNamespace, []byte(p.ID+"/"+strconv.Itoa(count[d.PrescriptionID])))
 		exec(`INSERT INTO identifier (resource_type, resource_id, position, system, value) VALUES ('MedicationDispense', ?, 0, ?, ?)`,
 			mdID, rx.SystemRecordUUID, "urn:uuid:"+key.String())
@@ -299,10 +299,21 @@ type requestRow struct {
 	RecorderName, RecorderReg                 string
 	ExceptionReason                           string
 	CallPhone, CallTime, CallVerification     string
+	EnteredInError                            bool
+	StatusReason                              string
 	Version                                   int
 	LastUpdated                               string
 	Identifiers                               []identRow
 	MedicationClass                           string // joined from medication
+}
+
+// fhirStatus is the status served: entered-in-error once voided, else the
+// life-cycle status.
+func (r requestRow) fhirStatus() string {
+	if r.EnteredInError {
+		return statusEnteredInError
+	}
+	return r.Status
 }
 
 func (r requestRow) remaining() int {
@@ -316,8 +327,9 @@ type dispenseRow struct {
 	ID, PatientID, RequestID, MedicationID, Status string
 	Essential                                      bool
 	Basis, Note                                    string
-	Quantity                                       int
+	Quantity, Counted                              int
 	Unit, WhenHandedOver                           string
+	OverrideReason, StatusReason                   string
 	PharmacistName, PharmacistReg                  string
 	PharmacyName, PharmacyOID                      string
 	Version                                        int
@@ -343,7 +355,7 @@ func scanMedication(sc interface{ Scan(...any) error }) (medicationRow, error) {
 
 const requestCols = `r.id, r.patient_id, r.medication_id, r.status, r.form, r.reported, r.authored_on, r.valid_end, r.quantity, r.unit,
 	r.repeats, r.dispensed, r.locked_by, r.dosage, r.requester_name, r.requester_reg, r.recorder_name, r.recorder_reg,
-	r.exception_reason, r.call_phone, r.call_time, r.call_verification, r.version, r.last_updated, m.class`
+	r.exception_reason, r.call_phone, r.call_time, r.call_verification, r.entered_in_error, r.status_reason, r.version, r.last_updated, m.class`
 
 const requestFrom = ` FROM medication_request r JOIN medication m ON m.id = r.medication_id`
 
@@ -351,17 +363,17 @@ func scanRequest(sc interface{ Scan(...any) error }) (requestRow, error) {
 	var r requestRow
 	err := sc.Scan(&r.ID, &r.PatientID, &r.MedicationID, &r.Status, &r.Form, &r.Reported, &r.AuthoredOn, &r.ValidEnd, &r.Quantity, &r.Unit,
 		&r.Repeats, &r.Dispensed, &r.LockedBy, &r.Dosage, &r.RequesterName, &r.RequesterReg, &r.RecorderName, &r.RecorderReg,
-		&r.ExceptionReason, &r.CallPhone, &r.CallTime, &r.CallVerification, &r.Version, &r.LastUpdated, &r.MedicationClass)
+		&r.ExceptionReason, &r.CallPhone, &r.CallTime, &r.CallVerification, &r.EnteredInError, &r.StatusReason, &r.Version, &r.LastUpdated, &r.MedicationClass)
 	return r, err
 }
 
-const dispenseCols = `id, patient_id, coalesce(request_id, ''), medication_id, status, essential, basis, note, quantity, unit, when_handed_over,
-	pharmacist_name, pharmacist_reg, pharmacy_name, pharmacy_oid, version, last_updated`
+const dispenseCols = `id, patient_id, coalesce(request_id, ''), medication_id, status, essential, basis, note, quantity, counted, unit, when_handed_over,
+	pharmacist_name, pharmacist_reg, pharmacy_name, pharmacy_oid, override_reason, status_reason, version, last_updated`
 
 func scanDispense(sc interface{ Scan(...any) error }) (dispenseRow, error) {
 	var d dispenseRow
-	err := sc.Scan(&d.ID, &d.PatientID, &d.RequestID, &d.MedicationID, &d.Status, &d.Essential, &d.Basis, &d.Note, &d.Quantity, &d.Unit, &d.WhenHandedOver,
-		&d.PharmacistName, &d.PharmacistReg, &d.PharmacyName, &d.PharmacyOID, &d.Version, &d.LastUpdated)
+	err := sc.Scan(&d.ID, &d.PatientID, &d.RequestID, &d.MedicationID, &d.Status, &d.Essential, &d.Basis, &d.Note, &d.Quantity, &d.Counted, &d.Unit, &d.WhenHandedOver,
+		&d.PharmacistName, &d.PharmacistReg, &d.PharmacyName, &d.PharmacyOID, &d.OverrideReason, &d.StatusReason, &d.Version, &d.LastUpdated)
 	return d, err
 }
 
@@ -505,12 +517,33 @@ func matchIdentifier(ctx context.Context, q querier, rt string, t token) ([]stri
 // CountByIdentifier counts the stored resources of resourceType (Patient,
 // MedicationRequest, MedicationDispense) that carry the identifier
 // system|value, so that a test can assert that a record landed exactly once.
+// A voided (entered-in-error) resource still exists and is counted; see
+// CountActiveByIdentifier.
 func (s *Server) CountByIdentifier(resourceType, system, value string) (int, error) {
 	var n int
 	err := s.store.r.QueryRow(`SELECT count(DISTINCT resource_id) FROM identifier WHERE resource_type = ? AND system = ? AND value = ?`,
 		resourceType, system, value).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count by identifier: %w", err)
+	}
+	return n, nil
+}
+
+// CountActiveByIdentifier is CountByIdentifier leaving out the resources
+// voided as entered in error.
+func (s *Server) CountActiveByIdentifier(resourceType, system, value string) (int, error) {
+	var cond string
+	switch resourceType {
+	case "MedicationRequest":
+		cond = ` AND NOT EXISTS (SELECT 1 FROM medication_request r WHERE r.id = i.resource_id AND r.entered_in_error)`
+	case "MedicationDispense":
+		cond = ` AND NOT EXISTS (SELECT 1 FROM medication_dispense d WHERE d.id = i.resource_id AND d.status = 'entered-in-error')`
+	}
+	var n int
+	err := s.store.r.QueryRow(`SELECT count(DISTINCT resource_id) FROM identifier i WHERE resource_type = ? AND system = ? AND value = ?`+cond,
+		resourceType, system, value).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count active by identifier: %w", err)
 	}
 	return n, nil
 }

@@ -27,6 +27,7 @@ type dispenseInput struct {
 	identifiers   []identRow
 	essential     bool
 	basis, note   string
+	override      string // override-reason: a pharmacist reviewed the conflict
 	vnr, medID    string // one of them
 	subject       reference
 	prescription  *reference
@@ -222,6 +223,13 @@ func parseDispense(res *medicationDispenseResource, prefix string) (dispenseInpu
 		in.essential = em
 	}
 	for i, e := range res.Extension {
+		if e.URL == extOverrideReason {
+			path := "extension[" + strconv.Itoa(i) + "].valueString"
+			if in.override = strings.TrimSpace(deref(e.ValueString)); in.override == "" {
+				p.required(path + " (the override reason)")
+			}
+			continue
+		}
 		if e.URL != extEssentialBasis {
 			continue // extensions not defined by the contract are ignored
 		}
@@ -514,10 +522,14 @@ func (s *Server) storeDispense(ctx context.Context, tx *sql.Tx, in dispenseInput
 		return result{}, err
 	}
 	now := s.now()
+	counted := 0
 	if rq != nil {
-		if err := s.dispenseRules(ctx, tx, *rq, patientID, in, now); err != nil {
+		if err := dispenseRules(*rq, patientID, in.pharmacy[0], in.quantity, in.override, now); err != nil {
 			return result{}, err
 		}
+		// An override counts at most what remained, so the remaining
+		// quantity never goes below 0 (README, "Override").
+		counted = min(in.quantity, rq.remaining())
 	}
 	id, err := nextID(ctx, tx, "medication_dispense", "md-")
 	if err != nil {
@@ -529,10 +541,10 @@ func (s *Server) storeDispense(ctx context.Context, tx *sql.Tx, in dispenseInput
 		requestID = rq.ID
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO medication_dispense (id, patient_id, request_id, medication_id, status, essential, basis, note,
-			quantity, unit, when_handed_over, pharmacist_name, pharmacist_reg, pharmacy_name, pharmacy_oid, version, last_updated)
-		VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-		id, patientID, requestID, med.ID, in.essential, in.basis, in.note, in.quantity, med.Unit, in.when,
-		in.pharmacist[0], in.pharmacist[1], in.pharmacy[0], in.pharmacy[1], stamp); err != nil {
+			quantity, counted, unit, when_handed_over, pharmacist_name, pharmacist_reg, pharmacy_name, pharmacy_oid, override_reason, version, last_updated)
+		VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		id, patientID, requestID, med.ID, in.essential, in.basis, in.note, in.quantity, counted, med.Unit, in.when,
+		in.pharmacist[0], in.pharmacist[1], in.pharmacy[0], in.pharmacy[1], in.override, stamp); err != nil {
 		return result{}, err
 	}
 	if err := insertIdentifiers(ctx, tx, "MedicationDispense", id, in.identifiers); err != nil {
@@ -541,18 +553,27 @@ func (s *Server) storeDispense(ctx context.Context, tx *sql.Tx, in dispenseInput
 	if rq != nil {
 		// Every dispensing changes the remaining quantity, so the prescription
 		// gets a new version; the last one also completes it.
-		status := rq.Status
-		if rq.remaining()-in.quantity == 0 {
-			status = string(rx.StatusCompleted)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE medication_request SET dispensed = dispensed + ?, status = ?, version = version + 1, last_updated = ? WHERE id = ?`,
-			in.quantity, status, stamp, rq.ID); err != nil {
+		if err := countDispensing(ctx, tx, *rq, counted, stamp); err != nil {
 			return result{}, err
 		}
 	}
 	res, err := s.existing(ctx, tx, "MedicationDispense", id)
 	res.created = true
 	return res, err
+}
+
+// countDispensing counts n units against prescription rq and raises its
+// version: every dispensing changes the remaining quantity, and the one that
+// uses it up completes an active prescription (a cancelled one stays
+// cancelled).
+func countDispensing(ctx context.Context, tx *sql.Tx, rq requestRow, n int, stamp string) error {
+	status := rq.Status
+	if status == string(rx.StatusActive) && rq.remaining()-n == 0 {
+		status = string(rx.StatusCompleted)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE medication_request SET dispensed = dispensed + ?, status = ?, version = version + 1, last_updated = ? WHERE id = ?`,
+		n, status, stamp, rq.ID)
+	return err
 }
 
 func (s *Server) resolvePrescription(ctx context.Context, tx *sql.Tx, ref reference, refs map[string]string) (requestRow, error) {
@@ -608,29 +629,45 @@ func (s *Server) resolvePrescription(ctx context.Context, tx *sql.Tx, ref refere
 // fiDate is a date as Finns write it: 1.3.2026.
 func fiDate(t time.Time) string { return t.Format("2.1.2006") }
 
-// dispenseRules applies rules 2 to 6 to a dispensing of prescription rq.
-func (s *Server) dispenseRules(ctx context.Context, tx *sql.Tx, rq requestRow, patientID string, in dispenseInput, now time.Time) error {
+// dispenseRules applies rules 2 to 6 to a dispensing of quantity by
+// pharmacy against prescription rq. With an override reason, the refusals a
+// pharmacist may override (cancelled, completed, expired, over-dispensed)
+// are let through; the others never are (README, "Override").
+func dispenseRules(rq requestRow, patientID, pharmacy string, quantity int, override string, now time.Time) error {
+	overridden := func(err error) error {
+		if override != "" {
+			return nil
+		}
+		return err
+	}
 	if rq.PatientID != patientID {
 		return businessRule("patient-mismatch", "Toimituksen potilas ei ole reseptin potilas.", "The dispensing's patient is not the patient of prescription "+rq.ID+".")
 	}
 	// The lock holder itself may dispense; the pharmacy is compared by name,
 	// as locked-by carries the name (README, MedicationRequest).
-	if rq.LockedBy != "" && rq.LockedBy != in.pharmacy[0] {
+	if rq.LockedBy != "" && rq.LockedBy != pharmacy {
 		return refuse(http.StatusConflict, "lock-error", "locked",
 			"Resepti on lukittu toiseen apteekkiin: "+rq.LockedBy+".", "Prescription "+rq.ID+" is locked by another pharmacy: "+rq.LockedBy+".")
 	}
+	if rq.EnteredInError {
+		return businessRule(statusEnteredInError, "Resepti on mitätöity virheellisenä.", "Prescription "+rq.ID+" was voided as entered in error.")
+	}
+	var err error
 	switch rq.Status {
 	case string(rx.StatusCancelled):
-		return businessRule("cancelled", "Resepti on mitätöity.", "Prescription "+rq.ID+" has been cancelled.")
+		err = businessRule("cancelled", "Resepti on mitätöity.", "Prescription "+rq.ID+" has been cancelled.")
 	case string(rx.StatusCompleted):
-		return businessRule("completed", "Resepti on jo toimitettu kokonaan.", "Prescription "+rq.ID+" has already been fully dispensed.")
+		err = businessRule("completed", "Resepti on jo toimitettu kokonaan.", "Prescription "+rq.ID+" has already been fully dispensed.")
+	}
+	if err = overridden(err); err != nil {
+		return err
 	}
 	if rq.Form == string(rx.FormTelephone) && rq.MedicationClass == "narcotic" {
 		return businessRule("narcotic-by-telephone", "Huumausainetta ei voi määrätä puhelimitse.", "A narcotic cannot be prescribed by telephone.")
 	}
-	authored, err := time.Parse(time.DateOnly, rq.AuthoredOn)
-	if err != nil {
-		return fmt.Errorf("prescription %s: stored authoredOn %q: %w", rq.ID, rq.AuthoredOn, err)
+	authored, perr := time.Parse(time.DateOnly, rq.AuthoredOn)
+	if perr != nil {
+		return fmt.Errorf("prescription %s: stored authoredOn %q: %w", rq.ID, rq.AuthoredOn, perr)
 	}
 	// The domain's own rule (calendar dates, month ends clamped) decides, so
 	// the counter and the simulator never disagree about a boundary day.
@@ -638,13 +675,19 @@ func (s *Server) dispenseRules(ctx context.Context, tx *sql.Tx, rq requestRow, p
 	if p.ValidityAt(now) == rx.Expired {
 		end := p.ValidUntil()
 		graceEnd := addMonths(end, rx.GraceMonths)
-		return businessRule("expired", "Resepti on vanhentunut "+fiDate(end)+".",
+		err := businessRule("expired", "Resepti on vanhentunut "+fiDate(end)+".",
 			"The prescription expired on "+end.Format(time.DateOnly)+" and its one-month grace ended on "+graceEnd.Format(time.DateOnly)+".")
+		if err := overridden(err); err != nil {
+			return err
+		}
 	}
-	if in.quantity > rq.remaining() {
-		return businessRule("over-dispensed",
-			fmt.Sprintf("Toimitettava määrä %d %s ylittää jäljellä olevan määrän %d %s.", in.quantity, rq.Unit, rq.remaining(), rq.Unit),
-			fmt.Sprintf("Quantity %d %s is more than the %d %s remaining on prescription %s.", in.quantity, rq.Unit, rq.remaining(), rq.Unit, rq.ID))
+	if quantity > rq.remaining() {
+		err := businessRule("over-dispensed",
+			fmt.Sprintf("Toimitettava määrä %d %s ylittää jäljellä olevan määrän %d %s.", quantity, rq.Unit, rq.remaining(), rq.Unit),
+			fmt.Sprintf("Quantity %d %s is more than the %d %s remaining on prescription %s.", quantity, rq.Unit, rq.remaining(), rq.Unit, rq.ID))
+		if err := overridden(err); err != nil {
+			return err
+		}
 	}
 	return nil
 }
