@@ -191,7 +191,13 @@ type tx struct {
 // write runs fn in one IMMEDIATE transaction and commits it. what names the
 // operation for the error ("append record").
 func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) error {
-	t, err := j.w.BeginTx(ctx, nil)
+	return j.writeOn(ctx, j.w.BeginTx, what, fn)
+}
+
+// writeOn is write with the transaction begun by begin: the writer pool's
+// or one of its connections'.
+func (j *Journal) writeOn(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), what string, fn func(*tx) error) error {
+	t, err := begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/binary"
 	"encoding/hex"
@@ -18,6 +19,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
@@ -77,13 +81,39 @@ var schemaVersion = func() int {
 // migrate applies the migrations the file lacks, each in its own IMMEDIATE
 // transaction, so two processes opening one journal at once apply each
 // migration once.
-func (j *Journal) migrate(ctx context.Context) error {
+//
+// A migration may rebuild a table, since SQLite cannot alter a constraint.
+// SQLite's procedure for that (lang_altertable.html, "Making Other Kinds Of
+// Table Schema Changes") runs with foreign keys off and checks them before
+// the commit. The pragma does nothing inside a transaction, so migrate sets
+// it on the writer connection around the transactions, and restores it
+// before the connection goes back to the pool.
+func (j *Journal) migrate(ctx context.Context) (err error) {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
+	conn, err := j.w.Conn(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return translate(err)
+	}
+	defer func() {
+		// Restore foreign keys even when ctx is done; a connection that
+		// cannot be restored is discarded rather than reused without them.
+		_, ferr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+		if ferr != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			if err == nil {
+				err = fmt.Errorf("migrate journal: restore foreign keys: %w", translate(ferr))
+			}
+		}
+	}()
 	for _, m := range ms {
-		err := j.write(ctx, "migrate journal", func(t *tx) error {
+		err := j.writeOn(ctx, conn.BeginTx, "migrate journal", func(t *tx) error {
 			var appID, version int
 			if err := t.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
 				return err
@@ -102,6 +132,9 @@ func (j *Journal) migrate(ctx context.Context) error {
 			if _, err := t.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply %s: %w", m.name, err)
 			}
+			if err := foreignKeyCheck(ctx, t); err != nil {
+				return fmt.Errorf("apply %s: %w", m.name, err)
+			}
 			if _, err := t.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.version, m.name, ts(t.now)); err != nil {
 				return fmt.Errorf("record %s: %w", m.name, err)
@@ -118,6 +151,25 @@ func (j *Journal) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// foreignKeyCheck fails when a row refers to one that does not exist.
+func foreignKeyCheck(ctx context.Context, t *tx) error {
+	rows, err := t.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: a row of %s (rowid %d) refers to a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
 
 // create makes a new journal at path. It builds the journal under a
@@ -264,8 +316,20 @@ func inspect(ctx context.Context, path string, fi os.FileInfo, integrity bool) (
 }
 
 // integrityCheck runs PRAGMA integrity_check and returns its problems; none
-// means the file is sound.
+// means the file is sound. A page so damaged that the check itself stops
+// with SQLITE_CORRUPT is a problem found, not an error.
 func integrityCheck(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]string, error) {
+	problems, err := runIntegrityCheck(ctx, db)
+	var se *sqlite.Error
+	if errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_CORRUPT || se.Code()&0xff == sqlite3.SQLITE_NOTADB) {
+		return append(problems, se.Error()), nil
+	}
+	return problems, err
+}
+
+func runIntegrityCheck(ctx context.Context, db interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check(100)`)

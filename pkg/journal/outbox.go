@@ -14,7 +14,7 @@ import (
 type OutboxState string
 
 // Outbox states. An entry is never dropped: conflict, rejected and parked
-// wait for a person.
+// wait for a person. Done and voided are final.
 const (
 	OutboxPending  OutboxState = "pending"  // waiting to be sent
 	OutboxSending  OutboxState = "sending"  // leased by a sender until LeaseExpires
@@ -23,12 +23,13 @@ const (
 	OutboxConflict OutboxState = "conflict" // upstream disagrees; a pharmacist must review
 	OutboxRejected OutboxState = "rejected" // upstream refused it for good; a pharmacist must review
 	OutboxParked   OutboxState = "parked"   // set aside by IT; not sent until requeued
+	OutboxVoided   OutboxState = "voided"   // voided before it was uploaded; never sent (see Resolve)
 )
 
 // Valid reports whether s is a known state.
 func (s OutboxState) Valid() bool {
 	switch s {
-	case OutboxPending, OutboxSending, OutboxDone, OutboxRetry, OutboxConflict, OutboxRejected, OutboxParked:
+	case OutboxPending, OutboxSending, OutboxDone, OutboxRetry, OutboxConflict, OutboxRejected, OutboxParked, OutboxVoided:
 		return true
 	}
 	return false
@@ -207,7 +208,7 @@ func (j *Journal) Park(ctx context.Context, id, reason string) error {
 		if err != nil {
 			return err
 		}
-		if e.State == OutboxDone || e.State == OutboxParked || (e.State == OutboxSending && e.LeaseExpires.After(t.now)) {
+		if e.State == OutboxDone || e.State == OutboxVoided || e.State == OutboxParked || (e.State == OutboxSending && e.LeaseExpires.After(t.now)) {
 			return rx.Errorf(rx.ECONFLICT, "The record %s cannot be parked: it is %s.", id, e.State)
 		}
 		_, err = t.ExecContext(ctx, `UPDATE outbox SET state = 'parked', last_error = ?, lease_owner = '', lease_expires = '',
@@ -217,8 +218,8 @@ func (j *Journal) Park(ctx context.Context, id, reason string) error {
 }
 
 // Requeue makes a retry, parked, conflict or rejected entry pending and due
-// now (tiski queue retry). A pending entry is left as it is; a done entry or
-// one being sent cannot be requeued (rx.ECONFLICT).
+// now (tiski queue retry). A pending entry is left as it is; a done or
+// voided entry or one being sent cannot be requeued (rx.ECONFLICT).
 func (j *Journal) Requeue(ctx context.Context, id string) error {
 	return j.write(ctx, "requeue outbox entry", func(t *tx) error {
 		e, err := outboxEntry(ctx, t, id)
@@ -228,7 +229,7 @@ func (j *Journal) Requeue(ctx context.Context, id string) error {
 		switch e.State {
 		case OutboxPending:
 			return nil
-		case OutboxDone, OutboxSending:
+		case OutboxDone, OutboxVoided, OutboxSending:
 			return rx.Errorf(rx.ECONFLICT, "The record %s cannot be sent again: it is %s.", id, e.State)
 		}
 		_, err = t.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt = ?, conflict = '', updated_at = ? WHERE record_id = ?`,
@@ -296,6 +297,7 @@ type Counts struct {
 	Conflict      int64     `json:"conflict"`
 	Rejected      int64     `json:"rejected"`
 	Parked        int64     `json:"parked"`
+	Voided        int64     `json:"voided"`
 	OldestPending time.Time `json:"oldest_pending,omitzero"` // when the oldest entry not yet sent was recorded
 	LastDone      time.Time `json:"last_done,omitzero"`      // the last successful upload
 	LastAttempt   time.Time `json:"last_attempt,omitzero"`   // the last lease handed out
@@ -342,6 +344,8 @@ func (j *Journal) Counts(ctx context.Context) (Counts, error) {
 				c.Rejected = n
 			case OutboxParked:
 				c.Parked = n
+			case OutboxVoided:
+				c.Voided = n
 			}
 		}
 		if err := rows.Err(); err != nil {
@@ -365,4 +369,149 @@ func (j *Journal) Counts(ctx context.Context) (Counts, error) {
 		return nil
 	})
 	return c, err
+}
+
+// LeaseDependents leases to owner the entries that wait for recordID (their
+// DependsOn) and may be sent: pending and retry entries, whatever their next
+// attempt, and sending entries whose lease expired (a sender died holding
+// them with their prescription). Oldest first; the lease lasts ttl. It is one
+// IMMEDIATE transaction.
+//
+// owner must hold a live lease on recordID itself (else rx.ECONFLICT): the
+// worker leases a journal prescription with Lease, then its dispensings with
+// LeaseDependents, and sends them upstream in one transaction.
+func (j *Journal) LeaseDependents(ctx context.Context, owner, recordID string, ttl time.Duration) ([]OutboxEntry, error) {
+	if owner == "" || ttl <= 0 {
+		return nil, rx.Errorf(rx.EINVALID, "A lease needs an owner and a positive duration.")
+	}
+	var leased []OutboxEntry
+	err := j.write(ctx, "lease dependent outbox entries", func(t *tx) error {
+		parent, err := outboxEntry(ctx, t, recordID)
+		if err != nil {
+			return err
+		}
+		if err := holdsLease(parent, owner, t.now); err != nil {
+			return err
+		}
+		now := ts(t.now)
+		rows, err := t.QueryContext(ctx, `SELECT record_seq FROM outbox
+			WHERE depends_on = ?1 AND (state IN ('pending', 'retry') OR (state = 'sending' AND lease_expires <= ?2))
+			ORDER BY record_seq`, recordID, now)
+		if err != nil {
+			return err
+		}
+		seqs, err := scanSeqs(rows)
+		if err != nil {
+			return err
+		}
+		for _, seq := range seqs {
+			e, err := scanOutbox(t.QueryRowContext(ctx, `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires = ?,
+					attempts = attempts + 1, last_attempt = ?, updated_at = ?
+				WHERE record_seq = ? RETURNING `+outboxColumns, owner, ts(t.now.Add(ttl)), now, now, seq))
+			if err != nil {
+				return err
+			}
+			leased = append(leased, e)
+		}
+		return nil
+	})
+	return leased, err
+}
+
+// holdsLease fails with rx.ECONFLICT unless owner holds a live lease on e.
+func holdsLease(e OutboxEntry, owner string, now time.Time) error {
+	switch {
+	case e.State != OutboxSending:
+		return rx.Errorf(rx.ECONFLICT, "The record %s is not leased to %s (it is %s).", e.RecordID, owner, e.State)
+	case e.LeaseOwner != owner:
+		return rx.Errorf(rx.ECONFLICT, "The record %s is not leased to %s (it is leased to %s).", e.RecordID, owner, e.LeaseOwner)
+	case !e.LeaseExpires.After(now):
+		return rx.Errorf(rx.ECONFLICT, "The lease of %s on the record %s has expired.", owner, e.RecordID)
+	}
+	return nil
+}
+
+func scanSeqs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, rows.Err()
+}
+
+// Completion is one entry for CompleteAll: the record and the Prescription
+// Centre's id for it.
+type Completion struct {
+	ID         string `json:"id"`
+	UpstreamID string `json:"upstream_id"`
+}
+
+// CompleteAll completes several leased entries in one transaction, as one
+// upstream transaction sent them: all are done when it returns, or none is
+// (rx.ECONFLICT when owner does not hold the lease of one of them).
+func (j *Journal) CompleteAll(ctx context.Context, owner string, done []Completion) error {
+	if len(done) == 0 {
+		return nil
+	}
+	return j.write(ctx, "complete outbox entries", func(t *tx) error {
+		for _, c := range done {
+			if err := settle(ctx, t, c.ID, owner, `state = 'done', upstream_id = ?, last_error = '', next_attempt = ''`, c.UpstreamID); err != nil {
+				return err
+			}
+		}
+		_, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_done = ? WHERE id = 1`, ts(t.now))
+		return err
+	})
+}
+
+// RetryAll is Retry for several leased entries in one transaction, all or
+// none: for example the dispensings sent with a prescription that failed.
+func (j *Journal) RetryAll(ctx context.Context, owner string, ids []string, next time.Time, lastErr string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return j.write(ctx, "retry outbox entries", func(t *tx) error {
+		for _, id := range ids {
+			if err := settle(ctx, t, id, owner, `state = 'retry', next_attempt = ?, last_error = ?`, ts(next), lastErr); err != nil {
+				return err
+			}
+		}
+		_, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_error = ?, last_error_at = ? WHERE id = 1`, lastErr, ts(t.now))
+		return err
+	})
+}
+
+// Dependents returns the entries that wait for recordID (their DependsOn is
+// it), oldest first, whatever their state: what waits behind a record in
+// conflict, and why.
+func (j *Journal) Dependents(ctx context.Context, recordID string) ([]OutboxEntry, error) {
+	var list []OutboxEntry
+	err := j.read(ctx, "list dependent outbox entries", func(t *tx) error {
+		var err error
+		list, err = dependents(ctx, t, recordID)
+		return err
+	})
+	return list, err
+}
+
+func dependents(ctx context.Context, t *tx, recordID string) ([]OutboxEntry, error) {
+	rows, err := t.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE depends_on = ? ORDER BY record_seq`, recordID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []OutboxEntry
+	for rows.Next() {
+		e, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, e)
+	}
+	return list, rows.Err()
 }

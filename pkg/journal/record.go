@@ -341,6 +341,7 @@ type Filter struct {
 	Since    time.Time // records that happened at or after this time
 	Kinds    []Kind    // of these kinds
 	Patient  string    // of this patient (HETU)
+	RefersTo string    // that refer to this record: its voids and resolutions
 	AfterSeq int64     // with a sequence number above this, for paging
 	Limit    int       // at most this many; 0: no limit
 }
@@ -372,6 +373,10 @@ func listRecords(ctx context.Context, t *tx, f Filter) ([]Record, error) {
 	if f.Patient != "" {
 		where = append(where, "patient = ? AND patient <> ''")
 		args = append(args, f.Patient)
+	}
+	if f.RefersTo != "" {
+		where = append(where, "refers_to = ?")
+		args = append(args, f.RefersTo)
 	}
 	if f.AfterSeq > 0 {
 		where = append(where, "seq > ?")
