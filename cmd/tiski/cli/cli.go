@@ -221,6 +221,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdJournal(f),
 		NewCmdMode(f),
 		NewCmdRecord(f),
+		NewCmdDoctor(f, nil),
 	)
 	return root
 }
