@@ -190,10 +190,15 @@ func (c *Client) subjectHETU(ctx context.Context, op string, a *answer, subject 
 // the first call creates it (Receipt.Created), any later one finds it. The
 // performer organisation is d.Pharmacy, or Config.Pharmacy when d names
 // none. An incomplete d is not sent: a Permanent *Error with ErrNotSent
-// and an *rx.ValidationError listing every problem.
-func (c *Client) RecordDispensing(ctx context.Context, d rx.Dispensing) (Receipt, error) {
+// and an *rx.ValidationError listing every problem. WithOverride sends a
+// pharmacist's override reason with it.
+func (c *Client) RecordDispensing(ctx context.Context, d rx.Dispensing, opts ...Option) (Receipt, error) {
 	const op = "record dispensing"
-	md, urn, err := c.dispensing(d, nil)
+	o, err := collect(opts)
+	if err != nil {
+		return Receipt{}, notSent(op, err)
+	}
+	md, urn, err := c.dispensing(d, nil, o)
 	if err != nil {
 		return Receipt{}, notSent(op, err)
 	}
@@ -231,20 +236,27 @@ func createdReceipt(op string, a *answer, resourceType, urn string) (Receipt, er
 }
 
 // TransactionReceipt says where a pharmacy-recorded prescription and its
-// dispensing landed.
+// dispensings landed.
 type TransactionReceipt struct {
 	Prescription Receipt
-	Dispensing   *Receipt // nil when no dispensing was sent
+	Dispensings  []Receipt // one per dispensing sent, in the order given
 }
 
-// RecordPrescription records a paper or telephone prescription p and, when
-// d is not nil, its dispensing, in one transaction Bundle: both are stored
-// or neither. Each entry is a conditional create on its record id, and the
-// patient is a conditional reference by identity code, so sending the same
-// records again stores nothing new.
-func (c *Client) RecordPrescription(ctx context.Context, p rx.Prescription, d *rx.Dispensing) (TransactionReceipt, error) {
+// RecordPrescription records a paper or telephone prescription p and its
+// dispensings ds (none, one or several) in one transaction Bundle: all are
+// stored or none. Each entry is a conditional create on its record id, and
+// the patient is a conditional reference by identity code, so sending the
+// same records again stores nothing new. The Prescription Centre applies the
+// business rules to the dispensings in order and cumulatively: two that
+// together exceed the prescription fail the whole Bundle (over-dispensed).
+// WithOverride applies to every dispensing.
+func (c *Client) RecordPrescription(ctx context.Context, p rx.Prescription, ds []rx.Dispensing, opts ...Option) (TransactionReceipt, error) {
 	const op = "record prescription"
-	body, err := c.transaction(p, d)
+	o, err := collect(opts)
+	if err != nil {
+		return TransactionReceipt{}, notSent(op, err)
+	}
+	body, err := c.transaction(p, ds, o)
 	if err != nil {
 		return TransactionReceipt{}, notSent(op, err)
 	}
@@ -256,32 +268,41 @@ func (c *Client) RecordPrescription(ctx context.Context, p rx.Prescription, d *r
 	if err := decode(a.body, "Bundle", &bd); err != nil {
 		return TransactionReceipt{}, badAnswer(op, a, err)
 	}
-	want := 1
-	if d != nil {
-		want = 2
-	}
+	want := 1 + len(ds)
 	if bd.Type != "transaction-response" || len(bd.Entry) != want {
 		return TransactionReceipt{}, badAnswer(op, a, tagf(ErrBadResponse, "expected a transaction-response Bundle of %d entries, got %s with %d", want, quoteShort(bd.Type), len(bd.Entry)))
 	}
-	types := []string{"MedicationRequest", "MedicationDispense"}
-	var rcs []Receipt
+	var tr TransactionReceipt
 	for i, e := range bd.Entry {
 		if e.Response == nil {
 			return TransactionReceipt{}, badAnswer(op, a, tagf(ErrBadResponse, "transaction entry %d has no response", i+1))
 		}
+		rt := "MedicationDispense"
+		if i == 0 {
+			rt = "MedicationRequest"
+		}
 		status, _, _ := strings.Cut(strings.TrimSpace(e.Response.Status), " ")
-		id, v, ok := parseLocation(e.Response.Location, types[i])
+		id, v, ok := parseLocation(e.Response.Location, rt)
 		if !ok || (status != "200" && status != "201") {
 			return TransactionReceipt{}, badAnswer(op, a, tagf(ErrBadResponse, "transaction entry %d: status %s, location %s", i+1, quoteShort(e.Response.Status), quoteShort(e.Response.Location)))
 		}
 		if v == "" {
 			v = etagVersion(e.Response.Etag)
 		}
-		rcs = append(rcs, Receipt{ID: id, Version: v, Created: status == "201"})
-	}
-	tr := TransactionReceipt{Prescription: rcs[0]}
-	if d != nil {
-		tr.Dispensing = &rcs[1]
+		rc := Receipt{ID: id, Version: v, Created: status == "201"}
+		if len(e.Resource) > 0 {
+			var head struct {
+				Status string `json:"status"`
+			}
+			if json.Unmarshal(e.Resource, &head) == nil {
+				rc.Status = head.Status
+			}
+		}
+		if i == 0 {
+			tr.Prescription = rc
+		} else {
+			tr.Dispensings = append(tr.Dispensings, rc)
+		}
 	}
 	return tr, nil
 }

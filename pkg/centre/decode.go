@@ -335,6 +335,11 @@ type Receipt struct {
 	ID      string // the server's logical id, e.g. of the MedicationDispense
 	Version string // its meta.versionId
 	Created bool   // true when this call created it (201); false when it was already there (200)
+	// Status is the resource's status as the answer gave it: completed for
+	// a dispensing, active or completed for a prescription, and
+	// entered-in-error for a record voided upstream (a conditional create
+	// finds a voided record too). Empty when the answer had no resource.
+	Status string
 }
 
 // receiptFromResource reads the id and version of a returned resource and
@@ -343,6 +348,7 @@ func receiptFromResource(b []byte, resourceType, urn string) (Receipt, error) {
 	var r struct {
 		ID         string       `json:"id"`
 		Meta       *meta        `json:"meta"`
+		Status     string       `json:"status"`
 		Identifier []identifier `json:"identifier"`
 	}
 	if err := decode(b, resourceType, &r); err != nil {
@@ -358,7 +364,7 @@ func receiptFromResource(b []byte, resourceType, urn string) (Receipt, error) {
 	if r.ID == "" {
 		return Receipt{}, tagf(ErrBadResponse, "the %s returned has no id", resourceType)
 	}
-	rc := Receipt{ID: r.ID}
+	rc := Receipt{ID: r.ID, Status: r.Status}
 	if r.Meta != nil {
 		rc.Version = r.Meta.VersionID
 	}

@@ -59,7 +59,7 @@ var basisText = map[rx.BasisDocument]string{
 // dispensing builds the MedicationDispense for d. authorizing, when not nil,
 // replaces the reference built from d (inside a transaction it is the
 // prescription entry's fullUrl). It returns the record's identifier value.
-func (c *Client) dispensing(d rx.Dispensing, authorizing *reference) (*medicationDispense, string, error) {
+func (c *Client) dispensing(d rx.Dispensing, authorizing *reference, o options) (*medicationDispense, string, error) {
 	var v rx.ValidationError
 	urn, err := recordURN(d.ID)
 	if err != nil {
@@ -148,6 +148,9 @@ func (c *Client) dispensing(d rx.Dispensing, authorizing *reference) (*medicatio
 			note += ". " + n
 		}
 		md.Note = []annotation{{Text: note}}
+	}
+	if o.override != "" {
+		md.Extension = append(md.Extension, extension{URL: extOverrideReason, ValueString: o.override})
 	}
 	return md, urn, nil
 }
@@ -258,10 +261,14 @@ func prescription(p rx.Prescription, d *rx.Dispensing) (*medicationRequest, stri
 	return mr, urn, nil
 }
 
-// transaction builds the transaction Bundle recording p and, when d is not
-// nil, its dispensing.
-func (c *Client) transaction(p rx.Prescription, d *rx.Dispensing) ([]byte, error) {
-	mr, mrURN, err := prescription(p, d)
+// transaction builds the transaction Bundle recording p and its
+// dispensings ds (none, one or several), in that order.
+func (c *Client) transaction(p rx.Prescription, ds []rx.Dispensing, o options) ([]byte, error) {
+	var first *rx.Dispensing
+	if len(ds) > 0 {
+		first = &ds[0]
+	}
+	mr, mrURN, err := prescription(p, first)
 	if err != nil {
 		return nil, err
 	}
@@ -270,26 +277,38 @@ func (c *Client) transaction(p rx.Prescription, d *rx.Dispensing) ([]byte, error
 		Resource: mustJSON(mr),
 		Request:  &bundleRequest{Method: "POST", URL: "MedicationRequest", IfNoneExist: ifNoneExist(mrURN)},
 	}}
-	if d != nil {
+	seen := map[string]bool{mrURN: true}
+	for i, d := range ds {
 		var v rx.ValidationError
+		field := func(name string) string {
+			if len(ds) == 1 {
+				return name
+			}
+			return fmt.Sprintf("dispensing %d: %s", i+1, name)
+		}
 		if d.PrescriptionID != "" {
-			v.Add("prescription", "a dispensing of a pharmacy-recorded prescription cannot also name e-prescription %s", d.PrescriptionID)
+			v.Add(field("prescription"), "a dispensing of a pharmacy-recorded prescription cannot also name e-prescription %s", d.PrescriptionID)
 		}
 		if d.PrescriptionRecord != "" {
 			if rec, err := recordURN(d.PrescriptionRecord); err != nil || rec != mrURN {
-				v.Add("prescription", "the dispensing names another journal prescription than the one recorded with it")
+				v.Add(field("prescription"), "the dispensing names another journal prescription than the one recorded with it")
 			}
 		}
 		if norm(d.Patient) != norm(p.Patient) {
-			v.Add("patient", "the dispensing's patient %s is not the prescription's %s", hetu.Mask(d.Patient), hetu.Mask(p.Patient))
+			v.Add(field("patient"), "the dispensing's patient %s is not the prescription's %s", hetu.Mask(d.Patient), hetu.Mask(p.Patient))
 		}
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
-		md, mdURN, err := c.dispensing(*d, &reference{Reference: mrURN})
+		md, mdURN, err := c.dispensing(d, &reference{Reference: mrURN}, o)
 		if err != nil {
 			return nil, err
 		}
+		if seen[mdURN] {
+			v.Add(field("record id"), "the record id %s is used twice in one transaction", strings.TrimPrefix(mdURN, "urn:uuid:"))
+			return nil, v.Err()
+		}
+		seen[mdURN] = true
 		entries = append(entries, bundleEntry{
 			FullURL:  mdURN,
 			Resource: mustJSON(md),

@@ -78,11 +78,11 @@ var (
 type Error struct {
 	Op     string // what was being done, verb and object: "record dispensing"
 	Class  Class
-	Status int // HTTP status, 0 when there was no answer
+	Status int // HTTP status, 0 when there was no answer; see StatusOf
 
 	// From the OperationOutcome, when the answer carried one.
 	IssueCode   string // issue.code: business-rule, lock-error, throttled, ...
-	Reason      string // outcome-reason code: expired, locked, over-dispensed, ...
+	Reason      string // outcome-reason code: expired, locked, over-dispensed, has-dispensings, ...; see ReasonOf
 	Text        string // details.text, in Finnish, shown as it comes
 	Diagnostics string // diagnostics, in English
 
@@ -124,7 +124,8 @@ func (e *Error) summary() string {
 	case e.Status == 0 && connectionCut(e.Err):
 		s := "the connection to the Prescription Centre broke before the answer (" + e.Err.Error() + ")"
 		if e.write {
-			// Every write of this client is a conditional create.
+			// Every write of this client is a conditional create or an
+			// idempotent void.
 			s += "; the record may have been stored, and sending it again is safe"
 		}
 		return s + "; try again later"
@@ -218,11 +219,15 @@ func (e *Error) retryText() string {
 	return "; try again later"
 }
 
-// opNoun turns "record dispensing" into "the dispensing"; a read or a
-// search is "the request".
+// opNoun turns "record dispensing" into "the dispensing" and "void
+// dispensing" into "the void of the dispensing"; a read or a search is "the
+// request".
 func opNoun(op string) string {
 	if obj, ok := strings.CutPrefix(op, "record "); ok {
 		return "the " + obj
+	}
+	if obj, ok := strings.CutPrefix(op, "void "); ok {
+		return "the void of the " + obj
 	}
 	return ""
 }
@@ -264,6 +269,28 @@ func (e *Error) Unwrap() []error {
 
 // Temporary reports whether trying again later may succeed.
 func (e *Error) Temporary() bool { return e.Class == Transient }
+
+// StatusOf returns the HTTP status of the first *Error in err's chain: 0
+// when there was no answer (a network error, a timeout, a request not
+// sent) or err holds no *Error.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// ReasonOf returns the outcome-reason code of the first *Error in err's
+// chain (expired, locked, over-dispensed, has-dispensings, ...; README,
+// "Errors"), or "" when the answer carried none.
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
 
 // ClassOf returns the Class of the first *Error in err's chain, or 0.
 func ClassOf(err error) Class {

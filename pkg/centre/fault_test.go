@@ -131,8 +131,8 @@ func TestDropAfterCommit(t *testing.T) {
 			return r.Created, err
 		}, func() int { return countRecord(t, srv, "MedicationDispense", d.ID) }},
 		{"transaction", func() (bool, error) {
-			r, err := c.RecordPrescription(ctx, p, &pd)
-			return r.Prescription.Created || (r.Dispensing != nil && r.Dispensing.Created), err
+			r, err := c.RecordPrescription(ctx, p, []rx.Dispensing{pd})
+			return r.Prescription.Created || (len(r.Dispensings) == 1 && r.Dispensings[0].Created), err
 		}, func() int {
 			return countRecord(t, srv, "MedicationRequest", p.RecordID) * countRecord(t, srv, "MedicationDispense", pd.ID)
 		}},

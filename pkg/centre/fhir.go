@@ -19,6 +19,7 @@ const (
 	extMedicineClass    = defBase + "StructureDefinition/medicine-class"
 	extStrength         = defBase + "StructureDefinition/strength"
 	extEssentialBasis   = defBase + "StructureDefinition/essential-basis"
+	extOverrideReason   = defBase + "StructureDefinition/override-reason"
 
 	csPrescriptionForm = defBase + "CodeSystem/prescription-form"
 	csOutcomeReason    = defBase + "CodeSystem/outcome-reason"
@@ -26,6 +27,8 @@ const (
 	csV3ActCode        = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 	fhirJSON = "application/fhir+json"
+
+	statusEnteredInError = "entered-in-error"
 )
 
 type coding struct {

@@ -233,7 +233,7 @@ func TestEncodedResourcesValidate(t *testing.T) {
 	}
 	for _, tt := range dispensings {
 		t.Run("dispensing/"+tt.name, func(t *testing.T) {
-			md, _, err := c.dispensing(tt.d, nil)
+			md, _, err := c.dispensing(tt.d, nil, options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,23 +252,23 @@ func TestEncodedResourcesValidate(t *testing.T) {
 	transactions := []struct {
 		name string
 		p    rx.Prescription
-		d    *rx.Dispensing
+		ds   []rx.Dispensing
 		want []string
 	}{
-		{"paper with dispensing", samplePrescription(rx.FormPaper), &paperDisp,
+		{"paper with dispensing", samplePrescription(rx.FormPaper), []rx.Dispensing{paperDisp},
 			[]string{`"code":"paper"`, extExceptionReason, `"reportedBoolean":true`, `"reference":"Patient?identifier=urn:oid:1.2.246.21|140348-901W"`,
 				`"ifNoneExist":"identifier=urn:ietf:rfc:3986|urn:uuid:0b9f0d8e-3c57-4d3c-9f0c-8a6a7d0e2b55"`,
 				`"ifNoneExist":"identifier=urn:ietf:rfc:3986|urn:uuid:a7d4f0f2-5b1e-4c0a-8c3c-3d5f6e7a8b9c"`,
 				`"authorizingPrescription":[{"reference":"urn:uuid:0b9f0d8e-3c57-4d3c-9f0c-8a6a7d0e2b55"}]`,
 				`"recorder":{"type":"Practitioner"`, `"reference":"Medication/med-123456"`, `"end":"2028-11-22"`}},
 		{"paper alone", samplePrescription(rx.FormPaper), nil, []string{`"code":"paper"`}},
-		{"telephone with dispensing", samplePrescription(rx.FormTelephone), &paperDisp,
+		{"telephone with dispensing", samplePrescription(rx.FormTelephone), []rx.Dispensing{paperDisp},
 			[]string{`"code":"telephone"`, extTelephoneCall, `"url":"verification"`, `"valueDateTime":"2026-11-22T09:15:00+02:00"`, `"end":"2027-02-22"`}},
 		{"telephone alone", samplePrescription(rx.FormTelephone), nil, []string{`"url":"phone"`}},
 	}
 	for _, tt := range transactions {
 		t.Run("transaction/"+tt.name, func(t *testing.T) {
-			b, err := c.transaction(tt.p, tt.d)
+			b, err := c.transaction(tt.p, tt.ds, options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -364,7 +364,7 @@ func TestIncompleteRecordsAreNotSent(t *testing.T) {
 	t.Run("dispensing of another patient", func(t *testing.T) {
 		d := sampleDispensing()
 		d.PrescriptionID, d.Patient = "", otherTestHETU
-		_, err := c.RecordPrescription(ctx, samplePrescription(rx.FormPaper), &d)
+		_, err := c.RecordPrescription(ctx, samplePrescription(rx.FormPaper), []rx.Dispensing{d})
 		if !errors.Is(err, ErrNotSent) || strings.Contains(err.Error(), "901W") {
 			t.Fatalf("got %v", err)
 		}

@@ -188,20 +188,20 @@ func TestTransactionIsIdempotent(t *testing.T) {
 	t.Run("paper prescription and dispensing sent twice", func(t *testing.T) {
 		p := recordedPrescription(t, rx.FormPaper, patient, "kavepenin-1milj-tabl")
 		d := dispensingWith(p)
-		first, err := c.RecordPrescription(ctx, p, &d)
+		first, err := c.RecordPrescription(ctx, p, []rx.Dispensing{d})
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := c.RecordPrescription(ctx, p, &d)
+		second, err := c.RecordPrescription(ctx, p, []rx.Dispensing{d})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !first.Prescription.Created || first.Dispensing == nil || !first.Dispensing.Created {
-			t.Errorf("first: %+v %+v", first.Prescription, first.Dispensing)
+		if !first.Prescription.Created || len(first.Dispensings) != 1 || !first.Dispensings[0].Created {
+			t.Fatalf("first: %+v %+v", first.Prescription, first.Dispensings)
 		}
-		if second.Prescription.Created || second.Dispensing == nil || second.Dispensing.Created ||
-			second.Prescription.ID != first.Prescription.ID || second.Dispensing.ID != first.Dispensing.ID {
-			t.Errorf("second: %+v %+v, want found, same ids as %+v %+v", second.Prescription, second.Dispensing, first.Prescription, first.Dispensing)
+		if second.Prescription.Created || len(second.Dispensings) != 1 || second.Dispensings[0].Created ||
+			second.Prescription.ID != first.Prescription.ID || second.Dispensings[0].ID != first.Dispensings[0].ID {
+			t.Errorf("second: %+v %+v, want found, same ids as %+v %+v", second.Prescription, second.Dispensings, first.Prescription, first.Dispensings)
 		}
 		if n, m := countRecord(t, srv, "MedicationRequest", p.RecordID), countRecord(t, srv, "MedicationDispense", d.ID); n != 1 || m != 1 {
 			t.Errorf("%d prescriptions and %d dispensings upstream, want 1 and 1", n, m)
@@ -209,7 +209,7 @@ func TestTransactionIsIdempotent(t *testing.T) {
 		if r, ok, err := c.PrescriptionLanded(ctx, p.RecordID); err != nil || !ok || r.ID != first.Prescription.ID {
 			t.Errorf("prescription landed: %+v %v %v", r, ok, err)
 		}
-		if r, ok, err := c.DispensingLanded(ctx, d.ID); err != nil || !ok || r.ID != first.Dispensing.ID {
+		if r, ok, err := c.DispensingLanded(ctx, d.ID); err != nil || !ok || r.ID != first.Dispensings[0].ID {
 			t.Errorf("dispensing landed: %+v %v %v", r, ok, err)
 		}
 		list, err := c.Prescriptions(ctx, patient)
@@ -233,7 +233,7 @@ func TestTransactionIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !tr.Prescription.Created || tr.Dispensing != nil {
+		if !tr.Prescription.Created || len(tr.Dispensings) != 0 {
 			t.Errorf("receipt %+v", tr)
 		}
 		got, err := c.Prescription(ctx, tr.Prescription.ID)
@@ -278,7 +278,7 @@ func TestBusinessRules(t *testing.T) {
 		return func() error {
 			p := recordedPrescription(t, form, patient, medicine)
 			d := dispensingWith(p)
-			_, err := c.RecordPrescription(ctx, p, &d)
+			_, err := c.RecordPrescription(ctx, p, []rx.Dispensing{d})
 			return err
 		}
 	}
@@ -306,7 +306,7 @@ func TestBusinessRules(t *testing.T) {
 			p := recordedPrescription(t, rx.FormPaper, "190492-911L", "kavepenin-1milj-tabl")
 			d := dispensingWith(p)
 			d.Quantity = p.Quantity + 1
-			_, err := c.RecordPrescription(ctx, p, &d)
+			_, err := c.RecordPrescription(ctx, p, []rx.Dispensing{d})
 			if _, ok, _ := c.PrescriptionLanded(ctx, p.RecordID); ok {
 				t.Error("the prescription was stored although its dispensing was refused")
 			}
