@@ -125,6 +125,30 @@ func TestJournalCommands(t *testing.T) {
 		}
 	}
 
+	// The queue, record by record.
+	var queue []map[string]any
+	if err := json.Unmarshal([]byte(r.ok("", "queue", "list", "--json")), &queue); err != nil || len(queue) != 5 {
+		t.Fatalf("queue list --json: %v %v", queue, err)
+	}
+	if queue[1]["depends_on"] != "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10" {
+		t.Errorf("the paper prescription's dispensing does not wait for it: %v", queue[1])
+	}
+	out = r.ok("", "queue", "show", "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10")
+	if !strings.Contains(out, "131052-***Y") || strings.Contains(out, "131052-902Y") || !strings.Contains(out, "Queue      pending") {
+		t.Errorf("queue show:\n%s", out)
+	}
+	r.fails(2, "--reason TEXT is required", "", "queue", "park", "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10")
+	r.ok("", "queue", "park", "7b1e4f0a-93c2-4d55-8e0b-2a6c9d1f3b20", "--reason", "prescriber to confirm")
+	if out := r.ok("", "queue", "list", "--state", "parked"); !strings.Contains(out, "prescriber to confirm") {
+		t.Errorf("queue list --state parked:\n%s", out)
+	}
+	r.ok("", "queue", "retry", "7b1e4f0a-93c2-4d55-8e0b-2a6c9d1f3b20")
+	if out := r.ok("", "queue", "list", "--state", "parked"); !strings.Contains(out, "queue is empty") {
+		t.Errorf("still parked after retry:\n%s", out)
+	}
+	r.fails(1, "not", "", "queue", "retry", "00000000-0000-4000-8000-000000000000")
+	r.fails(2, "not one of", "", "queue", "list", "--state", "lost")
+
 	rows, err := csv.NewReader(strings.NewReader(r.ok("", "journal", "export", "--format", "csv"))).ReadAll()
 	if err != nil || len(rows) != 6 || rows[0][1] != "id" {
 		t.Fatalf("CSV export: %v %v", rows, err)

@@ -222,6 +222,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdMode(f),
 		NewCmdRecord(f),
 		NewCmdDoctor(f, nil),
+		NewCmdQueue(f),
 	)
 	return root
 }

@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// NewCmdQueue builds `tiski queue`.
+func NewCmdQueue(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "Inspect the upload queue record by record; retry or park one",
+		Long: `Every journal record to upload has a queue entry:
+  pending   waiting for its turn        sending   being uploaded now (leased)
+  retry     failed for now, retried     done      in the Prescription Centre
+  conflict  needs a pharmacist          rejected  refused upstream; needs a pharmacist
+  parked    set aside by IT             voided    voided before upload; never sent`,
+	}
+	cmd.AddCommand(NewCmdQueueList(f, nil), NewCmdQueueShow(f, nil), NewCmdQueueRetry(f, nil), NewCmdQueuePark(f, nil))
+	return cmd
+}
+
+// QueueOptions are the options of `tiski queue list|show|retry|park`.
+type QueueOptions struct {
+	Factory *Factory
+	States  []string
+	ID      string
+	Reason  string
+	JSON    bool
+}
+
+type queueRow struct {
+	Seq         int64     `json:"seq"`
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	State       string    `json:"state"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Conflict    string    `json:"conflict,omitempty"`
+	DependsOn   string    `json:"depends_on,omitempty"`
+	UpstreamID  string    `json:"upstream_id,omitempty"`
+	Created     time.Time `json:"created"`
+}
+
+func rowOf(e journal.OutboxEntry) queueRow {
+	return queueRow{Seq: e.Seq, ID: e.RecordID, Kind: string(e.Kind), State: string(e.State), Attempts: e.Attempts,
+		NextAttempt: e.NextAttempt, LastError: e.LastError, Conflict: e.Conflict, DependsOn: e.DependsOn,
+		UpstreamID: e.UpstreamID, Created: e.CreatedAt}
+}
+
+// NewCmdQueueList builds `tiski queue list`.
+func NewCmdQueueList(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
+	opts := &QueueOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "list [--state S,...]",
+		Short:   "List queue entries, oldest first (default: everything not yet done)",
+		Example: "  tiski queue list\n  tiski queue list --state conflict,rejected --json\n  tiski queue list --state done",
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, s := range opts.States {
+				if !journal.OutboxState(s).Valid() {
+					return usageError{fmt.Errorf("--state %q is not one of pending, sending, retry, done, conflict, rejected, parked, voided", s)}
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return queueListRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringSliceVar(&opts.States, "state", nil, "only entries in these states")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func queueListRun(ctx context.Context, opts *QueueOptions) error {
+	j, err := opts.Factory.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	var states []journal.OutboxState
+	for _, s := range opts.States {
+		states = append(states, journal.OutboxState(s))
+	}
+	if len(states) == 0 {
+		states = []journal.OutboxState{journal.OutboxPending, journal.OutboxSending, journal.OutboxRetry, journal.OutboxConflict, journal.OutboxRejected, journal.OutboxParked}
+	}
+	entries, err := j.OutboxList(ctx, states...)
+	if err != nil {
+		return err
+	}
+	out := opts.Factory.IO.Out
+	if opts.JSON {
+		rows := make([]queueRow, 0, len(entries))
+		for _, e := range entries {
+			rows = append(rows, rowOf(e))
+		}
+		return json.NewEncoder(out).Encode(rows)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(out, "The queue is empty: nothing waits for upload or review.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tID\tKIND\tSTATE\tTRIES\tNEXT\tWHY")
+	for _, e := range entries {
+		next := "-"
+		if !e.NextAttempt.IsZero() && (e.State == journal.OutboxRetry || e.State == journal.OutboxPending) {
+			next = e.NextAttempt.Local().Format("15:04:05")
+		}
+		why := e.Conflict
+		if why == "" {
+			why = e.LastError
+		}
+		if why == "" && e.DependsOn != "" {
+			why = "waits for " + e.DependsOn
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Seq, e.RecordID, e.Kind, e.State, e.Attempts, next, truncate(why, 70))
+	}
+	return tw.Flush()
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// NewCmdQueueShow builds `tiski queue show`.
+func NewCmdQueueShow(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
+	opts := &QueueOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one record and its queue entry (identity codes masked)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return queueShowRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// maskedBody returns a record's body with the patient's identity code masked.
+func maskedBody(r journal.Record) json.RawMessage {
+	if r.Patient == "" {
+		return r.Body
+	}
+	return json.RawMessage(strings.ReplaceAll(string(r.Body), r.Patient, hetu.Mask(r.Patient)))
+}
+
+func queueShowRun(ctx context.Context, opts *QueueOptions) error {
+	j, err := opts.Factory.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	rec, err := j.Get(ctx, opts.ID)
+	if err != nil {
+		return err
+	}
+	entry, err := j.Outbox(ctx, opts.ID)
+	hasEntry := err == nil
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	out := opts.Factory.IO.Out
+	if opts.JSON {
+		v := map[string]any{"record": map[string]any{
+			"seq": rec.Seq, "id": rec.ID, "kind": rec.Kind, "time": rec.Time, "created": rec.CreatedAt,
+			"pharmacist": rec.Pharmacist, "terminal": rec.Terminal, "mode": rec.Mode, "rules": rec.Rules,
+			"refers_to": rec.RefersTo, "patient": hetu.Mask(rec.Patient), "body": maskedBody(rec), "hash": rec.Hash,
+		}}
+		if hasEntry {
+			v["outbox"] = rowOf(entry)
+		}
+		return json.NewEncoder(out).Encode(v)
+	}
+	fmt.Fprintf(out, "Record     %s (#%d)\nKind       %s\nTime       %s (recorded %s)\nPharmacist %s at %s, mode %s\n",
+		rec.ID, rec.Seq, rec.Kind, rec.Time.Local().Format("2006-01-02 15:04:05"), rec.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+		rec.Pharmacist, rec.Terminal, rec.Mode)
+	if rec.Patient != "" {
+		fmt.Fprintf(out, "Patient    %s\n", hetu.Mask(rec.Patient))
+	}
+	if len(rec.Rules) > 0 {
+		fmt.Fprintf(out, "Rules      %s\n", strings.Join(rec.Rules, ", "))
+	}
+	if rec.RefersTo != "" {
+		fmt.Fprintf(out, "Refers to  %s\n", rec.RefersTo)
+	}
+	if hasEntry {
+		fmt.Fprintf(out, "Queue      %s, %d attempt(s)", entry.State, entry.Attempts)
+		if !entry.NextAttempt.IsZero() && entry.State == journal.OutboxRetry {
+			fmt.Fprintf(out, ", next at %s", entry.NextAttempt.Local().Format("15:04:05"))
+		}
+		fmt.Fprintln(out)
+		for _, line := range [][2]string{{"Upstream   ", entry.UpstreamID}, {"Waits for  ", entry.DependsOn}, {"Conflict   ", entry.Conflict}, {"Last error ", entry.LastError}} {
+			if line[1] != "" {
+				fmt.Fprintf(out, "%s%s\n", line[0], line[1])
+			}
+		}
+	} else {
+		fmt.Fprintln(out, "Queue      not uploaded (this kind of record stays local)")
+	}
+	fmt.Fprintf(out, "Content    %s\n", maskedBody(rec))
+	return nil
+}
+
+func isNotFound(err error) bool { return rx.ErrorCode(err) == rx.ENOTFOUND }
+
+// NewCmdQueueRetry builds `tiski queue retry`.
+func NewCmdQueueRetry(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
+	opts := &QueueOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "retry ID",
+		Short: "Send a waiting, parked, conflicting or rejected entry again, now",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			j, err := f.Journal(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := j.Requeue(cmd.Context(), opts.ID); err != nil {
+				return err
+			}
+			f.Logger().Info("queue retry", logKeyRecord, opts.ID, logKeyUser, operator())
+			fmt.Fprintf(f.IO.Out, "%s is due now; 'tiski sync run' or the counter sends it.\n", opts.ID)
+			return nil
+		},
+	}
+	return cmd
+}
+
+// NewCmdQueuePark builds `tiski queue park`.
+func NewCmdQueuePark(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
+	opts := &QueueOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "park ID --reason TEXT",
+		Short: "Set an entry aside: it is not sent until 'tiski queue retry'",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if strings.TrimSpace(opts.Reason) == "" {
+				return usageError{fmt.Errorf("--reason TEXT is required: it is kept with the entry")}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			j, err := f.Journal(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := j.Park(cmd.Context(), opts.ID, opts.Reason); err != nil {
+				return err
+			}
+			f.Logger().Info("queue park", logKeyRecord, opts.ID, logKeyUser, operator(), "reason", opts.Reason)
+			fmt.Fprintf(f.IO.Out, "%s is parked: %s\n", opts.ID, opts.Reason)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why it is set aside")
+	return cmd
+}
