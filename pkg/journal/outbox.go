@@ -80,7 +80,8 @@ func scanOutbox(s scanner) (OutboxEntry, error) {
 
 // Lease hands owner up to max entries that are due: pending or retry entries
 // whose next attempt has come, and sending entries whose lease expired (their
-// sender died). An entry whose DependsOn is not done is never handed out.
+// sender died). An entry whose DependsOn is neither done nor voided is never
+// handed out.
 // Oldest first. The lease lasts ttl. Leasing is one IMMEDIATE transaction,
 // so two processes never lease the same entry.
 //
@@ -96,7 +97,7 @@ func (j *Journal) Lease(ctx context.Context, owner string, max int, ttl time.Dur
 		rows, err := t.QueryContext(ctx, `SELECT o.record_seq FROM outbox o
 			WHERE o.state IN ('pending', 'retry', 'sending')
 				AND ((o.state IN ('pending', 'retry') AND o.next_attempt <= ?1) OR (o.state = 'sending' AND o.lease_expires <= ?1))
-				AND (o.depends_on IS NULL OR EXISTS (SELECT 1 FROM outbox d WHERE d.record_id = o.depends_on AND d.state = 'done'))
+				AND (o.depends_on IS NULL OR EXISTS (SELECT 1 FROM outbox d WHERE d.record_id = o.depends_on AND d.state IN ('done', 'voided')))
 			ORDER BY o.record_seq LIMIT ?2`, now, max)
 		if err != nil {
 			return err

@@ -166,10 +166,15 @@ func mayMove(e OutboxEntry, to OutboxState, t *tx) error {
 }
 
 // dependentsSettled fails with rx.ECONFLICT, naming them, while entries that
-// wait for the target are neither voided nor done: voiding a prescription
-// first would leave its dispensings waiting for ever, or send them against
-// a voided prescription.
+// wait for a prescription are neither voided nor done: voiding a
+// prescription first would leave its dispensings waiting for ever, or send
+// them against a voided prescription. A dispensing's dependents only wait
+// for their turn (the next dispensing of the same e-prescription), and go
+// on once it is voided.
 func dependentsSettled(ctx context.Context, t *tx, target Record) error {
+	if target.Kind != KindPaperPrescription && target.Kind != KindTelephonePrescription {
+		return nil
+	}
 	deps, err := dependents(ctx, t, target.ID)
 	if err != nil {
 		return err
