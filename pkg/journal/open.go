@@ -88,11 +88,18 @@ var schemaVersion = func() int {
 // the commit. The pragma does nothing inside a transaction, so migrate sets
 // it on the writer connection around the transactions, and restores it
 // before the connection goes back to the pool.
-func (j *Journal) migrate(ctx context.Context) (err error) {
+func (j *Journal) migrate(ctx context.Context) error {
+	return j.migrateTo(ctx, schemaVersion)
+}
+
+// migrateTo applies the migrations up to the version; tests make journals
+// of earlier schemas with it.
+func (j *Journal) migrateTo(ctx context.Context, upTo int) (err error) {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
+	ms = ms[:min(upTo, len(ms))]
 	conn, err := j.w.Conn(ctx)
 	if err != nil {
 		return translate(err)
