@@ -28,6 +28,8 @@ type Journal interface {
 	List(ctx context.Context, f journal.Filter) ([]journal.Record, error)
 	Mode(ctx context.Context) (rx.ModeState, error)
 	FaultPeriods(ctx context.Context, since time.Time) ([]journal.FaultPeriod, error)
+	Outbox(ctx context.Context, id string) (journal.OutboxEntry, error)
+	Resolve(ctx context.Context, nr journal.NewRecord, to journal.OutboxState) (journal.Record, error)
 }
 
 // Service records at the counter.
@@ -358,7 +360,10 @@ func (s *Service) voided(ctx context.Context, id string) (bool, error) {
 }
 
 // Void records that an earlier prescription or dispensing was entered in
-// error. The original stays in the journal; the void refers to it.
+// error. The original stays in the journal; the void refers to it. A record
+// not yet sent is never sent. One already in the Prescription Centre, or
+// that may have reached it before an answer was lost, is voided there too:
+// the void is itself uploaded.
 func (s *Service) Void(ctx context.Context, who rx.Pharmacist, recordID, reason string) (Receipt, error) {
 	if err := mayRecord(who); err != nil {
 		return Receipt{}, err
@@ -375,22 +380,25 @@ func (s *Service) Void(ctx context.Context, who rx.Pharmacist, recordID, reason 
 		return Receipt{}, err
 	case orig.Kind != journal.KindPaperPrescription && orig.Kind != journal.KindTelephonePrescription && orig.Kind != journal.KindDispensing:
 		v.Add("record", "a %s record cannot be voided", orig.Kind)
-	default:
-		voided, err := s.voided(ctx, recordID)
-		if err != nil {
-			return Receipt{}, err
-		}
-		if voided {
-			v.Add("record", "record %s is already voided", recordID)
-		}
 	}
 	if err := v.Err(); err != nil {
 		return Receipt{}, err
 	}
+	entry, err := s.Journal.Outbox(ctx, recordID)
+	if err != nil {
+		return Receipt{}, err
+	}
+	upload, to := false, journal.OutboxVoided
+	switch entry.State {
+	case journal.OutboxDone:
+		upload, to = true, ""
+	case journal.OutboxRetry:
+		upload = true // an earlier attempt may have landed before its answer was lost
+	}
 	body, _ := json.Marshal(VoidBody{Reason: reason})
-	rec, err := s.Journal.Append(ctx, journal.NewRecord{
-		Kind: journal.KindVoid, Pharmacist: who.ID, Patient: orig.Patient, RefersTo: recordID, Body: body, Upload: true,
-	})
+	rec, err := s.Journal.Resolve(ctx, journal.NewRecord{
+		Kind: journal.KindVoid, Pharmacist: who.ID, Patient: orig.Patient, RefersTo: recordID, Body: body, Upload: upload,
+	}, to)
 	if err != nil {
 		return Receipt{}, err
 	}

@@ -281,6 +281,12 @@ func TestDispensingOfAJournalPrescription(t *testing.T) {
 		}
 	})
 	t.Run("a voided prescription is refused", func(t *testing.T) {
+		if _, err := f.svc.Void(ctx, pharmacist, paper.Record.ID, "entered in error"); rx.ErrorCode(err) != rx.ECONFLICT || !strings.Contains(err.Error(), "Void its dispensings first") {
+			t.Fatalf("voided a prescription whose dispensing waits: %v", err)
+		}
+		if _, err := f.svc.Void(ctx, pharmacist, rc.Record.ID, "entered in error"); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := f.svc.Void(ctx, pharmacist, paper.Record.ID, "entered in error"); err != nil {
 			t.Fatal(err)
 		}
@@ -313,6 +319,13 @@ func TestVoid(t *testing.T) {
 	if v.Record.Kind != journal.KindVoid || v.Record.RefersTo != paper.Record.ID || v.Record.Patient != paper.Record.Patient {
 		t.Fatalf("void %+v", v.Record)
 	}
+	// Never sent, so voided locally: neither it nor the void goes upstream.
+	if e, err := f.j.Outbox(ctx, paper.Record.ID); err != nil || e.State != journal.OutboxVoided {
+		t.Fatalf("the voided record's entry: %+v %v", e, err)
+	}
+	if _, err := f.j.Outbox(ctx, v.Record.ID); rx.ErrorCode(err) != rx.ENOTFOUND {
+		t.Fatalf("a void of a record never sent is queued for upload: %v", err)
+	}
 	// The original is still there, unchanged: records are never updated.
 	orig, err := f.j.Get(ctx, paper.Record.ID)
 	if err != nil || orig.Hash != paper.Record.Hash {
@@ -332,6 +345,29 @@ func TestVoid(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an uploaded record is voided upstream too", func(t *testing.T) {
+		up, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leased, err := f.j.Lease(ctx, "test", 10, time.Minute)
+		if err != nil || len(leased) != 1 {
+			t.Fatalf("lease %v %v", leased, err)
+		}
+		if err := f.j.Complete(ctx, up.Record.ID, "test", "PR00000001"); err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.svc.Void(ctx, pharmacist, up.Record.ID, "entered in error")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, err := f.j.Outbox(ctx, up.Record.ID); err != nil || e.State != journal.OutboxDone {
+			t.Fatalf("the uploaded record's entry: %+v %v", e, err)
+		}
+		if e, err := f.j.Outbox(ctx, v.Record.ID); err != nil || e.State != journal.OutboxPending {
+			t.Fatalf("the void is not queued for upload: %+v %v", e, err)
+		}
+	})
 	t.Run("a student may not void", func(t *testing.T) {
 		if _, err := f.svc.Void(ctx, student, paper.Record.ID, "x"); rx.ErrorCode(err) != rx.EFORBIDDEN {
 			t.Fatalf("err %v", err)
