@@ -1,0 +1,632 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// settleTimeout bounds the journal writes that settle an upload. They run
+// on a context of their own, so an upload that finished as the Worker was
+// stopped is still recorded; if the write fails anyway, the lease runs out
+// and the record is sent again, which the conditional create makes safe.
+const settleTimeout = 10 * time.Second
+
+// voidWait is how long a void waits for its target, still on its way
+// upstream, before looking again.
+const voidWait = 2 * time.Second
+
+// handle uploads one leased entry and settles it.
+func (w *Worker) handle(ctx context.Context, e journal.OutboxEntry) {
+	if floor := w.floor(e.RecordID); floor.After(w.cfg.Now()) {
+		// Woken early (Wake) while its server asked for a pause: keep it.
+		w.retryAt(ctx, e, floor, e.LastError)
+		return
+	}
+	rec, err := w.store.Get(ctx, e.RecordID)
+	if err != nil {
+		w.localFailure(ctx, e, fmt.Errorf("read record: %w", err))
+		return
+	}
+	res, err := w.resolutions(ctx, e.RecordID)
+	if err != nil {
+		w.localFailure(ctx, e, err)
+		return
+	}
+	switch e.Kind {
+	case journal.KindDispensing:
+		w.sendDispensing(ctx, e, rec, res)
+	case journal.KindPaperPrescription, journal.KindTelephonePrescription:
+		w.sendPrescription(ctx, e, rec, res)
+	case journal.KindVoid:
+		w.sendVoid(ctx, e, rec)
+	default:
+		// Resolutions and mode changes are the journal's own; nothing of
+		// them goes upstream.
+		w.complete(ctx, []journal.OutboxEntry{e}, []string{""})
+	}
+}
+
+// resolved is what pharmacists decided about a record: the e-prescription
+// it was linked to, and the override reason of the latest resubmission.
+type resolved struct {
+	link     string // a prescription id; "" when never linked
+	override string // "" unless the latest resolution is a resubmission
+	resubmit bool
+}
+
+// resolutions reads the resolutions of a record.
+func (w *Worker) resolutions(ctx context.Context, id string) (resolved, error) {
+	recs, err := w.store.List(ctx, journal.Filter{RefersTo: id, Kinds: []journal.Kind{journal.KindResolution}})
+	if err != nil {
+		return resolved{}, fmt.Errorf("read resolutions: %w", err)
+	}
+	var r resolved
+	for _, rec := range recs {
+		var b ResolutionBody
+		if err := json.Unmarshal(rec.Body, &b); err != nil {
+			return resolved{}, fmt.Errorf("read resolution %s: %w", rec.ID, err)
+		}
+		r.resubmit, r.override = false, ""
+		switch b.Action {
+		case ActionLink:
+			r.link = b.PrescriptionID
+		case ActionResubmit:
+			r.resubmit, r.override = true, b.Reason
+		}
+	}
+	return r, nil
+}
+
+func (r resolved) options() []centre.Option {
+	if r.override == "" {
+		return nil
+	}
+	return []centre.Option{centre.WithOverride(r.override)}
+}
+
+// call makes one request to the Prescription Centre within the rate limit
+// and reports its result to the mode machine.
+func call[T any](ctx context.Context, w *Worker, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := w.wait(ctx); err != nil {
+		return zero, err
+	}
+	v, err := fn(ctx)
+	if ctx.Err() != nil && err != nil {
+		return zero, err // we stopped it; it says nothing about the service
+	}
+	if w.reporter != nil {
+		w.reporter.Report(err)
+	}
+	if err == nil {
+		w.ok("upload")
+	}
+	return v, err
+}
+
+func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec journal.Record, res resolved) {
+	d, err := decodeDispensing(rec)
+	if err != nil {
+		w.reject(ctx, e, Conflict{Rejected, err.Error()})
+		return
+	}
+	if res.link != "" {
+		d.PrescriptionID, d.PrescriptionRecord = res.link, ""
+	} else if d.PrescriptionRecord != "" {
+		// A journal prescription linked to an e-prescription was never
+		// created upstream: its dispensings go against the one linked.
+		pres, err := w.resolutions(ctx, d.PrescriptionRecord)
+		if err != nil {
+			w.localFailure(ctx, e, err)
+			return
+		}
+		if pres.link != "" {
+			d.PrescriptionID, d.PrescriptionRecord = pres.link, ""
+		}
+	}
+	rc, err := call(ctx, w, func(ctx context.Context) (centre.Receipt, error) {
+		return w.centre.RecordDispensing(ctx, d, res.options()...)
+	})
+	if err != nil {
+		w.failed(ctx, []journal.OutboxEntry{e}, err, d.PrescriptionID)
+		return
+	}
+	w.complete(ctx, []journal.OutboxEntry{e}, []string{rc.ID})
+}
+
+func decodeDispensing(rec journal.Record) (rx.Dispensing, error) {
+	var body record.DispensingBody
+	if err := json.Unmarshal(rec.Body, &body); err != nil {
+		return rx.Dispensing{}, fmt.Errorf("the journal record %s cannot be read as a dispensing: %v", rec.ID, err)
+	}
+	d := body.Dispensing
+	if d.ID == "" {
+		d.ID = rec.ID
+	}
+	return d, nil
+}
+
+// sendPrescription uploads a paper or telephone prescription together with
+// the dispensings waiting for it, in one transaction.
+func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, rec journal.Record, res resolved) {
+	var p rx.Prescription
+	if err := json.Unmarshal(rec.Body, &p); err != nil {
+		w.reject(ctx, e, Conflict{Rejected, fmt.Sprintf("the journal record %s cannot be read as a prescription: %v", rec.ID, err)})
+		return
+	}
+	if p.RecordID == "" {
+		p.RecordID = rec.ID
+	}
+	if res.link != "" {
+		// Linked to an e-prescription the patient already has: this one is
+		// not created; its dispensings go against the linked one.
+		w.complete(ctx, []journal.OutboxEntry{e}, []string{res.link})
+		return
+	}
+	if !res.resubmit {
+		dup, err := w.duplicate(ctx, p)
+		if err != nil {
+			w.failed(ctx, []journal.OutboxEntry{e}, err, "")
+			return
+		}
+		if dup != nil {
+			w.conflict(ctx, e, Conflict{PossibleDuplicate, duplicateDetail(p, *dup)})
+			return
+		}
+	}
+	deps, err := w.store.LeaseDependents(ctx, w.cfg.Owner, rec.ID, w.cfg.LeaseTTL)
+	if err != nil {
+		w.localFailure(ctx, e, fmt.Errorf("lease the prescription's dispensings: %w", err))
+		return
+	}
+	var ds []rx.Dispensing
+	var sent []journal.OutboxEntry // the dispensings in the transaction
+	var others []journal.OutboxEntry
+	for _, dep := range deps {
+		if dep.Kind != journal.KindDispensing {
+			others = append(others, dep)
+			continue
+		}
+		drec, err := w.store.Get(ctx, dep.RecordID)
+		var d rx.Dispensing
+		if err == nil {
+			d, err = decodeDispensing(drec)
+		}
+		if err != nil || d.PrescriptionRecord != rec.ID {
+			others = append(others, dep)
+			continue
+		}
+		dres, err := w.resolutions(ctx, dep.RecordID)
+		if err != nil || dres.link != "" || dres.override != "" {
+			// A dispensing with a resolution of its own goes on its own.
+			others = append(others, dep)
+			continue
+		}
+		ds = append(ds, d)
+		sent = append(sent, dep)
+	}
+	// What is not in the transaction goes when the prescription is done.
+	w.release(ctx, others, "waits for its prescription "+rec.ID)
+
+	tr, err := call(ctx, w, func(ctx context.Context) (centre.TransactionReceipt, error) {
+		return w.centre.RecordPrescription(ctx, p, ds, res.options()...)
+	})
+	if err == nil && len(tr.Dispensings) == len(ds) {
+		ids := []string{tr.Prescription.ID}
+		for _, r := range tr.Dispensings {
+			ids = append(ids, r.ID)
+		}
+		w.complete(ctx, append([]journal.OutboxEntry{e}, sent...), ids)
+		return
+	}
+	if err == nil {
+		err = fmt.Errorf("the transaction answer has %d dispensings for the %d sent", len(tr.Dispensings), len(ds))
+	}
+	if len(sent) == 0 || centre.ClassOf(err) == centre.Transient || ctx.Err() != nil {
+		w.failed(ctx, append([]journal.OutboxEntry{e}, sent...), err, "")
+		return
+	}
+	// The Prescription Centre refused the transaction. Which record it
+	// objects to is not certain, so send the prescription alone; its
+	// dispensings then go one by one, each with its own verdict.
+	w.release(ctx, sent, "sent on its own after the transaction was refused: "+err.Error())
+	tr, err = call(ctx, w, func(ctx context.Context) (centre.TransactionReceipt, error) {
+		return w.centre.RecordPrescription(ctx, p, nil, res.options()...)
+	})
+	if err != nil {
+		w.failed(ctx, []journal.OutboxEntry{e}, err, "")
+		return
+	}
+	w.complete(ctx, []journal.OutboxEntry{e}, []string{tr.Prescription.ID})
+}
+
+// duplicate looks for an e-prescription that the paper or telephone
+// prescription p may duplicate: the same patient, ATC code and prescriber,
+// issued within the duplicate window, and not cancelled. It returns nil
+// when there is none, or when p itself is already in the Prescription
+// Centre (an earlier attempt landed).
+func (w *Worker) duplicate(ctx context.Context, p rx.Prescription) (*rx.Prescription, error) {
+	list, err := call(ctx, w, func(ctx context.Context) ([]rx.Prescription, error) {
+		return w.centre.Prescriptions(ctx, p.Patient)
+	})
+	if err != nil {
+		if errors.Is(err, centre.ErrNotFound) {
+			return nil, nil // no such patient: the create says so
+		}
+		return nil, err
+	}
+	for _, q := range list {
+		if q.RecordID == p.RecordID {
+			return nil, nil
+		}
+	}
+	for _, q := range list {
+		if q.Status == rx.StatusCancelled || q.Medicine.ATC == "" || q.Medicine.ATC != p.Medicine.ATC ||
+			normReg(q.Prescriber.Registration) != normReg(p.Prescriber.Registration) {
+			continue
+		}
+		gap := q.Issued.Sub(p.Issued)
+		if gap < 0 {
+			gap = -gap
+		}
+		if gap <= w.cfg.DuplicateWindow {
+			return &q, nil
+		}
+	}
+	return nil, nil
+}
+
+func normReg(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+func duplicateDetail(p, q rx.Prescription) string {
+	return fmt.Sprintf("%s (%s, %s, ATC %s, prescriber %s, issued %s, %s; this %s prescription issued %s)",
+		q.ID, q.Form, q.Status, q.Medicine.ATC, q.Prescriber.Name, q.Issued.Format(time.DateOnly), remainingText(q),
+		p.Form, p.Issued.Format(time.DateOnly))
+}
+
+func remainingText(q rx.Prescription) string {
+	return fmt.Sprintf("%d of %d %s remaining", q.Remaining(), q.Total(), q.Medicine.Unit)
+}
+
+// sendVoid carries a void upstream: the record it voids is marked entered
+// in error there. A target still on its way is waited for; a target that
+// never landed needs nothing upstream.
+func (w *Worker) sendVoid(ctx context.Context, e journal.OutboxEntry, rec journal.Record) {
+	var body record.VoidBody
+	_ = json.Unmarshal(rec.Body, &body) // the reason is optional upstream
+	target, err := w.store.Outbox(ctx, rec.RefersTo)
+	if err != nil {
+		if rx.ErrorCode(err) == rx.ENOTFOUND {
+			w.complete(ctx, []journal.OutboxEntry{e}, []string{""}) // never to be uploaded
+			return
+		}
+		w.localFailure(ctx, e, fmt.Errorf("read the voided record's upload: %w", err))
+		return
+	}
+	switch target.State {
+	case journal.OutboxPending, journal.OutboxRetry, journal.OutboxSending:
+		w.retryAt(ctx, e, w.cfg.Now().Add(voidWait), "waits for the voided record "+target.RecordID+" to reach the Prescription Centre")
+		return
+	case journal.OutboxDone:
+	default:
+		// Conflict, rejected, parked or voided: refused or never sent,
+		// unless an attempt landed before its answer was lost.
+		if target.Attempts == 0 {
+			w.complete(ctx, []journal.OutboxEntry{e}, []string{""})
+			return
+		}
+	}
+	void := w.centre.VoidDispensing
+	if target.Kind != journal.KindDispensing {
+		void = w.centre.VoidPrescription
+	}
+	rc, err := call(ctx, w, func(ctx context.Context) (centre.Receipt, error) {
+		return void(ctx, target.RecordID, body.Reason)
+	})
+	if err != nil && errors.Is(err, centre.ErrNotFound) && target.State != journal.OutboxDone {
+		w.complete(ctx, []journal.OutboxEntry{e}, []string{""}) // it never landed
+		return
+	}
+	if err != nil {
+		w.failed(ctx, []journal.OutboxEntry{e}, err, "")
+		return
+	}
+	w.complete(ctx, []journal.OutboxEntry{e}, []string{rc.ID})
+}
+
+// complete records that the Prescription Centre has the entries, in one
+// journal transaction.
+func (w *Worker) complete(ctx context.Context, es []journal.OutboxEntry, upstream []string) {
+	cs := make([]journal.Completion, len(es))
+	for i, e := range es {
+		cs[i] = journal.Completion{ID: e.RecordID, UpstreamID: upstream[i]}
+	}
+	err := w.settle(ctx, "complete", func(ctx context.Context) error {
+		if len(cs) == 1 {
+			return w.store.Complete(ctx, cs[0].ID, w.cfg.Owner, cs[0].UpstreamID)
+		}
+		return w.store.CompleteAll(ctx, w.cfg.Owner, cs)
+	})
+	if err != nil {
+		return
+	}
+	w.clearFloor(es...)
+	for i, e := range es {
+		w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxDone, UpstreamID: upstream[i]})
+	}
+}
+
+// failed settles entries after a failed call: a transient failure is
+// retried after a backoff, a conflict or a refusal goes to review.
+// prescriptionID is the e-prescription the record was sent against, re-read
+// to explain a conflict.
+func (w *Worker) failed(ctx context.Context, es []journal.OutboxEntry, err error, prescriptionID string) {
+	if ctx.Err() != nil {
+		// Stopped: hand the records back at once for the next sender.
+		w.release(ctx, es, "interrupted")
+		return
+	}
+	ce, isCentre := centreError(err)
+	if !isCentre || ce.Class == centre.Transient {
+		if isCentre {
+			w.fail("upload", err)
+		}
+		w.backoff(ctx, es, err)
+		return
+	}
+	c := w.judge(ctx, ce, prescriptionID)
+	if c.Kind == "" {
+		// The re-read found the cause gone (a lock released): try again.
+		w.backoff(ctx, es, err)
+		return
+	}
+	for _, e := range es {
+		if c.Kind == Rejected {
+			w.reject(ctx, e, c)
+		} else {
+			w.conflict(ctx, e, c)
+		}
+	}
+}
+
+// judge turns a refusal into a conflict for review, re-reading the
+// prescription where that tells the pharmacist more (DESIGN §6: 409 and 412
+// re-read, then conflict). An empty Kind means the re-read shows the cause
+// gone.
+func (w *Worker) judge(ctx context.Context, ce *centre.Error, prescriptionID string) Conflict {
+	detail := outcomeDetail(ce)
+	reread := func() (rx.Prescription, bool) {
+		if prescriptionID == "" {
+			return rx.Prescription{}, false
+		}
+		p, err := call(ctx, w, func(ctx context.Context) (rx.Prescription, error) {
+			return w.centre.Prescription(ctx, prescriptionID)
+		})
+		if err != nil {
+			detail += " (re-reading " + prescriptionID + " failed: " + err.Error() + ")"
+			return rx.Prescription{}, false
+		}
+		return p, true
+	}
+	switch {
+	case ce.Class == centre.Conflict:
+		p, ok := reread()
+		if ok {
+			if p.LockedBy == "" && ce.Reason == "locked" {
+				return Conflict{}
+			}
+			detail += " (now " + prescriptionState(p) + ")"
+		}
+		return Conflict{Locked, detail}
+	case ce.Status == http.StatusUnprocessableEntity:
+		switch ce.Reason {
+		case "completed":
+			if p, ok := reread(); ok {
+				detail += " (now " + prescriptionState(p) + ")"
+			}
+			return Conflict{DispensedElsewhere, detail}
+		case string(OverDispensed), string(Cancelled), string(Expired), string(UnknownPatient):
+			return Conflict{ConflictKind(ce.Reason), detail}
+		}
+	}
+	return Conflict{Rejected, detail}
+}
+
+// outcomeDetail is the OperationOutcome's texts as they came: Finnish, then
+// English, then the reason code.
+func outcomeDetail(ce *centre.Error) string {
+	var parts []string
+	if ce.Text != "" {
+		parts = append(parts, ce.Text)
+	}
+	if ce.Diagnostics != "" && ce.Diagnostics != ce.Text {
+		parts = append(parts, ce.Diagnostics)
+	}
+	s := strings.Join(parts, " / ")
+	if s == "" {
+		s = ce.Error()
+	}
+	if ce.Reason != "" {
+		s += " [" + ce.Reason + "]"
+	}
+	return s
+}
+
+func prescriptionState(p rx.Prescription) string {
+	s := fmt.Sprintf("%s %s, %s", p.ID, p.Status, remainingText(p))
+	if p.LockedBy != "" {
+		s += ", locked by " + p.LockedBy
+	}
+	return s
+}
+
+// backoff schedules entries again after a transient failure: exponential
+// backoff with full jitter on the stored attempt count, never before a
+// Retry-After the server gave.
+func (w *Worker) backoff(ctx context.Context, es []journal.OutboxEntry, err error) {
+	now := w.cfg.Now()
+	attempts := 1
+	for _, e := range es {
+		attempts = max(attempts, e.Attempts)
+	}
+	wait := jitter(w.cfg.backoffCap(attempts))
+	var floor time.Time
+	if ce, ok := centreError(err); ok && ce.RetryAfter > 0 {
+		floor = now.Add(ce.RetryAfter)
+		wait = max(wait, ce.RetryAfter)
+		if ce.Status == http.StatusTooManyRequests {
+			// Throttled: the whole client slows down, not only this record.
+			w.bucket.holdUntil(floor)
+		}
+	}
+	next := now.Add(wait)
+	if !floor.IsZero() {
+		w.setFloor(floor, es...)
+	}
+	w.retryAll(ctx, es, next, err.Error())
+}
+
+// release hands leased entries back, due now.
+func (w *Worker) release(ctx context.Context, es []journal.OutboxEntry, why string) {
+	if len(es) == 0 {
+		return
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.RecordID
+	}
+	now := w.cfg.Now()
+	err := w.settle(ctx, "release", func(ctx context.Context) error {
+		if len(ids) == 1 {
+			return w.store.Retry(ctx, ids[0], w.cfg.Owner, now, why)
+		}
+		return w.store.RetryAll(ctx, w.cfg.Owner, ids, now, why)
+	})
+	if err == nil {
+		w.Kick()
+	}
+}
+
+func (w *Worker) retryAt(ctx context.Context, e journal.OutboxEntry, next time.Time, why string) {
+	w.retryAll(ctx, []journal.OutboxEntry{e}, next, why)
+}
+
+func (w *Worker) retryAll(ctx context.Context, es []journal.OutboxEntry, next time.Time, why string) {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.RecordID
+	}
+	err := w.settle(ctx, "retry", func(ctx context.Context) error {
+		if len(ids) == 1 {
+			return w.store.Retry(ctx, ids[0], w.cfg.Owner, next, why)
+		}
+		return w.store.RetryAll(ctx, w.cfg.Owner, ids, next, why)
+	})
+	if err != nil {
+		return
+	}
+	for _, e := range es {
+		w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxRetry, Detail: why, Next: next})
+	}
+}
+
+// localFailure retries an entry that failed here, not upstream (the journal
+// could not be read): soon, with the same backoff.
+func (w *Worker) localFailure(ctx context.Context, e journal.OutboxEntry, err error) {
+	if ctx.Err() != nil {
+		w.release(ctx, []journal.OutboxEntry{e}, "interrupted")
+		return
+	}
+	w.fail("journal", err)
+	w.backoff(ctx, []journal.OutboxEntry{e}, err)
+}
+
+func (w *Worker) conflict(ctx context.Context, e journal.OutboxEntry, c Conflict) {
+	err := w.settle(ctx, "conflict", func(ctx context.Context) error {
+		return w.store.Conflict(ctx, e.RecordID, w.cfg.Owner, c.String())
+	})
+	if err != nil {
+		return
+	}
+	w.clearFloor(e)
+	w.log.LogAttrs(context.Background(), slog.LevelWarn, "record in conflict",
+		slog.String(logKeyRecord, e.RecordID), slog.String(logKeyKind, string(e.Kind)), slog.String(logKeyConflict, c.String()))
+	w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxConflict, Detail: c.String()})
+}
+
+func (w *Worker) reject(ctx context.Context, e journal.OutboxEntry, c Conflict) {
+	c.Kind = Rejected
+	err := w.settle(ctx, "reject", func(ctx context.Context) error {
+		return w.store.Reject(ctx, e.RecordID, w.cfg.Owner, c.String())
+	})
+	if err != nil {
+		return
+	}
+	w.clearFloor(e)
+	w.log.LogAttrs(context.Background(), slog.LevelWarn, "record rejected",
+		slog.String(logKeyRecord, e.RecordID), slog.String(logKeyKind, string(e.Kind)), slog.String(logKeyConflict, c.String()))
+	w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxRejected, Detail: c.String()})
+}
+
+// settle runs a journal write that settles an upload. It survives the
+// Worker being stopped (a context of its own), and waits out a journal
+// busy in another process with backoff. A lease lost to another sender
+// (rx.ECONFLICT) is given up: that sender settles the record.
+func (w *Worker) settle(ctx context.Context, what string, write func(context.Context) error) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(20*time.Millisecond), backoff.WithMaxInterval(time.Second),
+		backoff.WithMaxElapsedTime(0))
+	err := backoff.Retry(func() error {
+		err := write(sctx)
+		if err != nil && rx.ErrorCode(err) != rx.EUNAVAILABLE {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(b, sctx))
+	if err != nil {
+		if rx.ErrorCode(err) == rx.ECONFLICT {
+			w.log.LogAttrs(context.Background(), slog.LevelInfo, "lease lost", slog.String(logKeyWhat, what), slog.String(logKeyError, err.Error()))
+		} else {
+			w.fail("settle", fmt.Errorf("%s: %w", what, err))
+		}
+		return err
+	}
+	w.ok("settle")
+	return nil
+}
+
+func (w *Worker) floor(id string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.floors[id]
+}
+
+func (w *Worker) setFloor(t time.Time, es ...journal.OutboxEntry) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range es {
+		w.floors[e.RecordID] = t
+	}
+}
+
+func (w *Worker) clearFloor(es ...journal.OutboxEntry) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range es {
+		delete(w.floors, e.RecordID)
+	}
+}
