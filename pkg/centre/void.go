@@ -97,23 +97,15 @@ func (c *Client) void(ctx context.Context, op, resourceType, reasonElement, reco
 	if rc.Status == statusEnteredInError {
 		return rc, nil
 	}
-	// Keep every element as served (the Prescription Centre refuses any
-	// other change), set the status and the reason, and leave meta to it.
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(found, &fields); err != nil {
-		return Receipt{}, badAnswer(op, res.last, tagf(ErrBadResponse, "the %s found is not a JSON object", what))
-	}
-	delete(fields, "meta")
-	fields["status"] = mustJSON(statusEnteredInError)
-	delete(fields, reasonElement)
-	if r := strings.TrimSpace(reason); r != "" {
-		fields[reasonElement] = mustJSON(codeableConcept{Text: r})
+	body, err := voidBody(found, reasonElement, reason)
+	if err != nil {
+		return Receipt{}, badAnswer(op, res.last, err)
 	}
 	headers := map[string]string{}
 	if rc.Version != "" {
 		headers["If-Match"] = `W/"` + rc.Version + `"`
 	}
-	a, err := c.do(ctx, request{op: op, method: http.MethodPut, target: resourceType + "/" + rc.ID, body: mustJSON(fields), headers: headers})
+	a, err := c.do(ctx, request{op: op, method: http.MethodPut, target: resourceType + "/" + rc.ID, body: body, headers: headers})
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -128,4 +120,21 @@ func (c *Client) void(ctx context.Context, op, resourceType, reasonElement, reco
 		out.Version = v
 	}
 	return out, nil
+}
+
+// voidBody is the resource found, as served, with status entered-in-error
+// and the reason: every other element is kept as it is (the Prescription
+// Centre refuses any other change), and meta is left to the server.
+func voidBody(found []byte, reasonElement, reason string) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(found, &fields); err != nil || fields == nil {
+		return nil, tagf(ErrBadResponse, "the record found is not a JSON object")
+	}
+	delete(fields, "meta")
+	fields["status"] = mustJSON(statusEnteredInError)
+	delete(fields, reasonElement)
+	if r := strings.TrimSpace(reason); r != "" {
+		fields[reasonElement] = mustJSON(codeableConcept{Text: r})
+	}
+	return json.Marshal(fields)
 }
