@@ -223,6 +223,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdRecord(f),
 		NewCmdDoctor(f, nil),
 		NewCmdQueue(f),
+		NewCmdConflicts(f),
 	)
 	return root
 }

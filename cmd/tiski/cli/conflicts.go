@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
+)
+
+// NewCmdConflicts builds `tiski conflicts`.
+func NewCmdConflicts(f *Factory) *cobra.Command {
+	var kinds []string
+	for _, k := range queue.ConflictKinds() {
+		kinds = append(kinds, string(k))
+	}
+	cmd := &cobra.Command{
+		Use:   "conflicts",
+		Short: "Records the Prescription Centre disagrees with, for a pharmacist's review",
+		Long: `A record that the Prescription Centre refused, or that may duplicate an
+e-prescription, is never resolved automatically and never dropped: it waits
+here for a pharmacist. Kinds: ` + strings.Join(kinds, ", ") + `.
+
+A pharmacist resolves one by resubmitting it with an override reason (for
+example "prescriber consulted"), by linking it to a named e-prescription, or
+by voiding it as entered in error. Each resolution is an audit record.`,
+	}
+	cmd.AddCommand(NewCmdConflictsList(f, nil), NewCmdConflictsShow(f, nil), NewCmdConflictsResolve(f, nil))
+	return cmd
+}
+
+// ConflictsOptions are the options of `tiski conflicts list|show|resolve`.
+type ConflictsOptions struct {
+	Factory       *Factory
+	ID            string
+	JSON          bool
+	User          string
+	Resubmit      bool
+	Link          string
+	Void          bool
+	Reason        string
+	CentreTimeout time.Duration
+}
+
+type conflictRow struct {
+	ID           string             `json:"id"`
+	Seq          int64              `json:"seq"`
+	Kind         string             `json:"record_kind"`
+	State        string             `json:"state"`
+	Conflict     queue.ConflictKind `json:"conflict"`
+	Detail       string             `json:"detail"`
+	Patient      string             `json:"patient"` // masked
+	Prescription string             `json:"prescription,omitempty"`
+	Time         time.Time          `json:"time"`
+	Pharmacist   string             `json:"pharmacist"`
+	Waiting      []string           `json:"waiting,omitempty"` // records that wait for this one
+}
+
+// prescriptionOf names the prescription a record is about: an
+// e-prescription id, or the journal prescription's record id.
+func prescriptionOf(r journal.Record) string {
+	switch r.Kind {
+	case journal.KindDispensing:
+		var b record.DispensingBody
+		if json.Unmarshal(r.Body, &b) == nil {
+			if b.PrescriptionID != "" {
+				return b.PrescriptionID
+			}
+			return b.PrescriptionRecord
+		}
+	case journal.KindPaperPrescription, journal.KindTelephonePrescription:
+		return r.ID
+	}
+	return ""
+}
+
+func conflictRows(ctx context.Context, j *journal.Journal) ([]conflictRow, error) {
+	entries, err := j.OutboxList(ctx, journal.OutboxConflict, journal.OutboxRejected)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]conflictRow, 0, len(entries))
+	for _, e := range entries {
+		c, _ := queue.EntryConflict(e)
+		rec, err := j.Get(ctx, e.RecordID)
+		if err != nil {
+			return nil, err
+		}
+		row := conflictRow{ID: e.RecordID, Seq: e.Seq, Kind: string(rec.Kind), State: string(e.State), Conflict: c.Kind, Detail: c.Detail,
+			Patient: hetu.Mask(rec.Patient), Prescription: prescriptionOf(rec), Time: rec.Time, Pharmacist: rec.Pharmacist}
+		deps, err := j.Dependents(ctx, e.RecordID)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			if d.State != journal.OutboxDone && d.State != journal.OutboxVoided {
+				row.Waiting = append(row.Waiting, d.RecordID)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// NewCmdConflictsList builds `tiski conflicts list`.
+func NewCmdConflictsList(f *Factory, runF func(context.Context, *ConflictsOptions) error) *cobra.Command {
+	opts := &ConflictsOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the records waiting for review, oldest first",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			j, err := f.Journal(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows, err := conflictRows(cmd.Context(), j)
+			if err != nil {
+				return err
+			}
+			out := f.IO.Out
+			if opts.JSON {
+				return json.NewEncoder(out).Encode(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(out, "No conflicts: nothing waits for a pharmacist's review.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tRECORD\tCONFLICT\tPATIENT\tPRESCRIPTION\tWHEN\tDETAIL")
+			for _, r := range rows {
+				detail := r.Detail
+				if len(r.Waiting) > 0 {
+					detail = fmt.Sprintf("(%d waiting) %s", len(r.Waiting), detail)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Conflict, r.Patient, r.Prescription,
+					r.Time.Local().Format("02.01. 15:04"), truncate(detail, 60))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// NewCmdConflictsShow builds `tiski conflicts show`.
+func NewCmdConflictsShow(f *Factory, runF func(context.Context, *ConflictsOptions) error) *cobra.Command {
+	opts := &ConflictsOptions{Factory: f, CentreTimeout: 5 * time.Second}
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a conflict: the journal record beside the Prescription Centre's state",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return conflictsShowRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func conflictsShowRun(ctx context.Context, opts *ConflictsOptions) error {
+	f := opts.Factory
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := conflictRows(ctx, j)
+	if err != nil {
+		return err
+	}
+	var row *conflictRow
+	for i := range rows {
+		if rows[i].ID == opts.ID {
+			row = &rows[i]
+		}
+	}
+	if row == nil {
+		return rx.Errorf(rx.ENOTFOUND, "Record %s is not waiting for review: see 'tiski conflicts list' or 'tiski queue show %s'.", opts.ID, opts.ID)
+	}
+	rec, err := j.Get(ctx, opts.ID)
+	if err != nil {
+		return err
+	}
+	// The upstream state of an e-prescription, when the Prescription Centre answers.
+	upstream := map[string]any{}
+	upstreamNote := ""
+	if row.Prescription != "" && !rx.IsUUID(row.Prescription) { // an e-prescription, not a journal one
+		if client, err := f.Centre(); err != nil {
+			upstreamNote = err.Error()
+		} else {
+			cctx, cancel := context.WithTimeout(ctx, opts.CentreTimeout)
+			p, err := client.Prescription(cctx, row.Prescription)
+			cancel()
+			client.Close()
+			if err != nil {
+				upstreamNote = "could not read it now: " + err.Error()
+			} else {
+				upstream = map[string]any{"id": p.ID, "status": p.Status, "remaining": p.Remaining(), "total": p.Total(),
+					"valid_until": p.ValidUntil().Format(time.DateOnly), "locked_by": p.LockedBy, "version": p.Version,
+					"medicine": p.Medicine.DisplayName(), "prescriber": p.Prescriber.Name}
+			}
+		}
+	}
+	if opts.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"conflict": row, "record": maskedBody(rec), "upstream": upstream, "upstream_note": upstreamNote})
+	}
+	w := f.IO.Out
+	fmt.Fprintf(w, "Conflict   %s (%s)\nDetail     %s\n", row.Conflict, row.State, row.Detail)
+	fmt.Fprintf(w, "Record     %s %s #%d, %s by %s\nPatient    %s\n", row.Kind, row.ID, row.Seq, rec.Time.Local().Format("2006-01-02 15:04"), rec.Pharmacist, row.Patient)
+	fmt.Fprintf(w, "Content    %s\n", maskedBody(rec))
+	if len(upstream) > 0 {
+		fmt.Fprintf(w, "Upstream   %s %s: %v, %v of %v remaining, valid until %v", upstream["id"], upstream["medicine"], upstream["status"], upstream["remaining"], upstream["total"], upstream["valid_until"])
+		if lb, _ := upstream["locked_by"].(string); lb != "" {
+			fmt.Fprintf(w, ", locked by %s", lb)
+		}
+		fmt.Fprintln(w)
+	} else if upstreamNote != "" {
+		fmt.Fprintf(w, "Upstream   %s\n", upstreamNote)
+	}
+	if len(row.Waiting) > 0 {
+		fmt.Fprintf(w, "Waiting    %s\n", strings.Join(row.Waiting, ", "))
+	}
+	fmt.Fprintf(w, "\nResolve with one of:\n  tiski conflicts resolve %s --resubmit --reason TEXT --user ID\n  tiski conflicts resolve %s --link PRESCRIPTION_ID --user ID\n  tiski conflicts resolve %s --void --reason TEXT --user ID\n", row.ID, row.ID, row.ID)
+	return nil
+}
+
+// NewCmdConflictsResolve builds `tiski conflicts resolve`.
+func NewCmdConflictsResolve(f *Factory, runF func(context.Context, *ConflictsOptions) error) *cobra.Command {
+	opts := &ConflictsOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "resolve ID (--resubmit --reason TEXT | --link PRESCRIPTION_ID | --void --reason TEXT) --user ID",
+		Short: "Resolve a conflict as a pharmacist; the resolution is an audit record",
+		Example: `  tiski conflicts resolve 5d0c… --resubmit --reason "prescriber consulted" --user aino
+  tiski conflicts resolve 5d0c… --link EP26002801 --user aino
+  tiski conflicts resolve 5d0c… --void --reason "entered in error" --user aino`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			n := 0
+			for _, set := range []bool{opts.Resubmit, opts.Link != "", opts.Void} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				return usageError{fmt.Errorf("choose exactly one of --resubmit, --link PRESCRIPTION_ID or --void")}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return conflictsResolveRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Resubmit, "resubmit", false, "send it again with an override reason")
+	cmd.Flags().StringVar(&opts.Link, "link", "", "send it against this e-prescription instead")
+	cmd.Flags().BoolVar(&opts.Void, "void", false, "void it as entered in error: it is never sent")
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why (required for --resubmit and --void)")
+	cmd.Flags().StringVar(&opts.User, "user", "", "the pharmacist resolving it")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the resolution record as JSON")
+	return cmd
+}
+
+func conflictsResolveRun(ctx context.Context, opts *ConflictsOptions) error {
+	f := opts.Factory
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	who, err := signInFlag(ctx, f, j, opts.User)
+	if err != nil {
+		return err
+	}
+	r := queue.Resolution{Reason: opts.Reason, PrescriptionID: opts.Link}
+	switch {
+	case opts.Resubmit:
+		r.Action = queue.ActionResubmit
+	case opts.Link != "":
+		r.Action = queue.ActionLink
+	default:
+		r.Action = queue.ActionVoid
+	}
+	rec, err := queue.Resolve(ctx, j, who, opts.ID, r)
+	if err != nil {
+		return err
+	}
+	f.Logger().Info("conflict resolved", logKeyRecord, opts.ID, "resolution", rec.ID, "action", r.Action, logKeyUser, who.ID)
+	if opts.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"resolution": rec.ID, "seq": rec.Seq, "kind": rec.Kind, "record": opts.ID, "action": r.Action})
+	}
+	switch r.Action {
+	case queue.ActionVoid:
+		fmt.Fprintf(f.IO.Out, "Voided %s (record %s): it will not be sent.\n", opts.ID, rec.ID)
+	default:
+		fmt.Fprintf(f.IO.Out, "Resolved %s (%s, record %s): it is queued to be sent again.\n", opts.ID, r.Action, rec.ID)
+	}
+	return nil
+}
