@@ -8,9 +8,9 @@
 //
 // The file is opened with its pragmas in the DSN. Writes go through one
 // connection that begins every transaction IMMEDIATE, so writers in this
-// process queue in Go and writers in other processes wait on the busy
-// timeout; reads use a pool of their own and see WAL snapshots. Each exported
-// method is one transaction.
+// process queue in Go; a writer in another process is waited for by polling
+// every millisecond or so (see beginWrite); reads use a pool of their own and
+// see WAL snapshots. Each exported method is one transaction.
 package journal
 
 import (
@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,6 +57,7 @@ type Journal struct {
 	r        *sql.DB // readers
 	now      func() time.Time
 	terminal string
+	busy     time.Duration // how long a write waits for another process
 }
 
 // Open opens the journal at path, creating it (mode 0600) when it does not
@@ -148,7 +150,9 @@ func fileURI(path string) string {
 }
 
 func connect(path string, opts Options) (*Journal, error) {
-	w, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, true))
+	// The writer's own busy timeout is one short sleep: beginWrite waits
+	// for the lock instead, in finer steps than SQLite's busy handler.
+	w, err := sql.Open("sqlite", dsn(path, writerBusyTimeout, true))
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +166,7 @@ func connect(path string, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	return &Journal{path: path, w: w, r: r, now: opts.Now, terminal: opts.Terminal}, nil
+	return &Journal{path: path, w: w, r: r, now: opts.Now, terminal: opts.Terminal, busy: opts.BusyTimeout}, nil
 }
 
 // Close closes the journal. The last connection to close checkpoints the WAL
@@ -197,7 +201,7 @@ func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) er
 // writeOn is write with the transaction begun by begin: the writer pool's
 // or one of its connections'.
 func (j *Journal) writeOn(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), what string, fn func(*tx) error) error {
-	t, err := begin(ctx, nil)
+	t, err := j.beginWrite(ctx, begin)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
@@ -209,6 +213,66 @@ func (j *Journal) writeOn(ctx context.Context, begin func(context.Context, *sql.
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	return nil
+}
+
+// writerBusyTimeout is the busy timeout of the writer connection: SQLite's
+// busy handler sleeps 1 ms once and gives up, and beginWrite polls.
+const writerBusyTimeout = time.Millisecond
+
+// Polling for the write lock: a wait of busyPollMin to busyPollMax, at
+// random, between tries.
+const (
+	busyPollMin = 200 * time.Microsecond
+	busyPollMax = time.Millisecond
+)
+
+// beginWrite begins an IMMEDIATE transaction, waiting while another process
+// holds the write lock, for up to the busy timeout.
+//
+// SQLite's busy handler (and modernc.org/sqlite's, which keeps its
+// schedule) sleeps 1, 2, 5 … up to 100 ms between tries. A process that
+// writes back to back, such as a sync run settling a backlog, frees the
+// lock for a few microseconds between its transactions; a waiter that looks
+// every 100 ms almost never sees it free, and the counter's Append then
+// waited out its whole busy timeout. Looking every millisecond or less, at
+// random moments, it gets its turn within tens of milliseconds. The driver
+// offers no hook for a busy handler of our own, so the wait is here, around
+// BEGIN IMMEDIATE, where nothing has been done yet and a retry is safe.
+func (j *Journal) beginWrite(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error)) (*sql.Tx, error) {
+	var t *sql.Tx
+	err := j.whileBusy(ctx, func() error {
+		var err error
+		t, err = begin(ctx, nil)
+		return err
+	})
+	return t, err
+}
+
+// whileBusy calls fn until it does not fail with SQLITE_BUSY, pausing
+// between calls, for up to the busy timeout.
+func (j *Journal) whileBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(j.busy)
+	for {
+		err := fn()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		pause := busyPollMin + rand.N(busyPollMax-busyPollMin)
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked" by another
+// connection.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // read runs fn in one read-only transaction: a consistent snapshot.

@@ -100,8 +100,13 @@ func (j *Journal) migrateTo(ctx context.Context, upTo int) (err error) {
 		return err
 	}
 	ms = ms[:min(upTo, len(ms))]
-	conn, err := j.w.Conn(ctx)
-	if err != nil {
+	// Opening the connection sets journal_mode, which may meet a lock.
+	var conn *sql.Conn
+	if err := j.whileBusy(ctx, func() error {
+		var err error
+		conn, err = j.w.Conn(ctx)
+		return err
+	}); err != nil {
 		return translate(err)
 	}
 	defer conn.Close()

@@ -85,6 +85,14 @@ func runHelper(action, path, arg string) error {
 			}
 			say("ok %s", rec.ID)
 		}
+	case "hammer":
+		// Append back to back until killed, as a sync run settling a
+		// backlog writes: no pause between transactions.
+		for i := 1; ; i++ {
+			if _, err := j.Append(ctx, dispensing(i)); err != nil {
+				return err
+			}
+		}
 	case "lease":
 		// Lease and complete until nothing is left; arg is the owner.
 		for {
