@@ -414,6 +414,11 @@ func (j *Journal) LeaseDependents(ctx context.Context, owner, recordID string, t
 			}
 			leased = append(leased, e)
 		}
+		if len(seqs) > 0 {
+			if _, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_attempt = ? WHERE id = 1`, now); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return leased, err
