@@ -224,6 +224,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdDoctor(f, nil),
 		NewCmdQueue(f),
 		NewCmdConflicts(f),
+		NewCmdSync(f),
 	)
 	return root
 }

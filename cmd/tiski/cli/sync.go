@@ -1,0 +1,455 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
+)
+
+// NewCmdSync builds `tiski sync`.
+func NewCmdSync(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Show the upload queue, drain it now, or follow it live",
+		Long: `Every record is committed to the journal first and then uploaded to the
+Prescription Centre by the reconciliation queue: exactly once, with backoff
+while the service is away, and with conflicts held for a pharmacist.
+
+Exit codes of 'sync status' and 'sync run':
+  0  everything is uploaded
+  3  records are recorded locally and not yet uploaded
+  4  records need a pharmacist's review ('tiski conflicts list')`,
+	}
+	cmd.AddCommand(NewCmdSyncStatus(f, nil), NewCmdSyncRun(f, nil), NewCmdSyncWatch(f, nil))
+	return cmd
+}
+
+// SyncOptions are the options of `tiski sync status|run|watch`.
+type SyncOptions struct {
+	Factory  *Factory
+	JSON     bool
+	Once     bool
+	Interval time.Duration
+	Now      func() time.Time
+}
+
+// SyncStatus is what `tiski sync status --json` prints.
+type SyncStatus struct {
+	Mode rx.ModeState `json:"mode"`
+	journal.Counts
+	// OldestPendingSeconds is the age of the oldest record not yet
+	// uploaded; 0 when there is none.
+	OldestPendingSeconds int64 `json:"oldest_pending_seconds"`
+}
+
+// openReadOnly opens the journal for a command that only reads and must
+// answer at once: without the full integrity check (DESIGN §10: sync status
+// in 100 ms on a journal of a million records).
+func openReadOnly(ctx context.Context, f *Factory) (*journal.Journal, error) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("make data folder: %w", err)
+	}
+	return journal.Open(ctx, c.JournalPath(), journal.Options{Terminal: c.Terminal, SkipIntegrityCheck: true})
+}
+
+func syncStatus(ctx context.Context, j *journal.Journal, now time.Time) (SyncStatus, error) {
+	st, err := j.Mode(ctx)
+	if err != nil {
+		return SyncStatus{}, err
+	}
+	counts, err := j.Counts(ctx)
+	if err != nil {
+		return SyncStatus{}, err
+	}
+	s := SyncStatus{Mode: st, Counts: counts}
+	if !counts.OldestPending.IsZero() {
+		s.OldestPendingSeconds = int64(now.Sub(counts.OldestPending).Seconds())
+	}
+	return s, nil
+}
+
+// queueExit maps what is left in the outbox to the exit code of sync: 4
+// when records wait for review (their dependents with them), else 3 while
+// records are not uploaded, else 0.
+func queueExit(c journal.Counts) error {
+	switch {
+	case c.NeedsReview() > 0:
+		return &ExitError{Code: ExitConflicts}
+	case c.Unsent() > 0:
+		return &ExitError{Code: ExitPending}
+	}
+	return nil
+}
+
+// NewCmdSyncStatus builds `tiski sync status`.
+func NewCmdSyncStatus(f *Factory, runF func(context.Context, *SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print the mode and the upload queue at a glance",
+		Long: `Print the mode and how many records are pending, being sent, waiting to be
+retried, in conflict, rejected, parked, voided and done; the age of the oldest
+record not yet uploaded; the last successful upload, the last attempt and the
+last error. It reads counters the journal keeps, so it answers at once however
+large the journal. Exit code 0, 3 or 4 as for 'tiski sync'.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return syncStatusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func syncStatusRun(ctx context.Context, opts *SyncOptions) error {
+	f := opts.Factory
+	j, err := openReadOnly(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	s, err := syncStatus(ctx, j, opts.Now())
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		if err := json.NewEncoder(f.IO.Out).Encode(s); err != nil {
+			return err
+		}
+	} else {
+		printSyncStatus(f.IO.Out, s, opts.Now())
+	}
+	return queueExit(s.Counts)
+}
+
+func printSyncStatus(out io.Writer, s SyncStatus, now time.Time) {
+	mode := string(s.Mode.Mode)
+	if s.Mode.Override {
+		mode += " (held manually)"
+	}
+	if !s.Mode.Since.IsZero() {
+		mode += fmt.Sprintf(" since %s: %s", s.Mode.Since.Local().Format("2006-01-02 15:04:05"), s.Mode.Cause)
+	}
+	c := s.Counts
+	fmt.Fprintf(out, "Mode:            %s\n", mode)
+	fmt.Fprintf(out, "Pending:         %d\n", c.Pending)
+	fmt.Fprintf(out, "Sending:         %d\n", c.Sending)
+	fmt.Fprintf(out, "Retry:           %d\n", c.Retry)
+	fmt.Fprintf(out, "Conflict:        %d\n", c.Conflict)
+	fmt.Fprintf(out, "Rejected:        %d\n", c.Rejected)
+	fmt.Fprintf(out, "Parked:          %d\n", c.Parked)
+	fmt.Fprintf(out, "Voided:          %d\n", c.Voided)
+	fmt.Fprintf(out, "Done:            %d\n", c.Done)
+	fmt.Fprintf(out, "Oldest pending:  %s\n", ago(c.OldestPending, now, "none"))
+	fmt.Fprintf(out, "Last upload:     %s\n", ago(c.LastDone, now, "never"))
+	fmt.Fprintf(out, "Last attempt:    %s\n", ago(c.LastAttempt, now, "never"))
+	if c.LastError != "" {
+		fmt.Fprintf(out, "Last error:      %s (%s)\n", c.LastError, ago(c.LastErrorAt, now, "?"))
+	} else {
+		fmt.Fprintf(out, "Last error:      none\n")
+	}
+	if c.NeedsReview() > 0 {
+		fmt.Fprintf(out, "%d record(s) need a pharmacist's review: 'tiski conflicts list'.\n", c.NeedsReview())
+	}
+}
+
+// ago shows a time with how long ago it was.
+func ago(t, now time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04:05"), now.Sub(t).Round(time.Second))
+}
+
+// NewCmdSyncRun builds `tiski sync run`.
+func NewCmdSyncRun(f *Factory, runF func(context.Context, *SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "run [--once]",
+		Short: "Upload the queue now, with a progress bar",
+		Long: `Upload the records waiting in the journal to the Prescription Centre now. The
+health probe runs beside the upload and keeps the mode up to date.
+
+Without --once it keeps going until nothing is left to send, waiting out
+faults and backoffs (Ctrl-C stops it safely: a record being sent is sent
+again later, never twice). With --once it makes one pass over the records
+due now and leaves the rest for later.
+
+A progress bar shows on a terminal; piped, it prints plain lines. Exit code
+0, 3 or 4 as for 'tiski sync'.`,
+		Example: `  tiski sync run
+  tiski sync run --once --centre https://centre.example:8443`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return syncRunRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Once, "once", false, "one pass over the records due now, then exit")
+	return cmd
+}
+
+// workerConfig is the queue's configuration from the effective one.
+func workerConfig(f *Factory) (queue.Config, error) {
+	c, err := f.Config()
+	if err != nil {
+		return queue.Config{}, err
+	}
+	return queue.Config{
+		Concurrency:     c.Sync.Concurrency,
+		LeaseTTL:        c.Sync.Lease,
+		InitialInterval: c.Sync.InitialInterval,
+		MaxInterval:     c.Sync.MaxInterval,
+		Multiplier:      c.Sync.Multiplier,
+		Rate:            c.Sync.Rate,
+		DuplicateWindow: c.Sync.DuplicateWindow,
+		Logger:          f.Logger(),
+	}, nil
+}
+
+func syncRunRun(ctx context.Context, opts *SyncOptions) error {
+	f := opts.Factory
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := f.Centre()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	cfg, err := workerConfig(f)
+	if err != nil {
+		return err
+	}
+	start, err := j.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	p := newProgress(f.IO.Out, start.Unsent(), opts.Now)
+	cfg.OnOutcome = p.outcome
+
+	m := mode.New(j, client, mode.Config{Interval: c.Probe.Interval, Timeout: c.Probe.Timeout,
+		RecoverAfter: c.Probe.RecoverAfter, Logger: f.Logger()})
+	w := queue.New(j, client, m, cfg)
+	f.Logger().Info("sync run", logKeyCmd, "sync run", "owner", w.Owner(), "once", opts.Once)
+
+	// The mode machine runs beside the worker: uploads report to it, and
+	// its recovery wakes the worker's backoffs.
+	bg, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	states, unsubscribe := m.Subscribe()
+	wg.Add(3)
+	go func() { defer wg.Done(); m.Run(bg) }()
+	go func() { defer wg.Done(); w.FollowMode(bg, states) }()
+	go func() { defer wg.Done(); p.tick(bg, m.State) }()
+	sum, err := w.Drain(ctx, opts.Once)
+	stop()
+	unsubscribe()
+	wg.Wait()
+	p.finish()
+	if err != nil {
+		return err
+	}
+	end, err := j.Counts(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "Uploaded %d; %d in conflict, %d rejected, %d transient failures retried. Left: %d waiting, %d blocked behind records under review, %d to review.\n",
+		sum.Uploaded, sum.Conflicts, sum.Rejected, sum.Retries, end.Unsent()-int64(sum.Blocked), sum.Blocked, end.NeedsReview())
+	return queueExit(end)
+}
+
+// progress shows a drain: a bar redrawn in place on a terminal, plain
+// lines when piped (at most one a second, plus one per record that needs
+// review).
+type progress struct {
+	out   io.Writer
+	tty   bool
+	now   func() time.Time
+	total int64
+
+	mu        sync.Mutex
+	done      int64
+	retries   int64
+	review    int64
+	lastLine  string
+	lastPrint time.Time
+}
+
+func newProgress(out io.Writer, total int64, now func() time.Time) *progress {
+	tty := false
+	if file, ok := out.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
+		tty = true
+	}
+	return &progress{out: out, tty: tty, total: total, now: now}
+}
+
+func (p *progress) outcome(o queue.Outcome) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch o.State {
+	case journal.OutboxDone, journal.OutboxVoided:
+		p.done++
+	case journal.OutboxRetry:
+		p.retries++
+	case journal.OutboxConflict, journal.OutboxRejected:
+		p.review++
+		p.clear()
+		fmt.Fprintf(p.out, "%s %s %s: %s\n", o.State, o.Kind, o.RecordID, o.Detail)
+	}
+	if p.total < p.done+p.review {
+		p.total = p.done + p.review // records added while running
+	}
+}
+
+// tick redraws every 200 ms on a terminal, once a second when piped.
+func (p *progress) tick(ctx context.Context, mode func() rx.ModeState) {
+	every := time.Second
+	if p.tty {
+		every = 200 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.draw(string(mode().Mode))
+		}
+	}
+}
+
+func (p *progress) draw(mode string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	counts := fmt.Sprintf("%d/%d uploaded, %d retried, %d to review", p.done, p.total, p.retries, p.review)
+	if mode != "" {
+		counts += ", " + mode
+	}
+	if !p.tty {
+		if counts != p.lastLine {
+			fmt.Fprintln(p.out, counts)
+			p.lastLine, p.lastPrint = counts, p.now()
+		}
+		return
+	}
+	const width = 30
+	filled := 0
+	if p.total > 0 {
+		filled = int(min(p.done+p.review, p.total) * width / p.total)
+	}
+	fmt.Fprintf(p.out, "\r[%s%s] %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), counts)
+	p.lastLine = counts
+}
+
+// clear ends the bar's line before a line of text. p.mu is held.
+func (p *progress) clear() {
+	if p.tty && p.lastLine != "" {
+		fmt.Fprint(p.out, "\r\x1b[K")
+		p.lastLine = ""
+	}
+}
+
+func (p *progress) finish() {
+	p.draw("")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprintln(p.out)
+	}
+}
+
+// NewCmdSyncWatch builds `tiski sync watch`.
+func NewCmdSyncWatch(f *Factory, runF func(context.Context, *SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Follow the mode and the upload queue live until Ctrl-C",
+		Long: `Print a line whenever the mode or the queue changes: the counts of pending,
+sending, retry, conflict, rejected, parked and done records and the last
+error. It only reads; the counter or 'tiski sync run' uploads.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return syncWatchRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().DurationVar(&opts.Interval, "interval", time.Second, "how often to look")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print each change as a JSON line")
+	return cmd
+}
+
+func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
+	f := opts.Factory
+	if opts.Interval <= 0 {
+		return usageError{fmt.Errorf("--interval must be positive")}
+	}
+	j, err := openReadOnly(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	last := ""
+	t := time.NewTicker(opts.Interval)
+	defer t.Stop()
+	for {
+		s, err := syncStatus(ctx, j, opts.Now())
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		c := s.Counts
+		line := fmt.Sprintf("%s  pending %d  sending %d  retry %d  conflict %d  rejected %d  parked %d  done %d",
+			s.Mode.Mode, c.Pending, c.Sending, c.Retry, c.Conflict, c.Rejected, c.Parked, c.Done)
+		if c.LastError != "" {
+			line += "  last error: " + c.LastError
+		}
+		if line != last {
+			last = line
+			if opts.JSON {
+				if err := json.NewEncoder(f.IO.Out).Encode(s); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(f.IO.Out, "%s  %s\n", opts.Now().Format("15:04:05"), line)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil // Ctrl-C is how watch ends
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package queue_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/queue"
+)
+
+// requestsFor returns the simulator's log of the requests about a record,
+// in arrival order.
+func requestsFor(sim *centresim.Server, id string) []centresim.LoggedRequest {
+	var out []centresim.LoggedRequest
+	for _, r := range sim.Requests() {
+		if slices.Contains(r.Records, "urn:uuid:"+id) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestRetryAfterIsAFloor throttles (429) and fails (503) every request with
+// a Retry-After, and checks in the simulator's request log, which stamps
+// each request at its arrival, that no request for a record arrives before
+// the time its previous answer stated. The backoff alone would retry within
+// milliseconds.
+func TestRetryAfterIsAFloor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		fault      centresim.Fault
+		status     int
+		retryAfter time.Duration
+	}{
+		{"429 throttled", centresim.Fault{Kind: centresim.FaultThrottle, Seconds: 2}, 429, 2 * time.Second},
+		{"503 unavailable", centresim.Fault{Kind: centresim.FaultFlaky, Ratio: 1}, 503, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			recs := []journal.Record{e.essential(matti), e.essential(aino), e.essential(eino)}
+			if err := e.sim.SetFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			w := e.worker(e.client("", 0), fastConfig())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := w.Drain(ctx, false)
+				done <- err
+			}()
+			time.Sleep(tt.retryAfter + tt.retryAfter/2) // two refusals each
+			if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultUp}); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			refused := 0
+			for _, r := range recs {
+				e.wantState(r, journal.OutboxDone, "")
+				log := requestsFor(e.sim, r.ID)
+				if len(log) < 2 {
+					t.Fatalf("record %s: %d requests logged, want a refusal and a success", r.ID, len(log))
+				}
+				for i := 1; i < len(log); i++ {
+					prev := log[i-1]
+					if prev.Status != tt.status {
+						continue
+					}
+					refused++
+					if gap := log[i].Time.Sub(prev.Time); gap < tt.retryAfter {
+						t.Errorf("record %s: request %d came %s after a %d with Retry-After %s", r.ID, i+1, gap, prev.Status, tt.retryAfter)
+					}
+				}
+				if last := log[len(log)-1]; last.Status >= 300 {
+					t.Errorf("record %s: last request answered %d", r.ID, last.Status)
+				}
+			}
+			if refused < len(recs) {
+				t.Fatalf("only %d refusals logged", refused)
+			}
+		})
+	}
+}
+
+// TestWakeOnRecovery: records whose backoff grew long while the
+// Prescription Centre was down are sent within 2 s of the first successful
+// probe (DESIGN §10), not when their backoff ends.
+func TestWakeOnRecovery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := e.essential(matti)
+	if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultDown}); err != nil {
+		t.Fatal(err)
+	}
+	client := e.client("", time.Second)
+	m := mode.New(e.j, client, mode.Config{Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond})
+	cfg := fastConfig()
+	cfg.InitialInterval, cfg.MaxInterval = time.Hour, time.Hour // without a wake: an hour
+	w := queue.New(e.j, client, m, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	states, unsubscribe := m.Subscribe()
+	defer unsubscribe()
+	go m.Run(ctx)
+	go w.FollowMode(ctx, states)
+	go w.Run(ctx)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for e.entry(rec.ID).State != journal.OutboxRetry {
+		if time.Now().After(deadline) {
+			t.Fatalf("the record never failed: %+v", e.entry(rec.ID))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if next := e.entry(rec.ID).NextAttempt; time.Until(next) < time.Minute {
+		// Full jitter may draw a short wait; the test needs a long one.
+		t.Skipf("the backoff drew %s; nothing to wake", time.Until(next))
+	}
+	time.Sleep(500 * time.Millisecond)
+	upAt := time.Now()
+	if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultUp}); err != nil {
+		t.Fatal(err)
+	}
+	for e.entry(rec.ID).State != journal.OutboxDone {
+		if time.Since(upAt) > 10*time.Second {
+			t.Fatalf("not sent within 10 s of recovery: %+v", e.entry(rec.ID))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var probe, upload time.Time
+	for _, r := range e.sim.Requests() {
+		if r.Time.Before(upAt) {
+			continue
+		}
+		if probe.IsZero() && r.Path == "/metadata" && r.Status == 200 {
+			probe = r.Time
+		}
+		if upload.IsZero() && r.Method == "POST" {
+			upload = r.Time
+		}
+	}
+	if probe.IsZero() || upload.IsZero() {
+		t.Fatalf("no successful probe (%v) or no upload (%v) in the log", probe, upload)
+	}
+	if gap := upload.Sub(probe); gap > 2*time.Second {
+		t.Fatalf("first upload %s after the first successful probe, want at most 2 s", gap)
+	}
+	t.Logf("first upload %s after the first successful probe", upload.Sub(probe))
+}
