@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -58,6 +59,7 @@ type Journal struct {
 	now      func() time.Time
 	terminal string
 	busy     time.Duration // how long a write waits for another process
+	counted  bool          // counted in openInProcess until Close
 }
 
 // Open opens the journal at path, creating it (mode 0600) when it does not
@@ -81,9 +83,17 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}
+	openInProcess.Lock()
+	defer openInProcess.Unlock()
 	fi, err := os.Stat(abs)
 	checked := false
 	switch {
+	case err == nil && openInProcess.n[abs] > 0:
+		// Already open here, so already inspected. Reading the file
+		// directly again would close a descriptor of it, and closing any
+		// descriptor drops every POSIX lock this process holds on the file,
+		// SQLite's included.
+		checked = true
 	case errors.Is(err, os.ErrNotExist):
 		if err := create(ctx, abs, opts); err != nil {
 			return nil, fmt.Errorf("create journal %s: %w", abs, err)
@@ -101,7 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
 	if err := j.migrate(ctx); err != nil {
-		j.Close()
+		j.closeConns()
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
 	if !checked && !opts.SkipIntegrityCheck {
@@ -112,18 +122,26 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 			err = corruptError(problems)
 		}
 		if err != nil {
-			j.Close()
+			j.closeConns()
 			return nil, fmt.Errorf("open journal %s: %w", abs, err)
 		}
 	}
 	// A journal restored from a backup or copied in may have looser
 	// permissions; the journal holds identity codes, so make it private.
 	if err := os.Chmod(abs, 0o600); err != nil {
-		j.Close()
+		j.closeConns()
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
+	openInProcess.n[abs]++
+	j.counted = true
 	return j, nil
 }
+
+// openInProcess counts the journals this process has open, by path.
+var openInProcess = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
 
 // dsn builds a URI filename with tiski's pragmas. The URI form lets SQLite
 // take any path, including one with '?' or '#'.
@@ -172,6 +190,20 @@ func connect(path string, opts Options) (*Journal, error) {
 // Close closes the journal. The last connection to close checkpoints the WAL
 // into the main file.
 func (j *Journal) Close() error {
+	openInProcess.Lock()
+	if j.counted {
+		j.counted = false
+		if openInProcess.n[j.path]--; openInProcess.n[j.path] <= 0 {
+			delete(openInProcess.n, j.path)
+		}
+	}
+	openInProcess.Unlock()
+	return j.closeConns()
+}
+
+// closeConns closes the connections. Open uses it on its failure paths,
+// where it holds openInProcess.
+func (j *Journal) closeConns() error {
 	err := j.r.Close()
 	if werr := j.w.Close(); err == nil {
 		err = werr

@@ -203,17 +203,17 @@ func create(ctx context.Context, path string, opts Options) error {
 		return err
 	}
 	if err := j.migrate(ctx); err != nil {
-		j.Close()
+		j.closeConns()
 		return err
 	}
 	// Move everything into the main file, so the WAL left under the
 	// temporary name holds nothing the journal needs.
 	var busy, logged, done int
 	if err := j.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &done); err != nil {
-		j.Close()
+		j.closeConns()
 		return translate(err)
 	}
-	if err := j.Close(); err != nil {
+	if err := j.closeConns(); err != nil {
 		return err
 	}
 	if busy != 0 {

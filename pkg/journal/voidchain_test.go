@@ -46,3 +46,41 @@ func TestVoidedDependencyReleasesItsDependent(t *testing.T) {
 		t.Fatalf("voiding a prescription with a dispensing waiting: %v", err)
 	}
 }
+
+// A second Open of a journal this process has open does not inspect the file
+// directly (which would drop SQLite's locks), and both handles work.
+func TestOpenTwiceInOneProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "journal.db")
+	a, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(path)
+	openInProcess.Lock()
+	n := openInProcess.n[abs]
+	openInProcess.Unlock()
+	if n != 2 {
+		t.Fatalf("%d handles counted, want 2", n)
+	}
+	for _, j := range []*Journal{a, b} {
+		if _, err := j.Append(ctx, NewRecord{Kind: KindDispensing, Pharmacist: "aino", Body: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+	a.Close() // a second Close does not count twice
+	if rep, err := b.Verify(ctx); err != nil || !rep.OK || rep.Records != 2 {
+		t.Fatalf("verify %+v %v", rep, err)
+	}
+	b.Close()
+	openInProcess.Lock()
+	defer openInProcess.Unlock()
+	if _, ok := openInProcess.n[abs]; ok {
+		t.Fatal("the path is still counted after both handles closed")
+	}
+}
