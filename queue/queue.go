@@ -143,6 +143,8 @@ type Worker struct {
 	floors map[string]time.Time // Retry-After floors by record, for records woken early
 	logs   map[string]*logState // throttled log lines by key
 	stats  Summary              // outcomes of the current Drain or Run
+	// commits feeds the committer while Run or Drain runs; nil otherwise.
+	commits chan commit
 }
 
 // New returns a Worker over the store and the client. reporter may be nil.
@@ -293,11 +295,28 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 	w.stats = Summary{}
 	w.mu.Unlock()
 
+	commits := make(chan commit, w.cfg.Concurrency)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		w.committer(commits)
+	}()
+	w.mu.Lock()
+	w.commits = commits
+	w.mu.Unlock()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		// The uploads first, then the committer they may be waiting on.
+		wg.Wait()
+		w.mu.Lock()
+		w.commits = nil
+		w.mu.Unlock()
+		close(commits)
+		<-committed
+	}()
 	done := make(chan struct{}, w.cfg.Concurrency)
 	inflight := 0
-	var queue []journal.OutboxEntry
+	var queue []leased
 	leaseFailed := false
 	for {
 		if ctx.Err() != nil {
@@ -306,12 +325,12 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			}
 			return w.summary(), ctx.Err()
 		}
-		// Lease ahead a little, so a slot freed is refilled without a
-		// journal round trip; the entries wait in memory well within
-		// their lease.
+		// Lease ahead, in batches: a slot freed is refilled without a
+		// journal transaction, and one lease serves many uploads. The
+		// entries wait in memory well within their lease.
 		leaseFailed = false
-		if len(queue) < w.cfg.Concurrency {
-			n := w.cfg.Concurrency*2 - inflight - len(queue)
+		if len(queue) <= w.cfg.Concurrency/4 {
+			n := max(1, w.cfg.Concurrency*2-inflight-len(queue))
 			got, err := w.store.Lease(ctx, w.cfg.Owner, n, w.cfg.LeaseTTL)
 			switch {
 			case err != nil && ctx.Err() == nil:
@@ -319,17 +338,17 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 				leaseFailed = true
 			case err == nil:
 				w.ok("lease")
-				queue = append(queue, got...)
+				queue = append(queue, w.prefetch(ctx, got)...)
 			}
 		}
 		for inflight < w.cfg.Concurrency && len(queue) > 0 {
-			e := queue[0]
+			l := queue[0]
 			queue = queue[1:]
 			inflight++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				w.handle(ctx, e)
+				w.handle(ctx, l)
 				done <- struct{}{}
 			}()
 		}

@@ -28,22 +28,88 @@ const settleTimeout = 10 * time.Second
 // upstream, before looking again.
 const voidWait = 2 * time.Second
 
+// leased is an entry leased for upload, with its record and resolutions
+// when they were read ahead for its whole batch (prefetch).
+type leased struct {
+	e   journal.OutboxEntry
+	rec *journal.Record
+	res *resolved
+}
+
+// prefetch reads the records and resolutions of a batch of leased entries
+// in two journal reads instead of two per record. Entries leased in one
+// batch are oldest first and mostly consecutive in the journal, so one
+// range of sequence numbers holds their records; resolutions always come
+// after the record they resolve. A resolution cannot be added while an
+// entry is leased (the journal refuses to resolve a record being sent), so
+// what is read here stays true until the upload settles. Whatever cannot be
+// read ahead is read by handle.
+func (w *Worker) prefetch(ctx context.Context, es []journal.OutboxEntry) []leased {
+	out := make([]leased, len(es))
+	if len(es) == 0 {
+		return out
+	}
+	lo, hi := es[0].Seq, es[0].Seq
+	for i, e := range es {
+		out[i].e = e
+		lo, hi = min(lo, e.Seq), max(hi, e.Seq)
+	}
+	recs := map[string]journal.Record{}
+	if hi-lo < int64(4*len(es)) {
+		list, err := w.store.List(ctx, journal.Filter{AfterSeq: lo - 1, Limit: int(hi - lo + 1)})
+		if err == nil {
+			for _, r := range list {
+				recs[r.ID] = r
+			}
+		}
+	}
+	resolutions, err := w.store.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindResolution}, AfterSeq: lo})
+	byTarget := map[string][]journal.Record{}
+	if err == nil {
+		for _, r := range resolutions {
+			byTarget[r.RefersTo] = append(byTarget[r.RefersTo], r)
+		}
+	}
+	for i := range out {
+		if r, ok := recs[out[i].e.RecordID]; ok {
+			out[i].rec = &r
+		}
+		if err == nil {
+			if res, rerr := readResolutions(byTarget[out[i].e.RecordID]); rerr == nil {
+				out[i].res = &res
+			}
+		}
+	}
+	return out
+}
+
 // handle uploads one leased entry and settles it.
-func (w *Worker) handle(ctx context.Context, e journal.OutboxEntry) {
+func (w *Worker) handle(ctx context.Context, l leased) {
+	e := l.e
 	if floor := w.floor(e.RecordID); floor.After(w.cfg.Now()) {
 		// Woken early (Wake) while its server asked for a pause: keep it.
 		w.retryAt(ctx, e, floor, e.LastError)
 		return
 	}
-	rec, err := w.store.Get(ctx, e.RecordID)
-	if err != nil {
-		w.localFailure(ctx, e, fmt.Errorf("read record: %w", err))
-		return
+	var rec journal.Record
+	if l.rec != nil {
+		rec = *l.rec
+	} else {
+		var err error
+		if rec, err = w.store.Get(ctx, e.RecordID); err != nil {
+			w.localFailure(ctx, e, fmt.Errorf("read record: %w", err))
+			return
+		}
 	}
-	res, err := w.resolutions(ctx, e.RecordID)
-	if err != nil {
-		w.localFailure(ctx, e, err)
-		return
+	var res resolved
+	if l.res != nil {
+		res = *l.res
+	} else {
+		var err error
+		if res, err = w.resolutions(ctx, e.RecordID); err != nil {
+			w.localFailure(ctx, e, err)
+			return
+		}
 	}
 	switch e.Kind {
 	case journal.KindDispensing:
@@ -73,6 +139,12 @@ func (w *Worker) resolutions(ctx context.Context, id string) (resolved, error) {
 	if err != nil {
 		return resolved{}, fmt.Errorf("read resolutions: %w", err)
 	}
+	return readResolutions(recs)
+}
+
+// readResolutions sums up a record's resolutions, oldest first: the last
+// link stands, and an override reason only from the latest resolution.
+func readResolutions(recs []journal.Record) (resolved, error) {
 	var r resolved
 	for _, rec := range recs {
 		var b ResolutionBody
@@ -348,18 +420,22 @@ func (w *Worker) sendVoid(ctx context.Context, e journal.OutboxEntry, rec journa
 }
 
 // complete records that the Prescription Centre has the entries, in one
-// journal transaction.
+// journal transaction. Inside Run and Drain, completions of records
+// uploaded at the same time share a transaction (group commit, see
+// committer); it returns once its own are durable.
 func (w *Worker) complete(ctx context.Context, es []journal.OutboxEntry, upstream []string) {
 	cs := make([]journal.Completion, len(es))
 	for i, e := range es {
 		cs[i] = journal.Completion{ID: e.RecordID, UpstreamID: upstream[i]}
 	}
-	err := w.settle(ctx, "complete", func(ctx context.Context) error {
-		if len(cs) == 1 {
-			return w.store.Complete(ctx, cs[0].ID, w.cfg.Owner, cs[0].UpstreamID)
-		}
-		return w.store.CompleteAll(ctx, w.cfg.Owner, cs)
-	})
+	var err error
+	if commits := w.commitQueue(); commits != nil {
+		c := commit{cs: cs, done: make(chan error, 1)}
+		commits <- c
+		err = <-c.done
+	} else {
+		err = w.completeNow(ctx, cs)
+	}
 	if err != nil {
 		return
 	}
@@ -367,6 +443,73 @@ func (w *Worker) complete(ctx context.Context, es []journal.OutboxEntry, upstrea
 	for i, e := range es {
 		w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxDone, UpstreamID: upstream[i]})
 	}
+}
+
+func (w *Worker) completeNow(ctx context.Context, cs []journal.Completion) error {
+	return w.settle(ctx, "complete", func(ctx context.Context) error {
+		if len(cs) == 1 {
+			return w.store.Complete(ctx, cs[0].ID, w.cfg.Owner, cs[0].UpstreamID)
+		}
+		return w.store.CompleteAll(ctx, w.cfg.Owner, cs)
+	})
+}
+
+// commit is one group of completions for the committer: the entries of one
+// upload, all or none.
+type commit struct {
+	cs   []journal.Completion
+	done chan error
+}
+
+// maxGroup bounds the completions committed in one transaction.
+const maxGroup = 64
+
+// committer commits the completions sent on commits in groups: one journal
+// transaction (and one fsync) for every upload that finished while the
+// previous one was being written. A group refused as a whole (a lease lost
+// to another sender) is retried upload by upload, so one lost lease costs
+// no other record its completion. It returns when commits is closed.
+func (w *Worker) committer(commits <-chan commit) {
+	for c := range commits {
+		group := []commit{c}
+		n := len(c.cs)
+	more:
+		for n < maxGroup {
+			select {
+			case c, ok := <-commits:
+				if !ok {
+					break more
+				}
+				group = append(group, c)
+				n += len(c.cs)
+			default:
+				break more
+			}
+		}
+		if len(group) == 1 {
+			group[0].done <- w.completeNow(context.Background(), group[0].cs)
+			continue
+		}
+		all := make([]journal.Completion, 0, n)
+		for _, c := range group {
+			all = append(all, c.cs...)
+		}
+		if err := w.completeNow(context.Background(), all); err == nil {
+			for _, c := range group {
+				c.done <- nil
+			}
+			continue
+		}
+		for _, c := range group {
+			c.done <- w.completeNow(context.Background(), c.cs)
+		}
+	}
+}
+
+func (w *Worker) commitQueue() chan commit {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.commits
 }
 
 // failed settles entries after a failed call: a transient failure is
