@@ -185,3 +185,40 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
+
+// TestVoidUpload: a void of an uploaded dispensing marks it entered in
+// error upstream; a void of a record that never landed needs nothing there.
+func TestVoidUpload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := e.worker(e.client("", 0), fastConfig())
+	landed := e.dispense(matti, "EPC-ALT", 30)
+	refused := e.dispense(matti, "EPC-CANC", 30)
+	drain(t, w, 20*time.Second)
+	e.wantState(landed, journal.OutboxDone, "")
+	e.wantState(refused, journal.OutboxConflict, queue.Cancelled)
+	var voids []journal.Record
+	for _, r := range []journal.Record{landed, refused} {
+		rc, err := e.svc.Void(e.ctx, pharmacist, r.ID, "entered in error: wrong patient")
+		if err != nil {
+			t.Fatal(err)
+		}
+		voids = append(voids, rc.Record)
+	}
+	drain(t, w, 20*time.Second)
+	// The void of the uploaded one went upstream; the one never sent is
+	// voided here and its void has nothing to upload.
+	e.wantState(voids[0], journal.OutboxDone, "")
+	e.wantState(refused, journal.OutboxVoided, "")
+	if _, err := e.j.Outbox(e.ctx, voids[1].ID); rx.ErrorCode(err) != rx.ENOTFOUND {
+		t.Fatalf("the void of a record never sent is to be uploaded: %v", err)
+	}
+	n, err := e.sim.CountActiveByIdentifier("MedicationDispense", "urn:ietf:rfc:3986", "urn:uuid:"+landed.ID)
+	if err != nil || n != 0 || e.upstream(landed) != 1 {
+		t.Fatalf("voided dispensing: %d active, %d in all, %v; want 0 and 1", n, e.upstream(landed), err)
+	}
+	ep, err := e.client("", 0).Prescription(e.ctx, "EPC-ALT")
+	if err != nil || ep.Dispensed != 0 {
+		t.Fatalf("EPC-ALT after the void: dispensed %d, %v; want the quantity back", ep.Dispensed, err)
+	}
+}

@@ -412,6 +412,20 @@ func (w *Worker) sendVoid(ctx context.Context, e journal.OutboxEntry, rec journa
 		w.complete(ctx, []journal.OutboxEntry{e}, []string{""}) // it never landed
 		return
 	}
+	switch {
+	case err != nil && centre.ReasonOf(err) == "has-dispensings":
+		// A prescription is voided upstream only after its dispensings:
+		// a pharmacist voids those, then resubmits this void.
+		if ce, ok := centreError(err); ok {
+			w.reject(ctx, e, Conflict{Rejected, outcomeDetail(ce)})
+			return
+		}
+	case err != nil && centre.ClassOf(err) == centre.Conflict:
+		// The record changed between the void's read and its write
+		// (412): read again, later.
+		w.backoff(ctx, []journal.OutboxEntry{e}, err)
+		return
+	}
 	if err != nil {
 		w.failed(ctx, []journal.OutboxEntry{e}, err, "")
 		return
