@@ -156,3 +156,49 @@ func TestWakeOnRecovery(t *testing.T) {
 	}
 	t.Logf("first upload %s after the first successful probe", upload.Sub(probe))
 }
+
+// TestTwoWorkersOneJournal runs two Workers on one journal file, each with
+// its own connection as the counter and `tiski sync run` would have: every
+// record is sent by exactly one of them, once.
+func TestTwoWorkersOneJournal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	recs, want := e.mixed()
+	other, err := journal.Open(e.ctx, e.j.Path(), journal.Options{Terminal: "kassa-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sums := make(chan queue.Summary, 2)
+	for _, store := range []queue.Store{e.j, other} {
+		w := queue.New(store, e.client("", 0), nil, fastConfig())
+		go func() {
+			s, err := w.Drain(ctx, false)
+			if err != nil {
+				t.Error(err)
+			}
+			sums <- s
+		}()
+	}
+	a, b := <-sums, <-sums
+	if a.Uploaded == 0 || b.Uploaded == 0 || a.Uploaded+b.Uploaded != len(recs)-2 {
+		t.Fatalf("uploads split %d + %d, want both working and %d in all", a.Uploaded, b.Uploaded, len(recs)-2)
+	}
+	e.check(recs, want)
+	posts := map[string]int{}
+	for _, r := range e.sim.Requests() {
+		if r.Method == "POST" {
+			for _, id := range r.Records {
+				posts[id]++
+			}
+		}
+	}
+	for _, r := range recs {
+		if n := posts["urn:uuid:"+r.ID]; n != 1 {
+			t.Errorf("record %s (%s) was sent %d times", r.ID, r.Kind, n)
+		}
+	}
+	t.Logf("uploads: %d by one worker, %d by the other", a.Uploaded, b.Uploaded)
+}
