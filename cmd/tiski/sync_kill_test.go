@@ -50,15 +50,9 @@ func TestSyncRunKilled(t *testing.T) {
 		}
 		return m
 	}
-	// Paper prescriptions go to patients whose identity code has no '+'
-	// (born in the 1800s): pkg/centre sends the conditional patient
-	// reference of a transaction unescaped, and the simulator reads the '+'
-	// as a space (unknown-patient). Reported; not this test's subject.
 	var paperPatients []string
 	for _, p := range fx.Patients {
-		if !strings.Contains(p.HETU, "+") {
-			paperPatients = append(paperPatients, p.HETU)
-		}
+		paperPatients = append(paperPatients, p.HETU)
 	}
 	who := rx.Pharmacist{ID: "aino", Name: "Aino Apteekkari", Registration: "10100012345", Role: rx.RolePharmacist}
 	physician := rx.Prescriber{Name: "Anna Korhonen", Registration: "10090004180", Profession: rx.Physician}

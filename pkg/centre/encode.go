@@ -3,6 +3,7 @@ package centre
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
@@ -233,8 +234,9 @@ func prescription(p rx.Prescription, d *rx.Dispensing) (*medicationRequest, stri
 		ReportedBoolean:     &reported,
 		MedicationReference: &reference{Reference: "Medication/med-" + vnr, Display: medicineName(p.Medicine)},
 		// A conditional reference: the server resolves the patient, and
-		// the identity code never appears in a URL.
-		Subject:    &reference{Reference: "Patient?identifier=" + rx.SystemHETU + "|" + pid.String()},
+		// the identity code never appears in a URL. The code is escaped as
+		// a query value: a '+' (born in the 1800s) would read as a space.
+		Subject:    &reference{Reference: "Patient?identifier=" + rx.SystemHETU + "|" + url.QueryEscape(pid.String())},
 		AuthoredOn: p.Issued.Format(dateLayout),
 		Requester:  practitioner(p.Prescriber.Name, p.Prescriber.Registration),
 		Recorder:   practitioner(p.Recorder.Name, p.Recorder.Registration),

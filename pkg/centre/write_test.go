@@ -227,6 +227,19 @@ func TestTransactionIsIdempotent(t *testing.T) {
 			t.Errorf("recorded prescription reads back as %+v", got)
 		}
 	})
+	t.Run("a patient born in the 1800s ('+' in the identity code)", func(t *testing.T) {
+		// The '+' must be escaped in the conditional reference, or the
+		// server reads a space and finds no patient.
+		p := recordedPrescription(t, rx.FormPaper, "241299+919B", "kavepenin-1milj-tabl")
+		d := dispensingWith(p)
+		tr, err := c.RecordPrescription(ctx, p, []rx.Dispensing{d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tr.Prescription.Created || countRecord(t, srv, "MedicationDispense", d.ID) != 1 {
+			t.Errorf("receipt %+v", tr)
+		}
+	})
 	t.Run("telephone prescription, then its dispensing by record id", func(t *testing.T) {
 		p := recordedPrescription(t, rx.FormTelephone, patient, "kavepenin-1milj-tabl")
 		tr, err := c.RecordPrescription(ctx, p, nil)
