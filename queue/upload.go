@@ -327,7 +327,10 @@ func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, re
 
 // duplicate looks for an e-prescription that the paper or telephone
 // prescription p may duplicate: the same patient, ATC code and prescriber,
-// issued within the duplicate window, and not cancelled. It returns nil
+// issued within the duplicate window, and not cancelled. Only prescriptions
+// issued electronically count (issue 4: "search the patient's
+// e-prescriptions"); other paper or telephone prescriptions pharmacies
+// recorded are separate prescriptions of their own. It returns nil
 // when there is none, or when p itself is already in the Prescription
 // Centre (an earlier attempt landed).
 func (w *Worker) duplicate(ctx context.Context, p rx.Prescription) (*rx.Prescription, error) {
@@ -346,7 +349,7 @@ func (w *Worker) duplicate(ctx context.Context, p rx.Prescription) (*rx.Prescrip
 		}
 	}
 	for _, q := range list {
-		if q.Status == rx.StatusCancelled || q.Medicine.ATC == "" || q.Medicine.ATC != p.Medicine.ATC ||
+		if q.Form != rx.FormElectronic || q.Status == rx.StatusCancelled || q.Medicine.ATC == "" || q.Medicine.ATC != p.Medicine.ATC ||
 			normReg(q.Prescriber.Registration) != normReg(p.Prescriber.Registration) {
 			continue
 		}

@@ -78,9 +78,10 @@ func TestSyncRunKilled(t *testing.T) {
 			}
 			recs = append(recs, rc.Record)
 		}
-		// EP26000101 has 400 tablets left: 4 a round, in sequence.
+		// EP26000101 has 400 tablets left: one a round, in sequence, lasts
+		// the at most 3×kills rounds the loop below allows.
 		rc, err := svc.Dispense(ctx, who, rx.Dispensing{PrescriptionID: "EP26000101", Patient: "140348-901W",
-			Medicine: med("metforem-500mg-tabl"), VNR: "990291", Quantity: 4}, record.DispenseOptions{})
+			Medicine: med("metforem-500mg-tabl"), VNR: "990291", Quantity: 1}, record.DispenseOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,6 +115,18 @@ func TestSyncRunKilled(t *testing.T) {
 		go func() { exited <- cmd.Wait() }()
 		var err error
 		if kill > 0 {
+			// Kill while uploading, whatever the machine's speed: wait for
+			// the run's first request to reach the simulator, then kill
+			// after a random moment.
+			seen := len(sim.Requests())
+			started := time.Now()
+			for len(sim.Requests()) == seen && time.Since(started) < 10*time.Second {
+				select {
+				case err = <-exited:
+					return out.String(), exitCode(t, err)
+				case <-time.After(time.Millisecond):
+				}
+			}
 			select {
 			case err = <-exited:
 			case <-time.After(kill):
@@ -128,16 +141,7 @@ func TestSyncRunKilled(t *testing.T) {
 				t.Fatalf("sync run did not finish in 60 s:\n%s", out.String())
 			}
 		}
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				code = -1
-			}
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), code
+		return out.String(), exitCode(t, err)
 	}
 
 	killed := 0
@@ -151,7 +155,7 @@ func TestSyncRunKilled(t *testing.T) {
 		if err := sim.SetFault(f); err != nil {
 			t.Fatal(err)
 		}
-		out, code := run(time.Duration(30+rng.IntN(400)) * time.Millisecond)
+		out, code := run(time.Duration(1+rng.IntN(60)) * time.Millisecond)
 		if code == -1 {
 			killed++
 		} else if code != 0 && code != 3 {
@@ -196,4 +200,18 @@ func TestSyncRunKilled(t *testing.T) {
 	if out, err := exec.Command(tiskiBin, "journal", "verify", "--data", data).CombinedOutput(); err != nil {
 		t.Fatalf("journal verify after %d kills: %v\n%s", killed, err, out)
 	}
+}
+
+// exitCode is a finished process's exit code, or -1 when a signal ended it.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return -1
+		}
+		return ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0
 }
