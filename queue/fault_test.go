@@ -80,6 +80,9 @@ func (e *env) check(recs []journal.Record, want map[string]queue.ConflictKind) {
 // simulator.
 func startProxy(t testing.TB, upstream string) *toxiproxy.Proxy {
 	t.Helper()
+	// Some toxics log through zerolog's global logger at trace level, a line
+	// per interrupted write; the test's output is for its own findings.
+	zerolog.SetGlobalLevel(zerolog.Disabled)
 	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	p := toxiproxy.NewProxy(api, "centre", "127.0.0.1:0", upstream)
 	if err := p.Start(); err != nil {
