@@ -115,21 +115,8 @@ func (j *Journal) Lease(ctx context.Context, owner string, max int, ttl time.Dur
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, seq := range seqs {
-			e, err := scanOutbox(t.QueryRowContext(ctx, `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires = ?,
-					attempts = attempts + 1, last_attempt = ?, updated_at = ?
-				WHERE record_seq = ? RETURNING `+outboxColumns, owner, ts(t.now.Add(ttl)), now, now, seq))
-			if err != nil {
-				return err
-			}
-			leased = append(leased, e)
-		}
-		if len(seqs) > 0 {
-			if _, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_attempt = ? WHERE id = 1`, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		leased, err = leaseSeqs(ctx, t, owner, ttl, seqs)
+		return err
 	})
 	return leased, err
 }
@@ -405,21 +392,8 @@ func (j *Journal) LeaseDependents(ctx context.Context, owner, recordID string, t
 		if err != nil {
 			return err
 		}
-		for _, seq := range seqs {
-			e, err := scanOutbox(t.QueryRowContext(ctx, `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires = ?,
-					attempts = attempts + 1, last_attempt = ?, updated_at = ?
-				WHERE record_seq = ? RETURNING `+outboxColumns, owner, ts(t.now.Add(ttl)), now, now, seq))
-			if err != nil {
-				return err
-			}
-			leased = append(leased, e)
-		}
-		if len(seqs) > 0 {
-			if _, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_attempt = ? WHERE id = 1`, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		leased, err = leaseSeqs(ctx, t, owner, ttl, seqs)
+		return err
 	})
 	return leased, err
 }
@@ -520,4 +494,26 @@ func dependents(ctx context.Context, t *tx, recordID string) ([]OutboxEntry, err
 		list = append(list, e)
 	}
 	return list, rows.Err()
+}
+
+// leaseSeqs hands the entries with these sequence numbers to owner for ttl,
+// counting an attempt on each, and notes the attempt time for sync status.
+func leaseSeqs(ctx context.Context, t *tx, owner string, ttl time.Duration, seqs []int64) ([]OutboxEntry, error) {
+	now := ts(t.now)
+	leased := make([]OutboxEntry, 0, len(seqs))
+	for _, seq := range seqs {
+		e, err := scanOutbox(t.QueryRowContext(ctx, `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires = ?,
+				attempts = attempts + 1, last_attempt = ?, updated_at = ?
+			WHERE record_seq = ? RETURNING `+outboxColumns, owner, ts(t.now.Add(ttl)), now, now, seq))
+		if err != nil {
+			return nil, err
+		}
+		leased = append(leased, e)
+	}
+	if len(seqs) > 0 {
+		if _, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_attempt = ? WHERE id = 1`, now); err != nil {
+			return nil, err
+		}
+	}
+	return leased, nil
 }
