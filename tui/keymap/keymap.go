@@ -1,0 +1,84 @@
+// Package keymap holds every key binding of the counter (STYLE §11). Help
+// is generated from these bindings through bubbles/help, so the help
+// screen cannot disagree with the keys.
+//
+// Screens take text input, so the counter's own actions sit on function
+// and control keys that typing never produces. The safety-critical keys,
+// confirming a dispensing and voiding a record, are bound to nothing else.
+package keymap
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/tiski-rx/tiski/tui/i18n"
+)
+
+// KeyMap is every binding of the counter.
+type KeyMap struct {
+	Quit      key.Binding
+	Help      key.Binding
+	Back      key.Binding
+	Submit    key.Binding
+	Up        key.Binding
+	Down      key.Binding
+	NextField key.Binding
+	PrevField key.Binding
+	Sort      key.Binding
+	Filter    key.Binding
+	Detail    key.Binding
+	Search    key.Binding
+	Lock      key.Binding
+	// ForceFault switches the counter to FAULT mode, offered when the
+	// Prescription Centre does not answer.
+	ForceFault key.Binding
+
+	// ConfirmDispense and Void are safety-critical: no other binding, in
+	// any screen, uses their keys.
+	ConfirmDispense key.Binding
+	Void            key.Binding
+}
+
+// New returns the bindings with their help in lang.
+func New(lang i18n.Lang) KeyMap {
+	b := func(desc i18n.Key, label string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, lang.T(desc)))
+	}
+	return KeyMap{
+		Quit:            b(i18n.HelpQuit, "ctrl+c", "ctrl+c"),
+		Help:            b(i18n.HelpHelp, "F1", "f1"),
+		Back:            b(i18n.HelpBack, "esc", "esc"),
+		Submit:          b(i18n.HelpSubmit, "enter", "enter"),
+		Up:              b(i18n.HelpUp, "↑", "up"),
+		Down:            b(i18n.HelpDown, "↓", "down"),
+		NextField:       b(i18n.HelpNextField, "tab", "tab"),
+		PrevField:       b(i18n.HelpPrevField, "shift+tab", "shift+tab"),
+		Sort:            b(i18n.HelpSort, "F3", "f3"),
+		Filter:          b(i18n.HelpFilter, "F4", "f4"),
+		Detail:          b(i18n.HelpDetail, "enter", "enter"),
+		Search:          b(i18n.HelpSearch, "F2", "f2"),
+		Lock:            b(i18n.HelpLock, "ctrl+l", "ctrl+l"),
+		ForceFault:      b(i18n.HelpForceFault, "F6", "f6"),
+		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
+		Void:            b(i18n.HelpVoid, "F8", "f8"),
+	}
+}
+
+// All returns every binding, for the safety check and the full help.
+func (k KeyMap) All() []key.Binding {
+	return []key.Binding{k.Quit, k.Help, k.Back, k.Submit, k.Up, k.Down, k.NextField, k.PrevField,
+		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.ConfirmDispense, k.Void}
+}
+
+// Help is a set of bindings for bubbles/help: the short help is the first
+// group, the full help every group.
+type Help [][]key.Binding
+
+// ShortHelp implements help.KeyMap.
+func (h Help) ShortHelp() []key.Binding {
+	if len(h) == 0 {
+		return nil
+	}
+	return h[0]
+}
+
+// FullHelp implements help.KeyMap.
+func (h Help) FullHelp() [][]key.Binding { return h }
