@@ -1,0 +1,109 @@
+// Package common holds what every screen of the counter shares: one Common
+// value with the terminal's size, the styles, the key bindings, the
+// language, the clock and the services (STYLE §10). Services are passed
+// explicitly in it, never looked up from a context.
+package common
+
+import (
+	"context"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/keymap"
+	"github.com/tiski-rx/tiski/tui/styles"
+)
+
+// Services is what the counter needs of the rest of tiski. cmd/ builds the
+// concrete one over the journal, the Prescription Centre client and the
+// mode machine. Every method may block, so screens call them only inside a
+// tea.Cmd, each with a context bounded by Counter.CallTimeout.
+type Services interface {
+	// Counts returns the outbox at a glance, for the status line.
+	Counts(ctx context.Context) (journal.Counts, error)
+	// Mode returns the mode in force.
+	Mode(ctx context.Context) (rx.ModeState, error)
+	// FindPatient looks the patient up in the Prescription Centre; no such
+	// patient is an error with code rx.ENOTFOUND.
+	FindPatient(ctx context.Context, hetu string) (rx.Patient, error)
+	// Prescriptions lists the patient's prescriptions in the Prescription
+	// Centre.
+	Prescriptions(ctx context.Context, hetu string) ([]rx.Prescription, error)
+	// SignIn checks a person's id and PIN. A wrong id or PIN, or a disabled
+	// user, is an error with code rx.EFORBIDDEN.
+	SignIn(ctx context.Context, id, pin string) (rx.Pharmacist, error)
+	// ForceFault puts the counter in FAULT mode on a person's word.
+	ForceFault(ctx context.Context, reason, by string) (rx.ModeState, error)
+}
+
+// Counter is the counter's own settings.
+type Counter struct {
+	Pharmacy rx.Pharmacy
+	Terminal string
+	// Training shows the TRAINING banner: the demo and drills.
+	Training bool
+	// LockAfter is the inactivity before the session locks. Default 15 min.
+	LockAfter time.Duration
+	// CallTimeout bounds each call to the Prescription Centre made from the
+	// counter. Default 10 s; past it the counter offers fault mode.
+	CallTimeout time.Duration
+}
+
+// Defaults of Counter's zero fields.
+const (
+	DefaultLockAfter   = 15 * time.Minute
+	DefaultCallTimeout = 10 * time.Second
+)
+
+// Common is shared by every screen.
+type Common struct {
+	Width, Height int
+	Styles        styles.Styles
+	Keys          keymap.KeyMap
+	Lang          i18n.Lang
+	Now           func() time.Time
+	Services      Services
+	Counter       Counter
+}
+
+// New returns a Common in lang. A nil now is time.Now.
+func New(lang i18n.Lang, svc Services, counter Counter, now func() time.Time) Common {
+	if now == nil {
+		now = time.Now
+	}
+	if counter.LockAfter <= 0 {
+		counter.LockAfter = DefaultLockAfter
+	}
+	if counter.CallTimeout <= 0 {
+		counter.CallTimeout = DefaultCallTimeout
+	}
+	return Common{
+		Styles:   styles.New(),
+		Keys:     keymap.New(lang),
+		Lang:     lang,
+		Now:      now,
+		Services: svc,
+		Counter:  counter,
+	}
+}
+
+// T returns the text of k in the counter's language.
+func (c Common) T(k i18n.Key, args ...any) string { return c.Lang.T(k, args...) }
+
+// Age formats a duration for the status line in whole units: "45 s",
+// "12 min", "3 h 5 min", "2 d 4 h".
+func (c Common) Age(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return c.T(i18n.AgeSeconds, int(d/time.Second))
+	case d < time.Hour:
+		return c.T(i18n.AgeMinutes, int(d/time.Minute))
+	case d < 24*time.Hour:
+		return c.T(i18n.AgeHours, int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return c.T(i18n.AgeDays, int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}

@@ -1,0 +1,172 @@
+// Package tuitest gives the counter's tests a common.Services backed by
+// the real parts: a journal in a temporary folder, the simulator on a
+// loopback port and the real Prescription Centre client (STYLE §13). It is
+// a package rather than a _test.go file because every screen's tests use
+// it; only tests import it.
+package tuitest
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/pkg/signin"
+	"github.com/tiski-rx/tiski/tui/common"
+	"github.com/tiski-rx/tiski/tui/i18n"
+)
+
+// The people and patients of the tests.
+var (
+	Pharmacist = rx.Pharmacist{ID: "aino", Name: "Aino Apteekkari", Registration: "10100012345", Role: rx.RolePharmacist}
+	Student    = rx.Pharmacist{ID: "olli", Name: "Olli Opiskelija", Role: rx.RoleStudent}
+	Pharmacy   = rx.Pharmacy{Name: "Apteekki Tiski", OID: "1.2.246.10.12345678.10.0"}
+)
+
+// PINs of the test people, and patients of the bundled fixtures.
+const (
+	PharmacistPIN = "1234"
+	StudentPIN    = "5678"
+	Matti         = "140348-901W" // many prescriptions
+	Nobody        = "020202A950A" // a valid test code of no patient
+	Terminal      = "kassa-1"
+)
+
+// Start is the fixed time every test starts at.
+var Start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// Clock is a clock the test moves by hand.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Env is a journal, a simulator and a client, all real.
+type Env struct {
+	Sim      *centresim.Server
+	Journal  *journal.Journal
+	Client   *centre.Client
+	Clock    *Clock
+	Services *Services
+}
+
+// New starts an Env; everything is closed at the test's end.
+func New(t testing.TB) *Env {
+	t.Helper()
+	ctx := context.Background()
+	clock := &Clock{t: Start}
+	sim, err := centresim.Start(ctx, centresim.Config{DataDir: t.TempDir(), Seed: 7, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	j, err := journal.Open(ctx, filepath.Join(t.TempDir(), "journal.db"), journal.Options{Terminal: Terminal, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	cheap := signin.Params{Memory: 8 * 1024, Time: 1, Threads: 1}
+	for _, u := range []struct {
+		p   rx.Pharmacist
+		pin string
+	}{{Pharmacist, PharmacistPIN}, {Student, StudentPIN}} {
+		h, err := signin.HashPIN(u.pin, cheap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.AddUser(ctx, journal.User{ID: u.p.ID, Name: u.p.Name, Registration: u.p.Registration, Role: u.p.Role, PINHash: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := centre.New(centre.Config{BaseURL: sim.URL(), Timeout: 5 * time.Second, ConnectTimeout: time.Second, Pharmacy: Pharmacy, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Services: &Services{Journal: j, Centre: c}}
+}
+
+// Common returns a Common over the Env in lang, sized w×h.
+func (e *Env) Common(lang i18n.Lang, w, h int) common.Common {
+	c := common.New(lang, e.Services, common.Counter{Pharmacy: Pharmacy, Terminal: Terminal, CallTimeout: 2 * time.Second}, e.Clock.Now)
+	c.Width, c.Height = w, h
+	return c
+}
+
+// Fault puts the journal in FAULT mode, as a person would.
+func (e *Env) Fault(t testing.TB) rx.ModeState {
+	t.Helper()
+	st, err := mode.Force(context.Background(), e.Journal, "test", Pharmacist.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// Services implements common.Services over a journal and a client.
+type Services struct {
+	Journal *journal.Journal
+	Centre  *centre.Client
+}
+
+var _ common.Services = (*Services)(nil)
+
+// Counts implements common.Services.
+func (s *Services) Counts(ctx context.Context) (journal.Counts, error) { return s.Journal.Counts(ctx) }
+
+// Mode implements common.Services.
+func (s *Services) Mode(ctx context.Context) (rx.ModeState, error) { return s.Journal.Mode(ctx) }
+
+// FindPatient implements common.Services.
+func (s *Services) FindPatient(ctx context.Context, code string) (rx.Patient, error) {
+	return s.Centre.FindPatient(ctx, code)
+}
+
+// Prescriptions implements common.Services.
+func (s *Services) Prescriptions(ctx context.Context, code string) ([]rx.Prescription, error) {
+	return s.Centre.Prescriptions(ctx, code)
+}
+
+// SignIn implements common.Services.
+func (s *Services) SignIn(ctx context.Context, id, pin string) (rx.Pharmacist, error) {
+	u, err := s.Journal.User(ctx, id)
+	if rx.ErrorCode(err) == rx.ENOTFOUND {
+		return rx.Pharmacist{}, rx.Errorf(rx.EFORBIDDEN, "wrong id or PIN")
+	}
+	if err != nil {
+		return rx.Pharmacist{}, err
+	}
+	if u.Disabled || !signin.VerifyPIN(u.PINHash, pin) {
+		return rx.Pharmacist{}, rx.Errorf(rx.EFORBIDDEN, "wrong id or PIN")
+	}
+	return rx.Pharmacist{ID: u.ID, Name: u.Name, Registration: u.Registration, Role: u.Role}, nil
+}
+
+// ForceFault implements common.Services.
+func (s *Services) ForceFault(ctx context.Context, reason, by string) (rx.ModeState, error) {
+	if by == "" {
+		return rx.ModeState{}, errors.New("force fault: nobody signed in")
+	}
+	return mode.Force(ctx, s.Journal, reason, by)
+}
