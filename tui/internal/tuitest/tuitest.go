@@ -9,9 +9,15 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
 
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
@@ -169,4 +175,54 @@ func (s *Services) ForceFault(ctx context.Context, reason, by string) (rx.ModeSt
 		return rx.ModeState{}, errors.New("force fault: nobody signed in")
 	}
 	return mode.Force(ctx, s.Journal, reason, by)
+}
+
+// Pending appends n dispensing records for upload, so the outbox has
+// something pending, and then moves the clock on by after.
+func (e *Env) Pending(t testing.TB, n int, after time.Duration) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := e.Journal.Append(context.Background(), journal.NewRecord{
+			Kind: journal.KindDispensing, Pharmacist: Pharmacist.ID, Patient: Matti,
+			Upload: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Clock.Advance(after)
+}
+
+// NoColour makes lipgloss render plain text, so golden files hold words
+// only. Call it from TestMain.
+func NoColour() { lipgloss.SetColorProfile(termenv.Ascii) }
+
+// Size is a terminal size the golden snapshots are taken at.
+type Size struct{ W, H int }
+
+// Sizes are the sizes of the golden snapshots (issue 5): the smallest the
+// counter supports, and a larger one.
+var Sizes = []Size{{80, 24}, {120, 40}}
+
+// Modes are the modes of the golden snapshots.
+var Modes = []rx.Mode{rx.ModeOnline, rx.ModeFault}
+
+// Golden compares view with the golden file of the running (sub)test in
+// the package's testdata; go test -update rewrites it. Trailing spaces are
+// cut from each line, so a snapshot does not depend on padding.
+func Golden(t *testing.T, view string) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	golden.RequireEqual(t, []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+// Run runs a command and returns its message, as bubbletea would in the
+// background. A nil command gives nil.
+func Run(cmd tea.Cmd) tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	return cmd()
 }

@@ -1,0 +1,190 @@
+// Package statusline is the counter's status line, always on screen: the
+// mode badge in colour and in words, the pending count, the last upload,
+// the oldest pending record's age, the pharmacy, terminal and pharmacist,
+// and the TRAINING banner (DESIGN §7).
+//
+// It is fed by messages only: Refresh returns the commands that read the
+// journal, and Update takes their CountsMsg and ModeMsg. View never blocks.
+package statusline
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/common"
+	"github.com/tiski-rx/tiski/tui/i18n"
+)
+
+// readTimeout bounds one read of the journal for the status line.
+const readTimeout = 2 * time.Second
+
+// CountsMsg carries the outbox counts read from the journal.
+type CountsMsg struct {
+	Counts journal.Counts
+	Err    error
+}
+
+// ModeMsg carries the mode in force.
+type ModeMsg struct {
+	State rx.ModeState
+	Err   error
+}
+
+// FetchCounts reads the outbox counts in the background.
+func FetchCounts(c common.Common) tea.Cmd {
+	svc := c.Services
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		n, err := svc.Counts(ctx)
+		return CountsMsg{Counts: n, Err: err}
+	}
+}
+
+// FetchMode reads the mode in the background.
+func FetchMode(c common.Common) tea.Cmd {
+	svc := c.Services
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		st, err := svc.Mode(ctx)
+		return ModeMsg{State: st, Err: err}
+	}
+}
+
+// Refresh reads both the counts and the mode.
+func Refresh(c common.Common) tea.Cmd { return tea.Batch(FetchCounts(c), FetchMode(c)) }
+
+// Model is the status line.
+type Model struct {
+	c          common.Common
+	counts     journal.Counts
+	haveCounts bool
+	mode       rx.ModeState
+	who        rx.Pharmacist
+	err        error
+}
+
+// New returns a status line with nothing read yet.
+func New(c common.Common) Model { return Model{c: c} }
+
+// SetCommon takes a new Common, after a resize.
+func (m Model) SetCommon(c common.Common) Model { m.c = c; return m }
+
+// SetPharmacist names the signed-in person; the zero value is nobody.
+func (m Model) SetPharmacist(p rx.Pharmacist) Model { m.who = p; return m }
+
+// Mode returns the mode last read.
+func (m Model) Mode() rx.ModeState { return m.mode }
+
+// Counts returns the counts last read, and whether any were.
+func (m Model) Counts() (journal.Counts, bool) { return m.counts, m.haveCounts }
+
+// Update takes CountsMsg and ModeMsg.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case CountsMsg:
+		m.err = msg.Err
+		if msg.Err == nil {
+			m.counts, m.haveCounts = msg.Counts, true
+		}
+	case ModeMsg:
+		m.err = msg.Err
+		if msg.Err == nil {
+			m.mode = msg.State
+		}
+	}
+	return m, nil
+}
+
+// View renders the status line, wrapped to the width.
+func (m Model) View() string {
+	c, s := m.c, m.c.Styles
+	var items []string
+	badge := i18n.ModeUnknown
+	switch m.mode.Mode {
+	case rx.ModeOnline:
+		badge = i18n.ModeOnline
+	case rx.ModeFault:
+		badge = i18n.ModeFault
+	case rx.ModeRecovering:
+		badge = i18n.ModeRecovering
+	}
+	items = append(items, s.Badge(m.mode.Mode).Render(c.T(badge)))
+	if m.haveCounts {
+		n := m.counts
+		items = append(items, s.Label.Render(c.T(i18n.StatusPending, n.Unsent())))
+		last := c.T(i18n.StatusNever)
+		if !n.LastDone.IsZero() {
+			last = m.clock(n.LastDone)
+		}
+		items = append(items, c.T(i18n.StatusLastUpload, last))
+		if n.Unsent() > 0 && !n.OldestPending.IsZero() {
+			items = append(items, c.T(i18n.StatusOldest, c.Age(c.Now().Sub(n.OldestPending))))
+		}
+		if r := n.NeedsReview(); r > 0 {
+			items = append(items, s.Warning.Render(c.T(i18n.StatusReview, r)))
+		}
+	}
+	who := c.T(i18n.StatusNobody)
+	if m.who.ID != "" {
+		who = m.who.Name
+		if !m.who.Role.MayRecord() {
+			who += " (" + c.T(i18n.StatusStudent) + ")"
+		}
+	}
+	items = append(items,
+		s.StatusItem.Render(c.T(i18n.StatusPharmacy, c.Counter.Pharmacy.Name)),
+		s.StatusItem.Render(c.T(i18n.StatusTerminal, c.Counter.Terminal)),
+		s.StatusItem.Render(c.T(i18n.StatusPharmacist, who)))
+	if m.err != nil {
+		items = append(items, s.Error.Render(c.T(i18n.StatusJournalError, rx.ErrorMessage(m.err))))
+	}
+	out := flow(items, c.Width)
+	if c.Counter.Training {
+		out = s.Training.Width(max(c.Width, 1)).Render(ansi.Truncate(c.T(i18n.StatusTraining), c.Width, "…")) + "\n" + out
+	}
+	return out
+}
+
+// clock formats a time of the status line: the time of day today, the
+// date too on another day.
+func (m Model) clock(t time.Time) string {
+	now := m.c.Now()
+	t = t.In(now.Location())
+	if y, mo, d := t.Date(); y == now.Year() && mo == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("2.1. 15:04")
+}
+
+// flow joins items with a separator, starting a new line when the next
+// item would not fit in width; an item wider than the width is cut.
+func flow(items []string, width int) string {
+	if width <= 0 {
+		return strings.Join(items, "  ")
+	}
+	const sep = "  "
+	var lines []string
+	line := ""
+	for _, it := range items {
+		it = ansi.Truncate(it, width, "…")
+		switch {
+		case line == "":
+			line = it
+		case lipgloss.Width(line)+len(sep)+lipgloss.Width(it) <= width:
+			line += sep + it
+		default:
+			lines = append(lines, line)
+			line = it
+		}
+	}
+	lines = append(lines, line)
+	return strings.Join(lines, "\n")
+}
