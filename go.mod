@@ -7,6 +7,7 @@ require github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/Shopify/toxiproxy/v2 v2.12.0 // indirect
+	github.com/atotto/clipboard v0.1.4 // indirect
 	github.com/aymanbagabas/go-osc52/v2 v2.0.1 // indirect
 	github.com/aymanbagabas/go-udiff v0.3.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

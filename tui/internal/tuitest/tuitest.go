@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
@@ -225,4 +226,45 @@ func Run(cmd tea.Cmd) tea.Msg {
 		return nil
 	}
 	return cmd()
+}
+
+// Type is the key message of typing s at once, as a barcode scanner does.
+func Type(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+
+// Key is the key message of one special key, e.g. tea.KeyEnter.
+func Key(t tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: t} }
+
+// Updater is a screen model: Update returns the concrete type.
+type Updater[M any] interface {
+	Update(tea.Msg) (M, tea.Cmd)
+}
+
+// Settle feeds msg to m, then runs each command it returns and feeds
+// the messages back, until no command is left or a message satisfies
+// stop; it returns the model and the message that stopped it (nil when
+// none did). Batches are run one command after another.
+func Settle[M Updater[M]](m M, msg tea.Msg, stop func(tea.Msg) bool) (M, tea.Msg) {
+	queue := []tea.Msg{msg}
+	for steps := 0; len(queue) > 0; steps++ {
+		if steps > 1000 {
+			panic("tuitest.Settle: the commands do not settle")
+		}
+		msg, queue = queue[0], queue[1:]
+		if _, ok := msg.(spinner.TickMsg); ok || msg == nil {
+			continue // a spinner would tick for ever; its frames are not tested
+		}
+		if b, ok := msg.(tea.BatchMsg); ok {
+			for _, c := range b {
+				queue = append(queue, Run(c))
+			}
+			continue
+		}
+		if stop != nil && stop(msg) {
+			return m, msg
+		}
+		var cmd tea.Cmd
+		m, cmd = m.Update(msg)
+		queue = append(queue, Run(cmd))
+	}
+	return m, nil
 }
