@@ -42,7 +42,7 @@ const (
 	PharmacistPIN = "1234"
 	StudentPIN    = "5678"
 	Matti         = "140348-901W" // many prescriptions
-	Nobody        = "020202A950A" // a valid test code of no patient
+	Nobody        = "020202A9502" // a valid test code of no patient
 	Terminal      = "kassa-1"
 )
 

@@ -1,0 +1,150 @@
+package search
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+	"github.com/tiski-rx/tiski/tui/statusline"
+)
+
+func TestMain(m *testing.M) {
+	tuitest.NoColour()
+	os.Exit(m.Run())
+}
+
+func isLoaded(msg tea.Msg) bool { _, ok := msg.(LoadedMsg); return ok }
+
+func TestScanLoads(t *testing.T) {
+	env := tuitest.New(t)
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m, _ = m.Update(tuitest.Type(tuitest.Matti))
+	if !strings.Contains(m.View(), "valid") {
+		t.Errorf("a valid code is not shown as valid:\n%s", m.View())
+	}
+	m, msg := tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
+	got, ok := msg.(LoadedMsg)
+	if !ok {
+		t.Fatalf("state %d, %q: no LoadedMsg", m.State(), m.problem)
+	}
+	if got.Patient.HETU != tuitest.Matti || len(got.Prescriptions) < 10 {
+		t.Errorf("loaded %+v with %d prescriptions", got.Patient, len(got.Prescriptions))
+	}
+}
+
+func TestCheckedAsTyped(t *testing.T) {
+	env := tuitest.New(t)
+	tests := []struct{ name, typed, want string }{
+		{"empty", "", "scan the barcode"},
+		{"short", "1403", "not 4"},
+		{"check character", "140348-901X", "check character should be W, not X"},
+		{"valid", tuitest.Matti, "The identity code is valid."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New(env.Common(i18n.EN, 120, 40), tuitest.Pharmacist, rx.ModeOnline)
+			m, _ = m.Update(tuitest.Type(tt.typed))
+			if v := m.View(); !strings.Contains(v, tt.want) {
+				t.Errorf("view lacks %q:\n%s", tt.want, v)
+			}
+			m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
+			if tt.name != "valid" && (cmd != nil || m.State() != Idle) {
+				t.Errorf("Enter on an invalid code started a search")
+			}
+		})
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	env := tuitest.New(t)
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m, _ = m.Update(tuitest.Type(tuitest.Nobody))
+	m, msg := tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
+	if msg != nil || m.State() != NotFound {
+		t.Errorf("state %d, msg %#v; want NotFound", m.State(), msg)
+	}
+}
+
+func TestEscCancels(t *testing.T) {
+	env := tuitest.New(t)
+	if err := env.Sim.SetFault(centresim.Fault{Kind: centresim.FaultBlackhole}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m, _ = m.Update(tuitest.Type(tuitest.Matti))
+	m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
+	if m.State() != Loading || cmd == nil {
+		t.Fatalf("state %d: not loading", m.State())
+	}
+	m, _ = m.Update(tuitest.Key(tea.KeyEsc))
+	if m.State() != Cancelled {
+		t.Fatalf("state %d after Esc, want Cancelled", m.State())
+	}
+	// The cancelled load ends at once, and its late answer is ignored.
+	m, msg := tuitest.Settle(m, tuitest.Run(cmd), isLoaded)
+	if msg != nil || m.State() != Cancelled {
+		t.Errorf("state %d, msg %#v after the cancelled load's answer", m.State(), msg)
+	}
+}
+
+func TestTimeoutOffersFault(t *testing.T) {
+	env := tuitest.New(t)
+	if err := env.Sim.SetFault(centresim.Fault{Kind: centresim.FaultBlackhole}); err != nil {
+		t.Fatal(err)
+	}
+	c := env.Common(i18n.EN, 80, 24)
+	c.Counter.CallTimeout = 200 * time.Millisecond
+	m := New(c, tuitest.Pharmacist, rx.ModeOnline)
+	m, _ = m.Update(tuitest.Type(tuitest.Matti))
+	m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
+	if m.State() != TimedOut {
+		t.Fatalf("state %d, want TimedOut", m.State())
+	}
+	if v := m.View(); !strings.Contains(v, "Press F6") {
+		t.Errorf("no offer of fault mode:\n%s", v)
+	}
+	m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyF6), nil)
+	if m.State() != FaultForced || m.mode != rx.ModeFault {
+		t.Errorf("state %d, mode %q after F6", m.State(), m.mode)
+	}
+	if st, err := env.Journal.Mode(t.Context()); err != nil || st.Mode != rx.ModeFault || !st.Override {
+		t.Errorf("journal mode %+v, %v; want a forced FAULT", st, err)
+	}
+}
+
+func TestFaultModeDoesNotAsk(t *testing.T) {
+	env := tuitest.New(t)
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m, _ = m.Update(statusline.ModeMsg{State: rx.ModeState{Mode: rx.ModeFault}})
+	m, _ = m.Update(tuitest.Type(tuitest.Matti))
+	m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
+	if cmd != nil || m.State() != Idle {
+		t.Errorf("in FAULT the search asked the Prescription Centre")
+	}
+}
+
+func TestGolden(t *testing.T) {
+	env := tuitest.New(t)
+	for _, md := range tuitest.Modes {
+		for _, sz := range tuitest.Sizes {
+			t.Run(fmt.Sprintf("%s_%dx%d", md, sz.W, sz.H), func(t *testing.T) {
+				m := New(env.Common(i18n.FI, sz.W, sz.H), tuitest.Pharmacist, md)
+				m, _ = m.Update(tuitest.Type("140348-901X"))
+				tuitest.Golden(t, m.View())
+			})
+		}
+	}
+	t.Run("not_found_80x24", func(t *testing.T) {
+		m := New(env.Common(i18n.FI, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+		m, _ = m.Update(tuitest.Type(tuitest.Nobody))
+		m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
+		tuitest.Golden(t, m.View())
+	})
+}
