@@ -1,0 +1,141 @@
+package prescriptions
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+)
+
+func TestMain(m *testing.M) {
+	tuitest.NoColour()
+	os.Exit(m.Run())
+}
+
+// matti loads Matti's patient record and prescriptions from the simulator.
+func matti(t testing.TB, env *tuitest.Env) (rx.Patient, []rx.Prescription) {
+	t.Helper()
+	p, err := env.Services.FindPatient(t.Context(), tuitest.Matti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rxs, err := env.Services.Prescriptions(t.Context(), tuitest.Matti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, rxs
+}
+
+func TestSortFilterDetail(t *testing.T) {
+	env := tuitest.New(t)
+	p, rxs := matti(t, env)
+	m := New(env.Common(i18n.EN, 120, 40), p, rxs, tuitest.Pharmacist)
+	if len(m.Shown()) != len(rxs) {
+		t.Fatalf("%d shown of %d", len(m.Shown()), len(rxs))
+	}
+	t.Run("sorted by medicine", func(t *testing.T) {
+		for i := 1; i < len(m.Shown()); i++ {
+			if m.Shown()[i-1].Medicine.Name > m.Shown()[i].Medicine.Name {
+				t.Fatalf("row %d out of order", i)
+			}
+		}
+	})
+	t.Run("F3 sorts by the next column", func(t *testing.T) {
+		s := m
+		for range ColRemaining {
+			s, _ = s.Update(tuitest.Key(tea.KeyF3))
+		}
+		if s.SortedBy() != ColRemaining {
+			t.Fatalf("sorted by %d", s.SortedBy())
+		}
+		for i := 1; i < len(s.Shown()); i++ {
+			if s.Shown()[i-1].Remaining() > s.Shown()[i].Remaining() {
+				t.Fatalf("row %d out of order", i)
+			}
+		}
+	})
+	t.Run("F4 filters, Esc clears", func(t *testing.T) {
+		want := strings.ToLower(m.Shown()[0].Medicine.Name)
+		f, _ := m.Update(tuitest.Key(tea.KeyF4))
+		f, _ = f.Update(tuitest.Type(want))
+		if n := len(f.Shown()); n == 0 || n == len(rxs) {
+			t.Fatalf("filter %q left %d of %d", want, n, len(rxs))
+		}
+		for _, p := range f.Shown() {
+			if !strings.Contains(strings.ToLower(p.Medicine.Name+" "+p.Medicine.Substance+" "+p.Prescriber.Name+" "+p.ID), want) {
+				t.Errorf("%s does not match %q", p.ID, want)
+			}
+		}
+		f, _ = f.Update(tuitest.Key(tea.KeyEsc))
+		if len(f.Shown()) != len(rxs) {
+			t.Errorf("Esc left %d shown", len(f.Shown()))
+		}
+	})
+	t.Run("Down and Enter open the detail, Esc closes it", func(t *testing.T) {
+		d, _ := m.Update(tuitest.Key(tea.KeyDown))
+		want := m.Shown()[1]
+		d, _ = d.Update(tuitest.Key(tea.KeyEnter))
+		if got, _ := d.Selected(); !d.Detail() || got.ID != want.ID {
+			t.Fatalf("detail %v of %s, want %s", d.Detail(), got.ID, want.ID)
+		}
+		if !strings.Contains(d.View(), want.ID) {
+			t.Errorf("detail lacks the id:\n%s", d.View())
+		}
+		d, cmd := d.Update(tuitest.Key(tea.KeyEsc))
+		if d.Detail() || cmd != nil {
+			t.Errorf("Esc did not just close the detail")
+		}
+	})
+	t.Run("Esc goes back", func(t *testing.T) {
+		_, cmd := m.Update(tuitest.Key(tea.KeyEsc))
+		if _, ok := tuitest.Run(cmd).(BackMsg); !ok {
+			t.Errorf("Esc gave no BackMsg")
+		}
+	})
+	t.Run("student sees view only", func(t *testing.T) {
+		s := New(env.Common(i18n.EN, 120, 40), p, rxs, tuitest.Student)
+		if !strings.Contains(s.View(), "may look but not dispense") {
+			t.Errorf("no view-only note:\n%s", s.View())
+		}
+	})
+}
+
+func TestGolden(t *testing.T) {
+	env := tuitest.New(t)
+	p, rxs := matti(t, env)
+	for _, sz := range tuitest.Sizes {
+		c := env.Common(i18n.FI, sz.W, sz.H)
+		t.Run(fmt.Sprintf("table_%dx%d", sz.W, sz.H), func(t *testing.T) {
+			tuitest.Golden(t, New(c, p, rxs, tuitest.Pharmacist).View())
+		})
+		t.Run(fmt.Sprintf("detail_%dx%d", sz.W, sz.H), func(t *testing.T) {
+			m, _ := New(c, p, rxs, tuitest.Pharmacist).Update(tuitest.Key(tea.KeyEnter))
+			tuitest.Golden(t, m.View())
+		})
+	}
+}
+
+// BenchmarkViewPrescriptions200 renders the table of a patient with 200
+// prescriptions, at 120×40 (DESIGN §10: ≤ 10 ms a frame).
+func BenchmarkViewPrescriptions200(b *testing.B) {
+	tuitest.NoColour()
+	env := tuitest.New(b)
+	p, some := matti(b, env)
+	rxs := make([]rx.Prescription, 0, 200)
+	for i := 0; len(rxs) < 200; i++ {
+		r := some[i%len(some)]
+		r.ID = fmt.Sprintf("%s-%d", r.ID, i)
+		rxs = append(rxs, r)
+	}
+	m := New(env.Common(i18n.FI, 120, 40), p, rxs, tuitest.Pharmacist)
+	m, _ = m.Update(tuitest.Key(tea.KeyDown))
+	b.ResetTimer()
+	for b.Loop() {
+		_ = m.View()
+	}
+}
