@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -31,11 +32,10 @@ type LoadedMsg struct {
 
 // loadedMsg is the outcome of one load.
 type loadedMsg struct {
-	seq  int
-	p    rx.Patient
-	rxs  []rx.Prescription
-	err  error
-	code string
+	seq int
+	p   rx.Patient
+	rxs []rx.Prescription
+	err error
 }
 
 // State is where the search stands.
@@ -227,5 +227,8 @@ func (m Model) View() string {
 	if m.mode == rx.ModeFault {
 		b.WriteString("\n" + s.Error.Render(m.c.T(i18n.SearchFaultMode)))
 	}
-	return lipglossWidth(b.String(), m.c.Width)
+	if m.c.Width <= 0 {
+		return b.String()
+	}
+	return lipgloss.NewStyle().Width(m.c.Width).Render(b.String())
 }

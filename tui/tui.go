@@ -1,0 +1,285 @@
+// Package tui is the counter: the pharmacist's terminal UI (DESIGN §7).
+// This root model only routes: it owns the status line, the session and
+// the help, and hands every other message to the screen in front, each a
+// package of its own under tui/screen (STYLE §10).
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/pkg/signin"
+	"github.com/tiski-rx/tiski/tui/common"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/keymap"
+	"github.com/tiski-rx/tiski/tui/screen/prescriptions"
+	"github.com/tiski-rx/tiski/tui/screen/search"
+	signinscreen "github.com/tiski-rx/tiski/tui/screen/signin"
+	"github.com/tiski-rx/tiski/tui/statusline"
+)
+
+// Screen names the screen in front.
+type Screen int
+
+// Screens of the counter.
+const (
+	ScreenSignIn Screen = iota
+	ScreenSearch
+	ScreenPrescriptions
+)
+
+// TickMsg drives the status line's refresh and the inactivity lock, once a
+// second. The session reads the Common clock, not the tick's time, so tests
+// send TickMsg by hand after moving their clock.
+type TickMsg struct{}
+
+func tick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return TickMsg{} })
+}
+
+// Model is the counter's root.
+type Model struct {
+	c        common.Common
+	status   statusline.Model
+	help     help.Model
+	showHelp bool
+	screen   Screen
+	session  *signin.Session
+	locked   bool
+	warning  time.Duration // time left before the lock, while warning
+
+	signIn        signinscreen.Model
+	lock          signinscreen.Model
+	search        search.Model
+	prescriptions prescriptions.Model
+}
+
+// New returns the counter at its sign-in screen.
+func New(c common.Common) Model {
+	h := help.New()
+	m := Model{c: c, status: statusline.New(c), help: h}
+	m.signIn = signinscreen.New(m.body())
+	return m.resize()
+}
+
+// Init reads the status line's counts and mode, and starts the tick.
+func (m Model) Init() tea.Cmd { return tea.Batch(statusline.Refresh(m.c), tick()) }
+
+// Screen returns the screen in front.
+func (m Model) Screen() Screen { return m.screen }
+
+// Locked reports whether the session is locked.
+func (m Model) Locked() bool { return m.locked }
+
+// Pharmacist returns the signed-in person, or the zero value.
+func (m Model) Pharmacist() rx.Pharmacist {
+	if m.session == nil {
+		return rx.Pharmacist{}
+	}
+	return m.session.Pharmacist
+}
+
+// body is the Common the screens get: the room left by the status line,
+// the warning line and the help line.
+func (m Model) body() common.Common {
+	b := m.c
+	b.Height = max(m.c.Height-lipgloss.Height(m.status.View())-2, 3)
+	return b
+}
+
+// resize hands the current size to every screen.
+func (m Model) resize() Model {
+	m.status = m.status.SetCommon(m.c)
+	b := m.body()
+	m.help.Width = m.c.Width
+	m.signIn = m.signIn.SetCommon(b)
+	m.lock = m.lock.SetCommon(b)
+	m.search = m.search.SetCommon(b)
+	if m.screen == ScreenPrescriptions {
+		m.prescriptions = m.prescriptions.SetCommon(b)
+	}
+	return m
+}
+
+// Update routes msg.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) { return m.update(msg) }
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
+	k := m.c.Keys
+	now := m.c.Now()
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		return m.resize(), nil
+	case statusline.CountsMsg:
+		m.status, _ = m.status.Update(msg)
+		return m, nil
+	case statusline.ModeMsg:
+		m.status, _ = m.status.Update(msg)
+		m.search, _ = m.search.Update(msg)
+		return m.resize(), nil
+	case TickMsg:
+		m = m.checkSession(now)
+		return m, tea.Batch(statusline.Refresh(m.c), tick())
+	case signinscreen.SignedInMsg:
+		m.session = signin.NewSession(msg.Pharmacist, m.c.Counter.LockAfter, now)
+		m.status = m.status.SetPharmacist(msg.Pharmacist)
+		m.signIn = signinscreen.New(m.body())
+		return m.toSearch(), statusline.Refresh(m.c)
+	case signinscreen.UnlockedMsg:
+		if m.session != nil {
+			m.session.Unlock(now)
+		}
+		m.locked, m.warning = false, 0
+		return m, nil
+	case search.LoadedMsg:
+		m.prescriptions = prescriptions.New(m.body(), msg.Patient, msg.Prescriptions, m.Pharmacist())
+		m.screen = ScreenPrescriptions
+		return m, nil
+	case prescriptions.BackMsg:
+		return m.toSearch(), nil
+	case tea.KeyMsg:
+		if key.Matches(msg, k.Quit) {
+			return m, tea.Quit
+		}
+		if key.Matches(msg, k.Help) {
+			m.showHelp = !m.showHelp
+			return m, nil
+		}
+		if m.session != nil && !m.locked {
+			if m = m.checkSession(now); m.locked {
+				return m, nil // the key that finds the session locked is not acted on
+			}
+			m.session.Touch(now)
+			m.warning = 0
+			switch {
+			case key.Matches(msg, k.Lock):
+				m.session.Lock()
+				return m.checkSession(now), nil
+			case key.Matches(msg, k.Search):
+				return m.toSearch(), nil
+			}
+		}
+		if m.showHelp && key.Matches(msg, k.Back) {
+			m.showHelp = false
+			return m, nil
+		}
+		return m.toFront(msg)
+	}
+	// Everything else (answers of commands, spinner ticks) goes to every
+	// screen that may be waiting for it; a screen ignores what is not its.
+	var c1, c2 tea.Cmd
+	if m.locked {
+		m.lock, c1 = m.lock.Update(msg)
+	}
+	switch m.screen {
+	case ScreenSignIn:
+		m.signIn, c2 = m.signIn.Update(msg)
+	case ScreenSearch:
+		m.search, c2 = m.search.Update(msg)
+	case ScreenPrescriptions:
+		m.prescriptions, c2 = m.prescriptions.Update(msg)
+	}
+	return m, tea.Batch(c1, c2)
+}
+
+// toFront gives a key to the screen in front: the lock screen when locked.
+func (m Model) toFront(msg tea.Msg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch {
+	case m.locked:
+		m.lock, cmd = m.lock.Update(msg)
+	case m.screen == ScreenSignIn:
+		m.signIn, cmd = m.signIn.Update(msg)
+	case m.screen == ScreenSearch:
+		m.search, cmd = m.search.Update(msg)
+	case m.screen == ScreenPrescriptions:
+		m.prescriptions, cmd = m.prescriptions.Update(msg)
+	}
+	return m, cmd
+}
+
+func (m Model) toSearch() Model {
+	m.search = search.New(m.body(), m.Pharmacist(), m.status.Mode().Mode)
+	m.screen = ScreenSearch
+	return m
+}
+
+// checkSession locks the screen when the session has locked, and notes
+// the warning when the lock is near.
+func (m Model) checkSession(now time.Time) Model {
+	if m.session == nil || m.locked {
+		return m
+	}
+	if m.session.Locked(now) {
+		m.locked, m.warning = true, 0
+		m.lock = signinscreen.NewLock(m.body(), m.session.Pharmacist)
+		return m
+	}
+	if due, left := m.session.WarningDue(now); due {
+		m.warning = max(left, time.Second)
+	} else {
+		m.warning = 0
+	}
+	return m
+}
+
+// helpKeys returns the bindings of the screen in front, for the help line.
+func (m Model) helpKeys() keymap.Help {
+	k := m.c.Keys
+	global := []key.Binding{k.Help, k.Quit}
+	if m.session != nil {
+		global = []key.Binding{k.Search, k.Lock, k.Help, k.Quit}
+	}
+	var here []key.Binding
+	switch {
+	case m.locked, m.screen == ScreenSignIn:
+		here = []key.Binding{k.Submit, k.NextField}
+	case m.screen == ScreenSearch:
+		here = []key.Binding{k.Submit, k.Back}
+		if m.search.State() == search.TimedOut {
+			here = append(here, k.ForceFault)
+		}
+	case m.screen == ScreenPrescriptions:
+		here = []key.Binding{k.Up, k.Down, k.Detail, k.Sort, k.Filter, k.Back}
+	}
+	// The first group is the help line; the rest, every binding, the help
+	// screen.
+	return keymap.Help{append(here, global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
+		{k.Sort, k.Filter, k.Detail, k.Search, k.ForceFault}, {k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
+}
+
+// View renders the status line, the screen in front and the help line.
+func (m Model) View() string {
+	s := m.c.Styles
+	status := m.status.View()
+	var body string
+	switch {
+	case m.locked:
+		body = m.lock.View()
+	case m.showHelp:
+		h := m.help
+		h.ShowAll = true
+		body = s.Title.Render(m.c.T(i18n.HelpHelp)) + "\n\n" + h.View(m.helpKeys()[1:])
+	case m.screen == ScreenSignIn:
+		body = m.signIn.View()
+	case m.screen == ScreenSearch:
+		body = m.search.View()
+	case m.screen == ScreenPrescriptions:
+		body = m.prescriptions.View()
+	}
+	bodyHeight := max(m.c.Height-lipgloss.Height(status)-2, 1)
+	body = lipgloss.NewStyle().Height(bodyHeight).MaxHeight(bodyHeight).MaxWidth(max(m.c.Width, 1)).Render(body)
+	warning := ""
+	if m.warning > 0 {
+		warning = s.Warning.Render(m.c.T(i18n.LockWarning, m.c.Age(m.warning)))
+	}
+	helpLine := ansi.Truncate(m.help.View(m.helpKeys()), max(m.c.Width, 1), "…")
+	return strings.Join([]string{status, body, warning, helpLine}, "\n")
+}
