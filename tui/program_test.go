@@ -1,0 +1,39 @@
+package tui
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+)
+
+// TestProgram runs the counter in a real bubbletea program at 80×24: sign
+// in, find a patient, see the prescriptions, quit. It waits for screen
+// states rather than for fixed times.
+func TestProgram(t *testing.T) {
+	env := tuitest.New(t)
+	tm := teatest.NewTestModel(t, New(env.Common(i18n.EN, 80, 24)), teatest.WithInitialTermSize(80, 24))
+	waitFor := func(s string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
+			teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	}
+	waitFor("User id")
+	tm.Type(tuitest.Pharmacist.ID)
+	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	tm.Type(tuitest.PharmacistPIN)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("Patient search")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(tuitest.Matti)}) // a scanner: all at once
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("Korhonen, Matti")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	final, ok := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
+	if !ok || final.Screen() != ScreenPrescriptions || final.Pharmacist().ID != tuitest.Pharmacist.ID {
+		t.Errorf("final model: screen %d, %+v", final.Screen(), final.Pharmacist())
+	}
+}
