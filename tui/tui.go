@@ -50,9 +50,12 @@ type Model struct {
 	help     help.Model
 	showHelp bool
 	screen   Screen
-	session  *signin.Session
-	locked   bool
-	warning  time.Duration // time left before the lock, while warning
+	// session is nil before sign-in. update copies it before changing it,
+	// so an earlier copy of the model keeps its own (Update is a function
+	// of the model, as bubbletea expects).
+	session *signin.Session
+	locked  bool
+	warning time.Duration // time left before the lock, while warning
 
 	signIn        signinscreen.Model
 	lock          signinscreen.Model
@@ -113,6 +116,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) { return m.update(msg) }
 func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	k := m.c.Keys
 	now := m.c.Now()
+	if m.session != nil {
+		s := *m.session
+		m.session = &s
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height

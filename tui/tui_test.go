@@ -121,9 +121,13 @@ func TestInactivityLock(t *testing.T) {
 	if r.Locked() {
 		t.Fatalf("the PIN did not unlock:\n%s", r.View())
 	}
+	before := r
 	r, _ = r.Update(tuitest.Key(tea.KeyCtrlL))
 	if !r.Locked() {
 		t.Error("ctrl+l did not lock")
+	}
+	if before.session.Locked(env.Clock.Now()) {
+		t.Error("locking changed an earlier copy of the model")
 	}
 }
 
@@ -161,9 +165,7 @@ func TestGolden(t *testing.T) {
 				tuitest.Golden(t, r.View())
 			})
 			t.Run(name("lock"), func(t *testing.T) {
-				// The session is shared by the copies of a model: sign in anew.
-				r := signIn(start(env, c), tuitest.Pharmacist.ID, tuitest.PharmacistPIN)
-				r, _ = r.Update(tuitest.Key(tea.KeyCtrlL))
+				r, _ := signed.Update(tuitest.Key(tea.KeyCtrlL))
 				tuitest.Golden(t, r.View())
 			})
 			if md == rx.ModeOnline {
