@@ -28,13 +28,12 @@ var (
 	physician = rx.Prescriber{Name: "Anna Korhonen", Registration: "10090004180", Profession: rx.Physician, Phone: "+358 9 3104 5000"}
 )
 
-// Patients of the bundled fixtures, and one the Prescription Centre does
-// not know.
+// Patients of the bundled fixtures. (A patient the Prescription Centre does
+// not know is made in TestConflicts with a computed check character.)
 const (
 	matti   = "140348-901W"
 	aino    = "131052-902Y"
 	eino    = "210731Y903A"
-	nobody  = "020202A950A" // a valid test code of no patient
 	bulkEPs = 8
 )
 
