@@ -225,7 +225,21 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdQueue(f),
 		NewCmdConflicts(f),
 		NewCmdSync(f),
+		NewCmdCounter(f, nil),
 	)
+	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if err := cobra.NoArgs(cmd, args); err != nil {
+			return usageError{err} // unknown command "x" for "tiski"
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if isTerminal(f.IO) {
+			return counterRun(cmd.Context(), &CounterOptions{Factory: f})
+		}
+		return cmd.Help()
+	}
 	return root
 }
 

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui"
+	"github.com/tiski-rx/tiski/tui/common"
+	"github.com/tiski-rx/tiski/tui/i18n"
+)
+
+// CounterOptions are the options of `tiski counter`.
+type CounterOptions struct {
+	Factory  *Factory
+	Training bool
+}
+
+// NewCmdCounter builds `tiski counter`.
+func NewCmdCounter(f *Factory, runF func(context.Context, *CounterOptions) error) *cobra.Command {
+	opts := &CounterOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "counter",
+		Short: "Open the counter: the pharmacist's terminal UI",
+		Long: `Open the counter against the configured Prescription Centre and journal.
+The mode machine and the upload queue run beside it, so records reach the
+Prescription Centre while the pharmacist works. A bare 'tiski' on a terminal
+opens the counter too. Logs go to tiski.log in the data folder, never to the
+terminal.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return counterRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+// isTerminal reports whether both streams are terminals.
+func isTerminal(streams IO) bool {
+	in, ok1 := streams.In.(*os.File)
+	out, ok2 := streams.Out.(*os.File)
+	return ok1 && ok2 && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(out.Fd()))
+}
+
+func counterRun(ctx context.Context, opts *CounterOptions) error {
+	f := opts.Factory
+	if !isTerminal(f.IO) {
+		return usageError{errors.New("the counter needs a terminal; for scripts use 'tiski sync', 'tiski record' and the other commands")}
+	}
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	lang, ok := i18n.Parse(c.Language)
+	if !ok {
+		return fmt.Errorf("language %q is not fi, sv or en", c.Language)
+	}
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := f.Centre()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	cfg, err := workerConfig(f)
+	if err != nil {
+		return err
+	}
+	m := mode.New(j, client, mode.Config{Interval: c.Probe.Interval, Timeout: c.Probe.Timeout,
+		RecoverAfter: c.Probe.RecoverAfter, Logger: f.Logger()})
+	w := queue.New(j, client, m, cfg)
+	f.Logger().Info("counter opened", logKeyCmd, "counter", "owner", w.Owner(), "training", opts.Training)
+
+	// The mode machine and the upload queue run beside the counter; the
+	// counter never waits for them.
+	bg, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	states, unsubscribe := m.Subscribe()
+	wg.Add(3)
+	go func() { defer wg.Done(); m.Run(bg) }()
+	go func() { defer wg.Done(); w.Run(bg) }()
+	go func() { defer wg.Done(); w.FollowMode(bg, states) }()
+	defer func() { stop(); unsubscribe(); wg.Wait() }()
+
+	svc := &counterServices{f: f, journal: j, centre: client, worker: w}
+	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
+		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout}
+	return tui.Run(ctx, common.New(lang, svc, counter, nil), f.IO.In, f.IO.Out)
+}
+
+// counterServices is what the counter needs, over the journal, the
+// Prescription Centre client and the upload queue.
+type counterServices struct {
+	f       *Factory
+	journal *journal.Journal
+	centre  *centre.Client
+	worker  *queue.Worker
+}
+
+var _ common.Services = (*counterServices)(nil)
+
+func (s *counterServices) Counts(ctx context.Context) (journal.Counts, error) {
+	return s.journal.Counts(ctx)
+}
+
+func (s *counterServices) Mode(ctx context.Context) (rx.ModeState, error) { return s.journal.Mode(ctx) }
+
+func (s *counterServices) FindPatient(ctx context.Context, code string) (rx.Patient, error) {
+	return s.centre.FindPatient(ctx, code)
+}
+
+func (s *counterServices) Prescriptions(ctx context.Context, code string) ([]rx.Prescription, error) {
+	return s.centre.Prescriptions(ctx, code)
+}
+
+func (s *counterServices) SignIn(ctx context.Context, id, pin string) (rx.Pharmacist, error) {
+	who, err := signIn(ctx, s.f, s.journal, id, pin)
+	if err == nil {
+		s.f.Logger().Info("signed in", logKeyUser, who.ID, "role", string(who.Role))
+	}
+	return who, err
+}
+
+func (s *counterServices) ForceFault(ctx context.Context, reason, by string) (rx.ModeState, error) {
+	st, err := mode.Force(ctx, s.journal, reason, by)
+	if err == nil {
+		s.f.Logger().Info("mode forced", logKeyMode, string(st.Mode), logKeyUser, by, "reason", reason)
+	}
+	return st, err
+}

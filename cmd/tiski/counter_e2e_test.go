@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+)
+
+// tmuxSession runs a command in a detached tmux session of a fixed size.
+type tmuxSession struct {
+	t    *testing.T
+	name string
+}
+
+func newTmux(t *testing.T, width, height int, env []string, command string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed; .ci/run installs it for the counter's end-to-end test")
+	}
+	s := &tmuxSession{t: t, name: fmt.Sprintf("tiski-e2e-%d", time.Now().UnixNano())}
+	args := []string{"new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	args = append(args, command)
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", s.name).Run() })
+	return s
+}
+
+func (s *tmuxSession) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", s.name).CombinedOutput()
+	return string(out)
+}
+
+// waitFor waits until the screen shows text, never for a fixed time.
+func (s *tmuxSession) waitFor(text string) {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.screen(), text) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("the screen never showed %q; it shows:\n%s", text, s.screen())
+}
+
+func (s *tmuxSession) keys(keys ...string) {
+	s.t.Helper()
+	if out, err := exec.Command("tmux", append([]string{"send-keys", "-t", s.name}, keys...)...).CombinedOutput(); err != nil {
+		s.t.Fatalf("tmux send-keys %v: %v\n%s", keys, err, out)
+	}
+}
+
+// TestCounterInTmux runs the built `tiski counter` in a terminal: sign in,
+// find a patient by identity code, see his prescriptions from the simulator.
+func TestCounterInTmux(t *testing.T) {
+	srv, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
+	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
+	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+
+	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
+	s.waitFor("Sign in")
+	s.keys("aino", "Enter")
+	s.keys("4711", "Enter")
+	s.waitFor("Patient search")
+	s.waitFor("Aino Virtanen") // the status line names the pharmacist
+	s.keys("140348-901X")
+	s.waitFor("check character should be W, not X") // checked as typed
+	s.keys("BSpace", "W", "Enter")
+	s.waitFor("Metforem")
+	s.waitFor("Korhonen, Matti")
+	s.keys("C-c")
+	deadline := time.Now().Add(10 * time.Second)
+	for exec.Command("tmux", "has-session", "-t", s.name).Run() == nil {
+		if !strings.Contains(s.screen(), "Metforem") {
+			break // the counter quit and the pane closed or cleared
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ctrl+c did not quit the counter:\n%s", s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The log names the sign-in and holds no identity code.
+	logText, err := os.ReadFile(filepath.Join(r.data, "tiski.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logText), `"msg":"signed in"`) || strings.Contains(string(logText), "140348-901") {
+		t.Fatalf("log:\n%s", logText)
+	}
+}
