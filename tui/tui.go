@@ -5,6 +5,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -54,6 +55,7 @@ type Model struct {
 	// so an earlier copy of the model keeps its own (Update is a function
 	// of the model, as bubbletea expects).
 	session *signin.Session
+	notice  string // the last training-outage switch, shown above the help line
 	locked  bool
 	warning time.Duration // time left before the lock, while warning
 
@@ -71,8 +73,38 @@ func New(c common.Common) Model {
 	return m.resize()
 }
 
-// Init reads the status line's counts and mode, and starts the tick.
-func (m Model) Init() tea.Cmd { return tea.Batch(statusline.Refresh(m.c), tick()) }
+// Init reads the status line's counts and mode, and starts the tick. A
+// counter opened signed in (the demo) signs in as any other would.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{statusline.Refresh(m.c), tick()}
+	if who := m.c.Counter.SignedIn; who != nil {
+		p := *who
+		cmds = append(cmds, func() tea.Msg { return signinscreen.SignedInMsg{Pharmacist: p} })
+	}
+	return tea.Batch(cmds...)
+}
+
+// outageMsg answers a training-outage switch.
+type outageMsg struct {
+	down bool
+	err  error
+}
+
+// outages returns the training-outage switch, when this counter has one.
+func (m Model) outages() (common.Outages, bool) {
+	o, ok := m.c.Services.(common.Outages)
+	return o, ok && m.c.Counter.Training
+}
+
+func (m Model) toggleOutage(o common.Outages) tea.Cmd {
+	timeout := m.c.Counter.CallTimeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		down, err := o.ToggleOutage(ctx)
+		return outageMsg{down: down, err: err}
+	}
+}
 
 // Screen returns the screen in front.
 func (m Model) Screen() Screen { return m.screen }
@@ -151,6 +183,16 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	case prescriptions.BackMsg:
 		return m.toSearch(), nil
+	case outageMsg:
+		switch {
+		case msg.err != nil:
+			m.notice = m.c.T(i18n.OutageFailed, msg.err.Error())
+		case msg.down:
+			m.notice = m.c.T(i18n.OutageStarted)
+		default:
+			m.notice = m.c.T(i18n.OutageEnded)
+		}
+		return m, statusline.Refresh(m.c)
 	case tea.KeyMsg:
 		if key.Matches(msg, k.Quit) {
 			return m, tea.Quit
@@ -158,6 +200,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if key.Matches(msg, k.Help) {
 			m.showHelp = !m.showHelp
 			return m, nil
+		}
+		if o, ok := m.outages(); ok && key.Matches(msg, k.Outage) {
+			return m, m.toggleOutage(o)
 		}
 		if m.session != nil && !m.locked {
 			if m = m.checkSession(now); m.locked {
@@ -244,6 +289,9 @@ func (m Model) helpKeys() keymap.Help {
 	if m.session != nil {
 		global = []key.Binding{k.Search, k.Lock, k.Help, k.Quit}
 	}
+	if _, ok := m.outages(); ok {
+		global = append([]key.Binding{k.Outage}, global...)
+	}
 	var here []key.Binding
 	switch {
 	case m.locked, m.screen == ScreenSignIn:
@@ -286,6 +334,8 @@ func (m Model) View() string {
 	warning := ""
 	if m.warning > 0 {
 		warning = s.Warning.Render(m.c.T(i18n.LockWarning, m.c.Age(m.warning)))
+	} else if m.notice != "" {
+		warning = s.Warning.Render(ansi.Truncate(m.notice, max(m.c.Width, 1), "…"))
 	}
 	helpLine := ansi.Truncate(m.help.View(m.helpKeys()), max(m.c.Width, 1), "…")
 	return strings.Join([]string{status, body, warning, helpLine}, "\n")

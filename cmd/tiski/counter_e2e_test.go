@@ -105,3 +105,24 @@ func TestCounterInTmux(t *testing.T) {
 		t.Fatalf("log:\n%s", logText)
 	}
 }
+
+// TestDemoInTmux runs `tiski demo` as a newcomer would: the counter opens
+// signed in with the TRAINING banner, F9 takes the simulated Prescription
+// Centre down and the counter notices, F9 brings it back and the counter
+// returns to ONLINE.
+func TestDemoInTmux(t *testing.T) {
+	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" demo --data "+t.TempDir())
+	s.waitFor("TRAINING – no real data")
+	s.waitFor("Patient search") // signed in as the demo pharmacist
+	s.waitFor("Demo Pharmacist")
+	s.waitFor("ONLINE – connected")
+	s.keys("F9")
+	s.waitFor("the Prescription Centre is now down")
+	s.waitFor("FAULT – fault mode")
+	s.keys("F9")
+	s.waitFor("the Prescription Centre is back")
+	s.waitFor("ONLINE – connected")
+	s.keys("140348-901W", "Enter")
+	s.waitFor("Metforem")
+	s.keys("C-c")
+}

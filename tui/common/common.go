@@ -48,6 +48,16 @@ type Counter struct {
 	// CallTimeout bounds each call to the Prescription Centre made from the
 	// counter. Default 10 s; past it the counter offers fault mode.
 	CallTimeout time.Duration
+	// SignedIn opens the counter already signed in as this person: the
+	// demo's training pharmacist. Nil shows the sign-in screen.
+	SignedIn *rx.Pharmacist
+}
+
+// Outages is offered by the services of a training counter (tiski demo):
+// one key starts and ends an outage of the simulated Prescription Centre,
+// so a newcomer can see FAULT mode and reconciliation.
+type Outages interface {
+	ToggleOutage(ctx context.Context) (down bool, err error)
 }
 
 // Defaults of Counter's zero fields.

@@ -26,6 +26,7 @@ var catalogues = map[Lang]map[Key]string{
 		AgeDays:            "%d vrk %d h",
 
 		HelpQuit:            "lopeta",
+		HelpOutage:          "harjoitushäiriö päälle tai pois",
 		HelpHelp:            "ohje",
 		HelpBack:            "takaisin/peru",
 		HelpSubmit:          "valitse",
@@ -52,6 +53,9 @@ var catalogues = map[Lang]map[Key]string{
 		LockTitle:      "Istunto lukittu",
 		LockPrompt:     "%s, anna PIN jatkaaksesi.",
 		LockWarning:    "Istunto lukittuu %s kuluttua. Paina mitä tahansa näppäintä.",
+		OutageStarted:  "Harjoitus: Reseptikeskus on nyt poissa käytöstä. Laskuri huomaa häiriön hetken kuluttua.",
+		OutageEnded:    "Harjoitus: Reseptikeskus toimii taas. Jonossa olevat kirjaukset lähetetään.",
+		OutageFailed:   "Harjoitushäiriön vaihto epäonnistui: %s",
 
 		SearchTitle:       "Potilashaku",
 		SearchPrompt:      "Henkilötunnus",
@@ -124,6 +128,7 @@ var catalogues = map[Lang]map[Key]string{
 		AgeDays:            "%d d %d h",
 
 		HelpQuit:            "avsluta",
+		HelpOutage:          "övningsstörning på eller av",
 		HelpHelp:            "hjälp",
 		HelpBack:            "tillbaka/avbryt",
 		HelpSubmit:          "välj",
@@ -150,6 +155,9 @@ var catalogues = map[Lang]map[Key]string{
 		LockTitle:      "Sessionen är låst",
 		LockPrompt:     "%s, ange PIN för att fortsätta.",
 		LockWarning:    "Sessionen låses om %s. Tryck på valfri tangent.",
+		OutageStarted:  "Övning: Receptcentret är nu ur funktion. Kassan märker störningen om en stund.",
+		OutageEnded:    "Övning: Receptcentret fungerar igen. Köade registreringar skickas.",
+		OutageFailed:   "Övningsstörningen kunde inte växlas: %s",
 
 		SearchTitle:       "Patientsökning",
 		SearchPrompt:      "Personbeteckning",
@@ -222,6 +230,7 @@ var catalogues = map[Lang]map[Key]string{
 		AgeDays:            "%d d %d h",
 
 		HelpQuit:            "quit",
+		HelpOutage:          "training outage on or off",
 		HelpHelp:            "help",
 		HelpBack:            "back/cancel",
 		HelpSubmit:          "select",
@@ -248,6 +257,9 @@ var catalogues = map[Lang]map[Key]string{
 		LockTitle:      "Session locked",
 		LockPrompt:     "%s, enter your PIN to continue.",
 		LockWarning:    "The session locks in %s. Press any key.",
+		OutageStarted:  "Training: the Prescription Centre is now down. The counter notices the fault in a moment.",
+		OutageEnded:    "Training: the Prescription Centre is back. Queued records are being sent.",
+		OutageFailed:   "Could not switch the training outage: %s",
 
 		SearchTitle:       "Patient search",
 		SearchPrompt:      "Identity code",

@@ -32,6 +32,7 @@ const (
 
 	// Keys' help.
 	HelpQuit
+	HelpOutage
 	HelpHelp
 	HelpBack
 	HelpSubmit
@@ -59,6 +60,9 @@ const (
 	LockTitle
 	LockPrompt
 	LockWarning
+	OutageStarted
+	OutageEnded
+	OutageFailed
 
 	// Patient search.
 	SearchTitle

@@ -30,6 +30,9 @@ type KeyMap struct {
 	// ForceFault switches the counter to FAULT mode, offered when the
 	// Prescription Centre does not answer.
 	ForceFault key.Binding
+	// Outage starts and ends an outage of the simulated Prescription
+	// Centre; only a training counter (tiski demo) offers it.
+	Outage key.Binding
 
 	// ConfirmDispense and Void are safety-critical: no other binding, in
 	// any screen, uses their keys.
@@ -57,6 +60,7 @@ func New(lang i18n.Lang) KeyMap {
 		Search:          b(i18n.HelpSearch, "F2", "f2"),
 		Lock:            b(i18n.HelpLock, "ctrl+l", "ctrl+l"),
 		ForceFault:      b(i18n.HelpForceFault, "F6", "f6"),
+		Outage:          b(i18n.HelpOutage, "F9", "f9"),
 		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
 		Void:            b(i18n.HelpVoid, "F8", "f8"),
 	}
@@ -65,7 +69,7 @@ func New(lang i18n.Lang) KeyMap {
 // All returns every binding, for the safety check and the full help.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Quit, k.Help, k.Back, k.Submit, k.Up, k.Down, k.NextField, k.PrevField,
-		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.ConfirmDispense, k.Void}
+		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.ConfirmDispense, k.Void}
 }
 
 // Help is a set of bindings for bubbles/help: the short help is the first

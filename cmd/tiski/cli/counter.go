@@ -24,6 +24,11 @@ import (
 type CounterOptions struct {
 	Factory  *Factory
 	Training bool
+	// SignedIn opens the counter signed in as this person (the demo).
+	SignedIn *rx.Pharmacist
+	// Outage starts (true) or ends (false) an outage of a simulated
+	// Prescription Centre; set by the demo only.
+	Outage func(ctx context.Context) (down bool, err error)
 }
 
 // NewCmdCounter builds `tiski counter`.
@@ -97,10 +102,29 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	go func() { defer wg.Done(); w.FollowMode(bg, states) }()
 	defer func() { stop(); unsubscribe(); wg.Wait() }()
 
-	svc := &counterServices{f: f, journal: j, centre: client, worker: w}
+	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w}
+	if opts.Outage != nil {
+		svc = &trainingServices{counterServices: svc.(*counterServices), outage: opts.Outage}
+	}
 	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
-		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout}
+		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn}
 	return tui.Run(ctx, common.New(lang, svc, counter, nil), f.IO.In, f.IO.Out)
+}
+
+// trainingServices adds the demo's outage switch to the counter's services.
+type trainingServices struct {
+	*counterServices
+	outage func(ctx context.Context) (bool, error)
+}
+
+var _ common.Outages = (*trainingServices)(nil)
+
+func (s *trainingServices) ToggleOutage(ctx context.Context) (bool, error) {
+	down, err := s.outage(ctx)
+	if err == nil {
+		s.f.Logger().Info("training outage", "down", down)
+	}
+	return down, err
 }
 
 // counterServices is what the counter needs, over the journal, the

@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/pkg/signin"
 )
 
 // DemoOptions are the options of `tiski demo`.
 type DemoOptions struct {
+	Factory *Factory
 	IO      IO
 	DataDir string
 	Seed    int64
@@ -21,13 +26,17 @@ type DemoOptions struct {
 
 // NewCmdDemo builds `tiski demo`: the first command a newcomer runs.
 func NewCmdDemo(f *Factory, runF func(context.Context, *DemoOptions) error) *cobra.Command {
-	opts := &DemoOptions{IO: f.IO}
+	opts := &DemoOptions{Factory: f, IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start a simulated Prescription Centre with fixtures, in training mode",
+		Short: "The counter against a simulated Prescription Centre with fixtures, in training mode",
 		Long: `Starts the Prescription Centre simulator with the bundled fixtures on a free
-loopback port, with training data that never mixes with real data, and prints
-how to reach it. Nothing here touches a real Prescription Centre.`,
+loopback port, with training data that never mixes with real data, signs in a
+demo pharmacist and opens the counter with the TRAINING banner. F9 starts and
+ends an outage of the simulated Prescription Centre. Try the patient
+140348-901W. Nothing here touches a real Prescription Centre.
+
+Without a terminal it starts the simulator alone and prints how to reach it.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -40,6 +49,12 @@ how to reach it. Nothing here touches a real Prescription Centre.`,
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "seed for the simulator's random choices")
 	return cmd
 }
+
+// The demo's pharmacist. Her PIN unlocks the counter after inactivity.
+const (
+	demoUserID = "demo"
+	demoPIN    = "1234"
+)
 
 func demoRun(ctx context.Context, opts *DemoOptions) error {
 	data := opts.DataDir
@@ -55,14 +70,17 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	srv, err := centresim.Start(ctx, centresim.Config{
 		Addr:      "127.0.0.1:0",
 		AdminAddr: "127.0.0.1:0",
-		DataDir:   data,
+		DataDir:   data + "/centre",
 		Seed:      opts.Seed,
-		Logger:    slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
 	}
 	defer srv.Close()
+	if opts.Factory != nil && isTerminal(opts.IO) {
+		return demoCounter(ctx, opts.Factory, srv, data)
+	}
 	w := opts.IO.Out
 	fmt.Fprintf(w, "TRAINING — tiski demo: a simulated Prescription Centre with fixtures (ready in %s)\n\n", time.Since(started).Round(time.Millisecond))
 	fmt.Fprintf(w, "  FHIR R4 endpoint  %s\n  fault admin       %s\n  training data     %s\n\n", srv.URL(), srv.AdminURL(), data)
@@ -71,9 +89,57 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	fmt.Fprintf(w, "  curl -s '%s/MedicationRequest?patient.identifier=urn:oid:1.2.246.21|%s&_include=MedicationRequest:medication'\n", srv.URL(), demoPatient)
 	fmt.Fprintf(w, "  tiski centre fault down --admin-addr %s     # start an outage\n", trimScheme(srv.AdminURL()))
 	fmt.Fprintf(w, "  tiski centre fault up --admin-addr %s       # end it\n\n", trimScheme(srv.AdminURL()))
-	fmt.Fprintln(w, "The counter screens arrive in a later release. Press Ctrl-C to stop.")
+	fmt.Fprintln(w, "Run 'tiski demo' on a terminal to open the counter. Press Ctrl-C to stop.")
 	<-ctx.Done()
 	return nil
+}
+
+// demoCounter opens the counter in training mode on the demo's own data
+// folder, signed in as the demo pharmacist.
+func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data string) error {
+	dir := data + "/counter"
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("make training folder: %w", err)
+	}
+	// Quick probes and retries, so a newcomer sees the fault and the
+	// reconciliation within seconds.
+	conf := fmt.Sprintf("terminal = \"demo-1\"\n[pharmacy]\nname = \"Tiski Demo Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
+		"[centre]\nurl = %q\ntimeout = \"3s\"\nconnect_timeout = \"1s\"\n[probe]\ninterval = \"500ms\"\ntimeout = \"1s\"\nrecover_after = 2\n"+
+		"[sync]\ninitial_interval = \"500ms\"\nmax_interval = \"3s\"\n", srv.URL())
+	if err := os.WriteFile(dir+"/"+"config.toml", []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("write training configuration: %w", err)
+	}
+	f.dataDir, f.config = dir, nil
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	who := rx.Pharmacist{ID: demoUserID, Name: "Demo Pharmacist", Registration: "10100099901", Role: rx.RolePharmacist}
+	if _, err := j.User(ctx, demoUserID); rx.ErrorCode(err) == rx.ENOTFOUND {
+		hash, err := signin.HashPIN(demoPIN, signin.DefaultParams)
+		if err != nil {
+			return err
+		}
+		if err := j.AddUser(ctx, journal.User{ID: who.ID, Name: who.Name, Registration: who.Registration, Role: who.Role, PINHash: hash}); err != nil {
+			return err
+		}
+	}
+	var mu sync.Mutex
+	down := false
+	outage := func(context.Context) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		kind := centresim.FaultDown
+		if down {
+			kind = centresim.FaultUp
+		}
+		if err := srv.SetFault(centresim.Fault{Kind: kind}); err != nil {
+			return down, err
+		}
+		down = !down
+		return down, nil
+	}
+	return counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who, Outage: outage})
 }
 
 // demoPatient is Matti Korhonen, the fixture patient with the most prescriptions.
