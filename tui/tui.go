@@ -19,6 +19,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/keymap"
+	"github.com/tiski-rx/tiski/tui/screen/dispense"
 	"github.com/tiski-rx/tiski/tui/screen/prescriptions"
 	"github.com/tiski-rx/tiski/tui/screen/search"
 	signinscreen "github.com/tiski-rx/tiski/tui/screen/signin"
@@ -33,6 +34,7 @@ const (
 	ScreenSignIn Screen = iota
 	ScreenSearch
 	ScreenPrescriptions
+	ScreenDispense
 )
 
 // TickMsg drives the status line's refresh and the inactivity lock, once a
@@ -63,6 +65,7 @@ type Model struct {
 	lock          signinscreen.Model
 	search        search.Model
 	prescriptions prescriptions.Model
+	dispense      dispense.Model
 }
 
 // New returns the counter at its sign-in screen.
@@ -136,8 +139,11 @@ func (m Model) resize() Model {
 	m.signIn = m.signIn.SetCommon(b)
 	m.lock = m.lock.SetCommon(b)
 	m.search = m.search.SetCommon(b)
-	if m.screen == ScreenPrescriptions {
+	if m.screen == ScreenPrescriptions || m.screen == ScreenDispense {
 		m.prescriptions = m.prescriptions.SetCommon(b)
+	}
+	if m.screen == ScreenDispense {
+		m.dispense = m.dispense.SetCommon(b)
 	}
 	return m
 }
@@ -183,6 +189,16 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	case prescriptions.BackMsg:
 		return m.toSearch(), nil
+	case prescriptions.DispenseMsg:
+		if !m.Pharmacist().Role.MayRecord() {
+			return m, nil
+		}
+		m.dispense = dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode)
+		m.screen = ScreenDispense
+		return m, nil
+	case dispense.BackMsg:
+		m.screen = ScreenPrescriptions
+		return m, statusline.Refresh(m.c)
 	case outageMsg:
 		switch {
 		case msg.err != nil:
@@ -237,6 +253,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.search, c2 = m.search.Update(msg)
 	case ScreenPrescriptions:
 		m.prescriptions, c2 = m.prescriptions.Update(msg)
+	case ScreenDispense:
+		m.dispense, c2 = m.dispense.Update(msg)
 	}
 	return m, tea.Batch(c1, c2)
 }
@@ -253,6 +271,8 @@ func (m Model) toFront(msg tea.Msg) (Model, tea.Cmd) {
 		m.search, cmd = m.search.Update(msg)
 	case m.screen == ScreenPrescriptions:
 		m.prescriptions, cmd = m.prescriptions.Update(msg)
+	case m.screen == ScreenDispense:
+		m.dispense, cmd = m.dispense.Update(msg)
 	}
 	return m, cmd
 }
@@ -303,11 +323,16 @@ func (m Model) helpKeys() keymap.Help {
 		}
 	case m.screen == ScreenPrescriptions:
 		here = []key.Binding{k.Up, k.Down, k.Detail, k.Sort, k.Filter, k.Back}
+		if m.Pharmacist().Role.MayRecord() {
+			here = append([]key.Binding{k.Dispense}, here...)
+		}
+	case m.screen == ScreenDispense:
+		here = []key.Binding{k.ConfirmDispense, k.NextField, k.Up, k.Down, k.Back}
 	}
 	// The first group is the help line; the rest, every binding, the help
 	// screen.
 	return keymap.Help{append(here, global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
-		{k.Sort, k.Filter, k.Detail, k.Search, k.ForceFault}, {k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
+		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
 }
 
 // View renders the status line, the screen in front and the help line.
@@ -328,6 +353,8 @@ func (m Model) View() string {
 		body = m.search.View()
 	case m.screen == ScreenPrescriptions:
 		body = m.prescriptions.View()
+	case m.screen == ScreenDispense:
+		body = m.dispense.View()
 	}
 	bodyHeight := max(m.c.Height-lipgloss.Height(status)-2, 1)
 	body = lipgloss.NewStyle().Height(bodyHeight).MaxHeight(bodyHeight).MaxWidth(max(m.c.Width, 1)).Render(body)

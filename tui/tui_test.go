@@ -12,6 +12,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+	"github.com/tiski-rx/tiski/tui/screen/dispense"
 	"github.com/tiski-rx/tiski/tui/statusline"
 )
 
@@ -140,6 +141,43 @@ func TestStudentSeesViewOnly(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
+	}
+	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyF5), nil)
+	if r.Screen() != ScreenPrescriptions {
+		t.Errorf("F5 took a student to screen %d", r.Screen())
+	}
+}
+
+// TestDispenseFlow goes from the table to the dispense screen with F5,
+// records with F10, and comes back with Esc.
+func TestDispenseFlow(t *testing.T) {
+	env := tuitest.New(t)
+	r := signIn(start(env, env.Common(i18n.EN, 80, 24)), tuitest.Pharmacist.ID, tuitest.PharmacistPIN)
+	r = find(r, tuitest.Matti)
+	r, _ = r.Update(tuitest.Key(tea.KeyF4))
+	r, _ = r.Update(tuitest.Type("Metforem"))
+	r, _ = r.Update(tuitest.Key(tea.KeyEnter))
+	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyF5), nil)
+	if r.Screen() != ScreenDispense || !strings.Contains(r.View(), "EP26000101") {
+		t.Fatalf("F5: screen %d\n%s", r.Screen(), r.View())
+	}
+	if v := r.View(); !strings.Contains(v, "F10 confirm dispensing") {
+		t.Errorf("the help line lacks F10:\n%s", v)
+	}
+	// Stop at the first poll: its tick is the screen's own, not waited for.
+	r, msg := tuitest.Settle(r, tuitest.Key(tea.KeyF10), func(msg tea.Msg) bool { _, ok := msg.(dispense.PollMsg); return ok })
+	if !strings.Contains(r.View(), "Recorded locally") {
+		t.Fatalf("after F10:\n%s", r.View())
+	}
+	env.Drain(t)
+	r, cmd := r.Update(msg)
+	r, _ = tuitest.Settle(r, tuitest.Run(cmd), func(msg tea.Msg) bool { _, ok := msg.(dispense.PollMsg); return ok })
+	if !strings.Contains(r.View(), "Recorded in Prescription Centre") {
+		t.Fatalf("after the upload:\n%s", r.View())
+	}
+	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyEsc), nil)
+	if r.Screen() != ScreenPrescriptions {
+		t.Errorf("Esc: screen %d", r.Screen())
 	}
 }
 

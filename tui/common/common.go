@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/keymap"
@@ -35,6 +37,14 @@ type Services interface {
 	SignIn(ctx context.Context, id, pin string) (rx.Pharmacist, error)
 	// ForceFault puts the counter in FAULT mode on a person's word.
 	ForceFault(ctx context.Context, reason, by string) (rx.ModeState, error)
+	// Dispense records a dispensing through pkg/record: committed to the
+	// journal and put in the outbox, then handed to the upload queue at
+	// once. Validation problems and policy denials are errors in the
+	// pharmacist's terms; the receipt carries the decisions applied.
+	Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error)
+	// UploadState returns the outbox entry of a record: done once the
+	// Prescription Centre has it, conflict or rejected when it refused it.
+	UploadState(ctx context.Context, recordID string) (journal.OutboxEntry, error)
 }
 
 // Counter is the counter's own settings.
@@ -51,6 +61,9 @@ type Counter struct {
 	// SignedIn opens the counter already signed in as this person: the
 	// demo's training pharmacist. Nil shows the sign-in screen.
 	SignedIn *rx.Pharmacist
+	// Policy is the fault-mode policy the counter previews decisions by;
+	// it must be the one Services records by. Nil is policy.Default().
+	Policy *policy.Set
 }
 
 // Outages is offered by the services of a training counter (tiski demo):
@@ -87,6 +100,9 @@ func New(lang i18n.Lang, svc Services, counter Counter, now func() time.Time) Co
 	}
 	if counter.CallTimeout <= 0 {
 		counter.CallTimeout = DefaultCallTimeout
+	}
+	if counter.Policy == nil {
+		counter.Policy = policy.Default()
 	}
 	return Common{
 		Styles:   styles.New(),

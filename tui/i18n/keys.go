@@ -48,6 +48,7 @@ const (
 	HelpForceFault
 	HelpConfirmDispense
 	HelpVoid
+	HelpDispense
 
 	// Sign-in and the lock.
 	SignInTitle
@@ -113,6 +114,34 @@ const (
 	RxFormPaper
 	RxFormTelephone
 	RxViewOnly
+
+	// Dispense.
+	DispTitle
+	DispPrescription
+	DispPackage
+	DispPackOf
+	DispQuantity
+	DispRemaining
+	DispEssential
+	DispBasis
+	DispBasisSheet
+	DispBasisSummary
+	DispBasisLabel
+	DispUnitsPerDay
+	DispDecisions
+	DispNoDecisions
+	DispConfirmHint
+	DispRecording
+	DispRecordedLocally
+	DispWaitingUpload
+	DispRecordedCentre
+	DispHandOver
+	DispRefused
+	DispDoNotHand
+	DispNotRecorded
+	DispStateFailed
+	DispViewOnly
+	DispNumber
 
 	keyCount
 )

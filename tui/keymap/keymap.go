@@ -33,6 +33,8 @@ type KeyMap struct {
 	// Outage starts and ends an outage of the simulated Prescription
 	// Centre; only a training counter (tiski demo) offers it.
 	Outage key.Binding
+	// Dispense opens the dispense screen for the selected prescription.
+	Dispense key.Binding
 
 	// ConfirmDispense and Void are safety-critical: no other binding, in
 	// any screen, uses their keys.
@@ -61,6 +63,7 @@ func New(lang i18n.Lang) KeyMap {
 		Lock:            b(i18n.HelpLock, "ctrl+l", "ctrl+l"),
 		ForceFault:      b(i18n.HelpForceFault, "F6", "f6"),
 		Outage:          b(i18n.HelpOutage, "F9", "f9"),
+		Dispense:        b(i18n.HelpDispense, "F5", "f5"),
 		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
 		Void:            b(i18n.HelpVoid, "F8", "f8"),
 	}
@@ -69,7 +72,7 @@ func New(lang i18n.Lang) KeyMap {
 // All returns every binding, for the safety check and the full help.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Quit, k.Help, k.Back, k.Submit, k.Up, k.Down, k.NextField, k.PrevField,
-		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.ConfirmDispense, k.Void}
+		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.Dispense, k.ConfirmDispense, k.Void}
 }
 
 // Help is a set of bindings for bubbles/help: the short help is the first

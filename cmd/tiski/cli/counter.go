@@ -13,6 +13,8 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui"
@@ -73,6 +75,12 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	if !ok {
 		return fmt.Errorf("language %q is not fi, sv or en", c.Language)
 	}
+	pol := policy.Default()
+	if c.Policy != "" {
+		if pol, err = policy.Load(c.Policy); err != nil {
+			return err
+		}
+	}
 	j, err := f.Journal(ctx)
 	if err != nil {
 		return err
@@ -102,12 +110,13 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	go func() { defer wg.Done(); w.FollowMode(bg, states) }()
 	defer func() { stop(); unsubscribe(); wg.Wait() }()
 
-	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w}
+	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w,
+		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
 	if opts.Outage != nil {
 		svc = &trainingServices{counterServices: svc.(*counterServices), outage: opts.Outage}
 	}
 	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
-		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn}
+		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn, Policy: pol}
 	return tui.Run(ctx, common.New(lang, svc, counter, nil), f.IO.In, f.IO.Out)
 }
 
@@ -134,6 +143,7 @@ type counterServices struct {
 	journal *journal.Journal
 	centre  *centre.Client
 	worker  *queue.Worker
+	record  *record.Service
 }
 
 var _ common.Services = (*counterServices)(nil)
@@ -166,4 +176,22 @@ func (s *counterServices) ForceFault(ctx context.Context, reason, by string) (rx
 		s.f.Logger().Info("mode forced", logKeyMode, string(st.Mode), logKeyUser, by, "reason", reason)
 	}
 	return st, err
+}
+
+// Dispense records through pkg/record, the one write path (DESIGN §4), and
+// kicks the upload queue so an online dispensing reaches the Prescription
+// Centre at once.
+func (s *counterServices) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error) {
+	rc, err := s.record.Dispense(ctx, who, d, opts)
+	if err != nil {
+		return rc, err
+	}
+	s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, rc.Record.ID,
+		logKeyKind, string(rc.Record.Kind), "seq", rc.Record.Seq, "rules", rc.Record.Rules)
+	s.worker.Kick()
+	return rc, nil
+}
+
+func (s *counterServices) UploadState(ctx context.Context, id string) (journal.OutboxEntry, error) {
+	return s.journal.Outbox(ctx, id)
 }

@@ -24,8 +24,11 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/pkg/signin"
+	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
@@ -76,6 +79,10 @@ type Env struct {
 	Client   *centre.Client
 	Clock    *Clock
 	Services *Services
+	// Worker is a real upload queue over the journal and the client. It
+	// does not run by itself: a test calls Drain when it wants the outbox
+	// uploaded, so no test waits on the wall clock.
+	Worker *queue.Worker
 }
 
 // New starts an Env; everything is closed at the test's end.
@@ -111,7 +118,21 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Services: &Services{Journal: j, Centre: c}}
+	w := queue.New(j, c, nil, queue.Config{Owner: "tuitest", Now: clock.Now, Rate: -1})
+	rec := &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: Pharmacy, Now: clock.Now}
+	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Worker: w,
+		Services: &Services{Journal: j, Centre: c, Record: rec, Kick: w.Kick}}
+}
+
+// Drain uploads everything the outbox holds once, as the queue beside the
+// counter would after Kick.
+func (e *Env) Drain(t testing.TB) queue.Summary {
+	t.Helper()
+	sum, err := e.Worker.Drain(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }
 
 // Common returns a Common over the Env in lang, sized w×h.
@@ -135,6 +156,24 @@ func (e *Env) Fault(t testing.TB) rx.ModeState {
 type Services struct {
 	Journal *journal.Journal
 	Centre  *centre.Client
+	Record  *record.Service
+	// Kick, when set, is called after each record, as the counter kicks
+	// its upload queue.
+	Kick func()
+}
+
+// Dispense implements common.Services.
+func (s *Services) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error) {
+	rc, err := s.Record.Dispense(ctx, who, d, opts)
+	if err == nil && s.Kick != nil {
+		s.Kick()
+	}
+	return rc, err
+}
+
+// UploadState implements common.Services.
+func (s *Services) UploadState(ctx context.Context, id string) (journal.OutboxEntry, error) {
+	return s.Journal.Outbox(ctx, id)
 }
 
 var _ common.Services = (*Services)(nil)

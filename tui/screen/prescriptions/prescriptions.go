@@ -27,6 +27,13 @@ import (
 // BackMsg asks the root to go back to the patient search.
 type BackMsg struct{}
 
+// DispenseMsg asks the root to open the dispense screen for a
+// prescription. Only a person who may record gets one.
+type DispenseMsg struct {
+	Patient      rx.Patient
+	Prescription rx.Prescription
+}
+
 // Columns, in order.
 const (
 	ColMedicine = iota
@@ -215,13 +222,22 @@ func (m Model) form(f rx.Form) string {
 }
 
 // Update handles keys: Up and Down move, F3 sorts, F4 filters, Enter opens
-// the detail view and Esc closes it, ends filtering or goes back.
+// the detail view and Esc closes it, ends filtering or goes back, and F5
+// asks to dispense the selected prescription.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	km, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return m, nil
 	}
 	k := m.c.Keys
+	if key.Matches(km, k.Dispense) && !m.filtering {
+		p, ok := m.Selected()
+		if !ok || !m.who.Role.MayRecord() {
+			return m, nil // a student may look but not dispense: the screen says so
+		}
+		patient := m.patient
+		return m, func() tea.Msg { return DispenseMsg{Patient: patient, Prescription: p} }
+	}
 	switch {
 	case m.detail:
 		if key.Matches(km, k.Back) {
