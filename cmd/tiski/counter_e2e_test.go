@@ -109,7 +109,8 @@ func TestCounterInTmux(t *testing.T) {
 // TestDemoInTmux runs `tiski demo` as a newcomer would: the counter opens
 // signed in with the TRAINING banner, F9 takes the simulated Prescription
 // Centre down and the counter notices, F9 brings it back and the counter
-// returns to ONLINE.
+// returns to ONLINE; then a dispensing for Matti reaches the Prescription
+// Centre.
 func TestDemoInTmux(t *testing.T) {
 	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" demo --data "+t.TempDir())
 	s.waitFor("TRAINING – no real data")
@@ -124,5 +125,15 @@ func TestDemoInTmux(t *testing.T) {
 	s.waitFor("ONLINE – connected")
 	s.keys("140348-901W", "Enter")
 	s.waitFor("Metforem")
+	// Dispense EP26000101 online: filter the table to it, F5, F10.
+	s.keys("F4")
+	s.keys("EP26000101", "Enter")
+	s.waitFor("1/18 prescriptions")
+	s.keys("F5")
+	s.waitFor("Dispense: Korhonen, Matti")
+	s.waitFor("EP26000101")
+	s.keys("F10")
+	s.waitFor("Recorded in Prescription Centre")
+	s.waitFor("Pending: 0")
 	s.keys("C-c")
 }
