@@ -347,16 +347,11 @@ func (s *Service) inFault(ctx context.Context, t, now time.Time, reference strin
 
 // voided reports whether a void refers to the record.
 func (s *Service) voided(ctx context.Context, id string) (bool, error) {
-	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}})
+	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}, RefersTo: id, Limit: 1})
 	if err != nil {
 		return false, err
 	}
-	for _, v := range voids {
-		if v.RefersTo == id {
-			return true, nil
-		}
-	}
-	return false, nil
+	return len(voids) > 0, nil
 }
 
 // Void records that an earlier prescription or dispensing was entered in
