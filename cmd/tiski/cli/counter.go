@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -13,7 +12,6 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
-	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
@@ -75,11 +73,9 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	if !ok {
 		return fmt.Errorf("language %q is not fi, sv or en", c.Language)
 	}
-	pol := policy.Default()
-	if c.Policy != "" {
-		if pol, err = policy.Load(c.Policy); err != nil {
-			return err
-		}
+	pol, err := f.Policy()
+	if err != nil {
+		return err
 	}
 	j, err := f.Journal(ctx)
 	if err != nil {
@@ -94,21 +90,15 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	if err != nil {
 		return err
 	}
-	m := mode.New(j, client, mode.Config{Interval: c.Probe.Interval, Timeout: c.Probe.Timeout,
-		RecoverAfter: c.Probe.RecoverAfter, Logger: f.Logger()})
-	w := queue.New(j, client, m, cfg)
+	m, w, err := uploader(f, j, client, cfg)
+	if err != nil {
+		return err
+	}
 	f.Logger().Info("counter opened", logKeyCmd, "counter", "owner", w.Owner(), "training", opts.Training)
 
 	// The mode machine and the upload queue run beside the counter; the
 	// counter never waits for them.
-	bg, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	states, unsubscribe := m.Subscribe()
-	wg.Add(3)
-	go func() { defer wg.Done(); m.Run(bg) }()
-	go func() { defer wg.Done(); w.Run(bg) }()
-	go func() { defer wg.Done(); w.FollowMode(bg, states) }()
-	defer func() { stop(); unsubscribe(); wg.Wait() }()
+	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
 
 	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}

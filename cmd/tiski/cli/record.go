@@ -174,11 +174,9 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
-	pol := policy.Default()
-	if c.Policy != "" {
-		if pol, err = policy.Load(c.Policy); err != nil {
-			return err
-		}
+	pol, err := f.Policy()
+	if err != nil {
+		return err
 	}
 	j, err := f.Journal(ctx)
 	if err != nil {

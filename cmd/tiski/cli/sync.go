@@ -14,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
-	"github.com/tiski-rx/tiski/pkg/mode"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
 )
@@ -240,10 +239,6 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer client.Close()
-	c, err := f.Config()
-	if err != nil {
-		return err
-	}
 	cfg, err := workerConfig(f)
 	if err != nil {
 		return err
@@ -255,24 +250,17 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	p := newProgress(f.IO.Out, start.Unsent(), opts.Now)
 	cfg.OnOutcome = p.outcome
 
-	m := mode.New(j, client, mode.Config{Interval: c.Probe.Interval, Timeout: c.Probe.Timeout,
-		RecoverAfter: c.Probe.RecoverAfter, Logger: f.Logger()})
-	w := queue.New(j, client, m, cfg)
+	m, w, err := uploader(f, j, client, cfg)
+	if err != nil {
+		return err
+	}
 	f.Logger().Info("sync run", logKeyCmd, "sync run", "owner", w.Owner(), "once", opts.Once)
 
 	// The mode machine runs beside the worker: uploads report to it, and
 	// its recovery wakes the worker's backoffs.
-	bg, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	states, unsubscribe := m.Subscribe()
-	wg.Add(3)
-	go func() { defer wg.Done(); m.Run(bg) }()
-	go func() { defer wg.Done(); w.FollowMode(bg, states) }()
-	go func() { defer wg.Done(); p.tick(bg, m.State) }()
+	stop := runBeside(ctx, m, w, func(ctx context.Context) { p.tick(ctx, m.State) })
 	sum, err := w.Drain(ctx, opts.Once)
 	stop()
-	unsubscribe()
-	wg.Wait()
 	p.finish()
 	if err != nil {
 		return err
