@@ -90,25 +90,34 @@ func conflictRows(ctx context.Context, j *journal.Journal) ([]conflictRow, error
 	}
 	rows := make([]conflictRow, 0, len(entries))
 	for _, e := range entries {
-		c, _ := queue.EntryConflict(e)
-		rec, err := j.Get(ctx, e.RecordID)
+		row, _, err := conflictRowOf(ctx, j, e)
 		if err != nil {
 			return nil, err
-		}
-		row := conflictRow{ID: e.RecordID, Seq: e.Seq, Kind: string(rec.Kind), State: string(e.State), Conflict: c.Kind, Detail: c.Detail,
-			Patient: hetu.Mask(rec.Patient), Prescription: prescriptionOf(rec), Time: rec.Time, Pharmacist: rec.Pharmacist}
-		deps, err := j.Dependents(ctx, e.RecordID)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range deps {
-			if d.State != journal.OutboxDone && d.State != journal.OutboxVoided {
-				row.Waiting = append(row.Waiting, d.RecordID)
-			}
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// conflictRowOf describes one entry waiting for review, with its record.
+func conflictRowOf(ctx context.Context, j *journal.Journal, e journal.OutboxEntry) (conflictRow, journal.Record, error) {
+	c, _ := queue.EntryConflict(e)
+	rec, err := j.Get(ctx, e.RecordID)
+	if err != nil {
+		return conflictRow{}, journal.Record{}, err
+	}
+	row := conflictRow{ID: e.RecordID, Seq: e.Seq, Kind: string(rec.Kind), State: string(e.State), Conflict: c.Kind, Detail: c.Detail,
+		Patient: hetu.Mask(rec.Patient), Prescription: prescriptionOf(rec), Time: rec.Time, Pharmacist: rec.Pharmacist}
+	deps, err := j.Dependents(ctx, e.RecordID)
+	if err != nil {
+		return conflictRow{}, journal.Record{}, err
+	}
+	for _, d := range deps {
+		if d.State != journal.OutboxDone && d.State != journal.OutboxVoided {
+			row.Waiting = append(row.Waiting, d.RecordID)
+		}
+	}
+	return row, rec, nil
 }
 
 // NewCmdConflictsList builds `tiski conflicts list`.
@@ -180,23 +189,18 @@ func conflictsShowRun(ctx context.Context, opts *ConflictsOptions) error {
 	if err != nil {
 		return err
 	}
-	rows, err := conflictRows(ctx, j)
-	if err != nil {
+	entry, err := j.Outbox(ctx, opts.ID)
+	if err != nil && rx.ErrorCode(err) != rx.ENOTFOUND {
 		return err
 	}
-	var row *conflictRow
-	for i := range rows {
-		if rows[i].ID == opts.ID {
-			row = &rows[i]
-		}
-	}
-	if row == nil {
+	if _, waiting := queue.EntryConflict(entry); err != nil || !waiting {
 		return rx.Errorf(rx.ENOTFOUND, "Record %s is not waiting for review: see 'tiski conflicts list' or 'tiski queue show %s'.", opts.ID, opts.ID)
 	}
-	rec, err := j.Get(ctx, opts.ID)
+	r, rec, err := conflictRowOf(ctx, j, entry)
 	if err != nil {
 		return err
 	}
+	row := &r
 	// The upstream state of an e-prescription, when the Prescription Centre answers.
 	upstream := map[string]any{}
 	upstreamNote := ""
