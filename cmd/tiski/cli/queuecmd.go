@@ -176,7 +176,7 @@ func queueShowRun(ctx context.Context, opts *QueueOptions) error {
 	}
 	entry, err := j.Outbox(ctx, opts.ID)
 	hasEntry := err == nil
-	if err != nil && !isNotFound(err) {
+	if err != nil && rx.ErrorCode(err) != rx.ENOTFOUND {
 		return err
 	}
 	out := opts.Factory.IO.Out
@@ -221,7 +221,6 @@ func queueShowRun(ctx context.Context, opts *QueueOptions) error {
 	return nil
 }
 
-func isNotFound(err error) bool { return rx.ErrorCode(err) == rx.ENOTFOUND }
 
 // NewCmdQueueRetry builds `tiski queue retry`.
 func NewCmdQueueRetry(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
