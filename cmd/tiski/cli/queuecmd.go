@@ -221,7 +221,6 @@ func queueShowRun(ctx context.Context, opts *QueueOptions) error {
 	return nil
 }
 
-
 // NewCmdQueueRetry builds `tiski queue retry`.
 func NewCmdQueueRetry(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
 	opts := &QueueOptions{Factory: f}
