@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,8 +88,9 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	fmt.Fprintf(w, "Try it:\n")
 	fmt.Fprintf(w, "  curl -s '%s/Patient?_count=3'\n", srv.URL())
 	fmt.Fprintf(w, "  curl -s '%s/MedicationRequest?patient.identifier=urn:oid:1.2.246.21|%s&_include=MedicationRequest:medication'\n", srv.URL(), demoPatient)
-	fmt.Fprintf(w, "  tiski centre fault down --admin-addr %s     # start an outage\n", trimScheme(srv.AdminURL()))
-	fmt.Fprintf(w, "  tiski centre fault up --admin-addr %s       # end it\n\n", trimScheme(srv.AdminURL()))
+	admin := strings.TrimPrefix(srv.AdminURL(), "http://") // the admin API is plain HTTP on loopback
+	fmt.Fprintf(w, "  tiski centre fault down --admin-addr %s     # start an outage\n", admin)
+	fmt.Fprintf(w, "  tiski centre fault up --admin-addr %s       # end it\n\n", admin)
 	fmt.Fprintln(w, "Run 'tiski demo' on a terminal to open the counter. Press Ctrl-C to stop.")
 	<-ctx.Done()
 	return nil
@@ -144,12 +146,3 @@ func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data st
 
 // demoPatient is Matti Korhonen, the fixture patient with the most prescriptions.
 const demoPatient = "140348-901W"
-
-func trimScheme(url string) string {
-	for _, p := range []string{"http://", "https://"} {
-		if len(url) > len(p) && url[:len(p)] == p {
-			return url[len(p):]
-		}
-	}
-	return url
-}
