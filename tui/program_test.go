@@ -2,6 +2,8 @@ package tui
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -35,5 +37,34 @@ func TestProgram(t *testing.T) {
 	final, ok := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
 	if !ok || final.Screen() != ScreenPrescriptions || final.Pharmacist().ID != tuitest.Pharmacist.ID {
 		t.Errorf("final model: screen %d, %+v", final.Screen(), final.Pharmacist())
+	}
+}
+
+// TestFirstFrame runs the counter with no keyboard and checks FirstFrame
+// returns once the first frame, status line and sign-in, is written.
+func TestFirstFrame(t *testing.T) {
+	env := tuitest.New(t)
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := FirstFrame(ctx, env.Common(i18n.EN, 80, 24), 80, 24, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{tuitest.Pharmacy.Name, "User id"} {
+		if !bytes.Contains(out.Bytes(), []byte(want)) {
+			t.Errorf("first frame lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// BenchmarkFirstFrame is the counter's part of the time to the first
+// frame: a bubbletea program from start to its first frame written.
+func BenchmarkFirstFrame(b *testing.B) {
+	env := tuitest.New(b)
+	c := env.Common(i18n.EN, 80, 24)
+	for b.Loop() {
+		if err := FirstFrame(context.Background(), c, 80, 24, io.Discard); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

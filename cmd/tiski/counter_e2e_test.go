@@ -137,3 +137,19 @@ func TestDemoInTmux(t *testing.T) {
 	s.waitFor("Pending: 0")
 	s.keys("C-c")
 }
+
+// TestDemoFirstFrame runs `tiski demo --first-frame`, cmd/tiskibench's
+// measure of the time to the first frame: it must start everything the
+// demo starts, render, report and exit by itself.
+func TestDemoFirstFrame(t *testing.T) {
+	r := tiskiRun{t: t, data: t.TempDir()}
+	out := r.ok("", "demo", "--first-frame")
+	rest, ok := strings.CutPrefix(out, "first-frame ")
+	if !ok {
+		t.Fatalf("tiski demo --first-frame printed %q", out)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(rest))
+	if err != nil || d <= 0 {
+		t.Fatalf("tiski demo --first-frame printed %q: %v", out, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tiski-rx/tiski/cmd/tiski/cli"
 )
@@ -19,9 +20,12 @@ var (
 	date    = ""
 )
 
+// started is set as the package initialises, before main runs.
+var started = time.Now()
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, cli.Build{Version: version, Commit: commit, Date: date}, os.Args[1:], cli.StdIO())
+	code := cli.Main(ctx, cli.Build{Version: version, Commit: commit, Date: date, Started: started}, os.Args[1:], cli.StdIO())
 	stop()
 	os.Exit(code)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,8 @@ type Build struct {
 	Version string
 	Commit  string
 	Date    string
+	// Started is when the process started, for `tiski demo --first-frame`.
+	Started time.Time
 }
 
 // IO is where a command reads and writes.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tiski-rx/tiski/pkg/signin"
 )
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -80,5 +82,23 @@ func TestFaultUnreachableAdmin(t *testing.T) {
 	_, errOut, code := run(t, "centre", "fault", "down", "--admin-addr", "127.0.0.1:1")
 	if code != ExitFailed || !strings.Contains(errOut, "127.0.0.1:1") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDemoPINHash checks the demo's precomputed hash is of its PIN, with
+// the parameters a new hash would get.
+func TestDemoPINHash(t *testing.T) {
+	if !signin.VerifyPIN(demoPINHash, demoPIN) {
+		t.Fatal("demoPINHash does not verify demoPIN")
+	}
+	if signin.VerifyPIN(demoPINHash, "4321") {
+		t.Fatal("demoPINHash verifies a wrong PIN")
+	}
+	fresh, err := signin.HashPIN(demoPIN, signin.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := strings.SplitN(fresh, "$", 5)[3], strings.SplitN(demoPINHash, "$", 5)[3]; a != b {
+		t.Errorf("demo hash parameters %q, a new hash has %q", b, a)
 	}
 }

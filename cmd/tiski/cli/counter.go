@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -29,6 +31,10 @@ type CounterOptions struct {
 	// Outage starts (true) or ends (false) an outage of a simulated
 	// Prescription Centre; set by the demo only.
 	Outage func(ctx context.Context) (down bool, err error)
+	// FirstFrame renders the counter's first frame at 80×24 with no
+	// terminal, prints "first-frame <duration since the process started>"
+	// and returns: `tiski demo --first-frame`, for cmd/tiskibench.
+	FirstFrame bool
 }
 
 // NewCmdCounter builds `tiski counter`.
@@ -62,7 +68,7 @@ func isTerminal(streams IO) bool {
 
 func counterRun(ctx context.Context, opts *CounterOptions) error {
 	f := opts.Factory
-	if !isTerminal(f.IO) {
+	if !isTerminal(f.IO) && !opts.FirstFrame {
 		return usageError{errors.New("the counter needs a terminal; for scripts use 'tiski sync', 'tiski record' and the other commands")}
 	}
 	c, err := f.Config()
@@ -107,7 +113,15 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	}
 	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
 		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn, Policy: pol}
-	return tui.Run(ctx, common.New(lang, svc, counter, nil), f.IO.In, f.IO.Out)
+	cc := common.New(lang, svc, counter, nil)
+	if opts.FirstFrame {
+		if err := tui.FirstFrame(ctx, cc, 80, 24, io.Discard); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "first-frame %s\n", time.Since(f.Build.Started))
+		return nil
+	}
+	return tui.Run(ctx, cc, f.IO.In, f.IO.Out)
 }
 
 // trainingServices adds the demo's outage switch to the counter's services.
