@@ -12,6 +12,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/keymap"
 	"github.com/tiski-rx/tiski/tui/styles"
@@ -45,6 +46,33 @@ type Services interface {
 	// UploadState returns the outbox entry of a record: done once the
 	// Prescription Centre has it, conflict or rejected when it refused it.
 	UploadState(ctx context.Context, recordID string) (journal.OutboxEntry, error)
+
+	// Paper and Telephone record a prescription received on paper or by
+	// telephone through pkg/record, with its first dispensing when d is not
+	// nil, in one journal transaction, then hand it to the upload queue at
+	// once: online it is uploaded straight away, in a fault it waits.
+	Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error)
+	Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error)
+	// Medicines is the pharmacy's medicine catalogue, for the forms.
+	Medicines(ctx context.Context) ([]rx.Medicine, error)
+	// PatientRecords returns the journal's records about the patient made
+	// at or after since (the start of the current outage), oldest first.
+	PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error)
+	// Record returns one journal record; rx.ENOTFOUND when there is none.
+	Record(ctx context.Context, id string) (journal.Record, error)
+	// Outbox lists the outbox entries in the given states, every state
+	// when none is given, oldest first: the sync and conflicts screens.
+	Outbox(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error)
+	// RetryNow makes a record waiting for a retry (or parked) due now and
+	// wakes the upload queue.
+	RetryNow(ctx context.Context, recordID string) error
+	// Prescription reads an e-prescription as the Prescription Centre holds
+	// it now: the upstream side of a conflict.
+	Prescription(ctx context.Context, id string) (rx.Prescription, error)
+	// Resolve records a pharmacist's resolution of a record that needs
+	// review (queue.Resolve), then wakes the upload queue. It returns the
+	// audit record.
+	Resolve(ctx context.Context, who rx.Pharmacist, recordID string, r queue.Resolution) (journal.Record, error)
 }
 
 // Counter is the counter's own settings.

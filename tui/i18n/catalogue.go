@@ -1,5 +1,15 @@
 package i18n
 
+func init() {
+	for _, part := range []map[Lang]map[Key]string{formsCatalogue, queueCatalogue} {
+		for l, texts := range part {
+			for k, t := range texts {
+				catalogues[l][k] = t
+			}
+		}
+	}
+}
+
 // catalogues holds one message catalogue per language. The format verbs of
 // a key are the same, in the same order, in every language.
 var catalogues = map[Lang]map[Key]string{
@@ -43,6 +53,12 @@ var catalogues = map[Lang]map[Key]string{
 		HelpConfirmDispense: "vahvista toimitus",
 		HelpVoid:            "mitätöi",
 		HelpDispense:        "toimita",
+		HelpPaper:           "paperiresepti",
+		HelpTelephone:       "puhelinresepti",
+		HelpEssential:       "välttämätön lääke",
+		HelpSync:            "lähetysjono",
+		HelpConflicts:       "tarkistettavat",
+		HelpRetryNow:        "yritä nyt",
 
 		SignInTitle:    "Kirjautuminen",
 		SignInID:       "Tunnus",
@@ -173,6 +189,12 @@ var catalogues = map[Lang]map[Key]string{
 		HelpConfirmDispense: "bekräfta expediering",
 		HelpVoid:            "makulera",
 		HelpDispense:        "expediera",
+		HelpPaper:           "pappersrecept",
+		HelpTelephone:       "telefonrecept",
+		HelpEssential:       "nödvändigt läkemedel",
+		HelpSync:            "sändningskö",
+		HelpConflicts:       "att granska",
+		HelpRetryNow:        "försök nu",
 
 		SignInTitle:    "Inloggning",
 		SignInID:       "Användar-id",
@@ -303,6 +325,12 @@ var catalogues = map[Lang]map[Key]string{
 		HelpConfirmDispense: "confirm dispensing",
 		HelpVoid:            "void",
 		HelpDispense:        "dispense",
+		HelpPaper:           "paper prescription",
+		HelpTelephone:       "telephone prescription",
+		HelpEssential:       "essential medicine",
+		HelpSync:            "upload queue",
+		HelpConflicts:       "for review",
+		HelpRetryNow:        "retry now",
 
 		SignInTitle:    "Sign in",
 		SignInID:       "User id",

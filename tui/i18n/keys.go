@@ -49,6 +49,12 @@ const (
 	HelpConfirmDispense
 	HelpVoid
 	HelpDispense
+	HelpPaper
+	HelpTelephone
+	HelpEssential
+	HelpSync
+	HelpConflicts
+	HelpRetryNow
 
 	// Sign-in and the lock.
 	SignInTitle
@@ -146,11 +152,18 @@ const (
 	keyCount
 )
 
+// keyRanges are the blocks of keys, each past its base: this file's, and
+// one per file of screens whose keys are kept apart (keys_forms.go,
+// keys_queue.go).
+var keyRanges = [][2]Key{{0, keyCount}, {formsBase + 1, formsEnd}, {queueBase + 1, queueEnd}}
+
 // Keys returns every key of the catalogue.
 func Keys() []Key {
-	ks := make([]Key, 0, keyCount)
-	for k := Key(0); k < keyCount; k++ {
-		ks = append(ks, k)
+	var ks []Key
+	for _, r := range keyRanges {
+		for k := r[0]; k < r[1]; k++ {
+			ks = append(ks, k)
+		}
 	}
 	return ks
 }

@@ -35,6 +35,17 @@ type KeyMap struct {
 	Outage key.Binding
 	// Dispense opens the dispense screen for the selected prescription.
 	Dispense key.Binding
+	// Paper, Telephone and Essential open the fault forms: a paper or
+	// telephone prescription (in every mode: the fault may be the
+	// prescriber's), and an essential-medication dispensing (in FAULT).
+	Paper     key.Binding
+	Telephone key.Binding
+	Essential key.Binding
+	// Sync and Conflicts open the upload queue and the records waiting for
+	// a pharmacist's review; RetryNow sends the selected record again now.
+	Sync      key.Binding
+	Conflicts key.Binding
+	RetryNow  key.Binding
 
 	// ConfirmDispense and Void are safety-critical: no other binding, in
 	// any screen, uses their keys.
@@ -64,6 +75,12 @@ func New(lang i18n.Lang) KeyMap {
 		ForceFault:      b(i18n.HelpForceFault, "F6", "f6"),
 		Outage:          b(i18n.HelpOutage, "F9", "f9"),
 		Dispense:        b(i18n.HelpDispense, "F5", "f5"),
+		Paper:           b(i18n.HelpPaper, "ctrl+p", "ctrl+p"),
+		Telephone:       b(i18n.HelpTelephone, "ctrl+t", "ctrl+t"),
+		Essential:       b(i18n.HelpEssential, "ctrl+e", "ctrl+e"),
+		Sync:            b(i18n.HelpSync, "F7", "f7"),
+		Conflicts:       b(i18n.HelpConflicts, "F12", "f12"),
+		RetryNow:        b(i18n.HelpRetryNow, "ctrl+r", "ctrl+r"),
 		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
 		Void:            b(i18n.HelpVoid, "F8", "f8"),
 	}
@@ -72,7 +89,8 @@ func New(lang i18n.Lang) KeyMap {
 // All returns every binding, for the safety check and the full help.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Quit, k.Help, k.Back, k.Submit, k.Up, k.Down, k.NextField, k.PrevField,
-		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.Dispense, k.ConfirmDispense, k.Void}
+		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.Dispense, k.ConfirmDispense, k.Void,
+		k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow}
 }
 
 // Help is a set of bindings for bubbles/help: the short help is the first

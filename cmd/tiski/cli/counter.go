@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
@@ -148,6 +150,10 @@ type counterServices struct {
 	centre  *centre.Client
 	worker  *queue.Worker
 	record  *record.Service
+
+	medicinesOnce sync.Once
+	medicines     []rx.Medicine
+	medicinesErr  error
 }
 
 var _ common.Services = (*counterServices)(nil)
@@ -194,6 +200,82 @@ func (s *counterServices) Dispense(ctx context.Context, who rx.Pharmacist, d rx.
 		logKeyKind, string(rc.Record.Kind), "seq", rc.Record.Seq, "rules", rc.Record.Rules)
 	s.worker.Kick()
 	return rc, nil
+}
+
+// Paper and Telephone record through pkg/record and kick the queue, as
+// Dispense does.
+func (s *counterServices) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
+	return s.recorded(who)(s.record.Paper(ctx, who, p, d))
+}
+
+func (s *counterServices) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
+	return s.recorded(who)(s.record.Telephone(ctx, who, p, d))
+}
+
+// recorded logs a receipt and kicks the upload queue.
+func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error) (record.Receipt, error) {
+	return func(rc record.Receipt, err error) (record.Receipt, error) {
+		if err != nil {
+			return rc, err
+		}
+		s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, rc.Record.ID,
+			logKeyKind, string(rc.Record.Kind), "seq", rc.Record.Seq, "rules", rc.Record.Rules)
+		if rc.Dispensing != nil {
+			s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, rc.Dispensing.ID,
+				logKeyKind, string(rc.Dispensing.Kind), "seq", rc.Dispensing.Seq, "rules", rc.Dispensing.Rules)
+		}
+		s.worker.Kick()
+		return rc, nil
+	}
+}
+
+// Medicines is the catalogue bundled with tiski (the fixtures' medicines
+// with their VNR package numbers), read once.
+func (s *counterServices) Medicines(ctx context.Context) ([]rx.Medicine, error) {
+	s.medicinesOnce.Do(func() {
+		fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
+		if err != nil {
+			s.medicinesErr = fmt.Errorf("read the medicine catalogue: %w", err)
+			return
+		}
+		s.medicines = fx.Medicines
+	})
+	return s.medicines, s.medicinesErr
+}
+
+func (s *counterServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
+	return s.journal.List(ctx, journal.Filter{Patient: patient, Since: since})
+}
+
+func (s *counterServices) Record(ctx context.Context, id string) (journal.Record, error) {
+	return s.journal.Get(ctx, id)
+}
+
+func (s *counterServices) Outbox(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error) {
+	return s.journal.OutboxList(ctx, states...)
+}
+
+func (s *counterServices) RetryNow(ctx context.Context, id string) error {
+	if err := s.journal.Requeue(ctx, id); err != nil {
+		return err
+	}
+	s.f.Logger().Info("retry now", logKeyCmd, "counter", logKeyRecord, id)
+	s.worker.Kick()
+	return nil
+}
+
+func (s *counterServices) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
+	return s.centre.Prescription(ctx, id)
+}
+
+func (s *counterServices) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {
+	rec, err := queue.Resolve(ctx, s.journal, who, id, r)
+	if err != nil {
+		return rec, err
+	}
+	s.f.Logger().Info("resolved", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, id, "action", r.Action)
+	s.worker.Kick()
+	return rec, nil
 }
 
 func (s *counterServices) UploadState(ctx context.Context, id string) (journal.OutboxEntry, error) {

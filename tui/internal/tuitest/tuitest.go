@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
+	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -121,7 +122,7 @@ func New(t testing.TB) *Env {
 	w := queue.New(j, c, nil, queue.Config{Owner: "tuitest", Now: clock.Now, Rate: -1})
 	rec := &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: Pharmacy, Now: clock.Now}
 	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Worker: w,
-		Services: &Services{Journal: j, Centre: c, Record: rec, Kick: w.Kick}}
+		Services: &Services{Journal: j, Centre: c, Recorder: rec, Kick: w.Kick}}
 }
 
 // Drain uploads everything the outbox holds once, as the queue beside the
@@ -154,9 +155,9 @@ func (e *Env) Fault(t testing.TB) rx.ModeState {
 
 // Services implements common.Services over a journal and a client.
 type Services struct {
-	Journal *journal.Journal
-	Centre  *centre.Client
-	Record  *record.Service
+	Journal  *journal.Journal
+	Centre   *centre.Client
+	Recorder *record.Service
 	// Kick, when set, is called after each record, as the counter kicks
 	// its upload queue.
 	Kick func()
@@ -164,7 +165,7 @@ type Services struct {
 
 // Dispense implements common.Services.
 func (s *Services) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error) {
-	rc, err := s.Record.Dispense(ctx, who, d, opts)
+	rc, err := s.Recorder.Dispense(ctx, who, d, opts)
 	if err == nil && s.Kick != nil {
 		s.Kick()
 	}
@@ -215,6 +216,70 @@ func (s *Services) ForceFault(ctx context.Context, reason, by string) (rx.ModeSt
 		return rx.ModeState{}, errors.New("force fault: nobody signed in")
 	}
 	return mode.Force(ctx, s.Journal, reason, by)
+}
+
+// Paper implements common.Services.
+func (s *Services) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
+	return s.kicked(s.Recorder.Paper(ctx, who, p, d))
+}
+
+// Telephone implements common.Services.
+func (s *Services) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
+	return s.kicked(s.Recorder.Telephone(ctx, who, p, d))
+}
+
+func (s *Services) kicked(rc record.Receipt, err error) (record.Receipt, error) {
+	if err == nil && s.Kick != nil {
+		s.Kick()
+	}
+	return rc, err
+}
+
+// Medicines implements common.Services: the bundled fixtures' catalogue.
+func (s *Services) Medicines(ctx context.Context) ([]rx.Medicine, error) {
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), s.Recorder.Now())
+	if err != nil {
+		return nil, err
+	}
+	return fx.Medicines, nil
+}
+
+// PatientRecords implements common.Services.
+func (s *Services) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
+	return s.Journal.List(ctx, journal.Filter{Patient: patient, Since: since})
+}
+
+// Record implements common.Services.
+func (s *Services) Record(ctx context.Context, id string) (journal.Record, error) {
+	return s.Journal.Get(ctx, id)
+}
+
+// Outbox implements common.Services.
+func (s *Services) Outbox(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error) {
+	return s.Journal.OutboxList(ctx, states...)
+}
+
+// RetryNow implements common.Services.
+func (s *Services) RetryNow(ctx context.Context, id string) error {
+	err := s.Journal.Requeue(ctx, id)
+	if err == nil && s.Kick != nil {
+		s.Kick()
+	}
+	return err
+}
+
+// Prescription implements common.Services.
+func (s *Services) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
+	return s.Centre.Prescription(ctx, id)
+}
+
+// Resolve implements common.Services.
+func (s *Services) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {
+	rec, err := queue.Resolve(ctx, s.Journal, who, id, r)
+	if err == nil && s.Kick != nil {
+		s.Kick()
+	}
+	return rec, err
 }
 
 // Pending appends n dispensing records for upload, so the outbox has
