@@ -54,7 +54,7 @@ func TestHelpGenerated(t *testing.T) {
 	h := help.New()
 	h.ShowAll = true
 	out := h.View(Help{{km.Quit, km.Help}, {km.ConfirmDispense}})
-	for _, want := range []string{"ctrl+c", "quit", "F1", "help", "F10", "confirm dispensing"} {
+	for _, want := range []string{"ctrl+c", "quit", "F1", "help", "F10", "confirm"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help %q lacks %q", out, want)
 		}
