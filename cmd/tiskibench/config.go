@@ -1,0 +1,51 @@
+package main
+
+import (
+	"time"
+)
+
+// config sizes a run. The full run measures DESIGN §10 as written; the
+// quick one takes fewer samples, and says so in a row's name wherever it
+// measures something smaller than the design names.
+type config struct {
+	quick bool
+
+	appends int // durable appends sampled, and as many floor writes
+
+	drainRecords int // records drained, and creates in the floor loop
+	drainWorkers int // the Worker's concurrency, and the floor loop's
+
+	detectRounds int           // rounds of each fault
+	probe        time.Duration // the probe interval; 0: tiski's default
+	probeTimeout time.Duration // the probe timeout; 0: tiski's default
+
+	herdClients, herdRecords int
+	herdCapacity             float64
+
+	frames        int // first-frame runs (median)
+	viewFrames    int // View() calls
+	statusRecords int // records in the sync status journal
+	statusRuns    int // sync status runs (median)
+
+	// extra groups, for tests.
+	extra []group
+}
+
+func fullConfig() config {
+	return config{
+		appends:      5000,
+		drainRecords: 10000, drainWorkers: 16,
+		detectRounds: 5,
+		herdClients:  830, herdRecords: 40, herdCapacity: 300,
+		frames: 9, viewFrames: 2000, statusRecords: 1_000_000, statusRuns: 9,
+	}
+}
+
+func quickConfig() config {
+	c := fullConfig()
+	c.quick = true
+	c.appends = 1000
+	c.detectRounds = 1
+	c.frames, c.viewFrames, c.statusRuns = 5, 300, 5
+	return c
+}

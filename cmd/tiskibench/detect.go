@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	tiskiconfig "github.com/tiski-rx/tiski/pkg/config"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
+)
+
+// probeConfig is the probe interval and timeout the counter runs with: the
+// configuration's defaults, unless the run sets its own (tests).
+func probeConfig(cfg config) (interval, timeout time.Duration, err error) {
+	// The built-in defaults: no file (a folder that does not exist), no
+	// environment, no flags.
+	c, err := tiskiconfig.Load(filepath.Join(os.TempDir(), "tiskibench-defaults-only"), nil, func(string) string { return "" })
+	if err != nil {
+		return 0, 0, err
+	}
+	interval, timeout = c.Probe.Interval, c.Probe.Timeout
+	if cfg.probe > 0 {
+		interval = cfg.probe
+	}
+	if cfg.probeTimeout > 0 {
+		timeout = cfg.probeTimeout
+	}
+	return interval, timeout, nil
+}
+
+// measureDetection measures fault detection (DESIGN §10) with the mode
+// machine against a real simulator on loopback and its fault injection:
+// connection refused → FAULT in ≤ 2 s, a black hole → FAULT in ≤ probe
+// timeout + 1 s, and after recovery the first upload ≤ 2 s after the first
+// successful probe. Each fault is set just after the machine reached
+// ONLINE, that is just after a probe, the worst phase; the row is the
+// worst of the rounds. The floor of a fault is one bare GET /metadata
+// under the same fault, with the probe's timeout.
+func measureDetection(ctx context.Context, cfg config) []Row {
+	interval, timeout, err := probeConfig(cfg)
+	refusedCheck, blackholeCheck := valueAtMost(2), valueAtMost((timeout + time.Second).Seconds())
+	recoveryCheck := valueAtMost(2)
+	if err != nil {
+		return []Row{failed("detect", "s", refusedCheck, err)}
+	}
+	rounds := fmt.Sprintf("worst of %d, probe every %s, timeout %s", cfg.detectRounds, interval, timeout)
+	var rows []Row
+	refused, blackhole, err := detectFaults(ctx, cfg, interval, timeout)
+	if err != nil {
+		rows = append(rows, failed("detect: refused → FAULT", "s", refusedCheck, err))
+	} else {
+		rows = append(rows,
+			row("detect: connection refused → FAULT ("+rounds+")", refused.worst.Seconds(), "s", refused.floor.Seconds(),
+				"a bare GET /metadata refused", refusedCheck),
+			row("detect: black hole → FAULT ("+rounds+")", blackhole.worst.Seconds(), "s", blackhole.floor.Seconds(),
+				"a bare GET /metadata timing out after the probe timeout", blackholeCheck))
+	}
+	gap, err := recoveryGap(ctx, cfg, interval, timeout)
+	if err != nil {
+		rows = append(rows, failed("detect: recovery → first upload", "s", recoveryCheck, err))
+	} else {
+		rows = append(rows, row(fmt.Sprintf("detect: successful probe → first upload (probe every %s)", interval),
+			gap.Seconds(), "s", math.NaN(), "", recoveryCheck))
+	}
+	return rows
+}
+
+type detection struct{ worst, floor time.Duration }
+
+func detectFaults(ctx context.Context, cfg config, interval, timeout time.Duration) (refused, blackhole detection, err error) {
+	dir, err := os.MkdirTemp("", "tiskibench-detect-")
+	if err != nil {
+		return refused, blackhole, err
+	}
+	defer os.RemoveAll(dir)
+	sim, err := centresim.Start(ctx, centresim.Config{DataDir: filepath.Join(dir, "centre"), Seed: 7})
+	if err != nil {
+		return refused, blackhole, err
+	}
+	defer sim.Close()
+	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "kassa-1"})
+	if err != nil {
+		return refused, blackhole, err
+	}
+	defer j.Close()
+	client, err := centre.New(centre.Config{BaseURL: sim.URL(), Pharmacy: benchPharmacy})
+	if err != nil {
+		return refused, blackhole, err
+	}
+	defer client.Close()
+	m := mode.New(j, client, mode.Config{Interval: interval, Timeout: timeout})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+
+	limit := 10*(interval+timeout) + 10*time.Second
+	wait := func(start time.Time, want rx.Mode) (time.Duration, error) {
+		for m.State().Mode != want {
+			if time.Since(start) > limit {
+				return 0, fmt.Errorf("no %s within %s", want, limit)
+			}
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return time.Since(start), nil
+	}
+	set := func(kind string) (time.Time, error) {
+		return time.Now(), sim.SetFault(centresim.Fault{Kind: kind})
+	}
+	bare := func() time.Duration {
+		hc := &http.Client{Timeout: timeout}
+		start := time.Now()
+		resp, err := hc.Get(sim.URL() + "/metadata")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return time.Since(start)
+	}
+	round := func(kind string, d *detection) error {
+		at, err := set(centresim.FaultUp)
+		if err != nil {
+			return err
+		}
+		if _, err := wait(at, rx.ModeOnline); err != nil {
+			return err
+		}
+		if at, err = set(kind); err != nil {
+			return err
+		}
+		took, err := wait(at, rx.ModeFault)
+		if err != nil {
+			return err
+		}
+		d.worst = max(d.worst, took)
+		d.floor = max(d.floor, bare())
+		return nil
+	}
+	for range cfg.detectRounds {
+		if err := round(centresim.FaultDown, &refused); err != nil {
+			return refused, blackhole, fmt.Errorf("refused: %w", err)
+		}
+		if err := round(centresim.FaultBlackhole, &blackhole); err != nil {
+			return refused, blackhole, fmt.Errorf("black hole: %w", err)
+		}
+	}
+	_, err = set(centresim.FaultUp)
+	return refused, blackhole, err
+}
+
+// recoveryGap runs the counter's machine and upload worker while the
+// simulator is down, until a few records wait out a backoff of an hour,
+// then brings the simulator up: the gap is from the first successful probe
+// to the first upload, both as the simulator logged them (DESIGN §10: ≤ 2 s).
+func recoveryGap(ctx context.Context, cfg config, interval, timeout time.Duration) (time.Duration, error) {
+	dir, err := os.MkdirTemp("", "tiskibench-recover-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	sim, err := centresim.Start(ctx, centresim.Config{DataDir: filepath.Join(dir, "centre"), Seed: 7})
+	if err != nil {
+		return 0, err
+	}
+	defer sim.Close()
+	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "kassa-1"})
+	if err != nil {
+		return 0, err
+	}
+	defer j.Close()
+	client, err := centre.New(centre.Config{BaseURL: sim.URL(), Timeout: 10 * time.Second, ConnectTimeout: time.Second, Pharmacy: benchPharmacy})
+	if err != nil {
+		return 0, err
+	}
+	defer client.Close()
+	if err := sim.SetFault(centresim.Fault{Kind: centresim.FaultDown}); err != nil {
+		return 0, err
+	}
+	m := mode.New(j, client, mode.Config{Interval: interval, Timeout: timeout})
+	// Backoffs of an hour: without the wake on recovery the records would
+	// wait that long.
+	w := queue.New(j, client, m, queue.Config{InitialInterval: time.Hour, MaxInterval: time.Hour})
+	runCtx, cancel := context.WithCancel(ctx)
+	states, unsubscribe := m.Subscribe()
+	done := make(chan struct{}, 3)
+	go func() { m.Run(runCtx); done <- struct{}{} }()
+	go func() { w.FollowMode(runCtx, states); done <- struct{}{} }()
+	go func() { w.Run(runCtx); done <- struct{}{} }()
+	defer func() { cancel(); unsubscribe(); <-done; <-done; <-done }()
+
+	const n = 3
+	if err := fillJournal(ctx, j, n, n, true); err != nil {
+		return 0, err
+	}
+	w.Kick()
+	deadline := time.Now().Add(10*(interval+timeout) + 10*time.Second)
+	waitFor := func(what string, ok func(journal.Counts) bool) error {
+		for {
+			c, err := j.Counts(ctx)
+			if err != nil {
+				return err
+			}
+			if ok(c) {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: not within the deadline: %+v", what, c)
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if err := waitFor("records in backoff", func(c journal.Counts) bool { return c.Retry == n && m.State().Mode == rx.ModeFault }); err != nil {
+		return 0, err
+	}
+	time.Sleep(interval / 2)
+	upAt := time.Now()
+	if err := sim.SetFault(centresim.Fault{Kind: centresim.FaultUp}); err != nil {
+		return 0, err
+	}
+	if err := waitFor("uploaded after recovery", func(c journal.Counts) bool { return c.Done == n }); err != nil {
+		return 0, err
+	}
+	var probe, upload time.Time
+	for _, r := range sim.Requests() {
+		if r.Time.Before(upAt) {
+			continue
+		}
+		if probe.IsZero() && r.Path == "/metadata" && r.Status == http.StatusOK {
+			probe = r.Time
+		}
+		if upload.IsZero() && r.Method == http.MethodPost {
+			upload = r.Time
+		}
+	}
+	if probe.IsZero() || upload.IsZero() {
+		return 0, errors.New("no successful probe or no upload in the simulator's log")
+	}
+	return upload.Sub(probe), nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// measureJournal measures durable appends (DESIGN §10: p99 within 2× the
+// raw fsync floor of the same disk, in the same run).
+//
+// The floor writes as many bytes as one append adds to the WAL, measured in
+// this run from the WAL's growth, at offsets it overwrites (as SQLite
+// reuses its WAL after a checkpoint), and fsyncs them: SQLite's commit in
+// WAL mode with synchronous=FULL is exactly that, a write of the
+// transaction's frames and one fsync of the WAL (modernc.org/sqlite calls
+// fsync, not fdatasync, on Linux). Appends and floor writes alternate in
+// blocks, so load from elsewhere on the machine weighs on both alike.
+func measureJournal(ctx context.Context, cfg config) []Row {
+	p50 := ratioAtMost(2)
+	p99 := ratioAtMost(2)
+	rows, err := journalRows(ctx, cfg, p50, p99)
+	if err != nil {
+		return []Row{failed("journal: durable append", "ms", p99, err)}
+	}
+	return rows
+}
+
+func journalRows(ctx context.Context, cfg config, c50, c99 check) ([]Row, error) {
+	dir, err := os.MkdirTemp("", "tiskibench-journal-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "journal.db")
+	j, err := journal.Open(ctx, path, journal.Options{Terminal: "kassa-1"})
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+
+	nr := func() journal.NewRecord {
+		d := benchDispensing(uuid.NewString(), patients[0], time.Now())
+		body, _ := json.Marshal(record.DispensingBody{Dispensing: d, UnitsPerDay: 3, FaultReference: "tiskibench"})
+		return journal.NewRecord{ID: d.ID, Kind: journal.KindDispensing, Pharmacist: benchPharmacist.ID, Patient: d.Patient,
+			Rules: []string{"essential.quantity", "essential.basis"}, Body: body, Upload: true}
+	}
+	// The WAL's growth per append while it grows (before its first
+	// checkpoint): the bytes one commit writes.
+	var growth []int64
+	last := int64(0)
+	for range 40 {
+		if _, err := j.Append(ctx, nr()); err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			if d := fi.Size() - last; d > 0 && last > 0 {
+				growth = append(growth, d)
+			}
+			last = fi.Size()
+		}
+	}
+	if len(growth) == 0 {
+		return nil, fmt.Errorf("the WAL did not grow")
+	}
+	slices.Sort(growth)
+	commitBytes := growth[len(growth)/2]
+
+	floorFile, err := os.OpenFile(filepath.Join(dir, "floor"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer floorFile.Close()
+	const slots = 64
+	block := make([]byte, commitBytes)
+	for i := range block {
+		block[i] = byte(i)
+	}
+	for i := range slots {
+		if _, err := floorFile.WriteAt(block, int64(i)*commitBytes); err != nil {
+			return nil, err
+		}
+	}
+	if err := floorFile.Sync(); err != nil {
+		return nil, err
+	}
+
+	appends := make([]time.Duration, 0, cfg.appends)
+	floors := make([]time.Duration, 0, cfg.appends)
+	const blockOf = 50
+	for len(appends) < cfg.appends {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		for range min(blockOf, cfg.appends-len(appends)) {
+			rec := nr()
+			start := time.Now()
+			if _, err := j.Append(ctx, rec); err != nil {
+				return nil, err
+			}
+			appends = append(appends, time.Since(start))
+		}
+		for range blockOf {
+			if len(floors) == cfg.appends {
+				break
+			}
+			off := int64(len(floors)%slots) * commitBytes
+			start := time.Now()
+			if _, err := floorFile.WriteAt(block, off); err != nil {
+				return nil, err
+			}
+			if err := floorFile.Sync(); err != nil {
+				return nil, err
+			}
+			floors = append(floors, time.Since(start))
+		}
+	}
+	floorIs := fmt.Sprintf("write %d B (one append's WAL frames) + fsync, same folder, interleaved", commitBytes)
+	n := fmt.Sprintf("%d", cfg.appends)
+	return []Row{
+		row("journal: durable append p50 ("+n+")", ms(quantile(appends, 0.50)), "ms", ms(quantile(floors, 0.50)), floorIs, c50),
+		row("journal: durable append p99 ("+n+")", ms(quantile(appends, 0.99)), "ms", ms(quantile(floors, 0.99)), floorIs, c99),
+	}, nil
+}
+
+// quantile returns the q-quantile of the samples (nearest rank).
+func quantile(samples []time.Duration, q float64) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// The people and patients of the measurements: the bundled fixtures'.
+var (
+	benchPharmacist = rx.Pharmacist{ID: "aino", Name: "Aino Apteekkari", Registration: "10100012345", Role: rx.RolePharmacist}
+	benchPharmacy   = rx.Pharmacy{Name: "Apteekki Tiski", OID: "1.2.246.10.12345678.10.0"}
+	patients        = []string{"140348-901W", "131052-902Y", "210731Y903A"}
+)
+
+// benchMedicine is the bundled fixtures' Panadol 500 mg.
+var benchMedicine = func() rx.Medicine {
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
+	if err != nil {
+		panic(err) // the bundled fixtures are tested; this cannot fail
+	}
+	m, ok := fx.Medicine("panadol-500mg-tabl")
+	if !ok {
+		panic("no panadol-500mg-tabl in the bundled fixtures")
+	}
+	return m
+}()
+
+// benchDispensing is an essential-medication dispensing on the previous
+// package's label: it needs no prescription upstream, so it suits bulk.
+func benchDispensing(id, patient string, when time.Time) rx.Dispensing {
+	return rx.Dispensing{ID: id, Patient: patient, Medicine: benchMedicine, VNR: "990011", Quantity: 30, Time: when,
+		Pharmacist: benchPharmacist, Pharmacy: benchPharmacy, Essential: true, Basis: rx.BasisPreviousLabel}
+}
