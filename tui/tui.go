@@ -278,7 +278,7 @@ func (m Model) toFront(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) toSearch() Model {
-	m.search = search.New(m.body(), m.Pharmacist(), m.status.Mode().Mode)
+	m.search = search.New(m.body(), m.Pharmacist(), m.status.Mode())
 	m.screen = ScreenSearch
 	return m
 }

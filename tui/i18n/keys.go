@@ -85,6 +85,16 @@ const (
 	SearchOfferFault
 	SearchFaultMode
 	SearchFaultForced
+	SearchOutageRecords
+	SearchOutageNone
+	SearchOutageFailed
+	SearchFormsHint
+	RecordPaper
+	RecordTelephone
+	RecordDispensing
+	RecordEssential
+	RecordVoid
+	RecordOther
 
 	// Prescriptions.
 	RxTitle

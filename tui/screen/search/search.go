@@ -2,13 +2,18 @@
 // or scanned (a scanner types fast and ends with Enter), checked as typed.
 // Online, the patient and their prescriptions load in a tea.Cmd with a
 // spinner; Esc cancels, and a timeout or a lost connection offers fault
-// mode.
+// mode. In FAULT mode the Prescription Centre is not asked: Enter shows
+// this patient's journal records of the current outage, and the fault
+// forms are offered.
 package search
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
@@ -18,6 +23,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -38,6 +44,14 @@ type loadedMsg struct {
 	err error
 }
 
+// recordsMsg answers the read of the patient's outage records.
+type recordsMsg struct {
+	seq  int
+	code string
+	recs []journal.Record
+	err  error
+}
+
 // State is where the search stands.
 type State int
 
@@ -50,6 +64,7 @@ const (
 	Failed
 	TimedOut // no answer, or no connection: fault mode is offered
 	FaultForced
+	Records // FAULT: the patient's records of this outage are shown
 )
 
 // Model is the patient search.
@@ -62,18 +77,36 @@ type Model struct {
 	cancel  context.CancelFunc
 	problem string
 	mode    rx.Mode
+	since   time.Time // when the mode in force began: the outage's start in FAULT
 	who     rx.Pharmacist
+
+	patient string           // the code whose records are shown
+	records []journal.Record // the patient's records of this outage
 }
 
-// New returns the search with an empty code.
-func New(c common.Common, who rx.Pharmacist, mode rx.Mode) Model {
+// New returns the search with an empty code, in the mode in force.
+func New(c common.Common, who rx.Pharmacist, mode rx.ModeState) Model {
 	in := textinput.New()
 	in.Prompt = ""
 	in.CharLimit = 20
 	in.Cursor.SetMode(cursor.CursorStatic)
 	in.Focus()
-	return Model{c: c, input: in, spin: spinner.New(spinner.WithSpinner(spinner.Line)), who: who, mode: mode}
+	return Model{c: c, input: in, spin: spinner.New(spinner.WithSpinner(spinner.Line)), who: who, mode: mode.Mode, since: mode.Since}
 }
+
+// Patient returns the identity code as typed when it is valid, in its
+// canonical form, for the fault forms.
+func (m Model) Patient() (string, bool) {
+	id, err := hetu.Parse(m.input.Value())
+	if err != nil {
+		return "", false
+	}
+	return id.String(), true
+}
+
+// OutageRecords returns the patient's records of this outage shown in
+// FAULT mode.
+func (m Model) OutageRecords() []journal.Record { return m.records }
 
 // State returns where the search stands.
 func (m Model) State() State { return m.state }
@@ -93,11 +126,27 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case statusline.ModeMsg:
 		if msg.Err == nil {
-			m.mode = msg.State.Mode
+			if msg.State.Mode != m.mode || !msg.State.Since.Equal(m.since) {
+				if m.state == Records {
+					m.state, m.records = Idle, nil // another outage, or none
+				}
+			}
+			m.mode, m.since = msg.State.Mode, msg.State.Since
 			if m.mode == rx.ModeFault && m.state == TimedOut {
 				m.state = FaultForced
 			}
 		}
+		return m, nil
+	case recordsMsg:
+		if msg.seq != m.seq || m.state != Loading {
+			return m, nil
+		}
+		m.cancel = nil
+		if msg.err != nil {
+			m.state, m.problem = Failed, m.c.T(i18n.SearchOutageFailed, rx.ErrorMessage(msg.err))
+			return m, nil
+		}
+		m.state, m.patient, m.records = Records, msg.code, msg.recs
 		return m, nil
 	case spinner.TickMsg:
 		if m.state != Loading {
@@ -144,7 +193,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		if m.input.Value() != before {
-			m.state, m.problem = Idle, ""
+			m.state, m.problem, m.records, m.patient = Idle, "", nil, ""
 		}
 		return m, cmd
 	}
@@ -153,10 +202,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 
 func (m Model) submit() (Model, tea.Cmd) {
 	id, err := hetu.Parse(m.input.Value())
-	if err != nil || m.mode == rx.ModeFault {
-		// The reason is on screen already; in FAULT the Prescription
-		// Centre is not asked.
-		return m, nil
+	if err != nil {
+		return m, nil // the reason is on screen already
+	}
+	if m.mode == rx.ModeFault {
+		return m.outageRecords(id.String())
 	}
 	m.seq++
 	ctx, cancel := context.WithTimeout(context.Background(), m.c.Counter.CallTimeout)
@@ -172,6 +222,20 @@ func (m Model) submit() (Model, tea.Cmd) {
 		return loadedMsg{seq: seq, p: p, rxs: rxs, err: err}
 	}
 	return m, tea.Batch(load, m.spin.Tick)
+}
+
+// outageRecords reads the patient's journal records since the outage
+// began; the Prescription Centre is not asked.
+func (m Model) outageRecords(code string) (Model, tea.Cmd) {
+	m.seq++
+	ctx, cancel := context.WithTimeout(context.Background(), m.c.Counter.CallTimeout)
+	m.cancel, m.state, m.problem = cancel, Loading, ""
+	seq, svc, since := m.seq, m.c.Services, m.since
+	return m, func() tea.Msg {
+		defer cancel()
+		recs, err := svc.PatientRecords(ctx, code, since)
+		return recordsMsg{seq: seq, code: code, recs: recs, err: err}
+	}
 }
 
 func (m Model) forceFault() tea.Cmd {
@@ -202,6 +266,62 @@ func (m Model) check() string {
 	return s.OK.Render(m.c.T(i18n.SearchValid))
 }
 
+// recordsView lists the patient's records of this outage, one a line,
+// as many as the screen has room for, newest last.
+func (m Model) recordsView() string {
+	s := m.c.Styles
+	since := m.since.In(m.c.Now().Location()).Format("2.1. 15.04")
+	lines := []string{s.Title.Render(m.c.T(i18n.SearchOutageRecords, since))}
+	if len(m.records) == 0 {
+		lines = append(lines, s.Muted.Render(m.c.T(i18n.SearchOutageNone)))
+	}
+	recs := m.records
+	if room := m.c.Height - 12; room > 0 && len(recs) > room {
+		recs = recs[len(recs)-room:]
+	}
+	for _, r := range recs {
+		lines = append(lines, m.recordLine(r))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// recordLine is one record: its time, kind, medicine, quantity and
+// prescription.
+func (m Model) recordLine(r journal.Record) string {
+	var body struct {
+		Medicine       rx.Medicine `json:"medicine"`
+		Quantity       int         `json:"quantity"`
+		PrescriptionID string      `json:"prescription_id"`
+		Essential      bool        `json:"essential"`
+	}
+	_ = json.Unmarshal(r.Body, &body) // a body of another shape shows its kind only
+	kind := i18n.RecordOther
+	switch r.Kind {
+	case journal.KindPaperPrescription:
+		kind = i18n.RecordPaper
+	case journal.KindTelephonePrescription:
+		kind = i18n.RecordTelephone
+	case journal.KindDispensing:
+		kind = i18n.RecordDispensing
+		if body.Essential {
+			kind = i18n.RecordEssential
+		}
+	case journal.KindVoid:
+		kind = i18n.RecordVoid
+	}
+	parts := []string{r.Time.In(m.c.Now().Location()).Format("15.04"), fmt.Sprintf("#%d", r.Seq), m.c.T(kind)}
+	if body.Medicine.Name != "" {
+		parts = append(parts, body.Medicine.DisplayName())
+	}
+	if body.Quantity > 0 {
+		parts = append(parts, fmt.Sprintf("× %d", body.Quantity))
+	}
+	if body.PrescriptionID != "" {
+		parts = append(parts, body.PrescriptionID)
+	}
+	return strings.Join(parts, "  ")
+}
+
 // View renders the search.
 func (m Model) View() string {
 	s := m.c.Styles
@@ -225,7 +345,12 @@ func (m Model) View() string {
 		b.WriteString(s.Warning.Render(m.c.T(i18n.SearchFaultForced)))
 	}
 	if m.mode == rx.ModeFault {
-		b.WriteString("\n" + s.Error.Render(m.c.T(i18n.SearchFaultMode)))
+		k := m.c.Keys
+		b.WriteString("\n" + s.Error.Render(m.c.T(i18n.SearchFaultMode)) + "\n")
+		b.WriteString(s.Label.Render(m.c.T(i18n.SearchFormsHint, k.Paper.Help().Key, k.Telephone.Help().Key, k.Essential.Help().Key)) + "\n")
+		if m.state == Records {
+			b.WriteString("\n" + m.recordsView())
+		}
 	}
 	if m.c.Width <= 0 {
 		return b.String()

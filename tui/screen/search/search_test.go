@@ -9,6 +9,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
@@ -22,9 +24,11 @@ func TestMain(m *testing.M) {
 
 func isLoaded(msg tea.Msg) bool { _, ok := msg.(LoadedMsg); return ok }
 
+var online = rx.ModeState{Mode: rx.ModeOnline}
+
 func TestScanLoads(t *testing.T) {
 	env := tuitest.New(t)
-	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, online)
 	m, _ = m.Update(tuitest.Type(tuitest.Matti))
 	if !strings.Contains(m.View(), "valid") {
 		t.Errorf("a valid code is not shown as valid:\n%s", m.View())
@@ -49,7 +53,7 @@ func TestCheckedAsTyped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := New(env.Common(i18n.EN, 120, 40), tuitest.Pharmacist, rx.ModeOnline)
+			m := New(env.Common(i18n.EN, 120, 40), tuitest.Pharmacist, online)
 			m, _ = m.Update(tuitest.Type(tt.typed))
 			if v := m.View(); !strings.Contains(v, tt.want) {
 				t.Errorf("view lacks %q:\n%s", tt.want, v)
@@ -64,7 +68,7 @@ func TestCheckedAsTyped(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	env := tuitest.New(t)
-	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, online)
 	m, _ = m.Update(tuitest.Type(tuitest.Nobody))
 	m, msg := tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
 	if msg != nil || m.State() != NotFound {
@@ -77,7 +81,7 @@ func TestEscCancels(t *testing.T) {
 	if err := env.Sim.SetFault(centresim.Fault{Kind: centresim.FaultBlackhole}); err != nil {
 		t.Fatal(err)
 	}
-	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, online)
 	m, _ = m.Update(tuitest.Type(tuitest.Matti))
 	m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
 	if m.State() != Loading || cmd == nil {
@@ -101,7 +105,7 @@ func TestTimeoutOffersFault(t *testing.T) {
 	}
 	c := env.Common(i18n.EN, 80, 24)
 	c.Counter.CallTimeout = 200 * time.Millisecond
-	m := New(c, tuitest.Pharmacist, rx.ModeOnline)
+	m := New(c, tuitest.Pharmacist, online)
 	m, _ = m.Update(tuitest.Type(tuitest.Matti))
 	m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
 	if m.State() != TimedOut {
@@ -119,15 +123,76 @@ func TestTimeoutOffersFault(t *testing.T) {
 	}
 }
 
-func TestFaultModeDoesNotAsk(t *testing.T) {
+// TestFaultShowsOutageRecords: in FAULT, Enter shows the patient's
+// journal records of this outage, newest last, and never asks the
+// Prescription Centre; records of other patients and of before the outage
+// are not shown.
+func TestFaultShowsOutageRecords(t *testing.T) {
 	env := tuitest.New(t)
-	m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
-	m, _ = m.Update(statusline.ModeMsg{State: rx.ModeState{Mode: rx.ModeFault}})
+	m, _ := faultWithRecords(t, env)
+	asked := len(env.Sim.Requests())
 	m, _ = m.Update(tuitest.Type(tuitest.Matti))
-	m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
-	if cmd != nil || m.State() != Idle {
-		t.Errorf("in FAULT the search asked the Prescription Centre")
+	m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), nil)
+	if m.State() != Records {
+		t.Fatalf("state %d (%s), want Records", m.State(), m.problem)
 	}
+	if n := len(env.Sim.Requests()); n != asked {
+		t.Errorf("in FAULT the search sent %d requests to the Prescription Centre", n-asked)
+	}
+	recs := m.OutageRecords()
+	if len(recs) != 1 || recs[0].Patient != tuitest.Matti || recs[0].Kind != journal.KindDispensing {
+		t.Fatalf("outage records %+v, want Matti's one essential dispensing", recs)
+	}
+	v := m.View()
+	for _, want := range []string{"This patient's records during this outage", "essential dispensing", "Metforem", "× 60", "EP26000101", "ctrl+p paper prescription"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	// Another patient, with no records of this outage.
+	for range len(tuitest.Matti) {
+		m, _ = m.Update(tuitest.Key(tea.KeyBackspace))
+	}
+	if m.State() != Idle || m.OutageRecords() != nil {
+		t.Fatalf("editing the code kept the records: state %d", m.State())
+	}
+	m, _ = m.Update(tuitest.Type(tuitest.Nobody))
+	m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), nil)
+	if m.State() != Records || len(m.OutageRecords()) != 0 || !strings.Contains(m.View(), "No records during this outage.") {
+		t.Errorf("state %d, %d records:\n%s", m.State(), len(m.OutageRecords()), m.View())
+	}
+	// The outage ends: the list goes, and Enter asks the Prescription
+	// Centre again.
+	m, _ = m.Update(statusline.ModeMsg{State: rx.ModeState{Mode: rx.ModeOnline, Since: env.Clock.Now()}})
+	if m.State() != Idle || strings.Contains(m.View(), "during this outage") {
+		t.Errorf("after the outage: state %d\n%s", m.State(), m.View())
+	}
+}
+
+// faultWithRecords dispenses Metforem to Matti online, puts the journal in
+// FAULT, dispenses it again under the essential-medication procedure, and
+// returns the search in that FAULT.
+func faultWithRecords(t *testing.T, env *tuitest.Env) (Model, rx.ModeState) {
+	t.Helper()
+	ctx := t.Context()
+	p, err := env.Client.Prescription(ctx, "EP26000101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack := p.Medicine.Packages[0]
+	d := rx.Dispensing{PrescriptionID: p.ID, Patient: tuitest.Matti, Medicine: p.Medicine, VNR: pack.VNR, Quantity: 100,
+		Time: env.Clock.Now(), Pharmacist: tuitest.Pharmacist, Pharmacy: tuitest.Pharmacy}
+	if _, err := env.Services.Dispense(ctx, tuitest.Pharmacist, d, record.DispenseOptions{Prescription: &p}); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(time.Hour)
+	st := env.Fault(t)
+	env.Clock.Advance(10 * time.Minute)
+	d.Time, d.Essential, d.Basis, d.Quantity = env.Clock.Now(), true, rx.BasisInstructionSheet, 60
+	if _, err := env.Services.Dispense(ctx, tuitest.Pharmacist, d, record.DispenseOptions{UnitsPerDay: 2}); err != nil {
+		t.Fatal(err)
+	}
+	return New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, st), st
 }
 
 func TestGolden(t *testing.T) {
@@ -135,14 +200,24 @@ func TestGolden(t *testing.T) {
 	for _, md := range tuitest.Modes {
 		for _, sz := range tuitest.Sizes {
 			t.Run(fmt.Sprintf("%s_%dx%d", md, sz.W, sz.H), func(t *testing.T) {
-				m := New(env.Common(i18n.FI, sz.W, sz.H), tuitest.Pharmacist, md)
+				m := New(env.Common(i18n.FI, sz.W, sz.H), tuitest.Pharmacist, rx.ModeState{Mode: md, Since: tuitest.Start})
 				m, _ = m.Update(tuitest.Type("140348-901X"))
 				tuitest.Golden(t, m.View())
 			})
 		}
 	}
+	for _, sz := range tuitest.Sizes {
+		t.Run(fmt.Sprintf("records_FAULT_%dx%d", sz.W, sz.H), func(t *testing.T) {
+			env := tuitest.New(t)
+			_, st := faultWithRecords(t, env)
+			m := New(env.Common(i18n.FI, sz.W, sz.H), tuitest.Pharmacist, st)
+			m, _ = m.Update(tuitest.Type(tuitest.Matti))
+			m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), nil)
+			tuitest.Golden(t, m.View())
+		})
+	}
 	t.Run("not_found_80x24", func(t *testing.T) {
-		m := New(env.Common(i18n.FI, 80, 24), tuitest.Pharmacist, rx.ModeOnline)
+		m := New(env.Common(i18n.FI, 80, 24), tuitest.Pharmacist, online)
 		m, _ = m.Update(tuitest.Type(tuitest.Nobody))
 		m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
 		tuitest.Golden(t, m.View())
