@@ -7,5 +7,69 @@ package i18n
 const (
 	formsBase Key = iota + 1000
 
+	// The paper and telephone prescription forms.
+	FormPaperTitle
+	FormTelephoneTitle
+	FormOnline
+	FormFault
+	FormPatient
+	FormPrescriber
+	FormRegistration
+	FormProfession
+	FormPhysician
+	FormDentist
+	FormPhone
+	FormCallTime
+	FormMedicine
+	FormDosage
+	FormRepeats
+	FormIssued
+	FormReason
+	FormDispenseNow
+	FormYes
+	FormNo
+	FormChecklist
+	FormCheckCallBack
+	FormCheckRegistration
+	FormCheckMedicine
+	FormCheckPatient
+	FormChecklistIncomplete
+	FormMedicineHint
+	FormNoMatch
+	FormMoreMatches
+	FormCatalogueLoading
+	FormCatalogueFailed
+	FormConfirmHint
+	FormViewOnly
+	FormBadHETU
+	FormDigitsOnly
+	FormDate
+	FormDateTime
+	FormWholeNumber
+	FormNumber
+	FormPhoneShape
+	FormPrescriptionLocal
+	FormDispensingLocal
+	FormRecordedCentre
+	FormRefused
+	FormFieldsAbove
+	FormFieldsBelow
+	FormOtherProblems
+	FormFixFields
+	FormNothingDispensed
+
+	// The essential-medication form.
+	EssTitle
+	EssFault
+	EssNotFault
+	EssPrescriptionID
+	EssScanHint
+	EssBadID
+	EssIDNeeded
+	EssFaultReference
+	EssSameMedicine
+	EssRecordsFailed
+	EssChooseMedicine
+
 	formsEnd
 )
