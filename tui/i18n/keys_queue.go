@@ -5,5 +5,111 @@ package i18n
 const (
 	queueBase Key = iota + 2000
 
+	// Outbox states and record kinds, as both screens name them.
+	QueueStatePending
+	QueueStateSending
+	QueueStateDone
+	QueueStateRetry
+	QueueStateConflict
+	QueueStateRejected
+	QueueStateParked
+	QueueStateVoided
+	QueueKindDispensing
+	QueueKindPaper
+	QueueKindTelephone
+	QueueKindVoid
+	QueueKindResolution
+	QueueLoading
+	QueueLoadFailed
+	QueueRecordSeq
+
+	// The sync screen.
+	SyncTitle
+	SyncColSeq
+	SyncColKind
+	SyncColState
+	SyncColAttempts
+	SyncColNext
+	SyncColError
+	SyncNow
+	SyncIn
+	SyncOpenOnly
+	SyncShowingAll
+	SyncEmpty
+	SyncSummaryNone
+	SyncViewOnly
+	SyncDetailTitle
+	SyncDetailRecord
+	SyncDetailCreated
+	SyncDetailUpdated
+	SyncDetailLastAttempt
+	SyncDetailUpstream
+	SyncDetailDependsOn
+	SyncDetailWhy
+	SyncDetailConflict
+	SyncWaitsFor
+	SyncWaitsOrder
+	SyncWaitsDone
+	SyncNoWait
+	SyncRetryHint
+	SyncRetried
+	SyncRetryFailed
+	SyncRetryPending
+	SyncRetrySending
+	SyncRetryDone
+	SyncRetryVoided
+	SyncRetryReview
+
+	// The conflicts screen.
+	ConflTitle
+	ConflCount
+	ConflEmpty
+	ConflColSeq
+	ConflColConflict
+	ConflColPatient
+	ConflColPrescription
+	ConflColTime
+	ConflColDetail
+	ConflDispensedElsewhere
+	ConflOverDispensed
+	ConflCancelled
+	ConflLocked
+	ConflExpired
+	ConflUnknownPatient
+	ConflPossibleDuplicate
+	ConflRejected
+	ConflDetailTitle
+	ConflRecordSide
+	ConflUpstreamSide
+	ConflLabelRecord
+	ConflLabelTime
+	ConflLabelPharmacist
+	ConflLabelPatient
+	ConflLabelMedicine
+	ConflLabelQuantity
+	ConflLabelPrescription
+	ConflLabelConflict
+	ConflLabelAnswer
+	ConflLabelWaiting
+	ConflUpstreamLoading
+	ConflUpstreamFailed
+	ConflUpstreamNone
+	ConflResolution
+	ConflActResubmit
+	ConflActLink
+	ConflActVoid
+	ConflReason
+	ConflPrescriptionID
+	ConflApplyHint
+	ConflChooseHint
+	ConflNeedReason
+	ConflNeedVoidReason
+	ConflNeedPrescription
+	ConflResolving
+	ConflResolved
+	ConflVoided
+	ConflFailed
+	ConflViewOnly
+
 	queueEnd
 )
