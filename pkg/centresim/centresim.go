@@ -37,7 +37,7 @@ type Config struct {
 	Seed      int64            // seeds every random choice (faults), so runs are repeatable
 	TLSDir    string           // when set: HTTPS with server.crt/server.key, client certs required, verified against ca.crt
 	Fixtures  fs.FS            // nil: the bundled fixtures, tiski.Fixtures()
-	Now       func() time.Time // nil: time.Now; used for validity rules, lastUpdated, seeding relative dates
+	Now       func() time.Time // nil: time.Now; used for validity rules, lastUpdated, seeding relative dates, Capacity's token bucket and Load
 	Logger    *slog.Logger     // nil: discard. Never log an identity code (use hetu.Mask)
 	Capacity  float64          // requests per second the FHIR port serves before answering 429 with Retry-After; 0 = unlimited
 }
@@ -73,6 +73,7 @@ type Server struct {
 	logMu    sync.Mutex
 	requests []LoggedRequest
 	stats    Stats
+	load     map[int64]*SecondLoad // by Unix second of Config.Now at arrival
 }
 
 // httpServer is one listening http.Server and the goroutine serving it.
@@ -105,7 +106,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("start simulator: capacity %v is negative", cfg.Capacity)
 	}
 	if cfg.Capacity > 0 {
-		s.bucket = newTokenBucket(cfg.Capacity)
+		s.bucket = newTokenBucket(cfg.Capacity, s.now())
 	}
 	addr, err := loopbackAddr(cfg.Addr)
 	if err != nil {

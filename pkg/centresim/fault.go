@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,7 +286,9 @@ func (s *Server) adminHandler() http.Handler {
 
 // tokenBucket limits the FHIR port to Config.Capacity requests a second.
 // The burst is a tenth of a second's worth (at least one request), so the
-// served rate stays close to the capacity even under a reconnect storm.
+// served rate stays close to the capacity even under a reconnect storm. It
+// runs on Config.Now, so a simulation on simulated time (tiski drill herd)
+// is throttled in simulated seconds.
 type tokenBucket struct {
 	mu     sync.Mutex
 	rate   float64
@@ -294,9 +297,9 @@ type tokenBucket struct {
 	last   time.Time
 }
 
-func newTokenBucket(rate float64) *tokenBucket {
+func newTokenBucket(rate float64, now time.Time) *tokenBucket {
 	burst := math.Max(1, rate/10)
-	return &tokenBucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+	return &tokenBucket{rate: rate, burst: burst, tokens: burst, last: now}
 }
 
 // take spends a token, or reports how long until one is available.
@@ -331,6 +334,16 @@ type LoggedRequest struct {
 	// and for a PUT the resource's Type/id and its urn:ietf:rfc:3986
 	// identifiers.
 	Records []string `json:"records,omitempty"`
+
+	arrived time.Time // Config.Now at arrival, for Load
+}
+
+// SecondLoad counts the FHIR requests that arrived in one second of
+// Config.Now's clock: the offered load, throttled requests included.
+type SecondLoad struct {
+	Second    time.Time `json:"second"`    // the start of the second
+	Requests  int       `json:"requests"`  // requests that arrived in it
+	Throttled int       `json:"throttled"` // of them, answered 429
 }
 
 // Stats counts what the FHIR port has done since Start.
@@ -353,6 +366,19 @@ func (s *Server) logRequest(lr LoggedRequest) {
 	}
 	s.requests = append(s.requests, lr)
 	s.stats.Requests++
+	if s.load == nil {
+		s.load = map[int64]*SecondLoad{}
+	}
+	sec := lr.arrived.Unix()
+	l := s.load[sec]
+	if l == nil {
+		l = &SecondLoad{Second: time.Unix(sec, 0).UTC()}
+		s.load[sec] = l
+	}
+	l.Requests++
+	if lr.Status == http.StatusTooManyRequests {
+		l.Throttled++
+	}
 	if lr.Dropped {
 		s.stats.Dropped++
 	} else if lr.Status != 0 {
@@ -371,6 +397,20 @@ func (s *Server) Requests() []LoggedRequest {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	return append([]LoggedRequest(nil), s.requests...)
+}
+
+// Load returns the requests that arrived in each second of Config.Now's
+// clock since Start, oldest first; seconds without a request are left out.
+// Unlike the request log it is never trimmed (one entry a second).
+func (s *Server) Load() []SecondLoad {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	out := make([]SecondLoad, 0, len(s.load))
+	for _, l := range s.load {
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(a, b SecondLoad) int { return a.Second.Compare(b.Second) })
+	return out
 }
 
 // Stats returns the counters of the FHIR port.

@@ -57,7 +57,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.leave()
 	rid := requestID(r)
-	lr := LoggedRequest{Time: time.Now(), Method: r.Method, Path: maskedPath(r.URL), RequestID: rid}
+	lr := LoggedRequest{Time: time.Now(), Method: r.Method, Path: maskedPath(r.URL), RequestID: rid, arrived: s.now()}
 	lr.Records = requestRecords(r)
 	start := time.Now()
 	resp := &response{header: http.Header{}}
@@ -120,7 +120,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.bucket != nil {
-		if ok, wait := s.bucket.take(time.Now()); !ok {
+		if ok, wait := s.bucket.take(s.now()); !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			if secs < 1 {
 				secs = 1
