@@ -22,6 +22,8 @@ const (
 	QueueLoading
 	QueueLoadFailed
 	QueueRecordSeq
+	QueueAgo
+	QueueNone
 
 	// The sync screen.
 	SyncTitle
@@ -32,6 +34,7 @@ const (
 	SyncColNext
 	SyncColError
 	SyncNow
+	SyncAfter
 	SyncIn
 	SyncOpenOnly
 	SyncShowingAll

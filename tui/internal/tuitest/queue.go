@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"testing"
 
+	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -95,6 +96,36 @@ func (e *Env) Retrying(t testing.TB, ids ...string) []journal.Record {
 	e.Down(t)
 	e.Drain(t)
 	return recs
+}
+
+// Paper records, through Services.Paper, a paper prescription of the
+// fixture medicine for patient, prescribed by the fixtures' first
+// physician, with a first dispensing of its smallest package: the
+// dispensing waits in the queue for the prescription.
+func (e *Env) Paper(t testing.TB, patient, medicine string) (prescription, dispensing journal.Record) {
+	t.Helper()
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), e.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, ok := fx.Medicine(medicine)
+	if !ok {
+		t.Fatalf("no fixture medicine %s", medicine)
+	}
+	pack, _ := med.SmallestPackage()
+	p := rx.Prescription{
+		Patient: patient, Prescriber: fx.Prescribers[0], Medicine: med, Issued: e.Clock.Now(),
+		Dosage: "1 tablet a day", Quantity: pack.Size, Repeats: 1, Reason: "the health centre's system was down",
+	}
+	d := &rx.Dispensing{Patient: patient, Medicine: med, VNR: pack.VNR, Quantity: pack.Size, Time: e.Clock.Now()}
+	rc, err := e.Services.Paper(t.Context(), Pharmacist, p, d)
+	if err != nil {
+		t.Fatalf("record a paper prescription: %v", err)
+	}
+	if rc.Dispensing == nil {
+		t.Fatal("the paper prescription was recorded without its dispensing")
+	}
+	return rc.Record, *rc.Dispensing
 }
 
 // Down makes the simulator refuse connections, as in an outage; Up ends it.
