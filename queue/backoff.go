@@ -31,6 +31,15 @@ func (c *Config) backoffCap(attempts int) time.Duration {
 	return d
 }
 
+// jitter is the wait before a retry whose backoff ceiling is ceiling: full
+// jitter, or the whole ceiling with NoJitter.
+func (w *Worker) jitter(ceiling time.Duration) time.Duration {
+	if w.cfg.NoJitter {
+		return ceiling
+	}
+	return jitter(ceiling)
+}
+
 // jitter is "full jitter": a uniform wait in (0, ceiling]. Spread over the
 // whole interval, 830 pharmacies coming back at once do not retry in step.
 func jitter(ceiling time.Duration) time.Duration {

@@ -11,11 +11,13 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,6 +76,8 @@ const (
 	DefaultRate            = 20.0 // requests a second
 	DefaultDuplicateWindow = 7 * 24 * time.Hour
 	DefaultPollInterval    = time.Second
+	DefaultWakeJitter      = time.Second
+	DefaultWakeSpread      = 2 * time.Minute
 )
 
 // Config configures a Worker. The zero value gives the defaults.
@@ -106,6 +110,20 @@ type Config struct {
 	// PollInterval is how often an idle Worker looks for records another
 	// process added (Kick wakes it at once in this one). Default 1 s.
 	PollInterval time.Duration
+	// NoJitter turns full jitter off: a retry waits its whole backoff
+	// ceiling, and Wake makes every waiting retry due at once. It is the
+	// naive client that the reconnect-storm drill compares with (tiski
+	// drill herd --jitter none); a counter never sets it.
+	NoJitter bool
+	// WakeJitter and WakeSpread shape Wake under full jitter. The oldest
+	// record waiting out a backoff becomes due at a random moment within
+	// WakeJitter, so the first upload after a recovery starts at once
+	// (DESIGN §10); each of the others at a random moment within
+	// WakeSpread, or at its own retry time when that comes sooner. So 830
+	// pharmacies recovering together do not send their backlogs in the
+	// same second. Defaults 1 s and 2 min.
+	WakeJitter time.Duration
+	WakeSpread time.Duration
 	// Now and After are the clock. Defaults time.Now and time.After.
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
@@ -138,9 +156,12 @@ type Worker struct {
 	log      *slog.Logger
 	bucket   *tokenBucket
 	kick     chan struct{}
+	requeue  requeuer // the store's, when it has one
 
 	mu     sync.Mutex
 	floors map[string]time.Time // Retry-After floors by record, for records woken early
+	wakes  []wakeAt             // records Wake brings forward, soonest first
+	woken  map[string]int       // attempts of each record at its Wake: its backoff starts again from there
 	logs   map[string]*logState // throttled log lines by key
 	stats  Summary              // outcomes of the current Drain or Run
 	// commits feeds the committer while Run or Drain runs; nil otherwise.
@@ -181,6 +202,12 @@ func New(store Store, c Centre, reporter Reporter, cfg Config) *Worker {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
 	}
+	if cfg.WakeJitter <= 0 {
+		cfg.WakeJitter = DefaultWakeJitter
+	}
+	if cfg.WakeSpread <= 0 {
+		cfg.WakeSpread = DefaultWakeSpread
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -194,11 +221,13 @@ func New(store Store, c Centre, reporter Reporter, cfg Config) *Worker {
 	if rate < 0 {
 		rate = 0
 	}
+	rq, _ := store.(requeuer)
 	return &Worker{
-		store: store, centre: c, reporter: reporter, cfg: cfg, log: cfg.Logger,
+		store: store, centre: c, reporter: reporter, cfg: cfg, log: cfg.Logger, requeue: rq,
 		bucket: newTokenBucket(rate, cfg.Burst, cfg.Now),
 		kick:   make(chan struct{}, 1),
 		floors: map[string]time.Time{},
+		woken:  map[string]int{},
 		logs:   map[string]*logState{},
 	}
 }
@@ -215,14 +244,89 @@ func (w *Worker) Kick() {
 	}
 }
 
-// Wake makes every record waiting out a backoff due now and kicks the
+// Wake brings forward the records waiting out a backoff and kicks the
 // Worker: for when the mode goes RECOVERING, so the first upload starts
 // within 2 s of a successful probe (DESIGN §10). A record whose server
 // stated a Retry-After still waits for it.
+//
+// Under full jitter the oldest record becomes due within WakeJitter and
+// each of the others within WakeSpread (or at its own retry time, if
+// sooner), at random: a backlog is not sent in one burst by every
+// pharmacy at the moment the Prescription Centre comes back. The backoff
+// of a woken record starts again: failures during the outage say nothing
+// about the load after it. With NoJitter, or a Store that cannot requeue a
+// single record, every retry is due at once.
 func (w *Worker) Wake(ctx context.Context) error {
-	_, err := w.store.WakeRetries(ctx)
+	if w.cfg.NoJitter || w.requeue == nil {
+		_, err := w.store.WakeRetries(ctx)
+		w.Kick()
+		return err
+	}
+	waiting, err := w.store.OutboxList(ctx, journal.OutboxRetry)
+	if err != nil {
+		w.Kick()
+		return fmt.Errorf("list records to wake: %w", err)
+	}
+	now := w.cfg.Now()
+	slices.SortFunc(waiting, func(a, b journal.OutboxEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	var wakes []wakeAt
+	w.mu.Lock()
+	for i, e := range waiting {
+		w.woken[e.RecordID] = e.Attempts
+		window := w.cfg.WakeSpread
+		if i == 0 {
+			window = w.cfg.WakeJitter
+		}
+		at := now.Add(jitter(window))
+		if f := w.floors[e.RecordID]; f.After(at) {
+			at = f
+		}
+		if at.Before(e.NextAttempt) {
+			wakes = append(wakes, wakeAt{id: e.RecordID, at: at})
+		}
+	}
+	slices.SortFunc(wakes, func(a, b wakeAt) int { return a.at.Compare(b.at) })
+	w.wakes = wakes
+	w.mu.Unlock()
 	w.Kick()
-	return err
+	return nil
+}
+
+// requeuer makes one waiting record due now. *journal.Journal has it.
+type requeuer interface {
+	Requeue(ctx context.Context, id string) error
+}
+
+// wakeAt is a record that Wake brings forward, and when.
+type wakeAt struct {
+	id string
+	at time.Time
+}
+
+// requeueDue makes the records whose Wake time has come due now, and
+// returns when the next one comes (zero when none is left).
+func (w *Worker) requeueDue(ctx context.Context) time.Time {
+	now := w.cfg.Now()
+	w.mu.Lock()
+	n := 0
+	for n < len(w.wakes) && !w.wakes[n].at.After(now) {
+		n++
+	}
+	due := w.wakes[:n:n]
+	w.wakes = w.wakes[n:]
+	var next time.Time
+	if len(w.wakes) > 0 {
+		next = w.wakes[0].at
+	}
+	w.mu.Unlock()
+	for _, wk := range due {
+		// A record sent, settled or already due meanwhile is refused
+		// (rx.ECONFLICT) or left as it is: nothing to bring forward.
+		if err := w.requeue.Requeue(ctx, wk.id); err != nil && rx.ErrorCode(err) != rx.ECONFLICT && rx.ErrorCode(err) != rx.ENOTFOUND && ctx.Err() == nil {
+			w.fail("wake", fmt.Errorf("requeue %s: %w", wk.id, err))
+		}
+	}
+	return next
 }
 
 // FollowMode calls Wake whenever the mode goes RECOVERING, until ctx ends
@@ -325,6 +429,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			}
 			return w.summary(), ctx.Err()
 		}
+		nextWake := w.requeueDue(ctx)
 		// Lease ahead, in batches: a slot freed is refilled without a
 		// journal transaction, and one lease serves many uploads. The
 		// entries wait in memory well within their lease.
@@ -375,6 +480,9 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			if err == nil && !next.IsZero() {
 				wait = min(wait, max(next.Sub(w.cfg.Now()), time.Millisecond))
 			}
+		}
+		if !nextWake.IsZero() {
+			wait = min(wait, max(nextWake.Sub(w.cfg.Now()), time.Millisecond))
 		}
 		select {
 		case <-w.kick:

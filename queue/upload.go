@@ -640,9 +640,9 @@ func (w *Worker) backoff(ctx context.Context, es []journal.OutboxEntry, err erro
 	now := w.cfg.Now()
 	attempts := 1
 	for _, e := range es {
-		attempts = max(attempts, e.Attempts)
+		attempts = max(attempts, e.Attempts-w.wokenAt(e.RecordID))
 	}
-	wait := jitter(w.cfg.backoffCap(attempts))
+	wait := w.jitter(w.cfg.backoffCap(attempts))
 	var floor time.Time
 	if ce, ok := centreError(err); ok && ce.RetryAfter > 0 {
 		floor = now.Add(ce.RetryAfter)
@@ -783,10 +783,20 @@ func (w *Worker) setFloor(t time.Time, es ...journal.OutboxEntry) {
 	}
 }
 
+// clearFloor forgets a settled record's floor and its Wake.
 func (w *Worker) clearFloor(es ...journal.OutboxEntry) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, e := range es {
 		delete(w.floors, e.RecordID)
+		delete(w.woken, e.RecordID)
 	}
+}
+
+// wokenAt is the record's attempts at its last Wake: its backoff counts
+// the attempts after it.
+func (w *Worker) wokenAt(id string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.woken[id]
 }
