@@ -1,0 +1,586 @@
+package drill
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Report is a drill's scorecard.
+//
+// Times: Offset and the "_at" fields are scenario time (the drill clock).
+// The time to detect a fault and the time to reconcile are the counter's
+// own, in real seconds, which --speed does not compress; DetectedAt and
+// ReconciledAt place them on the timeline by adding them, uncompressed, to
+// the offset of the step they follow. At speed 1 that is simply when it
+// happened.
+type Report struct {
+	Scenario string  `json:"scenario"`
+	Title    string  `json:"title"`
+	Speed    float64 `json:"speed"`
+	Scripted bool    `json:"scripted"`
+	Finished bool    `json:"finished"` // the drill has ended
+	Played   bool    `json:"played"`   // the timeline was played to its end
+
+	Records map[journal.Kind]int `json:"records"` // by kind
+	Tasks   []TaskResult         `json:"tasks"`
+
+	ViolationsCaught int      `json:"violations_caught"` // attempts the policy refused
+	CaughtRules      []string `json:"caught_rules,omitempty"`
+	PolicyViolations int      `json:"policy_violations"` // records in the journal the policy denies
+
+	Faults []FaultResult `json:"faults"`
+
+	Recovered    Duration  `json:"recovered_at"`                // the last step, which ends the faults
+	Reconciled   bool      `json:"reconciled"`                  // nothing left to upload or review
+	ReconcileSec *float64  `json:"reconcile_seconds,omitempty"` // real seconds from the last step
+	ReconciledAt *Duration `json:"reconciled_at,omitempty"`     // scenario time
+
+	ConflictsRaised   int `json:"conflicts_raised"`
+	ConflictsResolved int `json:"conflicts_resolved"`
+
+	Checks []Check `json:"checks"`
+	Pass   bool    `json:"pass"`
+
+	Samples []Sample `json:"samples"` // the mode and queue depth over time
+	Chart   string   `json:"chart"`   // the same as a plain-text chart
+}
+
+// TaskResult is what came of one task.
+type TaskResult struct {
+	Task    int          `json:"task"`
+	At      Duration     `json:"at"`
+	Do      Action       `json:"do"`
+	Patient string       `json:"patient"` // masked
+	Want    journal.Kind `json:"want,omitempty"`
+	Refuse  string       `json:"refused_by,omitempty"`
+	Outcome string       `json:"outcome"` // recorded, refused, caught, missing
+	Record  string       `json:"record,omitempty"`
+	Detail  string       `json:"detail,omitempty"`
+}
+
+// Task outcomes.
+const (
+	OutcomeRecorded = "recorded" // the expected record is in the journal
+	OutcomeCaught   = "caught"   // the policy refused it, as it should
+	OutcomeRefused  = "refused"  // refused, though a record was expected
+	OutcomeMissing  = "missing"  // no record, no refusal
+	OutcomeNotSeen  = "not seen" // a refusal at the counter, which a drill run by people cannot see
+)
+
+// FaultResult is one fault of the timeline and how soon the counter saw it.
+type FaultResult struct {
+	Step       int       `json:"step"`
+	Fault      string    `json:"fault"`
+	At         Duration  `json:"at"`    // scenario time it began
+	Until      Duration  `json:"until"` // scenario time it ended
+	Detected   bool      `json:"detected"`
+	DetectSec  *float64  `json:"detect_seconds,omitempty"` // real seconds
+	DetectedAt *Duration `json:"detected_at,omitempty"`    // scenario time
+}
+
+// Check is one expectation and whether the drill met it.
+type Check struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Pass bool   `json:"pass"`
+}
+
+// Sample is the counter's mode and the queue at one moment.
+type Sample struct {
+	Offset Duration `json:"offset"`
+	Mode   string   `json:"mode"`
+	Depth  int64    `json:"depth"`  // unsent
+	Review int64    `json:"review"` // waiting for a pharmacist
+}
+
+// Score makes the report of a drill, finished or still running.
+func Score(d *Drill) *Report {
+	s := d.Scenario
+	rep := &Report{Scenario: s.Name, Title: s.Title, Speed: d.State.Speed, Scripted: d.State.Scripted,
+		Finished: !d.State.Ended.IsZero(), Records: map[journal.Kind]int{}}
+	evs := d.Events
+	var start time.Time
+	for _, e := range evs {
+		if e.Type == EvStart {
+			start = e.Time
+		}
+	}
+	speed := d.State.Speed
+	if speed <= 0 {
+		speed = 1
+	}
+	drillClock := func(t time.Time) Duration { return Duration(float64(t.Sub(start)) * speed) }
+
+	// Records, violations, conflicts.
+	var records []Event
+	for _, e := range evs {
+		switch e.Type {
+		case EvRecord:
+			rep.Records[journal.Kind(e.Kind)]++
+			records = append(records, e)
+		case EvViolation:
+			rep.PolicyViolations++
+		case EvRefused:
+			if e.Rule != "" {
+				rep.ViolationsCaught++
+				for _, r := range strings.Split(e.Rule, ",") {
+					if !slices.Contains(rep.CaughtRules, r) {
+						rep.CaughtRules = append(rep.CaughtRules, r)
+					}
+				}
+			}
+		case EvConflict:
+			rep.ConflictsRaised++
+		case EvResolved:
+			rep.ConflictsResolved++
+		case EvTimelineOK:
+			rep.Played = true
+		}
+	}
+	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
+
+	// Faults and their detection.
+	var steps []Event
+	var modes []Event
+	for _, e := range evs {
+		switch e.Type {
+		case EvStep:
+			steps = append(steps, e)
+		case EvMode:
+			modes = append(modes, e)
+		}
+	}
+	sort.SliceStable(modes, func(i, j int) bool { return modes[i].Time.Before(modes[j].Time) })
+	modeAt := func(t time.Time) string {
+		m := string(rx.ModeOnline)
+		for _, e := range modes {
+			if e.Time.After(t) {
+				break
+			}
+			m = e.Mode
+		}
+		return m
+	}
+	for i := 0; i < len(steps); i++ {
+		e := steps[i]
+		if e.Fault == centresim.FaultUp {
+			continue
+		}
+		fr := FaultResult{Step: e.Step, Fault: e.Fault, At: scenarioAt(s, e)}
+		names := []string{e.Fault}
+		end := len(steps)
+		for k := i + 1; k < len(steps); k++ {
+			if steps[k].Fault == centresim.FaultUp {
+				end = k
+				break
+			}
+			names = append(names, steps[k].Fault)
+		}
+		fr.Fault = strings.Join(names, " → ")
+		if end < len(steps) {
+			fr.Until = scenarioAt(s, steps[end])
+		}
+		var next time.Time // the next fault's start bounds this one's detection
+		if end+1 < len(steps) {
+			next = steps[end+1].Time
+		}
+		if modeAt(e.Time) == string(rx.ModeFault) {
+			fr.Detected = true
+			fr.DetectSec, fr.DetectedAt = ptr(0.0), ptr(fr.At)
+		} else {
+			for _, m := range modes {
+				if m.Mode != string(rx.ModeFault) || m.Time.Before(e.Time) || (!next.IsZero() && !m.Time.Before(next)) {
+					continue
+				}
+				sec := m.Time.Sub(e.Time).Seconds()
+				fr.Detected, fr.DetectSec = true, &sec
+				fr.DetectedAt = ptr(fr.At + Duration(m.Time.Sub(e.Time)))
+				break
+			}
+		}
+		rep.Faults = append(rep.Faults, fr)
+		i = end
+	}
+
+	// Samples: the mode and the queue over time.
+	type point struct {
+		t      time.Time
+		mode   string
+		depth  int64
+		review int64
+	}
+	var pts []point
+	cur := point{mode: string(rx.ModeOnline)}
+	var timeline []Event
+	for _, e := range evs {
+		if e.Type == EvMode || e.Type == EvDepth || e.Type == EvStart || e.Type == EvEnd {
+			timeline = append(timeline, e)
+		}
+	}
+	sort.SliceStable(timeline, func(i, j int) bool { return timeline[i].Time.Before(timeline[j].Time) })
+	for _, e := range timeline {
+		switch e.Type {
+		case EvMode:
+			cur.mode = e.Mode
+		case EvDepth:
+			cur.depth, cur.review = deref(e.Depth), deref(e.Review)
+		}
+		cur.t = e.Time
+		pts = append(pts, cur)
+		rep.Samples = append(rep.Samples, Sample{Offset: drillClock(e.Time), Mode: cur.mode, Depth: cur.depth, Review: cur.review})
+	}
+
+	// Reconciliation: from the last step (the fault's end) until the queue
+	// was last empty, with nothing for review, and stayed so.
+	if n := len(steps); n > 0 {
+		last := steps[n-1]
+		rep.Recovered = scenarioAt(s, last)
+		if len(pts) > 0 && pts[len(pts)-1].depth == 0 && pts[len(pts)-1].review == 0 && rep.Played {
+			rep.Reconciled = true
+			at := last.Time
+			for k := len(pts) - 1; k > 0; k-- {
+				if pts[k-1].depth+pts[k-1].review > 0 {
+					if pts[k].t.After(at) {
+						at = pts[k].t
+					}
+					break
+				}
+			}
+			sec := at.Sub(last.Time).Seconds()
+			rep.ReconcileSec = &sec
+			rep.ReconciledAt = ptr(rep.Recovered + Duration(at.Sub(last.Time)))
+		}
+	}
+	rep.Chart = chart(s, rep.Samples, steps, 60)
+	rep.check(s)
+	return rep
+}
+
+// scenarioAt is the scenario offset of a step event: its offset in the
+// file, not the drill clock, which lags it by the time a step takes.
+func scenarioAt(s *Scenario, e Event) Duration {
+	if e.Step >= 1 && e.Step <= len(s.Steps) {
+		return Duration(s.Steps[e.Step-1].At)
+	}
+	return e.Offset
+}
+
+// scoreTasks matches each task to what came of it: a scripted trainee's
+// refusal, or a record of the expected kind for the task's patient made
+// after the task was given. Records are matched once, in task order.
+func scoreTasks(s *Scenario, evs, records []Event, scripted bool) []TaskResult {
+	refused := map[int]Event{}
+	given := map[int]time.Time{}
+	for _, e := range evs {
+		switch e.Type {
+		case EvRefused:
+			refused[e.Task] = e
+		case EvTask:
+			given[e.Task] = e.Time
+		}
+	}
+	used := map[string]bool{}
+	var out []TaskResult
+	for i, t := range s.Tasks {
+		n := i + 1
+		tr := TaskResult{Task: n, At: Duration(t.At), Do: t.Do, Patient: hetu.Mask(t.Patient), Want: t.Record, Refuse: t.RefusedBy, Outcome: OutcomeMissing}
+		if t.Record != "" {
+			for _, r := range records {
+				if used[r.Record] || r.Kind != string(t.Record) || r.Patient != tr.Patient {
+					continue
+				}
+				if g, ok := given[n]; !ok || r.Time.Before(g) {
+					continue
+				}
+				used[r.Record] = true
+				tr.Outcome, tr.Record = OutcomeRecorded, r.Record
+				break
+			}
+		}
+		if e, ok := refused[n]; ok && tr.Outcome == OutcomeMissing {
+			tr.Detail = e.Detail
+			tr.Outcome = OutcomeRefused
+			if t.RefusedBy != "" && slices.Contains(strings.Split(e.Rule, ","), t.RefusedBy) {
+				tr.Outcome = OutcomeCaught
+			}
+		}
+		if t.RefusedBy != "" && tr.Outcome == OutcomeMissing && !scripted {
+			tr.Outcome = OutcomeNotSeen
+		}
+		out = append(out, tr)
+	}
+	return out
+}
+
+// check scores the report against the scenario's expectations.
+func (r *Report) check(s *Scenario) {
+	add := func(name, want, got string, pass bool) {
+		r.Checks = append(r.Checks, Check{Name: name, Want: want, Got: got, Pass: pass})
+	}
+	add("timeline played to the end", "yes", yesNo(r.Played), r.Played)
+	for _, k := range recordKinds {
+		want, got := s.Expect.Records[k], r.Records[k]
+		if want == 0 && got == 0 {
+			continue
+		}
+		add("records: "+string(k), fmt.Sprint(want), fmt.Sprint(got), want == got)
+	}
+	for _, t := range r.Tasks {
+		switch {
+		case t.Want != "":
+			add(fmt.Sprintf("task %d (%s, %s): %s", t.Task, t.Do, t.Patient, t.Want), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
+		case t.Outcome == OutcomeNotSeen:
+			// Trainees at the counter: the refusal happens on their screen.
+		default:
+			add(fmt.Sprintf("task %d (%s, %s): refused by %s", t.Task, t.Do, t.Patient, t.Refuse), OutcomeCaught, t.Outcome, t.Outcome == OutcomeCaught)
+		}
+	}
+	add("policy violations in the journal", fmt.Sprintf("at most %d", s.Expect.PolicyViolations), fmt.Sprint(r.PolicyViolations), r.PolicyViolations <= s.Expect.PolicyViolations)
+	if w := s.Expect.ViolationsCaught; w != nil && r.Scripted {
+		add("policy violations caught", fmt.Sprint(*w), fmt.Sprint(r.ViolationsCaught), r.ViolationsCaught == *w)
+	}
+	if w := s.Expect.Conflicts; w != nil {
+		add("conflicts raised", fmt.Sprint(*w), fmt.Sprint(r.ConflictsRaised), r.ConflictsRaised == *w)
+	}
+	if md := s.Expect.MaxDetect; md > 0 {
+		for _, f := range r.Faults {
+			got := "not detected"
+			ok := false
+			if f.DetectSec != nil {
+				got = seconds(*f.DetectSec)
+				ok = *f.DetectSec <= md.Seconds()
+			}
+			add(fmt.Sprintf("detect %s (step %d)", f.Fault, f.Step), "within "+seconds(md.Seconds()), got, ok)
+		}
+	}
+	got := "not reconciled"
+	ok := false
+	if r.ReconciledAt != nil {
+		got = clock(time.Duration(*r.ReconciledAt))
+		ok = time.Duration(*r.ReconciledAt) <= s.Expect.ReconciledBy
+	}
+	add("everything reconciled", "by "+clock(s.Expect.ReconciledBy), got, ok)
+	r.Pass = true
+	for _, c := range r.Checks {
+		r.Pass = r.Pass && c.Pass
+	}
+}
+
+// WriteText writes the scorecard for a trainer.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "TRAINING drill report: %s", r.Scenario)
+	if r.Title != "" {
+		fmt.Fprintf(w, " — %s", r.Title)
+	}
+	who := "trainees at the counter"
+	if r.Scripted {
+		who = "a scripted trainee"
+	}
+	state := "finished"
+	if !r.Finished {
+		state = "still running"
+	}
+	fmt.Fprintf(w, "\nSpeed %g, tasks done by %s, %s.\n\n", r.Speed, who, state)
+
+	fmt.Fprintln(w, "Records")
+	for _, k := range recordKinds {
+		if n := r.Records[k]; n > 0 {
+			fmt.Fprintf(w, "  %-24s %d\n", k, n)
+		}
+	}
+	fmt.Fprintf(w, "Policy violations caught   %d", r.ViolationsCaught)
+	if len(r.CaughtRules) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(r.CaughtRules, ", "))
+	}
+	if !r.Scripted {
+		fmt.Fprint(w, " (refusals at the counter are shown to the trainee, not recorded)")
+	}
+	fmt.Fprintf(w, "\nPolicy violations recorded %d\n", r.PolicyViolations)
+	fmt.Fprintf(w, "Conflicts raised/resolved  %d/%d\n\n", r.ConflictsRaised, r.ConflictsResolved)
+
+	fmt.Fprintln(w, "Faults (detection in real seconds; the counter's clock is never compressed)")
+	for _, f := range r.Faults {
+		det := "not detected"
+		if f.DetectSec != nil {
+			det = fmt.Sprintf("FAULT after %s", seconds(*f.DetectSec))
+		}
+		fmt.Fprintf(w, "  step %d  %s–%s  %-24s %s\n", f.Step, clock(time.Duration(f.At)), clock(time.Duration(f.Until)), f.Fault, det)
+	}
+	fmt.Fprintf(w, "Reconciliation: ")
+	if r.ReconcileSec != nil {
+		fmt.Fprintf(w, "%s after the last step (%s), at %s scenario time\n\n", seconds(*r.ReconcileSec), clock(time.Duration(r.Recovered)), clock(time.Duration(*r.ReconciledAt)))
+	} else {
+		fmt.Fprintf(w, "not reconciled\n\n")
+	}
+
+	fmt.Fprintln(w, "Tasks")
+	for _, t := range r.Tasks {
+		want := string(t.Want)
+		if t.Refuse != "" {
+			want = "refused by " + t.Refuse
+		}
+		fmt.Fprintf(w, "  %2d  %s  %-9s %s  want %-28s %s", t.Task, clock(time.Duration(t.At)), t.Do, t.Patient, want, t.Outcome)
+		if t.Outcome == OutcomeRefused && t.Detail != "" {
+			fmt.Fprintf(w, ": %s", t.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, r.Chart)
+	fmt.Fprintln(w, "Expectations")
+	for _, c := range r.Checks {
+		mark := "PASS"
+		if !c.Pass {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s  %-48s want %-16s got %s\n", mark, c.Name, c.Want, c.Got)
+	}
+	verdict := "PASS: the drill met every expectation."
+	if !r.Pass {
+		verdict = "FAIL: the drill missed an expectation (marked FAIL above)."
+	}
+	fmt.Fprintln(w, "\n"+verdict)
+}
+
+// chart draws the fault, the mode and the queue depth over the drill clock
+// in plain text, width columns wide.
+func chart(s *Scenario, samples []Sample, steps []Event, width int) string {
+	end := s.Duration
+	if n := len(samples); n > 0 && time.Duration(samples[n-1].Offset) > end {
+		end = time.Duration(samples[n-1].Offset)
+	}
+	if end <= 0 {
+		end = time.Second
+	}
+	colAt := func(c int) time.Duration { return time.Duration(float64(end) * float64(c) / float64(width)) }
+	fault := make([]byte, width)
+	mode := make([]byte, width)
+	depth := make([]int64, width)
+	var maxDepth int64
+	for c := range width {
+		lo, hi := colAt(c), colAt(c+1)
+		// The fault in force: the last step at or before the column.
+		fault[c] = '.'
+		for _, st := range s.Steps {
+			if st.At <= lo || (st.At < hi && st.Fault.Kind != centresim.FaultUp) {
+				fault[c] = faultMark(st.Fault.Kind)
+			}
+		}
+		mode[c] = ' '
+		var d int64 = -1
+		for _, sm := range samples {
+			if time.Duration(sm.Offset) > hi {
+				break
+			}
+			if time.Duration(sm.Offset) <= lo || d < 0 {
+				mode[c], d = modeMark(sm.Mode), sm.Depth+sm.Review
+			}
+			if time.Duration(sm.Offset) > lo {
+				// Within the column: show the worst of it.
+				if m := modeMark(sm.Mode); m == 'F' || (m == 'R' && mode[c] != 'F') {
+					mode[c] = m
+				}
+				d = max(d, sm.Depth+sm.Review)
+			}
+		}
+		depth[c] = max(d, 0)
+		maxDepth = max(maxDepth, depth[c])
+	}
+	var b strings.Builder
+	pad := "            "
+	fmt.Fprintf(&b, "Mode and upload queue over scenario time (0 to %s)\n", clock(end))
+	fmt.Fprintf(&b, "fault     | %s\n", fault)
+	fmt.Fprintf(&b, "mode      | %s\n", mode)
+	height := int(min(maxDepth, 6))
+	bar := func(d int64) int { return int(math.Ceil(float64(d) * float64(height) / float64(maxDepth))) }
+	for row := height; row >= 1; row-- {
+		level := int64(math.Ceil(float64(maxDepth) * float64(row) / float64(height)))
+		line := make([]byte, width)
+		for c := range width {
+			line[c] = ' '
+			if bar(depth[c]) >= row {
+				line[c] = '#'
+			}
+		}
+		fmt.Fprintf(&b, "queue %3d | %s\n", level, strings.TrimRight(string(line), " "))
+	}
+	fmt.Fprintf(&b, "queue   0 +%s\n", strings.Repeat("-", width))
+	axis := []byte(strings.Repeat(" ", width+12))
+	for _, c := range []int{0, width / 2, width - 1} {
+		label := clock(colAt(c))
+		if c == width-1 {
+			label = clock(end)
+			c = width - len(label)
+		}
+		copy(axis[12+c:], label)
+	}
+	fmt.Fprintf(&b, "%s\n", strings.TrimRight(string(axis), " "))
+	fmt.Fprintf(&b, "%sfault: . up  D down  B black hole  S slow  F flaky  T throttle  X drop after commit\n", pad)
+	fmt.Fprintf(&b, "%smode:  O ONLINE  F FAULT  R RECOVERING", pad)
+	return b.String()
+}
+
+func faultMark(kind string) byte {
+	switch kind {
+	case centresim.FaultDown:
+		return 'D'
+	case centresim.FaultBlackhole:
+		return 'B'
+	case centresim.FaultSlow:
+		return 'S'
+	case centresim.FaultFlaky:
+		return 'F'
+	case centresim.FaultThrottle:
+		return 'T'
+	case centresim.FaultDropAfterCommit:
+		return 'X'
+	}
+	return '.'
+}
+
+func modeMark(m string) byte {
+	switch rx.Mode(m) {
+	case rx.ModeFault:
+		return 'F'
+	case rx.ModeRecovering:
+		return 'R'
+	case rx.ModeOnline:
+		return 'O'
+	}
+	return '?'
+}
+
+// clock writes a scenario time as h:mm:ss.
+func clock(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+func seconds(s float64) string { return fmt.Sprintf("%.1f s", s) }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

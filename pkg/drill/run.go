@@ -1,0 +1,424 @@
+package drill
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Simulator is the simulated Prescription Centre the timeline plays
+// against. *centresim.Server implements it.
+type Simulator interface {
+	SetFault(f centresim.Fault) error
+}
+
+// Journal is what the runner reads of the counter's journal, and what a
+// scripted trainee needs to see the mode. *journal.Journal implements it.
+type Journal interface {
+	List(ctx context.Context, f journal.Filter) ([]journal.Record, error)
+	Counts(ctx context.Context) (journal.Counts, error)
+	OutboxList(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error)
+	Mode(ctx context.Context) (rx.ModeState, error)
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultSample   = 100 * time.Millisecond
+	DefaultSettle   = 2 * time.Minute
+	DefaultModeWait = 15 * time.Second
+)
+
+// Config configures a run. The counter's mode machine and upload queue are
+// not the runner's: whoever builds the counter runs them beside it (cmd/),
+// exactly as at a pharmacy's counter, and the runner only watches the
+// journal they write.
+type Config struct {
+	Scenario *Scenario
+	// Dir is the drill's own folder for its events and state; it must not
+	// hold a drill already.
+	Dir     string
+	Centre  Simulator
+	Journal Journal
+	// Policy audits every record the journal receives; nil: the default.
+	Policy *policy.Set
+	// Speed compresses the timeline: 60 plays an hour in a minute. The
+	// counter's own timings are never compressed.
+	Speed float64
+	// Trainee does the tasks by script (headless drills and tests); nil
+	// when trainees do them at the counter.
+	Trainee *Trainee
+	// Follow keeps watching the journal after the timeline and the
+	// reconciliation, until ctx ends (the trainees close the counter).
+	Follow bool
+	// Sample is how often the journal is read. Default 100 ms.
+	Sample time.Duration
+	// Settle bounds the wait, in real time, for everything to reconcile
+	// after the timeline. Default 2 min.
+	Settle time.Duration
+	// State carries the fields of the state file the caller knows
+	// (Centre, Admin, Journal).
+	State  State
+	Logger *slog.Logger
+	// Now is the wall clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Trainee is a scripted trainee: it does each task through pkg/record, the
+// counter's one write path, at the task's offset.
+type Trainee struct {
+	Record   *record.Service
+	Who      rx.Pharmacist
+	Fixtures *rx.Fixtures
+	// Kick wakes the upload queue after a record, as the counter does.
+	Kick func()
+	// Skip lists tasks (from 1) the script leaves undone: a broken run.
+	Skip []int
+	// ModeWait bounds how long, in real time, an essential-medication task
+	// waits for the counter to show FAULT, as a trainee would. Default 15 s.
+	ModeWait time.Duration
+}
+
+// runner is one run of a scenario.
+type runner struct {
+	cfg   Config
+	log   *eventLog
+	start time.Time
+	now   func() time.Time
+
+	// sampled journal state, owned by the sampling goroutine
+	lastSeq   int64
+	depth     int64
+	review    int64
+	conflicts map[string]bool
+}
+
+// Run plays the scenario: it writes the scenario and state to cfg.Dir,
+// then, on the drill clock, puts each step's fault in force on the
+// simulator and gives each task to the trainees (or the script), while
+// recording what the counter does: records, mode changes, the queue's depth,
+// conflicts. After the timeline it waits up to Settle for everything to
+// reconcile. It returns when the drill is over, or when ctx ends; the
+// events written until then stand, and the report can be made from them.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Scenario == nil || cfg.Centre == nil || cfg.Journal == nil || cfg.Dir == "" {
+		return errors.New("drill: Scenario, Centre, Journal and Dir are required")
+	}
+	if cfg.Speed <= 0 {
+		return fmt.Errorf("speed %v: give a speed above 0, e.g. 1 for real time or 60 for an hour a minute", cfg.Speed)
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = policy.Default()
+	}
+	if cfg.Sample <= 0 {
+		cfg.Sample = DefaultSample
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultSettle
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Trainee != nil && cfg.Trainee.ModeWait <= 0 {
+		cfg.Trainee.ModeWait = DefaultModeWait
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("make drill folder: %w", err)
+	}
+	log, err := createEventLog(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer log.close()
+	src, err := os.ReadFile(cfg.Scenario.File)
+	if err != nil {
+		return fmt.Errorf("copy scenario: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Dir, ScenarioFile), src, 0o600); err != nil {
+		return fmt.Errorf("copy scenario: %w", err)
+	}
+	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}}
+	r.start = r.now()
+	st := cfg.State
+	st.Scenario, st.Title, st.File = cfg.Scenario.Name, cfg.Scenario.Title, cfg.Scenario.File
+	st.Speed, st.Scripted, st.Started, st.PID = cfg.Speed, cfg.Trainee != nil, r.start, os.Getpid()
+	if err := writeState(cfg.Dir, st); err != nil {
+		return err
+	}
+	r.emit(Event{Type: EvStart, Detail: fmt.Sprintf("%s at speed %g", cfg.Scenario.Name, cfg.Speed)})
+	cfg.Logger.Info("drill started", "scenario", cfg.Scenario.Name, "speed", cfg.Speed, "scripted", cfg.Trainee != nil)
+
+	// The sampler watches the journal until the drill ends.
+	sampleCtx, stopSampling := context.WithCancel(context.WithoutCancel(ctx))
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		r.sampleLoop(sampleCtx)
+	}()
+
+	var tasks sync.WaitGroup
+	err = r.play(ctx, &tasks)
+	tasks.Wait()
+	if err == nil {
+		r.emit(Event{Type: EvTimelineOK})
+		err = r.settle(ctx)
+	}
+	if err == nil && cfg.Follow {
+		<-ctx.Done()
+	}
+	stopSampling()
+	<-sampled
+	r.sample(context.WithoutCancel(ctx)) // the last word
+	end := Event{Type: EvEnd}
+	if ctx.Err() != nil && !cfg.Follow {
+		end.Detail = "stopped before the end"
+	}
+	r.emit(end)
+	st.Ended = r.now()
+	if werr := writeState(cfg.Dir, st); err == nil {
+		err = werr
+	}
+	cfg.Logger.Info("drill ended", "scenario", cfg.Scenario.Name)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil // stopped by the trainer: the events so far stand
+	}
+	return err
+}
+
+// offset is the drill clock at t.
+func (r *runner) offset(t time.Time) time.Duration {
+	return time.Duration(float64(t.Sub(r.start)) * r.cfg.Speed)
+}
+
+// at is the wall-clock time of a scenario offset.
+func (r *runner) at(off time.Duration) time.Time {
+	return r.start.Add(time.Duration(float64(off) / r.cfg.Speed))
+}
+
+func (r *runner) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = r.now()
+	}
+	e.Offset = Duration(r.offset(e.Time))
+	r.log.add(e)
+}
+
+// sleepUntil waits for the wall-clock time t.
+func (r *runner) sleepUntil(ctx context.Context, t time.Time) error {
+	d := t.Sub(r.now())
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// play walks the timeline: steps and tasks in the order of their offsets,
+// a step before a task at the same offset. Tasks run beside the timeline,
+// so a task waiting for the counter never holds up a fault.
+func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
+	s := r.cfg.Scenario
+	si, ti := 0, 0
+	for si < len(s.Steps) || ti < len(s.Tasks) {
+		if si < len(s.Steps) && (ti >= len(s.Tasks) || s.Steps[si].At <= s.Tasks[ti].At) {
+			step := s.Steps[si]
+			si++
+			if err := r.sleepUntil(ctx, r.at(step.At)); err != nil {
+				return err
+			}
+			if err := r.cfg.Centre.SetFault(step.Fault); err != nil {
+				r.emit(Event{Type: EvError, Step: si, Detail: "set fault: " + err.Error()})
+				return fmt.Errorf("step %d: set fault %s: %w", si, step.Fault, err)
+			}
+			r.emit(Event{Type: EvStep, Step: si, Fault: step.Fault.String(), Detail: step.Note})
+			r.cfg.Logger.Info("drill step", "step", si, "fault", step.Fault.String())
+			continue
+		}
+		task := s.Tasks[ti]
+		ti++
+		n := ti
+		if err := r.sleepUntil(ctx, r.at(task.At)); err != nil {
+			return err
+		}
+		r.emit(Event{Type: EvTask, Task: n, Kind: string(task.Record), Patient: hetu.Mask(task.Patient), Detail: task.Say})
+		if tr := r.cfg.Trainee; tr != nil && !slices.Contains(tr.Skip, n) {
+			tasks.Add(1)
+			go func() {
+				defer tasks.Done()
+				r.perform(ctx, n, task)
+			}()
+		}
+	}
+	// The timeline plays on to its end even when nothing happens there.
+	return r.sleepUntil(ctx, r.at(s.Duration))
+}
+
+// settle waits until nothing is left to upload or review, or Settle has
+// passed.
+func (r *runner) settle(ctx context.Context) error {
+	deadline := time.NewTimer(r.cfg.Settle)
+	defer deadline.Stop()
+	tick := time.NewTicker(r.cfg.Sample)
+	defer tick.Stop()
+	for {
+		c, err := r.cfg.Journal.Counts(ctx)
+		if err == nil && c.Unsent() == 0 && c.NeedsReview() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			r.emit(Event{Type: EvError, Detail: fmt.Sprintf("not reconciled %s after the timeline ended", r.cfg.Settle)})
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *runner) sampleLoop(ctx context.Context) {
+	tick := time.NewTicker(r.cfg.Sample)
+	defer tick.Stop()
+	for {
+		r.sample(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sample reads what is new in the journal and writes it as events.
+func (r *runner) sample(ctx context.Context) {
+	j := r.cfg.Journal
+	recs, err := j.List(ctx, journal.Filter{AfterSeq: r.lastSeq})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Logger.Warn("drill: read journal", "err", err)
+		}
+		return
+	}
+	for _, rec := range recs {
+		r.lastSeq = rec.Seq
+		switch rec.Kind {
+		case journal.KindModeChange:
+			var b struct {
+				To    rx.Mode `json:"to"`
+				Cause string  `json:"cause"`
+			}
+			_ = json.Unmarshal(rec.Body, &b)
+			r.emit(Event{Time: rec.CreatedAt, Type: EvMode, Mode: string(b.To), Cause: b.Cause})
+		case journal.KindResolution:
+			r.emit(Event{Time: rec.CreatedAt, Type: EvResolved, Kind: string(rec.Kind), Record: rec.RefersTo})
+			r.emit(Event{Time: rec.CreatedAt, Type: EvRecord, Kind: string(rec.Kind), Record: rec.ID, Mode: string(rec.Mode)})
+		default:
+			r.emit(Event{Time: rec.CreatedAt, Type: EvRecord, Kind: string(rec.Kind), Record: rec.ID,
+				Patient: hetu.Mask(rec.Patient), Mode: string(rec.Mode), Rule: strings.Join(rec.Rules, ",")})
+			if rule, why := r.audit(rec); rule != "" {
+				r.emit(Event{Time: rec.CreatedAt, Type: EvViolation, Kind: string(rec.Kind), Record: rec.ID, Rule: rule, Detail: why})
+			}
+		}
+	}
+	c, err := j.Counts(ctx)
+	if err != nil {
+		return
+	}
+	if depth, review := c.Unsent(), c.NeedsReview(); depth != r.depth || review != r.review {
+		r.depth, r.review = depth, review
+		r.emit(Event{Type: EvDepth, Depth: &depth, Review: &review})
+	}
+	if c.Conflict+c.Rejected > 0 {
+		es, err := j.OutboxList(ctx, journal.OutboxConflict, journal.OutboxRejected)
+		if err != nil {
+			return
+		}
+		for _, e := range es {
+			if r.conflicts[e.RecordID] {
+				continue
+			}
+			r.conflicts[e.RecordID] = true
+			why := e.Conflict
+			if why == "" {
+				why = e.LastError
+			}
+			r.emit(Event{Time: e.UpdatedAt, Type: EvConflict, Kind: string(e.Kind), Record: e.RecordID, Detail: string(e.State) + ": " + why})
+		}
+	}
+}
+
+// audit checks a record against the policy after the fact: the one write
+// path should have refused anything the policy denies, so a finding here is
+// a record that reached the journal around it.
+func (r *runner) audit(rec journal.Record) (rule, why string) {
+	pol := r.cfg.Policy
+	var ds []policy.Decision
+	switch rec.Kind {
+	case journal.KindDispensing:
+		var b record.DispensingBody
+		if json.Unmarshal(rec.Body, &b) != nil || !b.Essential {
+			return "", ""
+		}
+		pkg, _ := b.Medicine.Package(b.VNR)
+		ds = pol.EssentialDispensing(b.Medicine, pkg, b.Quantity, b.UnitsPerDay)
+	case journal.KindPaperPrescription, journal.KindTelephonePrescription:
+		var p rx.Prescription
+		if json.Unmarshal(rec.Body, &p) != nil {
+			return "", ""
+		}
+		if rec.Kind == journal.KindPaperPrescription {
+			ds = pol.PaperPrescription(p.Medicine, p.Prescriber)
+		} else {
+			ds = pol.TelephonePrescription(p.Medicine, p.Prescriber)
+		}
+	}
+	for _, d := range ds {
+		if d.Verdict == policy.Deny {
+			return d.RuleID, d.Message
+		}
+	}
+	return "", ""
+}
+
+// Timings are the counter's timings in a drill. They run on real time,
+// never compressed by --speed.
+type Timings struct {
+	ProbeInterval time.Duration
+	ProbeTimeout  time.Duration
+	RecoverAfter  int
+	RetryInitial  time.Duration
+	RetryMax      time.Duration
+}
+
+// CounterTimings are the timings a drill's counter runs with: quick probes
+// and retries, as in the demo, so trainees see a fault and the
+// reconciliation within seconds, and a compressed timeline still leaves the
+// counter time to react. Detection of a refused connection takes up to one
+// probe interval; of a black hole, the interval plus the probe timeout.
+func CounterTimings() Timings {
+	return Timings{ProbeInterval: 500 * time.Millisecond, ProbeTimeout: time.Second, RecoverAfter: 2,
+		RetryInitial: 500 * time.Millisecond, RetryMax: 3 * time.Second}
+}

@@ -1,0 +1,168 @@
+package drill_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/drill"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
+)
+
+var (
+	trainee  = rx.Pharmacist{ID: "trainee", Name: "Tiina Trainee", Registration: "10100099902", Role: rx.RolePharmacist}
+	pharmacy = rx.Pharmacy{Name: "Tiski Training Pharmacy", OID: "1.2.246.10.99999999.10.0"}
+)
+
+// drillRun plays a scenario headless, as `tiski drill run --headless`
+// does: the real simulator on loopback, a real journal, and the counter's
+// mode machine and upload queue with the drill's settings, run beside it.
+// It returns the drill's report.
+func drillRun(t *testing.T, file string, speed float64, skip ...int) (*drill.Report, *drill.Drill) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
+	defer cancel()
+	s, err := drill.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "centre"), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "drill-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	client, err := centre.New(centre.Config{BaseURL: srv.URL(), Timeout: 3 * time.Second, ConnectTimeout: time.Second, Pharmacy: pharmacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	set := drill.CounterTimings()
+	m := mode.New(j, client, mode.Config{Interval: set.ProbeInterval, Timeout: set.ProbeTimeout, RecoverAfter: set.RecoverAfter})
+	w := queue.New(j, client, m, queue.Config{InitialInterval: set.RetryInitial, MaxInterval: set.RetryMax})
+
+	bg, stop := context.WithCancel(ctx)
+	states, unsubscribe := m.Subscribe()
+	var wg sync.WaitGroup
+	for _, loop := range []func(){func() { m.Run(bg) }, func() { w.FollowMode(bg, states) }, func() { w.Run(bg) }} {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop() }()
+	}
+	defer func() { stop(); unsubscribe(); wg.Wait() }()
+
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = drill.Run(ctx, drill.Config{
+		Scenario: s, Dir: filepath.Join(dir, "drill"), Centre: srv, Journal: j, Speed: speed, Settle: 20 * time.Second,
+		Trainee: &drill.Trainee{Record: &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: pharmacy},
+			Who: trainee, Fixtures: fx, Kick: w.Kick, Skip: skip},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := drill.Open(filepath.Join(dir, "drill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return drill.Score(d), d
+}
+
+// speedFor plays a scenario in about target of real time, but never so
+// fast that a fault, or a gap between faults, lasts under 1.5 s: the counter
+// needs real time to see a fault and to see it end. The quiet start before
+// the first fault needs no such time.
+func speedFor(s *drill.Scenario, target time.Duration) float64 {
+	speed := float64(s.Duration) / float64(target)
+	for i := 2; i < len(s.Steps); i++ {
+		if gap := s.Steps[i].At - s.Steps[i-1].At; gap > 0 {
+			speed = min(speed, float64(gap)/float64(1500*time.Millisecond))
+		}
+	}
+	return max(speed, 1)
+}
+
+func report(r *drill.Report) string {
+	var b bytes.Buffer
+	r.WriteText(&b)
+	return b.String()
+}
+
+// TestShippedScenarios plays every shipped scenario headless at high speed
+// with the scripted trainee, and each report must pass its own
+// expectations.
+func TestShippedScenarios(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../../testdata/drills/*.toml")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("shipped scenarios: %v %v", files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			s, err := drill.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, _ := drillRun(t, file, speedFor(s, 8*time.Second))
+			if !rep.Pass {
+				t.Errorf("the report fails its own expectations:\n%s", report(rep))
+			}
+			if testing.Verbose() {
+				t.Logf("\n%s", report(rep))
+			}
+			for _, f := range rep.Faults {
+				if f.DetectSec == nil && s.Expect.MaxDetect > 0 {
+					t.Errorf("fault at step %d was never detected", f.Step)
+				}
+			}
+			if rep.ReconcileSec == nil {
+				t.Error("no reconcile time")
+			}
+		})
+	}
+}
+
+// TestBrokenRunFails skips one task, so one record is missing, and the
+// report must fail on that record and that task, and on nothing else.
+func TestBrokenRunFails(t *testing.T) {
+	t.Parallel()
+	file := "../../testdata/drills/blackhole.toml"
+	s, err := drill.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := drillRun(t, file, speedFor(s, 6*time.Second), 1)
+	if rep.Pass {
+		t.Fatalf("a run with a task skipped passes:\n%s", report(rep))
+	}
+	var failed []string
+	for _, c := range rep.Checks {
+		if !c.Pass {
+			failed = append(failed, c.Name)
+		}
+	}
+	if len(failed) != 2 {
+		t.Errorf("failed checks %q, want the skipped task's record count and the task itself", failed)
+	}
+	if rep.Tasks[0].Outcome != drill.OutcomeMissing {
+		t.Errorf("task 1 outcome %q, want %q", rep.Tasks[0].Outcome, drill.OutcomeMissing)
+	}
+}

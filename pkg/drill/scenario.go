@@ -1,0 +1,546 @@
+// Package drill holds fault drills for trainers (DESIGN §9): scenario files,
+// the runner that plays a scenario's timeline of faults against the
+// Prescription Centre simulator while the counter works in training mode,
+// and the scored report.
+//
+// A scenario is a TOML file: a timeline of steps, each a fault of the
+// simulator at an offset from the start; the trainees' tasks, each a patient
+// and what to do at an offset; and the expectations the drill is scored
+// against. testdata/drills/ holds the shipped scenarios, and its README
+// describes the format.
+//
+// Two clocks run in a drill. The timeline runs on scenario time, which
+// --speed compresses: at speed 60 an hour of scenario passes in a minute.
+// The counter does not: its probes, timeouts and backoffs run on real time,
+// as they would in a pharmacy. So the time to detect a fault and the time to
+// reconcile are measured in real seconds, and when they are set on the
+// scenario's timeline (for "reconciled by") they are added uncompressed to
+// the offset of the step they follow.
+package drill
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Scenario is a drill: the timeline of faults, the trainees' tasks and what
+// is expected of them.
+type Scenario struct {
+	File        string        // where it was read from
+	Name        string        // short name, e.g. "july-2015"
+	Title       string        // one line for the trainer
+	Description string        // the story told to the trainees
+	Duration    time.Duration // how long the timeline plays, in scenario time
+	Steps       []Step        // by offset
+	Tasks       []Task        // by offset
+	Expect      Expectations
+}
+
+// Step is one change of the simulated Prescription Centre.
+type Step struct {
+	Line  int             // in the scenario file
+	At    time.Duration   // scenario time from the start
+	Fault centresim.Fault // the fault from this step on; kind "up" ends a fault
+	Note  string          // for the trainer, e.g. "Kela announces the fault"
+}
+
+// Action is what a trainee is asked to do.
+type Action string
+
+// Actions.
+const (
+	ActDispense  Action = "dispense"  // dispense against an e-prescription
+	ActEssential Action = "essential" // essential-medication dispensing on a basis document
+	ActPaper     Action = "paper"     // record a paper prescription and its dispensing
+	ActTelephone Action = "telephone" // record a telephone prescription and its dispensing
+)
+
+var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone}
+
+// Task is a trainee's task: a patient arrives at the counter at an offset.
+type Task struct {
+	Line         int
+	At           time.Duration
+	Patient      string // personal identity code (a test code, 900–999)
+	Do           Action
+	Say          string // what the trainee is told, e.g. "Matti has run out of metformin"
+	Prescription string // e-prescription id (dispense; essential when the basis shows it)
+	Medicine     string // fixture medicine id
+	Package      string // VNR of the package handed over
+	Quantity     int    // units handed over (paper, telephone: also the prescribed quantity)
+	UnitsPerDay  float64
+	Basis        rx.BasisDocument // essential: instruction-sheet, summary or previous-label
+	Prescriber   string           // paper, telephone: fixture prescriber id
+	Dosage       string           // paper, telephone
+	Reason       string           // paper, telephone: why the prescriber did not use an e-prescription
+	// Record is the kind of record the task should leave in the journal;
+	// empty when the policy should refuse it (RefusedBy).
+	Record journal.Kind
+	// RefusedBy is the policy rule id that must refuse this task: a
+	// violation the counter should catch.
+	RefusedBy string
+}
+
+// Expectations are what the drill is scored against.
+type Expectations struct {
+	Line int
+	// Records is how many records of each kind the journal should hold at
+	// the end (paper_prescription, telephone_prescription, dispensing, void,
+	// resolution).
+	Records map[journal.Kind]int
+	// PolicyViolations is how many records against the policy may reach the
+	// journal: normally 0.
+	PolicyViolations int
+	// ViolationsCaught, when set, is how many attempts the policy should
+	// refuse.
+	ViolationsCaught *int
+	// ReconciledBy is the scenario time by which everything must have
+	// reached the Prescription Centre, with nothing left for review.
+	ReconciledBy time.Duration
+	// MaxDetect, when set, is the longest the counter may take, in real
+	// time, to go to FAULT after each fault begins.
+	MaxDetect time.Duration
+	// Conflicts, when set, is how many records should end in conflict or
+	// rejection for a pharmacist's review.
+	Conflicts *int
+}
+
+// recordKinds are the kinds a trainee's work leaves in the journal.
+var recordKinds = []journal.Kind{journal.KindPaperPrescription, journal.KindTelephonePrescription,
+	journal.KindDispensing, journal.KindVoid, journal.KindResolution}
+
+// Load reads and checks a scenario file.
+func Load(path string) (*Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// ScenarioError lists everything wrong with a scenario file, each problem
+// with the file, the line and the field.
+type ScenarioError struct {
+	File     string
+	Problems []Problem
+}
+
+// Problem is one thing wrong in a scenario file.
+type Problem struct {
+	Line    int    // 0 when not known
+	Field   string // e.g. "step[2].at"; steps and tasks count from 1
+	Message string
+}
+
+func (e *ScenarioError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s is not valid; fix these and run again:", e.File)
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.String(e.File))
+	}
+	return b.String()
+}
+
+// String says file:line: field: message.
+func (p Problem) String(file string) string {
+	loc := file
+	if p.Line > 0 {
+		loc += ":" + strconv.Itoa(p.Line)
+	}
+	if p.Field == "" {
+		return loc + ": " + p.Message
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, p.Field, p.Message)
+}
+
+// Parse reads a scenario from the bytes of file. Unknown fields, wrong
+// types, unknown fault kinds and actions, negative offsets and references to
+// fixtures that do not exist are errors naming the file, the line and the
+// field.
+func Parse(file string, b []byte) (*Scenario, error) {
+	var doc map[string]any
+	if _, err := toml.Decode(string(b), &doc); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &ScenarioError{File: file, Problems: []Problem{{Line: pe.Position.Line, Field: pe.LastKey, Message: pe.Message}}}
+		}
+		return nil, &ScenarioError{File: file, Problems: []Problem{{Message: err.Error()}}}
+	}
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("load fixtures: %w", err)
+	}
+	d := &decoder{file: file, lines: locate(string(b))}
+	s := &Scenario{File: file}
+	root := d.table("", doc)
+	s.Name = root.str("name", true)
+	s.Title = root.str("title", false)
+	s.Description = root.str("description", false)
+	s.Duration = root.duration("duration", true)
+	for _, t := range root.tables("step") {
+		s.Steps = append(s.Steps, d.step(t))
+	}
+	for _, t := range root.tables("task") {
+		s.Tasks = append(s.Tasks, d.task(t, fx))
+	}
+	if e := root.sub("expect", true); e != nil {
+		s.Expect = d.expect(e)
+	}
+	root.done()
+
+	if len(s.Steps) == 0 {
+		d.fail("step", "a scenario needs at least one [[step]] with a fault")
+	}
+	sort.SliceStable(s.Steps, func(i, j int) bool { return s.Steps[i].At < s.Steps[j].At })
+	sort.SliceStable(s.Tasks, func(i, j int) bool { return s.Tasks[i].At < s.Tasks[j].At })
+	for _, st := range s.Steps {
+		if s.Duration > 0 && st.At > s.Duration {
+			d.failAt(st.Line, "duration", "step at %s is after the end of the timeline (%s); make the duration longer", st.At, s.Duration)
+		}
+	}
+	if n := len(s.Steps); n > 0 && s.Steps[n-1].Fault.Kind != centresim.FaultUp {
+		d.failAt(s.Steps[n-1].Line, "step", "the last step leaves the fault %q on; end the timeline with a step whose fault is \"up\", so the drill can reconcile", s.Steps[n-1].Fault.Kind)
+	}
+	if s.Expect.ReconciledBy > 0 && len(s.Steps) > 0 && s.Expect.ReconciledBy < s.Steps[len(s.Steps)-1].At {
+		d.fail("expect.reconciled_by", "%s is before the last step (%s): nothing can reconcile before the Prescription Centre is back", s.Expect.ReconciledBy, s.Steps[len(s.Steps)-1].At)
+	}
+	if len(d.problems) > 0 {
+		return nil, &ScenarioError{File: file, Problems: d.problems}
+	}
+	return s, nil
+}
+
+func (d *decoder) step(t *table) Step {
+	st := Step{Line: d.lines[t.path], At: t.duration("at", true), Note: t.str("note", false)}
+	kind := t.str("fault", true)
+	args := []string{kind}
+	switch kind {
+	case centresim.FaultSlow:
+		args = append(args, t.str("duration", true))
+	case centresim.FaultFlaky, centresim.FaultDropAfterCommit:
+		if r, ok := t.float("ratio", kind == centresim.FaultFlaky); ok {
+			args = append(args, strconv.FormatFloat(r, 'g', -1, 64))
+		}
+	case centresim.FaultThrottle:
+		args = append(args, strconv.Itoa(t.int("seconds", true)))
+	}
+	if kind != "" && len(t.d.problems) == t.before {
+		f, err := centresim.ParseFault(args)
+		if err != nil {
+			d.fail(t.path+".fault", "%v", err)
+		}
+		st.Fault = f
+	}
+	t.done()
+	return st
+}
+
+func (d *decoder) task(t *table, fx *rx.Fixtures) Task {
+	tk := Task{Line: d.lines[t.path], At: t.duration("at", true)}
+	tk.Patient = t.str("patient", true)
+	if tk.Patient != "" {
+		if id, err := hetu.Parse(tk.Patient); err != nil {
+			d.fail(t.path+".patient", "%v", err)
+		} else if !id.IsTest() {
+			d.fail(t.path+".patient", "use a test identity code (individual number 900–999) in a drill, never a real person's")
+		}
+	}
+	tk.Do = Action(t.str("do", true))
+	if tk.Do != "" && !slices.Contains(actions, tk.Do) {
+		d.fail(t.path+".do", "unknown action %q: use one of dispense, essential, paper, telephone", tk.Do)
+	}
+	tk.Say = t.str("say", false)
+	tk.Prescription = t.str("prescription", tk.Do == ActDispense)
+	tk.Medicine = t.str("medicine", true)
+	tk.Package = t.str("package", true)
+	tk.Quantity = t.int("quantity", true)
+	tk.UnitsPerDay, _ = t.float("units_per_day", false)
+	tk.Basis = rx.BasisDocument(t.str("basis", tk.Do == ActEssential))
+	exceptional := tk.Do == ActPaper || tk.Do == ActTelephone
+	tk.Prescriber = t.str("prescriber", exceptional)
+	tk.Dosage = t.str("dosage", exceptional)
+	tk.Reason = t.str("reason", exceptional)
+	tk.RefusedBy = t.str("refused_by", false)
+	tk.Record = journal.Kind(t.str("record", tk.RefusedBy == ""))
+	if tk.Record != "" && !slices.Contains(recordKinds, tk.Record) {
+		d.fail(t.path+".record", "unknown record kind %q: use one of %s", tk.Record, kindList())
+	}
+	if tk.Record != "" && tk.RefusedBy != "" {
+		d.fail(t.path+".refused_by", "a task either leaves a record or is refused by the policy, not both: drop record or refused_by")
+	}
+	if tk.Medicine != "" {
+		m, ok := fx.Medicine(tk.Medicine)
+		switch {
+		case !ok:
+			d.fail(t.path+".medicine", "no fixture medicine %q (see testdata/fixtures/medicines.json)", tk.Medicine)
+		case tk.Package != "":
+			if _, ok := m.Package(tk.Package); !ok {
+				d.fail(t.path+".package", "medicine %s has no package %q", tk.Medicine, tk.Package)
+			}
+		}
+	}
+	if tk.Basis != "" && !slices.Contains([]rx.BasisDocument{rx.BasisInstructionSheet, rx.BasisSummary, rx.BasisPreviousLabel}, tk.Basis) {
+		d.fail(t.path+".basis", "unknown basis %q: use instruction-sheet, summary or previous-label", tk.Basis)
+	}
+	if tk.Prescriber != "" && !slices.ContainsFunc(fx.Prescribers, func(p rx.Prescriber) bool { return p.ID == tk.Prescriber }) {
+		d.fail(t.path+".prescriber", "no fixture prescriber %q (see testdata/fixtures/prescribers.json)", tk.Prescriber)
+	}
+	if tk.Prescription != "" && !slices.ContainsFunc(fx.Prescriptions, func(p rx.Prescription) bool { return p.ID == tk.Prescription }) {
+		d.fail(t.path+".prescription", "no fixture prescription %q (see testdata/fixtures/prescriptions.json)", tk.Prescription)
+	}
+	if tk.Quantity < 0 {
+		d.fail(t.path+".quantity", "%d is negative", tk.Quantity)
+	}
+	t.done()
+	return tk
+}
+
+func (d *decoder) expect(t *table) Expectations {
+	e := Expectations{Line: d.lines[t.path], Records: map[journal.Kind]int{}}
+	if r := t.sub("records", true); r != nil {
+		for _, k := range r.keys() {
+			if !slices.Contains(recordKinds, journal.Kind(k)) {
+				d.fail(r.path+"."+k, "unknown record kind: use one of %s", kindList())
+				r.used[k] = true
+				continue
+			}
+			e.Records[journal.Kind(k)] = r.int(k, true)
+		}
+		r.done()
+	}
+	e.PolicyViolations = t.int("policy_violations", false)
+	if t.has("violations_caught") {
+		n := t.int("violations_caught", true)
+		e.ViolationsCaught = &n
+	}
+	if t.has("conflicts") {
+		n := t.int("conflicts", true)
+		e.Conflicts = &n
+	}
+	e.ReconciledBy = t.duration("reconciled_by", true)
+	e.MaxDetect = t.duration("max_detect", false)
+	t.done()
+	return e
+}
+
+func kindList() string {
+	var s []string
+	for _, k := range recordKinds {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+// decoder checks a decoded TOML document field by field and collects every
+// problem with its line.
+type decoder struct {
+	file     string
+	lines    lines
+	problems []Problem
+}
+
+// lineOf is the line of a field, or of the nearest table holding it when
+// the field is missing.
+func (d *decoder) lineOf(path string) int {
+	for p := path; p != ""; {
+		if n, ok := d.lines[p]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
+}
+
+func (d *decoder) fail(path, format string, args ...any) {
+	d.problems = append(d.problems, Problem{Line: d.lineOf(path), Field: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) failAt(line int, field, format string, args ...any) {
+	d.problems = append(d.problems, Problem{Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// table is one TOML table being read; done reports its keys nobody asked for.
+type table struct {
+	d      *decoder
+	path   string
+	m      map[string]any
+	used   map[string]bool
+	before int // problems before this table was read
+}
+
+func (d *decoder) table(path string, m map[string]any) *table {
+	return &table{d: d, path: path, m: m, used: map[string]bool{}, before: len(d.problems)}
+}
+
+func (t *table) field(key string) string { return join(t.path, key) }
+
+func (t *table) has(key string) bool { _, ok := t.m[key]; return ok }
+
+func (t *table) keys() []string {
+	var ks []string
+	for k := range t.m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// get returns the value of key, marking it read; a missing required key is
+// a problem.
+func (t *table) get(key string, required bool) (any, bool) {
+	t.used[key] = true
+	v, ok := t.m[key]
+	if !ok && required {
+		t.d.fail(t.field(key), "missing; it is required")
+	}
+	return v, ok
+}
+
+func (t *table) wrongType(key string, v any, want string) {
+	t.d.fail(t.field(key), "%s, but it must be %s", describe(v), want)
+}
+
+func (t *table) str(key string, required bool) string {
+	v, ok := t.get(key, required)
+	if !ok {
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		t.wrongType(key, v, "a string in quotes")
+		return ""
+	}
+	if required && strings.TrimSpace(s) == "" {
+		t.d.fail(t.field(key), "is empty; it is required")
+	}
+	return s
+}
+
+func (t *table) int(key string, required bool) int {
+	v, ok := t.get(key, required)
+	if !ok {
+		return 0
+	}
+	n, ok := v.(int64)
+	if !ok {
+		t.wrongType(key, v, "a whole number")
+		return 0
+	}
+	return int(n)
+}
+
+func (t *table) float(key string, required bool) (float64, bool) {
+	v, ok := t.get(key, required)
+	if !ok {
+		return 0, false
+	}
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	}
+	t.wrongType(key, v, "a number")
+	return 0, false
+}
+
+// duration reads a Go duration such as "1h30m"; it may not be negative.
+func (t *table) duration(key string, required bool) time.Duration {
+	s := t.str(key, required)
+	if s == "" {
+		return 0
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		t.d.fail(t.field(key), "%q is not a duration: write it like \"45m\", \"1h30m\" or \"90s\"", s)
+		return 0
+	}
+	if dur < 0 {
+		t.d.fail(t.field(key), "%q is negative: offsets and durations count forward from the start of the drill", s)
+		return 0
+	}
+	return dur
+}
+
+// sub reads a table.
+func (t *table) sub(key string, required bool) *table {
+	v, ok := t.get(key, required)
+	if !ok {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.wrongType(key, v, "a table")
+		return nil
+	}
+	return t.d.table(t.field(key), m)
+}
+
+// tables reads an array of tables, [[key]].
+func (t *table) tables(key string) []*table {
+	v, ok := t.get(key, false)
+	if !ok {
+		return nil
+	}
+	ms, ok := v.([]map[string]any)
+	if !ok {
+		t.wrongType(key, v, fmt.Sprintf("an array of tables, each written [[%s]]", key))
+		return nil
+	}
+	out := make([]*table, len(ms))
+	for i, m := range ms {
+		out[i] = t.d.table(fmt.Sprintf("%s[%d]", t.field(key), i+1), m)
+	}
+	return out
+}
+
+// done reports the keys of the table that are not fields of it.
+func (t *table) done() {
+	var known []string
+	for k := range t.used {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	for _, k := range t.keys() {
+		if !t.used[k] {
+			t.d.fail(t.field(k), "unknown field; the fields here are %s", strings.Join(known, ", "))
+		}
+	}
+}
+
+// describe names a TOML value's type for an error.
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%q is a string", x)
+	case int64:
+		return fmt.Sprintf("%d is a whole number", x)
+	case float64:
+		return fmt.Sprintf("%v is a number", x)
+	case bool:
+		return fmt.Sprintf("%v is true or false", x)
+	case map[string]any:
+		return "it is a table"
+	case []map[string]any, []any:
+		return "it is an array"
+	}
+	return fmt.Sprintf("it is a %T", v)
+}

@@ -1,0 +1,104 @@
+package drill
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// Status is how far a drill has got, for the trainer while it runs.
+type Status struct {
+	Scenario string   `json:"scenario"`
+	Title    string   `json:"title"`
+	Speed    float64  `json:"speed"`
+	Running  bool     `json:"running"`
+	Offset   Duration `json:"offset"`   // the drill clock now (or at its end)
+	Duration Duration `json:"duration"` // the timeline's length
+	Steps    int      `json:"steps"`    // steps played
+	StepsAll int      `json:"steps_total"`
+	Fault    string   `json:"fault"` // the fault in force
+	Tasks    int      `json:"tasks"` // tasks given
+	TasksAll int      `json:"tasks_total"`
+	Mode     string   `json:"mode"`
+	Depth    int64    `json:"depth"`  // unsent records
+	Review   int64    `json:"review"` // records for a pharmacist's review
+	// Records are what the trainees have recorded, oldest first.
+	Records []StatusRecord       `json:"records"`
+	ByKind  map[journal.Kind]int `json:"by_kind"`
+	Centre  string               `json:"centre,omitempty"`
+	Admin   string               `json:"admin,omitempty"`
+}
+
+// StatusRecord is one record a trainee made.
+type StatusRecord struct {
+	Offset  Duration `json:"offset"`
+	Kind    string   `json:"kind"`
+	Patient string   `json:"patient"` // masked
+	Mode    string   `json:"mode"`    // the mode it was made in
+	Rules   string   `json:"rules,omitempty"`
+}
+
+// Status reads how far the drill has got; now is the wall clock, for the
+// drill clock of a running drill.
+func (d *Drill) Status(now time.Time) Status {
+	s := d.Scenario
+	st := Status{Scenario: s.Name, Title: s.Title, Speed: d.State.Speed, Running: d.State.Ended.IsZero(),
+		Duration: Duration(s.Duration), StepsAll: len(s.Steps), TasksAll: len(s.Tasks),
+		Fault: "up", Mode: string(rx.ModeOnline), ByKind: map[journal.Kind]int{}, Centre: d.State.Centre, Admin: d.State.Admin}
+	end := now
+	if !st.Running {
+		end = d.State.Ended
+	}
+	st.Offset = Duration(float64(end.Sub(d.State.Started)) * d.State.Speed)
+	var modeAt time.Time
+	for _, e := range d.Events {
+		switch e.Type {
+		case EvStep:
+			st.Steps++
+			st.Fault = e.Fault
+		case EvTask:
+			st.Tasks++
+		case EvMode:
+			if !e.Time.Before(modeAt) {
+				st.Mode, modeAt = e.Mode, e.Time
+			}
+		case EvDepth:
+			st.Depth, st.Review = deref(e.Depth), deref(e.Review)
+		case EvRecord:
+			st.ByKind[journal.Kind(e.Kind)]++
+			st.Records = append(st.Records, StatusRecord{Offset: e.Offset, Kind: e.Kind, Patient: e.Patient, Mode: e.Mode, Rules: e.Rule})
+		}
+	}
+	return st
+}
+
+// WriteText writes the status for a trainer.
+func (st Status) WriteText(w io.Writer) {
+	state := "running"
+	if !st.Running {
+		state = "ended"
+	}
+	fmt.Fprintf(w, "TRAINING drill %s (%s) — %s at speed %g\n", st.Scenario, st.Title, state, st.Speed)
+	off := min(time.Duration(st.Offset), time.Duration(st.Duration))
+	pct := 100.0
+	if st.Duration > 0 {
+		pct = 100 * float64(off) / float64(st.Duration)
+	}
+	fmt.Fprintf(w, "Timeline   %s of %s (%.0f%%), step %d of %d, fault now: %s\n", clock(off), clock(time.Duration(st.Duration)), pct, st.Steps, st.StepsAll, st.Fault)
+	fmt.Fprintf(w, "Tasks      %d of %d given\n", st.Tasks, st.TasksAll)
+	fmt.Fprintf(w, "Counter    %s, %d to upload, %d for review\n", st.Mode, st.Depth, st.Review)
+	if st.Centre != "" {
+		fmt.Fprintf(w, "Simulator  %s (admin %s)\n", st.Centre, st.Admin)
+	}
+	fmt.Fprintf(w, "Recorded   %d record(s)\n", len(st.Records))
+	for _, r := range st.Records {
+		fmt.Fprintf(w, "  %s  %-24s %s  in %s", clock(time.Duration(r.Offset)), r.Kind, r.Patient, r.Mode)
+		if r.Rules != "" {
+			fmt.Fprintf(w, "  rules %s", r.Rules)
+		}
+		fmt.Fprintln(w)
+	}
+}

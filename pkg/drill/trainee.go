@@ -1,0 +1,104 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// perform does one task as a scripted trainee and writes what came of it.
+func (r *runner) perform(ctx context.Context, n int, task Task) {
+	tr := r.cfg.Trainee
+	rc, err := r.do(ctx, tr, task)
+	switch {
+	case err == nil:
+		if tr.Kick != nil {
+			tr.Kick()
+		}
+		r.emit(Event{Type: EvDone, Task: n, Kind: string(rc.Record.Kind), Record: rc.Record.ID})
+	case ctx.Err() != nil:
+		return
+	default:
+		e := Event{Type: EvRefused, Task: n, Detail: err.Error()}
+		e.Rule = strings.Join(policyRules(err), ",")
+		r.emit(e)
+	}
+}
+
+// policyRules lists the policy rules that refused a record.
+func policyRules(err error) []string {
+	var v *rx.ValidationError
+	if !errors.As(err, &v) {
+		return nil
+	}
+	var rules []string
+	for _, p := range v.Problems {
+		if rule, ok := strings.CutPrefix(p.Field, "policy "); ok {
+			rules = append(rules, rule)
+		}
+	}
+	return rules
+}
+
+// do records the task through pkg/record, as a pharmacist at the counter
+// would.
+func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt, error) {
+	med, ok := tr.Fixtures.Medicine(task.Medicine)
+	if !ok {
+		return record.Receipt{}, fmt.Errorf("no fixture medicine %s", task.Medicine)
+	}
+	now := r.now()
+	d := rx.Dispensing{Patient: task.Patient, PrescriptionID: task.Prescription, Medicine: med, VNR: task.Package, Quantity: task.Quantity}
+	switch task.Do {
+	case ActDispense:
+		return tr.Record.Dispense(ctx, tr.Who, d, record.DispenseOptions{})
+	case ActEssential:
+		// The essential-medication form opens only in FAULT: a trainee
+		// waits for the status line to show it.
+		if err := r.waitForFault(ctx, tr.ModeWait); err != nil {
+			return record.Receipt{}, err
+		}
+		d.Essential, d.Basis = true, task.Basis
+		return tr.Record.Dispense(ctx, tr.Who, d, record.DispenseOptions{UnitsPerDay: task.UnitsPerDay})
+	case ActPaper, ActTelephone:
+		i := slices.IndexFunc(tr.Fixtures.Prescribers, func(p rx.Prescriber) bool { return p.ID == task.Prescriber })
+		if i < 0 {
+			return record.Receipt{}, fmt.Errorf("no fixture prescriber %s", task.Prescriber)
+		}
+		pr := tr.Fixtures.Prescribers[i]
+		p := rx.Prescription{Patient: task.Patient, Prescriber: pr, Medicine: med, Issued: now.Add(-time.Hour),
+			Dosage: task.Dosage, Quantity: task.Quantity, Reason: task.Reason}
+		d.PrescriptionID = ""
+		if task.Do == ActPaper {
+			return tr.Record.Paper(ctx, tr.Who, p, &d)
+		}
+		p.Telephone = &rx.TelephoneCall{Phone: pr.Phone, Time: now.Add(-10 * time.Minute), Verification: "called back to the prescriber's known number"}
+		return tr.Record.Telephone(ctx, tr.Who, p, &d)
+	}
+	return record.Receipt{}, fmt.Errorf("unknown action %q", task.Do)
+}
+
+// waitForFault waits until the journal's mode is FAULT.
+func (r *runner) waitForFault(ctx context.Context, limit time.Duration) error {
+	deadline := r.now().Add(limit)
+	for {
+		st, err := r.cfg.Journal.Mode(ctx)
+		if err == nil && st.Mode == rx.ModeFault {
+			return nil
+		}
+		if r.now().After(deadline) {
+			return fmt.Errorf("the counter did not show FAULT within %s, so the essential-medication form never opened", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
