@@ -1,0 +1,354 @@
+package rxform
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
+)
+
+func TestMain(m *testing.M) {
+	tuitest.NoColour()
+	os.Exit(m.Run())
+}
+
+var matti = rx.Patient{HETU: tuitest.Matti, Family: "Korhonen", Given: "Matti"}
+
+// open returns a form with the catalogue loaded, as Init would.
+func open(t testing.TB, env *tuitest.Env, who rx.Pharmacist, form rx.Form, mode rx.Mode, w, h int) Model {
+	t.Helper()
+	m := New(env.Common(i18n.EN, w, h), who, matti, form, mode)
+	m, _ = m.Update(tuitest.Run(m.Init()))
+	return m
+}
+
+// to tabs to field f.
+func to(t testing.TB, m Model, f Field) Model {
+	t.Helper()
+	for range fieldCount + 1 {
+		if m.Focus() == f {
+			return m
+		}
+		m, _ = m.Update(tuitest.Key(tea.KeyTab))
+	}
+	t.Fatalf("field %d is not on the form", f)
+	return m
+}
+
+// set replaces the text of field f with s.
+func set(t testing.TB, m Model, f Field, s string) Model {
+	t.Helper()
+	m = to(t, m, f)
+	m, _ = m.Update(tuitest.Key(tea.KeyCtrlU))
+	if s != "" {
+		m, _ = m.Update(tuitest.Type(s))
+	}
+	return m
+}
+
+// fill fills in a valid prescription of Amorion by Anna Korhonen, the
+// package scanned by its VNR.
+func fill(t testing.TB, m Model) Model {
+	t.Helper()
+	m = set(t, m, FieldPrescriber, "Anna Korhonen")
+	m = set(t, m, FieldRegistration, "10090004180")
+	m = set(t, m, FieldMedicine, "990511")
+	m, _ = m.Update(tuitest.Key(tea.KeyEnter))
+	if m.Focus() != FieldPackage {
+		t.Fatalf("Enter on a scanned VNR left the focus on %d", m.Focus())
+	}
+	m = set(t, m, FieldDosage, "1 tablet 3 times a day for 7 days")
+	m = set(t, m, FieldQuantity, "20")
+	m = set(t, m, FieldReason, "the health centre's system is down")
+	if m.Form() == rx.FormTelephone {
+		m = set(t, m, FieldPhone, "09 310 45021")
+	}
+	return m
+}
+
+// tickAll ticks every item of the telephone checklist.
+func tickAll(t testing.TB, m Model) Model {
+	t.Helper()
+	for _, c := range checks {
+		m = to(t, m, c.field)
+		m, _ = m.Update(tuitest.Key(tea.KeySpace))
+	}
+	return m
+}
+
+// confirm presses F10 and feeds back the answer of the record.
+func confirm(t testing.TB, m Model) Model {
+	t.Helper()
+	m, cmd := m.Update(tuitest.Key(tea.KeyF10))
+	if cmd == nil {
+		return m
+	}
+	m, _ = m.Update(tuitest.Run(cmd))
+	return m
+}
+
+// readOnce reads the outbox once, as the form's tick would, without
+// waiting for the tick.
+func readOnce(t testing.TB, m Model) Model {
+	t.Helper()
+	m, cmd := m.Update(formkit.PollMsg{Key: m.Receipt().Record.ID})
+	if cmd == nil {
+		t.Fatalf("no read of the upload state in state %d", m.State())
+	}
+	m, _ = m.Update(tuitest.Run(cmd))
+	return m
+}
+
+func records(t testing.TB, env *tuitest.Env) []journal.Record {
+	t.Helper()
+	recs, err := env.Journal.List(t.Context(), journal.Filter{Patient: tuitest.Matti})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestPaperWithDispensing(t *testing.T) {
+	for _, mode := range tuitest.Modes {
+		t.Run(string(mode), func(t *testing.T) {
+			env := tuitest.New(t)
+			if mode == rx.ModeFault {
+				env.Fault(t)
+			}
+			m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, mode, 120, 40))
+			if policy.Worst(m.Decisions()) == policy.Deny {
+				t.Fatalf("preview denies: %v", m.Decisions())
+			}
+			m = confirm(t, m)
+			if m.State() != Local || !strings.Contains(m.View(), "Prescription recorded locally") || !strings.Contains(m.View(), "Dispensing recorded locally") {
+				t.Fatalf("after F10: state %d, other %v, problems %v\n%s", m.State(), m.Other(), m.problems, m.View())
+			}
+			recs := records(t, env)
+			if len(recs) != 2 || recs[0].Kind != journal.KindPaperPrescription || recs[1].Kind != journal.KindDispensing {
+				t.Fatalf("journal: %+v", recs)
+			}
+			if recs[0].Mode != mode {
+				t.Errorf("recorded in mode %s, want %s", recs[0].Mode, mode)
+			}
+			m = readOnce(t, m)
+			if m.State() != Local || !strings.Contains(m.View(), "Waiting to upload") {
+				t.Fatalf("before the upload: state %d\n%s", m.State(), m.View())
+			}
+			env.Drain(t) // the fault ends, or the record goes up at once online
+
+			m = readOnce(t, m)
+			if m.State() != Centre || !strings.Contains(m.View(), "Recorded in Prescription Centre") || !strings.Contains(m.View(), "may be handed over") {
+				t.Fatalf("after the upload: state %d, entries %+v\n%s", m.State(), m.Entries(), m.View())
+			}
+			if _, cmd := m.Update(formkit.PollMsg{Key: m.Receipt().Record.ID}); cmd != nil {
+				t.Error("a finished record is still polled")
+			}
+			if _, cmd := m.Update(tuitest.Key(tea.KeyEsc)); cmd == nil {
+				t.Fatal("Esc does not leave a finished form")
+			} else if _, ok := cmd().(BackMsg); !ok {
+				t.Fatal("Esc does not go back")
+			}
+		})
+	}
+}
+
+func TestInvalidFieldsRecordNothing(t *testing.T) {
+	env := tuitest.New(t)
+	m := open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeFault, 120, 40)
+	env.Fault(t)
+	t.Run("as typed", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			field Field
+			typed string
+			want  string
+		}{
+			{"registration digits", FieldRegistration, "1009x", "Digits only"},
+			{"issue date format", FieldIssued, "2026-03-02", "d.m.yyyy"},
+			{"quantity a number", FieldQuantity, "ten", "whole number"},
+			{"identity code", FieldPatient, "140348-901X", "Not a valid identity code"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := set(t, m, tc.field, tc.typed)
+				if got := strings.Join(s.Problems(tc.field), " "); !strings.Contains(got, tc.want) {
+					t.Fatalf("problems of %d: %q\n%s", tc.field, got, s.View())
+				}
+				if !strings.Contains(s.View(), tc.want) {
+					t.Fatalf("the view does not show %q\n%s", tc.want, s.View())
+				}
+			})
+		}
+	})
+	t.Run("after F10 every problem shows next to its field", func(t *testing.T) {
+		s := set(t, m, FieldIssued, "3.3.2026") // tomorrow
+		s = set(t, s, FieldRepeats, "0")
+		s = confirm(t, s)
+		if s.State() != Editing {
+			t.Fatalf("state %d", s.State())
+		}
+		for f, want := range map[Field]string{
+			FieldPrescriber:   "name is missing",
+			FieldRegistration: "registration number (Valvira) is missing",
+			FieldMedicine:     "choose the medicine",
+			FieldDosage:       "dosage instruction is missing",
+			FieldQuantity:     "above zero",
+			FieldIssued:       "cannot be in the future",
+			FieldReason:       "reason",
+		} {
+			if got := strings.Join(s.Problems(f), " "); !strings.Contains(got, want) {
+				t.Errorf("field %d: problems %q, want %q", f, got, want)
+			}
+		}
+		if v := s.View(); !strings.Contains(v, "Not recorded") || !strings.Contains(v, "name is missing") {
+			t.Errorf("\n%s", v)
+		}
+		if recs := records(t, env); len(recs) != 0 {
+			t.Fatalf("an invalid form recorded %d records", len(recs))
+		}
+		// Typing into a field clears record's problem of it.
+		s = set(t, s, FieldPrescriber, "Anna Korhonen")
+		if len(s.Problems(FieldPrescriber)) != 0 {
+			t.Errorf("problems after fixing: %v", s.Problems(FieldPrescriber))
+		}
+	})
+	t.Run("a dentist may issue, the profession is chosen with the arrows", func(t *testing.T) {
+		s := to(t, m, FieldProfession)
+		s, _ = s.Update(tuitest.Key(tea.KeyDown))
+		if !strings.Contains(s.View(), "dentist") || s.prescription().Prescriber.Profession != rx.Dentist {
+			t.Fatalf("\n%s", s.View())
+		}
+	})
+}
+
+func TestTelephone(t *testing.T) {
+	env := tuitest.New(t)
+	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormTelephone, rx.ModeOnline, 120, 40))
+	t.Run("F10 waits for the checklist", func(t *testing.T) {
+		s := m
+		for _, c := range checks[:3] {
+			s = to(t, s, c.field)
+			s, _ = s.Update(tuitest.Key(tea.KeySpace))
+		}
+		s, cmd := s.Update(tuitest.Key(tea.KeyF10))
+		if cmd != nil || s.State() != Editing || !strings.Contains(s.View(), "Tick every verification item") {
+			t.Fatalf("state %d\n%s", s.State(), s.View())
+		}
+		// Space unticks as well.
+		s, _ = s.Update(tuitest.Key(tea.KeySpace))
+		s, _ = s.Update(tuitest.Key(tea.KeySpace))
+		if !s.ticked[s.Focus()] {
+			t.Fatal("space twice does not tick again")
+		}
+		if recs := records(t, env); len(recs) != 0 {
+			t.Fatalf("recorded %d records", len(recs))
+		}
+	})
+	t.Run("a narcotic is refused by FM-TEL-NARC", func(t *testing.T) {
+		s := set(t, m, FieldMedicine, "oxynorm")
+		s, _ = s.Update(tuitest.Key(tea.KeyEnter))
+		if med, ok := s.picker.Medicine(); !ok || !med.Narcotic {
+			t.Fatalf("picked %+v", med)
+		}
+		if policy.Worst(s.Decisions()) != policy.Deny || !strings.Contains(s.View(), policy.RuleTelephoneNarcotic) {
+			t.Fatalf("preview %v\n%s", s.Decisions(), s.View())
+		}
+		s = set(t, s, FieldQuantity, "28")
+		s = confirm(t, tickAll(t, s))
+		if s.State() != Editing || !strings.Contains(strings.Join(s.Problems(FieldMedicine), " "), "narcotic") {
+			t.Fatalf("state %d, problems %v, other %v", s.State(), s.Problems(FieldMedicine), s.Other())
+		}
+		if recs := records(t, env); len(recs) != 0 {
+			t.Fatalf("recorded %d records", len(recs))
+		}
+	})
+	t.Run("with the checklist ticked it is recorded and uploaded", func(t *testing.T) {
+		s := confirm(t, tickAll(t, m))
+		if s.State() != Local {
+			t.Fatalf("state %d, problems %v, other %v\n%s", s.State(), s.problems, s.Other(), s.View())
+		}
+		recs := records(t, env)
+		if len(recs) != 2 || recs[0].Kind != journal.KindTelephonePrescription {
+			t.Fatalf("journal %+v", recs)
+		}
+		if body := string(recs[0].Body); !strings.Contains(body, "Called back to the prescriber's known number") || !strings.Contains(body, "09 310 45021") {
+			t.Errorf("the verification is not in the record: %s", body)
+		}
+		env.Drain(t)
+		s = readOnce(t, s)
+		if s.State() != Centre || !strings.Contains(s.View(), "Recorded in Prescription Centre") {
+			t.Fatalf("state %d, entries %+v\n%s", s.State(), s.Entries(), s.View())
+		}
+	})
+}
+
+func TestWithoutDispensing(t *testing.T) {
+	env := tuitest.New(t)
+	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 80, 24))
+	m = to(t, m, FieldDispense)
+	m, _ = m.Update(tuitest.Key(tea.KeySpace))
+	m = confirm(t, m)
+	if m.State() != Local || m.Receipt().Dispensing != nil || !strings.Contains(m.View(), "Nothing dispensed") {
+		t.Fatalf("state %d\n%s", m.State(), m.View())
+	}
+	if recs := records(t, env); len(recs) != 1 {
+		t.Fatalf("journal %+v", recs)
+	}
+}
+
+func TestStudentMayNotRecord(t *testing.T) {
+	env := tuitest.New(t)
+	m := fill(t, open(t, env, tuitest.Student, rx.FormPaper, rx.ModeOnline, 80, 24))
+	if !strings.Contains(m.View(), "may look but not record") {
+		t.Fatalf("\n%s", m.View())
+	}
+	m, cmd := m.Update(tuitest.Key(tea.KeyF10))
+	if cmd != nil || m.State() != Editing || len(m.Other()) == 0 {
+		t.Fatalf("state %d, cmd %v", m.State(), cmd != nil)
+	}
+	if recs := records(t, env); len(recs) != 0 {
+		t.Fatalf("a student recorded %d records", len(recs))
+	}
+}
+
+func TestRefusedAtOnce(t *testing.T) {
+	env := tuitest.New(t)
+	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 80, 24))
+	m = confirm(t, m)
+	if m.State() != Local {
+		t.Fatalf("state %d", m.State())
+	}
+	// The queue's answer, as the outbox would hold it after a 422.
+	es := []journal.OutboxEntry{{RecordID: m.ids[0], State: journal.OutboxDone}, {RecordID: m.ids[1], State: journal.OutboxRejected, LastError: "over-dispensed"}}
+	m, cmd := m.Update(formkit.UploadStateMsg{Key: m.ids[0], Entries: es})
+	if cmd != nil || m.State() != Refused || !strings.Contains(m.View(), "Do not hand over") {
+		t.Fatalf("state %d\n%s", m.State(), m.View())
+	}
+}
+
+func TestGolden(t *testing.T) {
+	env := tuitest.New(t)
+	for _, form := range []rx.Form{rx.FormPaper, rx.FormTelephone} {
+		for _, mode := range tuitest.Modes {
+			for _, sz := range tuitest.Sizes {
+				t.Run(fmt.Sprintf("%s_%s_%dx%d", form, mode, sz.W, sz.H), func(t *testing.T) {
+					tuitest.Golden(t, open(t, env, tuitest.Pharmacist, form, mode, sz.W, sz.H).View())
+				})
+				t.Run(fmt.Sprintf("%s_%s_%dx%d_filled", form, mode, sz.W, sz.H), func(t *testing.T) {
+					m := fill(t, open(t, env, tuitest.Pharmacist, form, mode, sz.W, sz.H))
+					m = set(t, m, FieldRegistration, "1009x")
+					m = to(t, m, FieldMedicine)
+					tuitest.Golden(t, m.View())
+				})
+			}
+		}
+	}
+}
