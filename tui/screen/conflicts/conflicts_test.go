@@ -1,0 +1,304 @@
+package conflicts
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+)
+
+func TestMain(m *testing.M) {
+	tuitest.NoColour()
+	time.Local = time.UTC // the records' times, as the goldens show them
+	os.Exit(m.Run())
+}
+
+// open opens the screen as the root does and lets its read finish.
+func open(t *testing.T, env *tuitest.Env, lang i18n.Lang, w, h int, who rx.Pharmacist) Model {
+	t.Helper()
+	m := New(env.Common(lang, w, h), who)
+	m, _ = tuitest.Settle(m, tuitest.Run(m.Init()), nil)
+	if !m.Loaded() || m.Problem() != "" {
+		t.Fatalf("the first read: loaded %v, problem %q", m.Loaded(), m.Problem())
+	}
+	return m
+}
+
+// press feeds a key and runs what it starts, up to a BackMsg.
+func press(m Model, k tea.KeyMsg) (Model, tea.Msg) {
+	return tuitest.Settle(m, k, func(msg tea.Msg) bool { _, back := msg.(BackMsg); return back })
+}
+
+// review moves to the item of record id and opens it.
+func review(t *testing.T, m Model, id string) Model {
+	t.Helper()
+	for range m.Items() {
+		if it, _ := m.Selected(); it.Entry.RecordID == id {
+			break
+		}
+		m, _ = press(m, tuitest.Key(tea.KeyDown))
+	}
+	m, _ = press(m, tuitest.Key(tea.KeyEnter))
+	if it, ok := m.Reviewing(); !ok || it.Entry.RecordID != id {
+		t.Fatalf("reviewing %v %s, want %s", ok, it.Entry.RecordID, id)
+	}
+	return m
+}
+
+func ids(items []Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Entry.RecordID)
+	}
+	return out
+}
+
+// resolutions returns the journal's records that refer to id.
+func resolutions(t *testing.T, env *tuitest.Env, id string) []journal.Record {
+	t.Helper()
+	recs, err := env.Journal.List(t.Context(), journal.Filter{RefersTo: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestResolveRealConflicts(t *testing.T) {
+	env := tuitest.New(t)
+	cancelled := env.Cancelled(t, tuitest.Metforem)
+	elsewhere := env.DispensedElsewhere(t, tuitest.Panadol)
+	locked := env.Locked(t, tuitest.Cardace)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	if got := ids(m.Items()); len(got) != 3 || got[0] != cancelled.ID || got[1] != elsewhere.ID || got[2] != locked.ID {
+		t.Fatalf("items %v", got)
+	}
+	v := m.View()
+	for _, want := range []string{"3 waiting for a pharmacist's resolution", "prescription cancelled", "dispensed elsewhere", "locked by another pharmacy", tuitest.Metforem, tuitest.Matti} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the list lacks %q:\n%s", want, v)
+		}
+	}
+
+	t.Run("cancelled: the upstream state beside the record, resubmitted with a reason", func(t *testing.T) {
+		s := review(t, m, cancelled.ID)
+		p, problem, loading := s.Upstream()
+		if loading || problem != "" || p.ID != tuitest.Metforem || p.Status != rx.StatusCancelled {
+			t.Fatalf("upstream %s %s, problem %q, loading %v", p.ID, p.Status, problem, loading)
+		}
+		v := s.View()
+		for _, want := range []string{"Recorded at the counter", "Prescription Centre now", "cancelled", "Aino Apteekkari", "Metforem", "has been cancelled"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("the review lacks %q:\n%s", want, v)
+			}
+		}
+		if s.Action() != queue.ActionResubmit {
+			t.Fatalf("action %s", s.Action())
+		}
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		if _, open := s.Reviewing(); !open || s.Problem() != "Write why the record stands, for example \"prescriber consulted\"." {
+			t.Fatalf("F10 without a reason: reviewing %v, problem %q", open, s.Problem())
+		}
+		if n := len(resolutions(t, env, cancelled.ID)); n != 0 {
+			t.Fatalf("a refused resolution left %d records", n)
+		}
+		s, _ = press(s, tuitest.Type("prescriber consulted: the patient may continue"))
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		if _, open := s.Reviewing(); open || s.Problem() != "" {
+			t.Fatalf("after F10: reviewing %v, problem %q", open, s.Problem())
+		}
+		recs := resolutions(t, env, cancelled.ID)
+		if len(recs) != 1 || recs[0].Kind != journal.KindResolution || recs[0].Pharmacist != tuitest.Pharmacist.ID ||
+			!strings.Contains(string(recs[0].Body), "prescriber consulted") {
+			t.Fatalf("the journal has %+v", recs)
+		}
+		if want := fmt.Sprintf("Resolution recorded (#%d): record #%d is sent again.", recs[0].Seq, cancelled.Seq); s.Notice() != want {
+			t.Fatalf("notice %q, want %q", s.Notice(), want)
+		}
+		if got := ids(s.Items()); len(got) != 2 || got[0] != elsewhere.ID {
+			t.Fatalf("the list still has %v", got)
+		}
+		if e, _ := env.Journal.Outbox(t.Context(), cancelled.ID); e.State != journal.OutboxPending {
+			t.Fatalf("the resubmitted record is %s", e.State)
+		}
+	})
+
+	t.Run("dispensed elsewhere: voided with F8", func(t *testing.T) {
+		s := review(t, m, elsewhere.ID)
+		if p, _, _ := s.Upstream(); p.Status != rx.StatusCompleted || p.Remaining() != 0 {
+			t.Fatalf("upstream %s, %d left", p.Status, p.Remaining())
+		}
+		s, _ = press(s, tuitest.Key(tea.KeyF8))
+		if s.Action() != queue.ActionVoid {
+			t.Fatalf("F8 chose %s", s.Action())
+		}
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		if !strings.Contains(s.Problem(), "Write why the record is voided") {
+			t.Fatalf("F10 without a reason: %q", s.Problem())
+		}
+		s, _ = press(s, tuitest.Type("entered in error: the patient had it elsewhere"))
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		recs := resolutions(t, env, elsewhere.ID)
+		if len(recs) != 1 || recs[0].Kind != journal.KindVoid {
+			t.Fatalf("the journal has %+v", recs)
+		}
+		if !strings.Contains(s.Notice(), fmt.Sprintf("Void recorded (#%d)", recs[0].Seq)) {
+			t.Fatalf("notice %q", s.Notice())
+		}
+		if e, _ := env.Journal.Outbox(t.Context(), elsewhere.ID); e.State != journal.OutboxVoided {
+			t.Fatalf("the voided record is %s", e.State)
+		}
+		for _, id := range ids(s.Items()) {
+			if id == elsewhere.ID {
+				t.Fatal("the voided record is still listed")
+			}
+		}
+	})
+
+	t.Run("locked: linked to another e-prescription", func(t *testing.T) {
+		s := review(t, m, locked.ID)
+		if p, _, _ := s.Upstream(); p.LockedBy != "Apteekki Muu" || !strings.Contains(s.View(), "Apteekki Muu") {
+			t.Fatalf("upstream locked by %q\n%s", p.LockedBy, s.View())
+		}
+		s, _ = press(s, tuitest.Key(tea.KeyDown))
+		if s.Action() != queue.ActionLink {
+			t.Fatalf("↓ chose %s", s.Action())
+		}
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		if !strings.Contains(s.Problem(), "Name the e-prescription") {
+			t.Fatalf("F10 without an id: %q", s.Problem())
+		}
+		s, _ = press(s, tuitest.Type(tuitest.MetforemAlt))
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		recs := resolutions(t, env, locked.ID)
+		if len(recs) != 1 || recs[0].Kind != journal.KindResolution || !strings.Contains(string(recs[0].Body), tuitest.MetforemAlt) {
+			t.Fatalf("the journal has %+v", recs)
+		}
+		if _, open := s.Reviewing(); open {
+			t.Fatal("the review is still open")
+		}
+	})
+
+	t.Run("Esc closes the review, then goes back", func(t *testing.T) {
+		s := review(t, m, locked.ID)
+		s, msg := press(s, tuitest.Key(tea.KeyEsc))
+		if _, open := s.Reviewing(); open || msg != nil {
+			t.Fatalf("Esc: reviewing %v, message %v", open, msg)
+		}
+		if _, msg := press(s, tuitest.Key(tea.KeyEsc)); msg == nil {
+			t.Fatal("Esc on the list gave no BackMsg")
+		}
+	})
+}
+
+func TestStudentMayLookButNotResolve(t *testing.T) {
+	env := tuitest.New(t)
+	rec := env.Cancelled(t, tuitest.Metforem)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Student)
+	if !strings.Contains(m.View(), "only a pharmacist may resolve them") {
+		t.Fatalf("no view-only note:\n%s", m.View())
+	}
+	m = review(t, m, rec.ID)
+	m, _ = press(m, tuitest.Type("prescriber consulted"))
+	m, cmd := m.Update(tuitest.Key(tea.KeyF10))
+	if cmd != nil || !strings.Contains(m.Problem(), "only a pharmacist may resolve") {
+		t.Fatalf("F10 by a student: problem %q, command %v", m.Problem(), cmd != nil)
+	}
+	if n := len(resolutions(t, env, rec.ID)); n != 0 {
+		t.Fatalf("a student's F10 left %d records", n)
+	}
+}
+
+func TestUpstreamNotAvailableInAnOutage(t *testing.T) {
+	env := tuitest.New(t)
+	rec := env.Cancelled(t, tuitest.Metforem)
+	env.Down(t)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	m = review(t, m, rec.ID)
+	_, problem, loading := m.Upstream()
+	if loading || !strings.Contains(problem, "cannot reach the Prescription Centre") {
+		t.Fatalf("upstream problem %q, loading %v", problem, loading)
+	}
+	if v := m.View(); !strings.Contains(v, "Not available: ") || !strings.Contains(v, "Metforem") {
+		t.Fatalf("the review does not say the upstream is unavailable beside the record:\n%s", v)
+	}
+	// The record can still be voided: that needs only the journal.
+	m, _ = press(m, tuitest.Key(tea.KeyF8))
+	m, _ = press(m, tuitest.Type("entered in error"))
+	m, _ = press(m, tuitest.Key(tea.KeyF10))
+	if n := len(resolutions(t, env, rec.ID)); n != 1 || len(m.Items()) != 0 {
+		t.Fatalf("%d resolutions, %d items left", n, len(m.Items()))
+	}
+	if !strings.Contains(m.View(), "No conflicts") {
+		t.Fatalf("\n%s", m.View())
+	}
+}
+
+func TestStaleAnswersAreIgnored(t *testing.T) {
+	env := tuitest.New(t)
+	rec := env.Cancelled(t, tuitest.Metforem)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	// The upstream answer of a review closed before it came.
+	s, _ := press(m, tuitest.Key(tea.KeyEnter))
+	first := s.review
+	s, _ = press(s, tuitest.Key(tea.KeyEsc))
+	s, _ = press(s, tuitest.Key(tea.KeyEnter))
+	s, _ = s.Update(upstreamMsg{screen: s.screen, review: first, err: fmt.Errorf("late")})
+	if _, problem, _ := s.Upstream(); problem != "" {
+		t.Fatalf("a late answer of an earlier review showed %q", problem)
+	}
+	if s2, _ := s.Update(loadedMsg{screen: s.screen, seq: s.applied}); len(s2.Items()) != 1 {
+		t.Fatal("an older read emptied the list")
+	}
+	if s2, _ := s.Update(resolvedMsg{screen: s.screen + 1, review: s.review, err: fmt.Errorf("x")}); s2.Problem() != "" {
+		t.Fatal("an answer of another opening showed")
+	}
+	_ = rec
+}
+
+// goldenEnv makes the conflicts of the goldens: in ONLINE the Prescription
+// Centre answers, in FAULT it does not and the upstream side says so.
+func goldenEnv(t *testing.T, mode rx.Mode) (*tuitest.Env, journal.Record) {
+	env := tuitest.New(t)
+	rec := env.DispensedElsewhere(t, tuitest.Panadol)
+	env.Cancelled(t, tuitest.Metforem)
+	env.Paper(t, tuitest.Nobody, "panadol-500mg-tabl")
+	env.Drain(t)
+	env.Clock.Advance(25 * time.Minute)
+	if mode == rx.ModeFault {
+		env.Fault(t)
+		env.Down(t)
+	}
+	return env, rec
+}
+
+func TestGolden(t *testing.T) {
+	for _, mode := range tuitest.Modes {
+		env, rec := goldenEnv(t, mode)
+		for _, sz := range tuitest.Sizes {
+			t.Run(fmt.Sprintf("list_%s_%dx%d", mode, sz.W, sz.H), func(t *testing.T) {
+				tuitest.Golden(t, tuitest.Scrub(open(t, env, i18n.FI, sz.W, sz.H, tuitest.Pharmacist).View()))
+			})
+			t.Run(fmt.Sprintf("review_%s_%dx%d", mode, sz.W, sz.H), func(t *testing.T) {
+				m := review(t, open(t, env, i18n.FI, sz.W, sz.H, tuitest.Pharmacist), rec.ID)
+				m, _ = press(m, tuitest.Type("määrääjää konsultoitu"))
+				tuitest.Golden(t, tuitest.Scrub(m.View()))
+			})
+			t.Run(fmt.Sprintf("loading_%s_%dx%d", mode, sz.W, sz.H), func(t *testing.T) {
+				m := open(t, env, i18n.FI, sz.W, sz.H, tuitest.Pharmacist)
+				m, _ = m.Update(tuitest.Key(tea.KeyEnter)) // the upstream read not yet answered
+				m, _ = m.Update(tuitest.Key(tea.KeyF8))
+				m, _ = m.Update(tuitest.Key(tea.KeyF10))
+				tuitest.Golden(t, tuitest.Scrub(m.View()))
+			})
+		}
+	}
+}
