@@ -62,7 +62,6 @@ var formsCatalogue = map[Lang]map[Key]string{
 		EssFaultReference:       "Häiriön viite",
 		EssSameMedicine:         "Potilas on jo saanut tämän häiriön aikana: %s, %d %s klo %s (kirjaus %d).",
 		EssRecordsFailed:        "Potilaan kirjauksia tämän häiriön ajalta ei saatu: %s",
-		EssChooseMedicine:       "Valitse lääke.",
 	},
 	SV: {
 		FormPaperTitle:          "Pappersrecept: %s",
@@ -124,7 +123,6 @@ var formsCatalogue = map[Lang]map[Key]string{
 		EssFaultReference:       "Störningens hänvisning",
 		EssSameMedicine:         "Patienten har redan fått under denna störning: %s, %d %s kl. %s (post %d).",
 		EssRecordsFailed:        "Patientens poster under denna störning kunde inte läsas: %s",
-		EssChooseMedicine:       "Välj läkemedlet.",
 	},
 	EN: {
 		FormPaperTitle:          "Paper prescription: %s",
@@ -186,6 +184,5 @@ var formsCatalogue = map[Lang]map[Key]string{
 		EssFaultReference:       "Fault reference",
 		EssSameMedicine:         "Already received in this outage: %s, %d %s at %s (record %d).",
 		EssRecordsFailed:        "The patient's records of this outage could not be read: %s",
-		EssChooseMedicine:       "Choose the medicine.",
 	},
 }

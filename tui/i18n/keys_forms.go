@@ -69,7 +69,6 @@ const (
 	EssFaultReference
 	EssSameMedicine
 	EssRecordsFailed
-	EssChooseMedicine
 
 	formsEnd
 )
