@@ -87,12 +87,12 @@ var basisText = map[rx.BasisDocument]i18n.Key{
 // recordFields maps record's field names (rx.Dispensing.Validate and
 // pkg/record's checks and policy denials) to the form's fields.
 var recordFields = map[string]Field{
-	"prescription": FieldPrescriptionID,
-	"basis":        FieldBasis,
-	"medicine":     FieldMedicine,
-	"package":      FieldPackage,
-	"quantity":     FieldQuantity,
-	"essential":    FieldFaultReference,
+	"prescription":                           FieldPrescriptionID,
+	"basis":                                  FieldBasis,
+	"medicine":                               FieldMedicine,
+	"package":                                FieldPackage,
+	"quantity":                               FieldQuantity,
+	"essential":                              FieldFaultReference,
 	"policy " + policy.RuleEssentialQuantity: FieldQuantity,
 	"policy " + policy.RuleEssentialNarcotic: FieldMedicine,
 	"policy " + policy.RulePKV:               FieldMedicine,

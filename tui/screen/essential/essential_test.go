@@ -220,7 +220,7 @@ func TestPreviousLabelNeedsNoID(t *testing.T) {
 	m := open(t, env, tuitest.Pharmacist, aino, since, 80, 24)
 	m = to(t, m, FieldBasis)
 	m, _ = m.Update(tuitest.Key(tea.KeyUp)) // previous label
-	m = pick(t, m, "990371")                 // Thyroxin 0.1 mg, scanned from the old package
+	m = pick(t, m, "990371")                // Thyroxin 0.1 mg, scanned from the old package
 	m = confirm(t, m)
 	if m.State() != Local {
 		t.Fatalf("state %d, problems %v, other %v\n%s", m.State(), m.problems, m.Other(), m.View())
