@@ -49,7 +49,13 @@ func locate(src string) lines {
 		case t == "":
 			continue
 		case strings.HasPrefix(t, "[["):
-			name := resolveHeader(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(t, "[["), "]]")), arrays)
+			// The outer segments name elements of the arrays they are in;
+			// the last one is the array itself.
+			h := dotted(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(t, "[["), "]]")))
+			name := h
+			if i := strings.LastIndex(h, "."); i >= 0 {
+				name = resolveHeader(h[:i], arrays) + h[i:]
+			}
 			idx := arrays[name] + 1 // elements are numbered from 1, as people count
 			arrays[name] = idx
 			prefix = name + "[" + strconv.Itoa(idx) + "]"

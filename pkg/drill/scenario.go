@@ -212,7 +212,7 @@ func Parse(file string, b []byte) (*Scenario, error) {
 			d.failAt(st.Line, "duration", "step at %s is after the end of the timeline (%s); make the duration longer", st.At, s.Duration)
 		}
 	}
-	if n := len(s.Steps); n > 0 && s.Steps[n-1].Fault.Kind != centresim.FaultUp {
+	if n := len(s.Steps); n > 0 && s.Steps[n-1].Fault.Kind != "" && s.Steps[n-1].Fault.Kind != centresim.FaultUp {
 		d.failAt(s.Steps[n-1].Line, "step", "the last step leaves the fault %q on; end the timeline with a step whose fault is \"up\", so the drill can reconcile", s.Steps[n-1].Fault.Kind)
 	}
 	if s.Expect.ReconciledBy > 0 && len(s.Steps) > 0 && s.Expect.ReconciledBy < s.Steps[len(s.Steps)-1].At {
@@ -227,6 +227,7 @@ func Parse(file string, b []byte) (*Scenario, error) {
 func (d *decoder) step(t *table) Step {
 	st := Step{Line: d.lines[t.path], At: t.duration("at", true), Note: t.str("note", false)}
 	kind := t.str("fault", true)
+	before := len(d.problems) // problems with the fault's parameters
 	args := []string{kind}
 	switch kind {
 	case centresim.FaultSlow:
@@ -238,14 +239,20 @@ func (d *decoder) step(t *table) Step {
 	case centresim.FaultThrottle:
 		args = append(args, strconv.Itoa(t.int("seconds", true)))
 	}
-	if kind != "" && len(t.d.problems) == t.before {
+	if kind != "" && len(d.problems) == before {
 		f, err := centresim.ParseFault(args)
 		if err != nil {
 			d.fail(t.path+".fault", "%v", err)
 		}
 		st.Fault = f
 	}
-	t.done()
+	for _, k := range []string{"duration", "ratio", "seconds"} {
+		if t.has(k) && !t.used[k] {
+			d.fail(t.field(k), "fault %q takes no %s: duration is for slow, ratio for flaky and drop-after-commit, seconds for throttle", kind, k)
+			t.used[k] = true
+		}
+	}
+	t.done("at", "fault", "note", "duration", "ratio", "seconds")
 	return st
 }
 
@@ -379,15 +386,14 @@ func (d *decoder) failAt(line int, field, format string, args ...any) {
 
 // table is one TOML table being read; done reports its keys nobody asked for.
 type table struct {
-	d      *decoder
-	path   string
-	m      map[string]any
-	used   map[string]bool
-	before int // problems before this table was read
+	d    *decoder
+	path string
+	m    map[string]any
+	used map[string]bool
 }
 
 func (d *decoder) table(path string, m map[string]any) *table {
-	return &table{d: d, path: path, m: m, used: map[string]bool{}, before: len(d.problems)}
+	return &table{d: d, path: path, m: m, used: map[string]bool{}}
 }
 
 func (t *table) field(key string) string { return join(t.path, key) }
@@ -512,13 +518,16 @@ func (t *table) tables(key string) []*table {
 	return out
 }
 
-// done reports the keys of the table that are not fields of it.
-func (t *table) done() {
-	var known []string
-	for k := range t.used {
-		known = append(known, k)
+// done reports the keys of the table that are not fields of it. fields
+// lists them for the message; when empty, the fields read are listed.
+func (t *table) done(fields ...string) {
+	known := fields
+	if len(known) == 0 {
+		for k := range t.used {
+			known = append(known, k)
+		}
+		sort.Strings(known)
 	}
-	sort.Strings(known)
 	for _, k := range t.keys() {
 		if !t.used[k] {
 			t.d.fail(t.field(k), "unknown field; the fields here are %s", strings.Join(known, ", "))

@@ -229,6 +229,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdConflicts(f),
 		NewCmdSync(f),
 		NewCmdCounter(f, nil),
+		NewCmdDrill(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {

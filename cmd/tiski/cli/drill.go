@@ -1,0 +1,353 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/drill"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/record"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/pkg/signin"
+)
+
+// defaultDrillDir is where a drill keeps its data when --data is not
+// given: a folder of its own in the working directory, never the
+// pharmacy's data folder, so training data never mixes with real data.
+const defaultDrillDir = "tiski-drill"
+
+// The drill's trainee at the counter. The PIN unlocks the counter after
+// inactivity.
+const (
+	drillUserID = "trainee"
+	drillPIN    = "1234"
+)
+
+// NewCmdDrill builds `tiski drill`.
+func NewCmdDrill(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "drill",
+		Short: "Fault drills for trainers: play a scenario, follow it, score it",
+		Long: `Fault drills train pharmacists for a Prescription Centre outage. A scenario
+file is a timeline of faults of a simulated Prescription Centre, the
+trainees' tasks, and the expected outcomes; testdata/drills/ holds the
+shipped ones and describes the format.
+
+  tiski drill run SCENARIO --data DIR     play it (the counter opens on a terminal)
+  tiski drill status --data DIR           how far it has got, what was recorded
+  tiski drill report --data DIR           the scorecard; exit 1 when it fails
+
+Every drill has its own data folder: a simulator, a training journal, and
+the drill's events. Nothing touches a real Prescription Centre or journal.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(NewCmdDrillRun(f, nil), NewCmdDrillStatus(f, nil), NewCmdDrillReport(f, nil))
+	return cmd
+}
+
+// DrillRunOptions are the options of `tiski drill run`.
+type DrillRunOptions struct {
+	Factory  *Factory
+	IO       IO
+	Scenario string
+	DataDir  string
+	Speed    float64
+	Headless bool
+	Seed     int64
+	Settle   time.Duration
+}
+
+// NewCmdDrillRun builds `tiski drill run`.
+func NewCmdDrillRun(f *Factory, runF func(context.Context, *DrillRunOptions) error) *cobra.Command {
+	opts := &DrillRunOptions{Factory: f, IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Play a drill scenario against a simulated Prescription Centre",
+		Long: `Starts the Prescription Centre simulator and a training counter with its own
+journal in the data folder, and plays the scenario's timeline: each step
+puts a fault in force on the simulator at its offset.
+
+On a terminal the counter opens with the TRAINING banner, signed in as a
+trainee, and the trainees do the tasks by hand while the timeline plays in
+the background; the drill ends when they close the counter. With
+--headless, or without a terminal, a script does each task at its offset
+through the same recording code the counter uses, and the drill ends once
+everything has reconciled (or --settle has passed).
+
+--speed compresses the timeline: 60 plays an hour of scenario in a minute.
+The counter's own probes, timeouts and retries stay in real time, so the
+report gives the time to detect a fault and to reconcile in real seconds.
+
+Follow it with 'tiski drill status --data DIR'; score it with
+'tiski drill report --data DIR'.`,
+		Example: `  tiski drill run testdata/drills/july-2015.toml --speed 60 --data drill-july
+  tiski drill run testdata/drills/blackhole.toml --speed 600 --headless --data /tmp/bh`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenario = args[0]
+			if opts.Speed <= 0 {
+				return usageError{fmt.Errorf("--speed %g: give a speed above 0, e.g. 1 for real time or 60 for an hour a minute", opts.Speed)}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return drillRunRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.DataDir, "data", defaultDrillDir, "the drill's own data folder; it must not hold a drill already")
+	cmd.Flags().Float64Var(&opts.Speed, "speed", 1, "compress the timeline: 60 plays an hour in a minute")
+	cmd.Flags().BoolVar(&opts.Headless, "headless", false, "no counter: a script does the trainees' tasks (the default without a terminal)")
+	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "seed for the simulator's random choices (flaky and drop-after-commit faults)")
+	cmd.Flags().DurationVar(&opts.Settle, "settle", drill.DefaultSettle, "headless: how long, in real time, to wait for everything to reconcile after the timeline")
+	return cmd
+}
+
+func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
+	f := opts.Factory
+	s, err := drill.Load(opts.Scenario)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, drill.EventsFile)); err == nil {
+		return fmt.Errorf("%s already holds a drill: give another folder with --data, or remove this one", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("make drill folder: %w", err)
+	}
+	headless := opts.Headless || !isTerminal(opts.IO)
+
+	srv, err := centresim.Start(ctx, centresim.Config{
+		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "centre"),
+		Seed: opts.Seed, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
+	}
+	defer srv.Close()
+	j, who, err := drillCounter(ctx, f, srv, filepath.Join(dir, "counter"))
+	if err != nil {
+		return err
+	}
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	cfg := drill.Config{
+		Scenario: s, Dir: dir, Centre: srv, Journal: j, Speed: opts.Speed, Settle: opts.Settle, Logger: f.Logger(),
+		State: drill.State{Centre: srv.URL(), Admin: srv.AdminURL(), Journal: j.Path()},
+	}
+	if !headless {
+		// The trainees do the tasks at the counter; the timeline plays in
+		// the background until they close it.
+		cfg.Follow = true
+		bg, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- drill.Run(bg, cfg) }()
+		err := counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who})
+		cancel()
+		if derr := <-done; err == nil {
+			err = derr
+		}
+		fmt.Fprintf(opts.IO.Out, "Drill %s ended. Score it: tiski drill report --data %s\n", s.Name, dir)
+		return err
+	}
+
+	pol, err := f.Policy()
+	if err != nil {
+		return err
+	}
+	client, err := f.Centre()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	wcfg, err := workerConfig(f)
+	if err != nil {
+		return err
+	}
+	m, w, err := uploader(f, j, client, wcfg)
+	if err != nil {
+		return err
+	}
+	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
+	if err != nil {
+		return fmt.Errorf("load fixtures: %w", err)
+	}
+	cfg.Trainee = &drill.Trainee{Record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}, Who: who, Fixtures: fx, Kick: w.Kick}
+	cfg.Policy = pol
+
+	out := opts.IO.Out
+	wall := time.Duration(float64(s.Duration) / opts.Speed).Round(time.Second)
+	fmt.Fprintf(out, "TRAINING drill %s — %s\n", s.Name, s.Title)
+	fmt.Fprintf(out, "Speed %g: %s of scenario in about %s, tasks done by a script.\n", opts.Speed, s.Duration, wall)
+	fmt.Fprintf(out, "Data %s\nSimulator %s (admin %s)\n", dir, srv.URL(), srv.AdminURL())
+	fmt.Fprintf(out, "Follow it: tiski drill status --data %s\n", dir)
+	if err := drill.Run(ctx, cfg); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(out, "Drill stopped. The report covers what happened until now: tiski drill report --data %s\n", dir)
+		return ctx.Err()
+	}
+	fmt.Fprintf(out, "Drill %s played to its end. Score it: tiski drill report --data %s\n", s.Name, dir)
+	return nil
+}
+
+// drillCounter prepares the training counter in dir: its configuration
+// against the simulator, with the drill's timings, its journal and the
+// trainee's sign-in. The factory then works on it, as the demo does.
+func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir string) (*journal.Journal, rx.Pharmacist, error) {
+	who := rx.Pharmacist{ID: drillUserID, Name: "Trainee Pharmacist", Registration: "10100099902", Role: rx.RolePharmacist}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, who, fmt.Errorf("make training folder: %w", err)
+	}
+	t := drill.CounterTimings()
+	conf := fmt.Sprintf("terminal = \"drill-1\"\n[pharmacy]\nname = \"Tiski Training Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
+		"[centre]\nurl = %q\ntimeout = \"3s\"\nconnect_timeout = \"1s\"\n[probe]\ninterval = %q\ntimeout = %q\nrecover_after = %d\n"+
+		"[sync]\ninitial_interval = %q\nmax_interval = %q\n",
+		srv.URL(), t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(conf), 0o600); err != nil {
+		return nil, who, fmt.Errorf("write training configuration: %w", err)
+	}
+	f.dataDir, f.config = dir, nil
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return nil, who, err
+	}
+	if _, err := j.User(ctx, who.ID); rx.ErrorCode(err) == rx.ENOTFOUND {
+		hash, err := signin.HashPIN(drillPIN, signin.DefaultParams)
+		if err != nil {
+			return nil, who, err
+		}
+		if err := j.AddUser(ctx, journal.User{ID: who.ID, Name: who.Name, Registration: who.Registration, Role: who.Role, PINHash: hash}); err != nil {
+			return nil, who, err
+		}
+	}
+	return j, who, nil
+}
+
+// DrillReadOptions are the options of `tiski drill status` and `tiski
+// drill report`.
+type DrillReadOptions struct {
+	Factory *Factory
+	IO      IO
+	DataDir string
+	JSON    bool
+	Now     func() time.Time
+}
+
+// NewCmdDrillStatus builds `tiski drill status`.
+func NewCmdDrillStatus(f *Factory, runF func(context.Context, *DrillReadOptions) error) *cobra.Command {
+	opts := &DrillReadOptions{Factory: f, IO: f.IO, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "How far a drill's timeline has got, and what the trainees have recorded",
+		Long: `Reads the drill's data folder, while it runs or after: the timeline's
+progress, the fault in force, the counter's mode and upload queue, and each
+record the trainees made (identity codes masked).`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return drillStatusRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.DataDir, "data", defaultDrillDir, "the drill's data folder, as given to 'tiski drill run'")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func drillStatusRun(opts *DrillReadOptions) error {
+	d, err := drill.Open(opts.DataDir)
+	if err != nil {
+		return drillOpenError(err)
+	}
+	st := d.Status(opts.Now())
+	if opts.JSON {
+		return writeJSONTo(opts.IO, st)
+	}
+	st.WriteText(opts.IO.Out)
+	return nil
+}
+
+// NewCmdDrillReport builds `tiski drill report`.
+func NewCmdDrillReport(f *Factory, runF func(context.Context, *DrillReadOptions) error) *cobra.Command {
+	opts := &DrillReadOptions{Factory: f, IO: f.IO, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "The drill's scorecard, pass or fail against each expectation",
+		Long: `Scores the drill in the data folder: records by kind, policy violations
+caught and recorded, the time to detect each fault and to reconcile,
+conflicts raised and resolved, pass or fail against each of the scenario's
+expectations, and a plain-text chart of the mode and the upload queue over
+time.
+
+The time to detect and to reconcile are the counter's, in real seconds:
+--speed compresses the timeline, not the counter. On the timeline they are
+added uncompressed to the offset of the step they follow.
+
+Exit status: 0 when the drill passes every expectation, 1 when it fails
+one (the report says which), and 1 with a message when there is no drill.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return drillReportRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.DataDir, "data", defaultDrillDir, "the drill's data folder, as given to 'tiski drill run'")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func drillReportRun(opts *DrillReadOptions) error {
+	d, err := drill.Open(opts.DataDir)
+	if err != nil {
+		return drillOpenError(err)
+	}
+	rep := drill.Score(d)
+	if opts.JSON {
+		if err := writeJSONTo(opts.IO, rep); err != nil {
+			return err
+		}
+	} else {
+		rep.WriteText(opts.IO.Out)
+	}
+	if !rep.Pass {
+		return &ExitError{Code: ExitFailed} // the report has said why
+	}
+	return nil
+}
+
+// drillOpenError keeps the message of a missing drill short.
+func drillOpenError(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%v: is this the folder given to 'tiski drill run --data'?", err)
+	}
+	return err
+}
+
+func writeJSONTo(streams IO, v any) error {
+	enc := json.NewEncoder(streams.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,118 @@
+package drill_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/drill"
+	"github.com/tiski-rx/tiski/pkg/journal"
+)
+
+// valid is a small scenario; the cases below break one line of it.
+const valid = `name = "t"
+duration = "1h"
+
+[[step]]
+at = "0s"
+fault = "up"
+
+[[step]]
+at = "10m"
+fault = "throttle"
+seconds = 2
+
+[[step]]
+at = "40m"
+fault = "up"
+
+[[task]]
+at = "15m"
+patient = "140348-901W"
+do = "essential"
+prescription = "EP26000101"
+medicine = "metforem-500mg-tabl"
+package = "990291"
+quantity = 100
+basis = "instruction-sheet"
+record = "dispensing"
+
+[expect]
+records = { dispensing = 1 }
+reconciled_by = "50m"
+max_detect = "3s"
+`
+
+func TestParseValid(t *testing.T) {
+	s, err := drill.Parse("ok.toml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Steps) != 3 || s.Steps[1].At != 10*time.Minute || s.Steps[1].Fault != (centresim.Fault{Kind: centresim.FaultThrottle, Seconds: 2}) || s.Steps[1].Line != 8 {
+		t.Errorf("steps %+v", s.Steps)
+	}
+	if len(s.Tasks) != 1 || s.Tasks[0].Do != drill.ActEssential || s.Tasks[0].Record != journal.KindDispensing || s.Tasks[0].Line != 17 {
+		t.Errorf("tasks %+v", s.Tasks)
+	}
+	if s.Expect.Records[journal.KindDispensing] != 1 || s.Expect.ReconciledBy != 50*time.Minute || s.Expect.MaxDetect != 3*time.Second {
+		t.Errorf("expect %+v", s.Expect)
+	}
+}
+
+// TestParseInvalid: each mistake is an error naming the file, the line and
+// the field.
+func TestParseInvalid(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new string // a replacement in valid
+		want     string // file:line: field
+		wantToo  string // in the message
+	}{
+		{"unknown field in a step", "seconds = 2", "seconds = 2\nkind = \"down\"", "bad.toml:12: step[2].kind", "unknown field"},
+		{"unknown top-level field", "duration = \"1h\"", "duration = \"1h\"\nspeed = 60", "bad.toml:3: speed", "unknown field"},
+		{"wrong type", "quantity = 100", "quantity = \"many\"", "bad.toml:24: task[1].quantity", "must be a whole number"},
+		{"wrong type of offset", "at = \"10m\"", "at = 10", "bad.toml:9: step[2].at", "must be a string"},
+		{"unknown fault kind", "fault = \"throttle\"\nseconds = 2", "fault = \"meltdown\"", "bad.toml:10: step[2].fault", "unknown fault \"meltdown\""},
+		{"fault parameter out of range", "seconds = 2", "seconds = 0", "bad.toml:10: step[2].fault", "seconds 0 must be from 1"},
+		{"parameter of another fault", "seconds = 2", "seconds = 2\nratio = 0.5", "bad.toml:12: step[2].ratio", "takes no ratio"},
+		{"negative offset", "at = \"40m\"", "at = \"-40m\"", "bad.toml:14: step[3].at", "negative"},
+		{"not a duration", "at = \"15m\"", "at = \"quarter past\"", "bad.toml:18: task[1].at", "not a duration"},
+		{"unknown action", "do = \"essential\"", "do = \"sell\"", "bad.toml:20: task[1].do", "unknown action"},
+		{"unknown medicine", "medicine = \"metforem-500mg-tabl\"", "medicine = \"aspirin\"", "bad.toml:22: task[1].medicine", "no fixture medicine"},
+		{"real-looking identity code", "140348-901W", "131052-308T", "bad.toml:19: task[1].patient", "test identity code"},
+		{"missing required field (the line of its table)", "reconciled_by = \"50m\"\n", "", "bad.toml:28: expect.reconciled_by", "missing"},
+		{"unknown record kind", "records = { dispensing = 1 }", "records = { dispensing = 1, sale = 2 }", "bad.toml:29: expect.records.sale", "unknown record kind"},
+		{"syntax error", "name = \"t\"", "name = \"t", "bad.toml:1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(valid, tt.old, tt.new, 1)
+			if src == valid {
+				t.Fatalf("the case changes nothing: %q not in the scenario", tt.old)
+			}
+			_, err := drill.Parse("bad.toml", []byte(src))
+			if err == nil {
+				t.Fatal("parsed; want an error")
+			}
+			var se *drill.ScenarioError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %T %v, want a *drill.ScenarioError", err, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.wantToo) {
+				t.Errorf("error:\n%v\nwant it to contain %q and %q", err, tt.want, tt.wantToo)
+			}
+		})
+	}
+}
+
+// TestParseNeedsRecovery: a timeline must end with the fault over, or the
+// drill could never reconcile.
+func TestParseNeedsRecovery(t *testing.T) {
+	src := strings.Replace(valid, "at = \"40m\"\nfault = \"up\"", "at = \"40m\"\nfault = \"down\"", 1)
+	_, err := drill.Parse("bad.toml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "bad.toml:13: step") || !strings.Contains(err.Error(), "end the timeline") {
+		t.Fatalf("error %v", err)
+	}
+}
