@@ -1,0 +1,173 @@
+package formkit
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+)
+
+func TestMain(m *testing.M) {
+	tuitest.NoColour()
+	os.Exit(m.Run())
+}
+
+func TestParseDateTime(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2.3.2026 09:15", time.Date(2026, 3, 2, 9, 15, 0, 0, time.UTC), true},
+		{"1.3.2026  23.05", time.Date(2026, 3, 1, 23, 5, 0, 0, time.UTC), true},
+		{"9:40", time.Date(2026, 3, 2, 9, 40, 0, 0, time.UTC), true},
+		{"9.40", time.Date(2026, 3, 2, 9, 40, 0, 0, time.UTC), true},
+		{"2026-03-02 09:15", time.Time{}, false},
+		{"25:00", time.Time{}, false},
+		{"", time.Time{}, false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseDateTime(tc.in, now)
+			if (err == nil) != tc.ok || tc.ok && !got.Equal(tc.want) {
+				t.Fatalf("ParseDateTime(%q) = %v, %v", tc.in, got, err)
+			}
+		})
+	}
+	if d, err := ParseDate(" 31.12.2025 ", time.UTC); err != nil || FormatDate(d) != "31.12.2025" {
+		t.Fatalf("ParseDate: %v %v", d, err)
+	}
+	if _, err := ParseDate("31.2.2026", time.UTC); err == nil {
+		t.Fatal("31 February parsed")
+	}
+}
+
+func TestChecksAsTyped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func(string) bool
+		in   string
+		want bool
+	}{
+		{"digits", DigitsOnly, "10090004180", true},
+		{"digits with a letter", DigitsOnly, "1009000418O", false},
+		{"digits empty", DigitsOnly, "", false},
+		{"phone", PhoneShape, "+358 (09) 310-45021", true},
+		{"phone short", PhoneShape, "12 34", false},
+		{"phone letters", PhoneShape, "09 310 4502x", false},
+		{"id", PrescriptionID, "EP26000101", true},
+		{"id with a slash", PrescriptionID, "EP2600/0101", false},
+		{"id too long", PrescriptionID, strings.Repeat("A", 65), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.f(tc.in); got != tc.want {
+				t.Fatalf("%q: %v", tc.in, got)
+			}
+		})
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	e := func(s journal.OutboxState) journal.OutboxEntry { return journal.OutboxEntry{State: s} }
+	for _, tc := range []struct {
+		name string
+		es   []journal.OutboxEntry
+		want State
+	}{
+		{"none read yet", nil, Local},
+		{"pending", []journal.OutboxEntry{e(journal.OutboxPending)}, Local},
+		{"prescription done, dispensing retrying", []journal.OutboxEntry{e(journal.OutboxDone), e(journal.OutboxRetry)}, Local},
+		{"both done", []journal.OutboxEntry{e(journal.OutboxDone), e(journal.OutboxDone)}, Centre},
+		{"dispensing rejected", []journal.OutboxEntry{e(journal.OutboxDone), e(journal.OutboxRejected)}, Refused},
+		{"prescription in conflict", []journal.OutboxEntry{e(journal.OutboxConflict), e(journal.OutboxPending)}, Refused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Outcome(tc.es); got != tc.want {
+				t.Fatalf("Outcome = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFit(t *testing.T) {
+	blocks := make([]Block, 10)
+	for i := range blocks {
+		blocks[i] = Block{Lines: []string{string(rune('a' + i))}}
+	}
+	blocks[7].Focused = true
+	lines, above, below := Fit(blocks, 6)
+	if len(lines) != 4 || above+below != 6 || !strings.Contains(strings.Join(lines, ""), "h") {
+		t.Fatalf("lines %q, above %d, below %d", lines, above, below)
+	}
+	if lines, above, below := Fit(blocks, 20); len(lines) != 10 || above != 0 || below != 0 {
+		t.Fatalf("all fit: %q %d %d", lines, above, below)
+	}
+}
+
+func TestPicker(t *testing.T) {
+	env := tuitest.New(t)
+	c := env.Common(i18n.EN, 80, 24)
+	p := NewPicker().Focus()
+	if !strings.Contains(strings.Join(p.Lines(c, 2, 80, 3), ""), "Loading") {
+		t.Fatal("no loading line before the catalogue")
+	}
+	p = p.Load(LoadCatalogue(c)().(CatalogueMsg))
+	key := func(p Picker, k tea.KeyMsg) (Picker, bool) {
+		p, took, _ := p.Update(k, c)
+		return p, took
+	}
+	t.Run("typing filters by name, substance and ATC", func(t *testing.T) {
+		for query, want := range map[string]string{"keppra": "keppra-500mg-tabl", "levetiracetam": "keppra-500mg-tabl", "A10BA02": "metforem-500mg-tabl", "metforem 500": "metforem-500mg-tabl"} {
+			s, _ := key(p, tuitest.Type(query))
+			found := false
+			for _, m := range s.Matches() {
+				found = found || m.ID == want
+			}
+			if !found {
+				t.Errorf("%q does not match %s: %v", query, want, s.Matches())
+			}
+		}
+	})
+	t.Run("arrows choose among the matches, Enter takes", func(t *testing.T) {
+		s, _ := key(p, tuitest.Type("A10BA02"))
+		s, _ = key(s, tuitest.Key(tea.KeyDown))
+		s, took := key(s, tuitest.Key(tea.KeyEnter))
+		m, ok := s.Medicine()
+		if !took || !ok || m.ID != s.all[s.matches[0]].ID || m.ATC != "A10BA02" {
+			t.Fatalf("took %v, %+v", took, m)
+		}
+	})
+	t.Run("a scanned VNR takes its package", func(t *testing.T) {
+		s, _ := key(p, tuitest.Type("990012"))
+		s, took := key(s, tuitest.Key(tea.KeyEnter))
+		pk, ok := s.Package()
+		if !took || !ok || pk.VNR != "990012" {
+			t.Fatalf("took %v, package %+v", took, pk)
+		}
+		// Typing again lets the medicine go.
+		s, _ = key(s, tuitest.Type("x"))
+		if _, ok := s.Medicine(); ok {
+			t.Fatal("the medicine stays chosen after the text changed")
+		}
+	})
+	t.Run("nothing matches", func(t *testing.T) {
+		s, _ := key(p, tuitest.Type("zzzz"))
+		s, took := key(s, tuitest.Key(tea.KeyEnter))
+		if took || !strings.Contains(strings.Join(s.Lines(c, 2, 80, 3), ""), "No medicine matches") {
+			t.Fatal("Enter took a medicine that matches nothing")
+		}
+	})
+	t.Run("a catalogue that fails says so", func(t *testing.T) {
+		s := NewPicker().Load(CatalogueMsg{Err: rx.Errorf(rx.EUNAVAILABLE, "disk on fire")})
+		if !strings.Contains(strings.Join(s.Lines(c, 2, 80, 3), ""), "disk on fire") {
+			t.Fatal("the failure is not shown")
+		}
+	})
+}
