@@ -176,6 +176,16 @@ func TestResolveRealConflicts(t *testing.T) {
 		if !strings.Contains(s.Problem(), "Name the e-prescription") {
 			t.Fatalf("F10 without an id: %q", s.Problem())
 		}
+		// An id the Prescription Centre cannot have is refused by
+		// queue.Resolve, in its words, and the review stays open.
+		s, _ = press(s, tuitest.Type("EP 1"))
+		s, _ = press(s, tuitest.Key(tea.KeyF10))
+		if _, open := s.Reviewing(); !open || !strings.HasPrefix(s.Problem(), "The resolution was not recorded: prescription: ") {
+			t.Fatalf("F10 with a malformed id: reviewing %v, problem %q", open, s.Problem())
+		}
+		for range len("EP 1") {
+			s, _ = press(s, tuitest.Key(tea.KeyBackspace))
+		}
 		s, _ = press(s, tuitest.Type(tuitest.MetforemAlt))
 		s, _ = press(s, tuitest.Key(tea.KeyF10))
 		recs := resolutions(t, env, locked.ID)
@@ -300,5 +310,25 @@ func TestGolden(t *testing.T) {
 				tuitest.Golden(t, tuitest.Scrub(m.View()))
 			})
 		}
+	}
+}
+
+func TestHelpKeys(t *testing.T) {
+	env := tuitest.New(t)
+	rec := env.Cancelled(t, tuitest.Metforem)
+	for _, tc := range []struct {
+		who  rx.Pharmacist
+		want string
+	}{{tuitest.Pharmacist, "F10 ↑ ↓ F8 esc"}, {tuitest.Student, "esc"}} {
+		t.Run(tc.who.ID, func(t *testing.T) {
+			m := review(t, open(t, env, i18n.EN, 120, 40, tc.who), rec.ID)
+			var got []string
+			for _, k := range m.HelpKeys() {
+				got = append(got, k.Help().Key)
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("help keys %v, want %s", got, tc.want)
+			}
+		})
 	}
 }

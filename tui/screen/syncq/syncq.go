@@ -93,7 +93,7 @@ type Model struct {
 	shown   []journal.OutboxEntry
 	all     bool // done and voided entries too
 	table   table.Model
-	detail  bool
+	detail  string // the record whose detail is open, or ""
 
 	// every schedules the next read; tea.Tick but in tests, which read
 	// the queue when they choose instead of waiting on the clock.
@@ -134,7 +134,16 @@ func (m Model) Shown() []journal.OutboxEntry { return m.shown }
 func (m Model) ShowingAll() bool { return m.all }
 
 // Detail reports whether the detail view is open.
-func (m Model) Detail() bool { return m.detail }
+func (m Model) Detail() bool { return m.detail != "" }
+
+// Current returns the entry ctrl+r acts on: the one whose detail is open,
+// else the one under the cursor.
+func (m Model) Current() (journal.OutboxEntry, bool) {
+	if m.detail != "" {
+		return m.byID(m.detail)
+	}
+	return m.Selected()
+}
 
 // Notice returns the outcome of the last retry, or why none was made.
 func (m Model) Notice() string { return m.notice }
@@ -156,7 +165,7 @@ func (m Model) Selected() (journal.OutboxEntry, bool) {
 func (m Model) HelpKeys() []key.Binding {
 	k := m.c.Keys
 	var ks []key.Binding
-	if !m.detail {
+	if m.detail == "" {
 		ks = append(ks, k.Up, k.Down, k.Detail, k.Filter)
 	}
 	if m.who.Role.MayRecord() {
@@ -277,9 +286,6 @@ func (m Model) refresh() Model {
 		m.table.SetCursor(max(len(rows)-1, 0))
 	case m.table.Cursor() < 0:
 		m.table.SetCursor(0) // an empty table put it before the first row
-	}
-	if len(m.shown) == 0 {
-		m.detail = false
 	}
 	return m
 }
@@ -403,21 +409,23 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.c.Keys
 	switch {
 	case key.Matches(km, k.Back):
-		if m.detail {
-			m.detail = false
+		if m.detail != "" {
+			m.detail = ""
 			return m, nil
 		}
 		return m, func() tea.Msg { return BackMsg{} }
 	case key.Matches(km, k.RetryNow):
 		return m.retry()
-	case m.detail:
+	case m.detail != "":
 		return m, nil
 	case key.Matches(km, k.Filter):
 		m.all = !m.all
 		return m.refresh(), nil
 	case key.Matches(km, k.Detail):
-		if _, ok := m.Selected(); ok {
-			m.detail = true
+		// The detail follows its record, even when a refresh moves it out
+		// of the table (done, while only open ones show).
+		if e, ok := m.Selected(); ok {
+			m.detail = e.RecordID
 		}
 		return m, nil
 	}
@@ -429,7 +437,7 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 // retry sends the selected record again now, when it waits for a retry or
 // is parked; for any other state it says why not.
 func (m Model) retry() (Model, tea.Cmd) {
-	e, ok := m.Selected()
+	e, ok := m.Current()
 	if !ok {
 		return m, nil
 	}
@@ -495,8 +503,7 @@ func (m Model) View() string {
 		b.WriteString(s.Muted.Render(m.c.T(i18n.QueueLoading)))
 		return b.String()
 	}
-	if m.detail {
-		e, _ := m.Selected()
+	if e, ok := m.Current(); ok && m.detail != "" {
 		b.WriteString(m.viewDetail(e))
 		b.WriteString(m.viewNotes(width))
 		return b.String()

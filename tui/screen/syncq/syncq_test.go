@@ -178,13 +178,13 @@ func TestDetailSaysWhyItWaits(t *testing.T) {
 				s, _ = press(s, tuitest.Key(tea.KeyDown))
 			}
 			s, _ = press(s, tuitest.Key(tea.KeyEnter))
-			e, _ := s.Selected()
+			e, _ := s.Current()
 			if v := s.View(); !s.Detail() || !strings.Contains(v, tc.want) || !strings.Contains(v, e.RecordID) {
 				t.Fatalf("detail %v\n%s", s.Detail(), v)
 			}
 			// A refresh keeps the detail on the same record.
 			s = read(t, s)
-			if got, _ := s.Selected(); !s.Detail() || got.RecordID != e.RecordID {
+			if got, _ := s.Current(); !s.Detail() || got.RecordID != e.RecordID {
 				t.Fatalf("after a refresh: detail %v of #%d", s.Detail(), got.Seq)
 			}
 			s, msg := press(s, tuitest.Key(tea.KeyEsc))
@@ -288,5 +288,31 @@ func TestEveryStateKindAndConflictHasWords(t *testing.T) {
 			t.Errorf("conflict %s: %q is empty or not its own", k, w)
 		}
 		seen[w] = true
+	}
+}
+
+func TestDetailFollowsItsRecord(t *testing.T) {
+	env := tuitest.New(t)
+	rec := env.Dispensing(t, tuitest.Metforem)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	m, _ = press(m, tuitest.Key(tea.KeyEnter))
+	env.Drain(t)
+	m = read(t, m)
+	// The record is done, so the table of open ones no longer has it; the
+	// detail still shows it, as it now stands.
+	e, ok := m.Current()
+	if !m.Detail() || !ok || e.RecordID != rec.ID || e.State != journal.OutboxDone || len(m.Shown()) != 0 {
+		t.Fatalf("detail %v of %+v, %d shown", m.Detail(), e, len(m.Shown()))
+	}
+	if v := m.View(); !strings.Contains(v, "done") || !strings.Contains(v, e.UpstreamID) {
+		t.Fatalf("the detail lacks the state or the upstream id:\n%s", v)
+	}
+	m, _ = press(m, tuitest.Key(tea.KeyCtrlR))
+	if m.Notice() != "Record #1 is already in the Prescription Centre." {
+		t.Fatalf("ctrl+r in the detail: %q", m.Notice())
+	}
+	m, _ = press(m, tuitest.Key(tea.KeyEsc))
+	if m.Detail() || !strings.Contains(m.View(), "Nothing waits for upload.") {
+		t.Fatalf("after Esc:\n%s", m.View())
 	}
 }
