@@ -25,11 +25,25 @@ type Status struct {
 	Mode     string   `json:"mode"`
 	Depth    int64    `json:"depth"`  // unsent records
 	Review   int64    `json:"review"` // records for a pharmacist's review
+	// Given are the tasks given so far, with what came of each.
+	Given []StatusTask `json:"given"`
 	// Records are what the trainees have recorded, oldest first.
 	Records []StatusRecord       `json:"records"`
 	ByKind  map[journal.Kind]int `json:"by_kind"`
 	Centre  string               `json:"centre,omitempty"`
 	Admin   string               `json:"admin,omitempty"`
+}
+
+// StatusTask is a task given to the trainees. Patient is the scenario's
+// test identity code (900–999, checked when the scenario is read), which
+// the trainer hands to the trainee.
+type StatusTask struct {
+	Task    int      `json:"task"`
+	At      Duration `json:"at"`
+	Do      Action   `json:"do"`
+	Patient string   `json:"patient"`
+	Say     string   `json:"say,omitempty"`
+	Outcome string   `json:"outcome"`
 }
 
 // StatusRecord is one record a trainee made.
@@ -72,6 +86,23 @@ func (d *Drill) Status(now time.Time) Status {
 			st.Records = append(st.Records, StatusRecord{Offset: e.Offset, Kind: e.Kind, Patient: e.Patient, Mode: e.Mode, Rules: e.Rule})
 		}
 	}
+	var records []Event
+	given := map[int]bool{}
+	for _, e := range d.Events {
+		switch e.Type {
+		case EvRecord:
+			records = append(records, e)
+		case EvTask:
+			given[e.Task] = true
+		}
+	}
+	for _, r := range scoreTasks(s, d.Events, records, d.State.Scripted) {
+		if !given[r.Task] {
+			continue
+		}
+		t := s.Tasks[r.Task-1]
+		st.Given = append(st.Given, StatusTask{Task: r.Task, At: r.At, Do: r.Do, Patient: t.Patient, Say: t.Say, Outcome: r.Outcome})
+	}
 	return st
 }
 
@@ -92,6 +123,9 @@ func (st Status) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "Counter    %s, %d to upload, %d for review\n", st.Mode, st.Depth, st.Review)
 	if st.Centre != "" {
 		fmt.Fprintf(w, "Simulator  %s (admin %s)\n", st.Centre, st.Admin)
+	}
+	for _, t := range st.Given {
+		fmt.Fprintf(w, "  %2d  %s  %-9s %s  %-9s %s\n", t.Task, clock(time.Duration(t.At)), t.Do, t.Patient, t.Outcome, t.Say)
 	}
 	fmt.Fprintf(w, "Recorded   %d record(s)\n", len(st.Records))
 	for _, r := range st.Records {

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestDrillUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no scenario", []string{"drill", "run"}, "accepts 1 arg(s)"},
+		{"speed zero", []string{"drill", "run", "x.toml", "--speed", "0"}, "--speed 0: give a speed above 0"},
+		{"speed not a number", []string{"drill", "run", "x.toml", "--speed", "fast"}, "invalid argument \"fast\""},
+		{"report takes no argument", []string{"drill", "report", "x"}, "accepts 0 arg(s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := run(t, tt.args...)
+			if code != ExitUsage || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d (want %d), stderr %q, want it to mention %q", code, ExitUsage, errOut, tt.want)
+			}
+		})
+	}
+}
+
+// TestDrillRunFlags: the flags reach the options; the data folder defaults
+// to a folder of its own, never the pharmacy's data folder.
+func TestDrillRunFlags(t *testing.T) {
+	f := &Factory{IO: IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, configFlags: map[string]string{}}
+	var got *DrillRunOptions
+	cmd := NewCmdDrillRun(f, func(_ context.Context, o *DrillRunOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"s.toml", "--speed", "120", "--headless"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Scenario != "s.toml" || got.Speed != 120 || !got.Headless || got.DataDir != defaultDrillDir || got.Seed != 1 {
+		t.Fatalf("options %+v", got)
+	}
+}
+
+func TestDrillReportWithoutDrill(t *testing.T) {
+	_, errOut, code := run(t, "drill", "status", "--data", t.TempDir())
+	if code != ExitFailed || !strings.Contains(errOut, "holds no drill") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
