@@ -93,7 +93,7 @@ const (
 	ConflLabelPrescription
 	ConflLabelConflict
 	ConflLabelAnswer
-	ConflLabelWaiting
+	ConflWaiting
 	ConflUpstreamLoading
 	ConflUpstreamFailed
 	ConflUpstreamNone

@@ -128,6 +128,32 @@ func (e *Env) Paper(t testing.TB, patient, medicine string) (prescription, dispe
 	return rc.Record, *rc.Dispensing
 }
 
+// Duplicate makes a real conflict of kind possible-duplicate: the
+// prescriber of Paper issues an e-prescription of medicine to patient
+// today (returned as dup), then a paper prescription of the same medicine
+// is recorded with its dispensing, and the queue uploads once: the paper
+// prescription waits for review, its dispensing behind it.
+func (e *Env) Duplicate(t testing.TB, patient, medicine string) (paper, dispensing journal.Record, dup string) {
+	t.Helper()
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), e.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, ok := fx.Medicine(medicine)
+	if !ok {
+		t.Fatalf("no fixture medicine %s", medicine)
+	}
+	pack, _ := med.SmallestPackage()
+	dup, err = e.Sim.CreatePrescription(rx.Prescription{Patient: patient, Prescriber: fx.Prescribers[0], Medicine: med,
+		Issued: e.Clock.Now(), Dosage: "1 tablet a day", Quantity: pack.Size, Repeats: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paper, dispensing = e.Paper(t, patient, medicine)
+	e.Drain(t)
+	return paper, dispensing, dup
+}
+
 // Down makes the simulator refuse connections, as in an outage; Up ends it.
 func (e *Env) Down(t testing.TB) {
 	t.Helper()

@@ -76,16 +76,19 @@ type Item struct {
 	// Prescription names the prescription the record is about: an
 	// e-prescription id, or a journal prescription's record id.
 	Prescription string
-	Medicine     string
-	Quantity     string
-	Pharmacist   string
+	// Upstream is the e-prescription whose state the review reads from
+	// the Prescription Centre: the one the record is about, or the one a
+	// paper or telephone prescription may duplicate; "" when none.
+	Upstream   string
+	Medicine   string
+	Quantity   string
+	Pharmacist string
 	// Waiting counts the records that cannot be sent before this one is
 	// resolved.
 	Waiting int
 }
 
-// EPrescription reports whether the record is about an e-prescription,
-// whose state upstream can be read.
+// EPrescription reports whether the record is about an e-prescription.
 func (it Item) EPrescription() bool {
 	return it.Prescription != "" && !rx.IsUUID(it.Prescription)
 }
@@ -126,6 +129,16 @@ func describe(it Item) Item {
 		}
 	case journal.KindVoid:
 		it.Prescription = r.RefersTo
+	}
+	if it.EPrescription() {
+		it.Upstream = it.Prescription
+	}
+	if it.Conflict.Kind == queue.PossibleDuplicate {
+		// The detail names the e-prescription first (queue's
+		// duplicateDetail): "EP26002801 (electronic, active, …)".
+		if f := strings.Fields(it.Conflict.Detail); len(f) > 0 && !rx.IsUUID(f[0]) {
+			it.Upstream = f[0]
+		}
 	}
 	return it
 }
@@ -490,12 +503,15 @@ func (m Model) open(it Item) (Model, tea.Cmd) {
 	m.action = 0
 	m.reason.SetValue("")
 	m.linkTo.SetValue("")
+	if it.Conflict.Kind == queue.PossibleDuplicate {
+		m.linkTo.SetValue(it.Upstream) // the e-prescription it may duplicate
+	}
 	m = m.focusInput()
-	if !it.EPrescription() {
+	if it.Upstream == "" {
 		return m, nil
 	}
 	m.upLoading = true
-	screen, review, svc, timeout, id := m.screen, m.review, m.c.Services, m.c.Counter.CallTimeout, it.Prescription
+	screen, review, svc, timeout, id := m.screen, m.review, m.c.Services, m.c.Counter.CallTimeout, it.Upstream
 	fetch := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -667,7 +683,7 @@ func (m Model) viewReview() string {
 	answer := strings.Join(strings.Fields(it.Conflict.Detail), " ")
 	b.WriteString(wrap.Render(s.Label.Render(m.c.T(i18n.ConflLabelAnswer)+": ")+answer) + "\n")
 	if it.Waiting > 0 {
-		b.WriteString(s.Warning.Render(fmt.Sprintf("%s: %d", m.c.T(i18n.ConflLabelWaiting), it.Waiting)) + "\n")
+		b.WriteString(s.Warning.Render(m.c.T(i18n.ConflWaiting, it.Waiting)) + "\n")
 	}
 	b.WriteString("\n" + m.viewForm(width))
 	return b.String()
@@ -676,7 +692,7 @@ func (m Model) viewReview() string {
 func (m Model) viewForm(width int) string {
 	s := m.c.Styles
 	var b strings.Builder
-	label := func(k i18n.Key) string { return s.Label.Render(fmt.Sprintf("%-15s", m.c.T(k))) }
+	label := func(k i18n.Key) string { return s.Label.Render(fmt.Sprintf("%-16s", m.c.T(k))) }
 	act := actions[m.action]
 	choice := "‹ " + m.c.T(actionText[act]) + " ›"
 	if !m.resolving {
@@ -728,7 +744,7 @@ func (m Model) recordRows(it Item) [][2]string {
 func (m Model) upstreamRows(it Item) [][2]string {
 	s := m.c.Styles
 	switch {
-	case !it.EPrescription():
+	case it.Upstream == "":
 		return [][2]string{{"", s.Muted.Render(m.c.T(i18n.ConflUpstreamNone))}}
 	case m.upLoading:
 		return [][2]string{{"", m.spin.View() + " " + m.c.T(i18n.ConflUpstreamLoading)}}

@@ -332,3 +332,42 @@ func TestHelpKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestPossibleDuplicateLinked(t *testing.T) {
+	env := tuitest.New(t)
+	paper, dispensing, dup := env.Duplicate(t, tuitest.Matti, "panadol-500mg-tabl")
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	m = review(t, m, paper.ID)
+	it, _ := m.Reviewing()
+	if it.Waiting != 1 || it.Conflict.Kind != queue.PossibleDuplicate {
+		t.Fatalf("item %+v", it)
+	}
+	// The upstream side is the e-prescription it may duplicate.
+	if p, problem, _ := m.Upstream(); p.ID != dup || problem != "" {
+		t.Fatalf("upstream %q, problem %q", p.ID, problem)
+	}
+	if v := m.View(); !strings.Contains(v, "possible duplicate") || !strings.Contains(v, "1 records wait for this one") || !strings.Contains(v, "paper prescription") {
+		t.Fatalf("\n%s", v)
+	}
+	// Link offers that e-prescription.
+	m, _ = press(m, tuitest.Key(tea.KeyDown))
+	if m.Action() != queue.ActionLink || !strings.Contains(m.View(), "E-prescription  "+dup) {
+		t.Fatalf("action %s\n%s", m.Action(), m.View())
+	}
+	m, _ = press(m, tuitest.Key(tea.KeyF10))
+	if recs := resolutions(t, env, paper.ID); len(recs) != 1 || !strings.Contains(string(recs[0].Body), dup) {
+		t.Fatalf("the journal has %+v", recs)
+	}
+	if len(m.Items()) != 0 {
+		t.Fatalf("%d items left", len(m.Items()))
+	}
+	env.Drain(t)
+	for _, id := range []string{paper.ID, dispensing.ID} {
+		if e, _ := env.Journal.Outbox(t.Context(), id); e.State != journal.OutboxDone {
+			t.Fatalf("after the link and an upload %s is %s", id, e.State)
+		}
+	}
+	if e, _ := env.Journal.Outbox(t.Context(), paper.ID); e.UpstreamID != dup {
+		t.Fatalf("the linked paper prescription is %q upstream", e.UpstreamID)
+	}
+}
