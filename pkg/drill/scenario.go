@@ -45,8 +45,8 @@ type Scenario struct {
 	Title       string        // one line for the trainer
 	Description string        // the story told to the trainees
 	Duration    time.Duration // how long the timeline plays, in scenario time
-	Steps       []Step        // by offset
-	Tasks       []Task        // by offset
+	Steps       []Step        // in time order
+	Tasks       []Task        // in time order
 	Expect      Expectations
 }
 
@@ -205,8 +205,18 @@ func Parse(file string, b []byte) (*Scenario, error) {
 	if len(s.Steps) == 0 {
 		d.fail("step", "a scenario needs at least one [[step]] with a fault")
 	}
-	sort.SliceStable(s.Steps, func(i, j int) bool { return s.Steps[i].At < s.Steps[j].At })
-	sort.SliceStable(s.Tasks, func(i, j int) bool { return s.Tasks[i].At < s.Tasks[j].At })
+	// Steps and tasks keep the numbers of the file, so they must be listed
+	// in time order.
+	for i := 1; i < len(s.Steps); i++ {
+		if s.Steps[i].At < s.Steps[i-1].At {
+			d.fail(fmt.Sprintf("step[%d].at", i+1), "%s is before the step above it (%s): list the steps in time order", s.Steps[i].At, s.Steps[i-1].At)
+		}
+	}
+	for i := 1; i < len(s.Tasks); i++ {
+		if s.Tasks[i].At < s.Tasks[i-1].At {
+			d.fail(fmt.Sprintf("task[%d].at", i+1), "%s is before the task above it (%s): list the tasks in time order", s.Tasks[i].At, s.Tasks[i-1].At)
+		}
+	}
 	for _, st := range s.Steps {
 		if s.Duration > 0 && st.At > s.Duration {
 			d.failAt(st.Line, "duration", "step at %s is after the end of the timeline (%s); make the duration longer", st.At, s.Duration)

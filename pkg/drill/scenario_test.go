@@ -84,6 +84,7 @@ func TestParseInvalid(t *testing.T) {
 		{"real-looking identity code", "140348-901W", "131052-308T", "bad.toml:19: task[1].patient", "test identity code"},
 		{"missing required field (the line of its table)", "reconciled_by = \"50m\"\n", "", "bad.toml:28: expect.reconciled_by", "missing"},
 		{"unknown record kind", "records = { dispensing = 1 }", "records = { dispensing = 1, sale = 2 }", "bad.toml:29: expect.records.sale", "unknown record kind"},
+		{"steps out of order", "at = \"40m\"", "at = \"5m\"", "bad.toml:14: step[3].at", "time order"},
 		{"syntax error", "name = \"t\"", "name = \"t", "bad.toml:1", ""},
 	}
 	for _, tt := range tests {
