@@ -23,6 +23,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -144,11 +145,25 @@ func New(c common.Common, who rx.Pharmacist, patient rx.Patient, since time.Time
 		m.inputs[f], m.isInput[f] = formkit.Input(limit), true
 	}
 	m.focus = FieldPrescriptionID
-	return m.focusInputs().check()
+	return m.sized().focusInputs().check()
 }
 
 // SetCommon takes a new Common, after a resize.
-func (m Model) SetCommon(c common.Common) Model { m.c = c; return m }
+func (m Model) SetCommon(c common.Common) Model { m.c = c; return m.sized() }
+
+// sized fits the text inputs to the screen: a longer text scrolls inside
+// its field.
+func (m Model) sized() Model {
+	w := max(max(m.c.Width, 40)-labelWidth-4-2, 8) // the marker, the label, the gap; the cursor and the unit
+	for f := range m.inputs {
+		if m.isInput[f] {
+			m.inputs[f].Width = min(w, m.inputs[f].CharLimit) // a textinput pads to its width
+			m.inputs[f].SetCursor(m.inputs[f].Position())
+		}
+	}
+	m.inputs[FieldPrescriptionID].Placeholder = m.c.T(i18n.EssScanHint)
+	return m
+}
 
 // Init loads the medicine catalogue, the patient's records of the outage
 // and the counter's mode, each in the background.
@@ -561,6 +576,9 @@ func (m Model) View() string {
 	if len(lines) > height {
 		lines = lines[:height]
 	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, width, "…") // a guard: every part above keeps to width
+	}
 	return strings.Join(lines, "\n")
 }
 
@@ -571,11 +589,7 @@ func (m Model) block(f Field, width int) formkit.Block {
 	var lines []string
 	switch f {
 	case FieldPrescriptionID:
-		line := label(i18n.EssPrescriptionID) + "  " + m.inputs[f].View()
-		if focused && m.value(f) == "" {
-			line += " " + m.c.Styles.Muted.Render(m.c.T(i18n.EssScanHint))
-		}
-		lines = append(lines, line)
+		lines = append(lines, label(i18n.EssPrescriptionID)+"  "+m.inputs[f].View())
 	case FieldBasis:
 		lines = append(lines, label(i18n.DispBasis)+formkit.Choice(m.c, focused, m.c.T(basisText[bases[m.basis]])))
 	case FieldMedicine:

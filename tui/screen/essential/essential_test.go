@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -266,6 +267,36 @@ func TestGolden(t *testing.T) {
 				m = set(t, m, FieldUnitsPerDay, "1")
 				m = confirm(t, m)
 				tuitest.Golden(t, m.View())
+			})
+		}
+	}
+}
+
+// TestFits checks that the form keeps within the room the root gives it.
+func TestFits(t *testing.T) {
+	env := tuitest.New(t)
+	since := env.Fault(t).Since
+	for _, sz := range []tuitest.Size{{W: 80, H: 20}, {W: 80, H: 24}, {W: 120, H: 40}, {W: 200, H: 50}} {
+		states := map[string]Model{}
+		m := open(t, env, tuitest.Pharmacist, matti, since, sz.W, sz.H)
+		states["empty"] = m
+		states["problems"] = confirm(t, m)
+		states["searching"] = set(t, scan(t, m, metforem), FieldMedicine, "a")
+		f := pick(t, scan(t, m, strings.Repeat("EP2600", 10)), "metforem")
+		states["capped"] = confirm(t, set(t, f, FieldUnitsPerDay, "1"))
+		states["recorded"] = confirm(t, set(t, set(t, f, FieldUnitsPerDay, "1"), FieldQuantity, "30"))
+		for name, s := range states {
+			t.Run(fmt.Sprintf("%dx%d_%s", sz.W, sz.H, name), func(t *testing.T) {
+				v := s.View()
+				lines := strings.Split(v, "\n")
+				if len(lines) > sz.H {
+					t.Errorf("%d lines in %d\n%s", len(lines), sz.H, v)
+				}
+				for _, l := range lines {
+					if w := lipgloss.Width(l); w > sz.W {
+						t.Errorf("a line of %d columns in %d: %q", w, sz.W, l)
+					}
+				}
 			})
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -167,11 +168,34 @@ func New(c common.Common, who rx.Pharmacist, patient rx.Patient, form rx.Form, m
 	if patient.HETU != "" {
 		m.focus = FieldPrescriber
 	}
-	return m.focusInputs().check()
+	return m.sized().focusInputs().check()
 }
 
 // SetCommon takes a new Common, after a resize.
-func (m Model) SetCommon(c common.Common) Model { m.c = c; return m }
+func (m Model) SetCommon(c common.Common) Model { m.c = c; return m.sized() }
+
+// columnWidth is the width of a column of fields: half the screen when
+// the form has two columns.
+func (m Model) columnWidth() int {
+	width := max(m.c.Width, 40)
+	if width >= 100 {
+		return width/2 - 1
+	}
+	return width
+}
+
+// sized fits the text inputs to their column: a longer text scrolls
+// inside its field.
+func (m Model) sized() Model {
+	w := max(m.columnWidth()-labelWidth-4-2, 8) // the marker, the label, the gap; the cursor and the unit
+	for f := range m.inputs {
+		if m.isInput[f] {
+			m.inputs[f].Width = min(w, m.inputs[f].CharLimit) // a textinput pads to its width
+			m.inputs[f].SetCursor(m.inputs[f].Position())     // scrolls to the cursor at the new width
+		}
+	}
+	return m
+}
 
 // Init loads the medicine catalogue.
 func (m Model) Init() tea.Cmd { return formkit.LoadCatalogue(m.c) }
@@ -608,10 +632,7 @@ func (m Model) View() string {
 	foot := m.footer(width)
 	two := width >= 100
 	var left, right []formkit.Block
-	colWidth := width
-	if two {
-		colWidth = width/2 - 1
-	}
+	colWidth := m.columnWidth()
 	for _, f := range m.fields() {
 		b := m.block(f, colWidth)
 		if two && m.rightColumn(f) {
@@ -649,6 +670,9 @@ func (m Model) View() string {
 	lines = append(lines, foot...)
 	if len(lines) > height {
 		lines = lines[:height]
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, width, "…") // a guard: every part above keeps to width
 	}
 	return strings.Join(lines, "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -347,6 +348,42 @@ func TestGolden(t *testing.T) {
 					m = set(t, m, FieldRegistration, "1009x")
 					m = to(t, m, FieldMedicine)
 					tuitest.Golden(t, m.View())
+				})
+			}
+		}
+	}
+}
+
+// TestFits checks that the form keeps within the room the root gives it,
+// in every state worth seeing, long texts included.
+func TestFits(t *testing.T) {
+	env := tuitest.New(t)
+	long := strings.Repeat("one tablet in the morning and one in the evening, ", 3)
+	for _, form := range []rx.Form{rx.FormPaper, rx.FormTelephone} {
+		for _, sz := range []tuitest.Size{{W: 80, H: 20}, {W: 80, H: 24}, {W: 100, H: 30}, {W: 120, H: 40}, {W: 200, H: 50}} {
+			states := map[string]Model{}
+			m := open(t, env, tuitest.Pharmacist, form, rx.ModeFault, sz.W, sz.H)
+			states["empty"] = m
+			states["problems"] = confirm(t, m)
+			f := set(t, fill(t, m), FieldDosage, long)
+			states["long"] = f
+			states["searching"] = set(t, f, FieldMedicine, "a")
+			if form == rx.FormTelephone {
+				f = tickAll(t, f)
+			}
+			states["recorded"] = confirm(t, f)
+			for name, s := range states {
+				t.Run(fmt.Sprintf("%s_%dx%d_%s", form, sz.W, sz.H, name), func(t *testing.T) {
+					v := s.View()
+					lines := strings.Split(v, "\n")
+					if len(lines) > sz.H {
+						t.Errorf("%d lines in %d\n%s", len(lines), sz.H, v)
+					}
+					for _, l := range lines {
+						if w := lipgloss.Width(l); w > sz.W {
+							t.Errorf("a line of %d columns in %d: %q", w, sz.W, l)
+						}
+					}
 				})
 			}
 		}
