@@ -25,32 +25,30 @@ var (
 	pharmacy = rx.Pharmacy{Name: "Tiski Training Pharmacy", OID: "1.2.246.10.99999999.10.0"}
 )
 
-// drillRun plays a scenario headless, as `tiski drill run --headless`
-// does: the real simulator on loopback, a real journal, and the counter's
-// mode machine and upload queue with the drill's settings, run beside it.
+// play runs a scenario headless, as `tiski drill run --headless` does:
+// the real simulator on loopback, a real journal in dir, and the counter's
+// mode machine and upload queue with the drill's timings, run beside it.
 // It returns the drill's report.
-func drillRun(t *testing.T, file string, speed float64, skip ...int) (*drill.Report, *drill.Drill) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
+func play(ctx context.Context, dir, file string, speed float64, skip ...int) (*drill.Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, 50*time.Second)
 	defer cancel()
 	s, err := drill.Load(file)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	dir := t.TempDir()
 	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "centre"), Seed: 1})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer srv.Close()
 	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "drill-1"})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer j.Close()
 	client, err := centre.New(centre.Config{BaseURL: srv.URL(), Timeout: 3 * time.Second, ConnectTimeout: time.Second, Pharmacy: pharmacy})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer client.Close()
 	set := drill.CounterTimings()
@@ -68,7 +66,7 @@ func drillRun(t *testing.T, file string, speed float64, skip ...int) (*drill.Rep
 
 	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	err = drill.Run(ctx, drill.Config{
 		Scenario: s, Dir: filepath.Join(dir, "drill"), Centre: srv, Journal: j, Speed: speed, Settle: 20 * time.Second,
@@ -76,13 +74,13 @@ func drillRun(t *testing.T, file string, speed float64, skip ...int) (*drill.Rep
 			Who: trainee, Fixtures: fx, Kick: w.Kick, Skip: skip},
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	d, err := drill.Open(filepath.Join(dir, "drill"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return drill.Score(d), d
+	return drill.Score(d), nil
 }
 
 // speedFor plays a scenario in about target of real time, but never so
@@ -107,21 +105,39 @@ func report(r *drill.Report) string {
 
 // TestShippedScenarios plays every shipped scenario headless at high speed
 // with the scripted trainee, and each report must pass its own
-// expectations.
+// expectations. The drills wait on their timelines far more than they
+// compute, so they all play at once, whatever -parallel allows.
 func TestShippedScenarios(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("../../testdata/drills/*.toml")
 	if err != nil || len(files) < 6 {
 		t.Fatalf("shipped scenarios: %v %v", files, err)
 	}
-	for _, file := range files {
+	type result struct {
+		s   *drill.Scenario
+		rep *drill.Report
+		err error
+	}
+	results := make([]result, len(files))
+	var wg sync.WaitGroup
+	for i, file := range files {
+		dir := t.TempDir()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[i]
+			if r.s, r.err = drill.Load(file); r.err == nil {
+				r.rep, r.err = play(t.Context(), dir, file, speedFor(r.s, 8*time.Second))
+			}
+		}()
+	}
+	wg.Wait()
+	for i, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			t.Parallel()
-			s, err := drill.Load(file)
+			s, rep, err := results[i].s, results[i].rep, results[i].err
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, _ := drillRun(t, file, speedFor(s, 8*time.Second))
 			if !rep.Pass {
 				t.Errorf("the report fails its own expectations:\n%s", report(rep))
 			}
@@ -149,7 +165,10 @@ func TestBrokenRunFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, _ := drillRun(t, file, speedFor(s, 6*time.Second), 1)
+	rep, err := play(t.Context(), t.TempDir(), file, speedFor(s, 6*time.Second), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Pass {
 		t.Fatalf("a run with a task skipped passes:\n%s", report(rep))
 	}
