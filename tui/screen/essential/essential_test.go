@@ -301,3 +301,12 @@ func TestFits(t *testing.T) {
 		}
 	}
 }
+
+func TestFinnish(t *testing.T) {
+	env := tuitest.New(t)
+	since := env.Fault(t).Since
+	m := New(env.Common(i18n.FI, 80, 24), tuitest.Pharmacist, matti, since)
+	m, _ = tuitest.Settle(m, tuitest.Run(m.Init()), nil)
+	m = pick(t, scan(t, m, metforem), "metforem")
+	tuitest.Golden(t, m.View())
+}

@@ -389,3 +389,40 @@ func TestFits(t *testing.T) {
 		}
 	}
 }
+
+func TestPatientByCodeOnly(t *testing.T) {
+	env := tuitest.New(t)
+	env.Fault(t)
+	t.Run("the code from the search, while the Prescription Centre is down", func(t *testing.T) {
+		m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.Patient{HETU: "131052-902Y"}, rx.FormPaper, rx.ModeFault)
+		m, _ = m.Update(tuitest.Run(m.Init()))
+		if m.Focus() != FieldPrescriber || !strings.Contains(m.View(), "Paper prescription: 131052-902Y") {
+			t.Fatalf("focus %d\n%s", m.Focus(), m.View())
+		}
+		m = confirm(t, fill(t, m))
+		if m.State() != Local {
+			t.Fatalf("state %d, problems %v, other %v", m.State(), m.problems, m.Other())
+		}
+	})
+	t.Run("no code yet: typed and checked as typed", func(t *testing.T) {
+		m := New(env.Common(i18n.EN, 80, 24), tuitest.Pharmacist, rx.Patient{}, rx.FormTelephone, rx.ModeFault)
+		if m.Focus() != FieldPatient {
+			t.Fatalf("focus %d", m.Focus())
+		}
+		m, _ = m.Update(tuitest.Type("131052-90"))
+		if len(m.Problems(FieldPatient)) != 0 {
+			t.Fatalf("a code half typed is judged: %v", m.Problems(FieldPatient))
+		}
+		m, _ = m.Update(tuitest.Type("2X"))
+		if !strings.Contains(strings.Join(m.Problems(FieldPatient), " "), "Not a valid identity code") {
+			t.Fatalf("a wrong check character passes: %v", m.Problems(FieldPatient))
+		}
+	})
+}
+
+func TestFinnish(t *testing.T) {
+	env := tuitest.New(t)
+	m := New(env.Common(i18n.FI, 80, 24), tuitest.Pharmacist, matti, rx.FormTelephone, rx.ModeFault)
+	m, _ = m.Update(tuitest.Run(m.Init()))
+	tuitest.Golden(t, m.View())
+}
