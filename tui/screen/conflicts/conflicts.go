@@ -6,7 +6,9 @@
 // reason, link to a named e-prescription, or void as entered in error.
 // F10, bound to nothing else, applies one; F8 chooses the void.
 //
-// The list and the records come from the local journal; the upstream side
+// The list and the records come from the local journal, read again every
+// RefreshEvery, so a conflict that arises while the screen is open shows;
+// the upstream side
 // is read in the background and, in an outage, says it is not available
 // while the record side still shows. Every call runs in a tea.Cmd bounded
 // by Counter.CallTimeout.
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
@@ -40,10 +43,16 @@ import (
 // BackMsg asks the root to close the conflicts screen.
 type BackMsg struct{}
 
+// RefreshEvery is how often the screen reads the list again.
+const RefreshEvery = time.Second
+
 // Messages of the screen's commands. Each names the opening of the screen
 // it belongs to; upstreamMsg and resolvedMsg also the review it answers,
 // and loadedMsg the read, so stale answers are ignored.
 type (
+	tickMsg struct {
+		screen int64
+	}
 	loadedMsg struct {
 		screen int64
 		seq    int
@@ -203,6 +212,10 @@ type Model struct {
 	linkTo      textinput.Model
 	resolving   bool
 	formProblem string
+
+	// every schedules the next read; tea.Tick but in tests, which read
+	// the list when they choose instead of waiting on the clock.
+	every func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
 // New returns the conflicts screen; Init reads the records in review.
@@ -225,15 +238,20 @@ func New(c common.Common, who rx.Pharmacist) Model {
 		return t
 	}
 	m := Model{c: c, who: who, screen: opened.Add(1), seq: 1, table: t,
-		spin: spinner.New(spinner.WithSpinner(spinner.Line)), reason: in(200), linkTo: in(64)}
+		spin: spinner.New(spinner.WithSpinner(spinner.Line)), reason: in(200), linkTo: in(64), every: tea.Tick}
 	return m.layout().refresh()
 }
 
 // SetCommon takes a new Common, after a resize.
 func (m Model) SetCommon(c common.Common) Model { m.c = c; return m.layout().refresh() }
 
-// Init reads the records waiting for review.
-func (m Model) Init() tea.Cmd { return m.load(m.seq) }
+// Init reads the records waiting for review and starts the refresh.
+func (m Model) Init() tea.Cmd { return tea.Batch(m.load(m.seq), m.tick()) }
+
+func (m Model) tick() tea.Cmd {
+	screen := m.screen
+	return m.every(RefreshEvery, func(time.Time) tea.Msg { return tickMsg{screen: screen} })
+}
 
 // Loaded reports whether the list has been read.
 func (m Model) Loaded() bool { return m.loaded }
@@ -424,6 +442,12 @@ func (m Model) prescriptionText(it Item) string {
 // Prescription Centre.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case tickMsg:
+		if msg.screen != m.screen {
+			return m, nil // a tick of an earlier opening of the screen
+		}
+		m, load := m.reload()
+		return m, tea.Batch(load, m.tick())
 	case loadedMsg:
 		if msg.screen != m.screen || msg.seq <= m.applied {
 			return m, nil
@@ -556,10 +580,14 @@ func (m Model) reviewKey(km tea.KeyMsg) (Model, tea.Cmd) {
 		return m.focusInput(), nil
 	}
 	var cmd tea.Cmd
+	before := m.reason.Value() + "\x00" + m.linkTo.Value()
 	if actions[m.action] == queue.ActionLink {
 		m.linkTo, cmd = m.linkTo.Update(km)
 	} else {
 		m.reason, cmd = m.reason.Update(km)
+	}
+	if m.reason.Value()+"\x00"+m.linkTo.Value() != before {
+		m.formProblem = "" // what was wrong is being put right
 	}
 	return m, cmd
 }

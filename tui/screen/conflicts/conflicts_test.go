@@ -22,10 +22,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// noTick stands in for tea.Tick: the tests read the list when they choose
+// (read), never on the clock.
+func noTick(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+
+// read plays one tick of the refresh and lets the read finish.
+func read(t *testing.T, m Model) Model {
+	t.Helper()
+	m, _ = tuitest.Settle(m, tickMsg{screen: m.screen}, nil)
+	return m
+}
+
 // open opens the screen as the root does and lets its read finish.
 func open(t *testing.T, env *tuitest.Env, lang i18n.Lang, w, h int, who rx.Pharmacist) Model {
 	t.Helper()
 	m := New(env.Common(lang, w, h), who)
+	m.every = noTick
 	m, _ = tuitest.Settle(m, tuitest.Run(m.Init()), nil)
 	if !m.Loaded() || m.Problem() != "" {
 		t.Fatalf("the first read: loaded %v, problem %q", m.Loaded(), m.Problem())
@@ -144,6 +156,9 @@ func TestResolveRealConflicts(t *testing.T) {
 		if !strings.Contains(s.Problem(), "Write why the record is voided") {
 			t.Fatalf("F10 without a reason: %q", s.Problem())
 		}
+		if p, _ := press(s, tuitest.Type("e")); p.Problem() != "" {
+			t.Fatalf("typing left the problem %q", p.Problem())
+		}
 		s, _ = press(s, tuitest.Type("entered in error: the patient had it elsewhere"))
 		s, _ = press(s, tuitest.Key(tea.KeyF10))
 		recs := resolutions(t, env, elsewhere.ID)
@@ -252,6 +267,24 @@ func TestUpstreamNotAvailableInAnOutage(t *testing.T) {
 	}
 }
 
+func TestRefreshShowsNewConflicts(t *testing.T) {
+	env := tuitest.New(t)
+	first := env.Cancelled(t, tuitest.Metforem)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	m = review(t, m, first.ID)
+	second := env.Locked(t, tuitest.Cardace)
+	m = read(t, m)
+	if got := ids(m.Items()); len(got) != 2 || got[1] != second.ID {
+		t.Fatalf("after a refresh: %v", got)
+	}
+	if it, open := m.Reviewing(); !open || it.Entry.RecordID != first.ID {
+		t.Fatal("a refresh closed or moved the review")
+	}
+	if _, cmd := m.Update(tickMsg{screen: m.screen - 1}); cmd != nil {
+		t.Error("a tick of an earlier opening started a read")
+	}
+}
+
 func TestStaleAnswersAreIgnored(t *testing.T) {
 	env := tuitest.New(t)
 	rec := env.Cancelled(t, tuitest.Metforem)
@@ -346,7 +379,7 @@ func TestPossibleDuplicateLinked(t *testing.T) {
 	if p, problem, _ := m.Upstream(); p.ID != dup || problem != "" {
 		t.Fatalf("upstream %q, problem %q", p.ID, problem)
 	}
-	if v := m.View(); !strings.Contains(v, "possible duplicate") || !strings.Contains(v, "1 records wait for this one") || !strings.Contains(v, "paper prescription") {
+	if v := m.View(); !strings.Contains(v, "possible duplicate") || !strings.Contains(v, "Records waiting behind this one: 1") || !strings.Contains(v, "paper prescription") {
 		t.Fatalf("\n%s", v)
 	}
 	// Link offers that e-prescription.
