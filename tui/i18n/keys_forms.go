@@ -57,6 +57,7 @@ const (
 	FormOtherProblems
 	FormFixFields
 	FormNothingDispensed
+	FormHeldForReview
 
 	// The essential-medication form.
 	EssTitle

@@ -658,7 +658,11 @@ func (m Model) footer(width int) []string {
 		case Centre:
 			out = append(out, s.OK.Render(m.c.T(i18n.DispRecordedCentre)+" "+m.c.T(i18n.DispHandOver)))
 		case Refused:
-			out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispRefused, formkit.Refusal(m.entries)))...)
+			if text, held := formkit.Refusal(m.entries); held {
+				out = append(out, formkit.RefusalLines(m.c, m.entries, width)...)
+			} else {
+				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispRefused, text))...)
+			}
 			out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispDoNotHand))...)
 		}
 	}

@@ -310,3 +310,32 @@ func TestFinnish(t *testing.T) {
 	m = pick(t, scan(t, m, metforem), "metforem")
 	tuitest.Golden(t, m.View())
 }
+
+// TestRefusedAfterTheFault: an essential dispensing against a prescription
+// another pharmacy holds is refused once it goes up, and the form says
+// not to hand the medicine over.
+func TestRefusedAfterTheFault(t *testing.T) {
+	env := tuitest.New(t)
+	rxs, err := env.Services.Prescriptions(t.Context(), "080963U907X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locked rx.Prescription
+	for _, r := range rxs {
+		if r.ID == "EP26000701" {
+			locked = r
+		}
+	}
+	since := env.Fault(t).Since
+	m := open(t, env, tuitest.Pharmacist, rx.Patient{HETU: "080963U907X"}, since, 80, 24)
+	m = pick(t, scan(t, m, locked.ID), locked.Medicine.Name+" "+locked.Medicine.Strength) // its smallest pack
+	m = confirm(t, m)
+	if m.State() != Local {
+		t.Fatalf("state %d, problems %v, other %v\n%s", m.State(), m.problems, m.Other(), m.View())
+	}
+	env.Drain(t)
+	m = readOnce(t, m)
+	if v := m.View(); m.State() != Refused || !strings.Contains(v, "locked") || !strings.Contains(v, "Do not hand over") {
+		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), v)
+	}
+}

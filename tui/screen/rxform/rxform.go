@@ -812,7 +812,7 @@ func (m Model) footer(width int) []string {
 			}
 			out = append(out, s.OK.Render(line))
 		case Refused:
-			out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.FormRefused, formkit.Refusal(m.entries)))...)
+			out = append(out, formkit.RefusalLines(m.c, m.entries, width)...)
 			if m.receipt.Dispensing != nil {
 				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispDoNotHand))...)
 			}

@@ -426,3 +426,35 @@ func TestFinnish(t *testing.T) {
 	m, _ = m.Update(tuitest.Run(m.Init()))
 	tuitest.Golden(t, m.View())
 }
+
+// TestPossibleDuplicateIsHeld: a paper prescription like an e-prescription
+// the patient already has (Matti's Metforem by Anna Korhonen, issued the
+// same day) is held for review, and the medicine is not handed over.
+func TestPossibleDuplicateIsHeld(t *testing.T) {
+	env := tuitest.New(t)
+	p, err := env.Services.Prescriptions(t.Context(), tuitest.Matti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issued string
+	for _, r := range p {
+		if r.ID == "EP26000101" {
+			issued = formkit.FormatDate(r.Issued.In(env.Clock.Now().Location()))
+		}
+	}
+	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 80, 24))
+	m = set(t, m, FieldMedicine, "990291")
+	m, _ = m.Update(tuitest.Key(tea.KeyEnter))
+	m = set(t, m, FieldQuantity, "100")
+	m = set(t, m, FieldIssued, issued)
+	m = confirm(t, m)
+	if m.State() != Local {
+		t.Fatalf("state %d, problems %v, other %v", m.State(), m.problems, m.Other())
+	}
+	env.Drain(t)
+	m = readOnce(t, m)
+	v := m.View()
+	if m.State() != Refused || !strings.Contains(v, "Held for a pharmacist's review") || !strings.Contains(v, "possible-duplicate") || !strings.Contains(v, "Do not hand over") {
+		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), v)
+	}
+}

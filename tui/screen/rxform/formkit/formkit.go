@@ -122,17 +122,30 @@ func Waiting(es []journal.OutboxEntry) journal.OutboxState {
 	return journal.OutboxPending
 }
 
-// Refusal says why the Prescription Centre refused a record of es.
-func Refusal(es []journal.OutboxEntry) string {
+// Refusal says why a record of es did not reach the Prescription Centre,
+// and whether it was held back for review (a conflict, such as a paper
+// prescription that may duplicate an e-prescription) rather than refused.
+func Refusal(es []journal.OutboxEntry) (text string, held bool) {
 	for _, e := range es {
 		if c, ok := queue.EntryConflict(e); ok {
-			if c.Detail == "" {
-				return string(c.Kind)
+			text = string(c.Kind)
+			if c.Detail != "" {
+				text += " – " + c.Detail
 			}
-			return string(c.Kind) + " – " + c.Detail
+			return text, e.State == journal.OutboxConflict
 		}
 	}
-	return ""
+	return "", false
+}
+
+// RefusalLines renders Refusal: held for review, with the key of the
+// conflicts screen, or refused.
+func RefusalLines(c common.Common, es []journal.OutboxEntry, width int) []string {
+	text, held := Refusal(es)
+	if held {
+		return Wrap(c.Styles.Error, width, c.T(i18n.FormHeldForReview, c.Keys.Conflicts.Help().Key, text))
+	}
+	return Wrap(c.Styles.Error, width, c.T(i18n.FormRefused, text))
 }
 
 // Input returns a text input of the forms: no prompt, a static cursor
