@@ -249,11 +249,14 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 			if err := r.sleepUntil(ctx, r.at(step.At)); err != nil {
 				return err
 			}
+			// The fault counts from the moment it is asked for, so the
+			// time it takes to close a listener counts in detection.
+			asked := r.now()
 			if err := r.cfg.Centre.SetFault(step.Fault); err != nil {
 				r.emit(Event{Type: EvError, Step: si, Detail: "set fault: " + err.Error()})
 				return fmt.Errorf("step %d: set fault %s: %w", si, step.Fault, err)
 			}
-			r.emit(Event{Type: EvStep, Step: si, Fault: step.Fault.String(), Detail: step.Note})
+			r.emit(Event{Time: asked, Type: EvStep, Step: si, Fault: step.Fault.String(), Detail: step.Note})
 			r.cfg.Logger.Info("drill step", "step", si, "fault", step.Fault.String())
 			continue
 		}

@@ -89,10 +89,8 @@ func play(ctx context.Context, dir, file string, speed float64, skip ...int) (*d
 // the first fault needs no such time.
 func speedFor(s *drill.Scenario, target time.Duration) float64 {
 	speed := float64(s.Duration) / float64(target)
-	for i := 2; i < len(s.Steps); i++ {
-		if gap := s.Steps[i].At - s.Steps[i-1].At; gap > 0 {
-			speed = min(speed, float64(gap)/float64(1500*time.Millisecond))
-		}
+	if p := s.ShortestPhase(); p > 0 {
+		speed = min(speed, float64(p)/float64(1500*time.Millisecond))
 	}
 	return max(speed, 1)
 }

@@ -234,6 +234,23 @@ func Parse(file string, b []byte) (*Scenario, error) {
 	return s, nil
 }
 
+// ShortestPhase is the shortest time, in scenario time, between two steps
+// after the first fault: the shortest fault or recovery the counter must
+// notice. The quiet start before the first fault does not count. It is 0
+// when there is no such phase.
+func (s *Scenario) ShortestPhase() time.Duration {
+	var shortest time.Duration
+	for i := 1; i < len(s.Steps); i++ {
+		if s.Steps[i-1].Fault.Kind == centresim.FaultUp && i == 1 {
+			continue
+		}
+		if gap := s.Steps[i].At - s.Steps[i-1].At; gap > 0 && (shortest == 0 || gap < shortest) {
+			shortest = gap
+		}
+	}
+	return shortest
+}
+
 func (d *decoder) step(t *table) Step {
 	st := Step{Line: d.lines[t.path], At: t.duration("at", true), Note: t.str("note", false)}
 	kind := t.str("fault", true)

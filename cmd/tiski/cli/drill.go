@@ -53,7 +53,63 @@ the drill's events. Nothing touches a real Prescription Centre or journal.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(NewCmdDrillRun(f, nil), NewCmdDrillStatus(f, nil), NewCmdDrillReport(f, nil))
+	cmd.AddCommand(NewCmdDrillList(f), NewCmdDrillRun(f, nil), NewCmdDrillStatus(f, nil), NewCmdDrillReport(f, nil))
+	return cmd
+}
+
+// NewCmdDrillList builds `tiski drill list`.
+func NewCmdDrillList(f *Factory) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [FOLDER]",
+		Short: "List the drill scenarios in a folder (default testdata/drills)",
+		Long: `Reads every .toml scenario in the folder and lists its name, title, length,
+steps and tasks. A scenario with a mistake is listed with the mistake.`,
+		Args: rangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := filepath.Join("testdata", "drills")
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			files, err := filepath.Glob(filepath.Join(dir, "*.toml"))
+			if err != nil {
+				return err
+			}
+			if len(files) == 0 {
+				return fmt.Errorf("no scenarios (*.toml) in %s: give the folder that holds them, e.g. tiski drill list path/to/testdata/drills", dir)
+			}
+			type row struct {
+				File     string `json:"file"`
+				Name     string `json:"name,omitempty"`
+				Title    string `json:"title,omitempty"`
+				Duration string `json:"duration,omitempty"`
+				Steps    int    `json:"steps"`
+				Tasks    int    `json:"tasks"`
+				Error    string `json:"error,omitempty"`
+			}
+			var rows []row
+			for _, file := range files {
+				s, err := drill.Load(file)
+				if err != nil {
+					rows = append(rows, row{File: file, Error: err.Error()})
+					continue
+				}
+				rows = append(rows, row{File: file, Name: s.Name, Title: s.Title, Duration: s.Duration.String(), Steps: len(s.Steps), Tasks: len(s.Tasks)})
+			}
+			if asJSON {
+				return writeJSONTo(f.IO, rows)
+			}
+			for _, r := range rows {
+				if r.Error != "" {
+					fmt.Fprintf(f.IO.Out, "%-40s INVALID: %s\n", r.File, r.Error)
+					continue
+				}
+				fmt.Fprintf(f.IO.Out, "%-40s %-18s %8s  %d steps, %d tasks  %s\n", r.File, r.Name, r.Duration, r.Steps, r.Tasks, r.Title)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -131,6 +187,13 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		return fmt.Errorf("make drill folder: %w", err)
 	}
 	headless := opts.Headless || !isTerminal(opts.IO)
+	// The counter needs about a second and a half of real time to notice a
+	// fault or its end (drill.CounterTimings); a phase compressed below
+	// that may pass unnoticed, and the report will say so.
+	if p := s.ShortestPhase(); p > 0 && time.Duration(float64(p)/opts.Speed) < 1500*time.Millisecond {
+		fmt.Fprintf(opts.IO.ErrOut, "tiski: warning: at speed %g the shortest phase of %s (%s) lasts %s of real time; the counter needs about 1.5 s to notice a change. A speed up to %.0f leaves it that time.\n",
+			opts.Speed, s.Name, p, time.Duration(float64(p)/opts.Speed).Round(time.Millisecond), float64(p)/float64(1500*time.Millisecond))
+	}
 
 	srv, err := centresim.Start(ctx, centresim.Config{
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "centre"),

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,26 @@ func TestDrillReportWithoutDrill(t *testing.T) {
 	_, errOut, code := run(t, "drill", "status", "--data", t.TempDir())
 	if code != ExitFailed || !strings.Contains(errOut, "holds no drill") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDrillList lists every shipped scenario, each valid.
+func TestDrillList(t *testing.T) {
+	out, errOut, code := run(t, "drill", "list", "../../../testdata/drills", "--json")
+	var rows []struct {
+		Name  string `json:"name"`
+		Error string `json:"error"`
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) < 6 {
+		t.Fatalf("exit %d, stderr %q, output %s", code, errOut, out)
+	}
+	for _, r := range rows {
+		if r.Error != "" || r.Name == "" {
+			t.Errorf("scenario %+v", r)
+		}
+	}
+	_, errOut, code = run(t, "drill", "list", t.TempDir())
+	if code != ExitFailed || !strings.Contains(errOut, "no scenarios") {
+		t.Errorf("empty folder: exit %d, stderr %q", code, errOut)
 	}
 }
