@@ -60,6 +60,9 @@ type Journal struct {
 	terminal string
 	busy     time.Duration // how long a write waits for another process
 	counted  bool          // counted in openInProcess until Close
+
+	wstmts, rstmts *stmtCache    // statements prepared on w and on r
+	ckpt           *checkpointer // copies the WAL into the file when idle; nil until Open succeeds
 }
 
 // Open opens the journal at path, creating it (mode 0600) when it does not
@@ -134,6 +137,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	}
 	openInProcess.n[abs]++
 	j.counted = true
+	j.startCheckpointer()
 	return j, nil
 }
 
@@ -157,6 +161,9 @@ func dsn(path string, busy time.Duration, writer bool) string {
 	}
 	if writer {
 		q.Set("_txlock", "immediate")
+		// The checkpointer checkpoints when the journal is idle; SQLite's
+		// own checkpoint is the backstop (checkpoint.go).
+		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(checkpointPages)+")")
 	}
 	return fileURI(path) + "?" + q.Encode()
 }
@@ -184,7 +191,8 @@ func connect(path string, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	return &Journal{path: path, w: w, r: r, now: opts.Now, terminal: opts.Terminal, busy: opts.BusyTimeout}, nil
+	return &Journal{path: path, w: w, r: r, now: opts.Now, terminal: opts.Terminal, busy: opts.BusyTimeout,
+		wstmts: newStmtCache(w), rstmts: newStmtCache(r)}, nil
 }
 
 // Close closes the journal. The last connection to close checkpoints the WAL
@@ -198,12 +206,15 @@ func (j *Journal) Close() error {
 		}
 	}
 	openInProcess.Unlock()
+	j.ckpt.stop()
 	return j.closeConns()
 }
 
 // closeConns closes the connections. Open uses it on its failure paths,
 // where it holds openInProcess.
 func (j *Journal) closeConns() error {
+	j.wstmts.close()
+	j.rstmts.close()
 	err := j.r.Close()
 	if werr := j.w.Close(); err == nil {
 		err = werr
@@ -218,32 +229,41 @@ func (j *Journal) closeConns() error {
 func (j *Journal) Path() string { return j.path }
 
 // tx is one transaction with the time it began, so that every time written
-// by one public method is the same instant.
+// by one public method is the same instant. Its ExecContext, QueryContext
+// and QueryRowContext use the pool's prepared statements (stmt.go) when
+// stmts is set.
 type tx struct {
 	*sql.Tx
-	now time.Time
+	now     time.Time
+	stmts   *stmtCache
+	records int // records appended, for the checkpointer
 }
 
 // write runs fn in one IMMEDIATE transaction and commits it. what names the
 // operation for the error ("append record").
 func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) error {
-	return j.writeOn(ctx, j.w.BeginTx, what, fn)
+	err := j.writeOn(ctx, j.w.BeginTx, j.wstmts, what, fn)
+	j.wstmts.prepare(context.WithoutCancel(ctx))
+	return err
 }
 
 // writeOn is write with the transaction begun by begin: the writer pool's
-// or one of its connections'.
-func (j *Journal) writeOn(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), what string, fn func(*tx) error) error {
+// or one of its connections'. stmts is the pool's statement cache, or nil
+// when begin is a connection's (which holds the pool's only connection).
+func (j *Journal) writeOn(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), stmts *stmtCache, what string, fn func(*tx) error) error {
 	t, err := j.beginWrite(ctx, begin)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	defer t.Rollback()
-	if err := fn(&tx{Tx: t, now: j.now()}); err != nil {
+	wt := &tx{Tx: t, now: j.now(), stmts: stmts}
+	if err := fn(wt); err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
+	j.ckpt.wrote(max(1, wt.records))
 	return nil
 }
 
@@ -309,12 +329,13 @@ func isBusy(err error) bool {
 
 // read runs fn in one read-only transaction: a consistent snapshot.
 func (j *Journal) read(ctx context.Context, what string, fn func(*tx) error) error {
+	defer j.rstmts.prepare(context.WithoutCancel(ctx))
 	t, err := j.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	defer t.Rollback()
-	if err := fn(&tx{Tx: t, now: j.now()}); err != nil {
+	if err := fn(&tx{Tx: t, now: j.now(), stmts: j.rstmts}); err != nil {
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	if err := t.Commit(); err != nil {

@@ -33,11 +33,24 @@ func (j *Journal) Mode(ctx context.Context) (rx.ModeState, error) {
 	return st, err
 }
 
+// The mode queries read the mode changes through the partial index
+// records_kind, which "kind <> 'dispensing'" lets SQLite use: every append
+// reads the mode, so a scan of the records here would cost each append the
+// whole journal.
+const (
+	modeQuery = `SELECT seq, time, body FROM records WHERE kind = 'mode_change' AND kind <> 'dispensing'
+		ORDER BY seq DESC LIMIT 1`
+	// faultPeriodsQuery starts from the last change before ?1: it gives
+	// the mode in force at ?1.
+	faultPeriodsQuery = `SELECT seq, time, body FROM records WHERE kind = 'mode_change' AND kind <> 'dispensing' AND seq >= coalesce(
+			(SELECT max(seq) FROM records WHERE kind = 'mode_change' AND kind <> 'dispensing' AND time < ?1), 0)
+		ORDER BY seq`
+)
+
 func modeState(ctx context.Context, t *tx) (rx.ModeState, error) {
 	var seq int64
 	var tm, body string
-	err := t.QueryRowContext(ctx, `SELECT seq, time, body FROM records WHERE kind = ? ORDER BY seq DESC LIMIT 1`,
-		string(KindModeChange)).Scan(&seq, &tm, &body)
+	err := t.QueryRowContext(ctx, modeQuery).Scan(&seq, &tm, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rx.ModeState{Mode: rx.ModeOnline}, nil
 	} else if err != nil {
@@ -125,11 +138,7 @@ func (p FaultPeriod) Contains(t time.Time) bool {
 func (j *Journal) FaultPeriods(ctx context.Context, since time.Time) ([]FaultPeriod, error) {
 	var periods []FaultPeriod
 	err := j.read(ctx, "list fault periods", func(t *tx) error {
-		// Start from the last change before since: it gives the mode in
-		// force at since.
-		rows, err := t.QueryContext(ctx, `SELECT seq, time, body FROM records WHERE kind = ?1 AND seq >= coalesce(
-				(SELECT max(seq) FROM records WHERE kind = ?1 AND time < ?2), 0)
-			ORDER BY seq`, string(KindModeChange), ts(since))
+		rows, err := t.QueryContext(ctx, faultPeriodsQuery, ts(since))
 		if err != nil {
 			return err
 		}

@@ -125,7 +125,7 @@ func (j *Journal) migrateTo(ctx context.Context, upTo int) (err error) {
 		}
 	}()
 	for _, m := range ms {
-		err := j.writeOn(ctx, conn.BeginTx, "migrate journal", func(t *tx) error {
+		err := j.writeOn(ctx, conn.BeginTx, nil, "migrate journal", func(t *tx) error {
 			var appID, version int
 			if err := t.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,6 +79,23 @@ func scanOutbox(s scanner) (OutboxEntry, error) {
 	return e, nil
 }
 
+// The outbox queries that look for entries not yet final say "state NOT IN
+// ('done', 'voided')", which lets SQLite use the partial index outbox_open
+// rather than read every entry ever uploaded.
+const (
+	// leaseQuery selects up to ?2 entries due at ?1, oldest first.
+	leaseQuery = `SELECT o.record_seq FROM outbox o
+		WHERE o.state IN ('pending', 'retry', 'sending') AND o.state NOT IN ('done', 'voided')
+			AND ((o.state IN ('pending', 'retry') AND o.next_attempt <= ?1) OR (o.state = 'sending' AND o.lease_expires <= ?1))
+			AND (o.depends_on IS NULL OR EXISTS (SELECT 1 FROM outbox d WHERE d.record_id = o.depends_on AND d.state IN ('done', 'voided')))
+		ORDER BY o.record_seq LIMIT ?2`
+	// statusQuery reads when the oldest entry not yet sent was recorded,
+	// and the last outcomes.
+	statusQuery = `SELECT coalesce((SELECT created_at FROM outbox WHERE state IN ('pending', 'retry', 'sending') AND state NOT IN ('done', 'voided')
+			ORDER BY record_seq LIMIT 1), ''),
+		last_done, last_attempt, last_error, last_error_at FROM outbox_status WHERE id = 1`
+)
+
 // Lease hands owner up to max entries that are due: pending or retry entries
 // whose next attempt has come, and sending entries whose lease expired (their
 // sender died). An entry whose DependsOn is neither done nor voided is never
@@ -94,11 +112,7 @@ func (j *Journal) Lease(ctx context.Context, owner string, max int, ttl time.Dur
 	var leased []OutboxEntry
 	err := j.write(ctx, "lease outbox entries", func(t *tx) error {
 		now := ts(t.now)
-		rows, err := t.QueryContext(ctx, `SELECT o.record_seq FROM outbox o
-			WHERE o.state IN ('pending', 'retry', 'sending')
-				AND ((o.state IN ('pending', 'retry') AND o.next_attempt <= ?1) OR (o.state = 'sending' AND o.lease_expires <= ?1))
-				AND (o.depends_on IS NULL OR EXISTS (SELECT 1 FROM outbox d WHERE d.record_id = o.depends_on AND d.state IN ('done', 'voided')))
-			ORDER BY o.record_seq LIMIT ?2`, now, max)
+		rows, err := t.QueryContext(ctx, leaseQuery, now, max)
 		if err != nil {
 			return err
 		}
@@ -258,6 +272,10 @@ func (j *Journal) OutboxList(ctx context.Context, states ...OutboxState) ([]Outb
 			for _, s := range states {
 				args = append(args, string(s))
 			}
+			if !slices.Contains(states, OutboxDone) && !slices.Contains(states, OutboxVoided) {
+				// Lets SQLite use the partial index outbox_open.
+				q += ` AND state NOT IN ('done', 'voided')`
+			}
 		}
 		rows, err := t.QueryContext(ctx, q+` ORDER BY record_seq`, args...)
 		if err != nil {
@@ -340,9 +358,7 @@ func (j *Journal) Counts(ctx context.Context) (Counts, error) {
 			return err
 		}
 		var oldest, lastDone, lastAttempt, lastErrorAt string
-		err = t.QueryRowContext(ctx, `SELECT coalesce((SELECT created_at FROM outbox WHERE state IN ('pending', 'retry', 'sending') ORDER BY record_seq LIMIT 1), ''),
-				last_done, last_attempt, last_error, last_error_at FROM outbox_status WHERE id = 1`).
-			Scan(&oldest, &lastDone, &lastAttempt, &c.LastError, &lastErrorAt)
+		err = t.QueryRowContext(ctx, statusQuery).Scan(&oldest, &lastDone, &lastAttempt, &c.LastError, &lastErrorAt)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -204,6 +205,7 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 	} else if err != nil {
 		return Record{}, err
 	}
+	t.records++
 	if nr.Upload {
 		_, err = t.ExecContext(ctx, `INSERT INTO outbox (record_seq, record_id, kind, state, next_attempt, depends_on, created_at, updated_at)
 			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`,
@@ -368,6 +370,10 @@ func listRecords(ctx context.Context, t *tx, f Filter) ([]Record, error) {
 		where = append(where, "kind IN (?"+strings.Repeat(", ?", len(f.Kinds)-1)+")")
 		for _, k := range f.Kinds {
 			args = append(args, string(k))
+		}
+		if !slices.Contains(f.Kinds, KindDispensing) {
+			// Lets SQLite use the partial index records_kind.
+			where = append(where, "kind <> 'dispensing'")
 		}
 	}
 	if f.Patient != "" {
