@@ -27,6 +27,12 @@ type config struct {
 	statusRecords int // records in the sync status journal
 	statusRuns    int // sync status runs (median)
 
+	// cacheDir holds the journal of statusRecords records between runs;
+	// "" is os.UserCacheDir()/tiski-bench.
+	cacheDir string
+	// tiski is a built tiski binary to use; "" builds one.
+	tiski string
+
 	// extra groups, for tests.
 	extra []group
 }

@@ -58,10 +58,12 @@ func journalRows(ctx context.Context, cfg config, c50, c99 check) ([]Row, error)
 			Rules: []string{"essential.quantity", "essential.basis"}, Body: body, Upload: true}
 	}
 	// The WAL's growth per append while it grows (before its first
-	// checkpoint): the bytes one commit writes.
+	// checkpoint): the bytes one commit writes. These appends also warm
+	// the journal up to its steady state, a WAL it overwrites after each
+	// checkpoint, as a counter's long-lived journal is.
 	var growth []int64
 	last := int64(0)
-	for range 40 {
+	for range 200 {
 		if _, err := j.Append(ctx, nr()); err != nil {
 			return nil, err
 		}
