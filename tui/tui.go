@@ -19,10 +19,15 @@ import (
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/keymap"
+	"github.com/tiski-rx/tiski/tui/screen/conflicts"
 	"github.com/tiski-rx/tiski/tui/screen/dispense"
+	"github.com/tiski-rx/tiski/tui/screen/essential"
 	"github.com/tiski-rx/tiski/tui/screen/prescriptions"
+	"github.com/tiski-rx/tiski/tui/screen/rxform"
+	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
 	"github.com/tiski-rx/tiski/tui/screen/search"
 	signinscreen "github.com/tiski-rx/tiski/tui/screen/signin"
+	"github.com/tiski-rx/tiski/tui/screen/syncq"
 	"github.com/tiski-rx/tiski/tui/statusline"
 )
 
@@ -35,6 +40,10 @@ const (
 	ScreenSearch
 	ScreenPrescriptions
 	ScreenDispense
+	ScreenPrescriptionForm // a paper or telephone prescription
+	ScreenEssential        // an essential-medication dispensing, in a fault
+	ScreenSync             // the upload queue
+	ScreenConflicts        // records waiting for a pharmacist's review
 )
 
 // TickMsg drives the status line's refresh and the inactivity lock, once a
@@ -66,6 +75,13 @@ type Model struct {
 	search        search.Model
 	prescriptions prescriptions.Model
 	dispense      dispense.Model
+	rxForm        rxform.Model
+	essential     essential.Model
+	sync          syncq.Model
+	conflicts     conflicts.Model
+	// back is the screen a form, the sync or the conflicts screen returns
+	// to: the one it was opened from.
+	back Screen
 }
 
 // New returns the counter at its sign-in screen.
@@ -142,8 +158,17 @@ func (m Model) resize() Model {
 	if m.screen == ScreenPrescriptions || m.screen == ScreenDispense {
 		m.prescriptions = m.prescriptions.SetCommon(b)
 	}
-	if m.screen == ScreenDispense {
+	switch m.screen {
+	case ScreenDispense:
 		m.dispense = m.dispense.SetCommon(b)
+	case ScreenPrescriptionForm:
+		m.rxForm = m.rxForm.SetCommon(b)
+	case ScreenEssential:
+		m.essential = m.essential.SetCommon(b)
+	case ScreenSync:
+		m.sync = m.sync.SetCommon(b)
+	case ScreenConflicts:
+		m.conflicts = m.conflicts.SetCommon(b)
 	}
 	return m
 }
@@ -199,6 +224,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case dispense.BackMsg:
 		m.screen = ScreenPrescriptions
 		return m, statusline.Refresh(m.c)
+	case rxform.BackMsg, essential.BackMsg, syncq.BackMsg, conflicts.BackMsg:
+		m.screen = m.back
+		if m.screen == ScreenSearch {
+			m.search = m.search.SetCommon(m.body())
+		}
+		return m.resize(), statusline.Refresh(m.c)
 	case outageMsg:
 		switch {
 		case msg.err != nil:
@@ -233,6 +264,24 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			case key.Matches(msg, k.Search):
 				return m.toSearch(), nil
 			}
+			if m.browsing() {
+				switch {
+				case key.Matches(msg, k.Paper):
+					return m.openForm(rx.FormPaper)
+				case key.Matches(msg, k.Telephone):
+					return m.openForm(rx.FormTelephone)
+				case key.Matches(msg, k.Essential):
+					return m.openEssential()
+				case key.Matches(msg, k.Sync) && m.screen != ScreenSync:
+					m.back, m.screen, m.notice = m.returnTo(), ScreenSync, ""
+					m.sync = syncq.New(m.body(), m.Pharmacist())
+					return m, m.sync.Init()
+				case key.Matches(msg, k.Conflicts) && m.screen != ScreenConflicts:
+					m.back, m.screen, m.notice = m.returnTo(), ScreenConflicts, ""
+					m.conflicts = conflicts.New(m.body(), m.Pharmacist())
+					return m, m.conflicts.Init()
+				}
+			}
 		}
 		if m.showHelp && key.Matches(msg, k.Back) {
 			m.showHelp = false
@@ -242,9 +291,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	}
 	// Everything else (answers of commands, spinner ticks) goes to every
 	// screen that may be waiting for it; a screen ignores what is not its.
-	var c1, c2 tea.Cmd
+	var c1, c2, c3 tea.Cmd
 	if m.locked {
 		m.lock, c1 = m.lock.Update(msg)
+	}
+	switch msg.(type) {
+	case dispense.RecordedMsg, formkit.RecordedMsg:
+		// The pending count shows the new record at once.
+		c3 = statusline.Refresh(m.c)
 	}
 	switch m.screen {
 	case ScreenSignIn:
@@ -255,8 +309,16 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.prescriptions, c2 = m.prescriptions.Update(msg)
 	case ScreenDispense:
 		m.dispense, c2 = m.dispense.Update(msg)
+	case ScreenPrescriptionForm:
+		m.rxForm, c2 = m.rxForm.Update(msg)
+	case ScreenEssential:
+		m.essential, c2 = m.essential.Update(msg)
+	case ScreenSync:
+		m.sync, c2 = m.sync.Update(msg)
+	case ScreenConflicts:
+		m.conflicts, c2 = m.conflicts.Update(msg)
 	}
-	return m, tea.Batch(c1, c2)
+	return m, tea.Batch(c1, c2, c3)
 }
 
 // toFront gives a key to the screen in front: the lock screen when locked.
@@ -273,8 +335,83 @@ func (m Model) toFront(msg tea.Msg) (Model, tea.Cmd) {
 		m.prescriptions, cmd = m.prescriptions.Update(msg)
 	case m.screen == ScreenDispense:
 		m.dispense, cmd = m.dispense.Update(msg)
+	case m.screen == ScreenPrescriptionForm:
+		m.rxForm, cmd = m.rxForm.Update(msg)
+	case m.screen == ScreenEssential:
+		m.essential, cmd = m.essential.Update(msg)
+	case m.screen == ScreenSync:
+		m.sync, cmd = m.sync.Update(msg)
+	case m.screen == ScreenConflicts:
+		m.conflicts, cmd = m.conflicts.Update(msg)
 	}
 	return m, cmd
+}
+
+// browsing reports whether the screen in front is one the forms, the sync
+// and the conflicts screens open from: not a form being filled in, whose
+// text fields take every key.
+func (m Model) browsing() bool {
+	switch m.screen {
+	case ScreenSearch, ScreenPrescriptions, ScreenSync, ScreenConflicts:
+		return true
+	}
+	return false
+}
+
+// returnTo is where a screen opened now goes back to: the screen in front,
+// or, from the sync or conflicts screen, the one that opened it.
+func (m Model) returnTo() Screen {
+	if m.screen == ScreenSync || m.screen == ScreenConflicts {
+		return m.back
+	}
+	return m.screen
+}
+
+// patient is the patient in front: the one whose prescriptions show, or
+// the valid identity code typed in the search.
+func (m Model) patient() (rx.Patient, bool) {
+	switch m.returnTo() {
+	case ScreenPrescriptions:
+		return m.prescriptions.Patient(), true
+	case ScreenSearch:
+		if code, ok := m.search.Patient(); ok {
+			return rx.Patient{HETU: code}, true
+		}
+	}
+	return rx.Patient{}, false
+}
+
+// openForm opens the paper or telephone prescription form for the patient
+// in front, in every mode: the fault may be the prescriber's.
+func (m Model) openForm(form rx.Form) (Model, tea.Cmd) {
+	p, ok := m.patient()
+	if !ok {
+		m.notice = m.c.T(i18n.NeedPatient)
+		return m, nil
+	}
+	m.back, m.screen, m.notice = m.returnTo(), ScreenPrescriptionForm, ""
+	m.rxForm = rxform.New(m.body(), m.Pharmacist(), p, form, m.status.Mode().Mode)
+	return m, m.rxForm.Init()
+}
+
+// openEssential opens the essential-medication form for the patient in
+// front, in FAULT mode only: online the e-prescription is dispensed as it
+// is, and an essential dispensing of an earlier fault is back-entered with
+// tiski record.
+func (m Model) openEssential() (Model, tea.Cmd) {
+	st := m.status.Mode()
+	if st.Mode != rx.ModeFault {
+		m.notice = m.c.T(i18n.EssentialOnlyInFault)
+		return m, nil
+	}
+	p, ok := m.patient()
+	if !ok {
+		m.notice = m.c.T(i18n.NeedPatient)
+		return m, nil
+	}
+	m.back, m.screen, m.notice = m.returnTo(), ScreenEssential, ""
+	m.essential = essential.New(m.body(), m.Pharmacist(), p, st.Since)
+	return m, m.essential.Init()
 }
 
 func (m Model) toSearch() Model {
@@ -305,13 +442,24 @@ func (m Model) checkSession(now time.Time) Model {
 // helpKeys returns the bindings of the screen in front, for the help line.
 func (m Model) helpKeys() keymap.Help {
 	k := m.c.Keys
-	global := []key.Binding{k.Help, k.Quit}
-	if m.session != nil {
-		global = []key.Binding{k.Search, k.Lock, k.Help, k.Quit}
-	}
+	// The help key comes first, so the help line never truncates it away;
+	// a training counter's outage switch before it.
+	global := []key.Binding{k.Help}
 	if _, ok := m.outages(); ok {
-		global = append([]key.Binding{k.Outage}, global...)
+		global = []key.Binding{k.Outage, k.Help}
 	}
+	var forms []key.Binding
+	if m.session != nil && m.browsing() && !m.locked {
+		forms = []key.Binding{k.Paper, k.Telephone}
+		if m.status.Mode().Mode == rx.ModeFault {
+			forms = append(forms, k.Essential)
+		}
+		forms = append(forms, k.Sync, k.Conflicts)
+	}
+	if m.session != nil {
+		forms = append(forms, k.Search, k.Lock)
+	}
+	global = append(append(global, forms...), k.Quit)
 	var here []key.Binding
 	switch {
 	case m.locked, m.screen == ScreenSignIn:
@@ -326,13 +474,18 @@ func (m Model) helpKeys() keymap.Help {
 		if m.Pharmacist().Role.MayRecord() {
 			here = append([]key.Binding{k.Dispense}, here...)
 		}
-	case m.screen == ScreenDispense:
-		here = []key.Binding{k.ConfirmDispense, k.NextField, k.Up, k.Down, k.Back}
+	case m.screen == ScreenDispense, m.screen == ScreenPrescriptionForm, m.screen == ScreenEssential:
+		here = []key.Binding{k.ConfirmDispense, k.NextField, k.PrevField, k.Up, k.Down, k.Back}
+	case m.screen == ScreenSync:
+		here = m.sync.HelpKeys()
+	case m.screen == ScreenConflicts:
+		here = m.conflicts.HelpKeys()
 	}
 	// The first group is the help line; the rest, every binding, the help
 	// screen.
 	return keymap.Help{append(here, global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
-		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
+		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow},
+		{k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
 }
 
 // View renders the status line, the screen in front and the help line.
@@ -346,7 +499,13 @@ func (m Model) View() string {
 	case m.showHelp:
 		h := m.help
 		h.ShowAll = true
-		body = s.Title.Render(m.c.T(i18n.HelpHelp)) + "\n\n" + h.View(m.helpKeys()[1:])
+		// Three columns a row, so every binding fits 80 columns.
+		groups := m.helpKeys()[1:]
+		var rows []string
+		for i := 0; i < len(groups); i += 3 {
+			rows = append(rows, h.View(groups[i:min(i+3, len(groups))]))
+		}
+		body = s.Title.Render(m.c.T(i18n.HelpHelp)) + "\n\n" + strings.Join(rows, "\n\n")
 	case m.screen == ScreenSignIn:
 		body = m.signIn.View()
 	case m.screen == ScreenSearch:
@@ -355,6 +514,14 @@ func (m Model) View() string {
 		body = m.prescriptions.View()
 	case m.screen == ScreenDispense:
 		body = m.dispense.View()
+	case m.screen == ScreenPrescriptionForm:
+		body = m.rxForm.View()
+	case m.screen == ScreenEssential:
+		body = m.essential.View()
+	case m.screen == ScreenSync:
+		body = m.sync.View()
+	case m.screen == ScreenConflicts:
+		body = m.conflicts.View()
 	}
 	bodyHeight := max(m.c.Height-lipgloss.Height(status)-2, 1)
 	body = lipgloss.NewStyle().Height(bodyHeight).MaxHeight(bodyHeight).MaxWidth(max(m.c.Width, 1)).Render(body)

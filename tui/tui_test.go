@@ -29,7 +29,12 @@ func (r root) Update(msg tea.Msg) (root, tea.Cmd) {
 	return root{m}, cmd
 }
 
+// never is a Common.Every whose ticks never come: tests step the screens
+// that reread by themselves.
+func never(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+
 func start(env *tuitest.Env, c common.Common) root {
+	c.Every = never
 	r := root{New(c)}
 	r, _ = tuitest.Settle(r, tuitest.Run(statusline.Refresh(c)), nil)
 	return r
@@ -181,8 +186,74 @@ func TestDispenseFlow(t *testing.T) {
 	}
 }
 
+// TestScreensOpenAndReturn opens the forms, the sync and the conflicts
+// screens from the search and the prescriptions, and each goes back where
+// it came from.
+func TestScreensOpenAndReturn(t *testing.T) {
+	env := tuitest.New(t)
+	r := signIn(start(env, env.Common(i18n.EN, 120, 40)), tuitest.Pharmacist.ID, tuitest.PharmacistPIN)
+
+	// No patient yet: the forms ask for one.
+	r2, _ := tuitest.Settle(r, tuitest.Key(tea.KeyCtrlP), nil)
+	if r2.Screen() != ScreenSearch || !strings.Contains(r2.View(), "Find the patient by identity code first.") {
+		t.Fatalf("ctrl+p without a patient: screen %d\n%s", r2.Screen(), r2.View())
+	}
+	// Online, the essential-medication form is not offered.
+	r2, _ = r.Update(tuitest.Type(tuitest.Matti))
+	r2, _ = tuitest.Settle(r2, tuitest.Key(tea.KeyCtrlE), nil)
+	if r2.Screen() != ScreenSearch || !strings.Contains(r2.View(), "only in fault mode") {
+		t.Fatalf("ctrl+e online: screen %d\n%s", r2.Screen(), r2.View())
+	}
+
+	rxs := find(r, tuitest.Matti)
+	for _, tt := range []struct {
+		key    tea.KeyType
+		screen Screen
+		shows  string
+	}{
+		{tea.KeyCtrlP, ScreenPrescriptionForm, "Korhonen"},
+		{tea.KeyCtrlT, ScreenPrescriptionForm, "Telephone"},
+		{tea.KeyF7, ScreenSync, ""},
+		{tea.KeyF12, ScreenConflicts, ""},
+	} {
+		opened, _ := tuitest.Settle(rxs, tuitest.Key(tt.key), nil)
+		if opened.Screen() != tt.screen || !strings.Contains(opened.View(), tt.shows) {
+			t.Fatalf("key %v: screen %d\n%s", tt.key, opened.Screen(), opened.View())
+		}
+		back, _ := tuitest.Settle(opened, tuitest.Key(tea.KeyEsc), nil)
+		if back.Screen() != ScreenPrescriptions {
+			t.Errorf("Esc from screen %d went to %d", tt.screen, back.Screen())
+		}
+	}
+	// From the sync screen to the conflicts screen, and back to where the
+	// first was opened.
+	s, _ := tuitest.Settle(rxs, tuitest.Key(tea.KeyF7), nil)
+	s, _ = tuitest.Settle(s, tuitest.Key(tea.KeyF12), nil)
+	s, _ = tuitest.Settle(s, tuitest.Key(tea.KeyEsc), nil)
+	if s.Screen() != ScreenPrescriptions {
+		t.Errorf("F7, F12, Esc went to %d", s.Screen())
+	}
+
+	// In FAULT, the essential-medication form opens for the patient typed.
+	env.Fault(t)
+	r, _ = tuitest.Settle(r, tuitest.Run(statusline.Refresh(r.c)), nil)
+	r, _ = r.Update(tuitest.Type(tuitest.Matti))
+	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyCtrlE), nil)
+	if r.Screen() != ScreenEssential {
+		t.Fatalf("ctrl+e in FAULT: screen %d\n%s", r.Screen(), r.View())
+	}
+	if v := r.View(); !strings.Contains(v, "F10 confirm") {
+		t.Errorf("the help line lacks F10:\n%s", v)
+	}
+	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyEsc), nil)
+	if r.Screen() != ScreenSearch {
+		t.Errorf("Esc from the essential form went to %d", r.Screen())
+	}
+}
+
 func TestGolden(t *testing.T) {
 	env := tuitest.New(t)
+	loaded := map[tuitest.Size]root{} // Matti's prescriptions, loaded online
 	for _, md := range tuitest.Modes {
 		if md == rx.ModeFault {
 			env.Fault(t)
@@ -194,9 +265,9 @@ func TestGolden(t *testing.T) {
 				tuitest.Golden(t, start(env, c).View())
 			})
 			signed := signIn(start(env, c), tuitest.Pharmacist.ID, tuitest.PharmacistPIN)
+			typed, _ := signed.Update(tuitest.Type(tuitest.Matti))
 			t.Run(name("search"), func(t *testing.T) {
-				r, _ := signed.Update(tuitest.Type(tuitest.Matti))
-				tuitest.Golden(t, r.View())
+				tuitest.Golden(t, typed.View())
 			})
 			t.Run(name("help"), func(t *testing.T) {
 				r, _ := signed.Update(tuitest.Key(tea.KeyF1))
@@ -206,9 +277,31 @@ func TestGolden(t *testing.T) {
 				r, _ := signed.Update(tuitest.Key(tea.KeyCtrlL))
 				tuitest.Golden(t, r.View())
 			})
+			// In FAULT the prescriptions are those loaded before the fault.
+			var rxs root
 			if md == rx.ModeOnline {
-				t.Run(name("prescriptions"), func(t *testing.T) {
-					tuitest.Golden(t, find(signed, tuitest.Matti).View())
+				rxs = find(signed, tuitest.Matti)
+				loaded[sz] = rxs
+			} else {
+				rxs, _ = tuitest.Settle(loaded[sz], tuitest.Run(statusline.Refresh(c)), nil)
+			}
+			t.Run(name("prescriptions"), func(t *testing.T) {
+				tuitest.Golden(t, rxs.View())
+			})
+			t.Run(name("dispense"), func(t *testing.T) {
+				r, _ := rxs.Update(tuitest.Key(tea.KeyF4))
+				r, _ = r.Update(tuitest.Type("EP26000101"))
+				r, _ = r.Update(tuitest.Key(tea.KeyEnter))
+				r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyF5), nil)
+				tuitest.Golden(t, r.View())
+			})
+			for _, sc := range []struct {
+				name string
+				key  tea.KeyType
+			}{{"paper", tea.KeyCtrlP}, {"telephone", tea.KeyCtrlT}, {"essential", tea.KeyCtrlE}, {"sync", tea.KeyF7}, {"conflicts", tea.KeyF12}} {
+				t.Run(name(sc.name), func(t *testing.T) {
+					r, _ := tuitest.Settle(typed, tuitest.Key(sc.key), nil)
+					tuitest.Golden(t, r.View())
 				})
 			}
 		}

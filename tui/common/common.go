@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -114,8 +116,11 @@ type Common struct {
 	Keys          keymap.KeyMap
 	Lang          i18n.Lang
 	Now           func() time.Time
-	Services      Services
-	Counter       Counter
+	// Every schedules a screen's periodic reread: tea.Tick, except in
+	// tests that step the screens by hand.
+	Every    func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+	Services Services
+	Counter  Counter
 }
 
 // New returns a Common in lang. A nil now is time.Now.
@@ -137,9 +142,18 @@ func New(lang i18n.Lang, svc Services, counter Counter, now func() time.Time) Co
 		Keys:     keymap.New(lang),
 		Lang:     lang,
 		Now:      now,
+		Every:    tea.Tick,
 		Services: svc,
 		Counter:  counter,
 	}
+}
+
+// Tick schedules fn after d through Every, or tea.Tick when Every is nil.
+func (c Common) Tick(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
+	if c.Every == nil {
+		return tea.Tick(d, fn)
+	}
+	return c.Every(d, fn)
 }
 
 // T returns the text of k in the counter's language.

@@ -70,6 +70,8 @@ const (
 	OutageStarted
 	OutageEnded
 	OutageFailed
+	NeedPatient
+	EssentialOnlyInFault
 
 	// Patient search.
 	SearchTitle

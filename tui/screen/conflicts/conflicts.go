@@ -213,8 +213,8 @@ type Model struct {
 	resolving   bool
 	formProblem string
 
-	// every schedules the next read; tea.Tick but in tests, which read
-	// the list when they choose instead of waiting on the clock.
+	// every schedules the next read: Common.Tick, but in tests, which
+	// read the list when they choose instead of waiting on the clock.
 	every func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
@@ -238,7 +238,7 @@ func New(c common.Common, who rx.Pharmacist) Model {
 		return t
 	}
 	m := Model{c: c, who: who, screen: opened.Add(1), seq: 1, table: t,
-		spin: spinner.New(spinner.WithSpinner(spinner.Line)), reason: in(200), linkTo: in(64), every: tea.Tick}
+		spin: spinner.New(spinner.WithSpinner(spinner.Line)), reason: in(200), linkTo: in(64), every: c.Tick}
 	return m.layout().refresh()
 }
 

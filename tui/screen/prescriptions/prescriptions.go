@@ -93,6 +93,9 @@ func New(c common.Common, patient rx.Patient, rxs []rx.Prescription, who rx.Phar
 // SetCommon takes a new Common, after a resize.
 func (m Model) SetCommon(c common.Common) Model { m.c = c; return m.layout().refresh() }
 
+// Patient returns the patient whose prescriptions show.
+func (m Model) Patient() rx.Patient { return m.patient }
+
 // Shown returns the prescriptions in the table, in order.
 func (m Model) Shown() []rx.Prescription { return m.shown }
 

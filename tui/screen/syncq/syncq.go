@@ -95,8 +95,8 @@ type Model struct {
 	table   table.Model
 	detail  string // the record whose detail is open, or ""
 
-	// every schedules the next read; tea.Tick but in tests, which read
-	// the queue when they choose instead of waiting on the clock.
+	// every schedules the next read: Common.Tick, but in tests, which
+	// read the queue when they choose instead of waiting on the clock.
 	every func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
@@ -112,7 +112,7 @@ func New(c common.Common, who rx.Pharmacist) Model {
 		// The keys come from the keymap only; the table's own are off.
 		table.WithKeyMap(table.KeyMap{LineUp: k.Up, LineDown: k.Down}),
 	)
-	m := Model{c: c, who: who, screen: opened.Add(1), seq: 1, table: t, blocked: map[string]queue.BlockedEntry{}, every: tea.Tick}
+	m := Model{c: c, who: who, screen: opened.Add(1), seq: 1, table: t, blocked: map[string]queue.BlockedEntry{}, every: c.Tick}
 	return m.layout().refresh()
 }
 
