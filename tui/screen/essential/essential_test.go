@@ -339,3 +339,35 @@ func TestRefusedAfterTheFault(t *testing.T) {
 		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), v)
 	}
 }
+
+func TestPolicyOfTheMedicine(t *testing.T) {
+	env := tuitest.New(t)
+	since := env.Fault(t).Since
+	m := scan(t, open(t, env, tuitest.Pharmacist, matti, since, 120, 40), metforem)
+	for _, tc := range []struct {
+		query   string
+		rule    string
+		verdict policy.Verdict
+	}{
+		{"oxynorm", policy.RuleEssentialNarcotic, policy.Deny},
+		{"diapam", policy.RulePKV, policy.Warn},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			s := pick(t, m, tc.query)
+			found := false
+			for _, d := range s.Decisions() {
+				found = found || d.RuleID == tc.rule && d.Verdict == tc.verdict
+			}
+			if !found || !strings.Contains(s.View(), tc.rule) {
+				t.Fatalf("decisions %v\n%s", s.Decisions(), s.View())
+			}
+			s = confirm(t, s)
+			if recorded := s.State() == Local; recorded != (tc.verdict != policy.Deny) {
+				t.Fatalf("state %d, problems %v, other %v", s.State(), s.problems, s.Other())
+			}
+			if tc.verdict == policy.Deny && !strings.Contains(strings.Join(s.Problems(FieldMedicine), " "), "narcotic") {
+				t.Fatalf("the denial is not next to the medicine: %v", s.problems)
+			}
+		})
+	}
+}

@@ -458,3 +458,18 @@ func TestPossibleDuplicateIsHeld(t *testing.T) {
 		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), v)
 	}
 }
+
+func TestTelephonePKVIsWarned(t *testing.T) {
+	env := tuitest.New(t)
+	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormTelephone, rx.ModeFault, 120, 40))
+	m = set(t, m, FieldMedicine, "diapam")
+	m, _ = m.Update(tuitest.Key(tea.KeyEnter))
+	m = set(t, m, FieldQuantity, "30")
+	if policy.Worst(m.Decisions()) != policy.Warn || !strings.Contains(m.View(), policy.RulePKV) {
+		t.Fatalf("decisions %v", m.Decisions())
+	}
+	m = confirm(t, tickAll(t, m))
+	if m.State() != Local || !strings.Contains(strings.Join(m.Receipt().Record.Rules, " "), policy.RulePKV) {
+		t.Fatalf("state %d, rules %v, problems %v", m.State(), m.Receipt().Record.Rules, m.problems)
+	}
+}
