@@ -23,21 +23,21 @@ const (
 
 // Event types.
 const (
-	EvStart      = "start"      // the drill began
-	EvStep       = "step"       // a step of the timeline put a fault in force
-	EvTask       = "task"       // a task was given to the trainees
-	EvDone       = "done"       // a scripted trainee finished a task (Record is its record)
-	EvRefused    = "refused"    // the counter refused a task; Rule names the policy rule when it was the policy
-	EvRecord     = "record"     // a record reached the journal
-	EvViolation  = "violation"  // a record in the journal that the policy denies
-	EvMode       = "mode"       // the counter's mode changed
-	EvDepth      = "depth"      // the upload queue's depth changed
-	EvConflict   = "conflict"   // a record went to conflict or rejected, for review
-	EvResolved   = "resolved"   // a pharmacist resolved a conflict
-	EvTimelineOK = "timeline"   // the timeline has been played to its end
-	EvEnd        = "end"        // the drill ended
-	EvError      = "error"      // something went wrong in the runner itself
-	EvReconciled = "reconciled" // nothing left to upload or review (Depth 0)
+	EvStart      = "start"     // the drill began
+	EvStep       = "step"      // a step of the timeline put a fault in force
+	EvLever      = "lever"     // a step of the timeline changed a prescription upstream
+	EvTask       = "task"      // a task was given to the trainees
+	EvDone       = "done"      // a scripted trainee finished a task (Record is its record)
+	EvRefused    = "refused"   // the counter refused a task; Rule names the policy rule when it was the policy
+	EvRecord     = "record"    // a record reached the journal
+	EvViolation  = "violation" // a record in the journal that the policy denies
+	EvMode       = "mode"      // the counter's mode changed
+	EvDepth      = "depth"     // the upload queue's depth changed
+	EvConflict   = "conflict"  // a record went to conflict or rejected, for review
+	EvResolved   = "resolved"  // a pharmacist resolved a conflict
+	EvTimelineOK = "timeline"  // the timeline has been played to its end
+	EvEnd        = "end"       // the drill ended
+	EvError      = "error"     // something went wrong in the runner itself
 )
 
 // Event is one thing that happened in a drill. Time is the wall clock;

@@ -39,6 +39,9 @@ type Report struct {
 	PolicyViolations int      `json:"policy_violations"` // records in the journal the policy denies
 
 	Faults []FaultResult `json:"faults"`
+	// Levers are the changes made upstream as if by another pharmacy or
+	// the prescriber: the reconciliation hazards of the drill.
+	Levers []LeverResult `json:"levers,omitempty"`
 
 	Recovered    Duration  `json:"recovered_at"`                // the last step, which ends the faults
 	Reconciled   bool      `json:"reconciled"`                  // nothing left to upload or review
@@ -86,6 +89,13 @@ type FaultResult struct {
 	Detected   bool      `json:"detected"`
 	DetectSec  *float64  `json:"detect_seconds,omitempty"` // real seconds
 	DetectedAt *Duration `json:"detected_at,omitempty"`    // scenario time
+}
+
+// LeverResult is a lever the timeline pulled.
+type LeverResult struct {
+	Step   int      `json:"step"`
+	At     Duration `json:"at"`
+	Detail string   `json:"detail"`
 }
 
 // Check is one expectation and whether the drill met it.
@@ -146,6 +156,8 @@ func Score(d *Drill) *Report {
 			rep.ConflictsResolved++
 		case EvTimelineOK:
 			rep.Played = true
+		case EvLever:
+			rep.Levers = append(rep.Levers, LeverResult{Step: e.Step, At: scenarioAt(s, e), Detail: e.Detail})
 		}
 	}
 	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
@@ -417,6 +429,9 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  step %d  %s–%s  %-24s %s\n", f.Step, clock(time.Duration(f.At)), clock(time.Duration(f.Until)), f.Fault, det)
 	}
+	for _, l := range r.Levers {
+		fmt.Fprintf(w, "  step %d  %s  %s\n", l.Step, clock(time.Duration(l.At)), l.Detail)
+	}
 	fmt.Fprintf(w, "Reconciliation: ")
 	if r.ReconcileSec != nil {
 		fmt.Fprintf(w, "%s after the last step (%s), at %s scenario time\n\n", seconds(*r.ReconcileSec), clock(time.Duration(r.Recovered)), clock(time.Duration(*r.ReconciledAt)))
@@ -472,7 +487,7 @@ func chart(s *Scenario, samples []Sample, steps []Event, width int) string {
 		lo, hi := colAt(c), colAt(c+1)
 		// The fault in force: the last step at or before the column.
 		fault[c] = '.'
-		for _, st := range s.Steps {
+		for _, st := range s.FaultSteps() {
 			if st.At <= lo || (st.At < hi && st.Fault.Kind != centresim.FaultUp) {
 				fault[c] = faultMark(st.Fault.Kind)
 			}

@@ -27,6 +27,15 @@ type Simulator interface {
 	SetFault(f centresim.Fault) error
 }
 
+// Levers change the simulator's prescriptions as another pharmacy or the
+// prescriber would, for a scenario's lever steps. *centresim.Server
+// implements it.
+type Levers interface {
+	DispenseElsewhere(id string, quantity int, pharmacy string) error
+	CancelPrescription(id string) error
+	LockPrescription(id, by string) error
+}
+
 // Journal is what the runner reads of the counter's journal, and what a
 // scripted trainee needs to see the mode. *journal.Journal implements it.
 type Journal interface {
@@ -34,13 +43,14 @@ type Journal interface {
 	Counts(ctx context.Context) (journal.Counts, error)
 	OutboxList(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error)
 	Mode(ctx context.Context) (rx.ModeState, error)
+	Outbox(ctx context.Context, id string) (journal.OutboxEntry, error)
 }
 
 // Defaults for the zero values of Config.
 const (
-	DefaultSample   = 100 * time.Millisecond
-	DefaultSettle   = 2 * time.Minute
-	DefaultModeWait = 15 * time.Second
+	DefaultSample = 100 * time.Millisecond
+	DefaultSettle = 2 * time.Minute
+	DefaultWait   = 15 * time.Second
 )
 
 // Config configures a run. The counter's mode machine and upload queue are
@@ -86,11 +96,16 @@ type Trainee struct {
 	Fixtures *rx.Fixtures
 	// Kick wakes the upload queue after a record, as the counter does.
 	Kick func()
+	// Resolve records a pharmacist's resolution of a record in review
+	// (queue.Resolve, which pkg/ may not import): action is resubmit or
+	// void. Needed by scenarios with resolve tasks.
+	Resolve func(ctx context.Context, who rx.Pharmacist, recordID, action, reason string) (journal.Record, error)
 	// Skip lists tasks (from 1) the script leaves undone: a broken run.
 	Skip []int
-	// ModeWait bounds how long, in real time, an essential-medication task
-	// waits for the counter to show FAULT, as a trainee would. Default 15 s.
-	ModeWait time.Duration
+	// Wait bounds how long, in real time, a task waits for the counter,
+	// as a trainee would: for FAULT before an essential-medication
+	// dispensing, for the conflict before a resolution. Default 15 s.
+	Wait time.Duration
 }
 
 // runner is one run of a scenario.
@@ -99,6 +114,10 @@ type runner struct {
 	log   *eventLog
 	start time.Time
 	now   func() time.Time
+
+	// records done by the scripted trainee, by task
+	mu   sync.Mutex
+	done map[int]string
 
 	// sampled journal state, owned by the sampling goroutine
 	lastSeq   int64
@@ -136,8 +155,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Trainee != nil && cfg.Trainee.ModeWait <= 0 {
-		cfg.Trainee.ModeWait = DefaultModeWait
+	if cfg.Trainee != nil && cfg.Trainee.Wait <= 0 {
+		cfg.Trainee.Wait = DefaultWait
+	}
+	if _, ok := cfg.Centre.(Levers); !ok {
+		for _, st := range cfg.Scenario.Steps {
+			if !st.IsFault() {
+				return errors.New("drill: the scenario pulls levers, and the simulator given has none")
+			}
+		}
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("make drill folder: %w", err)
@@ -154,7 +180,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.WriteFile(filepath.Join(cfg.Dir, ScenarioFile), src, 0o600); err != nil {
 		return fmt.Errorf("copy scenario: %w", err)
 	}
-	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}}
+	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}, done: map[int]string{}}
 	r.start = r.now()
 	st := cfg.State
 	st.Scenario, st.Title, st.File = cfg.Scenario.Name, cfg.Scenario.Title, cfg.Scenario.File
@@ -249,6 +275,14 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 			if err := r.sleepUntil(ctx, r.at(step.At)); err != nil {
 				return err
 			}
+			if l := step.Lever; l != nil {
+				if err := r.pull(*l); err != nil {
+					r.emit(Event{Type: EvError, Step: si, Detail: "lever: " + err.Error()})
+					return fmt.Errorf("step %d: %s: %w", si, l, err)
+				}
+				r.emit(Event{Type: EvLever, Step: si, Detail: l.String()})
+				continue
+			}
 			// The fault counts from the moment it is asked for, so the
 			// time it takes to close a listener counts in detection.
 			asked := r.now()
@@ -277,6 +311,20 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 	}
 	// The timeline plays on to its end even when nothing happens there.
 	return r.sleepUntil(ctx, r.at(s.Duration))
+}
+
+// pull pulls a lever on the simulator.
+func (r *runner) pull(l Lever) error {
+	lv := r.cfg.Centre.(Levers) // checked by Run
+	switch l.Kind {
+	case LeverDispenseElsewhere:
+		return lv.DispenseElsewhere(l.Prescription, l.Quantity, l.Pharmacy)
+	case LeverCancel:
+		return lv.CancelPrescription(l.Prescription)
+	case LeverLock:
+		return lv.LockPrescription(l.Prescription, l.Pharmacy)
+	}
+	return fmt.Errorf("unknown lever %q", l.Kind)
 }
 
 // settle waits until nothing is left to upload or review, or Settle has
@@ -335,10 +383,22 @@ func (r *runner) sample(ctx context.Context) {
 			}
 			_ = json.Unmarshal(rec.Body, &b)
 			r.emit(Event{Time: rec.CreatedAt, Type: EvMode, Mode: string(b.To), Cause: b.Cause})
-		case journal.KindResolution:
-			r.emit(Event{Time: rec.CreatedAt, Type: EvResolved, Kind: string(rec.Kind), Record: rec.RefersTo})
-			r.emit(Event{Time: rec.CreatedAt, Type: EvRecord, Kind: string(rec.Kind), Record: rec.ID, Mode: string(rec.Mode)})
 		default:
+			// A resolution, or a void of a record in review, resolves a
+			// conflict. Its body names the state the record was in, so a
+			// conflict raised and resolved between two samples counts too.
+			var b struct {
+				State journal.OutboxState `json:"state"`
+			}
+			_ = json.Unmarshal(rec.Body, &b)
+			inReview := b.State == journal.OutboxConflict || b.State == journal.OutboxRejected || b.State == journal.OutboxParked
+			if rec.Kind == journal.KindResolution || (rec.Kind == journal.KindVoid && (inReview || r.conflicts[rec.RefersTo])) {
+				if !r.conflicts[rec.RefersTo] {
+					r.conflicts[rec.RefersTo] = true
+					r.emit(Event{Time: rec.CreatedAt, Type: EvConflict, Record: rec.RefersTo, Detail: string(b.State)})
+				}
+				r.emit(Event{Time: rec.CreatedAt, Type: EvResolved, Kind: string(rec.Kind), Record: rec.RefersTo})
+			}
 			r.emit(Event{Time: rec.CreatedAt, Type: EvRecord, Kind: string(rec.Kind), Record: rec.ID,
 				Patient: hetu.Mask(rec.Patient), Mode: string(rec.Mode), Rule: strings.Join(rec.Rules, ",")})
 			if rule, why := r.audit(rec); rule != "" {

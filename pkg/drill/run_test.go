@@ -71,7 +71,10 @@ func play(ctx context.Context, dir, file string, speed float64, skip ...int) (*d
 	err = drill.Run(ctx, drill.Config{
 		Scenario: s, Dir: filepath.Join(dir, "drill"), Centre: srv, Journal: j, Speed: speed, Settle: 20 * time.Second,
 		Trainee: &drill.Trainee{Record: &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: pharmacy},
-			Who: trainee, Fixtures: fx, Kick: w.Kick, Skip: skip},
+			Who: trainee, Fixtures: fx, Kick: w.Kick, Skip: skip,
+			Resolve: func(ctx context.Context, who rx.Pharmacist, id, action, reason string) (journal.Record, error) {
+				return queue.Resolve(ctx, j, who, id, queue.Resolution{Action: action, Reason: reason})
+			}},
 	})
 	if err != nil {
 		return nil, err

@@ -50,12 +50,46 @@ type Scenario struct {
 	Expect      Expectations
 }
 
-// Step is one change of the simulated Prescription Centre.
+// Step is one change of the simulated Prescription Centre: a fault, or a
+// lever pulled on its data (a reconciliation hazard).
 type Step struct {
 	Line  int             // in the scenario file
 	At    time.Duration   // scenario time from the start
-	Fault centresim.Fault // the fault from this step on; kind "up" ends a fault
+	Fault centresim.Fault // the fault from this step on; kind "up" ends a fault; zero for a lever
+	Lever *Lever          // instead of a fault
 	Note  string          // for the trainer, e.g. "Kela announces the fault"
+}
+
+// IsFault reports whether the step changes the fault (not a lever).
+func (st Step) IsFault() bool { return st.Lever == nil }
+
+// Lever kinds: what happens to a prescription elsewhere while the
+// pharmacy cannot see it.
+const (
+	LeverDispenseElsewhere = "dispense-elsewhere" // another pharmacy dispenses it
+	LeverCancel            = "cancel"             // the prescriber cancels it
+	LeverLock              = "lock"               // another pharmacy locks it
+)
+
+var levers = []string{LeverDispenseElsewhere, LeverCancel, LeverLock}
+
+// Lever is a change the simulator makes to a prescription, as if another
+// pharmacy or the prescriber had made it.
+type Lever struct {
+	Kind         string
+	Prescription string
+	Quantity     int    // dispense-elsewhere
+	Pharmacy     string // dispense-elsewhere, lock: the other pharmacy
+}
+
+func (l Lever) String() string {
+	switch l.Kind {
+	case LeverDispenseElsewhere:
+		return fmt.Sprintf("%s %s %d at %s", l.Kind, l.Prescription, l.Quantity, l.Pharmacy)
+	case LeverLock:
+		return fmt.Sprintf("%s %s by %s", l.Kind, l.Prescription, l.Pharmacy)
+	}
+	return l.Kind + " " + l.Prescription
 }
 
 // Action is what a trainee is asked to do.
@@ -67,9 +101,16 @@ const (
 	ActEssential Action = "essential" // essential-medication dispensing on a basis document
 	ActPaper     Action = "paper"     // record a paper prescription and its dispensing
 	ActTelephone Action = "telephone" // record a telephone prescription and its dispensing
+	ActResolve   Action = "resolve"   // resolve the conflict raised on an earlier task's record
 )
 
-var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone}
+var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone, ActResolve}
+
+// Resolutions a resolve task may make (queue.Resolve).
+const (
+	ResolveResubmit = "resubmit" // the record stands: send it again with the reason as override
+	ResolveVoid     = "void"     // the record was entered in error: never send it
+)
 
 // Task is a trainee's task: a patient arrives at the counter at an offset.
 type Task struct {
@@ -86,7 +127,9 @@ type Task struct {
 	Basis        rx.BasisDocument // essential: instruction-sheet, summary or previous-label
 	Prescriber   string           // paper, telephone: fixture prescriber id
 	Dosage       string           // paper, telephone
-	Reason       string           // paper, telephone: why the prescriber did not use an e-prescription
+	Reason       string           // paper, telephone: why the prescriber did not use an e-prescription; resolve: why
+	Resolves     int              // resolve: the task (from 1) whose record is in review
+	Resolution   string           // resolve: resubmit or void
 	// Record is the kind of record the task should leave in the journal;
 	// empty when the policy should refuse it (RefusedBy).
 	Record journal.Kind
@@ -192,17 +235,18 @@ func Parse(file string, b []byte) (*Scenario, error) {
 	s.Description = root.str("description", false)
 	s.Duration = root.duration("duration", true)
 	for _, t := range root.tables("step") {
-		s.Steps = append(s.Steps, d.step(t))
+		s.Steps = append(s.Steps, d.step(t, fx))
 	}
 	for _, t := range root.tables("task") {
-		s.Tasks = append(s.Tasks, d.task(t, fx))
+		s.Tasks = append(s.Tasks, d.task(t, fx, s.Tasks))
 	}
 	if e := root.sub("expect", true); e != nil {
 		s.Expect = d.expect(e)
 	}
 	root.done()
 
-	if len(s.Steps) == 0 {
+	faults := s.FaultSteps()
+	if len(faults) == 0 {
 		d.fail("step", "a scenario needs at least one [[step]] with a fault")
 	}
 	// Steps and tasks keep the numbers of the file, so they must be listed
@@ -222,11 +266,11 @@ func Parse(file string, b []byte) (*Scenario, error) {
 			d.failAt(st.Line, "duration", "step at %s is after the end of the timeline (%s); make the duration longer", st.At, s.Duration)
 		}
 	}
-	if n := len(s.Steps); n > 0 && s.Steps[n-1].Fault.Kind != "" && s.Steps[n-1].Fault.Kind != centresim.FaultUp {
-		d.failAt(s.Steps[n-1].Line, "step", "the last step leaves the fault %q on; end the timeline with a step whose fault is \"up\", so the drill can reconcile", s.Steps[n-1].Fault.Kind)
+	if n := len(faults); n > 0 && faults[n-1].Fault.Kind != "" && faults[n-1].Fault.Kind != centresim.FaultUp {
+		d.failAt(faults[n-1].Line, "step", "the last fault step leaves the fault %q on; end the timeline with a step whose fault is \"up\", so the drill can reconcile", faults[n-1].Fault.Kind)
 	}
-	if s.Expect.ReconciledBy > 0 && len(s.Steps) > 0 && s.Expect.ReconciledBy < s.Steps[len(s.Steps)-1].At {
-		d.fail("expect.reconciled_by", "%s is before the last step (%s): nothing can reconcile before the Prescription Centre is back", s.Expect.ReconciledBy, s.Steps[len(s.Steps)-1].At)
+	if n := len(faults); n > 0 && s.Expect.ReconciledBy > 0 && s.Expect.ReconciledBy < faults[n-1].At {
+		d.fail("expect.reconciled_by", "%s is before the last fault step (%s): nothing can reconcile before the Prescription Centre is back", s.Expect.ReconciledBy, faults[n-1].At)
 	}
 	if len(d.problems) > 0 {
 		return nil, &ScenarioError{File: file, Problems: d.problems}
@@ -240,19 +284,39 @@ func Parse(file string, b []byte) (*Scenario, error) {
 // when there is no such phase.
 func (s *Scenario) ShortestPhase() time.Duration {
 	var shortest time.Duration
-	for i := 1; i < len(s.Steps); i++ {
-		if s.Steps[i-1].Fault.Kind == centresim.FaultUp && i == 1 {
+	steps := s.FaultSteps()
+	for i := 1; i < len(steps); i++ {
+		if steps[i-1].Fault.Kind == centresim.FaultUp && i == 1 {
 			continue
 		}
-		if gap := s.Steps[i].At - s.Steps[i-1].At; gap > 0 && (shortest == 0 || gap < shortest) {
+		if gap := steps[i].At - steps[i-1].At; gap > 0 && (shortest == 0 || gap < shortest) {
 			shortest = gap
 		}
 	}
 	return shortest
 }
 
-func (d *decoder) step(t *table) Step {
+// FaultSteps are the steps that change the fault, without the levers.
+func (s *Scenario) FaultSteps() []Step {
+	var out []Step
+	for _, st := range s.Steps {
+		if st.IsFault() {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func (d *decoder) step(t *table, fx *rx.Fixtures) Step {
 	st := Step{Line: d.lines[t.path], At: t.duration("at", true), Note: t.str("note", false)}
+	if t.has("lever") {
+		if t.has("fault") {
+			d.fail(t.field("lever"), "a step is a fault or a lever, not both: give the lever its own [[step]]")
+			t.used["fault"] = true
+		}
+		st.Lever = d.lever(t, fx)
+		return st
+	}
 	kind := t.str("fault", true)
 	before := len(d.problems) // problems with the fault's parameters
 	args := []string{kind}
@@ -279,12 +343,38 @@ func (d *decoder) step(t *table) Step {
 			t.used[k] = true
 		}
 	}
-	t.done("at", "fault", "note", "duration", "ratio", "seconds")
+	t.done("at", "fault", "note", "duration", "ratio", "seconds", "lever")
 	return st
 }
 
-func (d *decoder) task(t *table, fx *rx.Fixtures) Task {
+// lever reads a lever step.
+func (d *decoder) lever(t *table, fx *rx.Fixtures) *Lever {
+	l := &Lever{Kind: t.str("lever", true), Prescription: t.str("prescription", true)}
+	if l.Kind != "" && !slices.Contains(levers, l.Kind) {
+		d.fail(t.field("lever"), "unknown lever %q: use one of %s", l.Kind, strings.Join(levers, ", "))
+	}
+	if l.Prescription != "" && !slices.ContainsFunc(fx.Prescriptions, func(p rx.Prescription) bool { return p.ID == l.Prescription }) {
+		d.fail(t.field("prescription"), "no fixture prescription %q (see testdata/fixtures/prescriptions.json)", l.Prescription)
+	}
+	switch l.Kind {
+	case LeverDispenseElsewhere:
+		l.Quantity = t.int("quantity", true)
+		if l.Quantity < 0 {
+			d.fail(t.field("quantity"), "%d is negative", l.Quantity)
+		}
+		l.Pharmacy = t.str("pharmacy", true)
+	case LeverLock:
+		l.Pharmacy = t.str("pharmacy", true)
+	}
+	t.done("at", "lever", "prescription", "quantity", "pharmacy", "note")
+	return l
+}
+
+func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	tk := Task{Line: d.lines[t.path], At: t.duration("at", true)}
+	if Action(t.str("do", true)) == ActResolve {
+		return d.resolveTask(t, tk, earlier)
+	}
 	tk.Patient = t.str("patient", true)
 	if tk.Patient != "" {
 		if id, err := hetu.Parse(tk.Patient); err != nil {
@@ -340,6 +430,36 @@ func (d *decoder) task(t *table, fx *rx.Fixtures) Task {
 		d.fail(t.path+".quantity", "%d is negative", tk.Quantity)
 	}
 	t.done()
+	return tk
+}
+
+// resolveTask reads a task that resolves the conflict on an earlier
+// task's record.
+func (d *decoder) resolveTask(t *table, tk Task, earlier []Task) Task {
+	tk.Do = ActResolve
+	tk.Say = t.str("say", false)
+	tk.Resolves = t.int("resolves", true)
+	tk.Resolution = t.str("action", true)
+	tk.Reason = t.str("reason", true)
+	tk.Record = journal.Kind(t.str("record", true))
+	switch {
+	case tk.Resolves == 0:
+	case tk.Resolves < 1 || tk.Resolves > len(earlier):
+		d.fail(t.field("resolves"), "task %d is not one of the tasks above this one (1 to %d)", tk.Resolves, len(earlier))
+	case earlier[tk.Resolves-1].Record == "" || earlier[tk.Resolves-1].Do == ActResolve:
+		d.fail(t.field("resolves"), "task %d leaves no record to resolve", tk.Resolves)
+	default:
+		tk.Patient = earlier[tk.Resolves-1].Patient
+	}
+	want := map[string]journal.Kind{ResolveResubmit: journal.KindResolution, ResolveVoid: journal.KindVoid}
+	switch k, ok := want[tk.Resolution]; {
+	case tk.Resolution == "":
+	case !ok:
+		d.fail(t.field("action"), "unknown resolution %q: use resubmit (the record stands) or void (entered in error)", tk.Resolution)
+	case tk.Record != "" && tk.Record != k:
+		d.fail(t.field("record"), "a %s leaves a %s record, not %s", tk.Resolution, k, tk.Record)
+	}
+	t.done("at", "do", "say", "resolves", "action", "reason", "record")
 	return tk
 }
 

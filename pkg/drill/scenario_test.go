@@ -85,6 +85,10 @@ func TestParseInvalid(t *testing.T) {
 		{"missing required field (the line of its table)", "reconciled_by = \"50m\"\n", "", "bad.toml:28: expect.reconciled_by", "missing"},
 		{"unknown record kind", "records = { dispensing = 1 }", "records = { dispensing = 1, sale = 2 }", "bad.toml:29: expect.records.sale", "unknown record kind"},
 		{"steps out of order", "at = \"40m\"", "at = \"5m\"", "bad.toml:14: step[3].at", "time order"},
+		{"fault and lever in one step", "seconds = 2", "seconds = 2\nlever = \"cancel\"\nprescription = \"EP26000101\"", "bad.toml:12: step[2].lever", "a fault or a lever"},
+		{"unknown lever", "[[task]]", "[[step]]\nat = \"45m\"\nlever = \"steal\"\nprescription = \"EP26000101\"\n\n[[task]]", "bad.toml:19: step[4].lever", "unknown lever \"steal\""},
+		{"resolve a task not above", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"resolve\"\nresolves = 3\naction = \"resubmit\"\nreason = \"x\"\nrecord = \"resolution\"\n\n[expect]", "bad.toml:31: task[2].resolves", "not one of the tasks above"},
+		{"resolution of the wrong kind", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"resolve\"\nresolves = 1\naction = \"void\"\nreason = \"x\"\nrecord = \"resolution\"\n\n[expect]", "bad.toml:34: task[2].record", "a void leaves a void record"},
 		{"syntax error", "name = \"t\"", "name = \"t", "bad.toml:1", ""},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
@@ -21,6 +22,9 @@ func (r *runner) perform(ctx context.Context, n int, task Task) {
 		if tr.Kick != nil {
 			tr.Kick()
 		}
+		r.mu.Lock()
+		r.done[n] = rc.Record.ID
+		r.mu.Unlock()
 		r.emit(Event{Type: EvDone, Task: n, Kind: string(rc.Record.Kind), Record: rc.Record.ID})
 	case ctx.Err() != nil:
 		return
@@ -49,6 +53,9 @@ func policyRules(err error) []string {
 // do records the task through pkg/record, as a pharmacist at the counter
 // would.
 func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt, error) {
+	if task.Do == ActResolve {
+		return r.resolve(ctx, tr, task)
+	}
 	med, ok := tr.Fixtures.Medicine(task.Medicine)
 	if !ok {
 		return record.Receipt{}, fmt.Errorf("no fixture medicine %s", task.Medicine)
@@ -61,7 +68,7 @@ func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt
 	case ActEssential:
 		// The essential-medication form opens only in FAULT: a trainee
 		// waits for the status line to show it.
-		if err := r.waitForFault(ctx, tr.ModeWait); err != nil {
+		if err := r.waitForFault(ctx, tr.Wait); err != nil {
 			return record.Receipt{}, err
 		}
 		d.Essential, d.Basis = true, task.Basis
@@ -82,6 +89,38 @@ func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt
 		return tr.Record.Telephone(ctx, tr.Who, p, &d)
 	}
 	return record.Receipt{}, fmt.Errorf("unknown action %q", task.Do)
+}
+
+// resolve waits, as a pharmacist at the conflicts screen would, until the
+// record of the task it resolves is in review, and resolves it.
+func (r *runner) resolve(ctx context.Context, tr *Trainee, task Task) (record.Receipt, error) {
+	if tr.Resolve == nil {
+		return record.Receipt{}, errors.New("this drill cannot resolve conflicts: no resolver given")
+	}
+	deadline := r.now().Add(tr.Wait)
+	for {
+		r.mu.Lock()
+		id := r.done[task.Resolves]
+		r.mu.Unlock()
+		if id != "" {
+			e, err := r.cfg.Journal.Outbox(ctx, id)
+			if err == nil && (e.State == journal.OutboxConflict || e.State == journal.OutboxRejected || e.State == journal.OutboxParked) {
+				rec, err := tr.Resolve(ctx, tr.Who, id, task.Resolution, task.Reason)
+				return record.Receipt{Record: rec}, err
+			}
+		}
+		if r.now().After(deadline) {
+			if id == "" {
+				return record.Receipt{}, fmt.Errorf("task %d left no record to resolve", task.Resolves)
+			}
+			return record.Receipt{}, fmt.Errorf("task %d's record did not come up for review within %s: nothing to resolve", task.Resolves, tr.Wait)
+		}
+		select {
+		case <-ctx.Done():
+			return record.Receipt{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // waitForFault waits until the journal's mode is FAULT.

@@ -20,6 +20,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/pkg/signin"
+	"github.com/tiski-rx/tiski/queue"
 )
 
 // defaultDrillDir is where a drill keeps its data when --data is not
@@ -253,7 +254,10 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 	if err != nil {
 		return fmt.Errorf("load fixtures: %w", err)
 	}
-	cfg.Trainee = &drill.Trainee{Record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}, Who: who, Fixtures: fx, Kick: w.Kick}
+	cfg.Trainee = &drill.Trainee{Record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}, Who: who, Fixtures: fx, Kick: w.Kick,
+		Resolve: func(ctx context.Context, who rx.Pharmacist, id, action, reason string) (journal.Record, error) {
+			return queue.Resolve(ctx, j, who, id, queue.Resolution{Action: action, Reason: reason})
+		}}
 	cfg.Policy = pol
 
 	out := opts.IO.Out
