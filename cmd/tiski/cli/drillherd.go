@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski/pkg/herd"
+)
+
+// DrillHerdOptions are the options of `tiski drill herd`.
+type DrillHerdOptions struct {
+	Factory  *Factory
+	Clients  int
+	Records  int
+	Capacity float64
+	Jitter   string // full, none or both
+	Outage   time.Duration
+	// WakeJitter is the window of each client's first upload after the
+	// recovery (herd.Config.WakeJitter).
+	WakeJitter time.Duration
+	// Limit is the simulated time after which an undrained run stops.
+	Limit time.Duration
+	Dir   string
+	JSON  bool
+}
+
+// NewCmdDrillHerd builds `tiski drill herd`.
+func NewCmdDrillHerd(f *Factory) *cobra.Command {
+	return newCmdDrillHerd(f, nil)
+}
+
+func newCmdDrillHerd(f *Factory, runF func(context.Context, *DrillHerdOptions) error) *cobra.Command {
+	opts := &DrillHerdOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "herd",
+		Short: "Simulate every pharmacy reconnecting at once after an outage",
+		Long: `Simulate a reconnect storm (DESIGN §9 and §10): every pharmacy recorded
+dispensings in its own journal during an outage of the Prescription Centre;
+the service comes back, and all of them reconnect at the same moment against
+a simulator that serves --capacity requests a second and answers 429 with
+Retry-After beyond it.
+
+Each pharmacy is tiski's real upload queue over a real journal, talking HTTP
+over loopback to the simulator. Time is simulated: waits (backoff,
+Retry-After, polls) take no real time, and requests take no simulated time,
+so a 5-minute drain takes as long as its requests and journal writes do.
+
+--jitter full is the client as shipped: full-jitter backoff, and the backlog
+spread out after the recovery. --jitter none is the naive client: whole
+backoff ceilings, and every backlog sent the moment the service is back.
+--jitter both (the default) runs one and then the other and shows them side
+by side, with a chart of the load each offered over time.
+
+The report gives, for each: the peak offered load (requests arriving in one
+simulated second, throttled ones included), the throttled requests, the
+simulated time to drain, and the records lost or recorded twice upstream,
+counted at the simulator by record UUID. It exits 1 when a record was lost
+or duplicated.`,
+		Example: `  tiski drill herd
+  tiski drill herd --clients 100 --records 10 --capacity 30 --jitter full
+  tiski drill herd --jitter both --json`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch opts.Jitter {
+			case "full", "none", "both":
+			default:
+				return usageError{fmt.Errorf("--jitter %q: want full, none or both", opts.Jitter)}
+			}
+			if opts.Clients <= 0 || opts.Records <= 0 || opts.Capacity <= 0 {
+				return usageError{fmt.Errorf("--clients, --records and --capacity must be positive")}
+			}
+			if opts.Outage < 0 || opts.WakeJitter < 0 || opts.Limit < 0 {
+				return usageError{fmt.Errorf("--outage, --wake-jitter and --limit must not be negative")}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return drillHerdRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&opts.Clients, "clients", herd.DefaultClients, "pharmacies reconnecting")
+	fl.IntVar(&opts.Records, "records", herd.DefaultRecords, "records each pharmacy made during the outage")
+	fl.Float64Var(&opts.Capacity, "capacity", herd.DefaultCapacity, "requests a second the simulator serves before answering 429")
+	fl.StringVar(&opts.Jitter, "jitter", "both", "full, none, or both side by side")
+	fl.DurationVar(&opts.Outage, "outage", herd.DefaultOutage, "how long the Prescription Centre was down")
+	fl.DurationVar(&opts.WakeJitter, "wake-jitter", herd.DefaultWakeJitter, "with full jitter, the window of each pharmacy's first upload after the recovery")
+	fl.DurationVar(&opts.Limit, "limit", 30*time.Minute, "simulated time after the recovery at which an undrained run stops")
+	fl.StringVar(&opts.Dir, "dir", "", "keep the journals and the simulator's database here (default: a temporary folder, removed)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON, one object per jitter mode")
+	return cmd
+}
+
+func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
+	streams := opts.Factory.IO
+	modes := []herd.Jitter{herd.Jitter(opts.Jitter)}
+	if opts.Jitter == "both" {
+		modes = []herd.Jitter{herd.JitterFull, herd.JitterNone}
+	}
+	var results []herd.Result
+	for _, m := range modes {
+		dir := opts.Dir
+		if dir != "" && len(modes) > 1 {
+			dir = filepath.Join(dir, string(m))
+		}
+		r, err := herd.Run(ctx, herd.Config{
+			Clients: opts.Clients, Records: opts.Records, Capacity: opts.Capacity, Jitter: m,
+			Outage: opts.Outage, WakeJitter: opts.WakeJitter, Limit: opts.Limit, Dir: dir,
+			Progress: func(s string) {
+				fmt.Fprintf(streams.ErrOut, "%s %s\n", m, s)
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("drill herd: %w", err)
+		}
+		fmt.Fprintf(streams.ErrOut, "%s done: peak %d requests/s, drained %v in %.1f simulated s, %.1f s real\n",
+			m, r.PeakRPS, r.Drained, r.DrainSeconds, r.WallSeconds)
+		results = append(results, r)
+	}
+	if opts.JSON {
+		byMode := map[herd.Jitter]herd.Result{}
+		for _, r := range results {
+			byMode[r.Jitter] = r
+		}
+		enc := json.NewEncoder(streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(byMode); err != nil {
+			return err
+		}
+	} else if err := herd.WriteText(streams.Out, results); err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.Lost > 0 || r.Duplicates > 0 {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("drill herd: %s jitter lost %d records and recorded %d twice", r.Jitter, r.Lost, r.Duplicates)}
+		}
+	}
+	return nil
+}

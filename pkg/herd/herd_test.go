@@ -1,0 +1,103 @@
+package herd_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/herd"
+)
+
+// TestReconnectStorm runs the drill at a reduced scale in both modes and
+// checks DESIGN §10's properties: with full jitter the peak offered load
+// stays within 1.5× capacity and the backlog drains within 5 simulated
+// minutes; without jitter the storm shows (a peak of at least twice the
+// capacity, all at the moment of recovery); nothing is lost or recorded
+// twice, counted at the simulator by record UUID. Everything runs on the
+// simulated clock, so the outcome does not depend on the machine's speed.
+//
+// The scale keeps the ratios of the real drill where they matter: as many
+// pharmacies as 2.5 seconds of capacity (830 against 300/s is 2.8), so
+// that reconnecting together is a storm, and a backlog the capacity
+// clears well within the spread. The spread is a minute and the clock's
+// tick 50 ms, so that the test is quick under the race detector too; the
+// load it offers with full jitter is about 10 requests a second, and the
+// chance that a second of it reaches 1.5× capacity (24) is about 1 in 10⁴.
+func TestReconnectStorm(t *testing.T) {
+	const capacity = 16
+	base := herd.Config{Clients: 40, Records: 8, Capacity: capacity, WakeSpread: time.Minute, Tick: 50 * time.Millisecond,
+		Stall: 20 * time.Second}
+	run := func(j herd.Jitter, limit time.Duration) herd.Result {
+		t.Helper()
+		cfg := base
+		cfg.Jitter, cfg.Limit = j, limit
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		r, err := herd.Run(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: peak %d/s at %d s, %d requests, %d throttled, drained %v in %.1f s, lost %d, duplicates %d, pending %d; %.1f s real",
+			j, r.PeakRPS, r.PeakSecond, r.Requests, r.Throttled, r.Drained, r.DrainSeconds, r.Lost, r.Duplicates, r.Pending, r.WallSeconds)
+		if r.Lost != 0 || r.Duplicates != 0 {
+			t.Errorf("%s: %d records lost, %d recorded twice", j, r.Lost, r.Duplicates)
+		}
+		if r.CapacityRPS != capacity {
+			t.Errorf("%s: capacity %v", j, r.CapacityRPS)
+		}
+		return r
+	}
+	full := run(herd.JitterFull, 10*time.Minute)
+	// The naive clients need not drain: their storm shows at once.
+	none := run(herd.JitterNone, 30*time.Second)
+
+	if limit := 1.5 * capacity; float64(full.PeakRPS) > limit {
+		t.Errorf("full jitter: peak offered load %d requests/s, want at most %.0f (1.5× capacity)", full.PeakRPS, limit)
+	}
+	if !full.Drained || full.DrainSeconds > 300 {
+		t.Errorf("full jitter: drained %v in %.1f simulated s, want within 300", full.Drained, full.DrainSeconds)
+	}
+	if full.Pending != 0 {
+		t.Errorf("full jitter: %d records still in the journals", full.Pending)
+	}
+	if none.PeakRPS < 2*capacity || none.PeakRPS < 2*full.PeakRPS {
+		t.Errorf("no jitter: peak %d requests/s, want a storm: at least twice the capacity (%d) and twice full jitter's (%d)",
+			none.PeakRPS, capacity, full.PeakRPS)
+	}
+	if none.PeakSecond != 0 {
+		t.Errorf("no jitter: the peak came at second %d, want the moment of recovery", none.PeakSecond)
+	}
+	if none.Throttled <= full.Throttled {
+		t.Errorf("no jitter: %d throttled, full jitter %d; want more without", none.Throttled, full.Throttled)
+	}
+	if len(full.Load) == 0 || len(none.Load) == 0 {
+		t.Fatal("no load series")
+	}
+}
+
+// BenchmarkHerd830 is the full drill of DESIGN §10, once per mode: 830
+// pharmacies × 40 records against 300 requests a second. Run it with
+// -benchtime=1x (HERD_MODE=full or none for one mode); it prints the
+// text report.
+func BenchmarkHerd830(b *testing.B) {
+	for range b.N {
+		var rs []herd.Result
+		for _, j := range []herd.Jitter{herd.JitterFull, herd.JitterNone} {
+			if m := os.Getenv("HERD_MODE"); m != "" && m != string(j) {
+				continue
+			}
+			r, err := herd.Run(context.Background(), herd.Config{Jitter: j, Limit: 30 * time.Minute,
+				Progress: func(s string) { b.Log(s) }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rs = append(rs, r)
+			b.Logf("%s: peak %d, throttled %d, drain %.1f s (drained %v), lost %d, dup %d, pending %d, wall %.1f s (setup %.1f s)",
+				j, r.PeakRPS, r.Throttled, r.DrainSeconds, r.Drained, r.Lost, r.Duplicates, r.Pending, r.WallSeconds, r.SetupWallSeconds)
+		}
+		if err := herd.WriteText(os.Stdout, rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
