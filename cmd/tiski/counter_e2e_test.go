@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -106,36 +107,99 @@ func TestCounterInTmux(t *testing.T) {
 	}
 }
 
-// TestDemoInTmux runs `tiski demo` as a newcomer would: the counter opens
-// signed in with the TRAINING banner, F9 takes the simulated Prescription
-// Centre down and the counter notices, F9 brings it back and the counter
-// returns to ONLINE; then a dispensing for Matti reaches the Prescription
-// Centre.
+// TestDemoInTmux is the counter's end-to-end test (issue 5): the built
+// `tiski demo` in a terminal. It signs in, finds a patient, dispenses
+// online, starts the outage with F9, records a paper prescription with its
+// dispensing and an essential-medication dispensing, ends the outage, and
+// sees every record reconciled with pending at 0. It waits for screen
+// states, never for fixed times.
 func TestDemoInTmux(t *testing.T) {
-	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" demo --data "+t.TempDir())
+	data := t.TempDir()
+	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" demo --sign-in --data "+data)
 	s.waitFor("TRAINING – no real data")
-	s.waitFor("Patient search") // signed in as the demo pharmacist
+	s.waitFor("Sign in")
+	s.keys("demo", "Tab", "1234", "Enter")
+	s.waitFor("Patient search")
 	s.waitFor("Demo Pharmacist")
 	s.waitFor("ONLINE – connected")
-	s.keys("F9")
-	s.waitFor("the Prescription Centre is now down")
-	s.waitFor("FAULT – fault mode")
-	s.keys("F9")
-	s.waitFor("the Prescription Centre is back")
-	s.waitFor("ONLINE – connected")
+
+	// Online: find Matti and dispense EP26000101.
 	s.keys("140348-901W", "Enter")
 	s.waitFor("Metforem")
-	// Dispense EP26000101 online: filter the table to it, F5, F10.
 	s.keys("F4")
 	s.keys("EP26000101", "Enter")
 	s.waitFor("1/18 prescriptions")
 	s.keys("F5")
 	s.waitFor("Dispense: Korhonen, Matti")
-	s.waitFor("EP26000101")
 	s.keys("F10")
 	s.waitFor("Recorded in Prescription Centre")
 	s.waitFor("Pending: 0")
+	s.keys("Escape") // a key right after Escape would read as alt+key: wait
+	s.waitFor("1/18 prescriptions")
+
+	// The outage.
+	s.keys("F9")
+	s.waitFor("the Prescription Centre is now down")
+	s.waitFor("FAULT – fault mode")
+	s.keys("F2")
+	s.keys("140348-901W", "Enter")
+	s.waitFor("No records during this outage.")
+
+	// A paper prescription with its dispensing.
+	s.keys("C-p")
+	s.waitFor("Paper prescription: ")
+	s.keys("Anna Korhonen", "Tab", "10090004180", "Tab", "Tab", "990511", "Enter")
+	s.keys("Tab", "1 tablet 3 times a day for 7 days", "Tab", "C-u", "20", "Tab", "Tab", "Tab", "the health centre's system is down")
+	s.keys("F10")
+	s.waitFor("Prescription recorded locally")
+	s.waitFor("Dispensing recorded locally")
+	s.keys("Escape")
+
+	// An essential-medication dispensing from the instruction sheet.
+	s.waitFor("Patient search")
+	s.keys("C-e")
+	s.waitFor("Essential medication: ")
+	s.keys("EP26000101", "Enter", "Tab", "metforem", "Enter")
+	s.keys("Tab", "C-u", "60", "Tab", "2")
+	s.waitFor("within the essential-medication cap")
+	s.keys("F10")
+	s.waitFor("Recorded locally")
+	s.keys("Escape")
+	s.waitFor("Patient search")
+	s.keys("Enter")
+	s.waitFor("essential dispensing")
+	s.waitFor("paper prescription")
+	s.waitFor("Pending: 3")
+
+	// The service returns: everything is reconciled.
+	s.keys("F9")
+	s.waitFor("the Prescription Centre is back")
+	s.waitFor("ONLINE – connected")
+	s.waitFor("Pending: 0")
+	s.keys("F7", "F4")
+	s.waitFor("Upload queue")
 	s.keys("C-c")
+
+	var entries []struct {
+		RecordID   string `json:"id"`
+		Kind       string `json:"kind"`
+		State      string `json:"state"`
+		UpstreamID string `json:"upstream_id"`
+	}
+	out := tiskiRun{t: t, data: filepath.Join(data, "counter")}.ok("", "queue", "list", "--json", "--state", "pending,sending,retry,done,conflict,rejected,parked,voided")
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("queue list --json: %v\n%s", err, out)
+	}
+	kinds := map[string]int{}
+	for _, e := range entries {
+		if e.State != "done" || e.UpstreamID == "" {
+			t.Errorf("record %s (%s) is %s, upstream %q", e.RecordID, e.Kind, e.State, e.UpstreamID)
+		}
+		kinds[e.Kind]++
+	}
+	if kinds["dispensing"] != 3 || kinds["paper_prescription"] != 1 || len(entries) != 4 {
+		t.Errorf("uploaded %v, want 3 dispensings and 1 paper prescription", kinds)
+	}
 }
 
 // TestDemoFirstFrame runs `tiski demo --first-frame`, cmd/tiskibench's

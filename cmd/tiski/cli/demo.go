@@ -24,6 +24,9 @@ type DemoOptions struct {
 	Seed    int64
 	// FirstFrame: see CounterOptions.FirstFrame.
 	FirstFrame bool
+	// SignIn shows the sign-in screen instead of signing the demo
+	// pharmacist in.
+	SignIn bool
 }
 
 // NewCmdDemo builds `tiski demo`: the first command a newcomer runs.
@@ -49,6 +52,7 @@ Without a terminal it starts the simulator alone and prints how to reach it.`,
 	}
 	cmd.Flags().StringVar(&opts.DataDir, "data", "", "training data folder (default: a temporary folder, removed on exit)")
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "seed for the simulator's random choices")
+	cmd.Flags().BoolVar(&opts.SignIn, "sign-in", false, "start at the sign-in screen (user demo, PIN 1234) instead of signed in")
 	cmd.Flags().BoolVar(&opts.FirstFrame, "first-frame", false, "render the counter's first frame without a terminal, print the time since start and exit (for tiskibench)")
 	_ = cmd.Flags().MarkHidden("first-frame")
 	return cmd
@@ -87,7 +91,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	}
 	defer srv.Close()
 	if opts.Factory != nil && (isTerminal(opts.IO) || opts.FirstFrame) {
-		return demoCounter(ctx, opts.Factory, srv, data, opts.FirstFrame)
+		return demoCounter(ctx, opts.Factory, srv, data, opts)
 	}
 	w := opts.IO.Out
 	fmt.Fprintf(w, "TRAINING — tiski demo: a simulated Prescription Centre with fixtures (ready in %s)\n\n", time.Since(started).Round(time.Millisecond))
@@ -105,7 +109,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 
 // demoCounter opens the counter in training mode on the demo's own data
 // folder, signed in as the demo pharmacist.
-func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data string, firstFrame bool) error {
+func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data string, opts *DemoOptions) error {
 	dir := data + "/counter"
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("make training folder: %w", err)
@@ -144,7 +148,11 @@ func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data st
 		down = !down
 		return down, nil
 	}
-	return counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who, Outage: outage, FirstFrame: firstFrame})
+	signedIn := &who
+	if opts.SignIn {
+		signedIn = nil
+	}
+	return counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: signedIn, Outage: outage, FirstFrame: opts.FirstFrame})
 }
 
 // demoPatient is Matti Korhonen, the fixture patient with the most prescriptions.
