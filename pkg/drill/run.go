@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -242,6 +243,9 @@ func (r *runner) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = r.now()
 	}
+	// Free text comes from errors and notes; it never carries an identity
+	// code in full.
+	e.Detail, e.Cause = maskCodes(e.Detail), maskCodes(e.Cause)
 	e.Offset = Duration(r.offset(e.Time))
 	r.log.add(e)
 }
@@ -484,4 +488,12 @@ type Timings struct {
 func CounterTimings() Timings {
 	return Timings{ProbeInterval: 500 * time.Millisecond, ProbeTimeout: time.Second, RecoverAfter: 2,
 		RetryInitial: 500 * time.Millisecond, RetryMax: 3 * time.Second}
+}
+
+// identityCode finds what looks like a personal identity code in text.
+var identityCode = regexp.MustCompile(`\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b`)
+
+// maskCodes masks every identity code in s (hetu.Mask).
+func maskCodes(s string) string {
+	return identityCode.ReplaceAllStringFunc(s, hetu.Mask)
 }

@@ -212,8 +212,12 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 	if err != nil {
 		return err
 	}
+	pol, err := f.Policy()
+	if err != nil {
+		return err
+	}
 	cfg := drill.Config{
-		Scenario: s, Dir: dir, Centre: srv, Journal: j, Speed: opts.Speed, Settle: opts.Settle, Logger: f.Logger(),
+		Scenario: s, Dir: dir, Centre: srv, Journal: j, Policy: pol, Speed: opts.Speed, Settle: opts.Settle, Logger: f.Logger(),
 		State: drill.State{Centre: srv.URL(), Admin: srv.AdminURL(), Journal: j.Path()},
 	}
 	if !headless {
@@ -232,10 +236,6 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		return err
 	}
 
-	pol, err := f.Policy()
-	if err != nil {
-		return err
-	}
 	client, err := f.Centre()
 	if err != nil {
 		return err
@@ -258,7 +258,6 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		Resolve: func(ctx context.Context, who rx.Pharmacist, id, action, reason string) (journal.Record, error) {
 			return queue.Resolve(ctx, j, who, id, queue.Resolution{Action: action, Reason: reason})
 		}}
-	cfg.Policy = pol
 
 	out := opts.IO.Out
 	wall := time.Duration(float64(s.Duration) / opts.Speed).Round(time.Second)
