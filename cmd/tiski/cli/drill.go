@@ -48,13 +48,14 @@ shipped ones and describes the format.
   tiski drill run SCENARIO --data DIR     play it (the counter opens on a terminal)
   tiski drill status --data DIR           how far it has got, what was recorded
   tiski drill report --data DIR           the scorecard; exit 1 when it fails
+  tiski drill herd                        every pharmacy reconnecting at once
 
 Every drill has its own data folder: a simulator, a training journal, and
 the drill's events. Nothing touches a real Prescription Centre or journal.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(NewCmdDrillList(f), NewCmdDrillRun(f, nil), NewCmdDrillStatus(f, nil), NewCmdDrillReport(f, nil))
+	cmd.AddCommand(NewCmdDrillList(f), NewCmdDrillRun(f, nil), NewCmdDrillStatus(f, nil), NewCmdDrillReport(f, nil), NewCmdDrillHerd(f))
 	return cmd
 }
 
