@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -216,4 +217,38 @@ func TestDemoFirstFrame(t *testing.T) {
 	if err != nil || d <= 0 {
 		t.Fatalf("tiski demo --first-frame printed %q: %v", out, err)
 	}
+}
+
+// BenchmarkDemoFirstFrame is the time from starting the `tiski demo`
+// process to its counter's first frame (DESIGN §10: ≤ 200 ms), read when
+// the process reports the frame, reported as first-frame-ms beside the
+// exec time of `tiski version`, the floor of starting the same binary.
+func BenchmarkDemoFirstFrame(b *testing.B) {
+	var frame, floor time.Duration
+	for b.Loop() {
+		start := time.Now()
+		cmd := exec.Command(tiskiBin, "demo", "--first-frame", "--data", b.TempDir())
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		frame += time.Since(start)
+		if err != nil || !strings.HasPrefix(line, "first-frame ") {
+			b.Fatalf("tiski demo --first-frame printed %q: %v", line, err)
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		if err := exec.Command(tiskiBin, "version").Run(); err != nil {
+			b.Fatal(err)
+		}
+		floor += time.Since(start)
+	}
+	b.ReportMetric(float64(frame.Microseconds())/1000/float64(b.N), "first-frame-ms")
+	b.ReportMetric(float64(floor.Microseconds())/1000/float64(b.N), "exec-floor-ms")
 }
