@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
 )
 
 // Files in a drill's folder. The runner writes them as it goes, so `tiski
@@ -37,6 +39,7 @@ const (
 	EvResolved   = "resolved"  // a pharmacist resolved a conflict
 	EvTimelineOK = "timeline"  // the timeline has been played to its end
 	EvEnd        = "end"       // the drill ended
+	EvCentre     = "centre"    // what the simulated Prescription Centre served (Stats)
 	EvError      = "error"     // something went wrong in the runner itself
 )
 
@@ -61,6 +64,8 @@ type Event struct {
 	Review  *int64 `json:"review,omitempty"` // records waiting for a pharmacist
 	Rule    string `json:"rule,omitempty"`
 	Detail  string `json:"detail,omitempty"`
+	// Stats are the simulator's counters, on a centre event.
+	Stats *centresim.Stats `json:"stats,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("1h30m0s") in JSON.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -47,6 +48,10 @@ type Report struct {
 	Reconciled   bool      `json:"reconciled"`                  // nothing left to upload or review
 	ReconcileSec *float64  `json:"reconcile_seconds,omitempty"` // real seconds from the last step
 	ReconciledAt *Duration `json:"reconciled_at,omitempty"`     // scenario time
+
+	// Centre is what the simulated Prescription Centre served over the
+	// drill: requests, throttled (429), connections cut.
+	Centre *centresim.Stats `json:"centre,omitempty"`
 
 	ConflictsRaised   int `json:"conflicts_raised"`
 	ConflictsResolved int `json:"conflicts_resolved"`
@@ -156,6 +161,8 @@ func Score(d *Drill) *Report {
 			rep.ConflictsResolved++
 		case EvTimelineOK:
 			rep.Played = true
+		case EvCentre:
+			rep.Centre = e.Stats
 		case EvLever:
 			rep.Levers = append(rep.Levers, LeverResult{Step: e.Step, At: scenarioAt(s, e), Detail: e.Detail})
 		}
@@ -419,7 +426,12 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprint(w, " (refusals at the counter are shown to the trainee, not recorded)")
 	}
 	fmt.Fprintf(w, "\nPolicy violations recorded %d\n", r.PolicyViolations)
-	fmt.Fprintf(w, "Conflicts raised/resolved  %d/%d\n\n", r.ConflictsRaised, r.ConflictsResolved)
+	fmt.Fprintf(w, "Conflicts raised/resolved  %d/%d\n", r.ConflictsRaised, r.ConflictsResolved)
+	if c := r.Centre; c != nil {
+		fmt.Fprintf(w, "Prescription Centre        %d requests, %d throttled (429), %d unavailable (503), %d connections cut\n",
+			c.Requests, c.Throttled, c.ByStatus[http.StatusServiceUnavailable], c.Dropped)
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, "Faults (detection in real seconds; the counter's clock is never compressed)")
 	for _, f := range r.Faults {
@@ -433,7 +445,9 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  step %d  %s  %s\n", l.Step, clock(time.Duration(l.At)), l.Detail)
 	}
 	fmt.Fprintf(w, "Reconciliation: ")
-	if r.ReconcileSec != nil {
+	if r.ReconcileSec != nil && *r.ReconcileSec == 0 {
+		fmt.Fprintf(w, "nothing was left to upload when the last fault ended (%s): it went up during the fault\n\n", clock(time.Duration(r.Recovered)))
+	} else if r.ReconcileSec != nil {
 		fmt.Fprintf(w, "%s after the last step (%s), at %s scenario time\n\n", seconds(*r.ReconcileSec), clock(time.Duration(r.Recovered)), clock(time.Duration(*r.ReconciledAt)))
 	} else {
 		fmt.Fprintf(w, "not reconciled\n\n")

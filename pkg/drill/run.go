@@ -213,6 +213,10 @@ func Run(ctx context.Context, cfg Config) error {
 	stopSampling()
 	<-sampled
 	r.sample(context.WithoutCancel(ctx)) // the last word
+	if sc, ok := cfg.Centre.(interface{ Stats() centresim.Stats }); ok {
+		st := sc.Stats()
+		r.emit(Event{Type: EvCentre, Stats: &st})
+	}
 	end := Event{Type: EvEnd}
 	if ctx.Err() != nil && !cfg.Follow {
 		end.Detail = "stopped before the end"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +153,15 @@ func TestShippedScenarios(t *testing.T) {
 			}
 			if rep.ReconcileSec == nil {
 				t.Error("no reconcile time")
+			}
+			// Each fault was felt: the storm throttled, the drop cut.
+			switch c := rep.Centre; {
+			case c == nil:
+				t.Error("no simulator figures in the report")
+			case strings.Contains(file, "throttle") && c.Throttled == 0:
+				t.Errorf("the throttling storm throttled nothing: %+v", c)
+			case strings.Contains(file, "drop-after-commit") && c.Dropped == 0:
+				t.Errorf("the drop after commit cut nothing: %+v", c)
 			}
 		})
 	}
