@@ -300,48 +300,39 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		// The pending count shows the new record at once.
 		c3 = statusline.Refresh(m.c)
 	}
-	switch m.screen {
-	case ScreenSignIn:
-		m.signIn, c2 = m.signIn.Update(msg)
-	case ScreenSearch:
-		m.search, c2 = m.search.Update(msg)
-	case ScreenPrescriptions:
-		m.prescriptions, c2 = m.prescriptions.Update(msg)
-	case ScreenDispense:
-		m.dispense, c2 = m.dispense.Update(msg)
-	case ScreenPrescriptionForm:
-		m.rxForm, c2 = m.rxForm.Update(msg)
-	case ScreenEssential:
-		m.essential, c2 = m.essential.Update(msg)
-	case ScreenSync:
-		m.sync, c2 = m.sync.Update(msg)
-	case ScreenConflicts:
-		m.conflicts, c2 = m.conflicts.Update(msg)
-	}
+	m, c2 = m.updateScreen(msg)
 	return m, tea.Batch(c1, c2, c3)
 }
 
 // toFront gives a key to the screen in front: the lock screen when locked.
 func (m Model) toFront(msg tea.Msg) (Model, tea.Cmd) {
-	var cmd tea.Cmd
-	switch {
-	case m.locked:
+	if m.locked {
+		var cmd tea.Cmd
 		m.lock, cmd = m.lock.Update(msg)
-	case m.screen == ScreenSignIn:
+		return m, cmd
+	}
+	return m.updateScreen(msg)
+}
+
+// updateScreen gives msg to the screen in front, the lock aside.
+func (m Model) updateScreen(msg tea.Msg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch m.screen {
+	case ScreenSignIn:
 		m.signIn, cmd = m.signIn.Update(msg)
-	case m.screen == ScreenSearch:
+	case ScreenSearch:
 		m.search, cmd = m.search.Update(msg)
-	case m.screen == ScreenPrescriptions:
+	case ScreenPrescriptions:
 		m.prescriptions, cmd = m.prescriptions.Update(msg)
-	case m.screen == ScreenDispense:
+	case ScreenDispense:
 		m.dispense, cmd = m.dispense.Update(msg)
-	case m.screen == ScreenPrescriptionForm:
+	case ScreenPrescriptionForm:
 		m.rxForm, cmd = m.rxForm.Update(msg)
-	case m.screen == ScreenEssential:
+	case ScreenEssential:
 		m.essential, cmd = m.essential.Update(msg)
-	case m.screen == ScreenSync:
+	case ScreenSync:
 		m.sync, cmd = m.sync.Update(msg)
-	case m.screen == ScreenConflicts:
+	case ScreenConflicts:
 		m.conflicts, cmd = m.conflicts.Update(msg)
 	}
 	return m, cmd
