@@ -634,8 +634,8 @@ func prescriptionState(p rx.Prescription) string {
 }
 
 // backoff schedules entries again after a transient failure: exponential
-// backoff with full jitter on the stored attempt count, never before a
-// Retry-After the server gave.
+// backoff with full jitter on the stored attempt count (since the record's
+// last Wake), after a Retry-After the server gave.
 func (w *Worker) backoff(ctx context.Context, es []journal.OutboxEntry, err error) {
 	now := w.cfg.Now()
 	attempts := 1
@@ -646,10 +646,19 @@ func (w *Worker) backoff(ctx context.Context, es []journal.OutboxEntry, err erro
 	var floor time.Time
 	if ce, ok := centreError(err); ok && ce.RetryAfter > 0 {
 		floor = now.Add(ce.RetryAfter)
-		wait = max(wait, ce.RetryAfter)
+		hold := floor
+		if w.cfg.NoJitter {
+			wait = max(wait, ce.RetryAfter)
+		} else {
+			// The jitter goes on top of the floor: every client throttled
+			// in the same second is told the same Retry-After, and would
+			// otherwise all come back at the same moment.
+			wait += ce.RetryAfter
+			hold = hold.Add(jitter(ce.RetryAfter))
+		}
 		if ce.Status == http.StatusTooManyRequests {
 			// Throttled: the whole client slows down, not only this record.
-			w.bucket.holdUntil(floor)
+			w.bucket.holdUntil(hold)
 		}
 	}
 	next := now.Add(wait)
