@@ -174,7 +174,7 @@ var settings = []setting{
 	stringSetting("centre.server_name", "", "the name expected on the server certificate", func(c *Config) *string { return &c.Centre.ServerName }, nil),
 	durationSetting("centre.connect_timeout", "3s", "time allowed to connect", func(c *Config) *time.Duration { return &c.Centre.ConnectTimeout }),
 	durationSetting("centre.timeout", "10s", "time allowed for a whole call", func(c *Config) *time.Duration { return &c.Centre.Timeout }),
-	durationSetting("probe.interval", "1s", "time between health probes", func(c *Config) *time.Duration { return &c.Probe.Interval }),
+	durationSetting("probe.interval", "900ms", "time between health probes (under 1s, so a black hole is FAULT within probe.timeout + 1s)", func(c *Config) *time.Duration { return &c.Probe.Interval }),
 	durationSetting("probe.timeout", "2s", "time a health probe may take", func(c *Config) *time.Duration { return &c.Probe.Timeout }),
 	{key: "probe.recover_after", def: "3", help: "successful probes in a row from RECOVERING to ONLINE",
 		set: func(c *Config, v string) error {

@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkDetection measures fault detection with the default Config
-// (interval 1 s, probe timeout 2 s) against the DESIGN §10 targets:
+// (interval 0.9 s, probe timeout 2 s) against the DESIGN §10 targets:
 // connection refused → FAULT in ≤ 2 s, a black hole in ≤ timeout + 1 s = 3 s.
 // Each iteration takes about ten seconds; run it with -benchtime=3x.
 //
