@@ -40,7 +40,7 @@ func (p Prescription) ValidateRecorded(now time.Time) error {
 	switch reg := strings.TrimSpace(p.Prescriber.Registration); {
 	case reg == "":
 		v.Add("prescriber registration", "the prescriber's registration number (Valvira) is missing")
-	case !digitsOnly(reg):
+	case !DigitsOnly(reg):
 		v.Add("prescriber registration", "the registration number must be digits only")
 	}
 	switch {
@@ -85,7 +85,7 @@ func (p Prescription) ValidateRecorded(now time.Time) error {
 		switch {
 		case strings.TrimSpace(call.Phone) == "":
 			v.Add("prescriber phone", "the telephone prescription needs the prescriber's phone number")
-		case !looksLikePhone(call.Phone):
+		case !LooksLikePhone(call.Phone):
 			v.Add("prescriber phone", "the phone number may hold only digits, spaces, '+', '-' and brackets, with at least 6 digits")
 		}
 		switch {
@@ -130,7 +130,7 @@ func (d Dispensing) Validate(now time.Time) error {
 		v.Add("prescription", "name either the e-prescription or the recorded paper or telephone prescription, not both")
 	case d.PrescriptionID == "" && d.PrescriptionRecord == "" && !noPrescriptionAllowed:
 		v.Add("prescription", "the prescription is missing")
-	case d.PrescriptionID != "" && !isFHIRID(d.PrescriptionID):
+	case d.PrescriptionID != "" && !IsFHIRID(d.PrescriptionID):
 		v.Add("prescription", "the prescription id may hold only letters, digits, '-' and '.', at most 64 characters")
 	case d.PrescriptionRecord != "" && !IsUUID(d.PrescriptionRecord):
 		v.Add("prescription", "the recorded prescription's id must be a UUID")
@@ -220,9 +220,10 @@ func IsUUID(s string) bool {
 	return true
 }
 
-// isFHIRID reports whether s is a valid FHIR resource id: 1-64 letters,
-// digits, '-' and '.'. The prescription id travels in FHIR URLs.
-func isFHIRID(s string) bool {
+// IsFHIRID reports whether s is a valid FHIR resource id: 1-64 letters,
+// digits, '-' and '.'. The prescription id travels in FHIR URLs, so
+// Dispensing.Validate requires it; the forms check it as it is typed.
+func IsFHIRID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
@@ -235,7 +236,9 @@ func isFHIRID(s string) bool {
 	return true
 }
 
-func digitsOnly(s string) bool {
+// DigitsOnly reports whether s is one or more ASCII digits, as a
+// prescriber's registration number must be.
+func DigitsOnly(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -244,9 +247,11 @@ func digitsOnly(s string) bool {
 	return s != ""
 }
 
-// looksLikePhone accepts Finnish and international forms ("09 310 45021",
+// LooksLikePhone reports whether s has the shape of a phone number:
+// digits, spaces, '+', '-' and brackets, with at least 6 digits. It
+// accepts Finnish and international forms ("09 310 45021",
 // "+358 40 123 4567", "(09) 310-45021") without pinning a number plan.
-func looksLikePhone(s string) bool {
+func LooksLikePhone(s string) bool {
 	digits := 0
 	for _, r := range s {
 		switch {

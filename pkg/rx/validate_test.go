@@ -285,6 +285,33 @@ func TestIsUUID(t *testing.T) {
 	}
 }
 
+func TestChecksAsTyped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func(string) bool
+		in   string
+		want bool
+	}{
+		{"digits", rx.DigitsOnly, "10090004180", true},
+		{"digits with a letter", rx.DigitsOnly, "1009000418O", false},
+		{"digits empty", rx.DigitsOnly, "", false},
+		{"phone", rx.LooksLikePhone, "+358 (09) 310-45021", true},
+		{"phone short", rx.LooksLikePhone, "12 34", false},
+		{"phone letters", rx.LooksLikePhone, "09 310 4502x", false},
+		{"id", rx.IsFHIRID, "EP26000101", true},
+		{"id with a dot and a dash", rx.IsFHIRID, "EP-2600.0101", true},
+		{"id with a slash", rx.IsFHIRID, "EP2600/0101", false},
+		{"id empty", rx.IsFHIRID, "", false},
+		{"id too long", rx.IsFHIRID, strings.Repeat("A", 65), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.f(tc.in); got != tc.want {
+				t.Fatalf("%q: %v", tc.in, got)
+			}
+		})
+	}
+}
+
 // checkProblems asserts err is nil when field is "", and otherwise a
 // *rx.ValidationError with a problem on field whose message holds want.
 func checkProblems(t *testing.T, err error, field, want string) {

@@ -271,7 +271,7 @@ func (m Model) value(f Field) string { return strings.TrimSpace(m.inputs[f].Valu
 // check looks at the fields as typed and previews the policy's cap.
 func (m Model) check() Model {
 	live := map[Field]string{}
-	if v := m.value(FieldPrescriptionID); v != "" && !formkit.PrescriptionID(v) {
+	if v := m.value(FieldPrescriptionID); v != "" && !rx.IsFHIRID(v) {
 		live[FieldPrescriptionID] = m.c.T(i18n.EssBadID)
 	}
 	if _, _, err := formkit.ParseCount(m.value(FieldQuantity)); err != nil {

@@ -296,7 +296,7 @@ func (m Model) check() Model {
 			live[FieldPatient] = m.c.T(i18n.FormBadHETU, reason)
 		}
 	}
-	if v := m.value(FieldRegistration); v != "" && !formkit.DigitsOnly(v) {
+	if v := m.value(FieldRegistration); v != "" && !rx.DigitsOnly(v) {
 		live[FieldRegistration] = m.c.T(i18n.FormDigitsOnly)
 	}
 	if v := m.value(FieldIssued); v != "" {
@@ -310,7 +310,7 @@ func (m Model) check() Model {
 		}
 	}
 	if m.form == rx.FormTelephone {
-		if v := m.value(FieldPhone); v != "" && !formkit.PhoneShape(v) {
+		if v := m.value(FieldPhone); v != "" && !rx.LooksLikePhone(v) {
 			live[FieldPhone] = m.c.T(i18n.FormPhoneShape)
 		}
 		if v := m.value(FieldCallTime); v != "" {

@@ -228,49 +228,6 @@ func ParseDose(s string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-// DigitsOnly reports whether s is one or more ASCII digits.
-func DigitsOnly(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// PhoneShape reports whether s looks like a phone number as rx accepts
-// it: digits, spaces, '+', '-' and brackets, with at least 6 digits.
-func PhoneShape(s string) bool {
-	digits := 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == ' ' || r == '+' || r == '-' || r == '(' || r == ')':
-		default:
-			return false
-		}
-	}
-	return digits >= 6
-}
-
-// PrescriptionID reports whether s can be a Prescription Centre id, the
-// barcode of the instruction sheet and the summary: 1 to 64 letters,
-// digits, '-' and '.', as rx.Dispensing.Validate and the FHIR ids it
-// travels in require.
-func PrescriptionID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // DecisionLines renders the policy decisions with their rule ids. In full
 // each wraps to width, with the note of a setting still to be confirmed;
 // compact gives each one line, the rule id first, cut to width, for a

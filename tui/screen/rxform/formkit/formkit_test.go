@@ -49,31 +49,6 @@ func TestParseDateTime(t *testing.T) {
 	}
 }
 
-func TestChecksAsTyped(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		f    func(string) bool
-		in   string
-		want bool
-	}{
-		{"digits", DigitsOnly, "10090004180", true},
-		{"digits with a letter", DigitsOnly, "1009000418O", false},
-		{"digits empty", DigitsOnly, "", false},
-		{"phone", PhoneShape, "+358 (09) 310-45021", true},
-		{"phone short", PhoneShape, "12 34", false},
-		{"phone letters", PhoneShape, "09 310 4502x", false},
-		{"id", PrescriptionID, "EP26000101", true},
-		{"id with a slash", PrescriptionID, "EP2600/0101", false},
-		{"id too long", PrescriptionID, strings.Repeat("A", 65), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.f(tc.in); got != tc.want {
-				t.Fatalf("%q: %v", tc.in, got)
-			}
-		})
-	}
-}
-
 func TestOutcome(t *testing.T) {
 	e := func(s journal.OutboxState) journal.OutboxEntry { return journal.OutboxEntry{State: s} }
 	for _, tc := range []struct {
