@@ -138,6 +138,9 @@ func TestDrillInvalidScenario(t *testing.T) {
 	}
 	r.fails(2, "--speed 0", "", "drill", "run", bad, "--speed", "0")
 	r.fails(1, "holds no drill", "", "drill", "report")
+	// A Prescription Centre from the environment never reaches a drill.
+	env := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "drill"), env: []string{"TISKI_CENTRE_URL=http://127.0.0.1:9"}}
+	env.fails(1, "not the drill's simulator", "", "drill", "run", "testdata/drills/blackhole.toml", "--headless")
 }
 
 // TestDrillInTmux runs a drill on a terminal: the counter opens with the

@@ -294,6 +294,15 @@ func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir st
 		return nil, who, fmt.Errorf("write training configuration: %w", err)
 	}
 	f.dataDir, f.config = dir, nil
+	// The environment and flags outrank the configuration file; a drill
+	// must never reach a real Prescription Centre through them.
+	c, err := f.Config()
+	if err != nil {
+		return nil, who, err
+	}
+	if c.Centre.URL != srv.URL() {
+		return nil, who, rx.Errorf(rx.EINVALID, "The drill's counter would use the Prescription Centre %s from the environment or --centre, not the drill's simulator. Unset TISKI_CENTRE_URL and drop --centre for a drill.", c.Centre.URL)
+	}
 	j, err := f.Journal(ctx)
 	if err != nil {
 		return nil, who, err
