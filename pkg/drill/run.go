@@ -156,8 +156,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Trainee != nil && cfg.Trainee.Wait <= 0 {
-		cfg.Trainee.Wait = DefaultWait
+	if cfg.Trainee != nil {
+		tr := *cfg.Trainee // the defaults go on a copy, not the caller's
+		if tr.Wait <= 0 {
+			tr.Wait = DefaultWait
+		}
+		cfg.Trainee = &tr
 	}
 	if _, ok := cfg.Centre.(Levers); !ok {
 		for _, st := range cfg.Scenario.Steps {
