@@ -65,24 +65,6 @@ type conflictRow struct {
 	Waiting      []string           `json:"waiting,omitempty"` // records that wait for this one
 }
 
-// prescriptionOf names the prescription a record is about: an
-// e-prescription id, or the journal prescription's record id.
-func prescriptionOf(r journal.Record) string {
-	switch r.Kind {
-	case journal.KindDispensing:
-		var b record.DispensingBody
-		if json.Unmarshal(r.Body, &b) == nil {
-			if b.PrescriptionID != "" {
-				return b.PrescriptionID
-			}
-			return b.PrescriptionRecord
-		}
-	case journal.KindPaperPrescription, journal.KindTelephonePrescription:
-		return r.ID
-	}
-	return ""
-}
-
 func conflictRows(ctx context.Context, j *journal.Journal) ([]conflictRow, error) {
 	entries, err := j.OutboxList(ctx, journal.OutboxConflict, journal.OutboxRejected)
 	if err != nil {
@@ -107,7 +89,7 @@ func conflictRowOf(ctx context.Context, j *journal.Journal, e journal.OutboxEntr
 		return conflictRow{}, journal.Record{}, err
 	}
 	row := conflictRow{ID: e.RecordID, Seq: e.Seq, Kind: string(rec.Kind), State: string(e.State), Conflict: c.Kind, Detail: c.Detail,
-		Patient: hetu.Mask(rec.Patient), Prescription: prescriptionOf(rec), Time: rec.Time, Pharmacist: rec.Pharmacist}
+		Patient: hetu.Mask(rec.Patient), Prescription: record.PrescriptionOf(rec), Time: rec.Time, Pharmacist: rec.Pharmacist}
 	deps, err := j.Dependents(ctx, e.RecordID)
 	if err != nil {
 		return conflictRow{}, journal.Record{}, err

@@ -102,20 +102,16 @@ func (it Item) EPrescription() bool {
 	return it.Prescription != "" && !rx.IsUUID(it.Prescription)
 }
 
-// describe reads what the screen shows of a record from its body. It is
-// the counter's equivalent of the CLI's prescriptionOf; both belong in
-// pkg/record.
+// describe reads what the screen shows of a record from its body; the
+// prescription is named as the CLI's conflicts command names it.
 func describe(it Item) Item {
 	r := it.Record
 	it.Pharmacist = r.Pharmacist
+	it.Prescription = record.PrescriptionOf(r)
 	switch r.Kind {
 	case journal.KindDispensing:
 		var b record.DispensingBody
 		if json.Unmarshal(r.Body, &b) == nil {
-			it.Prescription = b.PrescriptionID
-			if it.Prescription == "" {
-				it.Prescription = b.PrescriptionRecord
-			}
 			it.Medicine = strings.TrimSpace(b.Medicine.DisplayName())
 			if b.Quantity > 0 {
 				it.Quantity = fmt.Sprintf("%d %s", b.Quantity, b.Medicine.Unit)
@@ -125,7 +121,6 @@ func describe(it Item) Item {
 			}
 		}
 	case journal.KindPaperPrescription, journal.KindTelephonePrescription:
-		it.Prescription = r.ID
 		var p rx.Prescription
 		if json.Unmarshal(r.Body, &p) == nil {
 			it.Medicine = strings.TrimSpace(p.Medicine.DisplayName())
