@@ -281,7 +281,7 @@ func Score(d *Drill) *Report {
 			rep.ReconciledAt = ptr(rep.Recovered + Duration(at.Sub(last.Time)))
 		}
 	}
-	rep.Chart = chart(s, rep.Samples, steps, 60)
+	rep.Chart = chart(s, rep.Samples, speed, 60)
 	rep.check(s)
 	return rep
 }
@@ -459,7 +459,7 @@ func (r *Report) WriteText(w io.Writer) {
 		if t.Refuse != "" {
 			want = "refused by " + t.Refuse
 		}
-		fmt.Fprintf(w, "  %2d  %s  %-9s %s  want %-28s %s", t.Task, clock(time.Duration(t.At)), t.Do, t.Patient, want, t.Outcome)
+		fmt.Fprintf(w, "  %2d  %8s  %-9s %s  want %-28s %s", t.Task, clock(time.Duration(t.At)), t.Do, t.Patient, want, t.Outcome)
 		if t.Outcome == OutcomeRefused && t.Detail != "" {
 			fmt.Fprintf(w, ": %s", t.Detail)
 		}
@@ -473,7 +473,7 @@ func (r *Report) WriteText(w io.Writer) {
 		if !c.Pass {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "  %s  %-48s want %-16s got %s\n", mark, c.Name, c.Want, c.Got)
+		fmt.Fprintf(w, "  %s  %-62s want %-16s got %s\n", mark, c.Name, c.Want, c.Got)
 	}
 	verdict := "PASS: the drill met every expectation."
 	if !r.Pass {
@@ -484,7 +484,7 @@ func (r *Report) WriteText(w io.Writer) {
 
 // chart draws the fault, the mode and the queue depth over the drill clock
 // in plain text, width columns wide.
-func chart(s *Scenario, samples []Sample, steps []Event, width int) string {
+func chart(s *Scenario, samples []Sample, speed float64, width int) string {
 	end := s.Duration
 	if n := len(samples); n > 0 && time.Duration(samples[n-1].Offset) > end {
 		end = time.Duration(samples[n-1].Offset)
@@ -528,7 +528,13 @@ func chart(s *Scenario, samples []Sample, steps []Event, width int) string {
 	}
 	var b strings.Builder
 	pad := "            "
-	fmt.Fprintf(&b, "Mode and upload queue over scenario time (0 to %s)\n", clock(end))
+	fmt.Fprintf(&b, "Mode and upload queue on the drill clock, 0 to %s", clock(end))
+	if end > s.Duration {
+		// After the timeline the drill waits for the counter in real
+		// time, which the drill clock stretches like the rest.
+		fmt.Fprintf(&b, " (the timeline ends at %s; after it each real second counts %g)", clock(s.Duration), speed)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "fault     | %s\n", fault)
 	fmt.Fprintf(&b, "mode      | %s\n", mode)
 	height := int(min(maxDepth, 6))
