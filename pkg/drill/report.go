@@ -532,7 +532,7 @@ func chart(s *Scenario, samples []Sample, speed float64, width int) string {
 	if end > s.Duration {
 		// After the timeline the drill waits for the counter in real
 		// time, which the drill clock stretches like the rest.
-		fmt.Fprintf(&b, " (the timeline ends at %s; after it each real second counts %g)", clock(s.Duration), speed)
+		fmt.Fprintf(&b, " (the timeline ends at %s; after it each real second of waiting for the counter counts as %g s)", clock(s.Duration), speed)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "fault     | %s\n", fault)
