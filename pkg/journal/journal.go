@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 			return nil, fmt.Errorf("open journal %s: %w", abs, err)
 		}
 	}
-	j, err := connect(abs, opts)
+	j, err := connect(abs, opts, false)
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
@@ -148,13 +148,20 @@ var openInProcess = struct {
 }{n: map[string]int{}}
 
 // dsn builds a URI filename with tiski's pragmas. The URI form lets SQLite
-// take any path, including one with '?' or '#'.
-func dsn(path string, busy time.Duration, writer bool) string {
+// take any path, including one with '?' or '#'. A building connection (of a
+// new journal under its temporary name, see create) does not sync, not
+// even to switch the file to WAL.
+func dsn(path string, busy time.Duration, writer, building bool) string {
 	q := url.Values{}
+	sync := "synchronous(full)"
+	if building {
+		sync = "synchronous(off)"
+	}
 	for _, p := range []string{
 		"busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
+		sync,
 		"journal_mode(wal)",
-		"synchronous(full)",
+		sync, // journal_mode(wal) may reset it
 		"foreign_keys(1)",
 	} {
 		q.Add("_pragma", p)
@@ -174,10 +181,10 @@ func fileURI(path string) string {
 	return u.String()
 }
 
-func connect(path string, opts Options) (*Journal, error) {
+func connect(path string, opts Options, building bool) (*Journal, error) {
 	// The writer's own busy timeout is one short sleep: beginWrite waits
 	// for the lock instead, in finer steps than SQLite's busy handler.
-	w, err := sql.Open("sqlite", dsn(path, writerBusyTimeout, true))
+	w, err := sql.Open("sqlite", dsn(path, writerBusyTimeout, true, building))
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +192,7 @@ func connect(path string, opts Options) (*Journal, error) {
 	// than spin in SQLite's busy handler.
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, false))
+	r, err := sql.Open("sqlite", dsn(path, opts.BusyTimeout, false, building))
 	if err != nil {
 		w.Close()
 		return nil, err

@@ -20,7 +20,7 @@ func schema1Journal(t *testing.T, path string, c *clock) {
 	if err := createPrivate(path); err != nil {
 		t.Fatal(err)
 	}
-	j, err := connect(path, Options{Now: c.Now, Terminal: "schema-1", BusyTimeout: 10 * time.Second})
+	j, err := connect(path, Options{Now: c.Now, Terminal: "schema-1", BusyTimeout: 10 * time.Second}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

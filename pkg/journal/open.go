@@ -198,13 +198,23 @@ func create(ctx context.Context, path string, opts Options) error {
 	if err := createPrivate(tmp); err != nil {
 		return err
 	}
-	j, err := connect(tmp, opts)
+	// Nothing needs the half-made file to survive a crash: it is linked
+	// into place only when complete, after the checkpoint below has synced
+	// it. So it is built without an fsync for the switch to WAL and for
+	// each migration, which made creating a journal a good part of the 200
+	// ms a first frame may take (DESIGN §10), and the checkpoint syncs
+	// once, with synchronous back at FULL.
+	j, err := connect(tmp, opts, true)
 	if err != nil {
 		return err
 	}
 	if err := j.migrate(ctx); err != nil {
 		j.closeConns()
 		return err
+	}
+	if _, err := j.w.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		j.closeConns()
+		return translate(err)
 	}
 	// Move everything into the main file, so the WAL left under the
 	// temporary name holds nothing the journal needs.
