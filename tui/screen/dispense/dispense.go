@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
@@ -31,22 +30,19 @@ import (
 	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
-// PollEvery is how often the screen reads the outbox entry of its record
-// while it waits for the upload. It reads the local journal only.
-const PollEvery = 250 * time.Millisecond
-
 // State is where the dispensing stands.
-type State int
+type State = upload.State
 
 // States of the screen.
 const (
-	Editing   State = iota // choosing; an error of the last try may show
-	Recording              // Services.Dispense is running
-	Local                  // in the journal and the outbox, not yet upstream
-	Centre                 // the Prescription Centre has it: hand the medicine over
-	Refused                // the Prescription Centre refused it: do not hand it over
+	Editing   = upload.Editing   // choosing; an error of the last try may show
+	Recording = upload.Recording // Services.Dispense is running
+	Local     = upload.Local     // in the journal and the outbox, not yet upstream
+	Centre    = upload.Centre    // the Prescription Centre has it: hand the medicine over
+	Refused   = upload.Refused   // the Prescription Centre refused it: do not hand it over
 )
 
 // BackMsg asks the root to go back to the prescriptions.
@@ -58,15 +54,9 @@ type RecordedMsg struct {
 	Err     error
 }
 
-// PollMsg asks the screen to read the upload state of record ID.
-type PollMsg struct{ ID string }
-
-// UploadStateMsg answers Services.UploadState.
-type UploadStateMsg struct {
-	ID    string
-	Entry journal.OutboxEntry
-	Err   error
-}
+// PollMsg asks the screen to read the upload state of its record; Key is
+// the record's id.
+type PollMsg = upload.PollMsg
 
 // fields of the form, in focus order; the basis and the daily dose are
 // on the essential form only.
@@ -103,7 +93,7 @@ type Model struct {
 	state     State
 	problem   string // why the last try was not recorded, or the state not read
 	receipt   record.Receipt
-	entry     journal.OutboxEntry
+	follow    upload.Follow
 }
 
 // New returns the form for dispensing p to patient. In FAULT mode it is the
@@ -160,7 +150,12 @@ func (m Model) Receipt() record.Receipt { return m.receipt }
 func (m Model) Problem() string { return m.problem }
 
 // Entry returns the outbox entry last read.
-func (m Model) Entry() journal.OutboxEntry { return m.entry }
+func (m Model) Entry() journal.OutboxEntry {
+	if es := m.follow.Entries(); len(es) > 0 {
+		return es[0]
+	}
+	return journal.OutboxEntry{}
+}
 
 func (m Model) fields() []int {
 	if m.essential {
@@ -241,30 +236,20 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.state, m.problem, m.receipt = Local, "", msg.Receipt
 		m.decisions = msg.Receipt.Decisions
-		return m, poll(msg.Receipt.Record.ID)
-	case PollMsg:
-		if m.state != Local || msg.ID != m.receipt.Record.ID {
+		var poll tea.Cmd
+		m.follow, poll = upload.Start(msg.Receipt.Record.ID)
+		return m, poll
+	case upload.PollMsg, upload.StateMsg:
+		if m.state != Local {
 			return m, nil
 		}
-		return m, m.readState(msg.ID)
-	case UploadStateMsg:
-		if m.state != Local || msg.ID != m.receipt.Record.ID {
-			return m, nil
+		var cmd tea.Cmd
+		m.follow, m.state, cmd = m.follow.Update(m.c, msg)
+		m.problem = ""
+		if err := m.follow.Err(); err != nil {
+			m.problem = m.c.T(i18n.DispStateFailed, m.explain(err))
 		}
-		if msg.Err != nil {
-			m.problem = m.c.T(i18n.DispStateFailed, m.explain(msg.Err))
-			return m, poll(msg.ID)
-		}
-		m.entry, m.problem = msg.Entry, ""
-		switch msg.Entry.State {
-		case journal.OutboxDone:
-			m.state = Centre
-			return m, nil
-		case journal.OutboxConflict, journal.OutboxRejected:
-			m.state = Refused
-			return m, nil
-		}
-		return m, poll(msg.ID)
+		return m, cmd
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -314,10 +299,6 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 
 func back() tea.Msg { return BackMsg{} }
 
-func poll(id string) tea.Cmd {
-	return tea.Tick(PollEvery, func(time.Time) tea.Msg { return PollMsg{ID: id} })
-}
-
 // confirm builds the dispensing and records it in the background.
 func (m Model) confirm() (Model, tea.Cmd) {
 	if !m.who.Role.MayRecord() {
@@ -359,16 +340,6 @@ func (m Model) confirm() (Model, tea.Cmd) {
 		defer cancel()
 		rc, err := svc.Dispense(ctx, who, d, opts)
 		return RecordedMsg{Receipt: rc, Err: err}
-	}
-}
-
-func (m Model) readState(id string) tea.Cmd {
-	svc, timeout := m.c.Services, m.c.Counter.CallTimeout
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		e, err := svc.UploadState(ctx, id)
-		return UploadStateMsg{ID: id, Entry: e, Err: err}
 	}
 }
 
@@ -457,9 +428,9 @@ func (m Model) View() string {
 		b.WriteString(s.Muted.Render(m.c.T(i18n.DispRecording)))
 	case Local:
 		b.WriteString(s.OK.Render(m.c.T(i18n.DispRecordedLocally, m.receipt.Record.Seq)) + "\n")
-		b.WriteString(s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(m.entryState()))))
-		if m.entry.LastError != "" {
-			b.WriteString("\n" + s.Muted.Inherit(wrap).Render(m.entry.LastError))
+		b.WriteString(s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(upload.Waiting(m.follow.Entries())))))
+		if m.Entry().LastError != "" {
+			b.WriteString("\n" + s.Muted.Inherit(wrap).Render(m.Entry().LastError))
 		}
 		if m.problem != "" {
 			b.WriteString("\n" + s.Error.Inherit(wrap).Render(m.problem))
@@ -469,8 +440,8 @@ func (m Model) View() string {
 		b.WriteString(s.OK.Render(m.c.T(i18n.DispRecordedCentre) + " " + m.c.T(i18n.DispHandOver)))
 	case Refused:
 		b.WriteString(s.OK.Render(m.c.T(i18n.DispRecordedLocally, m.receipt.Record.Seq)) + "\n")
-		c, ok := queue.EntryConflict(m.entry)
-		text := m.entry.LastError
+		c, ok := queue.EntryConflict(m.Entry())
+		text := m.Entry().LastError
 		if ok {
 			text = string(c.Kind) + " – " + c.Detail
 		}
@@ -478,13 +449,6 @@ func (m Model) View() string {
 		b.WriteString(s.Error.Inherit(wrap).Render(m.c.T(i18n.DispDoNotHand)))
 	}
 	return b.String()
-}
-
-func (m Model) entryState() journal.OutboxState {
-	if m.entry.State == "" {
-		return journal.OutboxPending
-	}
-	return m.entry.State
 }
 
 // choice renders a value chosen with ↑ and ↓, marked when focused.

@@ -13,6 +13,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
 func TestMain(m *testing.M) {
@@ -63,7 +64,7 @@ func confirm(t *testing.T, m Model) Model {
 // waiting for the tick.
 func readOnce(t *testing.T, m Model) Model {
 	t.Helper()
-	m, cmd := m.Update(PollMsg{ID: m.Receipt().Record.ID})
+	m, cmd := m.Update(PollMsg{Key: m.Receipt().Record.ID})
 	if cmd == nil {
 		t.Fatalf("no read of the upload state in state %d", m.State())
 	}
@@ -92,7 +93,7 @@ func TestOnlineDispensingReachesTheCentre(t *testing.T) {
 		t.Fatalf("after the upload: state %d\n%s", m.State(), m.View())
 	}
 	// A late answer for another record changes nothing.
-	if m2, cmd := m.Update(UploadStateMsg{ID: "other", Entry: journal.OutboxEntry{State: journal.OutboxConflict}}); cmd != nil || m2.State() != Centre {
+	if m2, cmd := m.Update(upload.StateMsg{Key: "other", Entries: []journal.OutboxEntry{{State: journal.OutboxConflict}}}); cmd != nil || m2.State() != Centre {
 		t.Fatalf("a stray answer moved the screen to %d", m2.State())
 	}
 	if _, cmd := m.Update(tuitest.Key(tea.KeyEsc)); cmd == nil {
@@ -116,7 +117,7 @@ func TestLockedPrescriptionIsRefusedAtOnce(t *testing.T) {
 	if m.State() != Refused || !strings.Contains(v, "refused the dispensing: locked") || !strings.Contains(v, "Do not hand over") {
 		t.Fatalf("state %d, entry %+v\n%s", m.State(), m.Entry(), v)
 	}
-	if _, cmd := m.Update(PollMsg{ID: m.Receipt().Record.ID}); cmd != nil {
+	if _, cmd := m.Update(PollMsg{Key: m.Receipt().Record.ID}); cmd != nil {
 		t.Fatal("a refused dispensing is still polled")
 	}
 }

@@ -32,18 +32,19 @@ import (
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
 // State is where the dispensing stands.
-type State = formkit.State
+type State = upload.State
 
 // States of the form.
 const (
-	Editing   = formkit.Editing
-	Recording = formkit.Recording
-	Local     = formkit.Local
-	Centre    = formkit.Centre
-	Refused   = formkit.Refused
+	Editing   = upload.Editing
+	Recording = upload.Recording
+	Local     = upload.Local
+	Centre    = upload.Centre
+	Refused   = upload.Refused
 )
 
 // BackMsg asks the root to go back.
@@ -132,8 +133,7 @@ type Model struct {
 
 	state   State
 	receipt record.Receipt
-	entries []journal.OutboxEntry
-	readErr string
+	follow  upload.Follow
 }
 
 // New returns the form for patient, who may be only an identity code.
@@ -197,7 +197,7 @@ func (m Model) Decisions() []policy.Decision { return m.decisions }
 func (m Model) Focus() Field { return m.focus }
 
 // Entries returns the outbox entries last read.
-func (m Model) Entries() []journal.OutboxEntry { return m.entries }
+func (m Model) Entries() []journal.OutboxEntry { return m.follow.Entries() }
 
 // Other returns the problems of no field.
 func (m Model) Other() []string { return m.other }
@@ -324,25 +324,16 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.state, m.receipt, m.decisions = Local, msg.Receipt, msg.Receipt.Decisions
 		m.problems, m.other = nil, nil
-		return m, formkit.Poll(msg.Receipt.Record.ID)
-	case formkit.PollMsg:
-		if m.state != Local || msg.Key != m.receipt.Record.ID {
+		var poll tea.Cmd
+		m.follow, poll = upload.Start(msg.Receipt.Record.ID)
+		return m, poll
+	case upload.PollMsg, upload.StateMsg:
+		if m.state != Local {
 			return m, nil
 		}
-		return m, formkit.ReadStates(m.c, msg.Key, []string{msg.Key})
-	case formkit.UploadStateMsg:
-		if m.state != Local || msg.Key != m.receipt.Record.ID {
-			return m, nil
-		}
-		if msg.Err != nil {
-			m.readErr = msg.Err.Error()
-			return m, formkit.Poll(msg.Key)
-		}
-		m.entries, m.readErr = msg.Entries, ""
-		if m.state = formkit.Outcome(msg.Entries); m.state == Local {
-			return m, formkit.Poll(msg.Key)
-		}
-		return m, nil
+		var cmd tea.Cmd
+		m.follow, m.state, cmd = m.follow.Update(m.c, msg)
+		return m, cmd
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -646,20 +637,20 @@ func (m Model) footer(width int) []string {
 		out = append(out, s.OK.Render(m.c.T(i18n.DispRecordedLocally, m.receipt.Record.Seq)))
 		switch m.state {
 		case Local:
-			out = append(out, s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(formkit.Waiting(m.entries)))))
-			for _, e := range m.entries {
+			out = append(out, s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(upload.Waiting(m.follow.Entries())))))
+			for _, e := range m.follow.Entries() {
 				if e.LastError != "" {
 					out = append(out, formkit.Wrap(s.Muted, width, e.LastError)...)
 				}
 			}
-			if m.readErr != "" {
-				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispStateFailed, m.readErr))...)
+			if err := m.follow.Err(); err != nil {
+				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispStateFailed, err.Error()))...)
 			}
 		case Centre:
 			out = append(out, s.OK.Render(m.c.T(i18n.DispRecordedCentre)+" "+m.c.T(i18n.DispHandOver)))
 		case Refused:
-			if text, held := formkit.Refusal(m.entries); held {
-				out = append(out, formkit.RefusalLines(m.c, m.entries, width)...)
+			if text, held := upload.Refusal(m.follow.Entries()); held {
+				out = append(out, formkit.RefusalLines(m.c, m.follow.Entries(), width)...)
 			} else {
 				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispRefused, text))...)
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
-	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
 func TestMain(m *testing.M) {
@@ -91,7 +91,7 @@ func confirm(t testing.TB, m Model) Model {
 
 func readOnce(t testing.TB, m Model) Model {
 	t.Helper()
-	m, cmd := m.Update(formkit.PollMsg{Key: m.Receipt().Record.ID})
+	m, cmd := m.Update(upload.PollMsg{Key: m.Receipt().Record.ID})
 	if cmd == nil {
 		t.Fatalf("no read of the upload state in state %d", m.State())
 	}

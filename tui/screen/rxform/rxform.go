@@ -31,18 +31,19 @@ import (
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
 // State is where the form's record stands.
-type State = formkit.State
+type State = upload.State
 
 // States of the form.
 const (
-	Editing   = formkit.Editing
-	Recording = formkit.Recording
-	Local     = formkit.Local
-	Centre    = formkit.Centre
-	Refused   = formkit.Refused
+	Editing   = upload.Editing
+	Recording = upload.Recording
+	Local     = upload.Local
+	Centre    = upload.Centre
+	Refused   = upload.Refused
 )
 
 // BackMsg asks the root to go back.
@@ -139,9 +140,7 @@ type Model struct {
 
 	state   State
 	receipt record.Receipt
-	ids     []string
-	entries []journal.OutboxEntry
-	readErr string
+	follow  upload.Follow
 }
 
 // New returns the form of kind form (rx.FormPaper or rx.FormTelephone)
@@ -232,7 +231,7 @@ func (m Model) Other() []string { return m.other }
 func (m Model) Focus() Field { return m.focus }
 
 // Entries returns the outbox entries of the records last read.
-func (m Model) Entries() []journal.OutboxEntry { return m.entries }
+func (m Model) Entries() []journal.OutboxEntry { return m.follow.Entries() }
 
 func (m Model) fields() []Field {
 	fs := []Field{FieldPatient, FieldPrescriber, FieldRegistration, FieldProfession}
@@ -416,30 +415,21 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m.placeProblems(msg.Err), nil
 		}
 		m.state, m.receipt, m.decisions = Local, msg.Receipt, msg.Receipt.Decisions
-		m.ids = []string{msg.Receipt.Record.ID}
+		ids := []string{msg.Receipt.Record.ID}
 		if msg.Receipt.Dispensing != nil {
-			m.ids = append(m.ids, msg.Receipt.Dispensing.ID)
+			ids = append(ids, msg.Receipt.Dispensing.ID)
 		}
 		m.problems, m.other = nil, nil
-		return m, formkit.Poll(m.ids[0])
-	case formkit.PollMsg:
-		if m.state != Local || len(m.ids) == 0 || msg.Key != m.ids[0] {
+		var poll tea.Cmd
+		m.follow, poll = upload.Start(ids...)
+		return m, poll
+	case upload.PollMsg, upload.StateMsg:
+		if m.state != Local {
 			return m, nil
 		}
-		return m, formkit.ReadStates(m.c, m.ids[0], m.ids)
-	case formkit.UploadStateMsg:
-		if m.state != Local || len(m.ids) == 0 || msg.Key != m.ids[0] {
-			return m, nil
-		}
-		if msg.Err != nil {
-			m.readErr = msg.Err.Error()
-			return m, formkit.Poll(msg.Key)
-		}
-		m.entries, m.readErr = msg.Entries, ""
-		if m.state = formkit.Outcome(msg.Entries); m.state == Local {
-			return m, formkit.Poll(msg.Key)
-		}
-		return m, nil
+		var cmd tea.Cmd
+		m.follow, m.state, cmd = m.follow.Update(m.c, msg)
+		return m, cmd
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -796,14 +786,14 @@ func (m Model) footer(width int) []string {
 		}
 		switch m.state {
 		case Local:
-			out = append(out, s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(formkit.Waiting(m.entries)))))
-			for _, e := range m.entries {
+			out = append(out, s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(upload.Waiting(m.follow.Entries())))))
+			for _, e := range m.follow.Entries() {
 				if e.LastError != "" {
 					out = append(out, formkit.Wrap(s.Muted, width, e.LastError)...)
 				}
 			}
-			if m.readErr != "" {
-				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispStateFailed, m.readErr))...)
+			if err := m.follow.Err(); err != nil {
+				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispStateFailed, err.Error()))...)
 			}
 		case Centre:
 			line := m.c.T(i18n.FormRecordedCentre)
@@ -812,7 +802,7 @@ func (m Model) footer(width int) []string {
 			}
 			out = append(out, s.OK.Render(line))
 		case Refused:
-			out = append(out, formkit.RefusalLines(m.c, m.entries, width)...)
+			out = append(out, formkit.RefusalLines(m.c, m.follow.Entries(), width)...)
 			if m.receipt.Dispensing != nil {
 				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispDoNotHand))...)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
 func TestMain(m *testing.M) {
@@ -101,7 +102,7 @@ func confirm(t testing.TB, m Model) Model {
 // waiting for the tick.
 func readOnce(t testing.TB, m Model) Model {
 	t.Helper()
-	m, cmd := m.Update(formkit.PollMsg{Key: m.Receipt().Record.ID})
+	m, cmd := m.Update(upload.PollMsg{Key: m.Receipt().Record.ID})
 	if cmd == nil {
 		t.Fatalf("no read of the upload state in state %d", m.State())
 	}
@@ -150,7 +151,7 @@ func TestPaperWithDispensing(t *testing.T) {
 			if m.State() != Centre || !strings.Contains(m.View(), "Recorded in Prescription Centre") || !strings.Contains(m.View(), "may be handed over") {
 				t.Fatalf("after the upload: state %d, entries %+v\n%s", m.State(), m.Entries(), m.View())
 			}
-			if _, cmd := m.Update(formkit.PollMsg{Key: m.Receipt().Record.ID}); cmd != nil {
+			if _, cmd := m.Update(upload.PollMsg{Key: m.Receipt().Record.ID}); cmd != nil {
 				t.Error("a finished record is still polled")
 			}
 			if _, cmd := m.Update(tuitest.Key(tea.KeyEsc)); cmd == nil {
@@ -328,8 +329,8 @@ func TestRefusedAtOnce(t *testing.T) {
 		t.Fatalf("state %d", m.State())
 	}
 	// The queue's answer, as the outbox would hold it after a 422.
-	es := []journal.OutboxEntry{{RecordID: m.ids[0], State: journal.OutboxDone}, {RecordID: m.ids[1], State: journal.OutboxRejected, LastError: "over-dispensed"}}
-	m, cmd := m.Update(formkit.UploadStateMsg{Key: m.ids[0], Entries: es})
+	es := []journal.OutboxEntry{{RecordID: m.Receipt().Record.ID, State: journal.OutboxDone}, {RecordID: m.Receipt().Dispensing.ID, State: journal.OutboxRejected, LastError: "over-dispensed"}}
+	m, cmd := m.Update(upload.StateMsg{Key: m.Receipt().Record.ID, Entries: es})
 	if cmd != nil || m.State() != Refused || !strings.Contains(m.View(), "Do not hand over") {
 		t.Fatalf("state %d\n%s", m.State(), m.View())
 	}

@@ -4,16 +4,15 @@
 // picker, the parsing of dates and numbers as the pharmacist types them,
 // the placing of record's validation problems next to their fields, the
 // policy decisions with their rule ids, a window that keeps the focused
-// field on a short terminal, and the follow-up of a record's upload from
-// "recorded locally" to "recorded in Prescription Centre" or the refusal.
+// field on a short terminal, and the rendering of a refused upload. The
+// follow-up of the upload itself is package upload's, which the dispense
+// screen shares.
 //
 // It lives under rxform because the forms are the only screens that use
-// it; the dispense screen has its own copy of the upload follow-up, which
-// could move here (or to tui/common) when someone owns both.
+// it.
 package formkit
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,22 +29,9 @@ import (
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
-	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
-	"github.com/tiski-rx/tiski/tui/screen/dispense"
-)
-
-// State is where a form's record stands.
-type State int
-
-// States of a form.
-const (
-	Editing   State = iota // filling in; problems of the last try may show
-	Recording              // the record is being committed to the journal
-	Local                  // in the journal and the outbox, not yet upstream
-	Centre                 // the Prescription Centre has every record of the form
-	Refused                // the Prescription Centre refused a record: do not hand over
+	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
 // RecordedMsg answers a form's record through Services.
@@ -54,94 +40,10 @@ type RecordedMsg struct {
 	Err     error
 }
 
-// PollMsg asks a form to read the upload state of its records; Key is
-// the id of the form's first record.
-type PollMsg struct{ Key string }
-
-// UploadStateMsg answers ReadStates: the outbox entries of the records,
-// in the order asked.
-type UploadStateMsg struct {
-	Key     string
-	Entries []journal.OutboxEntry
-	Err     error
-}
-
-// Poll ticks once after dispense.PollEvery and then asks for a read. The
-// form reads only the local journal, so polling costs no network.
-func Poll(key string) tea.Cmd {
-	return tea.Tick(dispense.PollEvery, func(time.Time) tea.Msg { return PollMsg{Key: key} })
-}
-
-// ReadStates reads the outbox entries of ids in the background, bounded
-// by the counter's call timeout.
-func ReadStates(c common.Common, key string, ids []string) tea.Cmd {
-	svc, timeout := c.Services, c.Counter.CallTimeout
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		es := make([]journal.OutboxEntry, 0, len(ids))
-		for _, id := range ids {
-			e, err := svc.UploadState(ctx, id)
-			if err != nil {
-				return UploadStateMsg{Key: key, Err: err}
-			}
-			es = append(es, e)
-		}
-		return UploadStateMsg{Key: key, Entries: es}
-	}
-}
-
-// Outcome is the state the entries put a recorded form in: Refused when
-// any record is in conflict or rejected, Centre when every one is done,
-// else Local.
-func Outcome(es []journal.OutboxEntry) State {
-	done := len(es) > 0
-	for _, e := range es {
-		switch e.State {
-		case journal.OutboxConflict, journal.OutboxRejected:
-			return Refused
-		case journal.OutboxDone:
-		default:
-			done = false
-		}
-	}
-	if done {
-		return Centre
-	}
-	return Local
-}
-
-// Waiting returns the outbox state to show while the records wait: the
-// first not done.
-func Waiting(es []journal.OutboxEntry) journal.OutboxState {
-	for _, e := range es {
-		if e.State != journal.OutboxDone && e.State != "" {
-			return e.State
-		}
-	}
-	return journal.OutboxPending
-}
-
-// Refusal says why a record of es did not reach the Prescription Centre,
-// and whether it was held back for review (a conflict, such as a paper
-// prescription that may duplicate an e-prescription) rather than refused.
-func Refusal(es []journal.OutboxEntry) (text string, held bool) {
-	for _, e := range es {
-		if c, ok := queue.EntryConflict(e); ok {
-			text = string(c.Kind)
-			if c.Detail != "" {
-				text += " – " + c.Detail
-			}
-			return text, e.State == journal.OutboxConflict
-		}
-	}
-	return "", false
-}
-
 // RefusalLines renders Refusal: held for review, with the key of the
 // conflicts screen, or refused.
 func RefusalLines(c common.Common, es []journal.OutboxEntry, width int) []string {
-	text, held := Refusal(es)
+	text, held := upload.Refusal(es)
 	if held {
 		return Wrap(c.Styles.Error, width, c.T(i18n.FormHeldForReview, c.Keys.Conflicts.Help().Key, text))
 	}

@@ -8,7 +8,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
@@ -46,28 +45,6 @@ func TestParseDateTime(t *testing.T) {
 	}
 	if _, err := ParseDate("31.2.2026", time.UTC); err == nil {
 		t.Fatal("31 February parsed")
-	}
-}
-
-func TestOutcome(t *testing.T) {
-	e := func(s journal.OutboxState) journal.OutboxEntry { return journal.OutboxEntry{State: s} }
-	for _, tc := range []struct {
-		name string
-		es   []journal.OutboxEntry
-		want State
-	}{
-		{"none read yet", nil, Local},
-		{"pending", []journal.OutboxEntry{e(journal.OutboxPending)}, Local},
-		{"prescription done, dispensing retrying", []journal.OutboxEntry{e(journal.OutboxDone), e(journal.OutboxRetry)}, Local},
-		{"both done", []journal.OutboxEntry{e(journal.OutboxDone), e(journal.OutboxDone)}, Centre},
-		{"dispensing rejected", []journal.OutboxEntry{e(journal.OutboxDone), e(journal.OutboxRejected)}, Refused},
-		{"prescription in conflict", []journal.OutboxEntry{e(journal.OutboxConflict), e(journal.OutboxPending)}, Refused},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Outcome(tc.es); got != tc.want {
-				t.Fatalf("Outcome = %d, want %d", got, tc.want)
-			}
-		})
 	}
 }
 
