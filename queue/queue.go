@@ -77,7 +77,7 @@ const (
 	DefaultDuplicateWindow = 7 * 24 * time.Hour
 	DefaultPollInterval    = time.Second
 	DefaultWakeJitter      = time.Second
-	DefaultWakeSpread      = 2 * time.Minute
+	DefaultWakeSpread      = 4 * time.Minute
 )
 
 // Config configures a Worker. The zero value gives the defaults.
@@ -121,7 +121,7 @@ type Config struct {
 	// (DESIGN §10); each of the others at a random moment within
 	// WakeSpread, or at its own retry time when that comes sooner. So 830
 	// pharmacies recovering together do not send their backlogs in the
-	// same second. Defaults 1 s and 2 min.
+	// same second. Defaults 1 s and 4 min.
 	WakeJitter time.Duration
 	WakeSpread time.Duration
 	// Now and After are the clock. Defaults time.Now and time.After.
@@ -252,27 +252,31 @@ func (w *Worker) Kick() {
 // Under full jitter the oldest record becomes due within WakeJitter and
 // each of the others within WakeSpread (or at its own retry time, if
 // sooner), at random: a backlog is not sent in one burst by every
-// pharmacy at the moment the Prescription Centre comes back. The backoff
-// of a woken record starts again: failures during the outage say nothing
-// about the load after it. With NoJitter, or a Store that cannot requeue a
-// single record, every retry is due at once.
+// pharmacy at the moment the Prescription Centre comes back. With
+// NoJitter, or a Store that cannot requeue a single record, every retry is
+// due at once. Either way the backoff of a woken record starts again:
+// failures during the outage say nothing about the load after it.
 func (w *Worker) Wake(ctx context.Context) error {
-	if w.cfg.NoJitter || w.requeue == nil {
-		_, err := w.store.WakeRetries(ctx)
-		w.Kick()
-		return err
-	}
 	waiting, err := w.store.OutboxList(ctx, journal.OutboxRetry)
 	if err != nil {
 		w.Kick()
 		return fmt.Errorf("list records to wake: %w", err)
+	}
+	w.mu.Lock()
+	for _, e := range waiting {
+		w.woken[e.RecordID] = e.Attempts
+	}
+	w.mu.Unlock()
+	if w.cfg.NoJitter || w.requeue == nil {
+		_, err := w.store.WakeRetries(ctx)
+		w.Kick()
+		return err
 	}
 	now := w.cfg.Now()
 	slices.SortFunc(waiting, func(a, b journal.OutboxEntry) int { return cmp.Compare(a.Seq, b.Seq) })
 	var wakes []wakeAt
 	w.mu.Lock()
 	for i, e := range waiting {
-		w.woken[e.RecordID] = e.Attempts
 		window := w.cfg.WakeSpread
 		if i == 0 {
 			window = w.cfg.WakeJitter
