@@ -20,10 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -236,33 +234,12 @@ func (m Model) fields() []Field {
 }
 
 func (m Model) focusInputs() Model {
-	for f := range m.inputs {
-		if !m.isInput[f] {
-			continue
-		}
-		if Field(f) == m.focus {
-			m.inputs[f].Focus()
-		} else {
-			m.inputs[f].Blur()
-		}
-	}
-	if m.focus == FieldMedicine {
-		m.picker = m.picker.Focus()
-	} else {
-		m.picker = m.picker.Blur()
-	}
+	m.picker = formkit.FocusInputs(m.inputs[:], m.isInput[:], m.focus, FieldMedicine, m.picker)
 	return m
 }
 
 func (m Model) move(by int) Model {
-	fs := m.fields()
-	i := 0
-	for j, f := range fs {
-		if f == m.focus {
-			i = j
-		}
-	}
-	m.focus = fs[(i+by+len(fs))%len(fs)]
+	m.focus = formkit.Move(m.fields(), m.focus, by)
 	return m.focusInputs()
 }
 
@@ -365,20 +342,16 @@ func dispensed(recs []journal.Record) []prior {
 
 func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.c.Keys
-	if m.state != Editing {
-		if m.state != Recording && key.Matches(km, k.Back) {
-			return m, back
-		}
+	switch formkit.KeyAction(k, m.state, km) {
+	case formkit.Ignore:
 		return m, nil
-	}
-	switch {
-	case key.Matches(km, k.Back):
+	case formkit.Back:
 		return m, back
-	case key.Matches(km, k.ConfirmDispense):
+	case formkit.Confirm:
 		return m.confirm()
-	case key.Matches(km, k.NextField):
+	case formkit.Next:
 		return m.move(1), nil
-	case key.Matches(km, k.PrevField):
+	case formkit.Prev:
 		return m.move(-1), nil
 	}
 	switch m.focus {
@@ -399,13 +372,8 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		}
 		return m.check(), cmd
 	case FieldBasis, FieldPackage:
-		by := 0
-		switch {
-		case key.Matches(km, k.Up):
-			by = -1
-		case key.Matches(km, k.Down), km.String() == " ":
-			by = 1
-		case key.Matches(km, k.Submit):
+		by, next := formkit.ChoiceKey(k, km)
+		if next {
 			return m.move(1), nil
 		}
 		if by == 0 {
@@ -425,16 +393,13 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 	if !m.isInput[m.focus] {
 		return m, nil
 	}
-	if key.Matches(km, k.Submit, k.Down) {
-		return m.move(1), nil // the scanner ends the barcode with Enter
+	if by := formkit.InputMove(k, km); by != 0 {
+		return m.move(by), nil // the scanner ends the barcode with Enter
 	}
-	if key.Matches(km, k.Up) {
-		return m.move(-1), nil
-	}
-	before := m.inputs[m.focus].Value()
+	var changed bool
 	var cmd tea.Cmd
-	m.inputs[m.focus], cmd = formkit.UpdateInput(m.inputs[m.focus], km)
-	if m.inputs[m.focus].Value() != before {
+	m.inputs[m.focus], changed, cmd = formkit.Type(m.inputs[m.focus], km)
+	if changed {
 		m = m.clear(m.focus)
 	}
 	return m.check(), cmd
@@ -444,16 +409,7 @@ func back() tea.Msg { return BackMsg{} }
 
 // clear drops record's problems of field f, into a new map.
 func (m Model) clear(f Field) Model {
-	if len(m.problems[f]) == 0 {
-		return m
-	}
-	ps := make(map[Field][]string, len(m.problems))
-	for k, v := range m.problems {
-		if k != f {
-			ps[k] = v
-		}
-	}
-	m.problems = ps
+	m.problems = formkit.Without(m.problems, f)
 	return m
 }
 
@@ -525,10 +481,7 @@ func (m Model) View() string {
 	s := m.c.Styles
 	width := max(m.c.Width, 40)
 	height := max(m.c.Height, 10)
-	who := m.patient.HETU
-	if m.patient.Family != "" || m.patient.Given != "" {
-		who = m.patient.Name() + "  " + m.patient.HETU
-	}
+	who := formkit.PatientLine(m.patient)
 	head := []string{s.Title.Render(m.c.T(i18n.EssTitle, who))}
 	if m.faultKnown && !m.inFault {
 		head = append(head, formkit.Wrap(s.Warning, width, m.c.T(i18n.EssNotFault))...)
@@ -546,31 +499,9 @@ func (m Model) View() string {
 	for _, f := range m.fields() {
 		blocks = append(blocks, m.block(f, width))
 	}
-	total := 0
-	for _, b := range blocks {
-		total += len(b.Lines)
-	}
 	foot := m.footer(width)
-	rules := func(compact bool) []string {
-		return append([]string{"", s.Label.Render(m.c.T(i18n.DispDecisions))}, formkit.DecisionLines(m.c, m.decisions, width, compact)...)
-	}
-	decisions := rules(false)
-	room := height - len(head) - len(foot) - len(decisions) - 1
-	if total > room {
-		decisions = rules(true)
-		room = height - len(head) - len(foot) - len(decisions) - 1
-	}
-	lines := append(head, formkit.FitView(m.c, blocks, max(room, 4))...)
-	lines = append(lines, decisions...)
-	lines = append(lines, "")
-	lines = append(lines, foot...)
-	if len(lines) > height {
-		lines = lines[:height]
-	}
-	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, width, "…") // a guard: every part above keeps to width
-	}
-	return strings.Join(lines, "\n")
+	decisions, room := formkit.DecisionSection(m.c, m.decisions, width, height, len(head)+len(foot)+1, formkit.Lines(blocks))
+	return formkit.Page(head, formkit.FitView(m.c, blocks, room), decisions, foot, width, height)
 }
 
 // block renders one field with its problems under it.
@@ -616,36 +547,14 @@ func (m Model) footer(width int) []string {
 	var out []string
 	switch m.state {
 	case Editing:
-		if !m.who.Role.MayRecord() {
-			out = append(out, s.Warning.Render(m.c.T(i18n.FormViewOnly)))
-		} else {
-			out = append(out, s.Label.Render(m.c.T(i18n.DispConfirmHint, m.c.Keys.ConfirmDispense.Help().Key)))
-		}
-		n := 0
-		for _, ps := range m.problems {
-			n += len(ps)
-		}
-		if n > 0 {
-			out = append(out, s.Error.Render(m.c.T(i18n.DispNotRecorded, m.c.T(i18n.FormFixFields, n))))
-		}
-		for _, o := range m.other {
-			out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispNotRecorded, o))...)
-		}
+		out = formkit.EditingLines(m.c, m.who.Role.MayRecord(), i18n.DispConfirmHint, m.problems, m.other, width)
 	case Recording:
 		out = append(out, s.Muted.Render(m.c.T(i18n.DispRecording)))
 	default:
 		out = append(out, s.OK.Render(m.c.T(i18n.DispRecordedLocally, m.receipt.Record.Seq)))
 		switch m.state {
 		case Local:
-			out = append(out, s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(upload.Waiting(m.follow.Entries())))))
-			for _, e := range m.follow.Entries() {
-				if e.LastError != "" {
-					out = append(out, formkit.Wrap(s.Muted, width, e.LastError)...)
-				}
-			}
-			if err := m.follow.Err(); err != nil {
-				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispStateFailed, err.Error()))...)
-			}
+			out = append(out, formkit.WaitingLines(m.c, m.follow.Entries(), m.follow.Err(), width)...)
 		case Centre:
 			out = append(out, s.OK.Render(m.c.T(i18n.DispRecordedCentre)+" "+m.c.T(i18n.DispHandOver)))
 		case Refused:

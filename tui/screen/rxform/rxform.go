@@ -18,10 +18,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -248,33 +246,12 @@ func (m Model) fields() []Field {
 }
 
 func (m Model) focusInputs() Model {
-	for f := range m.inputs {
-		if !m.isInput[f] {
-			continue
-		}
-		if Field(f) == m.focus {
-			m.inputs[f].Focus()
-		} else {
-			m.inputs[f].Blur()
-		}
-	}
-	if m.focus == FieldMedicine {
-		m.picker = m.picker.Focus()
-	} else {
-		m.picker = m.picker.Blur()
-	}
+	m.picker = formkit.FocusInputs(m.inputs[:], m.isInput[:], m.focus, FieldMedicine, m.picker)
 	return m
 }
 
 func (m Model) move(by int) Model {
-	fs := m.fields()
-	i := 0
-	for j, f := range fs {
-		if f == m.focus {
-			i = j
-		}
-	}
-	m.focus = fs[(i+by+len(fs))%len(fs)]
+	m.focus = formkit.Move(m.fields(), m.focus, by)
 	return m.focusInputs()
 }
 
@@ -438,22 +415,16 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 
 func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.c.Keys
-	if m.state != Editing {
-		// Once recorded the form is closed; Esc leaves it, and the queue
-		// uploads whether the screen is open or not.
-		if m.state != Recording && key.Matches(km, k.Back) {
-			return m, back
-		}
+	switch formkit.KeyAction(k, m.state, km) {
+	case formkit.Ignore:
 		return m, nil
-	}
-	switch {
-	case key.Matches(km, k.Back):
+	case formkit.Back:
 		return m, back
-	case key.Matches(km, k.ConfirmDispense):
+	case formkit.Confirm:
 		return m.confirm()
-	case key.Matches(km, k.NextField):
+	case formkit.Next:
 		return m.move(1), nil
-	case key.Matches(km, k.PrevField):
+	case formkit.Prev:
 		return m.move(-1), nil
 	}
 	switch m.focus {
@@ -473,13 +444,8 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		}
 		return m.check(), cmd
 	case FieldProfession, FieldPackage, FieldDispense:
-		by := 0
-		switch {
-		case key.Matches(km, k.Up):
-			by = -1
-		case key.Matches(km, k.Down), km.String() == " ":
-			by = 1
-		case key.Matches(km, k.Submit):
+		by, next := formkit.ChoiceKey(k, km)
+		if next {
 			return m.move(1), nil
 		}
 		if by == 0 {
@@ -495,30 +461,25 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		}
 		return m.clear(m.focus).check(), nil
 	case FieldCheckCallBack, FieldCheckRegistration, FieldCheckMedicine, FieldCheckPatient:
-		switch {
-		case km.String() == " ":
+		if km.String() == " " {
 			m.ticked[m.focus] = !m.ticked[m.focus]
 			return m.clear(FieldCheckCallBack).check(), nil
-		case key.Matches(km, k.Submit, k.Down):
-			return m.move(1), nil
-		case key.Matches(km, k.Up):
-			return m.move(-1), nil
+		}
+		if by := formkit.InputMove(k, km); by != 0 {
+			return m.move(by), nil
 		}
 		return m, nil
 	}
 	if !m.isInput[m.focus] {
 		return m, nil
 	}
-	if key.Matches(km, k.Submit, k.Down) {
-		return m.move(1), nil // a scanner ends with Enter
+	if by := formkit.InputMove(k, km); by != 0 {
+		return m.move(by), nil // a scanner ends with Enter
 	}
-	if key.Matches(km, k.Up) {
-		return m.move(-1), nil
-	}
-	before := m.inputs[m.focus].Value()
+	var changed bool
 	var cmd tea.Cmd
-	m.inputs[m.focus], cmd = formkit.UpdateInput(m.inputs[m.focus], km)
-	if m.inputs[m.focus].Value() != before {
+	m.inputs[m.focus], changed, cmd = formkit.Type(m.inputs[m.focus], km)
+	if changed {
 		m = m.clear(m.focus)
 	}
 	return m.check(), cmd
@@ -529,16 +490,7 @@ func back() tea.Msg { return BackMsg{} }
 // clear drops record's problems of field f, into a new map: earlier
 // copies of the model keep theirs.
 func (m Model) clear(f Field) Model {
-	if len(m.problems[f]) == 0 {
-		return m
-	}
-	ps := make(map[Field][]string, len(m.problems))
-	for k, v := range m.problems {
-		if k != f {
-			ps[k] = v
-		}
-	}
-	m.problems = ps
+	m.problems = formkit.Without(m.problems, f)
 	return m
 }
 
@@ -608,10 +560,7 @@ func (m Model) View() string {
 	if m.form == rx.FormTelephone {
 		title = i18n.FormTelephoneTitle
 	}
-	who := m.patient.HETU
-	if m.patient.Family != "" || m.patient.Given != "" {
-		who = m.patient.Name() + "  " + m.patient.HETU
-	}
+	who := formkit.PatientLine(m.patient)
 	head := []string{s.Title.Render(m.c.T(title, who))}
 	if m.mode == rx.ModeFault {
 		head = append(head, formkit.Wrap(s.Error, width, m.c.T(i18n.FormFault))...)
@@ -631,40 +580,15 @@ func (m Model) View() string {
 			left = append(left, b)
 		}
 	}
-	count := func(bs []formkit.Block) int {
-		n := 0
-		for _, b := range bs {
-			n += len(b.Lines)
-		}
-		return n
-	}
-	rules := func(compact bool) []string {
-		return append([]string{"", s.Label.Render(m.c.T(i18n.DispDecisions))}, formkit.DecisionLines(m.c, m.decisions, width, compact)...)
-	}
-	decisions := rules(false)
-	room := height - len(head) - len(foot) - len(decisions) - 1
-	if max(count(left), count(right)) > room {
-		decisions = rules(true)
-		room = height - len(head) - len(foot) - len(decisions) - 1
-	}
-	room = max(room, 4)
+	decisions, room := formkit.DecisionSection(m.c, m.decisions, width, height, len(head)+len(foot)+1,
+		max(formkit.Lines(left), formkit.Lines(right)))
 	var body []string
 	if two {
 		body = formkit.Join(formkit.FitView(m.c, left, room), formkit.FitView(m.c, right, room), colWidth+2)
 	} else {
 		body = formkit.FitView(m.c, left, room)
 	}
-	lines := append(head, body...)
-	lines = append(lines, decisions...)
-	lines = append(lines, "")
-	lines = append(lines, foot...)
-	if len(lines) > height {
-		lines = lines[:height]
-	}
-	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, width, "…") // a guard: every part above keeps to width
-	}
-	return strings.Join(lines, "\n")
+	return formkit.Page(head, body, decisions, foot, width, height)
 }
 
 // rightColumn tells the fields of the medicine, shown on the right when
@@ -762,21 +686,7 @@ func (m Model) footer(width int) []string {
 	var out []string
 	switch m.state {
 	case Editing:
-		if !m.who.Role.MayRecord() {
-			out = append(out, s.Warning.Render(m.c.T(i18n.FormViewOnly)))
-		} else {
-			out = append(out, s.Label.Render(m.c.T(i18n.FormConfirmHint, m.c.Keys.ConfirmDispense.Help().Key)))
-		}
-		n := 0
-		for _, ps := range m.problems {
-			n += len(ps)
-		}
-		if n > 0 {
-			out = append(out, s.Error.Render(m.c.T(i18n.DispNotRecorded, m.c.T(i18n.FormFixFields, n))))
-		}
-		for _, o := range m.other {
-			out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispNotRecorded, o))...)
-		}
+		out = formkit.EditingLines(m.c, m.who.Role.MayRecord(), i18n.FormConfirmHint, m.problems, m.other, width)
 	case Recording:
 		out = append(out, s.Muted.Render(m.c.T(i18n.DispRecording)))
 	default:
@@ -786,15 +696,7 @@ func (m Model) footer(width int) []string {
 		}
 		switch m.state {
 		case Local:
-			out = append(out, s.Warning.Render(m.c.T(i18n.DispWaitingUpload, string(upload.Waiting(m.follow.Entries())))))
-			for _, e := range m.follow.Entries() {
-				if e.LastError != "" {
-					out = append(out, formkit.Wrap(s.Muted, width, e.LastError)...)
-				}
-			}
-			if err := m.follow.Err(); err != nil {
-				out = append(out, formkit.Wrap(s.Error, width, m.c.T(i18n.DispStateFailed, err.Error()))...)
-			}
+			out = append(out, formkit.WaitingLines(m.c, m.follow.Entries(), m.follow.Err(), width)...)
 		case Centre:
 			line := m.c.T(i18n.FormRecordedCentre)
 			if m.receipt.Dispensing != nil {
