@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -30,6 +29,7 @@ import (
 	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
 	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
@@ -99,15 +99,8 @@ type Model struct {
 // New returns the form for dispensing p to patient. In FAULT mode it is the
 // essential-medication form.
 func New(c common.Common, patient rx.Patient, p rx.Prescription, who rx.Pharmacist, mode rx.Mode) Model {
-	in := func(limit int) textinput.Model {
-		t := textinput.New()
-		t.Prompt = ""
-		t.CharLimit = limit
-		t.Cursor.SetMode(cursor.CursorStatic)
-		return t
-	}
 	m := Model{c: c, patient: patient, p: p, who: who, essential: mode == rx.ModeFault,
-		quantity: in(6), unitsPerDay: in(6)}
+		quantity: formkit.Input(6), unitsPerDay: formkit.Input(6)}
 	if pack, ok := p.Medicine.SmallestPackage(); ok {
 		for i, q := range p.Medicine.Packages {
 			if q.VNR == pack.VNR {
@@ -177,14 +170,7 @@ func (m Model) focusInputs() Model {
 }
 
 func (m Model) move(by int) Model {
-	fs := m.fields()
-	i := 0
-	for j, f := range fs {
-		if f == m.focus {
-			i = j
-		}
-	}
-	m.focus = fs[(i+by+len(fs))%len(fs)]
+	m.focus = formkit.Move(m.fields(), m.focus, by)
 	return m.focusInputs()
 }
 
@@ -197,14 +183,6 @@ func (m Model) packageChosen() (rx.Package, bool) {
 	return m.p.Medicine.Packages[m.pack], true
 }
 
-func parseUnits(s string) (float64, error) {
-	s = strings.TrimSpace(strings.ReplaceAll(s, ",", "."))
-	if s == "" {
-		return 0, nil
-	}
-	return strconv.ParseFloat(s, 64)
-}
-
 // judge previews the policy's decisions on the form as it stands.
 func (m Model) judge() Model {
 	pol := m.c.Counter.Policy
@@ -215,7 +193,7 @@ func (m Model) judge() Model {
 	if m.essential {
 		pack, _ := m.packageChosen()
 		qty, _ := strconv.Atoi(strings.TrimSpace(m.quantity.Value()))
-		upd, _ := parseUnits(m.unitsPerDay.Value())
+		upd, _ := formkit.ParseDose(m.unitsPerDay.Value())
 		ds = append(ds, pol.EssentialDispensing(m.p.Medicine, pack, qty, upd)...)
 	}
 	m.decisions = ds
@@ -258,24 +236,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 
 func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.c.Keys
-	if m.state != Editing {
-		// Once recorded the form is closed; Esc leaves it, and the queue
-		// goes on uploading whether the screen is open or not.
-		if m.state != Recording && key.Matches(km, k.Back) {
-			return m, back
-		}
+	switch formkit.KeyAction(k, m.state, km) {
+	case formkit.Ignore:
 		return m, nil
-	}
-	switch {
-	case key.Matches(km, k.Back):
+	case formkit.Back:
 		return m, back
-	case key.Matches(km, k.ConfirmDispense):
+	case formkit.Confirm:
 		return m.confirm()
-	case key.Matches(km, k.NextField):
+	case formkit.Next:
 		return m.move(1), nil
-	case key.Matches(km, k.PrevField):
+	case formkit.Prev:
 		return m.move(-1), nil
-	case key.Matches(km, k.Up, k.Down) && (m.focus == fieldPackage || m.focus == fieldBasis):
+	}
+	if key.Matches(km, k.Up, k.Down) && (m.focus == fieldPackage || m.focus == fieldBasis) {
 		by := 1
 		if key.Matches(km, k.Up) {
 			by = -1
@@ -310,7 +283,7 @@ func (m Model) confirm() (Model, tea.Cmd) {
 		m.problem = m.c.T(i18n.DispNumber)
 		return m, nil
 	}
-	upd, err := parseUnits(m.unitsPerDay.Value())
+	upd, err := formkit.ParseDose(m.unitsPerDay.Value())
 	if err != nil {
 		m.problem = m.c.T(i18n.DispNumber)
 		return m, nil
