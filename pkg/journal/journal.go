@@ -243,7 +243,15 @@ type tx struct {
 	*sql.Tx
 	now     time.Time
 	stmts   *stmtCache
-	records int // records appended, for the checkpointer
+	records int     // records appended, for the checkpointer
+	head    *txHead // the mode and the chain's head after the last append; nil until read
+}
+
+// txHead is what an append needs of the records before it.
+type txHead struct {
+	mode rx.ModeState
+	seq  int64 // the sequence number last handed out
+	hash string
 }
 
 // write runs fn in one IMMEDIATE transaction and commits it. what names the

@@ -163,14 +163,21 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s this one depends on is not waiting for upload.", nr.DependsOn)
 		}
 	}
-	mode, err := modeState(ctx, t)
-	if err != nil {
-		return Record{}, err
+	// Within one write transaction nothing else writes, so the mode and
+	// the chain's head are read once and carried from record to record
+	// (AppendAll of thousands of records read them once).
+	if t.head == nil {
+		mode, err := modeState(ctx, t)
+		if err != nil {
+			return Record{}, err
+		}
+		seq, prev, err := chainHead(ctx, t)
+		if err != nil {
+			return Record{}, err
+		}
+		t.head = &txHead{mode: mode, seq: seq, hash: prev}
 	}
-	seq, prev, err := chainHead(ctx, t)
-	if err != nil {
-		return Record{}, err
-	}
+	mode, seq, prev := t.head.mode, t.head.seq, t.head.hash
 	when := nr.Time
 	if when.IsZero() {
 		when = t.now
@@ -206,6 +213,10 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 		return Record{}, err
 	}
 	t.records++
+	t.head.seq, t.head.hash = rec.Seq, rec.Hash
+	if nr.Kind == KindModeChange {
+		t.head = nil // the mode changed: ChangeMode knows the new one, the next append reads it
+	}
 	if nr.Upload {
 		_, err = t.ExecContext(ctx, `INSERT INTO outbox (record_seq, record_id, kind, state, next_attempt, depends_on, created_at, updated_at)
 			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`,
