@@ -53,5 +53,8 @@ func quickConfig() config {
 	c.appends = 1000
 	c.detectRounds = 1
 	c.frames, c.viewFrames, c.statusRuns = 5, 300, 5
+	// A tenth of the storm: as many clients per unit of capacity (2.8
+	// seconds' worth), as many records each. The row says so.
+	c.herdClients, c.herdCapacity = 83, 30
 	return c
 }

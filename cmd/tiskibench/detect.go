@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -71,7 +70,7 @@ func measureDetection(ctx context.Context, cfg config) []Row {
 		rows = append(rows, failed("detect: recovery → first upload", "s", recoveryCheck, err))
 	} else {
 		rows = append(rows, row(fmt.Sprintf("detect: successful probe → first upload (probe every %s)", interval),
-			gap.Seconds(), "s", math.NaN(), "", recoveryCheck))
+			gap.Seconds(), "s", nan(), "", recoveryCheck))
 	}
 	return rows
 }

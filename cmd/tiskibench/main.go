@@ -37,12 +37,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	quick := fl.Bool("quick", false, "fewer samples: finishes within a minute")
 	only := fl.String("run", "", "measure only the groups whose name matches this regexp (journal, drain, detect, herd, counter)")
 	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	cacheDir := fl.String("cache", "", "folder of the cached journal for sync status (default: the user's cache folder/tiski-bench)")
+	statusRecords := fl.Int("status-records", 0, "records in the sync status journal (default 1,000,000; the row says how many)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
 	cfg := fullConfig()
 	if *quick {
 		cfg = quickConfig()
+	}
+	cfg.cacheDir = *cacheDir
+	if *statusRecords > 0 {
+		cfg.statusRecords = *statusRecords
 	}
 	var match *regexp.Regexp
 	if *only != "" {
@@ -65,6 +71,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	return measure(ctx, cfg, match, *asJSON, stdout, stderr)
+}
+
+// measure measures the groups that match (all when match is nil), prints
+// the rows and returns the exit code: 0 when every row passed, 1 when one
+// failed, 2 when the run could not finish.
+func measure(ctx context.Context, cfg config, match *regexp.Regexp, asJSON bool, stdout, stderr io.Writer) int {
 	start := time.Now()
 	var rows []Row
 	for _, g := range groups(cfg) {
@@ -81,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "tiskibench: %d rows in %s\n", len(rows), time.Since(start).Round(100*time.Millisecond))
 	var err error
-	if *asJSON {
+	if asJSON {
 		err = writeJSON(stdout, rows)
 	} else {
 		err = writeTable(stdout, rows)

@@ -75,6 +75,9 @@ func failed(name, unit string, c check, err error) Row {
 	return r
 }
 
+// nan is no floor.
+func nan() float64 { return math.NaN() }
+
 func round(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
