@@ -38,6 +38,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/screen/syncq"
+	"github.com/tiski-rx/tiski/tui/screen/tables"
 )
 
 // BackMsg asks the root to close the conflicts screen.
@@ -215,16 +216,7 @@ type Model struct {
 
 // New returns the conflicts screen; Init reads the records in review.
 func New(c common.Common, who rx.Pharmacist) Model {
-	k := c.Keys
-	st := table.DefaultStyles()
-	st.Header = st.Header.Inherit(c.Styles.Header)
-	st.Selected = c.Styles.Selected
-	t := table.New(
-		table.WithFocused(true),
-		table.WithStyles(st),
-		// The keys come from the keymap only; the table's own are off.
-		table.WithKeyMap(table.KeyMap{LineUp: k.Up, LineDown: k.Down}),
-	)
+	t := tables.New(c)
 	in := func(limit int) textinput.Model {
 		t := textinput.New()
 		t.Prompt = ""

@@ -22,6 +22,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/screen/tables"
 )
 
 // BackMsg asks the root to go back to the patient search.
@@ -76,16 +77,7 @@ func New(c common.Common, patient rx.Patient, rxs []rx.Prescription, who rx.Phar
 	f.Prompt = ""
 	f.CharLimit = 40
 	f.Cursor.SetMode(cursor.CursorStatic)
-	k := c.Keys
-	st := table.DefaultStyles()
-	st.Header = st.Header.Inherit(c.Styles.Header)
-	st.Selected = c.Styles.Selected
-	t := table.New(
-		table.WithFocused(true),
-		table.WithStyles(st),
-		// The keys come from the keymap only; the table's own are off.
-		table.WithKeyMap(table.KeyMap{LineUp: k.Up, LineDown: k.Down}),
-	)
+	t := tables.New(c)
 	m := Model{c: c, patient: patient, all: rxs, table: t, filter: f, who: who}
 	return m.layout().refresh()
 }

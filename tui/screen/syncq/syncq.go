@@ -26,6 +26,7 @@ import (
 	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/screen/tables"
 )
 
 // RefreshEvery is how often the screen reads the queue again.
@@ -102,16 +103,7 @@ type Model struct {
 
 // New returns the sync screen; Init starts reading the queue.
 func New(c common.Common, who rx.Pharmacist) Model {
-	k := c.Keys
-	st := table.DefaultStyles()
-	st.Header = st.Header.Inherit(c.Styles.Header)
-	st.Selected = c.Styles.Selected
-	t := table.New(
-		table.WithFocused(true),
-		table.WithStyles(st),
-		// The keys come from the keymap only; the table's own are off.
-		table.WithKeyMap(table.KeyMap{LineUp: k.Up, LineDown: k.Down}),
-	)
+	t := tables.New(c)
 	m := Model{c: c, who: who, screen: opened.Add(1), seq: 1, table: t, blocked: map[string]queue.BlockedEntry{}, every: c.Tick}
 	return m.layout().refresh()
 }
