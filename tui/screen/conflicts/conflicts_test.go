@@ -2,7 +2,6 @@ package conflicts
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +16,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	tuitest.NoColour()
 	time.Local = time.UTC // the records' times, as the goldens show them
-	os.Exit(m.Run())
+	tuitest.Main(m)
 }
-
-// noTick stands in for tea.Tick: the tests read the list when they choose
-// (read), never on the clock.
-func noTick(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
 
 // read plays one tick of the refresh and lets the read finish.
 func read(t *testing.T, m Model) Model {
@@ -37,7 +31,7 @@ func read(t *testing.T, m Model) Model {
 func open(t *testing.T, env *tuitest.Env, lang i18n.Lang, w, h int, who rx.Pharmacist) Model {
 	t.Helper()
 	m := New(env.Common(lang, w, h), who)
-	m.every = noTick
+	m.every = tuitest.NoTick
 	m, _ = tuitest.Settle(m, tuitest.Run(m.Init()), nil)
 	if !m.Loaded() || m.Problem() != "" {
 		t.Fatalf("the first read: loaded %v, problem %q", m.Loaded(), m.Problem())

@@ -2,7 +2,6 @@ package dispense
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,10 +15,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 // Fixtures of the simulator.
 const (
@@ -49,29 +45,6 @@ func load(t testing.TB, env *tuitest.Env, code, id string) (rx.Patient, rx.Presc
 	return rx.Patient{}, rx.Prescription{}
 }
 
-// confirm presses F10 and feeds back the answer of the record.
-func confirm(t *testing.T, m Model) Model {
-	t.Helper()
-	m, cmd := m.Update(tuitest.Key(tea.KeyF10))
-	if cmd == nil {
-		return m
-	}
-	m, _ = m.Update(tuitest.Run(cmd))
-	return m
-}
-
-// readOnce reads the outbox once, as the screen's tick would, without
-// waiting for the tick.
-func readOnce(t *testing.T, m Model) Model {
-	t.Helper()
-	m, cmd := m.Update(PollMsg{Key: m.Receipt().Record.ID})
-	if cmd == nil {
-		t.Fatalf("no read of the upload state in state %d", m.State())
-	}
-	m, _ = m.Update(tuitest.Run(cmd))
-	return m
-}
-
 func TestOnlineDispensingReachesTheCentre(t *testing.T) {
 	env := tuitest.New(t)
 	patient, p := load(t, env, tuitest.Matti, metforem)
@@ -79,16 +52,16 @@ func TestOnlineDispensingReachesTheCentre(t *testing.T) {
 	if m.Essential() {
 		t.Fatal("an online dispensing shows the essential form")
 	}
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local || !strings.Contains(m.View(), "Recorded locally") {
 		t.Fatalf("after F10: state %d, problem %q\n%s", m.State(), m.Problem(), m.View())
 	}
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	if m.State() != Local {
 		t.Fatalf("before the upload: state %d", m.State())
 	}
 	env.Drain(t)
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	if m.State() != Centre || !strings.Contains(m.View(), "Recorded in Prescription Centre") {
 		t.Fatalf("after the upload: state %d\n%s", m.State(), m.View())
 	}
@@ -107,12 +80,12 @@ func TestLockedPrescriptionIsRefusedAtOnce(t *testing.T) {
 	env := tuitest.New(t)
 	patient, p := load(t, env, lockedOf, locked)
 	m := New(env.Common(i18n.EN, 120, 40), patient, p, tuitest.Pharmacist, rx.ModeOnline)
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local {
 		t.Fatalf("after F10: state %d, problem %q", m.State(), m.Problem())
 	}
 	env.Drain(t)
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	v := m.View()
 	if m.State() != Refused || !strings.Contains(v, "refused the dispensing: locked") || !strings.Contains(v, "Do not hand over") {
 		t.Fatalf("state %d, entry %+v\n%s", m.State(), m.Entry(), v)
@@ -145,7 +118,7 @@ func TestEssentialDispensingInFault(t *testing.T) {
 		if policy.Worst(s.Decisions()) != policy.Deny || !strings.Contains(s.View(), policy.RuleEssentialQuantity) {
 			t.Fatalf("preview: %v\n%s", s.Decisions(), s.View())
 		}
-		s = confirm(t, s)
+		s = tuitest.Confirm(t, s)
 		if s.State() != Editing || !strings.Contains(s.Problem(), policy.RuleEssentialQuantity) {
 			t.Fatalf("state %d, problem %q", s.State(), s.Problem())
 		}
@@ -156,14 +129,14 @@ func TestEssentialDispensingInFault(t *testing.T) {
 			s, _ = s.Update(tuitest.Key(tea.KeyTab))
 		}
 		s, _ = s.Update(tuitest.Type("8")) // 30 days at 8 a day: more than the 200-tablet pack
-		s = confirm(t, s)
+		s = tuitest.Confirm(t, s)
 		if s.State() != Local || !strings.Contains(s.View(), "Recorded locally") {
 			t.Fatalf("state %d, problem %q\n%s", s.State(), s.Problem(), s.View())
 		}
 		if !strings.Contains(strings.Join(s.Receipt().Record.Rules, " "), policy.RuleEssentialQuantity) {
 			t.Fatalf("rules %v", s.Receipt().Record.Rules)
 		}
-		s = readOnce(t, s)
+		s = tuitest.ReadOnce(t, s)
 		if s.State() != Local || s.Entry().State != journal.OutboxPending {
 			t.Fatalf("state %d, entry %+v", s.State(), s.Entry())
 		}
@@ -187,7 +160,7 @@ func TestProblemsInThePharmacistsTerms(t *testing.T) {
 				s, _ = s.Update(tuitest.Key(tea.KeyBackspace))
 			}
 			s, _ = s.Update(tuitest.Type(tc.typed))
-			s = confirm(t, s)
+			s = tuitest.Confirm(t, s)
 			if s.State() != Editing || !strings.Contains(s.View(), tc.want) {
 				t.Fatalf("state %d\n%s", s.State(), s.View())
 			}

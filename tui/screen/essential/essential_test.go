@@ -2,7 +2,6 @@ package essential
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +14,9 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
-	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 const metforem = "EP26000101" // Matti's, on the simulator
 
@@ -38,26 +33,16 @@ func open(t testing.TB, env *tuitest.Env, who rx.Pharmacist, patient rx.Patient,
 	return m
 }
 
+// to tabs to field f.
 func to(t testing.TB, m Model, f Field) Model {
 	t.Helper()
-	for range fieldCount + 1 {
-		if m.Focus() == f {
-			return m
-		}
-		m, _ = m.Update(tuitest.Key(tea.KeyTab))
-	}
-	t.Fatalf("field %d is not on the form", f)
-	return m
+	return tuitest.To(t, m, f, int(fieldCount))
 }
 
+// set replaces the text of field f with s.
 func set(t testing.TB, m Model, f Field, s string) Model {
 	t.Helper()
-	m = to(t, m, f)
-	m, _ = m.Update(tuitest.Key(tea.KeyCtrlU))
-	if s != "" {
-		m, _ = m.Update(tuitest.Type(s))
-	}
-	return m
+	return tuitest.Set(t, m, f, int(fieldCount), s)
 }
 
 // scan types the prescription id and Enter, as the barcode scanner does.
@@ -76,26 +61,6 @@ func pick(t testing.TB, m Model, query string) Model {
 	if _, ok := m.picker.Medicine(); !ok {
 		t.Fatalf("%q took no medicine\n%s", query, m.View())
 	}
-	return m
-}
-
-func confirm(t testing.TB, m Model) Model {
-	t.Helper()
-	m, cmd := m.Update(tuitest.Key(tea.KeyF10))
-	if cmd == nil {
-		return m
-	}
-	m, _ = m.Update(tuitest.Run(cmd))
-	return m
-}
-
-func readOnce(t testing.TB, m Model) Model {
-	t.Helper()
-	m, cmd := m.Update(upload.PollMsg{Key: m.Receipt().Record.ID})
-	if cmd == nil {
-		t.Fatalf("no read of the upload state in state %d", m.State())
-	}
-	m, _ = m.Update(tuitest.Run(cmd))
 	return m
 }
 
@@ -141,7 +106,7 @@ func TestEssentialInFault(t *testing.T) {
 		if policy.Worst(s.Decisions()) != policy.Deny || !strings.Contains(s.View(), policy.RuleEssentialQuantity) {
 			t.Fatalf("preview %v\n%s", s.Decisions(), s.View())
 		}
-		s = confirm(t, s)
+		s = tuitest.Confirm(t, s)
 		if s.State() != Editing || !strings.Contains(strings.Join(s.Problems(FieldQuantity), " "), "essential medication") {
 			t.Fatalf("state %d, problems %v, other %v\n%s", s.State(), s.problems, s.Other(), s.View())
 		}
@@ -151,7 +116,7 @@ func TestEssentialInFault(t *testing.T) {
 	})
 	t.Run("the id is needed unless the basis is the previous label", func(t *testing.T) {
 		s := set(t, m, FieldPrescriptionID, "")
-		s = confirm(t, s)
+		s = tuitest.Confirm(t, s)
 		if s.State() != Editing || len(s.Problems(FieldPrescriptionID)) == 0 {
 			t.Fatalf("state %d\n%s", s.State(), s.View())
 		}
@@ -171,7 +136,7 @@ func TestEssentialInFault(t *testing.T) {
 	if policy.Worst(m.Decisions()) != policy.Allow {
 		t.Fatalf("within the cap: %v", m.Decisions())
 	}
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local || !strings.Contains(m.View(), "Recorded locally") {
 		t.Fatalf("state %d, problems %v, other %v\n%s", m.State(), m.problems, m.Other(), m.View())
 	}
@@ -179,12 +144,12 @@ func TestEssentialInFault(t *testing.T) {
 	if len(recs) != 1 || !strings.Contains(string(recs[0].Body), `"essential":true`) || !strings.Contains(string(recs[0].Body), `"basis":"summary"`) {
 		t.Fatalf("journal %+v", recs)
 	}
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	if m.State() != Local {
 		t.Fatalf("state %d before the upload", m.State())
 	}
 	env.Drain(t)
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	if m.State() != Centre || !strings.Contains(m.View(), "Recorded in Prescription Centre") {
 		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), m.View())
 	}
@@ -222,7 +187,7 @@ func TestPreviousLabelNeedsNoID(t *testing.T) {
 	m = to(t, m, FieldBasis)
 	m, _ = m.Update(tuitest.Key(tea.KeyUp)) // previous label
 	m = pick(t, m, "990371")                // Thyroxin 0.1 mg, scanned from the old package
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local {
 		t.Fatalf("state %d, problems %v, other %v\n%s", m.State(), m.problems, m.Other(), m.View())
 	}
@@ -235,12 +200,12 @@ func TestOnlineAsksForAFaultReference(t *testing.T) {
 		t.Fatalf("\n%s", m.View())
 	}
 	m = pick(t, scan(t, m, metforem), "metforem")
-	s := confirm(t, m)
+	s := tuitest.Confirm(t, m)
 	if s.State() != Editing || !strings.Contains(strings.Join(s.Problems(FieldFaultReference), " "), "fault reference") {
 		t.Fatalf("state %d, problems %v, other %v\n%s", s.State(), s.problems, s.Other(), s.View())
 	}
 	s = set(t, s, FieldFaultReference, "Kela notice 2.3.2026: Prescription Centre unreachable")
-	s = confirm(t, s)
+	s = tuitest.Confirm(t, s)
 	if s.State() != Local {
 		t.Fatalf("state %d, problems %v, other %v", s.State(), s.problems, s.Other())
 	}
@@ -265,7 +230,7 @@ func TestGolden(t *testing.T) {
 			t.Run(fmt.Sprintf("%s_%dx%d_capped", mode, sz.W, sz.H), func(t *testing.T) {
 				m := pick(t, scan(t, open(t, env, tuitest.Pharmacist, matti, since, sz.W, sz.H), metforem), "metforem")
 				m = set(t, m, FieldUnitsPerDay, "1")
-				m = confirm(t, m)
+				m = tuitest.Confirm(t, m)
 				tuitest.Golden(t, m.View())
 			})
 		}
@@ -280,11 +245,11 @@ func TestFits(t *testing.T) {
 		states := map[string]Model{}
 		m := open(t, env, tuitest.Pharmacist, matti, since, sz.W, sz.H)
 		states["empty"] = m
-		states["problems"] = confirm(t, m)
+		states["problems"] = tuitest.Confirm(t, m)
 		states["searching"] = set(t, scan(t, m, metforem), FieldMedicine, "a")
 		f := pick(t, scan(t, m, strings.Repeat("EP2600", 10)), "metforem")
-		states["capped"] = confirm(t, set(t, f, FieldUnitsPerDay, "1"))
-		states["recorded"] = confirm(t, set(t, set(t, f, FieldUnitsPerDay, "1"), FieldQuantity, "30"))
+		states["capped"] = tuitest.Confirm(t, set(t, f, FieldUnitsPerDay, "1"))
+		states["recorded"] = tuitest.Confirm(t, set(t, set(t, f, FieldUnitsPerDay, "1"), FieldQuantity, "30"))
 		for name, s := range states {
 			t.Run(fmt.Sprintf("%dx%d_%s", sz.W, sz.H, name), func(t *testing.T) {
 				v := s.View()
@@ -329,12 +294,12 @@ func TestRefusedAfterTheFault(t *testing.T) {
 	since := env.Fault(t).Since
 	m := open(t, env, tuitest.Pharmacist, rx.Patient{HETU: "080963U907X"}, since, 80, 24)
 	m = pick(t, scan(t, m, locked.ID), locked.Medicine.Name+" "+locked.Medicine.Strength) // its smallest pack
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local {
 		t.Fatalf("state %d, problems %v, other %v\n%s", m.State(), m.problems, m.Other(), m.View())
 	}
 	env.Drain(t)
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	if v := m.View(); m.State() != Refused || !strings.Contains(v, "locked") || !strings.Contains(v, "Do not hand over") {
 		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), v)
 	}
@@ -361,7 +326,7 @@ func TestPolicyOfTheMedicine(t *testing.T) {
 			if !found || !strings.Contains(s.View(), tc.rule) {
 				t.Fatalf("decisions %v\n%s", s.Decisions(), s.View())
 			}
-			s = confirm(t, s)
+			s = tuitest.Confirm(t, s)
 			if recorded := s.State() == Local; recorded != (tc.verdict != policy.Deny) {
 				t.Fatalf("state %d, problems %v, other %v", s.State(), s.problems, s.Other())
 			}

@@ -2,7 +2,6 @@ package prescriptions
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,10 +11,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 // matti loads Matti's patient record and prescriptions from the simulator.
 func matti(t testing.TB, env *tuitest.Env) (rx.Patient, []rx.Prescription) {

@@ -2,7 +2,6 @@ package rxform
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,10 +17,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/screen/upload"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 var matti = rx.Patient{HETU: tuitest.Matti, Family: "Korhonen", Given: "Matti"}
 
@@ -36,25 +32,13 @@ func open(t testing.TB, env *tuitest.Env, who rx.Pharmacist, form rx.Form, mode 
 // to tabs to field f.
 func to(t testing.TB, m Model, f Field) Model {
 	t.Helper()
-	for range fieldCount + 1 {
-		if m.Focus() == f {
-			return m
-		}
-		m, _ = m.Update(tuitest.Key(tea.KeyTab))
-	}
-	t.Fatalf("field %d is not on the form", f)
-	return m
+	return tuitest.To(t, m, f, int(fieldCount))
 }
 
 // set replaces the text of field f with s.
 func set(t testing.TB, m Model, f Field, s string) Model {
 	t.Helper()
-	m = to(t, m, f)
-	m, _ = m.Update(tuitest.Key(tea.KeyCtrlU))
-	if s != "" {
-		m, _ = m.Update(tuitest.Type(s))
-	}
-	return m
+	return tuitest.Set(t, m, f, int(fieldCount), s)
 }
 
 // fill fills in a valid prescription of Amorion by Anna Korhonen, the
@@ -87,29 +71,6 @@ func tickAll(t testing.TB, m Model) Model {
 	return m
 }
 
-// confirm presses F10 and feeds back the answer of the record.
-func confirm(t testing.TB, m Model) Model {
-	t.Helper()
-	m, cmd := m.Update(tuitest.Key(tea.KeyF10))
-	if cmd == nil {
-		return m
-	}
-	m, _ = m.Update(tuitest.Run(cmd))
-	return m
-}
-
-// readOnce reads the outbox once, as the form's tick would, without
-// waiting for the tick.
-func readOnce(t testing.TB, m Model) Model {
-	t.Helper()
-	m, cmd := m.Update(upload.PollMsg{Key: m.Receipt().Record.ID})
-	if cmd == nil {
-		t.Fatalf("no read of the upload state in state %d", m.State())
-	}
-	m, _ = m.Update(tuitest.Run(cmd))
-	return m
-}
-
 func records(t testing.TB, env *tuitest.Env) []journal.Record {
 	t.Helper()
 	recs, err := env.Journal.List(t.Context(), journal.Filter{Patient: tuitest.Matti})
@@ -130,7 +91,7 @@ func TestPaperWithDispensing(t *testing.T) {
 			if policy.Worst(m.Decisions()) == policy.Deny {
 				t.Fatalf("preview denies: %v", m.Decisions())
 			}
-			m = confirm(t, m)
+			m = tuitest.Confirm(t, m)
 			if m.State() != Local || !strings.Contains(m.View(), "Prescription recorded locally") || !strings.Contains(m.View(), "Dispensing recorded locally") {
 				t.Fatalf("after F10: state %d, other %v, problems %v\n%s", m.State(), m.Other(), m.problems, m.View())
 			}
@@ -141,13 +102,13 @@ func TestPaperWithDispensing(t *testing.T) {
 			if recs[0].Mode != mode {
 				t.Errorf("recorded in mode %s, want %s", recs[0].Mode, mode)
 			}
-			m = readOnce(t, m)
+			m = tuitest.ReadOnce(t, m)
 			if m.State() != Local || !strings.Contains(m.View(), "Waiting to upload") {
 				t.Fatalf("before the upload: state %d\n%s", m.State(), m.View())
 			}
 			env.Drain(t) // the fault ends, or the record goes up at once online
 
-			m = readOnce(t, m)
+			m = tuitest.ReadOnce(t, m)
 			if m.State() != Centre || !strings.Contains(m.View(), "Recorded in Prescription Centre") || !strings.Contains(m.View(), "may be handed over") {
 				t.Fatalf("after the upload: state %d, entries %+v\n%s", m.State(), m.Entries(), m.View())
 			}
@@ -193,7 +154,7 @@ func TestInvalidFieldsRecordNothing(t *testing.T) {
 	t.Run("after F10 every problem shows next to its field", func(t *testing.T) {
 		s := set(t, m, FieldIssued, "3.3.2026") // tomorrow
 		s = set(t, s, FieldRepeats, "0")
-		s = confirm(t, s)
+		s = tuitest.Confirm(t, s)
 		if s.State() != Editing {
 			t.Fatalf("state %d", s.State())
 		}
@@ -264,7 +225,7 @@ func TestTelephone(t *testing.T) {
 			t.Fatalf("preview %v\n%s", s.Decisions(), s.View())
 		}
 		s = set(t, s, FieldQuantity, "28")
-		s = confirm(t, tickAll(t, s))
+		s = tuitest.Confirm(t, tickAll(t, s))
 		if s.State() != Editing || !strings.Contains(strings.Join(s.Problems(FieldMedicine), " "), "narcotic") {
 			t.Fatalf("state %d, problems %v, other %v", s.State(), s.Problems(FieldMedicine), s.Other())
 		}
@@ -273,7 +234,7 @@ func TestTelephone(t *testing.T) {
 		}
 	})
 	t.Run("with the checklist ticked it is recorded and uploaded", func(t *testing.T) {
-		s := confirm(t, tickAll(t, m))
+		s := tuitest.Confirm(t, tickAll(t, m))
 		if s.State() != Local {
 			t.Fatalf("state %d, problems %v, other %v\n%s", s.State(), s.problems, s.Other(), s.View())
 		}
@@ -285,7 +246,7 @@ func TestTelephone(t *testing.T) {
 			t.Errorf("the verification is not in the record: %s", body)
 		}
 		env.Drain(t)
-		s = readOnce(t, s)
+		s = tuitest.ReadOnce(t, s)
 		if s.State() != Centre || !strings.Contains(s.View(), "Recorded in Prescription Centre") {
 			t.Fatalf("state %d, entries %+v\n%s", s.State(), s.Entries(), s.View())
 		}
@@ -297,7 +258,7 @@ func TestWithoutDispensing(t *testing.T) {
 	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 80, 24))
 	m = to(t, m, FieldDispense)
 	m, _ = m.Update(tuitest.Key(tea.KeySpace))
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local || m.Receipt().Dispensing != nil || !strings.Contains(m.View(), "Nothing dispensed") {
 		t.Fatalf("state %d\n%s", m.State(), m.View())
 	}
@@ -324,7 +285,7 @@ func TestStudentMayNotRecord(t *testing.T) {
 func TestRefusedAtOnce(t *testing.T) {
 	env := tuitest.New(t)
 	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 80, 24))
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local {
 		t.Fatalf("state %d", m.State())
 	}
@@ -365,14 +326,14 @@ func TestFits(t *testing.T) {
 			states := map[string]Model{}
 			m := open(t, env, tuitest.Pharmacist, form, rx.ModeFault, sz.W, sz.H)
 			states["empty"] = m
-			states["problems"] = confirm(t, m)
+			states["problems"] = tuitest.Confirm(t, m)
 			f := set(t, fill(t, m), FieldDosage, long)
 			states["long"] = f
 			states["searching"] = set(t, f, FieldMedicine, "a")
 			if form == rx.FormTelephone {
 				f = tickAll(t, f)
 			}
-			states["recorded"] = confirm(t, f)
+			states["recorded"] = tuitest.Confirm(t, f)
 			for name, s := range states {
 				t.Run(fmt.Sprintf("%s_%dx%d_%s", form, sz.W, sz.H, name), func(t *testing.T) {
 					v := s.View()
@@ -400,7 +361,7 @@ func TestPatientByCodeOnly(t *testing.T) {
 		if m.Focus() != FieldPrescriber || !strings.Contains(m.View(), "Paper prescription: 131052-902Y") {
 			t.Fatalf("focus %d\n%s", m.Focus(), m.View())
 		}
-		m = confirm(t, fill(t, m))
+		m = tuitest.Confirm(t, fill(t, m))
 		if m.State() != Local {
 			t.Fatalf("state %d, problems %v, other %v", m.State(), m.problems, m.Other())
 		}
@@ -448,12 +409,12 @@ func TestPossibleDuplicateIsHeld(t *testing.T) {
 	m, _ = m.Update(tuitest.Key(tea.KeyEnter))
 	m = set(t, m, FieldQuantity, "100")
 	m = set(t, m, FieldIssued, issued)
-	m = confirm(t, m)
+	m = tuitest.Confirm(t, m)
 	if m.State() != Local {
 		t.Fatalf("state %d, problems %v, other %v", m.State(), m.problems, m.Other())
 	}
 	env.Drain(t)
-	m = readOnce(t, m)
+	m = tuitest.ReadOnce(t, m)
 	v := m.View()
 	if m.State() != Refused || !strings.Contains(v, "Held for a pharmacist's review") || !strings.Contains(v, "possible-duplicate") || !strings.Contains(v, "Do not hand over") {
 		t.Fatalf("state %d, entries %+v\n%s", m.State(), m.Entries(), v)
@@ -469,7 +430,7 @@ func TestTelephonePKVIsWarned(t *testing.T) {
 	if policy.Worst(m.Decisions()) != policy.Warn || !strings.Contains(m.View(), policy.RulePKV) {
 		t.Fatalf("decisions %v", m.Decisions())
 	}
-	m = confirm(t, tickAll(t, m))
+	m = tuitest.Confirm(t, tickAll(t, m))
 	if m.State() != Local || !strings.Contains(strings.Join(m.Receipt().Record.Rules, " "), policy.RulePKV) {
 		t.Fatalf("state %d, rules %v, problems %v", m.State(), m.Receipt().Record.Rules, m.problems)
 	}

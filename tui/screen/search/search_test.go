@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +16,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/statusline"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 func isLoaded(msg tea.Msg) bool { _, ok := msg.(LoadedMsg); return ok }
 

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -11,10 +10,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 func isResult(msg tea.Msg) bool {
 	switch msg.(type) {

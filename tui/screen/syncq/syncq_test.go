@@ -2,7 +2,6 @@ package syncq
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,20 +15,13 @@ import (
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
-
-// noTick stands in for tea.Tick: the tests read the queue when they choose
-// (read), never on the clock.
-func noTick(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 // open opens the screen as the root does and lets its first read finish.
 func open(t *testing.T, env *tuitest.Env, lang i18n.Lang, w, h int, who rx.Pharmacist) Model {
 	t.Helper()
 	m := New(env.Common(lang, w, h), who)
-	m.every = noTick
+	m.every = tuitest.NoTick
 	m, _ = tuitest.Settle(m, tuitest.Run(m.Init()), nil)
 	if !m.Loaded() || m.Problem() != "" {
 		t.Fatalf("the first read: loaded %v, problem %q", m.Loaded(), m.Problem())

@@ -1,7 +1,6 @@
 package formkit
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +12,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
 
-func TestMain(m *testing.M) {
-	tuitest.NoColour()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { tuitest.Main(m) }
 
 func TestParseDateTime(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
