@@ -348,6 +348,23 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("herd: wake: %w", err)
 		}
 	}
+	if cfg.Progress != nil {
+		// A simulated minute at a time, how far the drain has got.
+		reporter := clock.NewActor()
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			defer reporter.Leave()
+			for {
+				select {
+				case now := <-reporter.After(time.Minute):
+					progress("+%s simulated: %d of %d records uploaded", now.Sub(recovery).Round(time.Second), done.Load(), total)
+				case <-runCtx.Done():
+					return
+				}
+			}
+		}()
+	}
 	var runErr error
 	select {
 	case <-drained:
