@@ -360,20 +360,11 @@ func (m Model) reload() (Model, tea.Cmd) {
 }
 
 func (m Model) layout() Model {
-	cols := make([]table.Column, numCols)
 	widths := colWidth
 	if m.c.Width >= 100 {
 		widths = colWidthWide
 	}
-	used := 0
-	for i := range cols {
-		cols[i] = table.Column{Title: m.c.T(colTitles[i]), Width: widths[i]}
-		used += widths[i] + 2
-	}
-	cols[ColDetail].Width = max(m.c.Width-used-2, 8)
-	m.table.SetColumns(cols)
-	m.table.SetWidth(m.c.Width)
-	m.table.SetHeight(max(m.c.Height-5, 3))
+	m.table = tables.Layout(m.table, m.c, colTitles[:], widths[:], 8) // the detail takes the rest
 	in := max(m.c.Width-20, 20)
 	m.reason.Width, m.linkTo.Width = in, in
 	return m
@@ -399,15 +390,7 @@ func (m Model) refresh() Model {
 			cursor = i
 		}
 	}
-	m.table.SetRows(rows)
-	switch {
-	case cursor >= 0:
-		m.table.SetCursor(cursor)
-	case m.table.Cursor() >= len(rows):
-		m.table.SetCursor(max(len(rows)-1, 0))
-	case m.table.Cursor() < 0:
-		m.table.SetCursor(0) // an empty table put it before the first row
-	}
+	m.table = tables.SetRows(m.table, rows, cursor)
 	return m
 }
 

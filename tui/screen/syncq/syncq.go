@@ -212,22 +212,9 @@ func final(s journal.OutboxState) bool {
 }
 
 func (m Model) layout() Model {
-	cols := make([]table.Column, numCols)
-	used := 0
-	for i := range cols {
-		cols[i] = table.Column{Title: m.c.T(colTitles[i]), Width: colWidth[i]}
-		used += colWidth[i] + 2 // a space either side of each cell
-	}
-	cols[ColError].Width = max(m.c.Width-used-2, 10)
-	m.table.SetColumns(cols)
-	m.table.SetWidth(m.c.Width)
-	m.table.SetHeight(m.bodyHeight())
+	m.table = tables.Layout(m.table, m.c, colTitles[:], colWidth[:], 10) // the last error takes the rest
 	return m
 }
-
-// bodyHeight is the rows the table may take: the title, the summary, the
-// filter line and the notice take four.
-func (m Model) bodyHeight() int { return max(m.c.Height-5, 3) }
 
 // refresh picks and orders the entries shown and rebuilds the rows,
 // keeping the cursor on the same record.
@@ -270,15 +257,7 @@ func (m Model) refresh() Model {
 			cursor = i
 		}
 	}
-	m.table.SetRows(rows)
-	switch {
-	case cursor >= 0:
-		m.table.SetCursor(cursor)
-	case m.table.Cursor() >= len(rows):
-		m.table.SetCursor(max(len(rows)-1, 0))
-	case m.table.Cursor() < 0:
-		m.table.SetCursor(0) // an empty table put it before the first row
-	}
+	m.table = tables.SetRows(m.table, rows, cursor)
 	return m
 }
 
