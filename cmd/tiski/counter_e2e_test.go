@@ -252,3 +252,11 @@ func BenchmarkDemoFirstFrame(b *testing.B) {
 	b.ReportMetric(float64(frame.Microseconds())/1000/float64(b.N), "first-frame-ms")
 	b.ReportMetric(float64(floor.Microseconds())/1000/float64(b.N), "exec-floor-ms")
 }
+
+// TestDemoNeverReachesARealCentre: the environment outranks the training
+// configuration, so the demo refuses when TISKI_CENTRE_URL would point its
+// counter at a Prescription Centre other than its own simulator.
+func TestDemoNeverReachesARealCentre(t *testing.T) {
+	r := tiskiRun{t: t, data: t.TempDir(), env: []string{"TISKI_CENTRE_URL=https://127.0.0.1:1/fhir"}}
+	r.fails(1, "Unset TISKI_CENTRE_URL", "", "demo", "--first-frame")
+}

@@ -140,7 +140,7 @@ func TestDrillInvalidScenario(t *testing.T) {
 	r.fails(1, "holds no drill", "", "drill", "report")
 	// A Prescription Centre from the environment never reaches a drill.
 	env := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "drill"), env: []string{"TISKI_CENTRE_URL=http://127.0.0.1:9"}}
-	env.fails(1, "not the drill's simulator", "", "drill", "run", "testdata/drills/blackhole.toml", "--headless")
+	env.fails(1, "not its simulator", "", "drill", "run", "testdata/drills/blackhole.toml", "--headless")
 }
 
 // TestDrillInTmux runs a drill on a terminal: the counter opens with the

@@ -85,20 +85,20 @@ func TestFaultUnreachableAdmin(t *testing.T) {
 	}
 }
 
-// TestDemoPINHash checks the demo's precomputed hash is of its PIN, with
-// the parameters a new hash would get.
-func TestDemoPINHash(t *testing.T) {
-	if !signin.VerifyPIN(demoPINHash, demoPIN) {
-		t.Fatal("demoPINHash does not verify demoPIN")
+// TestTrainingPINHash checks the precomputed hash of the training PIN is
+// of that PIN, with the parameters a new hash would get.
+func TestTrainingPINHash(t *testing.T) {
+	if !signin.VerifyPIN(trainingPINHash, trainingPIN) {
+		t.Fatal("trainingPINHash does not verify trainingPIN")
 	}
-	if signin.VerifyPIN(demoPINHash, "4321") {
-		t.Fatal("demoPINHash verifies a wrong PIN")
+	if signin.VerifyPIN(trainingPINHash, "4321") {
+		t.Fatal("trainingPINHash verifies a wrong PIN")
 	}
-	fresh, err := signin.HashPIN(demoPIN, signin.DefaultParams)
+	fresh, err := signin.HashPIN(trainingPIN, signin.DefaultParams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := strings.SplitN(fresh, "$", 5)[3], strings.SplitN(demoPINHash, "$", 5)[3]; a != b {
+	if a, b := strings.SplitN(fresh, "$", 5)[3], strings.SplitN(trainingPINHash, "$", 5)[3]; a != b {
 		t.Errorf("demo hash parameters %q, a new hash has %q", b, a)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tiski-rx/tiski/pkg/centresim"
-	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
@@ -58,15 +57,9 @@ Without a terminal it starts the simulator alone and prints how to reach it.`,
 	return cmd
 }
 
-// The demo's pharmacist. Her PIN unlocks the counter after inactivity.
-// Its argon2id hash is computed once here rather than at every start, where
-// it cost 180 ms of the 200 ms a first frame may take (DESIGN §10); the PIN
-// is public, so a fixed salt gives nothing away. TestDemoPINHash checks it.
-const (
-	demoUserID  = "demo"
-	demoPIN     = "1234"
-	demoPINHash = "$argon2id$v=19$m=65536,t=1,p=2$K8s0sKm4f2Eu2mDO8VIapA$pKX1ex8HiwEYgdRGxKl9DwsXXuGtxHNnTovaga4Dn4o"
-)
+// The demo's pharmacist. Her PIN, trainingPIN, unlocks the counter after
+// inactivity.
+const demoUserID = "demo"
 
 func demoRun(ctx context.Context, opts *DemoOptions) error {
 	data := opts.DataDir
@@ -110,28 +103,13 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 // demoCounter opens the counter in training mode on the demo's own data
 // folder, signed in as the demo pharmacist.
 func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data string, opts *DemoOptions) error {
-	dir := data + "/counter"
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("make training folder: %w", err)
-	}
 	// Quick probes and retries, so a newcomer sees the fault and the
 	// reconciliation within seconds.
-	conf := fmt.Sprintf("terminal = \"demo-1\"\n[pharmacy]\nname = \"Tiski Demo Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
-		"[centre]\nurl = %q\ntimeout = \"3s\"\nconnect_timeout = \"1s\"\n[probe]\ninterval = \"500ms\"\ntimeout = \"1s\"\nrecover_after = 2\n"+
-		"[sync]\ninitial_interval = \"500ms\"\nmax_interval = \"3s\"\n", srv.URL())
-	if err := os.WriteFile(dir+"/"+"config.toml", []byte(conf), 0o600); err != nil {
-		return fmt.Errorf("write training configuration: %w", err)
-	}
-	f.dataDir, f.config = dir, nil
-	j, err := f.Journal(ctx)
-	if err != nil {
-		return err
-	}
+	conf := "terminal = \"demo-1\"\n[pharmacy]\nname = \"Tiski Demo Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n" +
+		"[probe]\ninterval = \"500ms\"\ntimeout = \"1s\"\nrecover_after = 2\n[sync]\ninitial_interval = \"500ms\"\nmax_interval = \"3s\"\n"
 	who := rx.Pharmacist{ID: demoUserID, Name: "Demo Pharmacist", Registration: "10100099901", Role: rx.RolePharmacist}
-	if _, err := j.User(ctx, demoUserID); rx.ErrorCode(err) == rx.ENOTFOUND {
-		if err := j.AddUser(ctx, journal.User{ID: who.ID, Name: who.Name, Registration: who.Registration, Role: who.Role, PINHash: demoPINHash}); err != nil {
-			return err
-		}
+	if _, err := trainingCounter(ctx, f, srv, data+"/counter", conf, who); err != nil {
+		return err
 	}
 	var mu sync.Mutex
 	down := false

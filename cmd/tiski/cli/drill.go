@@ -19,7 +19,6 @@ import (
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
-	"github.com/tiski-rx/tiski/pkg/signin"
 	"github.com/tiski-rx/tiski/queue"
 )
 
@@ -28,12 +27,9 @@ import (
 // pharmacy's data folder, so training data never mixes with real data.
 const defaultDrillDir = "tiski-drill"
 
-// The drill's trainee at the counter. The PIN unlocks the counter after
-// inactivity.
-const (
-	drillUserID = "trainee"
-	drillPIN    = "1234"
-)
+// The drill's trainee at the counter. The training PIN, trainingPIN,
+// unlocks the counter after inactivity.
+const drillUserID = "trainee"
 
 // NewCmdDrill builds `tiski drill`.
 func NewCmdDrill(f *Factory) *cobra.Command {
@@ -282,41 +278,12 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 // trainee's sign-in. The factory then works on it, as the demo does.
 func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir string) (*journal.Journal, rx.Pharmacist, error) {
 	who := rx.Pharmacist{ID: drillUserID, Name: "Trainee Pharmacist", Registration: "10100099902", Role: rx.RolePharmacist}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, who, fmt.Errorf("make training folder: %w", err)
-	}
 	t := drill.CounterTimings()
 	conf := fmt.Sprintf("terminal = \"drill-1\"\n[pharmacy]\nname = \"Tiski Training Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
-		"[centre]\nurl = %q\ntimeout = \"3s\"\nconnect_timeout = \"1s\"\n[probe]\ninterval = %q\ntimeout = %q\nrecover_after = %d\n"+
-		"[sync]\ninitial_interval = %q\nmax_interval = %q\n",
-		srv.URL(), t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(conf), 0o600); err != nil {
-		return nil, who, fmt.Errorf("write training configuration: %w", err)
-	}
-	f.dataDir, f.config = dir, nil
-	// The environment and flags outrank the configuration file; a drill
-	// must never reach a real Prescription Centre through them.
-	c, err := f.Config()
-	if err != nil {
-		return nil, who, err
-	}
-	if c.Centre.URL != srv.URL() {
-		return nil, who, rx.Errorf(rx.EINVALID, "The drill's counter would use the Prescription Centre %s from the environment or --centre, not the drill's simulator. Unset TISKI_CENTRE_URL and drop --centre for a drill.", c.Centre.URL)
-	}
-	j, err := f.Journal(ctx)
-	if err != nil {
-		return nil, who, err
-	}
-	if _, err := j.User(ctx, who.ID); rx.ErrorCode(err) == rx.ENOTFOUND {
-		hash, err := signin.HashPIN(drillPIN, signin.DefaultParams)
-		if err != nil {
-			return nil, who, err
-		}
-		if err := j.AddUser(ctx, journal.User{ID: who.ID, Name: who.Name, Registration: who.Registration, Role: who.Role, PINHash: hash}); err != nil {
-			return nil, who, err
-		}
-	}
-	return j, who, nil
+		"[probe]\ninterval = %q\ntimeout = %q\nrecover_after = %d\n[sync]\ninitial_interval = %q\nmax_interval = %q\n",
+		t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
+	j, err := trainingCounter(ctx, f, srv, dir, conf, who)
+	return j, who, err
 }
 
 // DrillReadOptions are the options of `tiski drill status` and `tiski
