@@ -18,7 +18,7 @@ import (
 func measureHerd(ctx context.Context, cfg config) []Row {
 	scale := fmt.Sprintf("%d×%d at %g/s", cfg.herdClients, cfg.herdRecords, cfg.herdCapacity)
 	if cfg.herdClients != 830 || cfg.herdRecords != 40 || cfg.herdCapacity != 300 {
-		scale += ", scaled down from 830×40 at 300/s"
+		scale += ", not the design's 830×40 at 300/s"
 	}
 	peakCheck, drainCheck, lostCheck := ratioAtMost(1.5), valueAtMost(300), valueAtMost(0)
 	rctx, cancel := context.WithTimeout(ctx, 20*time.Minute)

@@ -128,6 +128,7 @@ func TestRow(t *testing.T) {
 		{"value within, no floor", row("a", 2.9, "s", nan(), "", valueAtMost(3)), true, 0},
 		{"value over", row("a", 3.1, "s", 2, "f", valueAtMost(3)), false, 1.55},
 		{"error", failed("a", "s", valueAtMost(3), context.DeadlineExceeded), false, 0},
+		{"report only", row("a", 3, "ms", 1, "f", reportOnly("why")), true, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,16 +24,22 @@ type Row struct {
 	FloorIs string `json:"floor_is,omitempty"`
 }
 
-// check is how a row passes: a bound on its ratio or on its value.
+// check is how a row passes: a bound on its ratio or on its value, or
+// none for a figure reported beside one that has a target.
 type check struct {
-	on    string  // "ratio" or "value"
+	on    string  // "ratio", "value" or "none"
 	most  bool    // at most (≤) when true, at least (≥) when false
 	bound float64 // the target
+	why   string  // for "none": why there is no target
 }
 
-func ratioAtMost(b float64) check  { return check{"ratio", true, b} }
-func ratioAtLeast(b float64) check { return check{"ratio", false, b} }
-func valueAtMost(b float64) check  { return check{"value", true, b} }
+func ratioAtMost(b float64) check  { return check{on: "ratio", most: true, bound: b} }
+func ratioAtLeast(b float64) check { return check{on: "ratio", bound: b} }
+func valueAtMost(b float64) check  { return check{on: "value", most: true, bound: b} }
+
+// reportOnly is the check of a figure DESIGN §10 sets no target for; the
+// row always passes and says why.
+func reportOnly(why string) check { return check{on: "none", why: why} }
 
 // row builds a Row from a value, an optional floor (NaN: none) and the
 // check, and decides pass.
@@ -55,6 +61,10 @@ func row(name string, value float64, unit string, floor float64, floorIs string,
 	}
 	subject := value
 	switch c.on {
+	case "none":
+		r.Target = "none: " + c.why
+		r.Pass = !math.IsNaN(value)
+		return r
 	case "ratio":
 		r.Target = fmt.Sprintf("ratio %s %g", op, c.bound)
 		subject = ratio
@@ -98,8 +108,11 @@ func writeTable(w io.Writer, rows []Row) error {
 			ratio = fmt.Sprintf("%.2f×", *r.Ratio)
 		}
 		result := "pass"
-		if !r.Pass {
+		switch {
+		case !r.Pass:
 			result = "FAIL"
+		case strings.HasPrefix(r.Target, "none"):
+			result = "info"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s %s\t%s\t%s\t%s\t%s\n", i+1, r.Name, num(r.Value), r.Unit, floor, ratio, r.Target, result)
 	}
