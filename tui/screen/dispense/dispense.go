@@ -219,10 +219,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, poll
 	case upload.PollMsg, upload.StateMsg:
 		if m.state != Local {
-			return m, nil
+			return m, nil // m.problem says why the last try was not recorded
 		}
 		var cmd tea.Cmd
-		m.follow, m.state, cmd = m.follow.Update(m.c, msg)
+		m.follow, m.state, cmd = m.follow.Update(m.c, m.state, msg)
 		m.problem = ""
 		if err := m.follow.Err(); err != nil {
 			m.problem = m.c.T(i18n.DispStateFailed, m.explain(err))

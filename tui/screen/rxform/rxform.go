@@ -401,11 +401,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.follow, poll = upload.Start(ids...)
 		return m, poll
 	case upload.PollMsg, upload.StateMsg:
-		if m.state != Local {
-			return m, nil
-		}
 		var cmd tea.Cmd
-		m.follow, m.state, cmd = m.follow.Update(m.c, msg)
+		m.follow, m.state, cmd = m.follow.Update(m.c, m.state, msg)
 		return m, cmd
 	case tea.KeyMsg:
 		return m.key(msg)

@@ -96,14 +96,14 @@ func (f Follow) Entries() []journal.OutboxEntry { return f.entries }
 // Err returns why the last read failed, or nil once one succeeds.
 func (f Follow) Err() error { return f.err }
 
-// Update takes a PollMsg or StateMsg while the screen waits in Local. It
-// returns the state the records put the screen in and the next command: a
-// read after a poll, another poll while a record waits or a read failed.
-// A message of other records, or of no follow-up, leaves f in Local with
-// no command.
-func (f Follow) Update(c common.Common, msg tea.Msg) (Follow, State, tea.Cmd) {
-	if len(f.ids) == 0 {
-		return f, Local, nil
+// Update takes a PollMsg or StateMsg for a screen in state st. It returns
+// the state the records put the screen in and the next command: a read
+// after a poll, another poll while a record waits or a read failed. Only
+// a screen waiting in Local follows; a message of other records, or of no
+// follow-up, leaves f and st as they are, with no command.
+func (f Follow) Update(c common.Common, st State, msg tea.Msg) (Follow, State, tea.Cmd) {
+	if st != Local || len(f.ids) == 0 {
+		return f, st, nil
 	}
 	key := f.ids[0]
 	switch msg := msg.(type) {

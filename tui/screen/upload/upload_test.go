@@ -36,27 +36,30 @@ func TestFollow(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("Start does not poll")
 	}
-	if _, st, cmd := f.Update(c, PollMsg{Key: "p1"}); st != Local || cmd == nil {
+	if _, st, cmd := f.Update(c, Local, PollMsg{Key: "p1"}); st != Local || cmd == nil {
 		t.Fatalf("a poll: state %d, read %v", st, cmd != nil)
 	}
 	for _, stray := range []any{PollMsg{Key: "d1"}, StateMsg{Key: "other", Entries: []journal.OutboxEntry{{State: journal.OutboxConflict}}}, "other"} {
-		if g, st, cmd := f.Update(c, stray); st != Local || cmd != nil || g.Entries() != nil {
+		if g, st, cmd := f.Update(c, Local, stray); st != Local || cmd != nil || g.Entries() != nil {
 			t.Fatalf("%#v: state %d, command %v", stray, st, cmd != nil)
 		}
 	}
-	f, st, cmd := f.Update(c, StateMsg{Key: "p1", Err: errors.New("journal closed")})
+	f, st, cmd := f.Update(c, Local, StateMsg{Key: "p1", Err: errors.New("journal closed")})
 	if st != Local || cmd == nil || f.Err() == nil {
 		t.Fatalf("a failed read: state %d, poll %v, err %v", st, cmd != nil, f.Err())
 	}
 	es := []journal.OutboxEntry{{State: journal.OutboxDone}, {State: journal.OutboxRetry}}
-	if f, st, cmd = f.Update(c, StateMsg{Key: "p1", Entries: es}); st != Local || cmd == nil || f.Err() != nil || len(f.Entries()) != 2 {
+	if f, st, cmd = f.Update(c, Local, StateMsg{Key: "p1", Entries: es}); st != Local || cmd == nil || f.Err() != nil || len(f.Entries()) != 2 {
 		t.Fatalf("one waiting: state %d, poll %v, err %v", st, cmd != nil, f.Err())
 	}
 	es = []journal.OutboxEntry{{State: journal.OutboxDone}, {State: journal.OutboxDone}}
-	if _, st, cmd = f.Update(c, StateMsg{Key: "p1", Entries: es}); st != Centre || cmd != nil {
+	if _, st, cmd = f.Update(c, Local, StateMsg{Key: "p1", Entries: es}); st != Centre || cmd != nil {
 		t.Fatalf("both done: state %d, poll %v", st, cmd != nil)
 	}
-	if _, st, cmd := (Follow{}).Update(c, PollMsg{}); st != Local || cmd != nil {
+	if _, st, cmd := (Follow{}).Update(c, Local, PollMsg{}); st != Local || cmd != nil {
 		t.Fatalf("the zero Follow: state %d, command %v", st, cmd != nil)
+	}
+	if _, st, cmd := f.Update(c, Refused, PollMsg{Key: "p1"}); st != Refused || cmd != nil {
+		t.Fatalf("a screen no longer waiting: state %d, command %v", st, cmd != nil)
 	}
 }
