@@ -153,12 +153,7 @@ func (m Model) SetCommon(c common.Common) Model { m.c = c; return m.sized() }
 // its field.
 func (m Model) sized() Model {
 	w := max(max(m.c.Width, 40)-labelWidth-4-2, 8) // the marker, the label, the gap; the cursor and the unit
-	for f := range m.inputs {
-		if m.isInput[f] {
-			m.inputs[f].Width = min(w, m.inputs[f].CharLimit) // a textinput pads to its width
-			m.inputs[f].SetCursor(m.inputs[f].Position())
-		}
-	}
+	formkit.SizeInputs(m.inputs[:], m.isInput[:], w)
 	m.inputs[FieldPrescriptionID].Placeholder = m.c.T(i18n.EssScanHint)
 	return m
 }
@@ -439,34 +434,22 @@ func (m Model) confirm() (Model, tea.Cmd) {
 		opts.FaultReference = m.value(FieldFaultReference)
 	}
 	m.state = Recording
-	svc, who, timeout := m.c.Services, m.who, m.c.Counter.CallTimeout
-	return m, func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		rc, err := svc.Dispense(ctx, who, d, opts)
-		return formkit.RecordedMsg{Receipt: rc, Err: err}
-	}
+	svc, who := m.c.Services, m.who
+	return m, formkit.Record(m.c, func(ctx context.Context) (record.Receipt, error) {
+		return svc.Dispense(ctx, who, d, opts)
+	})
 }
 
 // placeProblems puts record's problems next to their fields.
 func (m Model) placeProblems(err error) Model {
-	fields, other := formkit.Problems(err)
-	m.problems, m.other = map[Field][]string{}, nil
-	if other != "" {
-		m.other = []string{other}
-	}
 	shown := map[Field]bool{}
 	for _, f := range m.fields() {
 		shown[f] = true
 	}
-	for _, p := range fields {
-		f, ok := recordFields[p.Field]
-		if !ok || !shown[f] {
-			m.other = append(m.other, p.Field+": "+p.Message)
-			continue
-		}
-		m.problems[f] = append(m.problems[f], p.Message)
-	}
+	m.problems, m.other = formkit.PlaceProblems(err, func(name string) (Field, bool) {
+		f, ok := recordFields[name]
+		return f, ok && shown[f]
+	})
 	return m
 }
 
@@ -517,12 +500,7 @@ func (m Model) block(f Field, width int) formkit.Block {
 			lines = append(lines, m.picker.Lines(m.c, labelWidth+4, width, 5)...)
 		}
 	case FieldPackage:
-		text := "–"
-		if pk, ok := m.picker.Package(); ok {
-			med, _ := m.picker.Medicine()
-			text = m.c.T(i18n.DispPackOf, pk.VNR, pk.Size, med.Unit)
-		}
-		lines = append(lines, label(i18n.DispPackage)+formkit.Choice(m.c, focused, text))
+		lines = append(lines, label(i18n.DispPackage)+formkit.Choice(m.c, focused, formkit.PackageText(m.c, m.picker)))
 	case FieldQuantity:
 		line := label(i18n.DispQuantity) + "  " + m.inputs[f].View()
 		if med, ok := m.picker.Medicine(); ok {

@@ -185,12 +185,7 @@ func (m Model) columnWidth() int {
 // inside its field.
 func (m Model) sized() Model {
 	w := max(m.columnWidth()-labelWidth-4-2, 8) // the marker, the label, the gap; the cursor and the unit
-	for f := range m.inputs {
-		if m.isInput[f] {
-			m.inputs[f].Width = min(w, m.inputs[f].CharLimit) // a textinput pads to its width
-			m.inputs[f].SetCursor(m.inputs[f].Position())     // scrolls to the cursor at the new width
-		}
-	}
+	formkit.SizeInputs(m.inputs[:], m.isInput[:], w)
 	return m
 }
 
@@ -510,39 +505,23 @@ func (m Model) confirm() (Model, tea.Cmd) {
 		d = &rx.Dispensing{Patient: p.Patient, Medicine: p.Medicine, VNR: pk.VNR, Quantity: p.Quantity, Time: m.c.Now()}
 	}
 	m.state = Recording
-	svc, who, timeout, form := m.c.Services, m.who, m.c.Counter.CallTimeout, m.form
-	return m, func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		var rc record.Receipt
-		var err error
+	svc, who, form := m.c.Services, m.who, m.form
+	return m, formkit.Record(m.c, func(ctx context.Context) (record.Receipt, error) {
 		if form == rx.FormTelephone {
-			rc, err = svc.Telephone(ctx, who, p, d)
-		} else {
-			rc, err = svc.Paper(ctx, who, p, d)
+			return svc.Telephone(ctx, who, p, d)
 		}
-		return formkit.RecordedMsg{Receipt: rc, Err: err}
-	}
+		return svc.Paper(ctx, who, p, d)
+	})
 }
 
 // placeProblems puts record's problems next to their fields.
 func (m Model) placeProblems(err error) Model {
-	fields, other := formkit.Problems(err)
-	m.problems, m.other = map[Field][]string{}, nil
-	if other != "" {
-		m.other = []string{other}
-	}
-	for _, p := range fields {
-		f, ok := recordFields[p.Field]
-		if !ok && strings.HasPrefix(p.Field, "dispensing ") {
-			f, ok = FieldDispense, true
+	m.problems, m.other = formkit.PlaceProblems(err, func(name string) (Field, bool) {
+		if f, ok := recordFields[name]; ok {
+			return f, true
 		}
-		if !ok {
-			m.other = append(m.other, p.Field+": "+p.Message)
-			continue
-		}
-		m.problems[f] = append(m.problems[f], p.Message)
-	}
+		return FieldDispense, strings.HasPrefix(name, "dispensing ")
+	})
 	return m
 }
 
@@ -632,12 +611,7 @@ func (m Model) block(f Field, width int) formkit.Block {
 			lines = append(lines, m.picker.Lines(m.c, labelWidth+4, width, 4)...)
 		}
 	case FieldPackage:
-		text := "–"
-		if pk, ok := m.picker.Package(); ok {
-			med, _ := m.picker.Medicine()
-			text = m.c.T(i18n.DispPackOf, pk.VNR, pk.Size, med.Unit)
-		}
-		lines = append(lines, label(i18n.DispPackage)+formkit.Choice(m.c, focused, text))
+		lines = append(lines, label(i18n.DispPackage)+formkit.Choice(m.c, focused, formkit.PackageText(m.c, m.picker)))
 	case FieldDispense:
 		text := m.c.T(i18n.FormNo)
 		if m.dispense {

@@ -1,6 +1,7 @@
 package formkit
 
 import (
+	"context"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -227,4 +229,58 @@ func Lines(blocks []Block) int {
 		n += len(b.Lines)
 	}
 	return n
+}
+
+// SizeInputs fits the text inputs to w columns, or to their character
+// limit when less: a longer text scrolls inside its field.
+func SizeInputs(inputs []textinput.Model, isInput []bool, w int) {
+	for f := range inputs {
+		if isInput[f] {
+			inputs[f].Width = min(w, inputs[f].CharLimit) // a textinput pads to its width
+			inputs[f].SetCursor(inputs[f].Position())     // scrolls to the cursor at the new width
+		}
+	}
+}
+
+// PlaceProblems splits an error of record into the problems of each of
+// the form's fields, found by fieldOf from record's field name, and the
+// problems of no field: those fieldOf does not place, named, and an error
+// that is not about a field.
+func PlaceProblems[F comparable](err error, fieldOf func(name string) (F, bool)) (map[F][]string, []string) {
+	fields, text := Problems(err)
+	problems, other := map[F][]string{}, []string(nil)
+	if text != "" {
+		other = []string{text}
+	}
+	for _, p := range fields {
+		f, ok := fieldOf(p.Field)
+		if !ok {
+			other = append(other, p.Field+": "+p.Message)
+			continue
+		}
+		problems[f] = append(problems[f], p.Message)
+	}
+	return problems, other
+}
+
+// Record runs rec in the background, bounded by the counter's call
+// timeout, and answers with its RecordedMsg.
+func Record(c common.Common, rec func(ctx context.Context) (record.Receipt, error)) tea.Cmd {
+	timeout := c.Counter.CallTimeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		rc, err := rec(ctx)
+		return RecordedMsg{Receipt: rc, Err: err}
+	}
+}
+
+// PackageText names the package chosen in p, or "–" when none is.
+func PackageText(c common.Common, p Picker) string {
+	pk, ok := p.Package()
+	if !ok {
+		return "–"
+	}
+	med, _ := p.Medicine()
+	return c.T(i18n.DispPackOf, pk.VNR, pk.Size, med.Unit)
 }

@@ -1,8 +1,11 @@
 package formkit
 
 import (
+	"errors"
 	"slices"
 	"testing"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
 func TestMove(t *testing.T) {
@@ -36,5 +39,22 @@ func TestWithout(t *testing.T) {
 	}
 	if len(ps) != 2 {
 		t.Fatalf("the original map changed: %v", ps)
+	}
+}
+
+func TestPlaceProblems(t *testing.T) {
+	err := &rx.ValidationError{Problems: []rx.FieldError{
+		{Field: "quantity", Message: "too many"},
+		{Field: "quantity", Message: "not a pack"},
+		{Field: "lot", Message: "unknown"},
+	}}
+	fieldOf := func(name string) (int, bool) { return 7, name == "quantity" }
+	problems, other := PlaceProblems(err, fieldOf)
+	if !slices.Equal(problems[7], []string{"too many", "not a pack"}) || !slices.Equal(other, []string{"lot: unknown"}) {
+		t.Fatalf("problems %v, other %v", problems, other)
+	}
+	problems, other = PlaceProblems(errors.New("journal closed"), fieldOf)
+	if len(problems) != 0 || !slices.Equal(other, []string{"journal closed"}) {
+		t.Fatalf("an error of no field: problems %v, other %v", problems, other)
 	}
 }
