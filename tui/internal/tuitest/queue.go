@@ -160,6 +160,11 @@ func (e *Env) Down(t testing.TB) {
 	if err := e.Sim.SetFault(centresim.Fault{Kind: centresim.FaultDown}); err != nil {
 		t.Fatal(err)
 	}
+	// A kept-alive connection the simulator has just closed would fail
+	// the next request as "broke before the answer" rather than "cannot
+	// reach", depending on timing: drop them, so every test sees the
+	// refusal.
+	e.Client.Close()
 }
 
 // Up ends the simulator's outage.
