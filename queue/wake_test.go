@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/queue"
 )
@@ -124,4 +125,34 @@ func TestWakeSpreadsTheBacklog(t *testing.T) {
 		}
 		e.check(recs, map[string]queue.ConflictKind{})
 	})
+}
+
+// TestWakeRestartsTheBackoff: a record that failed twenty times during an
+// outage and is throttled right after the recovery waits the Retry-After
+// and a jitter below its first ceiling, not below the ceiling its outage
+// attempts grew (here over an hour).
+func TestWakeRestartsTheBackoff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	recs := e.backlog(1, 20)
+	if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultThrottle, Seconds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	clock := &manualClock{now: time.Now()}
+	cfg := fastConfig()
+	cfg.Now = clock.Now
+	cfg.InitialInterval, cfg.Multiplier, cfg.MaxInterval = 10*time.Millisecond, 2, 2*time.Hour
+	cfg.WakeJitter = time.Millisecond
+	w := e.worker(e.client("", 0), cfg)
+	if err := w.Wake(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(time.Millisecond)
+	if s, err := w.Drain(e.ctx, true); err != nil || s.Retries != 1 {
+		t.Fatalf("drain against a throttle: %+v %v, want one retry", s, err)
+	}
+	o := e.wantState(recs[0], journal.OutboxRetry, "")
+	if wait := o.NextAttempt.Sub(clock.Now()); wait < time.Second || wait > time.Second+10*time.Millisecond+time.Millisecond {
+		t.Fatalf("the throttled record waits %s, want the Retry-After (1 s) and at most its first ceiling (10 ms)", wait)
+	}
 }
