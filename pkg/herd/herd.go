@@ -24,6 +24,15 @@
 // it. The clients then start, find nothing due, and at the recovery each
 // one's Wake runs at the same simulated instant, as if every counter's
 // probe had seen the service come back together.
+//
+// Simplifications, each for the clock's sake or the run's length: there
+// is no mode machine (Wake is called where FollowMode would call it on
+// RECOVERING); each Worker uploads one record at a time (Concurrency 1),
+// so that one goroutine of it at a time waits on the clock, and since
+// requests take no simulated time its rate limit (20 a second), not its
+// concurrency, bounds what it offers; the clock moves in ticks of 10 ms;
+// the outage's failed attempts are replayed only until the backoff
+// ceiling stops growing.
 package herd
 
 import (
