@@ -17,16 +17,21 @@ func TestQueryPlans(t *testing.T) {
 	tests := []struct {
 		name, query, index string
 		args               []any
+		// scans names a table the plan may scan: ORDER BY seq DESC LIMIT
+		// 1 on the rowid reads one row from the end, which the plan shows
+		// as a SCAN.
+		scans string
 	}{
-		{"mode", modeQuery, "records_kind", nil},
-		{"fault periods", faultPeriodsQuery, "records_kind", []any{""}},
-		{"lease", leaseQuery, "outbox_open", []any{"", 1}},
-		{"status", statusQuery, "outbox_open", nil},
-		{"wake", wakeQuery, "outbox_open", []any{""}},
+		{"mode", modeQuery, "records_kind", nil, ""},
+		{"mode and chain head", headQuery, "records_kind", nil, "records"},
+		{"fault periods", faultPeriodsQuery, "records_kind", []any{""}, ""},
+		{"lease", leaseQuery, "outbox_open", []any{"", 1}, ""},
+		{"status", statusQuery, "outbox_open", nil, ""},
+		{"wake", wakeQuery, "outbox_open", []any{""}, ""},
 		{"resolutions after a record", `SELECT seq FROM records WHERE kind IN (?) AND kind <> 'dispensing' AND seq > ? ORDER BY seq`,
-			"records_kind", []any{"resolution", 0}},
+			"records_kind", []any{"resolution", 0}, ""},
 		{"outbox for review", `SELECT record_id FROM outbox WHERE state IN (?) AND state NOT IN ('done', 'voided') ORDER BY record_seq`,
-			"outbox_open", []any{"conflict"}},
+			"outbox_open", []any{"conflict"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +54,9 @@ func TestQueryPlans(t *testing.T) {
 				t.Errorf("plan does not use %s: %s", tt.index, all)
 			}
 			for _, step := range plan {
+				if tt.scans != "" && step == "SCAN "+tt.scans {
+					continue
+				}
 				if (strings.HasPrefix(step, "SCAN records") || strings.HasPrefix(step, "SCAN outbox")) && !strings.Contains(step, "INDEX") {
 					t.Errorf("plan scans a table: %s", all)
 				}

@@ -167,15 +167,11 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 	// the chain's head are read once and carried from record to record
 	// (AppendAll of thousands of records read them once).
 	if t.head == nil {
-		mode, err := modeState(ctx, t)
+		h, err := readHead(ctx, t)
 		if err != nil {
 			return Record{}, err
 		}
-		seq, prev, err := chainHead(ctx, t)
-		if err != nil {
-			return Record{}, err
-		}
-		t.head = &txHead{mode: mode, seq: seq, hash: prev}
+		t.head = h
 	}
 	mode, seq, prev := t.head.mode, t.head.seq, t.head.hash
 	when := nr.Time
@@ -228,22 +224,36 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 	return rec, nil
 }
 
-// chainHead returns the sequence number last handed out and the hash of the
-// last record. sqlite_sequence remembers the highest seq ever used, so a
-// number is never reused.
-func chainHead(ctx context.Context, t *tx) (int64, string, error) {
-	var seq int64
-	prev := genesisHash
-	err := t.QueryRowContext(ctx, `SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", err
-	}
+// headQuery reads in one statement what an append needs of the records
+// before it: the last mode change (as modeQuery), the last record's
+// sequence number and hash, and the highest sequence number ever handed
+// out (sqlite_sequence remembers it, so a number is never reused). It was
+// three statements, and each costs an append a round trip through
+// database/sql and the driver.
+const headQuery = `SELECT m.seq, m.time, m.body, h.seq, h.hash, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0)
+	FROM (SELECT 1) AS one
+	LEFT JOIN (` + modeQuery + `) AS m
+	LEFT JOIN (SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1) AS h`
+
+// readHead returns the mode in force and the chain's head.
+func readHead(ctx context.Context, t *tx) (*txHead, error) {
+	var modeSeq, lastSeq sql.NullInt64
+	var modeTime, modeBody, lastHash sql.NullString
 	var used int64
-	err = t.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'records'`).Scan(&used)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", err
+	if err := t.QueryRowContext(ctx, headQuery).Scan(&modeSeq, &modeTime, &modeBody, &lastSeq, &lastHash, &used); err != nil {
+		return nil, err
 	}
-	return max(seq, used), prev, nil
+	h := &txHead{mode: rx.ModeState{Mode: rx.ModeOnline}, seq: max(lastSeq.Int64, used), hash: genesisHash}
+	if modeSeq.Valid {
+		var err error
+		if h.mode, err = modeStateOf(modeSeq.Int64, modeTime.String, modeBody.String); err != nil {
+			return nil, err
+		}
+	}
+	if lastSeq.Valid {
+		h.hash = lastHash.String
+	}
+	return h, nil
 }
 
 // roundTrip returns t as it reads back from the file: UTC, no monotonic
