@@ -16,8 +16,8 @@ const (
 )
 
 // WriteText writes the results side by side, one column a run, and under
-// them a chart of each run's offered load over simulated time, all on the
-// same scales, with the capacity marked. It fits 80 columns.
+// them a chart of each run's offered load over simulated time, with the
+// capacity and 1.5× capacity marked. It fits 80 columns.
 func WriteText(w io.Writer, results []Result) error {
 	if len(results) == 0 {
 		return nil
@@ -54,14 +54,13 @@ func WriteText(w io.Writer, results []Result) error {
 		return err
 	}
 
-	// One vertical scale for every chart, so the peaks compare; each its
-	// own time scale, so a short drain is not squeezed into a few columns
-	// beside a storm that never ends.
-	top := r0.CapacityRPS * 1.5
+	// Each chart has its own scales, so that a drain near the capacity is
+	// not flattened under a storm of four times it, nor squeezed into a few
+	// columns beside a storm that never ends; the table compares them. The
+	// vertical scale reaches 1.5× capacity at least, the bound of DESIGN
+	// §10, which is marked.
 	for _, r := range results {
-		top = max(top, float64(r.PeakRPS))
-	}
-	for _, r := range results {
+		top := max(r.CapacityRPS*1.5, float64(r.PeakRPS))
 		perCol := max(1, (len(r.Load)+chartWidth-1)/chartWidth)
 		fmt.Fprintf(w, "\n%s jitter: requests a simulated second (a column: the peak of %d s)\n", r.Jitter, perCol)
 		writeChart(w, r, perCol, top)
@@ -70,8 +69,9 @@ func WriteText(w io.Writer, results []Result) error {
 }
 
 // writeChart plots r's load: '#' the requests served, '+' those throttled,
-// '-' the capacity.
+// '-' the capacity, '.' 1.5× the capacity.
 func writeChart(w io.Writer, r Result, perCol int, top float64) {
+	top = max(top, 1)
 	cols := (len(r.Load) + perCol - 1) / perCol
 	peak := make([]Second, cols)
 	for i, s := range r.Load {
@@ -81,12 +81,14 @@ func writeChart(w io.Writer, r Result, perCol int, top float64) {
 		}
 	}
 	height := func(v float64) int { return int(math.Round(v / top * chartHeight)) }
-	capRow := height(r.CapacityRPS)
+	capRow, boundRow := height(r.CapacityRPS), height(1.5*r.CapacityRPS)
 	for row := chartHeight; row >= 1; row-- {
 		label := ""
 		switch {
 		case row == chartHeight:
 			label = fmt.Sprintf("%.0f", top)
+		case row == boundRow:
+			label = fmt.Sprintf("%.0f", 1.5*r.CapacityRPS)
 		case row == capRow:
 			label = fmt.Sprintf("%.0f", r.CapacityRPS)
 		}
@@ -100,13 +102,18 @@ func writeChart(w io.Writer, r Result, perCol int, top float64) {
 				b.WriteByte('+')
 			case row == capRow:
 				b.WriteByte('-')
+			case row == boundRow:
+				b.WriteByte('.')
 			default:
 				b.WriteByte(' ')
 			}
 		}
 		line := b.String()
-		if row == capRow && len(line) < chartWidth {
+		switch {
+		case row == capRow && len(line) < chartWidth:
 			line += strings.Repeat("-", chartWidth-len(line))
+		case row == boundRow && len(line) < chartWidth:
+			line += strings.Repeat(".", chartWidth-len(line))
 		}
 		fmt.Fprintf(w, "%7s |%s\n", label, strings.TrimRight(line, " "))
 	}
@@ -115,7 +122,7 @@ func writeChart(w io.Writer, r Result, perCol int, top float64) {
 	end := fmt.Sprintf("%ds", len(r.Load))
 	gap := max(1, min(cols, chartWidth)-2-len(end))
 	fmt.Fprintf(w, "%7s  0s%s%s\n", "", strings.Repeat(" ", gap), end)
-	fmt.Fprintf(w, "%7s  # served  + throttled (429)  - capacity\n", "")
+	fmt.Fprintf(w, "%7s  # served  + throttled (429)  - capacity  . 1.5× capacity\n", "")
 }
 
 func formatSeconds(s float64) string {

@@ -54,7 +54,9 @@ so a 5-minute drain takes as long as its requests and journal writes do.
 spread out after the recovery. --jitter none is the naive client: whole
 backoff ceilings, and every backlog sent the moment the service is back.
 --jitter both (the default) runs one and then the other and shows them side
-by side, with a chart of the load each offered over time.
+by side, with a chart of the load each offered over time. At the full scale
+on two cores the full-jitter run takes one or two minutes of real time; the
+naive run, which does not drain, runs to --limit and takes about ten.
 
 The report gives, for each: the peak offered load (requests arriving in one
 simulated second, throttled ones included), the throttled requests, the
