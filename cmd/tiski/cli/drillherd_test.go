@@ -67,7 +67,7 @@ func TestDrillHerdRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two small simulations")
 	}
-	args := []string{"--clients", "30", "--records", "3", "--capacity", "10", "--limit", "90s"}
+	args := []string{"--clients", "12", "--records", "2", "--capacity", "4", "--limit", "30s"}
 	f, out, errOut := herdFactory()
 	cmd := NewCmdDrillHerd(f)
 	cmd.SetArgs(append(args, "--json", "--dir", t.TempDir()))
@@ -85,7 +85,7 @@ func TestDrillHerdRun(t *testing.T) {
 				t.Errorf("%s: no %q in %v", m, k, r)
 			}
 		}
-		if r["lost"] != 0.0 || r["duplicates"] != 0.0 || r["capacity_rps"] != 10.0 {
+		if r["lost"] != 0.0 || r["duplicates"] != 0.0 || r["capacity_rps"] != 4.0 {
 			t.Errorf("%s: lost %v, duplicates %v, capacity %v", m, r["lost"], r["duplicates"], r["capacity_rps"])
 		}
 	}
