@@ -46,7 +46,9 @@ func tiskiBinary(ctx context.Context, cfg config) (string, func(), error) {
 		return "", nil, err
 	}
 	bin := filepath.Join(dir, "tiski")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tiski-rx/tiski/cmd/tiski")
+	// -trimpath, as a release build: the build cache then serves any clone
+	// of the repository, wherever it is.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "github.com/tiski-rx/tiski/cmd/tiski")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
