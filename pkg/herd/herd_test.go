@@ -22,7 +22,7 @@ import (
 // that reconnecting together is a storm, and a backlog the capacity
 // clears well within the spread. The spread is 30 s and the clock's tick
 // 50 ms, so that the test is quick under the race detector too; the load
-// it offers with full jitter is about 10 requests a second at first, and
+// it offers with full jitter is about 9 requests a second at first, and
 // the chance that a second of it reaches 1.5× capacity (24) is about 1 in
 // 10⁴.
 func TestReconnectStorm(t *testing.T) {
