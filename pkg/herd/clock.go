@@ -59,7 +59,9 @@ type Actor struct {
 }
 
 // NewActor returns a busy actor: the clock waits for it until it first
-// waits on the clock or leaves.
+// waits on the clock or leaves. Make every actor before any of them waits,
+// or while another one is busy: when the last busy actor waits, the clock
+// moves.
 func (c *Clock) NewActor() *Actor {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -141,8 +141,15 @@ func TestClockRun(t *testing.T) {
 	defer cancel()
 	go c.Run(ctx, 0) //nolint:errcheck // ends with ctx
 	woke := make(chan time.Duration, 3)
-	for _, d := range []time.Duration{3 * time.Second, time.Second, 2 * time.Second} {
-		a := c.NewActor()
+	// Every actor exists before any waits: the clock would otherwise move
+	// as soon as the first one waits alone.
+	sleeps := []time.Duration{3 * time.Second, time.Second, 2 * time.Second}
+	actors := make([]*Actor, len(sleeps))
+	for i := range actors {
+		actors[i] = c.NewActor()
+	}
+	for i, d := range sleeps {
+		a := actors[i]
 		go func() {
 			at := <-a.After(d)
 			woke <- at.Sub(epoch)
