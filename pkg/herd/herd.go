@@ -112,9 +112,9 @@ type Config struct {
 	// Stall is the real time the clock may stand still before the run
 	// fails rather than hang. Default 2 min.
 	Stall time.Duration
-	// Dir holds the journals and the simulator's database; "" is a
-	// temporary folder, memory-backed where the system has one, removed
-	// at the end.
+	// Dir holds the journals and the simulator's database, and must not
+	// hold an earlier run's; "" is a temporary folder, memory-backed where
+	// the system has one, removed at the end.
 	Dir string
 	// Seed seeds the simulator.
 	Seed int64
@@ -242,6 +242,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, "journals")); err == nil && len(ents) > 0 {
+		// Another run's journals would add their records to this one's.
+		return Result{}, fmt.Errorf("herd: %s holds an earlier run's journals; give an empty folder", dir)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "journals"), 0o700); err != nil {
 		return Result{}, fmt.Errorf("herd: %w", err)

@@ -3,6 +3,7 @@ package herd_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,19 @@ func TestReconnectStorm(t *testing.T) {
 	}
 	if len(full.Load) == 0 || len(none.Load) == 0 {
 		t.Fatal("no load series")
+	}
+}
+
+// TestRunRefusesAnUsedFolder: a second run in the same folder would count
+// the first run's records as its own.
+func TestRunRefusesAnUsedFolder(t *testing.T) {
+	dir := t.TempDir()
+	cfg := herd.Config{Clients: 2, Records: 1, Capacity: 10, WakeSpread: time.Second, Dir: dir}
+	if _, err := herd.Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := herd.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "earlier run") {
+		t.Fatalf("second run in %s: %v, want a refusal", dir, err)
 	}
 }
 
