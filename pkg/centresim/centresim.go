@@ -145,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(err)
 	}
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenFHIR(addr)
 	if err != nil {
 		return fail(fmt.Errorf("listen on %s: %w", addr, err))
 	}
