@@ -49,9 +49,10 @@ type Centre struct {
 
 // Probe is the health probe of the mode machine.
 type Probe struct {
-	Interval     time.Duration
-	Timeout      time.Duration
-	RecoverAfter int // consecutive successful probes from RECOVERING to ONLINE
+	Interval      time.Duration
+	FaultInterval time.Duration // mean time between probes in FAULT
+	Timeout       time.Duration
+	RecoverAfter  int // consecutive successful probes from RECOVERING to ONLINE
 }
 
 // Sync configures reconciliation (queue/): how records go upstream.
@@ -175,6 +176,7 @@ var settings = []setting{
 	durationSetting("centre.connect_timeout", "3s", "time allowed to connect", func(c *Config) *time.Duration { return &c.Centre.ConnectTimeout }),
 	durationSetting("centre.timeout", "10s", "time allowed for a whole call", func(c *Config) *time.Duration { return &c.Centre.Timeout }),
 	durationSetting("probe.interval", "900ms", "time between health probes (under 1s, so a black hole is FAULT within probe.timeout + 1s)", func(c *Config) *time.Duration { return &c.Probe.Interval }),
+	durationSetting("probe.fault_interval", "10s", "mean time between health probes in FAULT, each wait drawn from half to 1.5 times it, so pharmacies do not all see the recovery, and reconnect, in the same second", func(c *Config) *time.Duration { return &c.Probe.FaultInterval }),
 	durationSetting("probe.timeout", "2s", "time a health probe may take", func(c *Config) *time.Duration { return &c.Probe.Timeout }),
 	{key: "probe.recover_after", def: "3", help: "successful probes in a row from RECOVERING to ONLINE",
 		set: func(c *Config, v string) error {

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,13 @@ type Config struct {
 	Interval time.Duration
 	// Timeout of one probe. Default 2 s.
 	Timeout time.Duration
+	// FaultInterval, when longer than Interval, is the mean time between
+	// probes while the mode is FAULT, each wait drawn from half to one and
+	// a half times it. Pharmacies then see the Prescription Centre's
+	// return at moments of their own rather than all within one Interval,
+	// and 830 of them probe an outage at a tenth of the rate (DESIGN §10's
+	// herd). Zero probes every Interval in FAULT too.
+	FaultInterval time.Duration
 	// RecoverAfter is how many successful probes in a row, counted from
 	// the one that left FAULT, bring RECOVERING to ONLINE. Default 3.
 	RecoverAfter int
@@ -202,6 +210,7 @@ func (m *Machine) Run(ctx context.Context) error {
 	start()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
+	var next time.Time // in FAULT, no probe before this
 	for {
 		select {
 		case <-ctx.Done():
@@ -209,14 +218,26 @@ func (m *Machine) Run(ctx context.Context) error {
 		case r := <-results:
 			out = false
 			m.observe(ctx, "probe", r.verdict, r.cause)
+			next = m.nextProbe()
 		case <-tick.C:
-			if out || m.prober == nil {
+			if out || m.prober == nil || time.Now().Before(next) {
 				m.refresh(ctx)
 			} else {
 				start()
 			}
 		}
 	}
+}
+
+// nextProbe is when the next probe may start: in FAULT with a
+// FaultInterval, after a wait drawn from half to one and a half times it;
+// otherwise at the next tick.
+func (m *Machine) nextProbe() time.Time {
+	fi := m.cfg.FaultInterval
+	if fi <= m.cfg.Interval || m.State().Mode != rx.ModeFault {
+		return time.Time{}
+	}
+	return time.Now().Add(fi/2 + rand.N(fi))
 }
 
 type probeResult struct {

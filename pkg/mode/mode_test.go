@@ -449,13 +449,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// countingProber counts the failures of a real prober.
+// countingProber counts the probes and the failures of a real prober.
 type countingProber struct {
 	Prober
-	failures atomic.Int64
+	n, failures atomic.Int64
 }
 
 func (p *countingProber) Probe(ctx context.Context) error {
+	p.n.Add(1)
 	err := p.Prober.Probe(ctx)
 	if err != nil {
 		p.failures.Add(1)
@@ -487,4 +488,26 @@ func TestLogsAFailureOnceAndRecoveredOnce(t *testing.T) {
 			t.Errorf("%s logged %d times, want %d:\n%s", tt.line, got, tt.want, log)
 		}
 	}
+}
+
+// TestFaultIntervalSpacesProbesInFault: in FAULT a Machine with a
+// FaultInterval probes about once a FaultInterval, not every Interval, and
+// still sees the recovery within one and a half of it.
+func TestFaultIntervalSpacesProbesInFault(t *testing.T) {
+	e := newEnv(t)
+	p := &countingProber{Prober: e.client(t)}
+	const fault = 600 * time.Millisecond
+	m := e.machineWith(t, e.journal, p, Config{FaultInterval: fault})
+	waitMode(t, m, time.Now(), 5*time.Second, rx.ModeOnline)
+	waitMode(t, m, e.fault(t, centresim.Fault{Kind: centresim.FaultDown}), 2*time.Second, rx.ModeFault)
+	before := p.n.Load()
+	time.Sleep(3 * fault)
+	// Waits of at least fault/2: at most 6 probes in 3 faults' time, where
+	// one every Interval would be 3*fault/testInterval.
+	if n := p.n.Load() - before; n > 6 || n < 1 {
+		t.Errorf("%d probes in FAULT over %s; want 1 to 6 with FaultInterval %s (Interval %s)", n, 3*fault, fault, testInterval)
+	}
+	start := e.fault(t, centresim.Fault{Kind: centresim.FaultUp})
+	_, took := waitMode(t, m, start, 3*fault/2+testTimeout+time.Second, rx.ModeRecovering)
+	t.Logf("recovery seen after %s", took.Round(time.Millisecond))
 }

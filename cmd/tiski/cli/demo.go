@@ -106,7 +106,7 @@ func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data st
 	// Quick probes and retries, so a newcomer sees the fault and the
 	// reconciliation within seconds.
 	conf := "terminal = \"demo-1\"\n[pharmacy]\nname = \"Tiski Demo Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n" +
-		"[probe]\ninterval = \"500ms\"\ntimeout = \"1s\"\nrecover_after = 2\n[sync]\ninitial_interval = \"500ms\"\nmax_interval = \"3s\"\n"
+		"[probe]\ninterval = \"500ms\"\nfault_interval = \"500ms\"\ntimeout = \"1s\"\nrecover_after = 2\n[sync]\ninitial_interval = \"500ms\"\nmax_interval = \"3s\"\n"
 	who := rx.Pharmacist{ID: demoUserID, Name: "Demo Pharmacist", Registration: "10100099901", Role: rx.RolePharmacist}
 	if _, err := trainingCounter(ctx, f, srv, data+"/counter", conf, who); err != nil {
 		return err

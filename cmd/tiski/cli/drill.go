@@ -280,8 +280,8 @@ func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir st
 	who := rx.Pharmacist{ID: drillUserID, Name: "Trainee Pharmacist", Registration: "10100099902", Role: rx.RolePharmacist}
 	t := drill.CounterTimings()
 	conf := fmt.Sprintf("terminal = \"drill-1\"\n[pharmacy]\nname = \"Tiski Training Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
-		"[probe]\ninterval = %q\ntimeout = %q\nrecover_after = %d\n[sync]\ninitial_interval = %q\nmax_interval = %q\n",
-		t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
+		"[probe]\ninterval = %q\nfault_interval = %q\ntimeout = %q\nrecover_after = %d\n[sync]\ninitial_interval = %q\nmax_interval = %q\n",
+		t.ProbeInterval, t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
 	j, err := trainingCounter(ctx, f, srv, dir, conf, who)
 	return j, who, err
 }

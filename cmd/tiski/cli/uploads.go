@@ -32,8 +32,8 @@ func uploader(f *Factory, j *journal.Journal, client *centre.Client, cfg queue.C
 	if err != nil {
 		return nil, nil, err
 	}
-	m := mode.New(j, client, mode.Config{Interval: c.Probe.Interval, Timeout: c.Probe.Timeout,
-		RecoverAfter: c.Probe.RecoverAfter, Logger: f.Logger()})
+	m := mode.New(j, client, mode.Config{Interval: c.Probe.Interval, FaultInterval: c.Probe.FaultInterval,
+		Timeout: c.Probe.Timeout, RecoverAfter: c.Probe.RecoverAfter, Logger: f.Logger()})
 	return m, queue.New(j, client, m, cfg), nil
 }
 
