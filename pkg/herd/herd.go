@@ -21,13 +21,16 @@
 // through the journal's own API. Each record is leased and failed as many
 // times as the outage takes to grow its backoff to the ceiling, and waits
 // out a full-jitter retry drawn below its own ceiling, as a Worker leaves
-// it. The clients then start, find nothing due, and at the recovery each
-// one's Wake runs at the same simulated instant, as if every counter's
-// probe had seen the service come back together.
+// it. The clients then start and find nothing due. With full jitter each
+// one's Wake runs when its own probe sees the service back: a counter in
+// FAULT probes about every probe.fault_interval (mode.Config
+// FaultInterval, 10 s), so that moment falls anywhere within the interval
+// after the recovery, drawn uniformly. Without jitter (the naive client)
+// every counter probes in step and all wake at the recovery itself.
 //
 // Simplifications, each for the clock's sake or the run's length: there
 // is no mode machine (Wake is called where FollowMode would call it on
-// RECOVERING); each Worker uploads one record at a time (Concurrency 1),
+// RECOVERING, at the probe moment drawn above); each Worker uploads one record at a time (Concurrency 1),
 // so that one goroutine of it at a time waits on the clock, and since
 // requests take no simulated time its rate limit (20 a second), not its
 // concurrency, bounds what it offers; the clock moves in ticks of 10 ms;
@@ -77,14 +80,14 @@ const (
 // Defaults for the zero values of Config (DESIGN §10: 830 pharmacies × 40
 // records against 300 requests a second, after a 5-hour outage).
 const (
-	DefaultClients    = 830
-	DefaultRecords    = 40
-	DefaultCapacity   = 300.0
-	DefaultOutage     = 5 * time.Hour
-	DefaultWakeJitter = 15 * time.Second
-	DefaultTick       = 10 * time.Millisecond
-	DefaultLimit      = time.Hour
-	DefaultStall      = 2 * time.Minute
+	DefaultClients     = 830
+	DefaultRecords     = 40
+	DefaultCapacity    = 300.0
+	DefaultOutage      = 5 * time.Hour
+	DefaultProbeWindow = 10 * time.Second // the counter's probe.fault_interval
+	DefaultTick        = 10 * time.Millisecond
+	DefaultLimit       = time.Hour
+	DefaultStall       = 2 * time.Minute
 )
 
 // Config configures one run.
@@ -94,13 +97,13 @@ type Config struct {
 	Capacity float64       // the simulator's requests a second; default 300
 	Jitter   Jitter        // JitterFull (default) or JitterNone
 	Outage   time.Duration // how long the service was down; default 5 h
+	// ProbeWindow is, with full jitter, the window after the recovery in
+	// which each pharmacy's probe sees the service back: the counter's
+	// probe.fault_interval, default 10 s. Without jitter all see it at once.
+	ProbeWindow time.Duration
 	// WakeJitter and WakeSpread are the Workers' (queue.Config) under
-	// full jitter. WakeJitter defaults to 15 s, not the counter's 1 s: 830
-	// first uploads within 1 s would be 830 requests in one second, 2.8×
-	// the capacity, whatever the rest does; within 10 s they add 83 a
-	// second to the backlogs' first seconds, and peaks of 1.2× to 1.4×
-	// capacity were measured at 830 × 40; within 15 s, 1.1× to 1.2×.
-	// WakeSpread defaults to the counter's, queue.DefaultWakeSpread.
+	// full jitter; zero is the counter's, queue.DefaultWakeJitter (1 s)
+	// and queue.DefaultWakeSpread.
 	WakeJitter time.Duration
 	WakeSpread time.Duration
 	// Tick is the clock's step: timers due within one tick fire together.
@@ -180,8 +183,11 @@ func (c *Config) defaults() error {
 	if c.Outage == 0 {
 		c.Outage = DefaultOutage
 	}
+	if c.ProbeWindow == 0 {
+		c.ProbeWindow = DefaultProbeWindow
+	}
 	if c.WakeJitter == 0 {
-		c.WakeJitter = DefaultWakeJitter
+		c.WakeJitter = queue.DefaultWakeJitter
 	}
 	if c.WakeSpread == 0 {
 		c.WakeSpread = queue.DefaultWakeSpread
@@ -205,7 +211,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("capacity %v is negative", c.Capacity)
 	case c.Jitter != JitterFull && c.Jitter != JitterNone:
 		return fmt.Errorf("jitter %q: want %q or %q", c.Jitter, JitterFull, JitterNone)
-	case c.Outage < 0 || c.WakeJitter < 0 || c.WakeSpread < 0 || c.Tick < 0 || c.Limit < 0 || c.Stall < 0:
+	case c.Outage < 0 || c.ProbeWindow < 0 || c.WakeJitter < 0 || c.WakeSpread < 0 || c.Tick < 0 || c.Limit < 0 || c.Stall < 0:
 		return errors.New("durations must not be negative")
 	}
 	return nil
@@ -356,12 +362,39 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("herd: before the recovery: %w", err)
 	}
 	progress("recovery: %d clients reconnect (%s jitter)", cfg.Clients, cfg.Jitter)
+	wakeErr := make(chan error, len(clients))
 	for _, cl := range clients {
-		cl.a.Busy() // its poll timer is dropped; Wake kicks it
-		if err := cl.w.Wake(ctx); err != nil {
-			stop()
-			return Result{}, fmt.Errorf("herd: wake: %w", err)
+		var seen time.Duration // when this pharmacy's probe sees the service back
+		if cfg.Jitter == JitterFull {
+			seen = rand.N(cfg.ProbeWindow)
 		}
+		if seen == 0 {
+			cl.a.Busy() // its poll timer is dropped; Wake kicks it
+			if err := cl.w.Wake(ctx); err != nil {
+				stop()
+				return Result{}, fmt.Errorf("herd: wake: %w", err)
+			}
+			continue
+		}
+		prober := clock.NewActor()
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			defer prober.Leave()
+			select {
+			case <-prober.After(seen):
+				// No cl.a.Busy() here, unlike at the recovery itself: by
+				// now the Worker may be uploading a record whose retry
+				// came due, waiting on the clock for its rate limit, and
+				// Busy would drop that timer for good. Wake's kick then
+				// runs the Worker while the clock counts it idle, so its
+				// next request may fall a tick later in simulated time.
+				if err := cl.w.Wake(ctx); err != nil {
+					wakeErr <- err
+				}
+			case <-runCtx.Done():
+			}
+		}()
 	}
 	if cfg.Progress != nil {
 		// A simulated minute at a time, how far the drain has got.
@@ -385,6 +418,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case <-drained:
 	case <-controller.After(cfg.Limit):
 	case runErr = <-clockErr:
+	case err := <-wakeErr:
+		runErr = fmt.Errorf("wake: %w", err)
 	case <-ctx.Done():
 		runErr = ctx.Err()
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tiski-rx/tiski/pkg/herd"
+	"github.com/tiski-rx/tiski/queue"
 )
 
 // DrillHerdOptions are the options of `tiski drill herd`.
@@ -20,9 +21,11 @@ type DrillHerdOptions struct {
 	Capacity float64
 	Jitter   string // full, none or both
 	Outage   time.Duration
-	// WakeJitter is the window of each client's first upload after the
-	// recovery (herd.Config.WakeJitter).
-	WakeJitter time.Duration
+	// ProbeWindow is the window in which each pharmacy's probe sees the
+	// recovery, and WakeJitter the window of its first upload after that
+	// (herd.Config).
+	ProbeWindow time.Duration
+	WakeJitter  time.Duration
 	// Limit is the simulated time after which an undrained run stops.
 	Limit time.Duration
 	Dir   string
@@ -76,8 +79,8 @@ or duplicated.`,
 			if opts.Clients <= 0 || opts.Records <= 0 || opts.Capacity <= 0 {
 				return usageError{fmt.Errorf("--clients, --records and --capacity must be positive")}
 			}
-			if opts.Outage < 0 || opts.WakeJitter < 0 || opts.Limit < 0 {
-				return usageError{fmt.Errorf("--outage, --wake-jitter and --limit must not be negative")}
+			if opts.Outage < 0 || opts.ProbeWindow < 0 || opts.WakeJitter < 0 || opts.Limit < 0 {
+				return usageError{fmt.Errorf("--outage, --probe-window, --wake-jitter and --limit must not be negative")}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -91,7 +94,8 @@ or duplicated.`,
 	fl.Float64Var(&opts.Capacity, "capacity", herd.DefaultCapacity, "requests a second the simulator serves before answering 429")
 	fl.StringVar(&opts.Jitter, "jitter", "both", "full, none, or both side by side")
 	fl.DurationVar(&opts.Outage, "outage", herd.DefaultOutage, "how long the Prescription Centre was down")
-	fl.DurationVar(&opts.WakeJitter, "wake-jitter", herd.DefaultWakeJitter, "with full jitter, the window of each pharmacy's first upload after the recovery")
+	fl.DurationVar(&opts.ProbeWindow, "probe-window", herd.DefaultProbeWindow, "with full jitter, the window after the recovery in which each pharmacy's probe sees it (the counter's probe.fault_interval)")
+	fl.DurationVar(&opts.WakeJitter, "wake-jitter", queue.DefaultWakeJitter, "with full jitter, the window of each pharmacy's first upload after its probe saw the recovery")
 	fl.DurationVar(&opts.Limit, "limit", 30*time.Minute, "simulated time after the recovery at which an undrained run stops")
 	fl.StringVar(&opts.Dir, "dir", "", "keep the journals and the simulator's database here (default: a temporary folder, removed)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON, one object per jitter mode")
@@ -112,7 +116,7 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 		}
 		r, err := herd.Run(ctx, herd.Config{
 			Clients: opts.Clients, Records: opts.Records, Capacity: opts.Capacity, Jitter: m,
-			Outage: opts.Outage, WakeJitter: opts.WakeJitter, Limit: opts.Limit, Dir: dir,
+			Outage: opts.Outage, ProbeWindow: opts.ProbeWindow, WakeJitter: opts.WakeJitter, Limit: opts.Limit, Dir: dir,
 			Progress: func(s string) {
 				fmt.Fprintf(streams.ErrOut, "%s %s\n", m, s)
 			},
