@@ -11,10 +11,13 @@ import (
 
 // Status is how far a drill has got, for the trainer while it runs.
 type Status struct {
-	Scenario string   `json:"scenario"`
-	Title    string   `json:"title"`
-	Speed    float64  `json:"speed"`
-	Running  bool     `json:"running"`
+	Scenario string  `json:"scenario"`
+	Title    string  `json:"title"`
+	Speed    float64 `json:"speed"`
+	Running  bool    `json:"running"`
+	// Gone says the drill never ended but its process is no longer
+	// running (killed, or the machine restarted): what it recorded stands.
+	Gone     bool     `json:"gone,omitempty"`
 	Offset   Duration `json:"offset"`   // the drill clock now (or at its end)
 	Duration Duration `json:"duration"` // the timeline's length
 	Steps    int      `json:"steps"`    // steps played
@@ -63,7 +66,14 @@ func (d *Drill) Status(now time.Time) Status {
 		Duration: Duration(s.Duration), StepsAll: len(s.Steps), TasksAll: len(s.Tasks),
 		Fault: "up", Mode: string(rx.ModeOnline), ByKind: map[journal.Kind]int{}, Centre: d.State.Centre, Admin: d.State.Admin}
 	end := now
-	if !st.Running {
+	if st.Running && d.State.PID > 0 && !alive(d.State.PID) {
+		st.Running, st.Gone = false, true
+		end = d.State.Started
+		if n := len(d.Events); n > 0 {
+			end = d.Events[n-1].Time
+		}
+	}
+	if !st.Running && !st.Gone {
 		end = d.State.Ended
 	}
 	st.Offset = Duration(float64(end.Sub(d.State.Started)) * d.State.Speed)
@@ -109,7 +119,10 @@ func (d *Drill) Status(now time.Time) Status {
 // WriteText writes the status for a trainer.
 func (st Status) WriteText(w io.Writer) {
 	state := "running"
-	if !st.Running {
+	switch {
+	case st.Gone:
+		state = "stopped: its process is gone; what it recorded stands"
+	case !st.Running:
 		state = "ended"
 	}
 	fmt.Fprintf(w, "TRAINING drill %s (%s) — %s at speed %g\n", st.Scenario, st.Title, state, st.Speed)
