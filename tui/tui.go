@@ -433,11 +433,11 @@ func (m Model) checkSession(now time.Time) Model {
 // helpKeys returns the bindings of the screen in front, for the help line.
 func (m Model) helpKeys() keymap.Help {
 	k := m.c.Keys
-	// The help key comes first, so the help line never truncates it away;
-	// a training counter's outage switch before it.
-	global := []key.Binding{k.Help}
+	// The help key leads the help line, so truncation never hides it; the
+	// screen's own keys follow, then a training counter's outage switch.
+	var global []key.Binding
 	if _, ok := m.outages(); ok {
-		global = []key.Binding{k.Outage, k.Help}
+		global = []key.Binding{k.Outage}
 	}
 	var forms []key.Binding
 	if m.session != nil && m.browsing() && !m.locked {
@@ -474,7 +474,7 @@ func (m Model) helpKeys() keymap.Help {
 	}
 	// The first group is the help line; the rest, every binding, the help
 	// screen.
-	return keymap.Help{append(here, global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
+	return keymap.Help{append(append([]key.Binding{k.Help}, here...), global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
 		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow},
 		{k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
 }
