@@ -91,12 +91,7 @@ const (
 	SearchOutageNone
 	SearchOutageFailed
 	SearchFormsHint
-	RecordPaper
-	RecordTelephone
-	RecordDispensing
 	RecordEssential
-	RecordVoid
-	RecordOther
 
 	// Prescriptions.
 	RxTitle

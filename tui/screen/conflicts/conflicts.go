@@ -403,7 +403,7 @@ func (m Model) prescriptionText(it Item) string {
 	case it.EPrescription():
 		return it.Prescription
 	case it.Prescription == it.Record.ID:
-		return syncq.KindText(m.c, it.Record.Kind)
+		return m.c.KindText(it.Record.Kind)
 	}
 	return it.Prescription
 }
@@ -728,7 +728,7 @@ func (m Model) recordRows(it Item) [][2]string {
 		return s
 	}
 	return [][2]string{
-		{m.c.T(i18n.ConflLabelRecord), m.seqText(r.Seq) + " " + syncq.KindText(m.c, r.Kind) + " (" + syncq.StateText(m.c, it.Entry.State) + ")"},
+		{m.c.T(i18n.ConflLabelRecord), m.seqText(r.Seq) + " " + m.c.KindText(r.Kind) + " (" + syncq.StateText(m.c, it.Entry.State) + ")"},
 		{m.c.T(i18n.ConflLabelTime), r.Time.Local().Format("2.1.2006 15:04")},
 		{m.c.T(i18n.ConflLabelPharmacist), or(it.Pharmacist)},
 		{m.c.T(i18n.ConflLabelPatient), or(r.Patient)},

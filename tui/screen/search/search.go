@@ -295,21 +295,11 @@ func (m Model) recordLine(r journal.Record) string {
 		Essential      bool        `json:"essential"`
 	}
 	_ = json.Unmarshal(r.Body, &body) // a body of another shape shows its kind only
-	kind := i18n.RecordOther
-	switch r.Kind {
-	case journal.KindPaperPrescription:
-		kind = i18n.RecordPaper
-	case journal.KindTelephonePrescription:
-		kind = i18n.RecordTelephone
-	case journal.KindDispensing:
-		kind = i18n.RecordDispensing
-		if body.Essential {
-			kind = i18n.RecordEssential
-		}
-	case journal.KindVoid:
-		kind = i18n.RecordVoid
+	kind := m.c.KindText(r.Kind)
+	if r.Kind == journal.KindDispensing && body.Essential {
+		kind = m.c.T(i18n.RecordEssential)
 	}
-	parts := []string{r.Time.In(m.c.Now().Location()).Format("15.04"), fmt.Sprintf("#%d", r.Seq), m.c.T(kind)}
+	parts := []string{r.Time.In(m.c.Now().Location()).Format("15.04"), fmt.Sprintf("#%d", r.Seq), kind}
 	if body.Medicine.Name != "" {
 		parts = append(parts, body.Medicine.DisplayName())
 	}

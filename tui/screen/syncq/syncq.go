@@ -247,7 +247,7 @@ func (m Model) refresh() Model {
 		}
 		rows[i] = table.Row{
 			m.seqText(e.Seq),
-			KindText(m.c, e.Kind),
+			m.c.KindText(e.Kind),
 			StateText(m.c, e.State),
 			fmt.Sprint(e.Attempts),
 			m.next(e),
@@ -314,21 +314,6 @@ func ConflictText(c common.Common, kind queue.ConflictKind) string {
 		queue.UnknownPatient:     i18n.ConflUnknownPatient,
 		queue.PossibleDuplicate:  i18n.ConflPossibleDuplicate,
 		queue.Rejected:           i18n.ConflRejected,
-	}[kind]
-	if !ok {
-		return string(kind)
-	}
-	return c.T(k)
-}
-
-// KindText names a kind of record in the counter's language.
-func KindText(c common.Common, kind journal.Kind) string {
-	k, ok := map[journal.Kind]i18n.Key{
-		journal.KindDispensing:            i18n.QueueKindDispensing,
-		journal.KindPaperPrescription:     i18n.QueueKindPaper,
-		journal.KindTelephonePrescription: i18n.QueueKindTelephone,
-		journal.KindVoid:                  i18n.QueueKindVoid,
-		journal.KindResolution:            i18n.QueueKindResolution,
 	}[kind]
 	if !ok {
 		return string(kind)
@@ -526,7 +511,7 @@ func (m Model) byID(id string) (journal.OutboxEntry, bool) {
 func (m Model) waits(e journal.OutboxEntry) string {
 	if b, ok := m.blocked[e.RecordID]; ok {
 		h := b.WaitingFor
-		return m.c.T(i18n.SyncWaitsFor, m.seqText(h.Seq), KindText(m.c, h.Kind), StateText(m.c, h.State), m.c.Keys.Conflicts.Help().Key)
+		return m.c.T(i18n.SyncWaitsFor, m.seqText(h.Seq), m.c.KindText(h.Kind), StateText(m.c, h.State), m.c.Keys.Conflicts.Help().Key)
 	}
 	if e.DependsOn == "" {
 		return m.c.T(i18n.SyncNoWait)
@@ -535,7 +520,7 @@ func (m Model) waits(e journal.OutboxEntry) string {
 	if !ok || final(d.State) {
 		return m.c.T(i18n.SyncWaitsDone)
 	}
-	return m.c.T(i18n.SyncWaitsOrder, m.seqText(d.Seq), KindText(m.c, d.Kind), StateText(m.c, d.State))
+	return m.c.T(i18n.SyncWaitsOrder, m.seqText(d.Seq), m.c.KindText(d.Kind), StateText(m.c, d.State))
 }
 
 func (m Model) ago(t time.Time) string {
@@ -562,7 +547,7 @@ func (m Model) viewDetail(e journal.OutboxEntry) string {
 	if e.DependsOn != "" {
 		dep := e.DependsOn
 		if d, ok := m.byID(dep); ok {
-			dep = m.seqText(d.Seq) + " " + KindText(m.c, d.Kind) + " (" + StateText(m.c, d.State) + ")"
+			dep = m.seqText(d.Seq) + " " + m.c.KindText(d.Kind) + " (" + StateText(m.c, d.State) + ")"
 		}
 		rows = append(rows, [2]string{m.c.T(i18n.SyncDetailDependsOn), dep})
 	}
@@ -585,7 +570,7 @@ func (m Model) viewDetail(e journal.OutboxEntry) string {
 	// gap the rest; long texts wrap in what is left.
 	valueWidth := max(m.c.Width-4-w-2, 10)
 	var b strings.Builder
-	b.WriteString(s.Label.Render(m.c.T(i18n.SyncDetailTitle, m.seqText(e.Seq), KindText(m.c, e.Kind))) + "\n")
+	b.WriteString(s.Label.Render(m.c.T(i18n.SyncDetailTitle, m.seqText(e.Seq), m.c.KindText(e.Kind))) + "\n")
 	for _, r := range rows {
 		label := s.Muted.Render(r[0] + strings.Repeat(" ", w-lipgloss.Width(r[0])))
 		value := lipgloss.NewStyle().Width(valueWidth).Render(oneLine(r[1]))

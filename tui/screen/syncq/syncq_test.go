@@ -269,8 +269,8 @@ func TestEveryStateKindAndConflictHasWords(t *testing.T) {
 		}
 	}
 	for _, k := range []journal.Kind{journal.KindDispensing, journal.KindPaperPrescription, journal.KindTelephonePrescription, journal.KindVoid, journal.KindResolution} {
-		if KindText(c, k) == "" || strings.Contains(KindText(c, k), "_") {
-			t.Errorf("kind %s has no words: %q", k, KindText(c, k))
+		if c.KindText(k) == "" || strings.Contains(c.KindText(k), "_") {
+			t.Errorf("kind %s has no words: %q", k, c.KindText(k))
 		}
 	}
 	seen := map[string]bool{}
