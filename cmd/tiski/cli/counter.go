@@ -192,18 +192,10 @@ func (s *counterServices) ForceFault(ctx context.Context, reason, by string) (rx
 // kicks the upload queue so an online dispensing reaches the Prescription
 // Centre at once.
 func (s *counterServices) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error) {
-	rc, err := s.record.Dispense(ctx, who, d, opts)
-	if err != nil {
-		return rc, err
-	}
-	s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, rc.Record.ID,
-		logKeyKind, string(rc.Record.Kind), "seq", rc.Record.Seq, "rules", rc.Record.Rules)
-	s.worker.Kick()
-	return rc, nil
+	return s.recorded(who)(s.record.Dispense(ctx, who, d, opts))
 }
 
-// Paper and Telephone record through pkg/record and kick the queue, as
-// Dispense does.
+// Paper and Telephone record through pkg/record and kick the queue.
 func (s *counterServices) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
 	return s.recorded(who)(s.record.Paper(ctx, who, p, d))
 }
@@ -218,11 +210,11 @@ func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error
 		if err != nil {
 			return rc, err
 		}
-		s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, rc.Record.ID,
-			logKeyKind, string(rc.Record.Kind), "seq", rc.Record.Seq, "rules", rc.Record.Rules)
-		if rc.Dispensing != nil {
-			s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, rc.Dispensing.ID,
-				logKeyKind, string(rc.Dispensing.Kind), "seq", rc.Dispensing.Seq, "rules", rc.Dispensing.Rules)
+		for _, r := range []*journal.Record{&rc.Record, rc.Dispensing} {
+			if r != nil {
+				s.f.Logger().Info("recorded", logKeyCmd, "counter", logKeyUser, who.ID, logKeyRecord, r.ID,
+					logKeyKind, string(r.Kind), "seq", r.Seq, "rules", r.Rules)
+			}
 		}
 		s.worker.Kick()
 		return rc, nil

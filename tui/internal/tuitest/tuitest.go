@@ -165,11 +165,7 @@ type Services struct {
 
 // Dispense implements common.Services.
 func (s *Services) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error) {
-	rc, err := s.Recorder.Dispense(ctx, who, d, opts)
-	if err == nil && s.Kick != nil {
-		s.Kick()
-	}
-	return rc, err
+	return s.kicked(s.Recorder.Dispense(ctx, who, d, opts))
 }
 
 // UploadState implements common.Services.
