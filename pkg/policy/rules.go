@@ -22,32 +22,32 @@ func (s *Set) EssentialDispensing(m rx.Medicine, pack rx.Package, qty int, units
 	st := s.settings
 	name := medicineName(m)
 	if m.Narcotic {
-		var msg string
-		switch st.EssentialNarcotics {
-		case Deny:
-			msg = "%s is a narcotic: narcotics cannot be dispensed as essential medication (%s)."
-		case Warn:
-			msg = "%s is a narcotic: dispense it as essential medication only when the patient's need is immediate, and check the fault instructions (%s)."
-		default:
-			msg = "%s is a narcotic; this policy allows narcotics as essential medication (%s)."
-		}
-		ds = append(ds, Decision{RuleEssentialNarcotic, st.EssentialNarcotics,
-			fmt.Sprintf(msg, name, RuleEssentialNarcotic), s.unconfirmed(keyEssentialNarcotics)})
+		ds = append(ds, s.medicineRule(RuleEssentialNarcotic, st.EssentialNarcotics, keyEssentialNarcotics, name,
+			"%s is a narcotic: narcotics cannot be dispensed as essential medication (%s).",
+			"%s is a narcotic: dispense it as essential medication only when the patient's need is immediate, and check the fault instructions (%s).",
+			"%s is a narcotic; this policy allows narcotics as essential medication (%s)."))
 	}
 	if m.PKV {
-		var msg string
-		switch st.EssentialPKV {
-		case Deny:
-			msg = "%s acts on the central nervous system (PKV): PKV medicines cannot be dispensed as essential medication (%s)."
-		case Warn:
-			msg = "%s acts on the central nervous system (PKV): dispense it as essential medication only when the need is immediate, and check the dosage on the basis document (%s)."
-		default:
-			msg = "%s acts on the central nervous system (PKV); this policy allows it as essential medication (%s)."
-		}
-		ds = append(ds, Decision{RulePKV, st.EssentialPKV,
-			fmt.Sprintf(msg, name, RulePKV), s.unconfirmed(keyEssentialPKV)})
+		ds = append(ds, s.medicineRule(RulePKV, st.EssentialPKV, keyEssentialPKV, name,
+			"%s acts on the central nervous system (PKV): PKV medicines cannot be dispensed as essential medication (%s).",
+			"%s acts on the central nervous system (PKV): dispense it as essential medication only when the need is immediate, and check the dosage on the basis document (%s).",
+			"%s acts on the central nervous system (PKV); this policy allows it as essential medication (%s)."))
 	}
 	return append(ds, s.essentialQuantity(m, pack, qty, unitsPerDay))
+}
+
+// medicineRule is the decision of rule on a medicine named name, whose
+// verdict the policy sets under key: the message for that verdict, each
+// formatted with the name and the rule id.
+func (s *Set) medicineRule(rule string, v Verdict, key, name, deny, warn, allow string) Decision {
+	msg := allow
+	switch v {
+	case Deny:
+		msg = deny
+	case Warn:
+		msg = warn
+	}
+	return Decision{rule, v, fmt.Sprintf(msg, name, rule), s.unconfirmed(key)}
 }
 
 func (s *Set) essentialQuantity(m rx.Medicine, pack rx.Package, qty int, unitsPerDay float64) Decision {
@@ -110,30 +110,16 @@ func (s *Set) TelephonePrescription(m rx.Medicine, p rx.Prescriber) []Decision {
 	name := medicineName(m)
 	ds := []Decision{prescriber(p)}
 	if m.Narcotic {
-		var msg string
-		switch st.TelephoneNarcotics {
-		case Deny:
-			msg = "%s is a narcotic: narcotics cannot be prescribed by telephone (%s)."
-		case Warn:
-			msg = "%s is a narcotic: check the fault instructions before accepting it by telephone (%s)."
-		default:
-			msg = "%s is a narcotic; this policy allows narcotics by telephone (%s)."
-		}
-		ds = append(ds, Decision{RuleTelephoneNarcotic, st.TelephoneNarcotics,
-			fmt.Sprintf(msg, name, RuleTelephoneNarcotic), s.unconfirmed(keyTelephoneNarcotics)})
+		ds = append(ds, s.medicineRule(RuleTelephoneNarcotic, st.TelephoneNarcotics, keyTelephoneNarcotics, name,
+			"%s is a narcotic: narcotics cannot be prescribed by telephone (%s).",
+			"%s is a narcotic: check the fault instructions before accepting it by telephone (%s).",
+			"%s is a narcotic; this policy allows narcotics by telephone (%s)."))
 	}
 	if m.PKV {
-		var msg string
-		switch st.TelephonePKV {
-		case Deny:
-			msg = "%s acts on the central nervous system (PKV): PKV medicines cannot be prescribed by telephone (%s)."
-		case Warn:
-			msg = "%s acts on the central nervous system (PKV): verify the caller with particular care, for example by calling back a known number (%s)."
-		default:
-			msg = "%s acts on the central nervous system (PKV); this policy allows it by telephone (%s)."
-		}
-		ds = append(ds, Decision{RulePKV, st.TelephonePKV,
-			fmt.Sprintf(msg, name, RulePKV), s.unconfirmed(keyTelephonePKV)})
+		ds = append(ds, s.medicineRule(RulePKV, st.TelephonePKV, keyTelephonePKV, name,
+			"%s acts on the central nervous system (PKV): PKV medicines cannot be prescribed by telephone (%s).",
+			"%s acts on the central nervous system (PKV): verify the caller with particular care, for example by calling back a known number (%s).",
+			"%s acts on the central nervous system (PKV); this policy allows it by telephone (%s)."))
 	}
 	return append(ds, Decision{RuleID: RuleTelephoneValidity, Verdict: Allow,
 		Message: fmt.Sprintf("A telephone prescription is valid for %s from its issue date (%s).",
