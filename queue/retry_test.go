@@ -24,6 +24,17 @@ func requestsFor(sim *centresim.Server, id string) []centresim.LoggedRequest {
 	return out
 }
 
+// everyRecordRefused reports whether the simulator has answered status to
+// at least one request about each record.
+func everyRecordRefused(sim *centresim.Server, recs []journal.Record, status int) bool {
+	for _, r := range recs {
+		if !slices.ContainsFunc(requestsFor(sim, r.ID), func(l centresim.LoggedRequest) bool { return l.Status == status }) {
+			return false
+		}
+	}
+	return true
+}
+
 // TestRetryAfterIsAFloor throttles (429) and fails (503) every request with
 // a Retry-After, and checks in the simulator's request log, which stamps
 // each request at its arrival, that no request for a record arrives before
@@ -56,7 +67,17 @@ func TestRetryAfterIsAFloor(t *testing.T) {
 				_, err := w.Drain(ctx, false)
 				done <- err
 			}()
-			time.Sleep(tt.retryAfter + tt.retryAfter/2) // two refusals each
+			// Lift the fault once every record has been refused at least
+			// once. A throttled client holds all its records for the
+			// Retry-After plus jitter, so on a slow machine a record's
+			// first request may come seconds after the first refusal.
+			deadline := time.Now().Add(20 * time.Second)
+			for !everyRecordRefused(e.sim, recs, tt.status) {
+				if time.Now().After(deadline) {
+					t.Fatal("not every record was refused within 20 s")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultUp}); err != nil {
 				t.Fatal(err)
 			}
