@@ -63,6 +63,11 @@ type Journal struct {
 
 	wstmts, rstmts *stmtCache    // statements prepared on w and on r
 	ckpt           *checkpointer // copies the WAL into the file when idle; nil until Open succeeds
+
+	// head is the chain's head as this process last wrote it, for
+	// appendOnHead; nil: unknown, read it in a transaction.
+	headMu sync.Mutex
+	head   *txHead
 }
 
 // Open opens the journal at path, creating it (mode 0600) when it does not
@@ -273,13 +278,26 @@ func (j *Journal) writeOn(ctx context.Context, begin func(context.Context, *sql.
 	defer t.Rollback()
 	wt := &tx{Tx: t, now: j.now(), stmts: stmts}
 	if err := fn(wt); err != nil {
+		j.noteHead(wt, false)
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	if err := t.Commit(); err != nil {
+		j.noteHead(wt, false)
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
+	j.noteHead(wt, true)
 	j.ckpt.wrote(max(1, wt.records))
 	return nil
+}
+
+// execWriter runs q alone on the writer connection, in autocommit mode:
+// a transaction of its own. It is prepared once q has run before.
+func (j *Journal) execWriter(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := j.wstmts.get(q); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	defer j.wstmts.prepare(context.WithoutCancel(ctx))
+	return j.w.ExecContext(ctx, q, args...)
 }
 
 // writerBusyTimeout is the busy timeout of the writer connection: SQLite's

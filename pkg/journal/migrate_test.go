@@ -33,19 +33,19 @@ func schema1Journal(t *testing.T, path string, c *clock) {
 			t.Fatal(err)
 		}
 	}
-	paper := mustAppend(t, j, NewRecord{Kind: KindPaperPrescription, Pharmacist: "anna", Patient: "131052-308T", Upload: true})
+	paper := appendV1(t, j, NewRecord{Kind: KindPaperPrescription, Pharmacist: "anna", Patient: "131052-308T", Upload: true})
 	for i := range 2 {
 		d := dispensing(100 + i)
 		d.DependsOn = paper.ID
-		mustAppend(t, j, d)
+		appendV1(t, j, d)
 	}
 	var ids []string
 	for i := range 7 {
 		c.Add(time.Second)
-		ids = append(ids, mustAppend(t, j, dispensing(i)).ID)
+		ids = append(ids, appendV1(t, j, dispensing(i)).ID)
 	}
-	mustAppend(t, j, NewRecord{Kind: KindPaperPrescription, Pharmacist: "anna"}) // kept locally
-	leased, err := j.Lease(ctx, "w", 7, time.Hour)                               // the prescription and ids[0..5]
+	appendV1(t, j, NewRecord{Kind: KindPaperPrescription, Pharmacist: "anna"}) // kept locally
+	leased, err := j.Lease(ctx, "w", 7, time.Hour)                             // the prescription and ids[0..5]
 	must(err)
 	if len(leased) != 7 {
 		t.Fatalf("leased %d", len(leased))
@@ -60,6 +60,38 @@ func schema1Journal(t *testing.T, path string, c *clock) {
 	// ids[5] stays sending, ids[6] pending; the dependents are pending and
 	// now due.
 	must(j.Close())
+}
+
+// appendV1 appends as tiski did before migration 0004 made an append one
+// statement: an INSERT into records and one into outbox, in a transaction.
+func appendV1(t *testing.T, j *Journal, nr NewRecord) Record {
+	t.Helper()
+	ctx := context.Background()
+	var rec Record
+	err := j.write(ctx, "append record (schema 1)", func(tx *tx) error {
+		h, err := readHead(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var args []any
+		if rec, args, err = j.newRecord(nr, h, tx.now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO records (seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args[:14]...); err != nil {
+			return err
+		}
+		if !nr.Upload {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (record_seq, record_id, kind, state, next_attempt, depends_on, created_at, updated_at)
+			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`, rec.Seq, rec.ID, string(rec.Kind), ts(tx.now), nullable(nr.DependsOn), ts(tx.now), ts(tx.now))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("append %s: %v", nr.Kind, err)
+	}
+	return rec
 }
 
 // dump returns the rows of a query, each formatted as one string.

@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -78,8 +77,11 @@ var genesisHash = strings.Repeat("0", 64)
 
 // Append appends a record and, when asked, its outbox entry, in one
 // transaction. When it returns without error the record is durable. The
-// record's Mode is the mode in force, read in the same transaction.
+// record's Mode is the mode in force when it was written.
 func (j *Journal) Append(ctx context.Context, nr NewRecord) (Record, error) {
+	if rec, done, err := j.appendOnHead(ctx, nr); done {
+		return rec, err
+	}
 	var rec Record
 	err := j.write(ctx, "append record", func(t *tx) error {
 		var err error
@@ -87,6 +89,74 @@ func (j *Journal) Append(ctx context.Context, nr NewRecord) (Record, error) {
 		return err
 	})
 	return rec, err
+}
+
+// appendOnHead appends nr after the chain's head as this process last wrote
+// it, in one autocommit statement (an INSERT into record_appends), without
+// a transaction of its own or a read of the head. done is false when it did
+// not append and Append must take the transaction: no head is known (none
+// written yet, or a mode change), or the statement failed on a constraint.
+//
+// The head can be stale only if another process (another terminal's sync,
+// `tiski journal`) appended since. Sequence numbers have no gaps, so that
+// process took this head's next number, and the insert fails on the
+// primary key and changes nothing; the transaction then reads the head
+// afresh. A constraint on the record itself (a duplicate id, a void of a
+// record not in the journal) fails here the same way, and the transaction
+// reports it in words.
+func (j *Journal) appendOnHead(ctx context.Context, nr NewRecord) (rec Record, done bool, err error) {
+	if nr.Kind == KindModeChange {
+		return Record{}, false, nil // ChangeMode's business: it changes the head's mode
+	}
+	j.headMu.Lock()
+	defer j.headMu.Unlock()
+	h := j.head
+	if h == nil {
+		return Record{}, false, nil
+	}
+	rec, args, err := j.newRecord(nr, h, j.now())
+	if err != nil {
+		return Record{}, true, fmt.Errorf("append record: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Record{}, true, fmt.Errorf("append record: %w", err)
+	}
+	// Once begun, the statement is not interrupted: with a context that
+	// can end, the driver watches it from a goroutine of its own for every
+	// statement, which cost an append a tenth of its time.
+	err = j.whileBusy(ctx, func() error {
+		_, err := j.execWriter(context.WithoutCancel(ctx), insertRecord, args...)
+		return err
+	})
+	switch {
+	case err == nil:
+		j.head = &txHead{mode: h.mode, seq: rec.Seq, hash: rec.Hash}
+		j.ckpt.wrote(1)
+		return rec, true, nil
+	case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY), isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE),
+		isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
+		j.head = nil
+		return Record{}, false, nil
+	default:
+		j.head = nil
+		return Record{}, true, fmt.Errorf("append record: %w", translate(err))
+	}
+}
+
+// noteHead remembers the chain's head after a committed write transaction
+// that appended records (t.head nil after a mode change: read it next
+// time), or forgets it when the transaction failed.
+func (j *Journal) noteHead(t *tx, committed bool) {
+	if t.records == 0 {
+		return
+	}
+	j.headMu.Lock()
+	defer j.headMu.Unlock()
+	j.head = nil
+	if committed && t.head != nil {
+		h := *t.head
+		j.head = &h
+	}
 }
 
 // AppendAll appends several records in one transaction: all are durable
@@ -112,13 +182,67 @@ func (j *Journal) AppendAll(ctx context.Context, nrs ...NewRecord) ([]Record, er
 	return recs, nil
 }
 
+// insertRecord appends a record, and its outbox entry when upload is 1, in
+// one statement (migration 0004).
+const insertRecord = `INSERT INTO record_appends (seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash, upload, depends_on)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record, error) {
+	// Within one write transaction nothing else writes, so the mode and
+	// the chain's head are read once and carried from record to record
+	// (AppendAll of thousands of records read them once).
+	if t.head == nil {
+		h, err := readHead(ctx, t)
+		if err != nil {
+			return Record{}, err
+		}
+		t.head = h
+	}
+	rec, args, err := j.newRecord(nr, t.head, t.now)
+	if err != nil {
+		return Record{}, err
+	}
+	if nr.RefersTo != "" {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE id = ?`, nr.RefersTo).Scan(&n); err != nil {
+			return Record{}, err
+		}
+		if n == 0 {
+			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s referred to is not in the journal.", nr.RefersTo)
+		}
+	}
+	if nr.DependsOn != "" {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, nr.DependsOn).Scan(&n); err != nil {
+			return Record{}, err
+		}
+		if n == 0 {
+			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s this one depends on is not waiting for upload.", nr.DependsOn)
+		}
+	}
+	_, err = t.ExecContext(ctx, insertRecord, args...)
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return Record{}, rx.Errorf(rx.ECONFLICT, "A record with id %s is already in the journal.", rec.ID)
+	} else if err != nil {
+		return Record{}, err
+	}
+	t.records++
+	t.head.seq, t.head.hash = rec.Seq, rec.Hash
+	if nr.Kind == KindModeChange {
+		t.head = nil // the mode changed: ChangeMode knows the new one, the next append reads it
+	}
+	return rec, nil
+}
+
+// newRecord checks nr and makes the record that follows head, written at
+// now, with insertRecord's arguments.
+func (j *Journal) newRecord(nr NewRecord, head *txHead, now time.Time) (Record, []any, error) {
 	v := &rx.ValidationError{}
 	id := nr.ID
 	if id == "" {
 		u, err := uuid.NewV7()
 		if err != nil {
-			return Record{}, err
+			return Record{}, nil, err
 		}
 		id = u.String()
 	} else if u, err := uuid.Parse(id); err != nil {
@@ -143,85 +267,39 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 		v.Add("body", "is not valid JSON: %v", err)
 	}
 	if err := v.Err(); err != nil {
-		return Record{}, err
+		return Record{}, nil, err
 	}
-	if nr.RefersTo != "" {
-		var n int
-		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE id = ?`, nr.RefersTo).Scan(&n); err != nil {
-			return Record{}, err
-		}
-		if n == 0 {
-			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s referred to is not in the journal.", nr.RefersTo)
-		}
-	}
-	if nr.DependsOn != "" {
-		var n int
-		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, nr.DependsOn).Scan(&n); err != nil {
-			return Record{}, err
-		}
-		if n == 0 {
-			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s this one depends on is not waiting for upload.", nr.DependsOn)
-		}
-	}
-	// Within one write transaction nothing else writes, so the mode and
-	// the chain's head are read once and carried from record to record
-	// (AppendAll of thousands of records read them once).
-	if t.head == nil {
-		h, err := readHead(ctx, t)
-		if err != nil {
-			return Record{}, err
-		}
-		t.head = h
-	}
-	mode, seq, prev := t.head.mode, t.head.seq, t.head.hash
 	when := nr.Time
 	if when.IsZero() {
-		when = t.now
+		when = now
 	}
 	rules := nr.Rules
 	if rules == nil {
 		rules = []string{}
 	}
 	rec := Record{
-		Seq:        seq + 1,
+		Seq:        head.seq + 1,
 		ID:         id,
 		Kind:       nr.Kind,
 		Time:       roundTrip(when),
-		CreatedAt:  roundTrip(t.now),
+		CreatedAt:  roundTrip(now),
 		Pharmacist: nr.Pharmacist,
 		Terminal:   j.terminal,
-		Mode:       mode.Mode,
+		Mode:       head.mode.Mode,
 		Rules:      rules,
 		RefersTo:   nr.RefersTo,
 		Patient:    nr.Patient,
 		Body:       body,
-		PrevHash:   prev,
+		PrevHash:   head.hash,
 	}
 	rec.Hash = rec.computeHash()
 	rulesJSON, _ := json.Marshal(rec.Rules)
-	_, err = t.ExecContext(ctx, `INSERT INTO records (seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		rec.Seq, rec.ID, string(rec.Kind), ts(rec.Time), ts(rec.CreatedAt), rec.Pharmacist, rec.Terminal, string(rec.Mode),
-		string(rulesJSON), nullable(rec.RefersTo), rec.Patient, string(rec.Body), rec.PrevHash, rec.Hash)
-	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
-		return Record{}, rx.Errorf(rx.ECONFLICT, "A record with id %s is already in the journal.", rec.ID)
-	} else if err != nil {
-		return Record{}, err
-	}
-	t.records++
-	t.head.seq, t.head.hash = rec.Seq, rec.Hash
-	if nr.Kind == KindModeChange {
-		t.head = nil // the mode changed: ChangeMode knows the new one, the next append reads it
-	}
+	upload := 0
 	if nr.Upload {
-		_, err = t.ExecContext(ctx, `INSERT INTO outbox (record_seq, record_id, kind, state, next_attempt, depends_on, created_at, updated_at)
-			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`,
-			rec.Seq, rec.ID, string(rec.Kind), ts(t.now), nullable(nr.DependsOn), ts(t.now), ts(t.now))
-		if err != nil {
-			return Record{}, err
-		}
+		upload = 1
 	}
-	return rec, nil
+	return rec, []any{rec.Seq, rec.ID, string(rec.Kind), ts(rec.Time), ts(rec.CreatedAt), rec.Pharmacist, rec.Terminal, string(rec.Mode),
+		string(rulesJSON), nullable(rec.RefersTo), rec.Patient, string(rec.Body), rec.PrevHash, rec.Hash, upload, nullable(nr.DependsOn)}, nil
 }
 
 // headQuery reads in one statement what an append needs of the records
@@ -268,30 +346,6 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
-}
-
-// canonicalJSON returns v compact, with object keys sorted and numbers as
-// written, so the same content always hashes the same. nil gives {}.
-func canonicalJSON(v json.RawMessage) (json.RawMessage, error) {
-	if len(bytes.TrimSpace(v)) == 0 {
-		return json.RawMessage(`{}`), nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(v))
-	dec.UseNumber()
-	var x any
-	if err := dec.Decode(&x); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("more than one JSON value")
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(x); err != nil {
-		return nil, err
-	}
-	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n")), nil
 }
 
 // hashVersion names the encoding computeHash uses; a new encoding gets a new
