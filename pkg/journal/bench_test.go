@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // reportLatency reports the median and 99th percentile of the samples.
@@ -73,6 +75,28 @@ func BenchmarkFsyncFloor(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, time.Since(start))
+	}
+	b.StopTimer()
+	reportLatency(b, samples)
+}
+
+// BenchmarkAppendAllPaper measures what the counter's paper form makes on
+// F10: a paper prescription and its first dispensing in one transaction,
+// with a context that can end, as the counter's is.
+func BenchmarkAppendAllPaper(b *testing.B) {
+	j := openTest(b, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		paper := NewRecord{ID: uuid.NewString(), Kind: KindPaperPrescription, Pharmacist: "anna", Patient: "131052-308T", Body: benchBody, Upload: true}
+		disp := NewRecord{Kind: KindDispensing, Pharmacist: "anna", Patient: "131052-308T", Body: benchBody, Upload: true, DependsOn: paper.ID}
+		start := time.Now()
+		if _, err := j.AppendAll(ctx, paper, disp); err != nil {
 			b.Fatal(err)
 		}
 		samples = append(samples, time.Since(start))

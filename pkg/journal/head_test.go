@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -94,5 +95,24 @@ func TestAppendOnHeadRefusals(t *testing.T) {
 	}
 	if rep, err := j.Verify(ctx); err != nil || !rep.OK {
 		t.Fatalf("Verify: %+v, %v", rep, err)
+	}
+}
+
+// TestWriteWithEndedContext: a write whose caller has given up stores
+// nothing and says so, by either way of appending.
+func TestWriteWithEndedContext(t *testing.T) {
+	j := openTest(t, nil)
+	mustAppend(t, j, dispensing(1)) // the head is known: Append takes the one-statement way
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := j.Append(ctx, dispensing(2)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Append: %v, want context.Canceled", err)
+	}
+	if _, err := j.AppendAll(ctx, dispensing(3), dispensing(4)); !errors.Is(err, context.Canceled) {
+		t.Errorf("AppendAll: %v, want context.Canceled", err)
+	}
+	rep, err := j.Verify(context.Background())
+	if err != nil || rep.Records != 1 {
+		t.Fatalf("Verify: %+v, %v; want the one record", rep, err)
 	}
 }
