@@ -36,13 +36,13 @@ func readReport(t *testing.T, out string) drillReport {
 	return rep
 }
 
-// TestDrillHeadless plays a short shipped scenario through the binary with
-// a scripted trainee, reads its status and scores it: the report passes and
-// exits 0. The same scenario with a task taken out leaves a record missing,
-// and its report fails with exit 1.
+// TestDrillHeadless plays a short shipped scenario, by its name, through
+// the binary with a scripted trainee, reads its status and scores it: the
+// report passes and exits 0. The same scenario's file with a task taken out
+// leaves a record missing, and its report fails with exit 1.
 func TestDrillHeadless(t *testing.T) {
 	t.Parallel()
-	const scenario = "testdata/drills/drop-after-commit.toml"
+	const scenario = "drop-after-commit"
 	t.Run("passes", func(t *testing.T) {
 		t.Parallel()
 		r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "drill")}
@@ -82,7 +82,7 @@ func TestDrillHeadless(t *testing.T) {
 	})
 	t.Run("a missing record fails", func(t *testing.T) {
 		t.Parallel()
-		src, err := os.ReadFile(filepath.Join("../..", scenario))
+		src, err := os.ReadFile(filepath.Join("../../testdata/drills", scenario+".toml"))
 		if err != nil {
 			t.Fatal(err)
 		}

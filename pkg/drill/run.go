@@ -178,11 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer log.close()
-	src, err := os.ReadFile(cfg.Scenario.File)
-	if err != nil {
-		return fmt.Errorf("copy scenario: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(cfg.Dir, ScenarioFile), src, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(cfg.Dir, ScenarioFile), cfg.Scenario.Source, 0o600); err != nil {
 		return fmt.Errorf("copy scenario: %w", err)
 	}
 	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}, done: map[int]string{}}

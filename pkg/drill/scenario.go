@@ -21,6 +21,7 @@ package drill
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"sort"
@@ -40,7 +41,8 @@ import (
 // Scenario is a drill: the timeline of faults, the trainees' tasks and what
 // is expected of them.
 type Scenario struct {
-	File        string        // where it was read from
+	File        string        // where it was read from; a bundled one's name, e.g. "july-2015.toml"
+	Source      []byte        // the file as read, copied into the drill's folder
 	Name        string        // short name, e.g. "july-2015"
 	Title       string        // one line for the trainer
 	Description string        // the story told to the trainees
@@ -175,6 +177,39 @@ func Load(path string) (*Scenario, error) {
 	return Parse(path, b)
 }
 
+// Find reads a scenario named on the command line: a file, or, when there
+// is no file of that name, a scenario shipped with tiski by its name
+// ("july-2015" or "july-2015.toml"), so a trainer with the binary alone can
+// play them.
+func Find(name string) (*Scenario, error) {
+	if _, err := os.Stat(name); err == nil || strings.ContainsAny(name, `/\`) {
+		return Load(name)
+	}
+	file := strings.TrimSuffix(name, ".toml") + ".toml"
+	if b, err := fs.ReadFile(tiski.Scenarios(), file); err == nil {
+		return Parse(file, b)
+	}
+	names, err := Bundled()
+	if err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("no scenario file %s, and no shipped scenario of that name; the shipped ones are %s (see tiski drill list)",
+		name, strings.Join(names, ", "))
+}
+
+// Bundled returns the names of the scenarios shipped with tiski, sorted.
+func Bundled() ([]string, error) {
+	files, err := fs.Glob(tiski.Scenarios(), "*.toml")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = strings.TrimSuffix(f, ".toml")
+	}
+	return names, nil
+}
+
 // ScenarioError lists everything wrong with a scenario file, each problem
 // with the file, the line and the field.
 type ScenarioError struct {
@@ -228,7 +263,7 @@ func Parse(file string, b []byte) (*Scenario, error) {
 		return nil, fmt.Errorf("load fixtures: %w", err)
 	}
 	d := &decoder{file: file, lines: locate(string(b))}
-	s := &Scenario{File: file}
+	s := &Scenario{File: file, Source: b}
 	root := d.table("", doc)
 	s.Name = root.str("name", true)
 	s.Title = root.str("title", false)

@@ -38,10 +38,12 @@ func NewCmdDrill(f *Factory) *cobra.Command {
 		Short: "Fault drills for trainers: play a scenario, follow it, score it",
 		Long: `Fault drills train pharmacists for a Prescription Centre outage. A scenario
 file is a timeline of faults of a simulated Prescription Centre, the
-trainees' tasks, and the expected outcomes; testdata/drills/ holds the
-shipped ones and describes the format.
+trainees' tasks, and the expected outcomes. Six ship with tiski ('tiski
+drill list'; run one by its name); testdata/drills/ in the source holds them
+and describes the format for writing more.
 
-  tiski drill run SCENARIO --data DIR     play it (the counter opens on a terminal)
+  tiski drill list                        the shipped scenarios
+  tiski drill run SCENARIO --data DIR     play one, by name or file (the counter opens on a terminal)
   tiski drill status --data DIR           how far it has got, what was recorded
   tiski drill report --data DIR           the scorecard; exit 1 when it fails
   tiski drill herd                        every pharmacy reconnecting at once
@@ -60,24 +62,16 @@ func NewCmdDrillList(f *Factory) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list [FOLDER]",
-		Short: "List the drill scenarios in a folder (default testdata/drills)",
-		Long: `Reads every .toml scenario in the folder and lists its name, title, length,
-steps and tasks. A scenario with a mistake is listed with the mistake.`,
+		Short: "List the drill scenarios shipped with tiski, or those in a folder",
+		Long: `Lists each scenario's name, title, length, steps and tasks: without a
+folder the scenarios shipped with tiski (run one by its name, e.g.
+'tiski drill run july-2015'), with one every .toml file in it. A scenario
+with a mistake is listed with the mistake.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := filepath.Join("testdata", "drills")
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			files, err := filepath.Glob(filepath.Join(dir, "*.toml"))
-			if err != nil {
-				return err
-			}
-			if len(files) == 0 {
-				return fmt.Errorf("no scenarios (*.toml) in %s: give the folder that holds them, e.g. tiski drill list path/to/testdata/drills", dir)
-			}
 			type row struct {
 				File     string `json:"file"`
+				Shipped  bool   `json:"shipped,omitempty"`
 				Name     string `json:"name,omitempty"`
 				Title    string `json:"title,omitempty"`
 				Duration string `json:"duration,omitempty"`
@@ -85,14 +79,31 @@ steps and tasks. A scenario with a mistake is listed with the mistake.`,
 				Tasks    int    `json:"tasks"`
 				Error    string `json:"error,omitempty"`
 			}
+			var files []string
+			shipped := len(args) == 0
+			if shipped {
+				names, err := drill.Bundled()
+				if err != nil {
+					return err
+				}
+				files = names
+			} else {
+				var err error
+				if files, err = filepath.Glob(filepath.Join(args[0], "*.toml")); err != nil {
+					return err
+				}
+				if len(files) == 0 {
+					return fmt.Errorf("no scenarios (*.toml) in %s: give the folder that holds them, or no folder for the shipped ones", args[0])
+				}
+			}
 			var rows []row
 			for _, file := range files {
-				s, err := drill.Load(file)
+				s, err := drill.Find(file)
 				if err != nil {
-					rows = append(rows, row{File: file, Error: err.Error()})
+					rows = append(rows, row{File: file, Shipped: shipped, Error: err.Error()})
 					continue
 				}
-				rows = append(rows, row{File: file, Name: s.Name, Title: s.Title, Duration: s.Duration.String(), Steps: len(s.Steps), Tasks: len(s.Tasks)})
+				rows = append(rows, row{File: file, Shipped: shipped, Name: s.Name, Title: s.Title, Duration: s.Duration.String(), Steps: len(s.Steps), Tasks: len(s.Tasks)})
 			}
 			if asJSON {
 				return writeJSONTo(f.IO, rows)
@@ -100,6 +111,10 @@ steps and tasks. A scenario with a mistake is listed with the mistake.`,
 			for _, r := range rows {
 				if r.Error != "" {
 					fmt.Fprintf(f.IO.Out, "%-40s INVALID: %s\n", r.File, r.Error)
+					continue
+				}
+				if r.Shipped { // the name is what runs it
+					fmt.Fprintf(f.IO.Out, "%-18s %8s  %d steps, %d tasks  %s\n", r.File, r.Duration, r.Steps, r.Tasks, r.Title)
 					continue
 				}
 				fmt.Fprintf(f.IO.Out, "%-40s %-18s %8s  %d steps, %d tasks  %s\n", r.File, r.Name, r.Duration, r.Steps, r.Tasks, r.Title)
@@ -131,7 +146,8 @@ func NewCmdDrillRun(f *Factory, runF func(context.Context, *DrillRunOptions) err
 		Short: "Play a drill scenario against a simulated Prescription Centre",
 		Long: `Starts the Prescription Centre simulator and a training counter with its own
 journal in the data folder, and plays the scenario's timeline: each step
-puts a fault in force on the simulator at its offset.
+puts a fault in force on the simulator at its offset. SCENARIO is a
+scenario file, or the name of one shipped with tiski (tiski drill list).
 
 On a terminal the counter opens with the TRAINING banner, signed in as a
 trainee, and the trainees do the tasks by hand while the timeline plays in
@@ -146,8 +162,9 @@ report gives the time to detect a fault and to reconcile in real seconds.
 
 Follow it with 'tiski drill status --data DIR'; score it with
 'tiski drill report --data DIR'.`,
-		Example: `  tiski drill run testdata/drills/july-2015.toml --speed 60 --data drill-july
-  tiski drill run testdata/drills/blackhole.toml --speed 600 --headless --data /tmp/bh`,
+		Example: `  tiski drill run july-2015 --speed 60 --data drill-july
+  tiski drill run blackhole --speed 600 --headless --data /tmp/bh
+  tiski drill run my-scenarios/night-shift.toml --data drill-night`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Scenario = args[0]
@@ -170,7 +187,7 @@ Follow it with 'tiski drill status --data DIR'; score it with
 
 func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 	f := opts.Factory
-	s, err := drill.Load(opts.Scenario)
+	s, err := drill.Find(opts.Scenario)
 	if err != nil {
 		return err
 	}

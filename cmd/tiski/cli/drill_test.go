@@ -66,6 +66,22 @@ func TestDrillList(t *testing.T) {
 			t.Errorf("scenario %+v", r)
 		}
 	}
+	// Without a folder: the shipped scenarios, by the names that run them.
+	out, errOut, code = run(t, "drill", "list", "--json")
+	var shipped []struct {
+		File    string `json:"file"`
+		Shipped bool   `json:"shipped"`
+		Name    string `json:"name"`
+		Error   string `json:"error"`
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &shipped) != nil || len(shipped) != len(rows) {
+		t.Fatalf("shipped: exit %d, stderr %q, output %s", code, errOut, out)
+	}
+	for _, r := range shipped {
+		if !r.Shipped || r.Error != "" || r.Name == "" || strings.Contains(r.File, "/") {
+			t.Errorf("shipped scenario %+v", r)
+		}
+	}
 	_, errOut, code = run(t, "drill", "list", t.TempDir())
 	if code != ExitFailed || !strings.Contains(errOut, "no scenarios") {
 		t.Errorf("empty folder: exit %d, stderr %q", code, errOut)

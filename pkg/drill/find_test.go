@@ -1,0 +1,51 @@
+package drill
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestFind: a scenario is found by its file, or by the name of one shipped
+// with tiski; the shipped ones are exactly the files of testdata/drills.
+func TestFind(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/drills/*.toml")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("testdata/drills: %v, %d files", err, len(files))
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, strings.TrimSuffix(filepath.Base(f), ".toml"))
+	}
+	names, err := Bundled()
+	if err != nil || !slices.Equal(names, want) {
+		t.Fatalf("Bundled() = %v, %v; want %v", names, err, want)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".toml")
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, arg := range []string{name, name + ".toml", f} {
+			s, err := Find(arg)
+			if err != nil {
+				t.Fatalf("Find(%q): %v", arg, err)
+			}
+			if s.Name == "" || !bytes.Equal(s.Source, src) {
+				t.Errorf("Find(%q): name %q, %d bytes of source; want the file's %d", arg, s.Name, len(s.Source), len(src))
+			}
+		}
+	}
+	_, err = Find("no-such-drill")
+	if err == nil || !strings.Contains(err.Error(), "no scenario file no-such-drill") || !strings.Contains(err.Error(), "july-2015") {
+		t.Errorf("an unknown name: %v", err)
+	}
+	// A path is a file, never a shipped name.
+	if _, err := Find(filepath.Join(t.TempDir(), "july-2015.toml")); err == nil || !strings.Contains(err.Error(), "read scenario") {
+		t.Errorf("a missing file named like a shipped scenario: %v", err)
+	}
+}
