@@ -101,7 +101,9 @@ func parseVerdict(s string) (Verdict, bool) {
 type Decision struct {
 	RuleID  string  `json:"rule_id"`
 	Verdict Verdict `json:"verdict"`
-	Message string  `json:"message"` // ends with the rule id in brackets
+	Message string  `json:"message"` // in English; ends with the rule id in brackets
+	// Text is Message as data, for a user interface in another language.
+	Text Text `json:"text"`
 	// ToBeConfirmed marks a decision taken on a shipped default that must
 	// still be confirmed; show ConfirmNote beside it.
 	ToBeConfirmed bool `json:"to_be_confirmed,omitempty"`

@@ -23,83 +23,68 @@ func (s *Set) EssentialDispensing(m rx.Medicine, pack rx.Package, qty int, units
 	name := medicineName(m)
 	if m.Narcotic {
 		ds = append(ds, s.medicineRule(RuleEssentialNarcotic, st.EssentialNarcotics, keyEssentialNarcotics, name,
-			"%s is a narcotic: narcotics cannot be dispensed as essential medication (%s).",
-			"%s is a narcotic: dispense it as essential medication only when the patient's need is immediate, and check the fault instructions (%s).",
-			"%s is a narcotic; this policy allows narcotics as essential medication (%s)."))
+			keyEssNarcDeny, keyEssNarcWarn, keyEssNarcAllow))
 	}
 	if m.PKV {
 		ds = append(ds, s.medicineRule(RulePKV, st.EssentialPKV, keyEssentialPKV, name,
-			"%s acts on the central nervous system (PKV): PKV medicines cannot be dispensed as essential medication (%s).",
-			"%s acts on the central nervous system (PKV): dispense it as essential medication only when the need is immediate, and check the dosage on the basis document (%s).",
-			"%s acts on the central nervous system (PKV); this policy allows it as essential medication (%s)."))
+			keyEssPKVDeny, keyEssPKVWarn, keyEssPKVAllow))
 	}
 	return append(ds, s.essentialQuantity(m, pack, qty, unitsPerDay))
 }
 
 // medicineRule is the decision of rule on a medicine named name, whose
-// verdict the policy sets under key: the message for that verdict, each
-// formatted with the name and the rule id.
+// verdict the policy sets under key: the sentence for that verdict, with
+// the name.
 func (s *Set) medicineRule(rule string, v Verdict, key, name, deny, warn, allow string) Decision {
-	msg := allow
+	sentence := allow
 	switch v {
 	case Deny:
-		msg = deny
+		sentence = deny
 	case Warn:
-		msg = warn
+		sentence = warn
 	}
-	return Decision{rule, v, fmt.Sprintf(msg, name, rule), s.unconfirmed(key)}
+	d := decision(rule, v, sentence, medicineArg(name))
+	d.ToBeConfirmed = s.unconfirmed(key)
+	return d
 }
 
 func (s *Set) essentialQuantity(m rx.Medicine, pack rx.Package, qty int, unitsPerDay float64) Decision {
 	st := s.settings
-	d := Decision{RuleID: RuleEssentialQuantity, ToBeConfirmed: s.unconfirmed(keyEssentialPacks, keyEssentialDays)}
+	unconfirmed := s.unconfirmed(keyEssentialPacks, keyEssentialDays)
+	with := func(d Decision) Decision {
+		d.ToBeConfirmed = unconfirmed
+		return d
+	}
+	const rule = RuleEssentialQuantity
 	smallest, ok := m.SmallestPackage()
 	if !ok || smallest.Size <= 0 {
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("%s has no package on sale, so the essential-medication quantity cannot be capped (%s).", medicineName(m), RuleEssentialQuantity)
-		return d
+		return with(decision(rule, Deny, keyQtyNoPackage, medicineArg(medicineName(m))))
 	}
 	packCap := smallest.Size * st.EssentialMaxSmallestPacks
-	packText := "the smallest pack"
-	if st.EssentialMaxSmallestPacks > 1 {
-		packText = fmt.Sprintf("%d smallest packs", st.EssentialMaxSmallestPacks)
-	}
-	packText = fmt.Sprintf("%s (%s)", packText, units(packCap, m.Unit))
+	packs := Arg{Kind: ArgPacks, N: st.EssentialMaxSmallestPacks, Q: packCap, Unit: m.Unit}
+	asked := quantityArg(qty, m.Unit)
 
 	if pack.VNR != "" && pack.Size > packCap {
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("Package %s holds %s, more than essential medication allows: %s. Dispense package %s (%s).",
-			pack.VNR, units(pack.Size, m.Unit), packText, smallest.VNR, RuleEssentialQuantity)
-		return d
+		return with(decision(rule, Deny, keyQtyPackTooBig,
+			Arg{Kind: ArgCode, S: pack.VNR}, quantityArg(pack.Size, m.Unit), packs, Arg{Kind: ArgCode, S: smallest.VNR}))
 	}
 
 	known := unitsPerDay > 0 && !math.IsInf(unitsPerDay, 0)
 	if !known {
 		if qty > packCap {
-			d.Verdict = Deny
-			d.Message = fmt.Sprintf("Essential medication is at most %s; %s is more (%s).", packText, units(qty, m.Unit), RuleEssentialQuantity)
-			return d
+			return with(decision(rule, Deny, keyQtyOverNoDose, packs, asked))
 		}
-		d.Verdict = Warn
-		d.Message = fmt.Sprintf("%s is within %s, but the daily dose is not known, so the %d-day cap could not be checked: check the dosage on the basis document (%s).",
-			capitalise(units(qty, m.Unit)), packText, st.EssentialMaxDays, RuleEssentialQuantity)
-		return d
+		return with(decision(rule, Warn, keyQtyWithinNoDose, asked, packs, numberArg(st.EssentialMaxDays)))
 	}
 
 	// A small epsilon keeps 30 days at 0.1 a day from flooring to 2.
 	dayCap := int(math.Floor(float64(st.EssentialMaxDays)*unitsPerDay + 1e-9))
-	dayText := fmt.Sprintf("%d days at %s a day (%s)", st.EssentialMaxDays, formatDose(unitsPerDay), units(dayCap, m.Unit))
-	limit := min(packCap, dayCap)
-	if qty > limit {
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("Essential medication is at most %s here: %s and %s. %s is more (%s).",
-			units(limit, m.Unit), packText, dayText, capitalise(units(qty, m.Unit)), RuleEssentialQuantity)
-		return d
+	days := []Arg{numberArg(st.EssentialMaxDays), {Kind: ArgDose, F: unitsPerDay}, quantityArg(dayCap, m.Unit)}
+	limit := quantityArg(min(packCap, dayCap), m.Unit)
+	if qty > limit.N {
+		return with(decision(rule, Deny, keyQtyOver, append(append([]Arg{limit, packs}, days...), asked)...))
 	}
-	d.Verdict = Allow
-	d.Message = fmt.Sprintf("%s is within the essential-medication cap of %s: %s and %s (%s).",
-		capitalise(units(qty, m.Unit)), units(limit, m.Unit), packText, dayText, RuleEssentialQuantity)
-	return d
+	return with(decision(rule, Allow, keyQtyWithin, append([]Arg{asked, limit, packs}, days...)...))
 }
 
 // TelephonePrescription judges a telephone prescription of m by p: FM-PRESCRIBER,
@@ -111,19 +96,13 @@ func (s *Set) TelephonePrescription(m rx.Medicine, p rx.Prescriber) []Decision {
 	ds := []Decision{prescriber(p)}
 	if m.Narcotic {
 		ds = append(ds, s.medicineRule(RuleTelephoneNarcotic, st.TelephoneNarcotics, keyTelephoneNarcotics, name,
-			"%s is a narcotic: narcotics cannot be prescribed by telephone (%s).",
-			"%s is a narcotic: check the fault instructions before accepting it by telephone (%s).",
-			"%s is a narcotic; this policy allows narcotics by telephone (%s)."))
+			keyTelNarcDeny, keyTelNarcWarn, keyTelNarcAllow))
 	}
 	if m.PKV {
 		ds = append(ds, s.medicineRule(RulePKV, st.TelephonePKV, keyTelephonePKV, name,
-			"%s acts on the central nervous system (PKV): PKV medicines cannot be prescribed by telephone (%s).",
-			"%s acts on the central nervous system (PKV): verify the caller with particular care, for example by calling back a known number (%s).",
-			"%s acts on the central nervous system (PKV); this policy allows it by telephone (%s)."))
+			keyTelPKVDeny, keyTelPKVWarn, keyTelPKVAllow))
 	}
-	return append(ds, Decision{RuleID: RuleTelephoneValidity, Verdict: Allow,
-		Message: fmt.Sprintf("A telephone prescription is valid for %s from its issue date (%s).",
-			months(st.TelephoneValidityMonths), RuleTelephoneValidity)})
+	return append(ds, decision(RuleTelephoneValidity, Allow, keyTelValidity, monthsArg(st.TelephoneValidityMonths)))
 }
 
 // PaperPrescription judges a paper prescription of m by p: FM-PRESCRIBER.
@@ -147,23 +126,15 @@ func (s *Set) RecordedPrescription(p rx.Prescription) []Decision {
 }
 
 func prescriber(p rx.Prescriber) Decision {
-	who := p.Name
-	if who == "" {
-		who = "The prescriber"
-	}
-	d := Decision{RuleID: RulePrescriber}
+	who := Arg{Kind: ArgPerson, S: p.Name}
 	switch {
 	case p.MayIssueExceptional():
-		d.Verdict = Allow
-		d.Message = fmt.Sprintf("%s is a %s and may issue a paper or telephone prescription (%s).", who, p.Profession, RulePrescriber)
+		return decision(RulePrescriber, Allow, keyPrescriberAllow, who, Arg{Kind: ArgProfession, S: string(p.Profession)})
 	case p.Profession == "":
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("Only a physician or a dentist may issue a paper or telephone prescription; the profession of %s is not given (%s).", who, RulePrescriber)
+		return decision(RulePrescriber, Deny, keyPrescriberUnknown, who)
 	default:
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("Only a physician or a dentist may issue a paper or telephone prescription; %s is a %s (%s).", who, p.Profession, RulePrescriber)
+		return decision(RulePrescriber, Deny, keyPrescriberDeny, who, Arg{Kind: ArgProfession, S: string(p.Profession)})
 	}
-	return d
 }
 
 // Dispensing judges whether prescription p may be dispensed at the time at,
@@ -180,8 +151,7 @@ func prescriber(p rx.Prescriber) Decision {
 func (s *Set) Dispensing(p rx.Prescription, at time.Time) []Decision {
 	st := s.settings
 	if p.Issued.IsZero() {
-		return []Decision{{RuleID: RuleGrace, Verdict: Deny,
-			Message: fmt.Sprintf("The prescription's issue date is missing, so its validity cannot be checked (%s).", RuleGrace)}}
+		return []Decision{decision(RuleGrace, Deny, keyGraceNoIssueDate)}
 	}
 	validity := rx.ValidityMonths(p.Medicine, p.Form)
 	if p.Form == rx.FormTelephone {
@@ -194,30 +164,23 @@ func (s *Set) Dispensing(p rx.Prescription, at time.Time) []Decision {
 
 	var ds []Decision
 	if p.Form == rx.FormTelephone {
-		d := Decision{RuleID: RuleTelephoneValidity, Verdict: Allow,
-			Message: fmt.Sprintf("This telephone prescription is valid for %s, through %s (%s).", months(validity), fiDate(until), RuleTelephoneValidity)}
+		d := decision(RuleTelephoneValidity, Allow, keyTelValid, monthsArg(validity), dateArg(until))
 		if lapsed {
-			d.Verdict = Warn
-			d.Message = fmt.Sprintf("A telephone prescription is valid for %s; this one lapsed after %s (%s).", months(validity), fiDate(until), RuleTelephoneValidity)
+			d = decision(RuleTelephoneValidity, Warn, keyTelLapsed, monthsArg(validity), dateArg(until))
 		}
 		ds = append(ds, d)
 	}
 	if !lapsed {
 		return ds
 	}
-	d := Decision{RuleID: RuleGrace}
+	var d Decision
 	switch {
 	case st.GraceMonths == 0:
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("This prescription was valid through %s; this policy allows no grace after it lapsed, so it cannot be dispensed (%s).", fiDate(until), RuleGrace)
+		d = decision(RuleGrace, Deny, keyGraceNone, dateArg(until))
 	case !day.After(graceEnd):
-		d.Verdict = Warn
-		d.Message = fmt.Sprintf("This prescription was valid through %s. Within the grace of %s, through %s, it may be dispensed in exceptional circumstances (%s).",
-			fiDate(until), months(st.GraceMonths), fiDate(graceEnd), RuleGrace)
+		d = decision(RuleGrace, Warn, keyGraceWithin, dateArg(until), monthsArg(st.GraceMonths), dateArg(graceEnd))
 	default:
-		d.Verdict = Deny
-		d.Message = fmt.Sprintf("This prescription was valid through %s and its grace of %s ended on %s; it cannot be dispensed (%s).",
-			fiDate(until), months(st.GraceMonths), fiDate(graceEnd), RuleGrace)
+		d = decision(RuleGrace, Deny, keyGracePast, dateArg(until), monthsArg(st.GraceMonths), dateArg(graceEnd))
 	}
 	return append(ds, d)
 }
@@ -243,9 +206,11 @@ func addMonths(d time.Time, n int) time.Time {
 // fiDate writes a date the Finnish way: 30.11.2026.
 func fiDate(t time.Time) string { return t.Format("2.1.2006") }
 
+// medicineName is m's name to show, "" when it has none (EnglishArg writes
+// "This medicine").
 func medicineName(m rx.Medicine) string {
 	if m.Name == "" {
-		return "This medicine"
+		return ""
 	}
 	return m.DisplayName()
 }
@@ -276,11 +241,4 @@ func units(n int, unit string) string {
 
 func formatDose(f float64) string {
 	return fmt.Sprintf("%g", math.Round(f*1000)/1000)
-}
-
-func capitalise(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
 }

@@ -373,18 +373,14 @@ func (m Model) View() string {
 		b.WriteString("  " + s.Muted.Render(m.c.T(i18n.DispNoDecisions)) + "\n")
 	}
 	for _, d := range m.decisions {
-		line := "✓ " + d.Message
-		st := s.OK
+		mark, st := "✓ ", s.OK
 		switch d.Verdict {
 		case policy.Warn:
-			line, st = "! "+d.Message, s.Warning
+			mark, st = "! ", s.Warning
 		case policy.Deny:
-			line, st = "✗ "+d.Message, s.Error
+			mark, st = "✗ ", s.Error
 		}
-		if n := d.Note(); n != "" {
-			line += " (" + n + ")"
-		}
-		b.WriteString(st.Width(width-2).Render("  "+line) + "\n")
+		b.WriteString(st.Width(width-2).Render("  "+mark+m.c.Lang.Decision(d)) + "\n")
 	}
 	b.WriteString("\n")
 	switch m.state {

@@ -154,16 +154,12 @@ func DecisionLines(c common.Common, ds []policy.Decision, width int, compact boo
 			mark, st = "✗ ", s.Error
 		}
 		if compact {
-			msg := strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(d.Message, ".")), "("+d.RuleID+")")
+			msg := strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(c.Lang.DecisionSentence(d), ".")), "("+d.RuleID+")")
 			line := ansi.Truncate("  "+mark+d.RuleID+" "+strings.TrimSpace(msg), max(width, 10), "…")
 			out = append(out, st.Render(line))
 			continue
 		}
-		line := mark + d.Message
-		if n := d.Note(); n != "" {
-			line += " (" + n + ")"
-		}
-		out = append(out, strings.Split(st.Width(max(width-2, 10)).Render("  "+line), "\n")...)
+		out = append(out, strings.Split(st.Width(max(width-2, 10)).Render("  "+mark+c.Lang.Decision(d)), "\n")...)
 	}
 	return out
 }
