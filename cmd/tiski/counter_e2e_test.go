@@ -64,18 +64,26 @@ func (s *tmuxSession) keys(keys ...string) {
 	}
 }
 
-// TestCounterInTmux runs the built `tiski counter` in a terminal: sign in,
-// find a patient by identity code, see his prescriptions from the simulator.
-func TestCounterInTmux(t *testing.T) {
+// counterData makes a data folder for `tiski counter`: a configuration for a
+// simulator of its own (closed with the test) and the pharmacist aino, PIN
+// 4711.
+func counterData(t *testing.T) tiskiRun {
+	t.Helper()
 	srv, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
 	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	return r
+}
 
+// TestCounterInTmux runs the built `tiski counter` in a terminal: sign in,
+// find a patient by identity code, see his prescriptions from the simulator.
+func TestCounterInTmux(t *testing.T) {
+	r := counterData(t)
 	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
 	s.waitFor("Sign in")
 	s.keys("aino", "Enter")

@@ -48,6 +48,10 @@ type Options struct {
 	// status); the header, application id and schema version are still
 	// checked. The counter and every command that writes leave it false.
 	SkipIntegrityCheck bool
+	// CheckInBackground runs the integrity check after Open returns, and
+	// makes every write wait for it (integrity.go): for the counter, whose
+	// first frame must not wait for a check of the whole file.
+	CheckInBackground bool
 }
 
 // Journal is an open journal file. It is safe for concurrent use, and other
@@ -63,6 +67,8 @@ type Journal struct {
 
 	wstmts, rstmts *stmtCache    // statements prepared on w and on r
 	ckpt           *checkpointer // copies the WAL into the file when idle; nil until Open succeeds
+
+	integrity *integrity // the background integrity check; nil without one
 
 	// head is the chain's head as this process last wrote it, for
 	// appendOnHead; nil: unknown, read it in a transaction.
@@ -110,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open journal: %w", err)
 	default:
-		if checked, err = inspect(ctx, abs, fi, !opts.SkipIntegrityCheck); err != nil {
+		if checked, err = inspect(ctx, abs, fi, !opts.SkipIntegrityCheck && !opts.CheckInBackground); err != nil {
 			return nil, fmt.Errorf("open journal %s: %w", abs, err)
 		}
 	}
@@ -122,7 +128,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		j.closeConns()
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
-	if !checked && !opts.SkipIntegrityCheck {
+	if !checked && !opts.SkipIntegrityCheck && !opts.CheckInBackground {
 		// The inspection could not judge integrity because a WAL was left
 		// behind (a crash): check now that SQLite has replayed it.
 		problems, err := integrityCheck(ctx, j.r)
@@ -143,6 +149,9 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	openInProcess.n[abs]++
 	j.counted = true
 	j.startCheckpointer()
+	if !checked && opts.CheckInBackground {
+		j.checkInBackground()
+	}
 	return j, nil
 }
 
@@ -218,6 +227,7 @@ func (j *Journal) Close() error {
 		}
 	}
 	openInProcess.Unlock()
+	j.stopIntegrity()
 	j.ckpt.stop()
 	return j.closeConns()
 }
@@ -262,6 +272,9 @@ type txHead struct {
 // write runs fn in one IMMEDIATE transaction and commits it. what names the
 // operation for the error ("append record").
 func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) error {
+	if err := j.awaitIntegrity(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	err := j.writeOn(ctx, j.w.BeginTx, j.wstmts, what, fn)
 	j.wstmts.prepare(context.WithoutCancel(ctx))
 	return err

@@ -385,10 +385,16 @@ func newerError(version int) error {
 }
 
 func corruptError(problems []string) error {
-	first := problems[0]
+	return damaged(problems, "It was not changed.")
+}
+
+// damaged is the error of a journal that failed its integrity check;
+// state says what became of the file.
+func damaged(problems []string, state string) error {
+	first := strings.Join(strings.Fields(problems[0]), " ")
 	if len(problems) > 1 {
 		first += fmt.Sprintf(" (and %d more)", len(problems)-1)
 	}
-	return rx.Errorf(rx.ECORRUPT, "The journal file failed its integrity check: %s. It was not changed. "+
-		"Do not delete it. Use the paper fallback form and call IT.", first)
+	return rx.Errorf(rx.ECORRUPT, "The journal file failed its integrity check: %s. %s "+
+		"Do not delete it. Use the paper fallback form and call IT.", first, state)
 }

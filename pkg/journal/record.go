@@ -118,6 +118,9 @@ func (j *Journal) appendOnHead(ctx context.Context, nr NewRecord) (rec Record, d
 	if err != nil {
 		return Record{}, true, fmt.Errorf("append record: %w", err)
 	}
+	if err := j.awaitIntegrity(ctx); err != nil {
+		return Record{}, true, fmt.Errorf("append record: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return Record{}, true, fmt.Errorf("append record: %w", err)
 	}

@@ -23,6 +23,7 @@ const (
 	StatusStudent
 	StatusReview
 	StatusJournalError
+	StatusJournalDamaged
 
 	// Durations, short.
 	AgeSeconds

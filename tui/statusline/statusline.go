@@ -143,10 +143,14 @@ func (m Model) View() string {
 		s.StatusItem.Render(c.T(i18n.StatusPharmacy, c.Counter.Pharmacy.Name)),
 		s.StatusItem.Render(c.T(i18n.StatusTerminal, c.Counter.Terminal)),
 		s.StatusItem.Render(c.T(i18n.StatusPharmacist, who)))
-	if m.err != nil {
+	damaged := rx.ErrorCode(m.err) == rx.ECORRUPT // failed its integrity check: nothing can be recorded
+	if m.err != nil && !damaged {
 		items = append(items, s.Error.Render(c.T(i18n.StatusJournalError, rx.ErrorMessage(m.err))))
 	}
 	out := flow(items, c.Width)
+	if damaged { // above the rest, whole; `tiski journal verify` gives the check's own words
+		out = s.Error.Width(max(c.Width, 1)).Render(c.T(i18n.StatusJournalDamaged)) + "\n" + out
+	}
 	if c.Counter.Training {
 		out = s.Training.Width(max(c.Width, 1)).Render(ansi.Truncate(c.T(i18n.StatusTraining), c.Width, "…")) + "\n" + out
 	}

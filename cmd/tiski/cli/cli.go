@@ -54,8 +54,11 @@ type Factory struct {
 	configFlags map[string]string // flags that set configuration keys
 	config      *config.Config
 	journal     *journal.Journal
-	logFile     *os.File
-	logger      *slog.Logger
+	// journalCheckLater opens the journal with its integrity check in the
+	// background: the counter's, so its first frame does not wait for it.
+	journalCheckLater bool
+	logFile           *os.File
+	logger            *slog.Logger
 }
 
 // Log attribute keys, constant so the log can be searched (STYLE §6). No
@@ -116,7 +119,7 @@ func (f *Factory) Journal(ctx context.Context) (*journal.Journal, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("make data folder: %w", err)
 	}
-	j, err := journal.Open(ctx, c.JournalPath(), journal.Options{Terminal: c.Terminal})
+	j, err := journal.Open(ctx, c.JournalPath(), journal.Options{Terminal: c.Terminal, CheckInBackground: f.journalCheckLater})
 	if err != nil {
 		return nil, err
 	}
