@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +18,10 @@ type drillReport struct {
 	Faults  []struct {
 		DetectSec *float64 `json:"detect_seconds"`
 	} `json:"faults"`
-	ReconcileSec *float64 `json:"reconcile_seconds"`
-	Checks       []struct {
+	ReconcileSec     *float64 `json:"reconcile_seconds"`
+	ViolationsCaught int      `json:"violations_caught"`
+	CaughtRules      []string `json:"caught_rules"`
+	Checks           []struct {
 		Name string `json:"name"`
 		Pass bool   `json:"pass"`
 	} `json:"checks"`
@@ -159,6 +162,17 @@ func TestDrillInTmux(t *testing.T) {
 	s.waitFor("Patient search") // signed in as the trainee
 	s.waitFor("Trainee Pharmacist")
 	s.waitFor("FAULT") // the black hole begins at 10 min, 2 s in at speed 300
+	// A trainee tries a narcotic as essential medication: the counter
+	// refuses it, and the report counts the violation caught.
+	s.keys("140348-901W", "Enter")
+	s.waitFor("this outage")
+	s.keys("C-e")
+	s.waitFor("Essential medication: ")
+	s.keys("EP26000101", "Enter", "Tab", "oxynorm", "Enter")
+	s.keys("Tab", "C-u", "10", "Tab", "2")
+	s.waitFor("FM-ESS-NARC")
+	s.keys("F10")
+	s.waitFor("narcotics cannot be dispensed")
 	r := tiskiRun{t: t, data: dir}
 	status := r.ok("", "drill", "status")
 	if !strings.Contains(status, "running") || !strings.Contains(status, "blackhole") {
@@ -183,5 +197,8 @@ func TestDrillInTmux(t *testing.T) {
 	}
 	if len(rep.Faults) != 1 || rep.Faults[0].DetectSec == nil {
 		t.Errorf("the black hole was not detected:\n%s", out)
+	}
+	if rep.ViolationsCaught != 1 || !slices.Equal(rep.CaughtRules, []string{"FM-ESS-NARC"}) {
+		t.Errorf("violations caught at the counter: %d %v, want 1 FM-ESS-NARC\n%s", rep.ViolationsCaught, rep.CaughtRules, out)
 	}
 }

@@ -76,6 +76,10 @@ type Config struct {
 	// Follow keeps watching the journal after the timeline and the
 	// reconciliation, until ctx ends (the trainees close the counter).
 	Follow bool
+	// Refusals carries what the counter refused while trainees work at it;
+	// a refusal by the policy counts as a violation caught. nil without a
+	// counter.
+	Refusals <-chan error
 	// Sample is how often the journal is read. Default 100 ms.
 	Sample time.Duration
 	// Settle bounds the wait, in real time, for everything to reconcile
@@ -199,6 +203,24 @@ func Run(ctx context.Context, cfg Config) error {
 		defer close(sampled)
 		r.sampleLoop(sampleCtx)
 	}()
+
+	if cfg.Refusals != nil {
+		refusing := make(chan struct{})
+		defer func() { stopSampling(); <-refusing }()
+		go func() {
+			defer close(refusing)
+			for {
+				select {
+				case <-sampleCtx.Done():
+					return
+				case err := <-cfg.Refusals:
+					if rules := policyRules(err); len(rules) > 0 {
+						r.refused(0, err)
+					}
+				}
+			}
+		}()
+	}
 
 	var tasks sync.WaitGroup
 	err = r.play(ctx, &tasks)

@@ -29,10 +29,15 @@ func (r *runner) perform(ctx context.Context, n int, task Task) {
 	case ctx.Err() != nil:
 		return
 	default:
-		e := Event{Type: EvRefused, Task: n, Detail: err.Error()}
-		e.Rule = strings.Join(policyRules(err), ",")
-		r.emit(e)
+		r.refused(n, err)
 	}
+}
+
+// refused writes that the counter refused task n (0: something a trainee
+// did at the counter, not a scripted task), and the policy rules that
+// refused it.
+func (r *runner) refused(n int, err error) {
+	r.emit(Event{Type: EvRefused, Task: n, Detail: err.Error(), Rule: strings.Join(policyRules(err), ",")})
 }
 
 // policyRules lists the policy rules that refused a record.

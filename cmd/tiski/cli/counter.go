@@ -38,6 +38,9 @@ type CounterOptions struct {
 	// and returns: `tiski demo --first-frame` (cmd/tiskibench) and
 	// `tiski counter --first-frame`.
 	FirstFrame bool
+	// Refused hears of every record the counter refused: a drill counts the
+	// policy's refusals as violations caught. It must not block.
+	Refused func(error)
 }
 
 // NewCmdCounter builds `tiski counter`.
@@ -114,7 +117,7 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	// counter never waits for them.
 	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
 
-	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w,
+	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
 	if opts.Outage != nil {
 		svc = &trainingServices{counterServices: svc.(*counterServices), outage: opts.Outage}
@@ -156,6 +159,7 @@ type counterServices struct {
 	centre  *centre.Client
 	worker  *queue.Worker
 	record  *record.Service
+	refused func(error) // CounterOptions.Refused; nil: none
 
 	medicinesOnce sync.Once
 	medicines     []rx.Medicine
@@ -220,10 +224,14 @@ func (s *counterServices) Telephone(ctx context.Context, who rx.Pharmacist, p rx
 	return s.recorded(who)(s.record.Telephone(ctx, who, p, d))
 }
 
-// recorded logs a receipt and kicks the upload queue.
+// recorded logs a receipt and kicks the upload queue; a refusal goes to
+// the refused hook.
 func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error) (record.Receipt, error) {
 	return func(rc record.Receipt, err error) (record.Receipt, error) {
 		if err != nil {
+			if s.refused != nil {
+				s.refused(err)
+			}
 			return rc, err
 		}
 		for _, r := range []*journal.Record{&rc.Record, rc.Dispensing} {

@@ -238,10 +238,17 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		// The trainees do the tasks at the counter; the timeline plays in
 		// the background until they close it.
 		cfg.Follow = true
+		refusals := make(chan error, 16)
+		cfg.Refusals = refusals
 		bg, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- drill.Run(bg, cfg) }()
-		err := counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who})
+		err := counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who, Refused: func(err error) {
+			select {
+			case refusals <- err: // the policy's refusals count as violations caught
+			default:
+			}
+		}})
 		cancel()
 		if derr := <-done; err == nil {
 			err = derr
