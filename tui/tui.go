@@ -194,6 +194,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.status, _ = m.status.Update(msg)
 		m.search, _ = m.search.Update(msg)
 		return m.resize(), nil
+	case statusline.TaskMsg: // a drill's task: the status line may grow a line
+		m.status, _ = m.status.Update(msg)
+		return m.resize(), nil
 	case TickMsg:
 		m = m.checkSession(now)
 		return m, tea.Batch(statusline.Refresh(m.c), tick())

@@ -162,6 +162,10 @@ func TestDrillInTmux(t *testing.T) {
 	s.waitFor("Patient search") // signed in as the trainee
 	s.waitFor("Trainee Pharmacist")
 	s.waitFor("FAULT") // the black hole begins at 10 min, 2 s in at speed 300
+	// The first task (at 25 min, 5 s in) shows under the banner, with the
+	// patient's code to search by.
+	s.waitFor("Drill task 1: Matti Korhonen needs his metformin")
+	s.waitFor("(140348-901W)")
 	// A trainee tries a narcotic as essential medication: the counter
 	// refuses it, and the report counts the violation caught.
 	s.keys("140348-901W", "Enter")

@@ -76,6 +76,9 @@ type Config struct {
 	// Follow keeps watching the journal after the timeline and the
 	// reconciliation, until ctx ends (the trainees close the counter).
 	Follow bool
+	// OnTask hears of each task as the timeline gives it (n from 1), for
+	// the counter to show the trainees. It must not block.
+	OnTask func(n int, t Task)
 	// Refusals carries what the counter refused while trainees work at it;
 	// a refusal by the policy counts as a violation caught. nil without a
 	// counter.
@@ -331,6 +334,9 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 			return err
 		}
 		r.emit(Event{Type: EvTask, Task: n, Kind: string(task.Record), Patient: hetu.Mask(task.Patient), Detail: task.Say})
+		if r.cfg.OnTask != nil {
+			r.cfg.OnTask(n, task)
+		}
 		if tr := r.cfg.Trainee; tr != nil && !slices.Contains(tr.Skip, n) {
 			tasks.Add(1)
 			go func() {

@@ -96,6 +96,13 @@ type Counter struct {
 	Policy *policy.Set
 }
 
+// DrillTasks is offered by the services of a drill's counter: the task the
+// timeline gave the trainees last, for the status line under the TRAINING
+// banner. It never blocks; n is 0 before the first task.
+type DrillTasks interface {
+	DrillTask() (n int, text string)
+}
+
 // Outages is offered by the services of a training counter (tiski demo):
 // one key starts and ends an outage of the simulated Prescription Centre,
 // so a newcomer can see FAULT mode and reconciliation.

@@ -24,6 +24,7 @@ const (
 	StatusReview
 	StatusJournalError
 	StatusJournalDamaged
+	StatusDrillTask
 
 	// Durations, short.
 	AgeSeconds

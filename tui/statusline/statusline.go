@@ -58,8 +58,28 @@ func FetchMode(c common.Common) tea.Cmd {
 	}
 }
 
-// Refresh reads both the counts and the mode.
-func Refresh(c common.Common) tea.Cmd { return tea.Batch(FetchCounts(c), FetchMode(c)) }
+// TaskMsg carries a drill's task for the trainees (common.DrillTasks).
+type TaskMsg struct {
+	N    int
+	Text string
+}
+
+// FetchTask reads a drill's current task; nil without a drill.
+func FetchTask(c common.Common) tea.Cmd {
+	tasks, ok := c.Services.(common.DrillTasks)
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		n, text := tasks.DrillTask()
+		return TaskMsg{N: n, Text: text}
+	}
+}
+
+// Refresh reads the counts and the mode, and a drill's task.
+func Refresh(c common.Common) tea.Cmd {
+	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c))
+}
 
 // Model is the status line.
 type Model struct {
@@ -69,6 +89,7 @@ type Model struct {
 	mode       rx.ModeState
 	who        rx.Pharmacist
 	err        error
+	task       TaskMsg // a drill's task for the trainees; N 0: none
 }
 
 // New returns a status line with nothing read yet.
@@ -99,6 +120,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		if msg.Err == nil {
 			m.mode = msg.State
 		}
+	case TaskMsg:
+		m.task = msg
 	}
 	return m, nil
 }
@@ -152,7 +175,11 @@ func (m Model) View() string {
 		out = s.Error.Width(max(c.Width, 1)).Render(c.T(i18n.StatusJournalDamaged)) + "\n" + out
 	}
 	if c.Counter.Training {
-		out = s.Training.Width(max(c.Width, 1)).Render(ansi.Truncate(c.T(i18n.StatusTraining), c.Width, "…")) + "\n" + out
+		banner := s.Training.Width(max(c.Width, 1)).Render(ansi.Truncate(c.T(i18n.StatusTraining), c.Width, "…"))
+		if m.task.N > 0 { // a drill: what the trainees are to do now, whole
+			banner += "\n" + s.Label.Width(max(c.Width, 1)).Render(c.T(i18n.StatusDrillTask, m.task.N, m.task.Text))
+		}
+		out = banner + "\n" + out
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
@@ -82,5 +83,37 @@ func TestGolden(t *testing.T) {
 				tuitest.Golden(t, fed(t, env, i18n.FI, sz.W, sz.H).View())
 			})
 		}
+	}
+}
+
+// drillServices is the test journal's services with a drill's task.
+type drillServices struct {
+	common.Services
+	n    int
+	text string
+}
+
+func (d *drillServices) DrillTask() (int, string) { return d.n, d.text }
+
+// TestDrillTask: in a drill the task the timeline gave last shows whole
+// under the TRAINING banner; before the first, and outside a drill, none.
+func TestDrillTask(t *testing.T) {
+	env := tuitest.New(t)
+	c := env.Common(i18n.EN, 80, 24)
+	if FetchTask(c) != nil {
+		t.Error("a task fetched outside a drill")
+	}
+	svc := &drillServices{Services: c.Services}
+	c.Services, c.Counter.Training = svc, true
+	m := New(c)
+	m, _ = m.Update(tuitest.Run(FetchTask(c)))
+	if v := m.View(); strings.Contains(v, "Drill task") {
+		t.Errorf("a task before the first:\n%s", v)
+	}
+	svc.n, svc.text = 2, "Pirjo Laine brings a paper prescription: the health centre's system is down too. (131052-902Y)"
+	m, _ = m.Update(tuitest.Run(FetchTask(c)))
+	v := m.View()
+	if !strings.Contains(v, "Drill task 2: Pirjo Laine") || !strings.Contains(v, "(131052-902Y)") || !strings.Contains(v, "TRAINING") {
+		t.Errorf("view:\n%s", v)
 	}
 }

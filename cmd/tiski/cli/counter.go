@@ -41,6 +41,9 @@ type CounterOptions struct {
 	// Refused hears of every record the counter refused: a drill counts the
 	// policy's refusals as violations caught. It must not block.
 	Refused func(error)
+	// Task is a drill's task for the trainees, shown under the TRAINING
+	// banner (common.DrillTasks); nil outside a drill. It must not block.
+	Task func() (n int, text string)
 }
 
 // NewCmdCounter builds `tiski counter`.
@@ -117,10 +120,14 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	// counter never waits for them.
 	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
 
-	var svc common.Services = &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
+	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
-	if opts.Outage != nil {
-		svc = &trainingServices{counterServices: svc.(*counterServices), outage: opts.Outage}
+	var svc common.Services = cs
+	switch {
+	case opts.Outage != nil:
+		svc = &trainingServices{counterServices: cs, outage: opts.Outage}
+	case opts.Task != nil:
+		svc = &drillServices{counterServices: cs, task: opts.Task}
 	}
 	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
 		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn, Policy: pol}
@@ -134,6 +141,16 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	}
 	return tui.Run(ctx, cc, f.IO.In, f.IO.Out)
 }
+
+// drillServices adds a drill's current task to the counter's services.
+type drillServices struct {
+	*counterServices
+	task func() (int, string)
+}
+
+var _ common.DrillTasks = (*drillServices)(nil)
+
+func (s *drillServices) DrillTask() (int, string) { return s.task() }
 
 // trainingServices adds the demo's outage switch to the counter's services.
 type trainingServices struct {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -240,10 +241,12 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		cfg.Follow = true
 		refusals := make(chan error, 16)
 		cfg.Refusals = refusals
+		task := &drillTask{}
+		cfg.OnTask = task.give
 		bg, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- drill.Run(bg, cfg) }()
-		err := counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who, Refused: func(err error) {
+		err := counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: &who, Task: task.current, Refused: func(err error) {
 			select {
 			case refusals <- err: // the policy's refusals count as violations caught
 			default:
@@ -295,6 +298,35 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 	}
 	fmt.Fprintf(out, "Drill %s played to its end. Score it: tiski drill report --data %s\n", s.Name, dir)
 	return nil
+}
+
+// drillTask is the task the timeline gave the trainees last, for the
+// counter to show.
+type drillTask struct {
+	mu   sync.Mutex
+	n    int
+	text string
+}
+
+// give takes a task as the timeline gives it: what the trainees are told,
+// and the patient's identity code to search by (a test code).
+func (d *drillTask) give(n int, t drill.Task) {
+	text := t.Say
+	if text == "" {
+		text = string(t.Do)
+	}
+	if t.Patient != "" {
+		text += " (" + t.Patient + ")"
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n, d.text = n, text
+}
+
+func (d *drillTask) current() (int, string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n, d.text
 }
 
 // drillCounter prepares the training counter in dir: its configuration
