@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -96,6 +97,14 @@ func EnglishArg(a Arg) string {
 	}
 	return a.S // profession, code
 }
+
+// EnglishQuantity writes n of a medicine's unit in English: "28 tablets",
+// "100 ml".
+func EnglishQuantity(n int, unit string) string { return units(n, unit) }
+
+// EnglishUnits is a medicine's unit after a number other than one:
+// "tablets", "ml".
+func EnglishUnits(unit string) string { return strings.TrimPrefix(units(2, unit), "2 ") }
 
 // The sentences' keys: the rule, then the case.
 const (

@@ -35,6 +35,27 @@ func (l Lang) DecisionSentence(d policy.Decision) string {
 	return d.Message
 }
 
+// Quantity writes n of a medicine's unit in l: "30 tablettia",
+// "30 tabletter", "30 tablets"; a unit of measure as it is: "100 ml".
+func (l Lang) Quantity(n int, unit string) string {
+	if p, ok := policySentences[l]; ok {
+		return p.words.quantity(n, unit)
+	}
+	return policy.EnglishQuantity(n, unit)
+}
+
+// Units is a medicine's unit in l after a number other than one, as
+// beside a quantity being typed: "tablettia", "tabletter", "tablets".
+func (l Lang) Units(unit string) string {
+	if p, ok := policySentences[l]; ok {
+		if w, ok := p.words.units[unit]; ok {
+			return w.many
+		}
+		return unit
+	}
+	return policy.EnglishUnits(unit)
+}
+
 type policyLang struct {
 	sentences   map[string]string
 	words       policyWords

@@ -76,3 +76,26 @@ func TestDecisionInFinnish(t *testing.T) {
 		t.Errorf("FI note: %q", got)
 	}
 }
+
+// TestQuantity: a medicine's quantity in each language, with the unit's
+// word for one and for many, and a unit of measure as it is.
+func TestQuantity(t *testing.T) {
+	for _, tt := range []struct {
+		l          Lang
+		n          int
+		unit, want string
+	}{
+		{FI, 30, "tablet", "30 tablettia"}, {FI, 1, "tablet", "1 tabletti"}, {FI, 28, "capsule", "28 kapselia"}, {FI, 100, "ml", "100 ml"},
+		{SV, 30, "tablet", "30 tabletter"}, {SV, 1, "capsule", "1 kapsel"}, {SV, 2, "patch", "2 plåster"},
+		{EN, 30, "tablet", "30 tablets"}, {EN, 1, "tablet", "1 tablet"}, {EN, 5, "patch", "5 patches"}, {EN, 100, "ml", "100 ml"},
+	} {
+		if got := tt.l.Quantity(tt.n, tt.unit); got != tt.want {
+			t.Errorf("%s Quantity(%d, %q) = %q, want %q", tt.l, tt.n, tt.unit, got, tt.want)
+		}
+	}
+	for l, want := range map[Lang]string{FI: "tablettia", SV: "tabletter", EN: "tablets"} {
+		if got := l.Units("tablet"); got != want {
+			t.Errorf("%s Units(tablet) = %q, want %q", l, got, want)
+		}
+	}
+}

@@ -354,17 +354,17 @@ func (m Model) View() string {
 	}
 	b.WriteString("  " + label(i18n.DispPrescription) + m.p.ID + "  " + med.DisplayName() + "\n")
 	b.WriteString("  " + label(i18n.RxColDosage) + m.p.Dosage + "  " +
-		s.Muted.Render(m.c.T(i18n.DispRemaining, m.p.Remaining(), med.Unit)) + "\n")
+		s.Muted.Render(m.c.T(i18n.DispRemaining, m.c.Lang.Quantity(m.p.Remaining(), med.Unit))) + "\n")
 	if m.essential {
 		v := bases[m.basis]
 		b.WriteString(marker(fieldBasis) + label(i18n.DispBasis) + choice(m, m.focus == fieldBasis, m.c.T(basisText[v])) + "\n")
 	}
 	packText := "–"
 	if pack, ok := m.packageChosen(); ok {
-		packText = m.c.T(i18n.DispPackOf, pack.VNR, pack.Size, med.Unit)
+		packText = m.c.T(i18n.DispPackOf, pack.VNR, m.c.Lang.Quantity(pack.Size, med.Unit))
 	}
 	b.WriteString(marker(fieldPackage) + label(i18n.DispPackage) + choice(m, m.focus == fieldPackage, packText) + "\n")
-	b.WriteString(marker(fieldQuantity) + label(i18n.DispQuantity) + m.quantity.View() + " " + med.Unit + "\n")
+	b.WriteString(marker(fieldQuantity) + label(i18n.DispQuantity) + m.quantity.View() + " " + m.c.Lang.Units(med.Unit) + "\n")
 	if m.essential {
 		b.WriteString(marker(fieldUnitsPerDay) + label(i18n.DispUnitsPerDay) + m.unitsPerDay.View() + "\n")
 	}

@@ -595,7 +595,7 @@ func (m Model) block(f Field, width int) formkit.Block {
 		line := label(k) + "  " + m.inputs[f].View()
 		if f == FieldQuantity {
 			if med, ok := m.picker.Medicine(); ok {
-				line += " " + med.Unit
+				line += " " + m.c.Lang.Units(med.Unit)
 			}
 		}
 		lines = append(lines, line)

@@ -547,5 +547,5 @@ func PackageText(c common.Common, p Picker) string {
 		return "–"
 	}
 	med, _ := p.Medicine()
-	return c.T(i18n.DispPackOf, pk.VNR, pk.Size, med.Unit)
+	return c.T(i18n.DispPackOf, pk.VNR, c.Lang.Quantity(pk.Size, med.Unit))
 }
