@@ -103,9 +103,9 @@ func (it Item) EPrescription() bool {
 	return it.Prescription != "" && !rx.IsUUID(it.Prescription)
 }
 
-// describe reads what the screen shows of a record from its body; the
-// prescription is named as the CLI's conflicts command names it.
-func describe(it Item) Item {
+// describe reads what the screen shows of a record from its body, in lang;
+// the prescription is named as the CLI's conflicts command names it.
+func describe(it Item, lang i18n.Lang) Item {
 	r := it.Record
 	it.Pharmacist = r.Pharmacist
 	it.Prescription = record.PrescriptionOf(r)
@@ -115,7 +115,7 @@ func describe(it Item) Item {
 		if json.Unmarshal(r.Body, &b) == nil {
 			it.Medicine = strings.TrimSpace(b.Medicine.DisplayName())
 			if b.Quantity > 0 {
-				it.Quantity = fmt.Sprintf("%d %s", b.Quantity, b.Medicine.Unit)
+				it.Quantity = lang.Quantity(b.Quantity, b.Medicine.Unit)
 			}
 			if b.Pharmacist.Name != "" {
 				it.Pharmacist = b.Pharmacist.Name
@@ -126,7 +126,7 @@ func describe(it Item) Item {
 		if json.Unmarshal(r.Body, &p) == nil {
 			it.Medicine = strings.TrimSpace(p.Medicine.DisplayName())
 			if p.Quantity > 0 {
-				it.Quantity = fmt.Sprintf("%d %s × %d", p.Quantity, p.Medicine.Unit, 1+p.Repeats)
+				it.Quantity = fmt.Sprintf("%s × %d", lang.Quantity(p.Quantity, p.Medicine.Unit), 1+p.Repeats)
 			}
 			if p.Recorder != nil && p.Recorder.Name != "" {
 				it.Pharmacist = p.Recorder.Name
@@ -300,16 +300,16 @@ func (m Model) HelpKeys() []key.Binding {
 // load reads the records in review with their journal records, and counts
 // what waits behind each.
 func (m Model) load(seq int) tea.Cmd {
-	screen, svc, timeout := m.screen, m.c.Services, m.c.Counter.CallTimeout
+	screen, svc, timeout, lang := m.screen, m.c.Services, m.c.Counter.CallTimeout, m.c.Lang
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		items, err := loadItems(ctx, svc)
+		items, err := loadItems(ctx, svc, lang)
 		return loadedMsg{screen: screen, seq: seq, items: items, err: err}
 	}
 }
 
-func loadItems(ctx context.Context, svc common.Services) ([]Item, error) {
+func loadItems(ctx context.Context, svc common.Services, lang i18n.Lang) ([]Item, error) {
 	all, err := svc.Outbox(ctx)
 	if err != nil {
 		return nil, err
@@ -332,7 +332,7 @@ func loadItems(ctx context.Context, svc common.Services) ([]Item, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read record %s: %w", e.RecordID, err)
 		}
-		items = append(items, describe(Item{Entry: e, Record: rec, Conflict: c, Waiting: waiting[e.RecordID]}))
+		items = append(items, describe(Item{Entry: e, Record: rec, Conflict: c, Waiting: waiting[e.RecordID]}, lang))
 	}
 	return items, nil
 }
@@ -750,13 +750,13 @@ func (m Model) upstreamRows(it Item) [][2]string {
 		return [][2]string{{"", s.Error.Render(m.c.T(i18n.ConflUpstreamFailed, m.upErr))}}
 	}
 	p := m.upstream
-	unit := p.Medicine.Unit
+	unit, lang := p.Medicine.Unit, m.c.Lang
 	rows := [][2]string{
 		{m.c.T(i18n.RxDetailID), p.ID},
 		{m.c.T(i18n.RxColMedicine), strings.TrimSpace(p.Medicine.DisplayName())},
 		{m.c.T(i18n.RxColStatus), m.status(p)},
-		{m.c.T(i18n.RxColRemaining), fmt.Sprintf("%d / %d %s", p.Remaining(), p.Total(), unit)},
-		{m.c.T(i18n.RxDetailDispensed), fmt.Sprintf("%d %s", p.Dispensed, unit)},
+		{m.c.T(i18n.RxColRemaining), fmt.Sprintf("%d / %s", p.Remaining(), lang.Quantity(p.Total(), unit))},
+		{m.c.T(i18n.RxDetailDispensed), lang.Quantity(p.Dispensed, unit)},
 		{m.c.T(i18n.RxDetailValidUntil), p.ValidUntil().Format("2.1.2006")},
 	}
 	if p.LockedBy != "" {
