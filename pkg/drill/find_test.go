@@ -49,3 +49,30 @@ func TestFind(t *testing.T) {
 		t.Errorf("a missing file named like a shipped scenario: %v", err)
 	}
 }
+
+// TestShippedTasksAreTold: every task of a shipped scenario is told in
+// Finnish and Swedish as well as English, and Told picks the counter's
+// language, falling back to English.
+func TestShippedTasksAreTold(t *testing.T) {
+	names, err := Bundled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		s, err := Find(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tk := range s.Tasks {
+			if tk.Say == "" || tk.SayFI == "" || tk.SaySV == "" {
+				t.Errorf("%s task %d: say %q, say_fi %q, say_sv %q", name, i+1, tk.Say, tk.SayFI, tk.SaySV)
+			}
+			if tk.Told("fi") != tk.SayFI || tk.Told("sv") != tk.SaySV || tk.Told("en") != tk.Say {
+				t.Errorf("%s task %d: Told picks the wrong language", name, i+1)
+			}
+		}
+	}
+	if got := (Task{Say: "Matti needs metformin"}).Told("fi"); got != "Matti needs metformin" {
+		t.Errorf("no Finnish: Told(fi) = %q, want the English", got)
+	}
+}

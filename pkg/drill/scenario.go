@@ -114,6 +114,18 @@ const (
 	ResolveVoid     = "void"     // the record was entered in error: never send it
 )
 
+// Told is what the trainees are told in a counter's language ("fi", "sv",
+// "en"): the task's own sentence in it, or Say.
+func (t Task) Told(lang string) string {
+	switch {
+	case lang == "fi" && t.SayFI != "":
+		return t.SayFI
+	case lang == "sv" && t.SaySV != "":
+		return t.SaySV
+	}
+	return t.Say
+}
+
 // Task is a trainee's task: a patient arrives at the counter at an offset.
 type Task struct {
 	Line         int
@@ -121,6 +133,7 @@ type Task struct {
 	Patient      string // personal identity code (a test code, 900–999)
 	Do           Action
 	Say          string // what the trainee is told, e.g. "Matti has run out of metformin"
+	SayFI, SaySV string // the same in Finnish and Swedish, for a counter in those languages; "" falls back to Say
 	Prescription string // e-prescription id (dispense; essential when the basis shows it)
 	Medicine     string // fixture medicine id
 	Package      string // VNR of the package handed over
@@ -422,7 +435,7 @@ func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	if tk.Do != "" && !slices.Contains(actions, tk.Do) {
 		d.fail(t.path+".do", "unknown action %q: use one of dispense, essential, paper, telephone", tk.Do)
 	}
-	tk.Say = t.str("say", false)
+	tk.Say, tk.SayFI, tk.SaySV = t.str("say", false), t.str("say_fi", false), t.str("say_sv", false)
 	tk.Prescription = t.str("prescription", tk.Do == ActDispense)
 	tk.Medicine = t.str("medicine", true)
 	tk.Package = t.str("package", true)
@@ -472,7 +485,7 @@ func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 // task's record.
 func (d *decoder) resolveTask(t *table, tk Task, earlier []Task) Task {
 	tk.Do = ActResolve
-	tk.Say = t.str("say", false)
+	tk.Say, tk.SayFI, tk.SaySV = t.str("say", false), t.str("say_fi", false), t.str("say_sv", false)
 	tk.Resolves = t.int("resolves", true)
 	tk.Resolution = t.str("action", true)
 	tk.Reason = t.str("reason", true)
@@ -494,7 +507,7 @@ func (d *decoder) resolveTask(t *table, tk Task, earlier []Task) Task {
 	case tk.Record != "" && tk.Record != k:
 		d.fail(t.field("record"), "a %s leaves a %s record, not %s", tk.Resolution, k, tk.Record)
 	}
-	t.done("at", "do", "say", "resolves", "action", "reason", "record")
+	t.done("at", "do", "say", "say_fi", "say_sv", "resolves", "action", "reason", "record")
 	return tk
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // defaultDrillDir is where a drill keeps its data when --data is not
@@ -241,7 +242,8 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		cfg.Follow = true
 		refusals := make(chan error, 16)
 		cfg.Refusals = refusals
-		task := &drillTask{}
+		lang, _ := i18n.Parse(c.Language)
+		task := &drillTask{lang: string(lang)}
 		cfg.OnTask = task.give
 		bg, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -303,6 +305,7 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 // drillTask is the task the timeline gave the trainees last, for the
 // counter to show.
 type drillTask struct {
+	lang string // the counter's: the task is told in it when the scenario has it
 	mu   sync.Mutex
 	n    int
 	text string
@@ -311,7 +314,7 @@ type drillTask struct {
 // give takes a task as the timeline gives it: what the trainees are told,
 // and the patient's identity code to search by (a test code).
 func (d *drillTask) give(n int, t drill.Task) {
-	text := t.Say
+	text := t.Told(d.lang)
 	if text == "" {
 		text = string(t.Do)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tiski-rx/tiski/pkg/drill"
 )
 
 func TestDrillUsageErrors(t *testing.T) {
@@ -85,5 +87,22 @@ func TestDrillList(t *testing.T) {
 	_, errOut, code = run(t, "drill", "list", t.TempDir())
 	if code != ExitFailed || !strings.Contains(errOut, "no scenarios") {
 		t.Errorf("empty folder: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDrillTaskTold: the counter shows a task in its own language, with the
+// patient's code to search by, and in English when the scenario has no
+// sentence in that language.
+func TestDrillTaskTold(t *testing.T) {
+	tk := drill.Task{Patient: "140348-901W", Say: "Matti needs his metformin.", SayFI: "Matti tarvitsee metforminiaan."}
+	for lang, want := range map[string]string{"fi": "Matti tarvitsee metforminiaan. (140348-901W)", "sv": "Matti needs his metformin. (140348-901W)"} {
+		d := &drillTask{lang: lang}
+		if n, _ := d.current(); n != 0 {
+			t.Errorf("%s: a task before the first", lang)
+		}
+		d.give(3, tk)
+		if n, text := d.current(); n != 3 || text != want {
+			t.Errorf("%s: task %d %q, want 3 %q", lang, n, text, want)
+		}
 	}
 }
