@@ -69,6 +69,20 @@ type canonicalizer struct {
 	in  []byte
 	pos int
 	out []byte
+
+	// Shared by every object in turn, so that a document costs a few
+	// allocations rather than two for each object: the members of the
+	// objects being read (a stack), and the values of the one being put in
+	// order.
+	members []member
+	values  []byte
+}
+
+// member is an object's member as read: its key, quoted, and where its
+// value was written in out.
+type member struct {
+	key        []byte
+	start, end int
 }
 
 func (c *canonicalizer) space() {
@@ -218,11 +232,8 @@ func (c *canonicalizer) object(depth int) bool {
 		c.out = append(c.out, "{}"...)
 		return true
 	}
-	type member struct {
-		key        []byte // quoted
-		start, end int    // the value in out
-	}
-	var members []member
+	base := len(c.members)
+	defer func() { c.members = c.members[:base] }()
 	mark := len(c.out)
 	for {
 		c.space()
@@ -243,7 +254,7 @@ func (c *canonicalizer) object(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		members = append(members, member{key, start, len(c.out)})
+		c.members = append(c.members, member{key, start, len(c.out)})
 		c.space()
 		if c.pos >= len(c.in) {
 			return false
@@ -260,6 +271,7 @@ func (c *canonicalizer) object(depth int) bool {
 	// Keys sort by their text (without escapes, the bytes between the
 	// quotes), as encoding/json sorts a map's. A repeated key (which
 	// decoding resolves, the last one winning) goes the slow way.
+	members := c.members[base:]
 	unquoted := func(k []byte) []byte { return k[1 : len(k)-1] }
 	slices.SortFunc(members, func(a, b member) int { return bytes.Compare(unquoted(a.key), unquoted(b.key)) })
 	for i := 1; i < len(members); i++ {
@@ -267,7 +279,8 @@ func (c *canonicalizer) object(depth int) bool {
 			return false
 		}
 	}
-	values := slices.Clone(c.out[mark:])
+	c.values = append(c.values[:0], c.out[mark:]...)
+	values := c.values
 	c.out = append(c.out[:mark], '{')
 	for i, m := range members {
 		if i > 0 {
