@@ -369,18 +369,8 @@ func (m Model) View() string {
 		b.WriteString(marker(fieldUnitsPerDay) + label(i18n.DispUnitsPerDay) + m.unitsPerDay.View() + "\n")
 	}
 	b.WriteString("\n" + s.Label.Render(m.c.T(i18n.DispDecisions)) + "\n")
-	if len(m.decisions) == 0 {
-		b.WriteString("  " + s.Muted.Render(m.c.T(i18n.DispNoDecisions)) + "\n")
-	}
-	for _, d := range m.decisions {
-		mark, st := "✓ ", s.OK
-		switch d.Verdict {
-		case policy.Warn:
-			mark, st = "! ", s.Warning
-		case policy.Deny:
-			mark, st = "✗ ", s.Error
-		}
-		b.WriteString(st.Width(width-2).Render("  "+mark+m.c.Lang.Decision(d)) + "\n")
+	for _, line := range formkit.DecisionLines(m.c, m.decisions, width, false) {
+		b.WriteString(line + "\n")
 	}
 	b.WriteString("\n")
 	switch m.state {
