@@ -67,6 +67,7 @@ type Journal struct {
 
 	wstmts, rstmts *stmtCache    // statements prepared on w and on r
 	ckpt           *checkpointer // copies the WAL into the file when idle; nil until Open succeeds
+	schema         int           // the schema version migrateTo brought the file to
 
 	integrity *integrity // the background integrity check; nil without one
 
@@ -269,9 +270,28 @@ type txHead struct {
 	hash string
 }
 
-// write runs fn in one IMMEDIATE transaction and commits it. what names the
-// operation for the error ("append record").
+// write runs fn in one IMMEDIATE transaction and commits it, after the
+// outbox has taken in the records marked for upload since (takeIn). what
+// names the operation for the error ("lease outbox entries").
 func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) error {
+	return j.writeWith(ctx, what, func(t *tx) error {
+		if j.schema >= intakeSchema {
+			if err := takeIn(ctx, t); err != nil {
+				return err
+			}
+		}
+		return fn(t)
+	})
+}
+
+// writeRecords is write for appends: the outbox's intake is left to the
+// next write that is not one, so that an append's commit changes only the
+// pages of its records.
+func (j *Journal) writeRecords(ctx context.Context, what string, fn func(*tx) error) error {
+	return j.writeWith(ctx, what, fn)
+}
+
+func (j *Journal) writeWith(ctx context.Context, what string, fn func(*tx) error) error {
 	if err := j.awaitIntegrity(ctx); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

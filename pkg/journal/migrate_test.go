@@ -68,7 +68,7 @@ func appendV1(t *testing.T, j *Journal, nr NewRecord) Record {
 	t.Helper()
 	ctx := context.Background()
 	var rec Record
-	err := j.write(ctx, "append record (schema 1)", func(tx *tx) error {
+	err := j.writeRecords(ctx, "append record (schema 1)", func(tx *tx) error {
 		h, err := readHead(ctx, tx)
 		if err != nil {
 			return err
@@ -142,7 +142,8 @@ func readState(t *testing.T, path string) fileState {
 		t.Fatal(err)
 	}
 	s.outbox = dump(t, db, `SELECT * FROM outbox ORDER BY record_seq`)
-	s.records = dump(t, db, `SELECT * FROM records ORDER BY seq`)
+	s.records = dump(t, db, `SELECT seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash
+		FROM records ORDER BY seq`)
 	s.count = dump(t, db, `SELECT state, n FROM outbox_counts WHERE state <> 'voided' ORDER BY state`)
 	s.indexes = dump(t, db, `SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL ORDER BY name`)
 	s.triggers = dump(t, db, `SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'outbox' ORDER BY name`)
@@ -201,6 +202,13 @@ func TestMigrateFromSchema1(t *testing.T) {
 	var fkOn int
 	if err := j.w.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fkOn); err != nil || fkOn != 1 {
 		t.Errorf("foreign_keys = %d after migration, %v; want 1", fkOn, err)
+	}
+	// Migration 5: the records before it have their outbox entries, so
+	// the intake starts after them.
+	var through, marked int
+	if err := j.r.QueryRowContext(ctx, `SELECT (SELECT through FROM outbox_intake), (SELECT count(*) FROM records WHERE upload = 1 OR depends_on IS NOT NULL)`).
+		Scan(&through, &marked); err != nil || through != 11 || marked != 0 {
+		t.Errorf("after migration 5: intake through %d, %d records marked, %v; want 11 and 0", through, marked, err)
 	}
 	rep, err := j.Verify(ctx)
 	if err != nil || !rep.OK || rep.Records != 11 {

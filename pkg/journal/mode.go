@@ -91,7 +91,7 @@ func (j *Journal) ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState
 	}
 	var st rx.ModeState
 	var changed bool
-	err := j.write(ctx, "change mode", func(t *tx) error {
+	err := j.writeRecords(ctx, "change mode", func(t *tx) error {
 		cur, err := modeState(ctx, t)
 		if err != nil {
 			return err

@@ -162,6 +162,7 @@ func (j *Journal) migrateTo(ctx context.Context, upTo int) (err error) {
 			return err
 		}
 	}
+	j.schema = len(ms)
 	return nil
 }
 

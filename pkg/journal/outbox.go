@@ -255,6 +255,9 @@ func (j *Journal) Outbox(ctx context.Context, id string) (OutboxEntry, error) {
 func outboxEntry(ctx context.Context, t *tx, id string) (OutboxEntry, error) {
 	e, err := scanOutbox(t.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE record_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
+		e, err = scanOutbox(t.QueryRowContext(ctx, `SELECT `+tailColumns+` FROM records WHERE id = ? AND `+tailWhere, id))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
 		return OutboxEntry{}, rx.Errorf(rx.ENOTFOUND, "The record %s is not in the outbox.", id)
 	}
 	return e, err
@@ -281,17 +284,34 @@ func (j *Journal) OutboxList(ctx context.Context, states ...OutboxState) ([]Outb
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanOutbox(rows)
-			if err != nil {
-				return err
-			}
-			list = append(list, e)
+		if list, err = appendEntries(list, rows); err != nil {
+			return err
 		}
-		return rows.Err()
+		// The tail follows: its records come after every entry taken in.
+		if len(states) > 0 && !slices.Contains(states, OutboxPending) {
+			return nil
+		}
+		rows, err = t.QueryContext(ctx, `SELECT `+tailColumns+` FROM records WHERE `+tailWhere+` ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		list, err = appendEntries(list, rows)
+		return err
 	})
 	return list, err
+}
+
+// appendEntries appends the entries rows reads to list, and closes rows.
+func appendEntries(list []OutboxEntry, rows *sql.Rows) ([]OutboxEntry, error) {
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanOutbox(rows)
+		if err != nil {
+			return list, err
+		}
+		list = append(list, e)
+	}
+	return list, rows.Err()
 }
 
 // Counts is the outbox at a glance, for the status line and sync status.
@@ -319,8 +339,9 @@ func (c Counts) Unsent() int64 { return c.Pending + c.Sending + c.Retry }
 // rejected and parked.
 func (c Counts) NeedsReview() int64 { return c.Conflict + c.Rejected + c.Parked }
 
-// Counts returns the outbox counts. It reads counters kept by triggers and
-// one indexed row, so it stays fast however long the journal grows.
+// Counts returns the outbox counts. It reads counters kept by triggers, one
+// indexed row and the records not yet taken in (a range from the end of
+// the records), so it stays fast however long the journal grows.
 func (j *Journal) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
 	err := j.read(ctx, "count outbox", func(t *tx) error {
@@ -369,6 +390,16 @@ func (j *Journal) Counts(ctx context.Context) (Counts, error) {
 			if *f.dst, err = parseTS(f.src); err != nil {
 				return err
 			}
+		}
+		// The records not yet taken in are pending too, and newer than
+		// every entry that is.
+		n, tailOldest, err := tailCount(ctx, t)
+		if err != nil {
+			return err
+		}
+		c.Pending += n
+		if c.OldestPending.IsZero() {
+			c.OldestPending = tailOldest
 		}
 		return nil
 	})

@@ -28,6 +28,11 @@ func TestQueryPlans(t *testing.T) {
 		{"lease", leaseQuery, "outbox_open", []any{"", 1}, ""},
 		{"status", statusQuery, "outbox_open", nil, ""},
 		{"wake", wakeQuery, "outbox_open", []any{""}, ""},
+		// The tail is a range of the records' primary key from its end.
+		{"tail count", tailCountQuery, "SEARCH records USING INTEGER PRIMARY KEY (rowid>?)", nil, ""},
+		{"intake", intakeQuery, "SEARCH records USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", []any{0, 0}, ""},
+		{"intake head", intakeHeadQuery, "SEARCH outbox_intake USING INTEGER PRIMARY KEY (rowid=?)", nil, ""},
+		{"queued", queuedQuery, "SEARCH records USING INDEX sqlite_autoindex_records_1 (id=?)", []any{""}, ""},
 		{"resolutions after a record", `SELECT seq FROM records WHERE kind IN (?) AND kind <> 'dispensing' AND seq > ? ORDER BY seq`,
 			"records_kind", []any{"resolution", 0}, ""},
 		{"outbox for review", `SELECT record_id FROM outbox WHERE state IN (?) AND state NOT IN ('done', 'voided') ORDER BY record_seq`,
