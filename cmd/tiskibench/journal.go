@@ -68,23 +68,30 @@ func journalRows(ctx context.Context, cfg config, c50, c99 check) ([]Row, error)
 	// also commits its new size and costs about twice as much. A counter
 	// is there after its first idle checkpoint (64 records); appends back
 	// to back, as here, never idle, so SQLite's own checkpoint at 4,000
-	// pages is the first: about 500 appends.
-	const warmup = 600
+	// pages is the first: about 1,000 appends of four pages. The warm-up
+	// lasts until the WAL has not grown for steady appends in a row.
+	const steady, maxWarmup = 200, 20000
 	var growth []int64
-	last := int64(0)
-	for range warmup {
+	last, same := int64(0), 0
+	for n := 0; same < steady || len(growth) == 0; n++ {
+		if n == maxWarmup {
+			return nil, fmt.Errorf("the WAL still grew after %d appends", maxWarmup)
+		}
 		if _, err := j.Append(ctx, nr()); err != nil {
 			return nil, err
 		}
-		if fi, err := os.Stat(path + "-wal"); err == nil {
-			if d := fi.Size() - last; d > 0 && last > 0 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			return nil, err
+		}
+		same++
+		if d := fi.Size() - last; d > 0 {
+			if last > 0 {
 				growth = append(growth, d)
 			}
-			last = fi.Size()
+			same = 0
 		}
-	}
-	if len(growth) == 0 {
-		return nil, fmt.Errorf("the WAL did not grow")
+		last = fi.Size()
 	}
 	slices.Sort(growth)
 	commitBytes := growth[len(growth)/2]
