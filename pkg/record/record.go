@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -137,7 +135,7 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 		return Receipt{}, err
 	}
 	if p.RecordID == "" {
-		p.RecordID = uuid.NewString()
+		p.RecordID = journal.NewID()
 	}
 	recorder := who
 	p.Recorder = &recorder
@@ -222,7 +220,7 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts DispenseOptions, pending *rx.Prescription) (journal.NewRecord, []policy.Decision, error) {
 	now := s.now()
 	if d.ID == "" {
-		d.ID = uuid.NewString()
+		d.ID = journal.NewID()
 	}
 	if d.Time.IsZero() {
 		d.Time = now
