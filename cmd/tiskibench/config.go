@@ -40,7 +40,7 @@ type config struct {
 
 func fullConfig() config {
 	return config{
-		appends:      5000,
+		appends:      20000,
 		drainRecords: 10000, drainWorkers: 16,
 		detectRounds: 5,
 		herdClients:  830, herdRecords: 40, herdCapacity: 300,
@@ -51,7 +51,7 @@ func fullConfig() config {
 func quickConfig() config {
 	c := fullConfig()
 	c.quick = true
-	c.appends = 3000 // a 99th percentile of 1,000 was its 10th-largest sample: too noisy to judge by
+	c.appends = 10000 // a 99th percentile of 1,000 was its 10th-largest sample, and swung by a fifth between runs; 10,000 take 5 s
 	c.detectRounds = 1
 	c.frames, c.viewFrames, c.statusRuns = 5, 300, 5
 	// A tenth of the pharmacies against the full capacity, so a far

@@ -25,6 +25,12 @@ import (
 // have no intake to run there.
 const intakeSchema = 5
 
+// intakeBatch bounds the records one write takes in, so that a long tail
+// (a bulk import with no sender running) does not hold the write lock, and
+// the counter's next append, for seconds; the writes after take in the
+// rest. The oldest go first, as the lease sends them.
+const intakeBatch = 10000
+
 // tailWhere selects the records marked for upload that the outbox has not
 // taken in yet: a range of the records' primary key from its end.
 const tailWhere = `seq > (SELECT through FROM outbox_intake WHERE id = 1) AND upload = 1`
@@ -59,6 +65,9 @@ func takeIn(ctx context.Context, t *tx) error {
 	if last <= through {
 		return nil
 	}
+	// Sequence numbers have no gaps: a range of intakeBatch numbers is at
+	// most as many records.
+	last = min(last, through+intakeBatch)
 	if _, err := t.ExecContext(ctx, intakeQuery, through, last); err != nil {
 		return err
 	}

@@ -186,3 +186,31 @@ func TestVoidInTail(t *testing.T) {
 	}
 	checkCounts(t, j)
 }
+
+// TestIntakeInBatches checks that one write takes in at most intakeBatch
+// records, oldest first, and that the rest stay pending for the next.
+func TestIntakeInBatches(t *testing.T) {
+	ctx := context.Background()
+	j := openTest(t, nil)
+	nrs := make([]NewRecord, intakeBatch+3)
+	for i := range nrs {
+		nrs[i] = dispensing(i)
+	}
+	recs, err := j.AppendAll(ctx, nrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leased, err := j.Lease(ctx, "w", 2*intakeBatch, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leased) != intakeBatch || leased[0].RecordID != recs[0].ID || leased[len(leased)-1].RecordID != recs[intakeBatch-1].ID {
+		t.Fatalf("the first lease handed out %d entries; want the oldest %d", len(leased), intakeBatch)
+	}
+	cnt, err := j.Counts(ctx)
+	if err != nil || cnt.Pending != 3 || cnt.Sending != intakeBatch {
+		t.Fatalf("Counts after one batch = %+v, %v; want 3 pending", cnt, err)
+	}
+	sameIDs(t, "the second lease", leaseIDs(t, j, "w", 10, time.Minute), recs[intakeBatch].ID, recs[intakeBatch+1].ID, recs[intakeBatch+2].ID)
+	checkCounts(t, j)
+}

@@ -3,7 +3,8 @@
 // Append returns only after its transaction is durable (WAL, synchronous=FULL).
 //
 // Records are immutable and chained by SHA-256 hashes; the outbox carries them
-// upstream; the counter's mode lives here as mode_change records, so every
+// upstream (an append marks a record for upload; the outbox takes it in at
+// its next write, see intake.go); the counter's mode lives here as mode_change records, so every
 // process on one journal agrees on it.
 //
 // The file is opened with its pragmas in the DSN. Writes go through one

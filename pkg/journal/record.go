@@ -49,7 +49,7 @@ type NewRecord struct {
 	Rules      []string        // policy rule ids applied
 	RefersTo   string          // the record a void or resolution refers to
 	Body       json.RawMessage // the record's content; stored as canonical JSON (compact, sorted keys); nil: {}
-	Upload     bool            // also put the record in the outbox as pending
+	Upload     bool            // the outbox sends it: pending from the moment it is appended (see intake.go)
 	DependsOn  string          // outbox: the record that must be uploaded first (needs Upload)
 	Time       time.Time       // when it happened; zero: now. A back-entered record carries its own time
 }
@@ -86,9 +86,10 @@ func NewID() string {
 // genesisHash is the previous hash of the first record.
 var genesisHash = strings.Repeat("0", 64)
 
-// Append appends a record and, when asked, its outbox entry, in one
-// transaction. When it returns without error the record is durable. The
-// record's Mode is the mode in force when it was written.
+// Append appends a record, marked for upload when asked, in one
+// transaction. When it returns without error the record is durable, and so
+// is its place in the outbox. The record's Mode is the mode in force when it
+// was written.
 func (j *Journal) Append(ctx context.Context, nr NewRecord) (Record, error) {
 	if rec, done, err := j.appendOnHead(ctx, nr); done {
 		return rec, err

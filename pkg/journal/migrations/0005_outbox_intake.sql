@@ -14,7 +14,7 @@
 -- the outbox, as pending entries, in sequence order. Readers count and
 -- list those not yet taken in as pending. A record is as safe either way:
 -- it is on disk, marked for upload, in the same commit.
-ALTER TABLE records ADD COLUMN upload INTEGER NOT NULL DEFAULT 0 CHECK (upload IN (0, 1));
+ALTER TABLE records ADD COLUMN upload INTEGER NOT NULL DEFAULT 0; -- 1: to be uploaded (no CHECK: SQLite would test it on every record before)
 ALTER TABLE records ADD COLUMN depends_on TEXT;
 
 -- The last record the outbox has taken in (one row). Records before this
