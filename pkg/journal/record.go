@@ -104,7 +104,7 @@ func (j *Journal) Append(ctx context.Context, nr NewRecord) (Record, error) {
 }
 
 // appendOnHead appends nr after the chain's head as this process last wrote
-// it, in one autocommit statement (an INSERT into record_appends), without
+// it, in one autocommit statement (an INSERT), without
 // a transaction of its own or a read of the head. done is false when it did
 // not append and Append must take the transaction: no head is known (none
 // written yet, or a mode change), or the statement failed on a constraint.
@@ -199,10 +199,11 @@ func (j *Journal) AppendAll(ctx context.Context, nrs ...NewRecord) ([]Record, er
 	return recs, nil
 }
 
-// insertRecord appends a record, marked for upload when upload is 1, in one
-// statement (migrations 0004 and 0005; the outbox takes it in later, see
-// takeIn).
-const insertRecord = `INSERT INTO record_appends (seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash, upload, depends_on)
+// insertRecord appends a record, marked for upload when upload is 1: one
+// statement, its own transaction in autocommit mode (the outbox takes the
+// record in later, see intake.go).
+const insertRecord = `INSERT INTO records (seq, id, kind, time, created_at, pharmacist, terminal, mode, rules, refers_to, patient, body, prev_hash, hash,
+		upload, depends_on)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record, error) {
