@@ -29,7 +29,8 @@ const intakeSchema = 5
 // (a bulk import with no sender running) does not hold the write lock, and
 // the counter's next append, for seconds; the writes after take in the
 // rest. The oldest go first, as the lease sends them.
-const intakeBatch = 10000
+// A variable so that a test can make it small.
+var intakeBatch int64 = 10000
 
 // tailWhere selects the records marked for upload that the outbox has not
 // taken in yet: a range of the records' primary key from its end.

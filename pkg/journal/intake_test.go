@@ -191,6 +191,8 @@ func TestVoidInTail(t *testing.T) {
 // records, oldest first, and that the rest stay pending for the next.
 func TestIntakeInBatches(t *testing.T) {
 	ctx := context.Background()
+	defer func(n int64) { intakeBatch = n }(intakeBatch)
+	intakeBatch = 50
 	j := openTest(t, nil)
 	nrs := make([]NewRecord, intakeBatch+3)
 	for i := range nrs {
@@ -200,11 +202,11 @@ func TestIntakeInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leased, err := j.Lease(ctx, "w", 2*intakeBatch, time.Minute)
+	leased, err := j.Lease(ctx, "w", int(2*intakeBatch), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(leased) != intakeBatch || leased[0].RecordID != recs[0].ID || leased[len(leased)-1].RecordID != recs[intakeBatch-1].ID {
+	if len(leased) != int(intakeBatch) || leased[0].RecordID != recs[0].ID || leased[len(leased)-1].RecordID != recs[intakeBatch-1].ID {
 		t.Fatalf("the first lease handed out %d entries; want the oldest %d", len(leased), intakeBatch)
 	}
 	cnt, err := j.Counts(ctx)
