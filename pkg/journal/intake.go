@@ -15,7 +15,8 @@ import (
 //
 // Every write transaction that is not an append first takes the records
 // marked since outbox_intake.through into the outbox, as pending entries,
-// in sequence order (takeIn, from write). The upload worker's lease is one,
+// in sequence order (takeIn, from write): what it then does to the outbox
+// finds every entry there. The upload worker's lease is one,
 // so online a record is taken in by the lease that sends it. Until then the
 // readers see it as a pending entry (the tail): Counts, Outbox and
 // OutboxList read it from the record.
@@ -25,10 +26,10 @@ import (
 // have no intake to run there.
 const intakeSchema = 5
 
-// intakeBatch bounds the records one write takes in, so that a long tail
-// (a bulk import with no sender running) does not hold the write lock, and
-// the counter's next append, for seconds; the writes after take in the
-// rest. The oldest go first, as the lease sends them.
+// intakeBatch bounds the records one transaction takes in, so that a long
+// tail (a bulk import with no sender running) does not hold the write lock,
+// and the counter's next append, for seconds: write takes it in over as
+// many transactions as it needs before its own.
 // A variable so that a test can make it small.
 var intakeBatch int64 = 10000
 
@@ -52,28 +53,33 @@ const (
 	// tailCountQuery counts the tail and reads when its oldest record was
 	// made.
 	tailCountQuery = `SELECT count(*), coalesce(min(created_at), '') FROM records WHERE ` + tailWhere
+	// tailDependentsQuery lists the tail's records that wait for ?1.
+	tailDependentsQuery = `SELECT ` + tailColumns + ` FROM records WHERE depends_on = ?1 AND ` + tailWhere + ` ORDER BY seq`
 	// queuedQuery counts the outbox entries of record ?1, taken in or
 	// not: what a dependent may wait for.
 	queuedQuery = `SELECT (SELECT count(*) FROM outbox WHERE record_id = ?1) + (SELECT count(*) FROM records WHERE id = ?1 AND ` + tailWhere + `)`
 )
 
-// takeIn enters the tail into the outbox, in t.
-func takeIn(ctx context.Context, t *tx) error {
+// takeIn enters the tail into the outbox, in t, up to intakeBatch records;
+// more reports that some are left.
+func takeIn(ctx context.Context, t *tx) (more bool, err error) {
 	var through, last int64
 	if err := t.QueryRowContext(ctx, intakeHeadQuery).Scan(&through, &last); err != nil {
-		return err
+		return false, err
 	}
 	if last <= through {
-		return nil
+		return false, nil
 	}
 	// Sequence numbers have no gaps: a range of intakeBatch numbers is at
 	// most as many records.
-	last = min(last, through+intakeBatch)
-	if _, err := t.ExecContext(ctx, intakeQuery, through, last); err != nil {
-		return err
+	upTo := min(last, through+intakeBatch)
+	if _, err := t.ExecContext(ctx, intakeQuery, through, upTo); err != nil {
+		return false, err
 	}
-	_, err := t.ExecContext(ctx, `UPDATE outbox_intake SET through = ? WHERE id = 1`, last)
-	return err
+	if _, err := t.ExecContext(ctx, `UPDATE outbox_intake SET through = ? WHERE id = 1`, upTo); err != nil {
+		return false, err
+	}
+	return upTo < last, nil
 }
 
 // tailCount returns how many records wait in the tail, and when the oldest

@@ -112,6 +112,10 @@ func TestIntakeKeepsDependencies(t *testing.T) {
 	if err != nil || e.DependsOn != paper.ID {
 		t.Fatalf("Outbox(dependent) = %+v, %v; want it to depend on %s", e, err, paper.ID)
 	}
+	deps, err := j.Dependents(ctx, paper.ID)
+	if err != nil || len(deps) != 1 || deps[0].RecordID != dep.ID || deps[0].State != OutboxPending {
+		t.Fatalf("Dependents before intake = %+v, %v; want the dependent, pending", deps, err)
+	}
 	leased, err := j.Lease(ctx, "w", 10, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -187,14 +191,14 @@ func TestVoidInTail(t *testing.T) {
 	checkCounts(t, j)
 }
 
-// TestIntakeInBatches checks that one write takes in at most intakeBatch
-// records, oldest first, and that the rest stay pending for the next.
+// TestIntakeInBatches checks that a tail longer than intakeBatch is taken
+// in whole before the write that finds it, oldest first.
 func TestIntakeInBatches(t *testing.T) {
 	ctx := context.Background()
 	defer func(n int64) { intakeBatch = n }(intakeBatch)
 	intakeBatch = 50
 	j := openTest(t, nil)
-	nrs := make([]NewRecord, intakeBatch+3)
+	nrs := make([]NewRecord, 2*intakeBatch+3)
 	for i := range nrs {
 		nrs[i] = dispensing(i)
 	}
@@ -202,17 +206,21 @@ func TestIntakeInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leased, err := j.Lease(ctx, "w", int(2*intakeBatch), time.Minute)
-	if err != nil {
+	// Parking the newest record needs its entry: it is in the last batch.
+	last := recs[len(recs)-1]
+	if err := j.Park(ctx, last.ID, "waiting for Kela"); err != nil {
 		t.Fatal(err)
 	}
-	if len(leased) != int(intakeBatch) || leased[0].RecordID != recs[0].ID || leased[len(leased)-1].RecordID != recs[intakeBatch-1].ID {
-		t.Fatalf("the first lease handed out %d entries; want the oldest %d", len(leased), intakeBatch)
+	if n := outboxRows(t, j); n != len(recs) {
+		t.Fatalf("%d outbox rows after the write; want all %d taken in", n, len(recs))
 	}
 	cnt, err := j.Counts(ctx)
-	if err != nil || cnt.Pending != 3 || cnt.Sending != intakeBatch {
-		t.Fatalf("Counts after one batch = %+v, %v; want 3 pending", cnt, err)
+	if err != nil || cnt.Pending != int64(len(recs)-1) || cnt.Parked != 1 {
+		t.Fatalf("Counts = %+v, %v", cnt, err)
 	}
-	sameIDs(t, "the second lease", leaseIDs(t, j, "w", 10, time.Minute), recs[intakeBatch].ID, recs[intakeBatch+1].ID, recs[intakeBatch+2].ID)
+	leased, err := j.Lease(ctx, "w", len(recs), time.Minute)
+	if err != nil || len(leased) != len(recs)-1 || leased[0].RecordID != recs[0].ID {
+		t.Fatalf("leased %d entries, %v; want the %d not parked, oldest first", len(leased), err, len(recs)-1)
+	}
 	checkCounts(t, j)
 }

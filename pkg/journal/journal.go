@@ -275,14 +275,24 @@ type txHead struct {
 // outbox has taken in the records marked for upload since (takeIn). what
 // names the operation for the error ("lease outbox entries").
 func (j *Journal) write(ctx context.Context, what string, fn func(*tx) error) error {
-	return j.writeWith(ctx, what, func(t *tx) error {
-		if j.schema >= intakeSchema {
-			if err := takeIn(ctx, t); err != nil {
+	if j.schema < intakeSchema {
+		return j.writeWith(ctx, what, fn)
+	}
+	for {
+		// A tail longer than intakeBatch is taken in by transactions of
+		// its own, and fn runs in the one that takes in the rest.
+		more := false
+		err := j.writeWith(ctx, what, func(t *tx) error {
+			var err error
+			if more, err = takeIn(ctx, t); err != nil || more {
 				return err
 			}
+			return fn(t)
+		})
+		if err != nil || !more {
+			return err
 		}
-		return fn(t)
-	})
+	}
 }
 
 // writeRecords is write for appends: the outbox's intake is left to the

@@ -531,16 +531,16 @@ func dependents(ctx context.Context, t *tx, recordID string) ([]OutboxEntry, err
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var list []OutboxEntry
-	for rows.Next() {
-		e, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, e)
+	list, err := appendEntries(nil, rows)
+	if err != nil {
+		return nil, err
 	}
-	return list, rows.Err()
+	// And those not yet taken in (none in a write transaction).
+	rows, err = t.QueryContext(ctx, tailDependentsQuery, recordID)
+	if err != nil {
+		return nil, err
+	}
+	return appendEntries(list, rows)
 }
 
 // leaseSeqs hands the entries with these sequence numbers to owner for ttl,

@@ -30,6 +30,7 @@ func TestQueryPlans(t *testing.T) {
 		{"wake", wakeQuery, "outbox_open", []any{""}, ""},
 		// The tail is a range of the records' primary key from its end.
 		{"tail count", tailCountQuery, "SEARCH records USING INTEGER PRIMARY KEY (rowid>?)", nil, ""},
+		{"tail dependents", tailDependentsQuery, "SEARCH records USING INTEGER PRIMARY KEY (rowid>?)", []any{""}, ""},
 		{"intake", intakeQuery, "SEARCH records USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", []any{0, 0}, ""},
 		{"intake head", intakeHeadQuery, "SEARCH outbox_intake USING INTEGER PRIMARY KEY (rowid=?)", nil, ""},
 		{"queued", queuedQuery, "SEARCH records USING INDEX sqlite_autoindex_records_1 (id=?)", []any{""}, ""},
