@@ -16,10 +16,10 @@ import (
 // Every write transaction that is not an append first takes the records
 // marked since outbox_intake.through into the outbox, as pending entries,
 // in sequence order (takeIn, from write): what it then does to the outbox
-// finds every entry there. The upload worker's lease is one,
-// so online a record is taken in by the lease that sends it. Until then the
-// readers see it as a pending entry (the tail): Counts, Outbox and
-// OutboxList read it from the record.
+// finds every entry there. The upload worker's lease is such a write, so
+// online a record is taken in by the lease that sends it. Until then the
+// readers see it as a pending entry (the tail): Counts, Outbox, OutboxList
+// and Dependents read it from the record.
 
 // intakeSchema is the schema version that brought the intake. Tests make
 // journals of earlier schemas with the outbox operations of today, which
@@ -29,8 +29,8 @@ const intakeSchema = 5
 // intakeBatch bounds the records one transaction takes in, so that a long
 // tail (a bulk import with no sender running) does not hold the write lock,
 // and the counter's next append, for seconds: write takes it in over as
-// many transactions as it needs before its own.
-// A variable so that a test can make it small.
+// many transactions as it needs before its own. A variable so that a test
+// can make it small.
 var intakeBatch int64 = 10000
 
 // tailWhere selects the records marked for upload that the outbox has not

@@ -4,8 +4,8 @@
 //
 // Records are immutable and chained by SHA-256 hashes; the outbox carries them
 // upstream (an append marks a record for upload; the outbox takes it in at
-// its next write, see intake.go); the counter's mode lives here as mode_change records, so every
-// process on one journal agrees on it.
+// its next write, see intake.go); the counter's mode lives here as
+// mode_change records, so every process on one journal agrees on it.
 //
 // The file is opened with its pragmas in the DSN. Writes go through one
 // connection that begins every transaction IMMEDIATE, so writers in this
