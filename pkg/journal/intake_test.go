@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,4 +224,23 @@ func TestIntakeInBatches(t *testing.T) {
 		t.Fatalf("leased %d entries, %v; want the %d not parked, oldest first", len(leased), err, len(recs)-1)
 	}
 	checkCounts(t, j)
+}
+
+// TestVerifyFindsLostEntry checks that Verify reports a record the outbox
+// took in whose entry is gone.
+func TestVerifyFindsLostEntry(t *testing.T) {
+	ctx := context.Background()
+	j := openTest(t, nil)
+	recs := []Record{mustAppend(t, j, dispensing(1)), mustAppend(t, j, dispensing(2)), mustAppend(t, j, dispensing(3))}
+	leaseIDs(t, j, "w", 10, time.Minute)
+	if rep, err := j.Verify(ctx); err != nil || !rep.OK {
+		t.Fatalf("Verify before = %+v, %v", rep, err)
+	}
+	if _, err := j.w.ExecContext(ctx, `DELETE FROM outbox WHERE record_id = ?`, recs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := j.Verify(ctx)
+	if err != nil || rep.OK || !strings.Contains(rep.Problem, recs[1].ID) || !strings.Contains(rep.Problem, "would never be sent") {
+		t.Fatalf("Verify after an entry was deleted = %+v, %v", rep, err)
+	}
 }

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -84,9 +85,29 @@ func verifyChain(ctx context.Context, t *tx) (VerifyReport, error) {
 	}
 	if used > lastSeq {
 		rep.Problem = fmt.Sprintf("the journal ends at record %d, but records up to %d were written: the last records are missing", lastSeq, used)
+		return rep, nil
+	}
+	// Every record marked for upload that the outbox has taken in has its
+	// entry there: one without would never be sent.
+	var seq int64
+	var id string
+	err = t.QueryRowContext(ctx, lostEntryQuery).Scan(&seq, &id)
+	switch {
+	case err == nil:
+		rep.Problem = fmt.Sprintf("record %d (%s) is to be uploaded, but the outbox has no entry for it, so it would never be sent: "+
+			"keep this journal file as it is and report it to tiski's maintainers", seq, id)
+	case !errors.Is(err, sql.ErrNoRows):
+		return rep, err
 	}
 	return rep, nil
 }
+
+// lostEntryQuery finds the first record marked for upload, and taken in,
+// without an outbox entry.
+const lostEntryQuery = `SELECT r.seq, r.id FROM records r
+	WHERE r.upload = 1 AND r.seq <= (SELECT through FROM outbox_intake WHERE id = 1)
+		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_seq = r.seq)
+	ORDER BY r.seq LIMIT 1`
 
 // Backup writes a consistent copy of the journal to the file to, with
 // VACUUM INTO, while other connections keep writing. It refuses to overwrite
