@@ -113,6 +113,7 @@ func journalRows(ctx context.Context, cfg config, c50, c99 check) ([]Row, error)
 		return nil, err
 	}
 
+	flushDisks()
 	appends := make([]time.Duration, 0, cfg.appends)
 	floors := make([]time.Duration, 0, cfg.appends)
 	for len(appends) < cfg.appends {
