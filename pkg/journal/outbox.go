@@ -303,13 +303,18 @@ func (j *Journal) OutboxList(ctx context.Context, states ...OutboxState) ([]Outb
 
 // appendEntries appends the entries rows reads to list, and closes rows.
 func appendEntries(list []OutboxEntry, rows *sql.Rows) ([]OutboxEntry, error) {
+	return appendRows(list, rows, scanOutbox)
+}
+
+// appendRows appends what scan reads of each row to list, and closes rows.
+func appendRows[T any](list []T, rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	for rows.Next() {
-		e, err := scanOutbox(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return list, err
 		}
-		list = append(list, e)
+		list = append(list, v)
 	}
 	return list, rows.Err()
 }
@@ -459,16 +464,11 @@ func holdsLease(e OutboxEntry, owner string, now time.Time) error {
 }
 
 func scanSeqs(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var seqs []int64
-	for rows.Next() {
+	return appendRows(nil, rows, func(s scanner) (int64, error) {
 		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return nil, err
-		}
-		seqs = append(seqs, seq)
-	}
-	return seqs, rows.Err()
+		err := s.Scan(&seq)
+		return seq, err
+	})
 }
 
 // Completion is one entry for CompleteAll: the record and the Prescription

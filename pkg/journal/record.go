@@ -491,14 +491,5 @@ func listRecords(ctx context.Context, t *tx, f Filter) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var recs []Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, r)
-	}
-	return recs, rows.Err()
+	return appendRows(nil, rows, scanRecord)
 }

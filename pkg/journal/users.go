@@ -90,15 +90,8 @@ func (j *Journal) Users(ctx context.Context) ([]User, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return err
-			}
-			users = append(users, u)
-		}
-		return rows.Err()
+		users, err = appendRows(users, rows, scanUser)
+		return err
 	})
 	return users, err
 }
