@@ -244,6 +244,9 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 		if pending.Patient != d.Patient {
 			extra.Add("patient", "the dispensing is for another patient than the prescription")
 		}
+		if pending.Quantity > 0 && d.Quantity > pending.Quantity {
+			extra.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", d.Quantity, pending.Quantity)
+		}
 		dependsOn = pending.RecordID
 	case d.PrescriptionID != "":
 		// Records of one prescription go upstream in sequence: this one

@@ -384,6 +384,11 @@ func TestPaperWithDispensingIsAtomic(t *testing.T) {
 	bad.Quantity = 0
 	_, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), &bad)
 	wantProblems(t, f, err, rx.EINVALID, "dispensing quantity")
+	// More than the prescription allows for one dispensing.
+	more := f.paper(t, "metforem-500mg-tabl")
+	more.Quantity = d.Quantity - 1
+	_, err = f.svc.Paper(ctx, pharmacist, more, d)
+	wantProblems(t, f, err, rx.EINVALID, "dispensing quantity", "more than the prescription's 99")
 
 	rc, err := f.svc.Paper(ctx, pharmacist, f.paper(t, "metforem-500mg-tabl"), d)
 	if err != nil {

@@ -26,6 +26,8 @@ const (
 	FormIssued
 	FormReason
 	FormDispenseNow
+	FormDispenseQuantity
+	FormDispenseMore
 	FormYes
 	FormNo
 	FormChecklist

@@ -71,6 +71,7 @@ const (
 	FieldCheckRegistration
 	FieldCheckMedicine
 	FieldCheckPatient
+	FieldDispenseQuantity // the quantity dispensed now, when dispensing: the prescribed quantity until changed
 	fieldCount
 )
 
@@ -106,7 +107,7 @@ var recordFields = map[string]Field{
 	"dispensing patient":                     FieldPatient,
 	"dispensing medicine":                    FieldMedicine,
 	"dispensing package":                     FieldPackage,
-	"dispensing quantity":                    FieldQuantity,
+	"dispensing quantity":                    FieldDispenseQuantity,
 	"dispensing time":                        FieldDispense,
 	"policy " + policy.RulePrescriber:        FieldProfession,
 	"policy " + policy.RuleTelephoneNarcotic: FieldMedicine,
@@ -130,6 +131,9 @@ type Model struct {
 	prof     int
 	dispense bool
 	ticked   [fieldCount]bool
+	// ownQuantity is set once the pharmacist typed the quantity to
+	// dispense now; until then it follows the prescribed quantity.
+	ownQuantity bool
 
 	decisions []policy.Decision
 	live      map[Field]string   // problems seen as typed
@@ -152,7 +156,7 @@ func New(c common.Common, who rx.Pharmacist, patient rx.Patient, form rx.Form, m
 		picker: formkit.NewPicker()}
 	for f, limit := range map[Field]int{
 		FieldPatient: 11, FieldPrescriber: 60, FieldRegistration: 11, FieldPhone: 24, FieldCallTime: 16,
-		FieldDosage: 120, FieldQuantity: 6, FieldRepeats: 3, FieldIssued: 10, FieldReason: 120,
+		FieldDosage: 120, FieldQuantity: 6, FieldRepeats: 3, FieldIssued: 10, FieldReason: 120, FieldDispenseQuantity: 6,
 	} {
 		m.inputs[f], m.isInput[f] = formkit.Input(limit), true
 	}
@@ -232,6 +236,9 @@ func (m Model) fields() []Field {
 		fs = append(fs, FieldPhone, FieldCallTime)
 	}
 	fs = append(fs, FieldMedicine, FieldPackage, FieldDosage, FieldQuantity, FieldRepeats, FieldIssued, FieldReason, FieldDispense)
+	if m.dispense {
+		fs = append(fs, FieldDispenseQuantity)
+	}
 	if m.form == rx.FormTelephone {
 		for _, c := range checks {
 			fs = append(fs, c.field)
@@ -275,10 +282,17 @@ func (m Model) check() Model {
 			live[FieldIssued] = m.c.T(i18n.FormDate)
 		}
 	}
-	for _, f := range []Field{FieldQuantity, FieldRepeats} {
+	for _, f := range []Field{FieldQuantity, FieldRepeats, FieldDispenseQuantity} {
 		if _, _, err := formkit.ParseCount(m.value(f)); err != nil {
 			live[f] = m.c.T(i18n.FormWholeNumber)
 		}
+	}
+	if n, prescribed := m.dispenseQuantity(), m.prescribedQuantity(); m.dispense && prescribed > 0 && n > prescribed {
+		unit := ""
+		if med, ok := m.picker.Medicine(); ok {
+			unit = med.Unit
+		}
+		live[FieldDispenseQuantity] = m.c.T(i18n.FormDispenseMore, m.c.Lang.Quantity(prescribed, unit))
 	}
 	if m.form == rx.FormTelephone {
 		if v := m.value(FieldPhone); v != "" && !rx.LooksLikePhone(v) {
@@ -308,6 +322,27 @@ func (m Model) check() Model {
 	}
 	m.decisions = ds
 	return m
+}
+
+// prescribedQuantity is the quantity field's whole number; 0 when it is
+// not one.
+func (m Model) prescribedQuantity() int {
+	n, _, _ := formkit.ParseCount(m.value(FieldQuantity))
+	return n
+}
+
+// dispenseQuantity is the quantity to dispense now: the prescribed one
+// when the field is empty, -1 when it is not a whole number (record names
+// it).
+func (m Model) dispenseQuantity() int {
+	n, ok, err := formkit.ParseCount(m.value(FieldDispenseQuantity))
+	switch {
+	case err != nil:
+		return -1
+	case !ok:
+		return m.prescribedQuantity()
+	}
+	return n
 }
 
 // said reports whether ds has a decision of d's rule with its verdict.
@@ -429,6 +464,7 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 			m = m.clear(FieldMedicine)
 			if pk, ok := m.picker.Package(); ok && m.value(FieldQuantity) == "" {
 				m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
+				m = m.followQuantity()
 			}
 		}
 		if took {
@@ -473,8 +509,23 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 	m.inputs[m.focus], changed, cmd = formkit.Type(m.inputs[m.focus], km)
 	if changed {
 		m = m.clear(m.focus)
+		switch m.focus {
+		case FieldQuantity:
+			m = m.followQuantity()
+		case FieldDispenseQuantity:
+			m.ownQuantity = true
+		}
 	}
 	return m.check(), cmd
+}
+
+// followQuantity copies the prescribed quantity into the quantity to
+// dispense now, until the pharmacist types one of their own.
+func (m Model) followQuantity() Model {
+	if !m.ownQuantity {
+		m.inputs[FieldDispenseQuantity].SetValue(m.value(FieldQuantity))
+	}
+	return m
 }
 
 func back() tea.Msg { return BackMsg{} }
@@ -502,7 +553,7 @@ func (m Model) confirm() (Model, tea.Cmd) {
 	var d *rx.Dispensing
 	if m.dispense {
 		pk, _ := m.picker.Package()
-		d = &rx.Dispensing{Patient: p.Patient, Medicine: p.Medicine, VNR: pk.VNR, Quantity: p.Quantity, Time: m.c.Now()}
+		d = &rx.Dispensing{Patient: p.Patient, Medicine: p.Medicine, VNR: pk.VNR, Quantity: m.dispenseQuantity(), Time: m.c.Now()}
 	}
 	m.state = Recording
 	svc, who, form := m.c.Services, m.who, m.form
@@ -571,7 +622,7 @@ func (m Model) View() string {
 // the form has two columns.
 func (m Model) rightColumn(f Field) bool {
 	switch f {
-	case FieldMedicine, FieldPackage, FieldDosage, FieldQuantity, FieldRepeats, FieldDispense:
+	case FieldMedicine, FieldPackage, FieldDosage, FieldQuantity, FieldRepeats, FieldDispense, FieldDispenseQuantity:
 		return true
 	}
 	return false
@@ -586,14 +637,16 @@ func (m Model) block(f Field, width int) formkit.Block {
 	label := func(k i18n.Key) string { return formkit.Label(m.c, m.c.T(k), focused, labelWidth) }
 	var lines []string
 	switch f {
-	case FieldPatient, FieldPrescriber, FieldRegistration, FieldPhone, FieldCallTime, FieldDosage, FieldQuantity, FieldRepeats, FieldIssued, FieldReason:
+	case FieldPatient, FieldPrescriber, FieldRegistration, FieldPhone, FieldCallTime, FieldDosage, FieldQuantity, FieldRepeats, FieldIssued, FieldReason,
+		FieldDispenseQuantity:
 		k := map[Field]i18n.Key{
 			FieldPatient: i18n.FormPatient, FieldPrescriber: i18n.FormPrescriber, FieldRegistration: i18n.FormRegistration,
 			FieldPhone: i18n.FormPhone, FieldCallTime: i18n.FormCallTime, FieldDosage: i18n.FormDosage,
 			FieldQuantity: i18n.DispQuantity, FieldRepeats: i18n.FormRepeats, FieldIssued: i18n.FormIssued, FieldReason: i18n.FormReason,
+			FieldDispenseQuantity: i18n.FormDispenseQuantity,
 		}[f]
 		line := label(k) + "  " + m.inputs[f].View()
-		if f == FieldQuantity {
+		if f == FieldQuantity || f == FieldDispenseQuantity {
 			if med, ok := m.picker.Medicine(); ok {
 				line += " " + m.c.Lang.Units(med.Unit)
 			}

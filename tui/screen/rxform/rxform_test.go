@@ -1,7 +1,9 @@
 package rxform
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
+	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
@@ -433,5 +436,56 @@ func TestTelephonePKVIsWarned(t *testing.T) {
 	m = tuitest.Confirm(t, tickAll(t, m))
 	if m.State() != Local || !strings.Contains(strings.Join(m.Receipt().Record.Rules, " "), policy.RulePKV) {
 		t.Fatalf("state %d, rules %v, problems %v", m.State(), m.Receipt().Record.Rules, m.problems)
+	}
+}
+
+// TestPartialDispensing: the quantity dispensed now follows the prescribed
+// quantity until the pharmacist types one; less is dispensed as typed, and
+// more is named at the field and refused.
+func TestPartialDispensing(t *testing.T) {
+	env := tuitest.New(t)
+	m := fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 120, 40))
+	if got := m.inputs[FieldDispenseQuantity].Value(); got != "20" {
+		t.Fatalf("quantity now %q, want the prescribed 20", got)
+	}
+	m = set(t, m, FieldDispenseQuantity, "30")
+	if p := m.Problems(FieldDispenseQuantity); len(p) != 1 || p[0] != "More than the prescription's 20 tablets." {
+		t.Fatalf("problems of 30 against 20 prescribed: %q", p)
+	}
+	m = tuitest.Confirm(t, m)
+	if m.State() != Editing || len(records(t, env)) != 0 {
+		t.Fatalf("more than prescribed was recorded: state %d\n%s", m.State(), m.View())
+	}
+
+	m = set(t, m, FieldDispenseQuantity, "10")
+	m = set(t, m, FieldQuantity, "21") // the typed quantity now stays
+	if got := m.inputs[FieldDispenseQuantity].Value(); got != "10" {
+		t.Fatalf("quantity now %q after the prescribed one changed, want the typed 10", got)
+	}
+	if p := m.Problems(FieldDispenseQuantity); len(p) != 0 {
+		t.Fatalf("problems of 10 against 21: %q", p)
+	}
+	m = tuitest.Confirm(t, m)
+	if m.State() != Local || m.Receipt().Dispensing == nil {
+		t.Fatalf("state %d\n%s", m.State(), m.View())
+	}
+	var p rx.Prescription
+	var d record.DispensingBody
+	if err := json.Unmarshal(m.Receipt().Record.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(m.Receipt().Dispensing.Body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if p.Quantity != 21 || d.Quantity != 10 {
+		t.Fatalf("prescribed %d, dispensed %d; want 21 and 10", p.Quantity, d.Quantity)
+	}
+
+	// Not dispensing: no quantity to dispense.
+	m = fill(t, open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeOnline, 120, 40))
+	m = to(t, m, FieldDispense)
+	m, _ = m.Update(tuitest.Key(tea.KeySpace))
+	if slices.Contains(m.fields(), FieldDispenseQuantity) || strings.Contains(m.View(), "Quantity now") {
+		t.Fatalf("quantity now shown without a dispensing:\n%s", m.View())
 	}
 }
