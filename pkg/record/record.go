@@ -275,6 +275,9 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 			if voided {
 				extra.Add("prescription", "the journal prescription %s was voided", d.PrescriptionRecord)
 			}
+			if err := s.checkRemaining(ctx, prev, d, &extra); err != nil {
+				return journal.NewRecord{}, nil, err
+			}
 			dependsOn = prev.ID
 		}
 	}
@@ -347,6 +350,44 @@ func (s *Service) inFault(ctx context.Context, t, now time.Time, reference strin
 }
 
 // voided reports whether a void refers to the record.
+// checkRemaining names a dispensing against the journal prescription
+// prev that is more than the prescription allows for one dispensing, or
+// more than is left of it after the dispensings already recorded against
+// it and not voided.
+func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.Dispensing, v *rx.ValidationError) error {
+	var p rx.Prescription
+	if err := json.Unmarshal(prev.Body, &p); err != nil || p.Quantity <= 0 {
+		return nil // a prescription recorded without a quantity allows nothing to count against
+	}
+	if d.Quantity > p.Quantity {
+		v.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", d.Quantity, p.Quantity)
+		return nil
+	}
+	earlier, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: prev.Patient})
+	if err != nil {
+		return err
+	}
+	dispensed := 0
+	for _, r := range earlier {
+		var b DispensingBody
+		if json.Unmarshal(r.Body, &b) != nil || b.PrescriptionRecord != prev.ID {
+			continue
+		}
+		voided, err := s.voided(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if !voided {
+			dispensed += b.Quantity
+		}
+	}
+	if left := p.Total() - dispensed; d.Quantity > left {
+		v.Add("quantity", "quantity %d is more than the %d left of journal prescription %s (%d of %d dispensed)",
+			d.Quantity, max(left, 0), prev.ID, dispensed, p.Total())
+	}
+	return nil
+}
+
 func (s *Service) voided(ctx context.Context, id string) (bool, error) {
 	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}, RefersTo: id, Limit: 1})
 	if err != nil {

@@ -280,6 +280,19 @@ func TestDispensingOfAJournalPrescription(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+	t.Run("more than is left is refused", func(t *testing.T) {
+		again := d
+		again.ID, again.Quantity = "", 30
+		_, err := f.svc.Dispense(ctx, pharmacist, again, record.DispenseOptions{})
+		if rx.ErrorCode(err) != rx.EINVALID || !strings.Contains(err.Error(), "more than the 0 left of journal prescription") ||
+			!strings.Contains(err.Error(), "(100 of 100 dispensed)") {
+			t.Fatalf("a second dispensing of a prescription dispensed whole: %v", err)
+		}
+		again.Quantity = 101
+		if _, err := f.svc.Dispense(ctx, pharmacist, again, record.DispenseOptions{}); err == nil || !strings.Contains(err.Error(), "more than the prescription's 100 for one dispensing") {
+			t.Fatalf("more than one dispensing's quantity: %v", err)
+		}
+	})
 	t.Run("a voided prescription is refused", func(t *testing.T) {
 		if _, err := f.svc.Void(ctx, pharmacist, paper.Record.ID, "entered in error"); rx.ErrorCode(err) != rx.ECONFLICT || !strings.Contains(err.Error(), "Void its dispensings first") {
 			t.Fatalf("voided a prescription whose dispensing waits: %v", err)
@@ -435,5 +448,40 @@ func TestDispensingsOfOnePrescriptionGoInSequence(t *testing.T) {
 		if err != nil || e.DependsOn != dep {
 			t.Errorf("record %s depends on %q, want %q (%v)", id, e.DependsOn, dep, err)
 		}
+	}
+}
+
+// TestJournalPrescriptionRemaining: dispensings against a journal
+// prescription with a repeat add up to its total, and a voided one gives
+// its quantity back.
+func TestJournalPrescriptionRemaining(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	p := f.paper(t, "metforem-500mg-tabl")
+	p.Quantity, p.Repeats = 50, 1
+	paper, err := f.svc.Paper(ctx, pharmacist, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispense := func(qty int) (record.Receipt, error) {
+		d := rx.Dispensing{Patient: "131052-902Y", PrescriptionRecord: paper.Record.ID, Medicine: f.medicine(t, "metforem-500mg-tabl"),
+			VNR: "990291", Quantity: qty, Time: now}
+		return f.svc.Dispense(ctx, pharmacist, d, record.DispenseOptions{})
+	}
+	if _, err := dispense(50); err != nil {
+		t.Fatal(err)
+	}
+	second, err := dispense(30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dispense(21); err == nil || !strings.Contains(err.Error(), "more than the 20 left") || !strings.Contains(err.Error(), "(80 of 100 dispensed)") {
+		t.Fatalf("over the total: %v", err)
+	}
+	if _, err := f.svc.Void(ctx, pharmacist, second.Record.ID, "entered in error"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dispense(50); err != nil {
+		t.Fatalf("after a void gave 30 back: %v", err)
 	}
 }
