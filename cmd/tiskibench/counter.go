@@ -344,7 +344,9 @@ func statusDir(cfg config, n int) (root, dir string, err error) {
 	if root == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
-			return "", "", err
+			// No home folder (a bare CI container): a temporary folder,
+			// kept between runs of the same machine.
+			base = os.TempDir()
 		}
 		root = filepath.Join(base, "tiski-bench")
 	}
