@@ -38,8 +38,9 @@ func NewCmdJournalVerify(f *Factory, runF func(context.Context, *JournalVerifyOp
 		Use:   "verify",
 		Short: "Recompute the audit hash chain and run SQLite's integrity check",
 		Long: `Recompute every record's hash from its content and the previous record's
-hash, and run PRAGMA integrity_check. Exits 0 when the journal is intact; on
-tampering or damage it exits 1 and names the first bad record.`,
+hash, check that every record to be uploaded has its outbox entry, and run
+PRAGMA integrity_check. Exits 0 when the journal is intact; on tampering or
+damage it exits 1 and names the first bad record.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
