@@ -244,9 +244,7 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 		if pending.Patient != d.Patient {
 			extra.Add("patient", "the dispensing is for another patient than the prescription")
 		}
-		if pending.Quantity > 0 && d.Quantity > pending.Quantity {
-			extra.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", d.Quantity, pending.Quantity)
-		}
+		overOneDispensing(*pending, d, &extra)
 		dependsOn = pending.RecordID
 	case d.PrescriptionID != "":
 		// Records of one prescription go upstream in sequence: this one
@@ -349,7 +347,6 @@ func (s *Service) inFault(ctx context.Context, t, now time.Time, reference strin
 	return false, nil
 }
 
-// voided reports whether a void refers to the record.
 // checkRemaining names a dispensing against the journal prescription
 // prev that is more than the prescription allows for one dispensing, or
 // more than is left of it after the dispensings already recorded against
@@ -359,8 +356,7 @@ func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.
 	if err := json.Unmarshal(prev.Body, &p); err != nil || p.Quantity <= 0 {
 		return nil // a prescription recorded without a quantity allows nothing to count against
 	}
-	if d.Quantity > p.Quantity {
-		v.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", d.Quantity, p.Quantity)
+	if overOneDispensing(p, d, v) {
 		return nil
 	}
 	earlier, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: prev.Patient})
@@ -388,6 +384,17 @@ func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.
 	return nil
 }
 
+// overOneDispensing names a dispensing of more than the prescription
+// allows for one dispensing, and reports whether it is one.
+func overOneDispensing(p rx.Prescription, d rx.Dispensing, v *rx.ValidationError) bool {
+	if p.Quantity <= 0 || d.Quantity <= p.Quantity {
+		return false
+	}
+	v.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", d.Quantity, p.Quantity)
+	return true
+}
+
+// voided reports whether a void refers to the record.
 func (s *Service) voided(ctx context.Context, id string) (bool, error) {
 	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}, RefersTo: id, Limit: 1})
 	if err != nil {
