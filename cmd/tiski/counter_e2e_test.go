@@ -64,6 +64,17 @@ func (s *tmuxSession) keys(keys ...string) {
 	}
 }
 
+// essential opens the essential-medication form (Ctrl+E) and fills it in
+// for the instruction sheet EP26000101: the medicine found by search, the
+// quantity and two units a day. F10 is the caller's.
+func (s *tmuxSession) essential(medicine, quantity string) {
+	s.t.Helper()
+	s.keys("C-e")
+	s.waitFor("Essential medication: ")
+	s.keys("EP26000101", "Enter", "Tab", medicine, "Enter")
+	s.keys("Tab", "C-u", quantity, "Tab", "2")
+}
+
 // counterData makes a data folder for `tiski counter`: a configuration for a
 // simulator of its own (closed with the test) and the pharmacist aino, PIN
 // 4711.
@@ -166,10 +177,7 @@ func TestDemoInTmux(t *testing.T) {
 
 	// An essential-medication dispensing from the instruction sheet.
 	s.waitFor("Patient search")
-	s.keys("C-e")
-	s.waitFor("Essential medication: ")
-	s.keys("EP26000101", "Enter", "Tab", "metforem", "Enter")
-	s.keys("Tab", "C-u", "60", "Tab", "2")
+	s.essential("metforem", "60")
 	s.waitFor("within the essential-medication cap")
 	s.keys("F10")
 	s.waitFor("Recorded locally")

@@ -166,10 +166,7 @@ func TestDrillInTmux(t *testing.T) {
 	// counter refuses it, and the report counts the violation caught.
 	s.keys("140348-901W", "Enter")
 	s.waitFor("this outage")
-	s.keys("C-e")
-	s.waitFor("Essential medication: ")
-	s.keys("EP26000101", "Enter", "Tab", "oxynorm", "Enter")
-	s.keys("Tab", "C-u", "10", "Tab", "2")
+	s.essential("oxynorm", "10")
 	s.waitFor("FM-ESS-NARC")
 	s.keys("F10")
 	s.waitFor("narcotics cannot be dispensed")

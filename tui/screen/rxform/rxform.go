@@ -373,7 +373,7 @@ func (m Model) prescription() rx.Prescription {
 	if med, ok := m.picker.Medicine(); ok {
 		p.Medicine = med
 	}
-	p.Quantity, _, _ = formkit.ParseCount(m.value(FieldQuantity))
+	p.Quantity = m.prescribedQuantity()
 	if n, _, err := formkit.ParseCount(m.value(FieldRepeats)); err == nil {
 		p.Repeats = n
 	} else {
