@@ -102,6 +102,9 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	openInProcess.Lock()
 	defer openInProcess.Unlock()
 	fi, err := os.Stat(abs)
+	// checkNow: Open itself checks integrity (not skipped, nor left to the
+	// background). checked: the file is known sound, or new.
+	checkNow := !opts.SkipIntegrityCheck && !opts.CheckInBackground
 	checked := false
 	switch {
 	case err == nil && openInProcess.n[abs] > 0:
@@ -118,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open journal: %w", err)
 	default:
-		if checked, err = inspect(ctx, abs, fi, !opts.SkipIntegrityCheck && !opts.CheckInBackground); err != nil {
+		if checked, err = inspect(ctx, abs, fi, checkNow); err != nil {
 			return nil, fmt.Errorf("open journal %s: %w", abs, err)
 		}
 	}
@@ -130,7 +133,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		j.closeConns()
 		return nil, fmt.Errorf("open journal %s: %w", abs, err)
 	}
-	if !checked && !opts.SkipIntegrityCheck && !opts.CheckInBackground {
+	if !checked && checkNow {
 		// The inspection could not judge integrity because a WAL was left
 		// behind (a crash): check now that SQLite has replayed it.
 		problems, err := integrityCheck(ctx, j.r)
