@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -133,8 +132,6 @@ func stringSetting(key, def, help string, p func(c *Config) *string, check func(
 	}
 }
 
-var oidPattern = regexp.MustCompile(`^[0-2](\.(0|[1-9][0-9]*))+$`)
-
 var settings = []setting{
 	stringSetting("language", "fi", "language of the counter: fi, sv or en", func(c *Config) *string { return &c.Language },
 		func(v string) error {
@@ -153,8 +150,11 @@ var settings = []setting{
 	stringSetting("pharmacy.name", "", "the pharmacy's name", func(c *Config) *string { return &c.Pharmacy.Name }, nil),
 	stringSetting("pharmacy.oid", "", "the pharmacy's organisation OID, e.g. 1.2.246.10.12345678.10.0", func(c *Config) *string { return &c.Pharmacy.OID },
 		func(v string) error {
-			if v != "" && !oidPattern.MatchString(v) {
-				return fmt.Errorf("%q is not an OID (digits separated by dots)", v)
+			if v == "" {
+				return nil // unset: tiski runs, but records nothing until it is set (rx.Pharmacy.Check)
+			}
+			if err := rx.CheckOID(v); err != nil {
+				return errors.New(rx.ErrorMessage(err))
 			}
 			return nil
 		}),

@@ -32,8 +32,13 @@ type Journal interface {
 
 // Service records at the counter.
 type Service struct {
-	Journal  Journal
-	Policy   *policy.Set
+	Journal Journal
+	Policy  *policy.Set
+	// Pharmacy is the pharmacy recording, from the configuration. Without
+	// a complete identity (a name and a well-formed OID) nothing is
+	// recorded: the Prescription Centre would refuse every dispensing, and
+	// a pharmacist would have to review records that were never wrong.
+	// Each prescription and dispensing is stamped with it.
 	Pharmacy rx.Pharmacy
 	Now      func() time.Time // nil: time.Now
 }
@@ -90,6 +95,16 @@ func mayRecord(who rx.Pharmacist) error {
 	return nil
 }
 
+// mayRecord refuses a record this counter cannot make: by a person who may
+// not record, or in the name of a pharmacy whose identity is incomplete.
+// It runs before anything is written.
+func (s *Service) mayRecord(who rx.Pharmacist) error {
+	if err := mayRecord(who); err != nil {
+		return err
+	}
+	return s.Pharmacy.Check()
+}
+
 // problems merges validation problems and policy denials into one error
 // listing everything wrong at once; nil when nothing is. An error that is
 // not a validation error is returned as it is.
@@ -131,14 +146,14 @@ func (s *Service) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescri
 }
 
 func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing, kind journal.Kind, decisions []policy.Decision) (Receipt, error) {
-	if err := mayRecord(who); err != nil {
+	if err := s.mayRecord(who); err != nil {
 		return Receipt{}, err
 	}
 	if p.RecordID == "" {
 		p.RecordID = journal.NewID()
 	}
-	recorder := who
-	p.Recorder = &recorder
+	recorder, pharmacy := who, s.Pharmacy
+	p.Recorder, p.Pharmacy = &recorder, &pharmacy
 	p.Status = rx.StatusActive
 	if id, err := hetu.Parse(p.Patient); err == nil {
 		p.Patient = id.String()
@@ -199,7 +214,7 @@ func prefixed(prefix string, v *rx.ValidationError) *rx.ValidationError {
 // back-entered time inside a fault period in the journal, or an explicit
 // fault reference.
 func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts DispenseOptions) (Receipt, error) {
-	if err := mayRecord(who); err != nil {
+	if err := s.mayRecord(who); err != nil {
 		return Receipt{}, err
 	}
 	nr, decisions, err := s.dispensing(ctx, who, d, opts, nil)
@@ -225,10 +240,10 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 	if d.Time.IsZero() {
 		d.Time = now
 	}
-	d.Pharmacist = who
-	if d.Pharmacy.OID == "" {
-		d.Pharmacy = s.Pharmacy
-	}
+	// The record is made here: it names this pharmacy as configured now,
+	// whatever the caller gave, and keeps that name when the
+	// configuration changes later.
+	d.Pharmacist, d.Pharmacy = who, s.Pharmacy
 	if id, err := hetu.Parse(d.Patient); err == nil {
 		d.Patient = id.String()
 	}
@@ -409,6 +424,8 @@ func (s *Service) voided(ctx context.Context, id string) (bool, error) {
 // that may have reached it before an answer was lost, is voided there too:
 // the void is itself uploaded.
 func (s *Service) Void(ctx context.Context, who rx.Pharmacist, recordID, reason string) (Receipt, error) {
+	// A void needs no pharmacy identity: none goes upstream with it, and it
+	// is how a pharmacist clears a record that could never be sent.
 	if err := mayRecord(who); err != nil {
 		return Receipt{}, err
 	}

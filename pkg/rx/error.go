@@ -21,6 +21,7 @@ const (
 	EPOLICY      = "policy"      // a fault-mode policy rule forbids this
 	EDISKFULL    = "disk_full"   // the journal cannot grow
 	ECORRUPT     = "corrupt"     // stored data failed a check
+	ECONFIG      = "config"      // this installation's configuration lacks what the request needs, e.g. the pharmacy's identity
 )
 
 // Error is a domain error: Code for the program, Message for the person at

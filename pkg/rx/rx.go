@@ -174,6 +174,10 @@ type Prescription struct {
 	RecordID  string         `json:"record_id,omitempty"` // journal record UUID, the idempotency key upstream
 	Recorder  *Pharmacist    `json:"recorder,omitempty"`  // who recorded it
 	Telephone *TelephoneCall `json:"telephone,omitempty"` // with FormTelephone
+	// Pharmacy is the pharmacy that recorded it, as configured when it was
+	// recorded: a later change of configuration does not rewrite it. Nil
+	// on records made before tiski stamped it, and on e-prescriptions.
+	Pharmacy *Pharmacy `json:"pharmacy,omitempty"`
 }
 
 // TelephoneCall is what the pharmacist records about a telephone
