@@ -198,3 +198,19 @@ func (c Common) Age(d time.Duration) string {
 	}
 	return c.T(i18n.AgeDays, int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 }
+
+// IdentityMissing reports whether the counter's pharmacy identity is
+// incomplete: then nothing can be recorded (pkg/record refuses), and the
+// status line says so on every screen.
+func (c Common) IdentityMissing() bool { return c.Counter.Pharmacy.Check() != nil }
+
+// Refusal puts a refusal of pkg/record in the counter's own words when it
+// has words for it: the pharmacy's identity missing from the
+// configuration (rx.ECONFIG). ok is false for any other error, which
+// speaks for itself.
+func (c Common) Refusal(err error) (text string, ok bool) {
+	if rx.ErrorCode(err) == rx.ECONFIG {
+		return c.T(i18n.StatusIdentityMissing), true
+	}
+	return "", false
+}

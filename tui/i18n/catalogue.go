@@ -37,6 +37,8 @@ var catalogues = map[Lang]map[Key]string{
 		AgeHours:             "%d h %d min",
 		AgeDays:              "%d vrk %d h",
 
+		StatusIdentityMissing: "APTEEKIN TUNNISTE PUUTTUU: asetukset pharmacy.oid ja pharmacy.name on annettava – mitään ei voi kirjata. Soita IT-tukeen.",
+
 		HelpQuit:            "lopeta",
 		HelpOutage:          "harjoitushäiriö päälle tai pois",
 		HelpHelp:            "ohje",
@@ -182,6 +184,8 @@ var catalogues = map[Lang]map[Key]string{
 		AgeHours:             "%d h %d min",
 		AgeDays:              "%d d %d h",
 
+		StatusIdentityMissing: "APOTEKETS IDENTITET SAKNAS: inställningarna pharmacy.oid och pharmacy.name måste anges – inget kan registreras. Ring IT-stödet.",
+
 		HelpQuit:            "avsluta",
 		HelpOutage:          "övningsstörning på eller av",
 		HelpHelp:            "hjälp",
@@ -326,6 +330,8 @@ var catalogues = map[Lang]map[Key]string{
 		AgeMinutes:           "%d min",
 		AgeHours:             "%d h %d min",
 		AgeDays:              "%d d %d h",
+
+		StatusIdentityMissing: "PHARMACY IDENTITY MISSING: set pharmacy.oid and pharmacy.name in the configuration – nothing can be recorded. Call IT.",
 
 		HelpQuit:            "quit",
 		HelpOutage:          "training outage on or off",

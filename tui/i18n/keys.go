@@ -25,6 +25,7 @@ const (
 	StatusJournalError
 	StatusJournalDamaged
 	StatusDrillTask
+	StatusIdentityMissing
 
 	// Durations, short.
 	AgeSeconds

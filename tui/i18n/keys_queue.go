@@ -81,6 +81,7 @@ const (
 	ConflUnknownPatient
 	ConflPossibleDuplicate
 	ConflRejected
+	ConflConfiguration
 	ConflDetailTitle
 	ConflRecordSide
 	ConflUpstreamSide

@@ -174,6 +174,9 @@ func (m Model) View() string {
 	if damaged { // above the rest, whole; `tiski journal verify` gives the check's own words
 		out = s.Error.Width(max(c.Width, 1)).Render(c.T(i18n.StatusJournalDamaged)) + "\n" + out
 	}
+	if c.IdentityMissing() { // from the start and in every mode: the forms refuse until IT sets it
+		out = s.Error.Width(max(c.Width, 1)).Render(c.T(i18n.StatusIdentityMissing)) + "\n" + out
+	}
 	if c.Counter.Training {
 		banner := s.Training.Width(max(c.Width, 1)).Render(ansi.Truncate(c.T(i18n.StatusTraining), c.Width, "…"))
 		if m.task.N > 0 { // a drill: what the trainees are to do now, whole

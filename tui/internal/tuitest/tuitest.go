@@ -84,6 +84,8 @@ type Env struct {
 	// does not run by itself: a test calls Drain when it wants the outbox
 	// uploaded, so no test waits on the wall clock.
 	Worker *queue.Worker
+
+	pharmacy rx.Pharmacy // the counter's, in Common; see NoPharmacy
 }
 
 // New starts an Env; everything is closed at the test's end.
@@ -121,8 +123,17 @@ func New(t testing.TB) *Env {
 	t.Cleanup(c.Close)
 	w := queue.New(j, c, nil, queue.Config{Owner: "tuitest", Now: clock.Now, Rate: -1})
 	rec := &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: Pharmacy, Now: clock.Now}
-	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Worker: w,
+	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Worker: w, pharmacy: Pharmacy,
 		Services: &Services{Journal: j, Centre: c, Recorder: rec, Kick: w.Kick}}
+}
+
+// NoPharmacy makes the Env a counter whose configuration lacks the
+// pharmacy's identity, as `tiski counter` is with pharmacy.oid and
+// pharmacy.name unset: Common's counter and the recording service have
+// none. Call it before Common.
+func (e *Env) NoPharmacy() {
+	e.pharmacy = rx.Pharmacy{}
+	e.Services.Recorder.Pharmacy = rx.Pharmacy{}
 }
 
 // Drain uploads everything the outbox holds once, as the queue beside the
@@ -138,7 +149,7 @@ func (e *Env) Drain(t testing.TB) queue.Summary {
 
 // Common returns a Common over the Env in lang, sized w×h.
 func (e *Env) Common(lang i18n.Lang, w, h int) common.Common {
-	c := common.New(lang, e.Services, common.Counter{Pharmacy: Pharmacy, Terminal: Terminal, CallTimeout: 2 * time.Second}, e.Clock.Now)
+	c := common.New(lang, e.Services, common.Counter{Pharmacy: e.pharmacy, Terminal: Terminal, CallTimeout: 2 * time.Second}, e.Clock.Now)
 	c.Width, c.Height = w, h
 	return c
 }

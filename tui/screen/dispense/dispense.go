@@ -319,6 +319,9 @@ func (m Model) confirm() (Model, tea.Cmd) {
 // explain puts an error of record in the pharmacist's terms: each
 // validation problem and policy denial on a line of its own.
 func (m Model) explain(err error) string {
+	if text, ok := m.c.Refusal(err); ok {
+		return text
+	}
 	var v *rx.ValidationError
 	if errors.As(err, &v) {
 		lines := make([]string, len(v.Problems))

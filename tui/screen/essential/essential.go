@@ -442,6 +442,10 @@ func (m Model) confirm() (Model, tea.Cmd) {
 
 // placeProblems puts record's problems next to their fields.
 func (m Model) placeProblems(err error) Model {
+	if text, ok := m.c.Refusal(err); ok {
+		m.problems, m.other = nil, []string{text}
+		return m
+	}
 	shown := map[Field]bool{}
 	for _, f := range m.fields() {
 		shown[f] = true

@@ -567,6 +567,10 @@ func (m Model) confirm() (Model, tea.Cmd) {
 
 // placeProblems puts record's problems next to their fields.
 func (m Model) placeProblems(err error) Model {
+	if text, ok := m.c.Refusal(err); ok {
+		m.problems, m.other = nil, []string{text}
+		return m
+	}
 	m.problems, m.other = formkit.PlaceProblems(err, func(name string) (Field, bool) {
 		if f, ok := recordFields[name]; ok {
 			return f, true
