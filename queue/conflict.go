@@ -34,11 +34,19 @@ const (
 	// Rejected: the Prescription Centre refused the record for another
 	// reason; the detail is its OperationOutcome text.
 	Rejected ConflictKind = "rejected"
+	// Configuration: tiski refused to send the record because this
+	// counter's configuration lacks what it needs (the pharmacy's
+	// organisation OID, for a record made before records carried it).
+	// Nothing reached the Prescription Centre: once the configuration is
+	// fixed, `tiski queue retry --rejected` sends it again. It is stored
+	// as a rejection, but unlike a refusal upstream it needs no
+	// pharmacist's judgement.
+	Configuration ConflictKind = "configuration"
 )
 
 // ConflictKinds lists every kind, for help texts and tests.
 func ConflictKinds() []ConflictKind {
-	return []ConflictKind{DispensedElsewhere, OverDispensed, Cancelled, Locked, Expired, UnknownPatient, PossibleDuplicate, Rejected}
+	return []ConflictKind{DispensedElsewhere, OverDispensed, Cancelled, Locked, Expired, UnknownPatient, PossibleDuplicate, Rejected, Configuration}
 }
 
 // Valid reports whether k is a known kind.
@@ -84,11 +92,27 @@ func EntryConflict(e journal.OutboxEntry) (Conflict, bool) {
 		return ParseConflict(e.Conflict), true
 	case journal.OutboxRejected:
 		c := ParseConflict(e.LastError)
-		if c.Kind != Rejected {
+		if c.Kind != Rejected && c.Kind != Configuration {
 			// A rejection is a rejection whatever its text says.
 			c = Conflict{Kind: Rejected, Detail: e.LastError}
 		}
 		return c, true
 	}
 	return Conflict{}, false
+}
+
+// ConfigurationRejected reports whether a rejected entry was refused for
+// this counter's configuration, never sent: `tiski queue retry
+// --rejected` sends those again once the configuration is fixed, and no
+// other. A rejection by the Prescription Centre (a 422) is not one: it
+// waits for a pharmacist. Entries rejected before the Configuration kind
+// existed carry the encoder's text for the missing OID, and count too.
+func ConfigurationRejected(e journal.OutboxEntry) bool {
+	if e.State != journal.OutboxRejected {
+		return false
+	}
+	if ParseConflict(e.LastError).Kind == Configuration {
+		return true
+	}
+	return strings.Contains(e.LastError, "not sent to the Prescription Centre") && strings.Contains(e.LastError, "organisation OID is missing")
 }

@@ -539,6 +539,14 @@ func (w *Worker) failed(ctx context.Context, es []journal.OutboxEntry, err error
 		w.release(ctx, es, "interrupted")
 		return
 	}
+	if centre.Misconfigured(err) {
+		// Refused here, for this counter's configuration: never sent, and
+		// sent again after the fix, with no pharmacist's review.
+		for _, e := range es {
+			w.reject(ctx, e, Conflict{Configuration, err.Error()})
+		}
+		return
+	}
 	ce, isCentre := centreError(err)
 	if !isCentre || ce.Class == centre.Transient {
 		if isCentre {
@@ -737,7 +745,9 @@ func (w *Worker) conflict(ctx context.Context, e journal.OutboxEntry, c Conflict
 }
 
 func (w *Worker) reject(ctx context.Context, e journal.OutboxEntry, c Conflict) {
-	c.Kind = Rejected
+	if c.Kind != Configuration {
+		c.Kind = Rejected
+	}
 	err := w.settle(ctx, "reject", func(ctx context.Context) error {
 		return w.store.Reject(ctx, e.RecordID, w.cfg.Owner, c.String())
 	})

@@ -82,12 +82,16 @@ func (c *Client) dispensing(d rx.Dispensing, authorizing *reference, o options) 
 	if strings.TrimSpace(d.Pharmacist.Registration) == "" {
 		v.Add("pharmacist", "the pharmacist's Valvira registration number is missing")
 	}
+	// The record's own stamp names the pharmacy (pkg/record stamps every
+	// dispensing since issue 18), so a later configuration change does not
+	// rewrite history. The configured pharmacy is for legacy records only:
+	// those recorded before the stamp, which carry no OID.
 	pharmacy := d.Pharmacy
 	if pharmacy.OID == "" {
 		pharmacy = c.cfg.Pharmacy
 	}
 	if strings.TrimSpace(pharmacy.OID) == "" {
-		v.Add("pharmacy", "the pharmacy's organisation OID is missing (set it in the configuration)")
+		v.Add(fieldPharmacy, "the pharmacy's organisation OID is missing (set it in the configuration)")
 	}
 	if d.Essential && !d.Basis.Valid() {
 		v.Add("basis", "an essential-medication dispensing needs its basis document (instruction sheet, summary or previous label)")

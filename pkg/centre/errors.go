@@ -376,3 +376,26 @@ var hetuLike = regexp.MustCompile(`\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b`)
 func scrub(s string) string {
 	return hetuLike.ReplaceAllStringFunc(s, hetu.Mask)
 }
+
+// fieldPharmacy is the field of a request's problem with the pharmacy's
+// identity, which Misconfigured recognises.
+const fieldPharmacy = "pharmacy"
+
+// Misconfigured reports whether err is a request tiski refused to send
+// because of this client's configuration rather than the record: the
+// pharmacy's organisation OID missing from both the record and Config.
+// Nothing reached the Prescription Centre, and the same record is sent
+// once the configuration is fixed (tiski queue retry --rejected). Any
+// other problem in the same request makes it no configuration refusal.
+func Misconfigured(err error) bool {
+	var v *rx.ValidationError
+	if !errors.Is(err, ErrNotSent) || !errors.As(err, &v) || len(v.Problems) == 0 {
+		return false
+	}
+	for _, p := range v.Problems {
+		if p.Field != fieldPharmacy {
+			return false
+		}
+	}
+	return true
+}

@@ -314,6 +314,7 @@ func ConflictText(c common.Common, kind queue.ConflictKind) string {
 		queue.UnknownPatient:     i18n.ConflUnknownPatient,
 		queue.PossibleDuplicate:  i18n.ConflPossibleDuplicate,
 		queue.Rejected:           i18n.ConflRejected,
+		queue.Configuration:      i18n.ConflConfiguration,
 	}[kind]
 	if !ok {
 		return string(kind)
