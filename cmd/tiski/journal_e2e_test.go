@@ -58,6 +58,7 @@ func (r tiskiRun) fails(wantCode int, want string, stdin string, args ...string)
 // back-entered records, verify, export, backup, mode, and a tampered file.
 func TestJournalCommands(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
+	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n") // recording needs it (issue 18)
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
 	r.ok("2468\n", "users", "add", "olli", "--name", "Olli Opiskelija", "--role", "student")
 	r.fails(1, "aino", "1111\n", "users", "add", "aino", "--name", "Again", "--role", "it") // the id is taken

@@ -416,3 +416,12 @@ func (c *Config) Entries() []Entry {
 	}
 	return out
 }
+
+// PharmacyHelp says how to set the pharmacy's identity, for a message
+// that refuses to record without it: the keys in the configuration file
+// (named), and the environment variables that override them. One line.
+func (c *Config) PharmacyHelp() string {
+	env := func(key string) string { return lookup(key).env }
+	return fmt.Sprintf("Set them in %s under [pharmacy]: oid = \"1.2.246.10.12345678.10.0\" (the pharmacy's organisation OID) and name = \"Apteekki Esimerkki\"; or in the environment variables %s and %s.",
+		c.File(), env("pharmacy.oid"), env("pharmacy.name"))
+}

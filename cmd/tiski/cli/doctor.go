@@ -17,7 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
 // certWarnDays is how close to expiry a certificate makes doctor warn: a
@@ -111,6 +113,7 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 	default:
 		add("configuration", "ok", "%s, terminal %s, Prescription Centre %s", c.Pharmacy.Name, c.Terminal, c.Centre.URL)
 	}
+	checks = append(checks, pharmacyCheck(c))
 
 	// Certificates.
 	var tlsConf *tls.Config
@@ -285,4 +288,13 @@ func checkConnectivity(ctx context.Context, u *url.URL, tlsConf *tls.Config, tim
 	}
 	st := tconn.ConnectionState()
 	add("tls", "ok", "%s, server certificate %s valid until %s", tls.VersionName(st.Version), st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].NotAfter.Format(time.DateOnly))
+}
+
+// pharmacyCheck fails while the pharmacy's identity is incomplete or its
+// OID malformed: nothing can be recorded without it (issue 18).
+func pharmacyCheck(c *config.Config) Check {
+	if err := c.Pharmacy.Check(); err != nil {
+		return Check{Name: "pharmacy identity", Status: "fail", Detail: rx.ErrorMessage(err) + " " + c.PharmacyHelp()}
+	}
+	return Check{Name: "pharmacy identity", Status: "ok", Detail: fmt.Sprintf("%s, OID %s: records can be made", c.Pharmacy.Name, c.Pharmacy.OID)}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
 )
 
 // NewCmdQueue builds `tiski queue`.
@@ -37,6 +38,9 @@ type QueueOptions struct {
 	ID      string
 	Reason  string
 	JSON    bool
+	// Rejected: `queue retry --rejected`, every entry rejected for the
+	// configuration rather than one ID.
+	Rejected bool
 }
 
 type queueRow struct {
@@ -225,13 +229,34 @@ func queueShowRun(ctx context.Context, opts *QueueOptions) error {
 func NewCmdQueueRetry(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {
 	opts := &QueueOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "retry ID",
+		Use:   "retry ID | --rejected",
 		Short: "Send a waiting, parked, conflicting or rejected entry again, now",
-		Args:  exactArgs(1),
+		Long: `Send one entry again now: tiski queue retry ID.
+
+With --rejected, send again every entry that was rejected because of this
+counter's configuration (for example the pharmacy's OID was missing), once
+the configuration is fixed. Such entries never reached the Prescription
+Centre. Entries the Prescription Centre itself refused (a business rule, e.g.
+an expired prescription) are left for a pharmacist: see 'tiski conflicts'.`,
+		Example: "  tiski queue retry 01a2b3c4-...\n  tiski queue retry --rejected",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.Rejected {
+				if len(args) != 0 {
+					return usageError{fmt.Errorf("give either a record ID or --rejected, not both")}
+				}
+				return nil
+			}
+			return exactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
+			if !opts.Rejected {
+				opts.ID = args[0]
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.Rejected {
+				return queueRetryRejectedRun(cmd.Context(), opts)
 			}
 			j, err := f.Journal(cmd.Context())
 			if err != nil {
@@ -245,7 +270,80 @@ func NewCmdQueueRetry(f *Factory, runF func(context.Context, *QueueOptions) erro
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Rejected, "rejected", false, "send again every entry rejected for this counter's configuration, once it is fixed")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON (with --rejected)")
 	return cmd
+}
+
+// retryRejectedResult is what `tiski queue retry --rejected --json` prints.
+type retryRejectedResult struct {
+	Requeued []string `json:"requeued"`      // the entries due again, oldest first
+	Count    int      `json:"count"`         // len(Requeued)
+	Left     int      `json:"left_rejected"` // rejected by the Prescription Centre: for a pharmacist
+}
+
+// queueRetryRejectedRun sends again the entries rejected for this
+// counter's configuration, once the configuration is whole: each is made
+// due now with a log line naming it. Rejections by the Prescription Centre
+// are left for a pharmacist.
+func queueRetryRejectedRun(ctx context.Context, opts *QueueOptions) error {
+	f := opts.Factory
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if err := c.Pharmacy.Check(); err != nil {
+		return rx.Errorf(rx.ECONFIG, "Nothing was sent again: fix the configuration first. %s\n%s", rx.ErrorMessage(err), c.PharmacyHelp())
+	}
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	rejected, err := j.OutboxList(ctx, journal.OutboxRejected)
+	if err != nil {
+		return err
+	}
+	res := retryRejectedResult{Requeued: []string{}}
+	for _, e := range rejected {
+		if !queue.ConfigurationRejected(e) {
+			res.Left++
+			continue
+		}
+		if err := j.Requeue(ctx, e.RecordID); err != nil {
+			return fmt.Errorf("send %s again (%d sent again before it): %w", e.RecordID, res.Count, err)
+		}
+		f.Logger().Info("queue retry", logKeyRecord, e.RecordID, logKeyKind, string(e.Kind), logKeyUser, operator(),
+			"reason", "rejected for the configuration, which is now complete")
+		res.Requeued = append(res.Requeued, e.RecordID)
+		res.Count++
+	}
+	out := f.IO.Out
+	if opts.JSON {
+		return json.NewEncoder(out).Encode(res)
+	}
+	switch res.Count {
+	case 0:
+		fmt.Fprintln(out, "No entry was rejected for the configuration: nothing to send again.")
+	default:
+		fmt.Fprintf(out, "%d entr%s rejected for the configuration %s due now; 'tiski sync run' or the counter sends them.\n",
+			res.Count, plural(res.Count, "y", "ies"), plural(res.Count, "is", "are"))
+		for _, id := range res.Requeued {
+			fmt.Fprintf(out, "  %s\n", id)
+		}
+	}
+	if res.Left > 0 {
+		fmt.Fprintf(out, "%d other rejected entr%s the Prescription Centre refused: a pharmacist reviews them (tiski conflicts list).\n",
+			res.Left, plural(res.Left, "y", "ies"))
+	}
+	return nil
+}
+
+// plural picks the singular or the plural ending for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // NewCmdQueuePark builds `tiski queue park`.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -174,6 +175,13 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Kind != "void" {
+		// Before the journal is opened: a record that could never be sent
+		// is not made (a void names no pharmacy and clears such records).
+		if err := c.Pharmacy.Check(); err != nil {
+			return identityRefusal(c, err)
+		}
+	}
 	pol, err := f.Policy()
 	if err != nil {
 		return err
@@ -313,6 +321,12 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		add(rc)
 	}
 	return printResults(f, results, opts.JSON)
+}
+
+// identityRefusal is the message for a refusal for want of the pharmacy's
+// identity (rx.ECONFIG): what is missing, and how to set it.
+func identityRefusal(c *config.Config, err error) error {
+	return rx.Errorf(rx.ECONFIG, "Nothing was recorded. %s\n%s 'tiski doctor' checks it.", rx.ErrorMessage(err), c.PharmacyHelp())
 }
 
 func printResults(f *Factory, results []recordResult, asJSON bool) error {
