@@ -194,7 +194,8 @@ func TestReadmeTour(t *testing.T) {
 			t.Fatalf("%s is already in use; the tour needs the default ports free", addr)
 		}
 	}
-	serve(t)
+	access := filepath.Join(t.TempDir(), "access.log")
+	serve(t, "--access-log", access)
 
 	steps := 0
 	for _, line := range strings.Split(block, "\n") {
@@ -225,4 +226,7 @@ func TestReadmeTour(t *testing.T) {
 	if steps < 10 {
 		t.Fatalf("the tour ran only %d steps", steps)
 	}
+	// Issue 18: the tour shows searches as they should be made, with no
+	// identity code in a URL (requestline_e2e_test.go).
+	noIdentityCodeInURLs(t, access, steps-2) // the two fault commands go to the admin port
 }
