@@ -83,7 +83,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger gets one debug line per request (method, path without the
 	// query, status, duration, request id). Default: no logging. No
-	// identity code is ever logged.
+	// identity code is ever logged, nor put in a URL: searches go by POST
+	// [type]/_search with a form body.
 	Logger *slog.Logger
 }
 
@@ -196,8 +197,8 @@ func (c *Client) connect() (*connection, error) {
 	}
 	conn.http = &http.Client{
 		Transport: tr,
-		// The API never redirects; a redirect would carry the query, with
-		// an identity code, somewhere unknown.
+		// The API never redirects; a redirect would carry the request, a
+		// search's identity code with it, somewhere unknown.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return conn, nil
