@@ -305,7 +305,10 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 				Subject             struct{ Reference string } `json:"subject"`
 			}
 			_ = json.Unmarshal(body, &ref)
-			for typ, r := range map[string]string{"Medication": ref.MedicationReference.Reference, "Patient": ref.Subject.Reference} {
+			// In a fixed order, each match's Medication before its Patient, so
+			// that the same search gives the same Bundle.
+			for _, inc := range [...]struct{ typ, ref string }{{"Medication", ref.MedicationReference.Reference}, {"Patient", ref.Subject.Reference}} {
+				typ, r := inc.typ, inc.ref
 				if q.includes[typ] && strings.HasPrefix(r, typ+"/") && !included[r] {
 					included[r] = true
 					includeOrder = append(includeOrder, r)
