@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -132,5 +133,15 @@ func TestSyncRequestLines(t *testing.T) {
 		if strings.Contains(strings.ToUpper(string(logText)), code) {
 			t.Errorf("tiski.log holds the identity code %s", code)
 		}
+	}
+}
+
+// TestServeAccessLogInAMissingFolder: an access log that cannot be opened
+// stops the simulator before it listens, saying what to do.
+func TestServeAccessLogInAMissingFolder(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no", "such", "access.log")
+	out, err := exec.Command(tiskiBin, "centre", "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--access-log", missing).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "open the simulator's access log") || !strings.Contains(string(out), "a folder that exists") {
+		t.Fatalf("tiski centre serve --access-log %s: %v\n%s", missing, err, out)
 	}
 }
