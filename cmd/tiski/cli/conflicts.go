@@ -15,6 +15,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdConflicts builds `tiski conflicts`.
@@ -125,18 +126,19 @@ func NewCmdConflictsList(f *Factory, runF func(context.Context, *ConflictsOption
 			if opts.JSON {
 				return json.NewEncoder(out).Encode(rows)
 			}
+			l := f.Lang()
 			if len(rows) == 0 {
-				fmt.Fprintln(out, "No conflicts: nothing waits for a pharmacist's review.")
+				fmt.Fprintln(out, l.T(i18n.CLIConflictsEmpty))
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tRECORD\tCONFLICT\tPATIENT\tPRESCRIPTION\tWHEN\tDETAIL")
+			fmt.Fprintln(tw, l.T(i18n.CLIConflictsHeader))
 			for _, r := range rows {
 				detail := r.Detail
 				if len(r.Waiting) > 0 {
-					detail = fmt.Sprintf("(%d waiting) %s", len(r.Waiting), detail)
+					detail = l.T(i18n.CLIConflictsWaiting, len(r.Waiting), detail)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Conflict, r.Patient, r.Prescription,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, kindText(l, r.Kind), conflictText(l, string(r.Conflict)), r.Patient, r.Prescription,
 					r.Time.Local().Format("02.01. 15:04"), truncate(detail, 60))
 			}
 			return tw.Flush()
