@@ -47,7 +47,7 @@ func TestLangHumanOutput(t *testing.T) {
 			want: map[string][]string{
 				"sync status":    {"Tila:", "ONLINE – yhteys toimii", "Odottaa:", "Lähetetään:", "Uusi yritys:", "Ristiriita:", "Hylätty:", "Sivussa:", "Mitätöity:", "Lähetetty:", "Vanhin odottava:", "sitten)", "Viimeisin lähetys:  ei vielä", "Viimeisin virhe:    ei mitään"},
 				"journal verify": {"Päiväkirja ", "on eheä: 2 tietuetta, tiivisteketju tarkistettu, eheystarkistus ok."},
-				"doctor":         {"OK", "asetukset", "Apteekki Tiski, pääte", "Reseptikeskus", "OHITETTU", "varmenteet", "asiakasvarmennetta ei ole määritetty", "salaamaton HTTP", "levytila", "MiB vapaana", "päiväkirja", "2 tietuetta, tiivisteketju ja eheys tarkistettu", "lähetysjono", "lähetystä odottavia tietueita: 2, vanhin ajalta"},
+				"doctor":         {"OK", "asetukset", "Apteekki Tiski, pääte", "Reseptikeskus", "OHITETTU", "varmenteet", "asiakasvarmennetta ei ole määritetty", "salaamaton HTTP", "levytila", "MiB vapaana", "päiväkirja", "2 tietuetta, tiivisteketju ja eheys tarkistettu", "lähetysjono", "lähetystä odottavia tietueita: 2, vanhin kirjattu"},
 			},
 			notWant: []string{"Pending", "Sending", "Retry", "Oldest", "Last ", "never", "none", "Journal", "intact", "records", "hash chain", "verified", "WARN", "SKIP", "configuration", "certificate", "plain HTTP", "free in", "waiting for upload", "prescription centre", "terminal"},
 		},
@@ -180,5 +180,67 @@ func TestLangUnknown(t *testing.T) {
 		if strings.Contains(out, "intact") || strings.Contains(out, "eheä") {
 			t.Errorf("--lang %q ran the command:\n%s", bad, out)
 		}
+	}
+}
+
+// TestLangOtherCommands: the commands pharmacy IT reads next, queue list
+// and show, conflicts list, mode status, config show and record's
+// confirmation, speak Finnish and Swedish too.
+func TestLangOtherCommands(t *testing.T) {
+	r := langData(t)
+	const paper = "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10"
+	type check struct {
+		args    []string
+		want    []string // regular expressions
+		notWant []string
+	}
+	english := []string{"SEQ", "KIND", "STATE", "pending", "paper_prescription", "Pharmacist", "Queue", "Content", "attempt", "No conflicts", "Configuration file", "VALUE", "recorded", "queued for upload", "held manually"}
+	tests := map[string][]check{
+		"fi": {
+			{[]string{"queue", "list"}, []string{"NRO", "TUNNISTE", "TIETUE", "TILA", "paperiresepti", "toimitus", "odottaa"}, english},
+			{[]string{"queue", "show", paper}, []string{`Tietue\s+` + paper, `Laji\s+paperiresepti`, `Farmaseutti\s+aino, pääte \S+, tila ONLINE`, `Potilas\s+131052-\*\*\*Y`, `Jono\s+odottaa, yrityksiä 0`, `Sisältö\s+\{`}, english},
+			{[]string{"conflicts", "list"}, []string{regexp.QuoteMeta("Ei ristiriitoja: mikään ei odota farmaseutin ratkaisua.")}, english},
+			{[]string{"config", "show"}, []string{"Asetustiedosto:", "AVAIN", "ARVO", "LÄHDE", "YMPÄRISTÖMUUTTUJA"}, english},
+			{[]string{"mode", "fault", "--reason", "Kelan häiriötiedote"}, []string{regexp.QuoteMeta("FAULT (asetettu käsin; 'tiski mode auto' palauttaa automaattisen tilan)"), "alkaen: "}, english},
+			{[]string{"mode", "auto"}, []string{"alkaen: "}, append(english, "asetettu käsin")},
+		},
+		"sv": {
+			{[]string{"queue", "list"}, []string{"NR", "POST", "STATUS", "pappersrecept", "expediering", "väntar"}, english},
+			{[]string{"queue", "show", paper}, []string{`Post\s+` + paper, `Typ\s+pappersrecept`, `Farmaceut\s+aino, terminal \S+, läge ONLINE`, `Patient\s+131052-\*\*\*Y`, `Kö\s+väntar, försök 0`, `Innehåll\s+\{`}, english},
+			{[]string{"conflicts", "list"}, []string{regexp.QuoteMeta("Inga konflikter: inget väntar på farmaceutens granskning.")}, english},
+			{[]string{"config", "show"}, []string{"Konfigurationsfil:", "NYCKEL", "VÄRDE", "KÄLLA", "MILJÖVARIABEL"}, english},
+			{[]string{"mode", "fault", "--reason", "Kelas störningsmeddelande"}, []string{regexp.QuoteMeta("FAULT (satt manuellt; 'tiski mode auto' återgår till automatiskt läge)"), "sedan "}, english},
+			{[]string{"mode", "auto"}, []string{"sedan "}, append(english, "satt manuellt")},
+		},
+	}
+	for lang, checks := range tests {
+		for _, c := range checks {
+			t.Run(lang+" "+strings.Join(c.args[:2], " "), func(t *testing.T) {
+				out := r.ok("", append([]string{"--lang", lang}, c.args...)...)
+				for _, w := range c.want {
+					if !regexp.MustCompile(w).MatchString(out) {
+						t.Errorf("does not say %q", w)
+					}
+				}
+				for _, w := range c.notWant {
+					if strings.Contains(out, w) {
+						t.Errorf("still says %q in English", w)
+					}
+				}
+				if t.Failed() {
+					t.Logf("output:\n%s", out)
+				}
+			})
+		}
+	}
+	// record's confirmation, in Swedish.
+	pharmacist := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
+	out := pharmacist.ok("", "--lang", "sv", "record", "telephone", "--from", "testdata/records/telephone.json", "--user", "aino")
+	if !strings.Contains(out, "registrerad: telefonrecept #") || !strings.Contains(out, "i kö för att skickas") || strings.Contains(out, "recorded") {
+		t.Errorf("record --lang sv printed:\n%s", out)
+	}
+	out = pharmacist.ok("", "--lang", "fi", "record", "telephone", "--from", "testdata/records/telephone.json", "--user", "aino")
+	if !strings.Contains(out, "kirjattu jo (puhelinresepti #") || strings.Contains(out, "already") {
+		t.Errorf("record --lang fi, again, printed:\n%s", out)
 	}
 }

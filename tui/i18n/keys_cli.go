@@ -34,6 +34,9 @@ const (
 	CLISyncLastError
 	CLISyncErrorAt
 	CLISyncRunSummary
+	CLISyncProgress
+	CLISyncWatch
+	CLISyncWatchError
 
 	// tiski journal verify and backup.
 	CLIJournalIntact
@@ -122,10 +125,24 @@ const (
 	CLIQueueShowLocal
 	CLIQueueShowContent
 
-	// tiski conflicts list.
+	// tiski conflicts list, show and resolve.
 	CLIConflictsEmpty
 	CLIConflictsHeader
 	CLIConflictsWaiting
+	CLIConflShowConflict
+	CLIConflShowDetail
+	CLIConflShowRecord
+	CLIConflShowRecordValue
+	CLIConflShowPatient
+	CLIConflShowContent
+	CLIConflShowUpstream
+	CLIConflShowUpstreamValue
+	CLIConflShowLockedBy
+	CLIConflShowUpstreamFailed
+	CLIConflShowWaiting
+	CLIConflShowResolve
+	CLIConflResolved
+	CLIConflVoided
 
 	// tiski record.
 	CLIRecordAlready

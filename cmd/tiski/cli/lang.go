@@ -52,14 +52,14 @@ func checkLang(v string) error {
 }
 
 // writeFields writes label–value lines with the values aligned: "Label:"
-// (colon true) or "Label" padded to the widest of labels in l, so the
-// column does not move with the lines present.
-func writeFields(out io.Writer, l i18n.Lang, colon bool, labels []i18n.Key, rows [][2]string) {
+// (colon true) or "Label" padded to the widest of labels in l, and to at
+// least minWidth, so the column does not move with the lines present.
+func writeFields(out io.Writer, l i18n.Lang, colon bool, minWidth int, labels []i18n.Key, rows [][2]string) {
 	suffix := ""
 	if colon {
 		suffix = ":"
 	}
-	width := 0
+	width := minWidth
 	for _, k := range labels {
 		width = max(width, utf8.RuneCountInString(l.T(k)+suffix))
 	}

@@ -228,7 +228,7 @@ func queueShowRun(ctx context.Context, opts *QueueOptions) error {
 		rows = append(rows, [2]string{l.T(i18n.CLIQueueShowState), l.T(i18n.CLIQueueShowLocal)})
 	}
 	rows = append(rows, [2]string{l.T(i18n.CLIQueueShowContent), string(maskedBody(rec))})
-	writeFields(out, l, false, queueShowLabels, rows)
+	writeFields(out, l, false, 0, queueShowLabels, rows)
 	return nil
 }
 

@@ -157,7 +157,7 @@ func printSyncStatus(out io.Writer, l i18n.Lang, s SyncStatus, now time.Time) {
 		lastError = l.T(i18n.CLISyncErrorAt, c.LastError, ago(l, c.LastErrorAt, now, l.T(i18n.CLIUnknownTime)))
 	}
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
-	writeFields(out, l, true, syncLabels, [][2]string{
+	writeFields(out, l, true, 0, syncLabels, [][2]string{
 		{l.T(i18n.CLISyncMode), mode},
 		{l.T(i18n.CLISyncPending), n(c.Pending)},
 		{l.T(i18n.CLISyncSending), n(c.Sending)},
@@ -258,7 +258,7 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(f.IO.Out, start.Unsent(), opts.Now)
+	p := newProgress(f.IO.Out, f.Lang(), start.Unsent(), opts.Now)
 	cfg.OnOutcome = p.outcome
 
 	m, w, err := uploader(f, j, client, cfg)
@@ -290,6 +290,7 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 // review).
 type progress struct {
 	out   io.Writer
+	lang  i18n.Lang
 	tty   bool
 	now   func() time.Time
 	total int64
@@ -302,12 +303,12 @@ type progress struct {
 	lastPrint time.Time
 }
 
-func newProgress(out io.Writer, total int64, now func() time.Time) *progress {
+func newProgress(out io.Writer, lang i18n.Lang, total int64, now func() time.Time) *progress {
 	tty := false
 	if file, ok := out.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
 		tty = true
 	}
-	return &progress{out: out, tty: tty, total: total, now: now}
+	return &progress{out: out, lang: lang, tty: tty, total: total, now: now}
 }
 
 func (p *progress) outcome(o queue.Outcome) {
@@ -349,7 +350,7 @@ func (p *progress) tick(ctx context.Context, mode func() rx.ModeState) {
 func (p *progress) draw(mode string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	counts := fmt.Sprintf("%d/%d uploaded, %d retried, %d to review", p.done, p.total, p.retries, p.review)
+	counts := p.lang.T(i18n.CLISyncProgress, p.done, p.total, p.retries, p.review)
 	if mode != "" {
 		counts += ", " + mode
 	}
@@ -418,7 +419,7 @@ func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer j.Close()
-	last := ""
+	last, l := "", f.Lang()
 	t := time.NewTicker(opts.Interval)
 	defer t.Stop()
 	for {
@@ -430,10 +431,9 @@ func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
 			return err
 		}
 		c := s.Counts
-		line := fmt.Sprintf("%s  pending %d  sending %d  retry %d  conflict %d  rejected %d  parked %d  done %d",
-			s.Mode.Mode, c.Pending, c.Sending, c.Retry, c.Conflict, c.Rejected, c.Parked, c.Done)
+		line := l.T(i18n.CLISyncWatch, s.Mode.Mode, c.Pending, c.Sending, c.Retry, c.Conflict, c.Rejected, c.Parked, c.Done)
 		if c.LastError != "" {
-			line += "  last error: " + c.LastError
+			line += l.T(i18n.CLISyncWatchError, c.LastError)
 		}
 		if line != last {
 			last = line
