@@ -22,6 +22,11 @@ import (
 var tiskiBin string
 
 func TestMain(m *testing.M) {
+	// The command line speaks Finnish unless told otherwise, as the counter
+	// does. These tests read its English: each binary they start inherits
+	// TISKI_LANG=en, and a test of another language says so with --lang,
+	// which wins over the environment (lang_e2e_test.go).
+	os.Setenv("TISKI_LANG", "en")
 	dir, err := os.MkdirTemp("", "tiski-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
