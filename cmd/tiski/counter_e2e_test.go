@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,7 +136,8 @@ func TestCounterInTmux(t *testing.T) {
 // states, never for fixed times.
 func TestDemoInTmux(t *testing.T) {
 	data := t.TempDir()
-	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" demo --sign-in --data "+data)
+	access := filepath.Join(t.TempDir(), "access.log")
+	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color", "TISKI_CENTRE_ACCESS_LOG=" + access}, tiskiBin+" demo --sign-in --data "+data)
 	s.waitFor("TRAINING – no real data")
 	s.waitFor("Sign in")
 	s.keys("demo", "Tab", "1234", "Enter")
@@ -216,6 +218,12 @@ func TestDemoInTmux(t *testing.T) {
 	}
 	if kinds["dispensing"] != 3 || kinds["paper_prescription"] != 1 || len(entries) != 4 {
 		t.Errorf("uploaded %v, want 3 dispensings and 1 paper prescription", kinds)
+	}
+	// Issue 18: the patient searches, the listings, the uploads and the
+	// probes went to the simulator with no identity code in a URL.
+	lines := noIdentityCodeInURLs(t, access, 8)
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "POST /Patient/_search ") }) {
+		t.Errorf("no patient search in the access log:\n%s", strings.Join(lines, "\n"))
 	}
 }
 

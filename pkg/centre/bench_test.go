@@ -43,3 +43,27 @@ func BenchmarkRecordDispensing(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPrescription reads one prescription of the fixture patient with
+// the most prescriptions, as the conflict review and queue/'s re-reads do
+// (issue 18: one request with _include, where it was three, one of them the
+// patient's whole listing).
+func BenchmarkPrescription(b *testing.B) {
+	ctx := context.Background()
+	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: b.TempDir(), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL(), Pharmacy: testPharmacy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Prescription(ctx, "EP26000101"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

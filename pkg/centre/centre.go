@@ -83,7 +83,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger gets one debug line per request (method, path without the
 	// query, status, duration, request id). Default: no logging. No
-	// identity code is ever logged.
+	// identity code is ever logged, nor put in a URL: searches go by POST
+	// [type]/_search with a form body.
 	Logger *slog.Logger
 }
 
@@ -196,8 +197,8 @@ func (c *Client) connect() (*connection, error) {
 	}
 	conn.http = &http.Client{
 		Transport: tr,
-		// The API never redirects; a redirect would carry the query, with
-		// an identity code, somewhere unknown.
+		// The API never redirects; a redirect would carry the request, a
+		// search's identity code with it, somewhere unknown.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return conn, nil
@@ -258,12 +259,20 @@ func checkValidity(file string, leaf *x509.Certificate, now time.Time) error {
 
 // request is one HTTP exchange.
 type request struct {
-	op      string
-	method  string
-	target  string // a path below the base URL with its query, or an absolute URL on the same server
-	body    []byte
-	headers map[string]string
+	op          string
+	method      string
+	target      string // a path below the base URL with its query, or an absolute URL on the same server
+	body        []byte
+	contentType string // of body; default FHIR JSON
+	headers     map[string]string
+	read        bool // changes nothing upstream, whatever the method (a POST _search)
 }
+
+// formURLEncoded is the media type of a POST _search body.
+const formURLEncoded = "application/x-www-form-urlencoded"
+
+// write reports whether r may change something upstream.
+func (r request) write() bool { return r.method != http.MethodGet && !r.read }
 
 // answer is a successful (2xx) HTTP answer, read whole.
 type answer struct {
@@ -299,17 +308,28 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	req.Header.Set("X-Request-Id", reqID)
 	if r.body != nil {
-		req.Header.Set("Content-Type", fhirJSON+"; charset=utf-8")
+		ct := r.contentType
+		if ct == "" {
+			ct = fhirJSON
+		}
+		req.Header.Set("Content-Type", ct+"; charset=utf-8")
 	}
 	for k, v := range r.headers {
 		req.Header.Set(k, v)
+	}
+	if r.read && r.method != http.MethodGet {
+		// A POST _search changes nothing, so the transport may send it
+		// again on a fresh connection when a kept-alive one turns out to
+		// be closed, as it does a GET. An empty Idempotency-Key entry says
+		// so without sending the header (net/http, Transport).
+		req.Header["Idempotency-Key"] = []string{}
 	}
 
 	start := time.Now()
 	resp, err := c.conn.Load().http.Do(req)
 	if err != nil {
 		e := transportError(ctx, r.op, reqID, budget, err)
-		e.write = r.method != http.MethodGet
+		e.write = r.write()
 		c.log(r, u, 0, start, reqID, e)
 		return nil, e
 	}
@@ -330,7 +350,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 		switch {
 		case readErr != nil:
 			e = transportError(ctx, r.op, reqID, budget, readErr)
-			e.write = r.method != http.MethodGet
+			e.write = r.write()
 			e.Status = resp.StatusCode
 			if !errors.Is(e.Err, ErrTimeout) && ctx.Err() == nil {
 				e.Err = tag(ErrTruncated, readErr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -61,7 +62,7 @@ func (c *Client) FindPatient(ctx context.Context, code string) (rx.Patient, erro
 		return rx.Patient{}, notSent(op, err)
 	}
 	q := url.Values{"identifier": {rx.SystemHETU + "|" + id.String()}}
-	res, err := c.search(ctx, op, "Patient?"+q.Encode(), "Patient")
+	res, err := c.search(ctx, op, "Patient", q)
 	if err != nil {
 		return rx.Patient{}, err
 	}
@@ -114,74 +115,82 @@ func (c *Client) listPrescriptions(ctx context.Context, op, code string) (*searc
 	if c.cfg.PageSize > 0 {
 		q.Set("_count", strconv.Itoa(c.cfg.PageSize))
 	}
-	return c.search(ctx, op, "MedicationRequest?"+q.Encode(), "MedicationRequest")
+	return c.search(ctx, op, "MedicationRequest", q)
 }
 
 // Prescription reads one prescription by its Prescription Centre id, with
-// Version from the ETag. No such prescription is a Permanent *Error with
-// status 404 (rx.ENOTFOUND).
+// Version from its meta.versionId. No such prescription is a Permanent
+// *Error with ErrNotFound (rx.ENOTFOUND).
 //
-// The contract has no read of a Medication, so the medicine comes from the
-// patient's listing with _include, and the patient's identity code from a
-// read of the Patient: three requests.
+// It is one request: a search by _id that includes the Medication and the
+// Patient the prescription refers to. The contract has no read of a
+// Medication by itself, and the patient's identity code is only in the
+// Patient; a read of the MedicationRequest alone would need two more
+// requests, one of them a search by identity code.
 func (c *Client) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
 	const op = "read prescription"
 	if !validID(id) {
 		return rx.Prescription{}, notSent(op, errors.New("the prescription id is not a Prescription Centre id"))
 	}
-	a, err := c.do(ctx, request{op: op, method: http.MethodGet, target: "MedicationRequest/" + id})
+	q := url.Values{
+		"_id":      {id},
+		"_include": {"MedicationRequest:medication", "MedicationRequest:patient"},
+	}
+	res, err := c.search(ctx, op, "MedicationRequest", q)
 	if err != nil {
 		return rx.Prescription{}, err
 	}
+	switch n := len(res.matches); {
+	case n == 0:
+		return rx.Prescription{}, &Error{Op: op, Class: Permanent, RequestID: res.requestID,
+			Err: tagf(ErrNotFound, "no prescription %s in the Prescription Centre", id)}
+	case n > 1:
+		return rx.Prescription{}, badAnswer(op, res.last, tagf(ErrBadResponse, "asked for prescription %s, got %d", id, n))
+	}
+	raw := res.matches[0]
 	var mr medicationRequest
-	if err := decode(a.body, "MedicationRequest", &mr); err != nil {
-		return rx.Prescription{}, badAnswer(op, a, err)
+	if err := decode(raw, "MedicationRequest", &mr); err != nil {
+		return rx.Prescription{}, badAnswer(op, res.last, err)
 	}
 	if mr.ID != id {
-		return rx.Prescription{}, badAnswer(op, a, tagf(ErrBadResponse, "asked for prescription %s, got %s", id, quoteShort(mr.ID)))
+		return rx.Prescription{}, badAnswer(op, res.last, tagf(ErrBadResponse, "asked for prescription %s, got %s", id, quoteShort(mr.ID)))
 	}
-	code, err := c.subjectHETU(ctx, op, a, mr.Subject)
+	code, err := subjectHETU(mr.Subject, res.includes)
 	if err != nil {
-		return rx.Prescription{}, err
+		return rx.Prescription{}, badAnswer(op, res.last, err)
 	}
-	meds := map[string]json.RawMessage{}
-	if mr.MedicationReference != nil {
-		res, err := c.listPrescriptions(ctx, op, code)
-		if err != nil {
-			return rx.Prescription{}, err
-		}
-		meds = res.includes
-	}
-	p, err := decodePrescription(a.body, meds, code)
+	p, err := decodePrescription(raw, res.includes, code)
 	if err != nil {
-		return rx.Prescription{}, badAnswer(op, a, err)
+		return rx.Prescription{}, badAnswer(op, res.last, err)
 	}
-	if v := etagVersion(a.header.Get("ETag")); v != "" {
-		p.Version = v
+	if p.Version == "" {
+		// Callers send it back as If-Match and show it; a prescription
+		// without one cannot be told from a later change.
+		return rx.Prescription{}, badAnswer(op, res.last, tagf(ErrBadResponse, "prescription %s has no meta.versionId", id))
 	}
 	return p, nil
 }
 
 // subjectHETU finds the identity code of a prescription's subject: in a
-// logical reference, or by reading Patient/<id>.
-func (c *Client) subjectHETU(ctx context.Context, op string, a *answer, subject *reference) (string, error) {
+// logical reference, or in the included Patient it refers to.
+func subjectHETU(subject *reference, included map[string]json.RawMessage) (string, error) {
 	switch {
 	case subject == nil:
-		return "", badAnswer(op, a, tagf(ErrBadResponse, "the prescription has no subject"))
+		return "", tagf(ErrBadResponse, "the prescription has no subject")
 	case subject.Identifier != nil && subject.Identifier.System == rx.SystemHETU:
 		return strings.ToUpper(subject.Identifier.Value), nil
 	}
 	pid, ok := strings.CutPrefix(subject.Reference, "Patient/")
 	if !ok || !validID(pid) {
-		return "", badAnswer(op, a, tagf(ErrBadResponse, "the prescription's subject %s is not a Patient reference", quoteShort(subject.Reference)))
+		return "", tagf(ErrBadResponse, "the prescription's subject %s is not a Patient reference", quoteShort(subject.Reference))
 	}
-	pa, err := c.do(ctx, request{op: op, method: http.MethodGet, target: "Patient/" + pid})
+	raw, ok := included[subject.Reference]
+	if !ok {
+		return "", tagf(ErrBadResponse, "the prescription refers to %s, which the answer did not include", quoteShort(subject.Reference))
+	}
+	p, err := decodePatient(raw)
 	if err != nil {
 		return "", err
-	}
-	p, err := decodePatient(pa.body)
-	if err != nil {
-		return "", badAnswer(op, pa, err)
 	}
 	return p.HETU, nil
 }
@@ -326,7 +335,7 @@ func (c *Client) landed(ctx context.Context, op, resourceType, recordID string) 
 		return Receipt{}, false, notSent(op, err)
 	}
 	q := url.Values{"identifier": {rx.SystemRecordUUID + "|" + urn}}
-	res, err := c.search(ctx, op, resourceType+"?"+q.Encode(), resourceType)
+	res, err := c.search(ctx, op, resourceType, q)
 	if err != nil {
 		return Receipt{}, false, err
 	}
@@ -352,17 +361,27 @@ type searchResult struct {
 	requestID string
 }
 
-// search runs a search and follows its next links.
-func (c *Client) search(ctx context.Context, op, target, want string) (*searchResult, error) {
+// search runs a search of resourceType and follows its next links.
+//
+// Every search goes out as R4's POST [type]/_search with the parameters in
+// a form body, never as GET [type]?…. Most of tiski's searches carry a
+// personal identity code, and a query string ends up in the server's access
+// log, in every proxy's and in the text of Go's *url.Error. Searches
+// without one (by record id, by prescription id) take the same path, so
+// that a new search cannot leak a code by taking the wrong one, and there
+// is one way to page.
+func (c *Client) search(ctx context.Context, op, resourceType string, params url.Values) (*searchResult, error) {
 	res := &searchResult{includes: map[string]json.RawMessage{}}
+	r := request{op: op, method: http.MethodPost, target: resourceType + "/_search",
+		body: []byte(params.Encode()), contentType: formURLEncoded, read: true}
 	seen := map[string]bool{}
 	for page := 1; ; page++ {
-		a, err := c.do(ctx, request{op: op, method: http.MethodGet, target: target})
+		a, err := c.do(ctx, r)
 		if err != nil {
 			return nil, err
 		}
 		res.last, res.requestID = a, a.requestID
-		pg, err := decodeSearch(a.body, want)
+		pg, err := decodeSearch(a.body, resourceType)
 		if err != nil {
 			return nil, badAnswer(op, a, err)
 		}
@@ -373,10 +392,62 @@ func (c *Client) search(ctx context.Context, op, target, want string) (*searchRe
 		if pg.next == "" {
 			return res, nil
 		}
-		seen[target] = true
 		if seen[pg.next] || page >= maxPages {
 			return nil, badAnswer(op, a, tagf(ErrBadResponse, "the search's next links loop or go on past %d pages", maxPages))
 		}
-		target = pg.next
+		seen[pg.next] = true
+		if r, err = c.nextPage(op, pg.next); err != nil {
+			return nil, badAnswer(op, a, err)
+		}
 	}
+}
+
+// nextPage is the request for a searchset's next link. A link the server
+// made opaque (a page token, as the Prescription Centre's) is requested as
+// it is, with GET. A link that repeats the search's parameters with an
+// identity code among them is never put on a request line: its query goes
+// to [type]/_search as a form body instead, which R4 defines to mean the
+// same.
+func (c *Client) nextPage(op, next string) (request, error) {
+	u, err := c.resolve(next)
+	if err != nil {
+		return request{}, tag(ErrBadResponse, err)
+	}
+	if !holdsIdentityCode(u.RawQuery) {
+		return request{op: op, method: http.MethodGet, target: next, read: true}, nil
+	}
+	path := strings.TrimRight(u.Path, "/")
+	last := path[strings.LastIndex(path, "/")+1:]
+	switch {
+	case last == "_search":
+	case resourceTypeName.MatchString(last):
+		path += "/_search"
+	default:
+		return request{}, tagf(ErrBadResponse, "the search's next link holds an identity code and names no resource type to search by POST")
+	}
+	post := *u
+	post.Path, post.RawPath, post.RawQuery = path, "", ""
+	return request{op: op, method: http.MethodPost, target: post.String(),
+		body: []byte(u.RawQuery), contentType: formURLEncoded, read: true}, nil
+}
+
+// resourceTypeName is the shape of a FHIR resource type's name.
+var resourceTypeName = regexp.MustCompile(`^[A-Z][A-Za-z]+$`)
+
+// identityCodeLike finds a personal identity code in a query string, in any
+// case, with the century sign as it is or percent-encoded.
+var identityCodeLike = regexp.MustCompile(`(?i)\d{6}(?:[-+A-FU-Y]|%2B|%2D)\d{3}[0-9A-Y]`)
+
+// holdsIdentityCode reports whether a query string holds an identity code,
+// raw or percent-encoded in any part.
+func holdsIdentityCode(rawQuery string) bool {
+	if identityCodeLike.MatchString(rawQuery) {
+		return true
+	}
+	for _, unescape := range []func(string) (string, error){url.QueryUnescape, url.PathUnescape} {
+		if q, err := unescape(rawQuery); err == nil && identityCodeLike.MatchString(q) {
+			return true
+		}
+	}
+	return false
 }

@@ -193,12 +193,14 @@ func TestLookupAndListing(t *testing.T) {
 				}
 			})
 			t.Run("unknown prescription", func(t *testing.T) {
+				// A search by _id that finds nothing (issue 18: one request).
 				_, err := c.Prescription(ctx, "EP99999999")
 				var ce *Error
-				if !errors.As(err, &ce) || ce.Class != Permanent || ce.Status != 404 || rx.ErrorCode(err) != rx.ENOTFOUND {
+				if !errors.As(err, &ce) || ce.Class != Permanent || !errors.Is(err, ErrNotFound) || rx.ErrorCode(err) != rx.ENOTFOUND ||
+					!strings.Contains(err.Error(), "no prescription EP99999999") {
 					t.Fatalf("got %v", err)
 				}
-				if !slices.ContainsFunc(srv.Requests(), func(r centresim.LoggedRequest) bool { return r.RequestID == ce.RequestID && r.Status == 404 }) {
+				if !slices.ContainsFunc(srv.Requests(), func(r centresim.LoggedRequest) bool { return r.RequestID == ce.RequestID && r.Status == 200 }) {
 					t.Errorf("request id %q not in the simulator's log", ce.RequestID)
 				}
 			})

@@ -40,6 +40,13 @@ type Config struct {
 	Now       func() time.Time // nil: time.Now; used for validity rules, lastUpdated, seeding relative dates, Capacity's token bucket and Load
 	Logger    *slog.Logger     // nil: discard. Never log an identity code (use hetu.Mask)
 	Capacity  float64          // requests per second the FHIR port serves before answering 429 with Retry-After; 0 = unlimited
+	// AccessLog, when set, gets one line per FHIR request, as a web
+	// server's access log has it: arrival time, the request line exactly as
+	// received (method, path and query, protocol), status and request id.
+	// Unlike Logger and the request log it is NOT masked: it shows what the
+	// real Prescription Centre, or any proxy on the way, would keep, and so
+	// proves that a client put no identity code in a URL.
+	AccessLog io.Writer
 }
 
 // Server is a running simulator. Its methods are safe for concurrent use.
@@ -70,6 +77,10 @@ type Server struct {
 	admin  *httpServer
 	bucket *tokenBucket
 
+	pages *pageStore // the parameters behind searchset page links
+
+	accessMu sync.Mutex // serialises AccessLog lines
+
 	logMu    sync.Mutex
 	requests []LoggedRequest
 	stats    Stats
@@ -92,7 +103,7 @@ func (h *httpServer) close() {
 // both ports. Both are listening when it returns. ctx bounds the start only:
 // call Close to stop the server.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, now: cfg.Now, log: cfg.Logger, closing: make(chan struct{}), changed: make(chan struct{})}
+	s := &Server{cfg: cfg, now: cfg.Now, log: cfg.Logger, closing: make(chan struct{}), changed: make(chan struct{}), pages: newPageStore()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -311,4 +322,21 @@ func loadServerTLS(dir string) (*tls.Config, error) {
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{"http/1.1"},
 	}, nil
+}
+
+// accessLog writes lr's line to Config.AccessLog: the time, the quoted
+// request line, the status (0: cut without an answer) and the request id.
+// A failed write is logged once a request, never fatal: the access log is
+// for the reader, not for the service.
+func (s *Server) accessLog(lr LoggedRequest) {
+	if s.cfg.AccessLog == nil {
+		return
+	}
+	line := fmt.Sprintf("%s %q %d %s\n", lr.Time.UTC().Format(time.RFC3339Nano), lr.line, lr.Status, lr.RequestID)
+	s.accessMu.Lock()
+	_, err := io.WriteString(s.cfg.AccessLog, line)
+	s.accessMu.Unlock()
+	if err != nil {
+		s.log.Warn("write access log", "request_id", lr.RequestID, "err", err)
+	}
 }

@@ -336,6 +336,7 @@ type LoggedRequest struct {
 	Records []string `json:"records,omitempty"`
 
 	arrived time.Time // Config.Now at arrival, for Load
+	line    string    // the request line as received, unmasked, for the access log only
 }
 
 // SecondLoad counts the FHIR requests that arrived in one second of

@@ -57,7 +57,8 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.leave()
 	rid := requestID(r)
-	lr := LoggedRequest{Time: time.Now(), Method: r.Method, Path: maskedPath(r.URL), RequestID: rid, arrived: s.now()}
+	lr := LoggedRequest{Time: time.Now(), Method: r.Method, Path: maskedPath(r.URL), RequestID: rid, arrived: s.now(),
+		line: r.Method + " " + r.RequestURI + " " + r.Proto}
 	lr.Records = requestRecords(r)
 	start := time.Now()
 	resp := &response{header: http.Header{}}
@@ -183,6 +184,7 @@ func (s *Server) send(w http.ResponseWriter, resp *response) {
 func (s *Server) finish(lr LoggedRequest, status int, dropped bool, start time.Time) {
 	lr.Status, lr.Dropped = status, dropped
 	s.logRequest(lr)
+	s.accessLog(lr)
 	s.log.Debug("FHIR request", "request_id", lr.RequestID, "method", lr.Method, "path", lr.Path, "status", status, "dropped", dropped, "duration", time.Since(start))
 }
 
@@ -313,10 +315,25 @@ func (s *Server) route(r *http.Request, resp *response) error {
 		}
 		resp.resource(http.StatusOK, s.capabilityStatement())
 		return nil
+	case len(parts) == 2 && parts[1] == "_search" && resourceTypes[parts[0]]:
+		// R4's search by POST: the parameters in a form body, out of the
+		// request line, so that an identity code stays out of access logs.
+		if method != http.MethodGet && method != http.MethodPost {
+			return notAllowed("GET, POST")
+		}
+		values, err := searchValues(r)
+		if err != nil {
+			return err
+		}
+		return s.search(ctx, parts[0], values, resp)
 	case len(parts) == 1 && resourceTypes[parts[0]]:
 		switch {
 		case method == http.MethodGet:
-			return s.search(ctx, parts[0], r, resp)
+			values, err := searchValues(r)
+			if err != nil {
+				return err
+			}
+			return s.search(ctx, parts[0], values, resp)
 		case method == http.MethodPost && parts[0] == "MedicationDispense":
 			return s.create(r, resp, "MedicationDispense")
 		case method == http.MethodPost && parts[0] == "MedicationRequest":
@@ -457,13 +474,13 @@ func (s *Server) capabilityStatement() []byte {
 		"rest": []any{map[string]any{
 			"mode": "server",
 			"resource": []resource{
-				{Type: "Patient", Interaction: read, Versioning: "versioned", SearchParam: token("identifier", "_count", "_offset")},
+				{Type: "Patient", Interaction: read, Versioning: "versioned", SearchParam: token("_id", "identifier", "_count", "_offset")},
 				{Type: "Medication", Interaction: []interaction{{"read"}, {"vread"}}, Versioning: "versioned"},
 				{Type: "MedicationRequest", Interaction: write, Versioning: "versioned", ConditionalCreate: true,
-					SearchInclude: []string{"MedicationRequest:medication"},
-					SearchParam:   token("patient.identifier", "identifier", "status", "_count", "_offset")},
+					SearchInclude: []string{"MedicationRequest:medication", "MedicationRequest:patient", "MedicationRequest:subject"},
+					SearchParam:   token("_id", "patient.identifier", "identifier", "status", "_count", "_offset")},
 				{Type: "MedicationDispense", Interaction: write, Versioning: "versioned", ConditionalCreate: true,
-					SearchParam: token("identifier", "patient.identifier", "status", "_count", "_offset")},
+					SearchParam: token("_id", "identifier", "patient.identifier", "status", "_count", "_offset")},
 			},
 			"interaction": []interaction{{"transaction"}},
 		}},

@@ -2,23 +2,40 @@ package centresim
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
+	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // searchParams lists the search parameters each resource type knows
 // (README, "Interactions"); any other is 400.
 var searchParams = map[string]map[string]bool{
-	"Patient":            set("identifier", "_count", "_offset"),
-	"Medication":         set("_count", "_offset"),
-	"MedicationRequest":  set("patient.identifier", "identifier", "status", "_include", "_count", "_offset"),
-	"MedicationDispense": set("identifier", "patient.identifier", "status", "_count", "_offset"),
+	"Patient":            set("_id", "identifier", "_count", "_offset", "_page"),
+	"Medication":         set("_id", "_count", "_offset", "_page"),
+	"MedicationRequest":  set("_id", "patient.identifier", "identifier", "status", "_include", "_count", "_offset", "_page"),
+	"MedicationDispense": set("_id", "identifier", "patient.identifier", "status", "_count", "_offset", "_page"),
 }
+
+// includes are the _include values a MedicationRequest search takes: its
+// medicine, and its patient under either of R4's two names for it.
+var includes = map[string]string{
+	"MedicationRequest:medication": "Medication",
+	"MedicationRequest:patient":    "Patient",
+	"MedicationRequest:subject":    "Patient",
+}
+
+// paging are the parameters that choose a page rather than the matches.
+var paging = set("_count", "_offset", "_page")
 
 const (
 	defaultCount = 50
@@ -28,19 +45,85 @@ const (
 // query is a parsed search: SQL conditions over the resource's table and
 // the paging.
 type query struct {
-	where   []string
-	args    []any
-	count   int
-	offset  int
-	include bool
+	where    []string
+	args     []any
+	count    int
+	offset   int
+	includes map[string]bool // resource types to include: Medication, Patient
 }
 
-func (s *Server) search(ctx context.Context, rt string, r *http.Request, resp *response) error {
+// searchValues are a search's parameters: the query string, and for a POST
+// to [type]/_search the form body too, merged (R4 3.1.0.1.2: both may carry
+// parameters).
+func searchValues(r *http.Request) (url.Values, error) {
 	values, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return refuse(http.StatusBadRequest, "structure", "malformed", "Virheellinen hakuehto.", "Malformed query string: "+err.Error())
+		return nil, refuse(http.StatusBadRequest, "structure", "malformed", "Virheellinen hakuehto.", "Malformed query string: "+err.Error())
 	}
-	q := query{count: defaultCount}
+	if r.Method != http.MethodPost {
+		return values, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/x-www-form-urlencoded" || params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8") {
+		return nil, refuse(http.StatusUnsupportedMediaType, "not-supported", "media-type",
+			"Sisältötyyppiä ei tueta: "+strconv.Quote(ct)+"; käytä application/x-www-form-urlencoded.",
+			"Unsupported Content-Type "+strconv.Quote(ct)+" for a search: send application/x-www-form-urlencoded.")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, refuse(http.StatusRequestEntityTooLarge, "too-costly", "too-large",
+				"Pyyntö on liian suuri (yli 1 MiB).", "The request body is over 1 MiB.")
+		}
+		return nil, malformed("Pyynnön lukeminen epäonnistui.", "Could not read the request body: "+err.Error())
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "structure", "malformed", "Virheellinen hakuehto.", "Malformed form body: "+err.Error())
+	}
+	for k, vs := range form {
+		values[k] = append(values[k], vs...)
+	}
+	return values, nil
+}
+
+func (s *Server) search(ctx context.Context, rt string, values url.Values, resp *response) error {
+	// A page link names the search's parameters by a token (see pageStore):
+	// take them back, and the page from the link.
+	if tokens, ok := values["_page"]; ok {
+		var extra []string
+		for name := range values {
+			if !paging[name] {
+				extra = append(extra, name)
+			}
+		}
+		if len(tokens) != 1 || len(extra) > 0 {
+			sort.Strings(extra)
+			en := "Give _page once, with only _count and _offset beside it; it stands for the search's other parameters."
+			if len(extra) > 0 {
+				en += " Also given: " + strings.Join(extra, ", ") + "."
+			}
+			return refuse(http.StatusBadRequest, "invalid", "invalid-field", "_page annetaan kerran ja ilman muita hakuehtoja.", en)
+		}
+		stored, ok := s.pages.lookup(rt, tokens[0])
+		if !ok {
+			return refuse(http.StatusGone, "not-found", "page-expired", "Hakutulos on vanhentunut; tee haku uudelleen.",
+				"The search this page belongs to is no longer held; run the search again.")
+		}
+		merged := url.Values{}
+		for k, vs := range stored {
+			merged[k] = vs
+		}
+		for _, k := range []string{"_count", "_offset"} {
+			if vs, ok := values[k]; ok {
+				merged[k] = vs
+			}
+		}
+		values = merged
+	}
+	q := query{count: defaultCount, includes: map[string]bool{}}
 	p := &problems{}
 	var unknown []string
 	for name := range values {
@@ -82,11 +165,21 @@ func (s *Server) search(ctx context.Context, rt string, r *http.Request, resp *r
 			q.offset = number(name, 0)
 		case "_include":
 			for _, v := range vs {
-				if v != "MedicationRequest:medication" {
-					p.unsupported(name, "only _include=MedicationRequest:medication is supported, not %q", v)
+				typ, ok := includes[v]
+				if !ok {
+					p.unsupported(name, "only _include=MedicationRequest:medication, MedicationRequest:patient and MedicationRequest:subject are supported, not %q", v)
 				}
+				q.includes[typ] = true
 			}
-			q.include = true
+		case "_id":
+			var ids []string
+			for _, v := range vs {
+				ids = append(ids, strings.Split(v, ",")...)
+			}
+			q.where = append(q.where, idCol+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+")")
+			for _, id := range ids {
+				q.args = append(q.args, id)
+			}
 		case "status":
 			for _, v := range vs {
 				statuses := strings.Split(v, ",")
@@ -139,6 +232,7 @@ func (s *Server) search(ctx context.Context, rt string, r *http.Request, resp *r
 }
 
 type found struct {
+	typ  string
 	id   string
 	body []byte
 	mode string
@@ -193,8 +287,9 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		return nil, err
 	}
 	var entries []found
-	meds := map[string]bool{}
-	var medOrder []string
+	// Included resources, each once, in the order first referred to.
+	included := map[string]bool{}
+	var includeOrder []string // "Type/id"
 	for _, id := range ids {
 		body, _, _, ok, err := s.loadResource(ctx, tx, rt, id)
 		if err != nil {
@@ -203,37 +298,55 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		if !ok {
 			continue
 		}
-		entries = append(entries, found{id: id, body: body, mode: "match"})
-		if q.include && rt == "MedicationRequest" {
+		entries = append(entries, found{typ: rt, id: id, body: body, mode: "match"})
+		if len(q.includes) > 0 && rt == "MedicationRequest" {
 			var ref struct {
 				MedicationReference struct{ Reference string } `json:"medicationReference"`
+				Subject             struct{ Reference string } `json:"subject"`
 			}
 			_ = json.Unmarshal(body, &ref)
-			if mid := strings.TrimPrefix(ref.MedicationReference.Reference, "Medication/"); mid != "" && !meds[mid] {
-				meds[mid] = true
-				medOrder = append(medOrder, mid)
+			// In a fixed order, each match's Medication before its Patient, so
+			// that the same search gives the same Bundle.
+			for _, inc := range [...]struct{ typ, ref string }{{"Medication", ref.MedicationReference.Reference}, {"Patient", ref.Subject.Reference}} {
+				typ, r := inc.typ, inc.ref
+				if q.includes[typ] && strings.HasPrefix(r, typ+"/") && !included[r] {
+					included[r] = true
+					includeOrder = append(includeOrder, r)
+				}
 			}
 		}
 	}
-	for _, mid := range medOrder {
-		body, _, _, ok, err := s.loadResource(ctx, tx, "Medication", mid)
+	for _, ref := range includeOrder {
+		typ, id, _ := strings.Cut(ref, "/")
+		body, _, _, ok, err := s.loadResource(ctx, tx, typ, id)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			entries = append(entries, found{id: mid, body: body, mode: "include"})
+			entries = append(entries, found{typ: typ, id: id, body: body, mode: "include"})
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 
+	// The links never repeat the search's parameters: they may hold an
+	// identity code, and a link is requested with GET, so they would end up
+	// in every access log and proxy on the way. A token names them instead.
+	filter := url.Values{}
+	for k, vs := range values {
+		if !paging[k] {
+			filter[k] = vs
+		}
+	}
+	token := ""
+	if len(filter) > 0 {
+		token = s.pages.token(rt, filter)
+	}
 	page := func(offset int) string {
 		v := url.Values{}
-		for k, vs := range values {
-			if k != "_offset" && k != "_count" {
-				v[k] = vs
-			}
+		if token != "" {
+			v.Set("_page", token)
 		}
 		v.Set("_count", strconv.Itoa(q.count))
 		v.Set("_offset", strconv.Itoa(offset))
@@ -248,11 +361,7 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		b.Link = append(b.Link, bundleLink{Relation: "next", URL: page(q.offset + q.count)})
 	}
 	for _, e := range entries {
-		typ := rt
-		if e.mode == "include" {
-			typ = "Medication"
-		}
-		b.Entry = append(b.Entry, bundleEntry{FullURL: s.URL() + "/" + typ + "/" + e.id, Resource: e.body, Search: &entrySearch{Mode: e.mode}})
+		b.Entry = append(b.Entry, bundleEntry{FullURL: s.URL() + "/" + e.typ + "/" + e.id, Resource: e.body, Search: &entrySearch{Mode: e.mode}})
 	}
 	return json.Marshal(b)
 }
@@ -260,4 +369,70 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 // newBundleID names a Bundle; it need not be stable, as Bundles are not stored.
 func newBundleID() string {
 	return strconv.FormatInt(time.Now().UnixNano(), 36)
+}
+
+// maxPageSets bounds how many searches' parameters pageStore holds; the
+// oldest is forgotten first, and its page links then answer 410.
+const maxPageSets = 10000
+
+// pageStore keeps the parameters of searches whose Bundles link to pages,
+// under random tokens, so that a link carries a token rather than the
+// parameters (the _getpages style of other FHIR servers). The same
+// parameters get the same token while they are held, so a client paging
+// through many searches does not grow it without bound.
+type pageStore struct {
+	mu      sync.Mutex
+	byKey   map[string]string // resource type and canonical parameters → token
+	byToken map[string]pageSet
+	order   []string // tokens, oldest first
+}
+
+type pageSet struct {
+	rt     string
+	key    string
+	values url.Values
+}
+
+func newPageStore() *pageStore {
+	return &pageStore{byKey: map[string]string{}, byToken: map[string]pageSet{}}
+}
+
+// token returns the token for rt's search with values, making one when
+// needed.
+func (ps *pageStore) token(rt string, values url.Values) string {
+	key := rt + "?" + values.Encode() // Encode sorts by name
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if tok, ok := ps.byKey[key]; ok {
+		return tok
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	tok := tokenEncoding.EncodeToString(b[:])
+	if len(ps.order) >= maxPageSets {
+		old := ps.order[0]
+		ps.order = ps.order[1:]
+		delete(ps.byKey, ps.byToken[old].key)
+		delete(ps.byToken, old)
+	}
+	ps.byKey[key] = tok
+	ps.byToken[tok] = pageSet{rt: rt, key: key, values: values}
+	ps.order = append(ps.order, tok)
+	return tok
+}
+
+// tokenEncoding writes tokens in letters only: digits could by chance
+// take the shape of an identity code (123456A789B), and a test looking for
+// one in request lines would then fail for nothing.
+var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyzABCDEF").WithPadding(base32.NoPadding)
+
+// lookup returns the parameters a token of rt stands for.
+func (ps *pageStore) lookup(rt, tok string) (url.Values, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	set, ok := ps.byToken[tok]
+	if !ok || set.rt != rt {
+		return nil, false
+	}
+	return set.values, true
 }

@@ -134,6 +134,11 @@ type Patient struct {
 	HETU   string `json:"hetu"`
 	Family string `json:"family"`
 	Given  string `json:"given"`
+	// Language is the patient's language, as the Population Information
+	// System records it: "sv" for a Swedish-speaking patient, whose
+	// prescriptions carry their dosage instructions in Swedish; empty
+	// means Finnish.
+	Language string `json:"language,omitempty"`
 }
 
 // ID parses the patient's identity code.
@@ -161,7 +166,7 @@ type Prescription struct {
 	Medicine   Medicine   `json:"medicine"`
 	Form       Form       `json:"form"`
 	Issued     time.Time  `json:"issued"`
-	Dosage     string     `json:"dosage"`    // dosage instruction, e.g. "1 tablet twice a day"
+	Dosage     string     `json:"dosage"`    // dosage instruction as the prescriber wrote it, e.g. "1 tabletti 2 kertaa päivässä"
 	Quantity   int        `json:"quantity"`  // units per dispensing
 	Repeats    int        `json:"repeats"`   // further dispensings allowed after the first
 	Dispensed  int        `json:"dispensed"` // units dispensed so far

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,6 +47,7 @@ type CentreServeOptions struct {
 	TLSDir    string
 	Capacity  float64
 	Verbose   bool
+	AccessLog string
 }
 
 // NewCmdCentreServe builds `tiski centre serve`.
@@ -73,6 +75,7 @@ func NewCmdCentreServe(f *Factory, runF func(context.Context, *CentreServeOption
 	fl.StringVar(&opts.TLSDir, "tls", "", "serve HTTPS and require client certificates, from a folder made by 'tiski centre certs'")
 	fl.Float64Var(&opts.Capacity, "capacity", 0, "requests per second served before answering 429 (0: unlimited)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request to standard error")
+	fl.StringVar(&opts.AccessLog, "access-log", "", "append every FHIR request line (method, path and query, status) to FILE, unmasked, as a web server's access log")
 	return cmd
 }
 
@@ -82,6 +85,11 @@ func centreServeRun(ctx context.Context, opts *CentreServeOptions) error {
 	if opts.Verbose {
 		level = slog.LevelInfo
 	}
+	access, err := openAccessLog(opts.AccessLog)
+	if err != nil {
+		return err
+	}
+	defer access.Close()
 	srv, err := centresim.Start(ctx, centresim.Config{
 		Addr:      opts.Addr,
 		AdminAddr: opts.AdminAddr,
@@ -90,6 +98,7 @@ func centreServeRun(ctx context.Context, opts *CentreServeOptions) error {
 		TLSDir:    opts.TLSDir,
 		Capacity:  opts.Capacity,
 		Logger:    slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level})),
+		AccessLog: access.writer(),
 	})
 	if err != nil {
 		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
@@ -237,4 +246,38 @@ func centreCertsRun(_ context.Context, opts *CentreCertsOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "The client certificate expires on %s.\n", now.AddDate(0, 0, opts.ClientDays).Format(time.DateOnly))
 	return nil
+}
+
+// accessLogFile is the simulator's access log file, or none.
+type accessLogFile struct{ f *os.File }
+
+// openAccessLog opens path for appending, 0600, creating it; "" is none.
+// The simulator writes request lines to it as a web server does, unmasked,
+// so that IT and tests see what a real server would keep; it holds only
+// the simulator's test identity codes, and only if a client put them in a
+// URL.
+func openAccessLog(path string) (accessLogFile, error) {
+	if path == "" {
+		return accessLogFile{}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return accessLogFile{}, fmt.Errorf("open the simulator's access log: %w; give a file in a folder that exists and that you may write to", err)
+	}
+	return accessLogFile{f}, nil
+}
+
+// writer is the io.Writer for centresim.Config.AccessLog: nil for none, as
+// a nil *os.File in an interface would not be.
+func (a accessLogFile) writer() io.Writer {
+	if a.f == nil {
+		return nil
+	}
+	return a.f
+}
+
+func (a accessLogFile) Close() {
+	if a.f != nil {
+		_ = a.f.Close()
+	}
 }

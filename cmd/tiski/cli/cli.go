@@ -20,6 +20,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // Build is what the release build stamps into the binary.
@@ -191,7 +192,7 @@ func Main(ctx context.Context, build Build, args []string, streams IO) int {
 			fmt.Fprintln(streams.ErrOut, "tiski: "+err.Error())
 		}
 		if code == ExitUsage {
-			fmt.Fprintln(streams.ErrOut, "Run 'tiski --help' for usage.")
+			fmt.Fprintln(streams.ErrOut, f.Lang().T(i18n.CLIUsageHint))
 		}
 	}
 	return code
@@ -216,7 +217,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&f.dataDir, "data", "", "data folder with the journal, configuration and logs (env TISKI_DATA)")
 	root.PersistentFlags().Var(configFlag{f, "centre.url"}, "centre", "Prescription Centre URL for this command only (config key centre.url)")
-	root.PersistentFlags().Var(configFlag{f, "language"}, "lang", "language: fi, sv or en (config key language)")
+	root.PersistentFlags().Var(configFlag{f, "language"}, "lang", "language of the output: fi, sv or en (config key language, env TISKI_LANG; default fi); --json is the same in every language")
 	root.SetVersionTemplate("tiski {{.Version}}\n")
 	root.AddCommand(
 		NewCmdVersion(f, nil),
@@ -263,8 +264,16 @@ func (c configFlag) String() string {
 	}
 	return c.f.configFlags[c.key]
 }
-func (c configFlag) Set(v string) error { c.f.configFlags[c.key] = v; return nil }
-func (c configFlag) Type() string       { return "string" }
+func (c configFlag) Set(v string) error {
+	if c.key == "language" {
+		if err := checkLang(v); err != nil {
+			return err // a usage error (exit 2) before anything runs
+		}
+	}
+	c.f.configFlags[c.key] = v
+	return nil
+}
+func (c configFlag) Type() string { return "string" }
 
 // exactArgs is cobra.ExactArgs with a usage error.
 func exactArgs(n int) cobra.PositionalArgs {

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdConfig builds `tiski config`.
@@ -54,9 +55,10 @@ func configShowRun(_ context.Context, opts *ConfigShowOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"file": c.File(), "values": c.Entries()})
 	}
-	fmt.Fprintf(out, "Configuration file: %s\n\n", c.File())
+	l := opts.Factory.Lang()
+	fmt.Fprintf(out, "%s\n\n", l.T(i18n.CLIConfigFile, c.File()))
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tVALUE\tFROM\tENVIRONMENT")
+	fmt.Fprintln(tw, l.T(i18n.CLIConfigHeader))
 	for _, e := range c.Entries() {
 		v := e.Value
 		if v == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdConflicts builds `tiski conflicts`.
@@ -125,18 +126,19 @@ func NewCmdConflictsList(f *Factory, runF func(context.Context, *ConflictsOption
 			if opts.JSON {
 				return json.NewEncoder(out).Encode(rows)
 			}
+			l := f.Lang()
 			if len(rows) == 0 {
-				fmt.Fprintln(out, "No conflicts: nothing waits for a pharmacist's review.")
+				fmt.Fprintln(out, l.T(i18n.CLIConflictsEmpty))
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tRECORD\tCONFLICT\tPATIENT\tPRESCRIPTION\tWHEN\tDETAIL")
+			fmt.Fprintln(tw, l.T(i18n.CLIConflictsHeader))
 			for _, r := range rows {
 				detail := r.Detail
 				if len(r.Waiting) > 0 {
-					detail = fmt.Sprintf("(%d waiting) %s", len(r.Waiting), detail)
+					detail = l.T(i18n.CLIConflictsWaiting, len(r.Waiting), detail)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Conflict, r.Patient, r.Prescription,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, kindText(l, r.Kind), conflictText(l, string(r.Conflict)), r.Patient, r.Prescription,
 					r.Time.Local().Format("02.01. 15:04"), truncate(detail, 60))
 			}
 			return tw.Flush()
@@ -185,17 +187,19 @@ func conflictsShowRun(ctx context.Context, opts *ConflictsOptions) error {
 	row := &r
 	// The upstream state of an e-prescription, when the Prescription Centre answers.
 	upstream := map[string]any{}
-	upstreamNote := ""
+	upstreamNote := "" // for --json: English, as every JSON value
+	var upstreamErr error
+	readFailed := false                                         // the Prescription Centre did not answer
 	if row.Prescription != "" && !rx.IsUUID(row.Prescription) { // an e-prescription, not a journal one
 		if client, err := f.Centre(); err != nil {
-			upstreamNote = err.Error()
+			upstreamNote, upstreamErr = err.Error(), err
 		} else {
 			cctx, cancel := context.WithTimeout(ctx, opts.CentreTimeout)
 			p, err := client.Prescription(cctx, row.Prescription)
 			cancel()
 			client.Close()
 			if err != nil {
-				upstreamNote = "could not read it now: " + err.Error()
+				upstreamNote, upstreamErr, readFailed = "could not read it now: "+err.Error(), err, true
 			} else {
 				upstream = map[string]any{"id": p.ID, "status": p.Status, "remaining": p.Remaining(), "total": p.Total(),
 					"valid_until": p.ValidUntil().Format(time.DateOnly), "locked_by": p.LockedBy, "version": p.Version,
@@ -206,25 +210,42 @@ func conflictsShowRun(ctx context.Context, opts *ConflictsOptions) error {
 	if opts.JSON {
 		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"conflict": row, "record": maskedBody(rec), "upstream": upstream, "upstream_note": upstreamNote})
 	}
-	w := f.IO.Out
-	fmt.Fprintf(w, "Conflict   %s (%s)\nDetail     %s\n", row.Conflict, row.State, row.Detail)
-	fmt.Fprintf(w, "Record     %s %s #%d, %s by %s\nPatient    %s\n", row.Kind, row.ID, row.Seq, rec.Time.Local().Format("2006-01-02 15:04"), rec.Pharmacist, row.Patient)
-	fmt.Fprintf(w, "Content    %s\n", maskedBody(rec))
+	w, l := f.IO.Out, f.Lang()
+	rows := [][2]string{
+		{l.T(i18n.CLIConflShowConflict), fmt.Sprintf("%s (%s)", conflictText(l, string(row.Conflict)), stateText(l, journal.OutboxState(row.State)))},
+		{l.T(i18n.CLIConflShowDetail), row.Detail},
+		{l.T(i18n.CLIConflShowRecord), l.T(i18n.CLIConflShowRecordValue, kindText(l, row.Kind), row.ID, row.Seq, rec.Time.Local().Format("2006-01-02 15:04"), rec.Pharmacist)},
+		{l.T(i18n.CLIConflShowPatient), row.Patient},
+		{l.T(i18n.CLIConflShowContent), string(maskedBody(rec))},
+	}
 	if len(upstream) > 0 {
-		fmt.Fprintf(w, "Upstream   %s %s: %v, %v of %v remaining, valid until %v", upstream["id"], upstream["medicine"], upstream["status"], upstream["remaining"], upstream["total"], upstream["valid_until"])
+		up := l.T(i18n.CLIConflShowUpstreamValue, upstream["id"], upstream["medicine"], upstream["status"], upstream["remaining"], upstream["total"], upstream["valid_until"])
 		if lb, _ := upstream["locked_by"].(string); lb != "" {
-			fmt.Fprintf(w, ", locked by %s", lb)
+			up += l.T(i18n.CLIConflShowLockedBy, lb)
 		}
-		fmt.Fprintln(w)
-	} else if upstreamNote != "" {
-		fmt.Fprintf(w, "Upstream   %s\n", upstreamNote)
+		rows = append(rows, [2]string{l.T(i18n.CLIConflShowUpstream), up})
+	} else if readFailed {
+		rows = append(rows, [2]string{l.T(i18n.CLIConflShowUpstream), l.T(i18n.CLIConflShowUpstreamFailed, upstreamErr)})
+	} else if upstreamErr != nil {
+		rows = append(rows, [2]string{l.T(i18n.CLIConflShowUpstream), upstreamErr.Error()})
 	}
 	if len(row.Waiting) > 0 {
-		fmt.Fprintf(w, "Waiting    %s\n", strings.Join(row.Waiting, ", "))
+		rows = append(rows, [2]string{l.T(i18n.CLIConflShowWaiting), strings.Join(row.Waiting, ", ")})
 	}
-	fmt.Fprintf(w, "\nResolve with one of:\n  tiski conflicts resolve %s --resubmit --reason TEXT --user ID\n  tiski conflicts resolve %s --link PRESCRIPTION_ID --user ID\n  tiski conflicts resolve %s --void --reason TEXT --user ID\n", row.ID, row.ID, row.ID)
+	writeFields(w, l, false, conflictShowWidth, conflictShowLabels, rows)
+	fmt.Fprintf(w, "\n%s\n  tiski conflicts resolve %s --resubmit --reason TEXT --user ID\n  tiski conflicts resolve %s --link PRESCRIPTION_ID --user ID\n  tiski conflicts resolve %s --void --reason TEXT --user ID\n",
+		l.T(i18n.CLIConflShowResolve), row.ID, row.ID, row.ID)
 	return nil
 }
+
+// conflictShowWidth keeps the label column of `tiski conflicts show` at
+// least as wide as queue show's, so that both read alike.
+const conflictShowWidth = 10
+
+// conflictShowLabels are the labels of `tiski conflicts show`, which set
+// the width of its label column.
+var conflictShowLabels = []i18n.Key{i18n.CLIConflShowConflict, i18n.CLIConflShowDetail, i18n.CLIConflShowRecord,
+	i18n.CLIConflShowPatient, i18n.CLIConflShowContent, i18n.CLIConflShowUpstream, i18n.CLIConflShowWaiting}
 
 // NewCmdConflictsResolve builds `tiski conflicts resolve`.
 func NewCmdConflictsResolve(f *Factory, runF func(context.Context, *ConflictsOptions) error) *cobra.Command {
@@ -291,9 +312,9 @@ func conflictsResolveRun(ctx context.Context, opts *ConflictsOptions) error {
 	}
 	switch r.Action {
 	case queue.ActionVoid:
-		fmt.Fprintf(f.IO.Out, "Voided %s (record %s): it will not be sent.\n", opts.ID, rec.ID)
+		fmt.Fprintln(f.IO.Out, f.Lang().T(i18n.CLIConflVoided, opts.ID, rec.ID))
 	default:
-		fmt.Fprintf(f.IO.Out, "Resolved %s (%s, record %s): it is queued to be sent again.\n", opts.ID, r.Action, rec.ID)
+		fmt.Fprintln(f.IO.Out, f.Lang().T(i18n.CLIConflResolved, opts.ID, r.Action, rec.ID))
 	}
 	return nil
 }

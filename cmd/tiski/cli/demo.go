@@ -26,7 +26,15 @@ type DemoOptions struct {
 	// SignIn shows the sign-in screen instead of signing the demo
 	// pharmacist in.
 	SignIn bool
+	// AccessLog is a file for the simulator's access log, from
+	// TISKI_CENTRE_ACCESS_LOG; "" is none. The end-to-end tests read it to
+	// prove that no identity code goes into a URL.
+	AccessLog string
 }
+
+// envCentreAccessLog names the file `tiski demo` gives its simulator as
+// access log (as `tiski centre serve --access-log FILE`).
+const envCentreAccessLog = "TISKI_CENTRE_ACCESS_LOG"
 
 // NewCmdDemo builds `tiski demo`: the first command a newcomer runs.
 func NewCmdDemo(f *Factory, runF func(context.Context, *DemoOptions) error) *cobra.Command {
@@ -40,9 +48,13 @@ demo pharmacist and opens the counter with the TRAINING banner. F9 starts and
 ends an outage of the simulated Prescription Centre. Try the patient
 140348-901W. Nothing here touches a real Prescription Centre.
 
-Without a terminal it starts the simulator alone and prints how to reach it.`,
+Without a terminal it starts the simulator alone and prints how to reach it.
+
+With ` + envCentreAccessLog + `=FILE in the environment, the simulator appends
+every FHIR request line to FILE, as 'tiski centre serve --access-log' does.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.AccessLog = f.Getenv(envCentreAccessLog)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -72,12 +84,18 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 		data = tmp
 	}
 	started := time.Now()
+	access, err := openAccessLog(opts.AccessLog)
+	if err != nil {
+		return err
+	}
+	defer access.Close()
 	srv, err := centresim.Start(ctx, centresim.Config{
 		Addr:      "127.0.0.1:0",
 		AdminAddr: "127.0.0.1:0",
 		DataDir:   data + "/centre",
 		Seed:      opts.Seed,
 		Logger:    slog.New(slog.DiscardHandler),
+		AccessLog: access.writer(),
 	})
 	if err != nil {
 		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
@@ -91,7 +109,9 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	fmt.Fprintf(w, "  FHIR R4 endpoint  %s\n  fault admin       %s\n  training data     %s\n\n", srv.URL(), srv.AdminURL(), data)
 	fmt.Fprintf(w, "Try it:\n")
 	fmt.Fprintf(w, "  curl -s '%s/Patient?_count=3'\n", srv.URL())
-	fmt.Fprintf(w, "  curl -s '%s/MedicationRequest?patient.identifier=urn:oid:1.2.246.21|%s&_include=MedicationRequest:medication'\n", srv.URL(), demoPatient)
+	// A search by identity code is a POST with a form body, as tiski sends
+	// it: a code in the URL would end up in access logs.
+	fmt.Fprintf(w, "  curl -s --data-urlencode 'patient.identifier=urn:oid:1.2.246.21|%s' --data-urlencode '_include=MedicationRequest:medication' %s/MedicationRequest/_search\n", demoPatient, srv.URL())
 	admin := strings.TrimPrefix(srv.AdminURL(), "http://") // the admin API is plain HTTP on loopback
 	fmt.Fprintf(w, "  tiski centre fault down --admin-addr %s     # start an outage\n", admin)
 	fmt.Fprintf(w, "  tiski centre fault up --admin-addr %s       # end it\n\n", admin)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/journal"
-	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // certWarnDays is how close to expiry a certificate makes doctor warn: a
@@ -30,12 +31,56 @@ const certWarnDays = 30
 // little, but a full disk stops the counter recording.
 const minFreeBytes = 500 << 20
 
-// Check is one doctor finding.
+// Check is one doctor finding. Its JSON is the same in every language:
+// name, status and detail in English, for scripts.
 type Check struct {
 	Name   string `json:"name"`
 	Status string `json:"status"` // ok, warn, fail, skip
 	Detail string `json:"detail"`
+
+	// detail and args say Detail in any language.
+	detail i18n.Key
+	args   []any
 }
+
+// doctorNames are the checks' names in the languages of the output, by
+// their JSON name. A new check adds its name here and a key in
+// tui/i18n/keys_cli.go (with its texts in catalogue_cli.go); a name
+// missing here is shown as it is.
+var doctorNames = map[string]i18n.Key{
+	"configuration":       i18n.CLIDoctorCheckConfiguration,
+	"certificates":        i18n.CLIDoctorCheckCertificates,
+	"certificate expiry":  i18n.CLIDoctorCheckExpiry,
+	"dns":                 i18n.CLIDoctorCheckDNS,
+	"tcp":                 i18n.CLIDoctorCheckTCP,
+	"tls":                 i18n.CLIDoctorCheckTLS,
+	"prescription centre": i18n.CLIDoctorCheckCentre,
+	"disk":                i18n.CLIDoctorCheckDisk,
+	"journal":             i18n.CLIDoctorCheckJournal,
+	"pharmacy identity":   i18n.CLIDoctorCheckPharmacy,
+	"queue":               i18n.CLIDoctorCheckQueue,
+}
+
+// doctorStatuses are the statuses in the languages of the output.
+var doctorStatuses = map[string]i18n.Key{"ok": i18n.CLIDoctorOK, "warn": i18n.CLIDoctorWarn, "fail": i18n.CLIDoctorFail, "skip": i18n.CLIDoctorSkip}
+
+// say writes a finding in l: its name, status and detail.
+func (c Check) say(l i18n.Lang) (name, status, detail string) {
+	name, status, detail = c.Name, strings.ToUpper(c.Status), c.Detail
+	if k, ok := doctorNames[c.Name]; ok {
+		name = l.T(k)
+	}
+	if k, ok := doctorStatuses[c.Status]; ok {
+		status = l.T(k)
+	}
+	if c.detail != 0 {
+		detail = l.T(c.detail, c.args...)
+	}
+	return name, status, detail
+}
+
+// addCheck adds a finding whose detail is the catalogue's text k with args.
+type addCheck func(name, status string, k i18n.Key, args ...any)
 
 // DoctorOptions are the options of `tiski doctor`.
 type DoctorOptions struct {
@@ -71,7 +116,7 @@ Exits 0 when nothing failed (warnings allowed), 1 otherwise.`,
 
 func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	checks := doctorChecks(ctx, opts)
-	out := opts.Factory.IO.Out
+	out, l := opts.Factory.IO.Out, opts.Factory.Lang()
 	failed := 0
 	for _, c := range checks {
 		if c.Status == "fail" {
@@ -83,12 +128,17 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 			return err
 		}
 	} else {
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		for _, c := range checks {
-			fmt.Fprintf(out, "%-5s %-22s %s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
+			name, status, detail := c.say(l)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", status, name, detail)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d check(s) failed", failed)}
+		return &ExitError{Code: ExitFailed, Err: errors.New(l.T(i18n.CLIDoctorFailed, failed))}
 	}
 	return nil
 }
@@ -97,32 +147,32 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 	f := opts.Factory
 	now := opts.Now()
 	var checks []Check
-	add := func(name, status, format string, args ...any) {
-		checks = append(checks, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)})
+	add := func(name, status string, k i18n.Key, args ...any) {
+		checks = append(checks, Check{Name: name, Status: status, Detail: i18n.EN.T(k, args...), detail: k, args: args})
 	}
 	c, err := f.Config()
 	if err != nil {
-		add("configuration", "fail", "%v", err)
+		add("configuration", "fail", i18n.CLIDoctorError, err)
 		return checks
 	}
 	switch {
 	case c.Centre.URL == "":
-		add("configuration", "fail", "no Prescription Centre is configured: set centre.url in %s", c.File())
+		add("configuration", "fail", i18n.CLIDoctorNoCentre, c.File())
 	case c.Pharmacy.Name == "" || c.Pharmacy.OID == "":
-		add("configuration", "warn", "pharmacy.name and pharmacy.oid should be set in %s: dispensings name the pharmacy", c.File())
+		add("configuration", "warn", i18n.CLIDoctorNoPharmacy, c.File())
 	default:
-		add("configuration", "ok", "%s, terminal %s, Prescription Centre %s", c.Pharmacy.Name, c.Terminal, c.Centre.URL)
+		add("configuration", "ok", i18n.CLIDoctorConfigOK, c.Pharmacy.Name, c.Terminal, c.Centre.URL)
 	}
-	checks = append(checks, pharmacyCheck(c))
+	pharmacyCheck(c, add)
 
 	// Certificates.
 	var tlsConf *tls.Config
 	u, _ := url.Parse(c.Centre.URL)
 	if c.Centre.CertFile == "" && c.Centre.KeyFile == "" && c.Centre.CAFile == "" {
 		if u != nil && u.Scheme == "https" {
-			add("certificates", "fail", "centre.url is https but no client certificate is configured (centre.cert, centre.key, centre.ca)")
+			add("certificates", "fail", i18n.CLIDoctorHTTPSNoCert)
 		} else {
-			add("certificates", "skip", "no client certificate configured (plain HTTP: a simulator, never the real Prescription Centre)")
+			add("certificates", "skip", i18n.CLIDoctorPlainHTTP)
 		}
 	} else {
 		tlsConf = checkCertificates(c.Centre.CertFile, c.Centre.KeyFile, c.Centre.CAFile, c.Centre.ServerName, now, add)
@@ -134,14 +184,14 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 		if cc, err := f.CentreConfig(); err == nil {
 			cc.Logger = nil
 			if client, err := centre.New(cc); err != nil {
-				add("prescription centre", "fail", "%v", err)
+				add("prescription centre", "fail", i18n.CLIDoctorError, err)
 			} else {
 				pctx, cancel := context.WithTimeout(ctx, c.Centre.Timeout)
 				start := time.Now()
 				if err := client.Probe(pctx); err != nil {
-					add("prescription centre", "fail", "GET /metadata: %v", err)
+					add("prescription centre", "fail", i18n.CLIDoctorCentreDown, err)
 				} else {
-					add("prescription centre", "ok", "FHIR CapabilityStatement in %s", time.Since(start).Round(time.Millisecond))
+					add("prescription centre", "ok", i18n.CLIDoctorCentreOK, time.Since(start).Round(time.Millisecond))
 				}
 				cancel()
 				client.Close()
@@ -151,31 +201,31 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 
 	// Disk.
 	if free, err := freeBytes(c.DataDir); err != nil {
-		add("disk", "warn", "cannot read free space of %s: %v", c.DataDir, err)
+		add("disk", "warn", i18n.CLIDoctorDiskUnknown, c.DataDir, err)
 	} else if free < minFreeBytes {
-		add("disk", "warn", "only %d MiB free in %s: free space before the journal fills the disk", free>>20, c.DataDir)
+		add("disk", "warn", i18n.CLIDoctorDiskLow, free>>20, c.DataDir)
 	} else {
-		add("disk", "ok", "%d MiB free in %s", free>>20, c.DataDir)
+		add("disk", "ok", i18n.CLIDoctorDiskOK, free>>20, c.DataDir)
 	}
 
 	// Journal.
 	if _, err := os.Stat(c.JournalPath()); errors.Is(err, os.ErrNotExist) {
-		add("journal", "warn", "no journal yet at %s (it is made on first use)", c.JournalPath())
+		add("journal", "warn", i18n.CLIDoctorNoJournal, c.JournalPath())
 		return checks
 	}
 	j, err := f.Journal(ctx)
 	if err != nil {
-		add("journal", "fail", "%v", err)
+		add("journal", "fail", i18n.CLIDoctorError, err)
 		return checks
 	}
 	rep, err := j.Verify(ctx)
 	switch {
 	case err != nil:
-		add("journal", "fail", "%v", err)
+		add("journal", "fail", i18n.CLIDoctorError, err)
 	case !rep.OK:
-		add("journal", "fail", "verification failed: %s (run 'tiski journal verify' for details; keep the file for investigation)", rep.Problem)
+		add("journal", "fail", i18n.CLIDoctorJournalBad, rep.Problem)
 	default:
-		add("journal", "ok", "%d records, hash chain and integrity verified", rep.Records)
+		add("journal", "ok", i18n.CLIDoctorJournalOK, rep.Records)
 	}
 	if counts, err := j.Counts(ctx); err == nil {
 		checkQueue(counts, now, add)
@@ -183,45 +233,45 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 	return checks
 }
 
-func checkQueue(counts journal.Counts, now time.Time, add func(name, status, format string, args ...any)) {
+func checkQueue(counts journal.Counts, now time.Time, add addCheck) {
 	switch {
 	case counts.NeedsReview() > 0:
-		add("queue", "warn", "%d record(s) need a pharmacist's review: 'tiski conflicts list'", counts.NeedsReview())
+		add("queue", "warn", i18n.CLIDoctorQueueReview, counts.NeedsReview())
 	case counts.Unsent() > 0:
-		add("queue", "ok", "%d record(s) waiting for upload, the oldest from %s", counts.Unsent(), counts.OldestPending.Local().Format("2006-01-02 15:04"))
+		add("queue", "ok", i18n.CLIDoctorQueueWaiting, counts.Unsent(), counts.OldestPending.Local().Format("2006-01-02 15:04"))
 	default:
-		add("queue", "ok", "everything uploaded")
+		add("queue", "ok", i18n.CLIDoctorQueueEmpty)
 	}
 }
 
 // checkCertificates reads the client certificate, its key and the CA
 // bundle, and reports the days left. It returns a TLS configuration for the
 // handshake check, or nil when the files are unusable.
-func checkCertificates(certFile, keyFile, caFile, serverName string, now time.Time, add func(name, status, format string, args ...any)) *tls.Config {
+func checkCertificates(certFile, keyFile, caFile, serverName string, now time.Time, add addCheck) *tls.Config {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		add("certificates", "fail", "client certificate %s and key %s: %v", certFile, keyFile, err)
+		add("certificates", "fail", i18n.CLIDoctorCertUnreadable, certFile, keyFile, err)
 		return nil
 	}
 	leaf, err := x509.ParseCertificate(pair.Certificate[0])
 	if err != nil {
-		add("certificates", "fail", "client certificate %s: %v", certFile, err)
+		add("certificates", "fail", i18n.CLIDoctorCertUnparsable, certFile, err)
 		return nil
 	}
 	days := int(leaf.NotAfter.Sub(now).Hours() / 24)
 	switch {
 	case now.After(leaf.NotAfter):
-		add("certificate expiry", "fail", "the client certificate expired on %s: order a new service certificate and install it (centre.cert, centre.key)", leaf.NotAfter.Format(time.DateOnly))
+		add("certificate expiry", "fail", i18n.CLIDoctorCertExpired, leaf.NotAfter.Format(time.DateOnly))
 	case now.Before(leaf.NotBefore):
-		add("certificate expiry", "fail", "the client certificate is valid only from %s: check the machine's clock", leaf.NotBefore.Format(time.DateOnly))
+		add("certificate expiry", "fail", i18n.CLIDoctorCertNotYet, leaf.NotBefore.Format(time.DateOnly))
 	case days < certWarnDays:
-		add("certificate expiry", "warn", "the client certificate expires in %d days, on %s: order a new one now", days, leaf.NotAfter.Format(time.DateOnly))
+		add("certificate expiry", "warn", i18n.CLIDoctorCertExpiring, days, leaf.NotAfter.Format(time.DateOnly))
 	default:
-		add("certificate expiry", "ok", "%d days left (until %s), subject %s", days, leaf.NotAfter.Format(time.DateOnly), leaf.Subject.CommonName)
+		add("certificate expiry", "ok", i18n.CLIDoctorCertOK, days, leaf.NotAfter.Format(time.DateOnly), leaf.Subject.CommonName)
 	}
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
-		add("certificates", "fail", "CA bundle: %v", err)
+		add("certificates", "fail", i18n.CLIDoctorCAUnreadable, err)
 		return nil
 	}
 	pool := x509.NewCertPool()
@@ -238,16 +288,16 @@ func checkCertificates(certFile, keyFile, caFile, serverName string, now time.Ti
 		}
 	}
 	if n == 0 {
-		add("certificates", "fail", "CA bundle %s holds no certificate", caFile)
+		add("certificates", "fail", i18n.CLIDoctorCAEmpty, caFile)
 		return nil
 	}
-	add("certificates", "ok", "client certificate, key and %d CA certificate(s) read", n)
+	add("certificates", "ok", i18n.CLIDoctorCertsOK, n)
 	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
 }
 
 // checkConnectivity tries DNS, TCP and TLS to the Prescription Centre, each
 // reported on its own.
-func checkConnectivity(ctx context.Context, u *url.URL, tlsConf *tls.Config, timeout time.Duration, add func(name, status, format string, args ...any)) {
+func checkConnectivity(ctx context.Context, u *url.URL, tlsConf *tls.Config, timeout time.Duration, add addCheck) {
 	host, port := u.Hostname(), u.Port()
 	if port == "" {
 		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
@@ -256,24 +306,24 @@ func checkConnectivity(ctx context.Context, u *url.URL, tlsConf *tls.Config, tim
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupHost(dctx, host)
 	if err != nil {
-		add("dns", "fail", "cannot resolve %s: %v (check the name and the DNS server)", host, err)
+		add("dns", "fail", i18n.CLIDoctorDNSFailed, host, err)
 		return
 	}
-	add("dns", "ok", "%s resolves to %s", host, strings.Join(addrs, ", "))
+	add("dns", "ok", i18n.CLIDoctorDNSOK, host, strings.Join(addrs, ", "))
 	start := time.Now()
 	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(dctx, "tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		add("tcp", "fail", "cannot connect to %s:%s: %v (a firewall, or the service is down)", host, port, err)
+		add("tcp", "fail", i18n.CLIDoctorTCPFailed, host, port, err)
 		return
 	}
-	add("tcp", "ok", "connected to %s in %s", conn.RemoteAddr(), time.Since(start).Round(time.Millisecond))
+	add("tcp", "ok", i18n.CLIDoctorTCPOK, conn.RemoteAddr(), time.Since(start).Round(time.Millisecond))
 	defer conn.Close()
 	if u.Scheme != "https" {
-		add("tls", "skip", "plain HTTP")
+		add("tls", "skip", i18n.CLIDoctorTLSPlain)
 		return
 	}
 	if tlsConf == nil {
-		add("tls", "skip", "no usable certificates to try a handshake with")
+		add("tls", "skip", i18n.CLIDoctorTLSNoCerts)
 		return
 	}
 	conf := tlsConf.Clone()
@@ -283,18 +333,28 @@ func checkConnectivity(ctx context.Context, u *url.URL, tlsConf *tls.Config, tim
 	tconn := tls.Client(conn, conf)
 	conn.SetDeadline(time.Now().Add(timeout))
 	if err := tconn.HandshakeContext(dctx); err != nil {
-		add("tls", "fail", "handshake with %s failed: %v", host, err)
+		add("tls", "fail", i18n.CLIDoctorTLSFailed, host, err)
 		return
 	}
 	st := tconn.ConnectionState()
-	add("tls", "ok", "%s, server certificate %s valid until %s", tls.VersionName(st.Version), st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].NotAfter.Format(time.DateOnly))
+	add("tls", "ok", i18n.CLIDoctorTLSOK, tls.VersionName(st.Version), st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].NotAfter.Format(time.DateOnly))
 }
 
 // pharmacyCheck fails while the pharmacy's identity is incomplete or its
 // OID malformed: nothing can be recorded without it (issue 18).
-func pharmacyCheck(c *config.Config) Check {
-	if err := c.Pharmacy.Check(); err != nil {
-		return Check{Name: "pharmacy identity", Status: "fail", Detail: rx.ErrorMessage(err) + " " + c.PharmacyHelp()}
+func pharmacyCheck(c *config.Config, add addCheck) {
+	var missing []string
+	for _, k := range []struct{ key, value string }{{"pharmacy.oid", c.Pharmacy.OID}, {"pharmacy.name", c.Pharmacy.Name}} {
+		if strings.TrimSpace(k.value) == "" {
+			missing = append(missing, k.key)
+		}
 	}
-	return Check{Name: "pharmacy identity", Status: "ok", Detail: fmt.Sprintf("%s, OID %s: records can be made", c.Pharmacy.Name, c.Pharmacy.OID)}
+	switch err := c.Pharmacy.Check(); {
+	case len(missing) > 0:
+		add("pharmacy identity", "fail", i18n.CLIDoctorPharmacyMissing, strings.Join(missing, ", "), c.File())
+	case err != nil:
+		add("pharmacy identity", "fail", i18n.CLIDoctorError, err)
+	default:
+		add("pharmacy identity", "ok", i18n.CLIDoctorPharmacyOK, c.Pharmacy.Name, c.Pharmacy.OID)
+	}
 }

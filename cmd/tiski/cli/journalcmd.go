@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdJournal builds `tiski journal`.
@@ -62,7 +64,7 @@ func journalVerifyRun(ctx context.Context, opts *JournalVerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	out := opts.Factory.IO.Out
+	out, l := opts.Factory.IO.Out, opts.Factory.Lang()
 	if opts.JSON {
 		v := map[string]any{"ok": rep.OK, "records": rep.Records, "problem": rep.Problem, "integrity": rep.Integrity}
 		if rep.FirstBad != nil {
@@ -72,19 +74,19 @@ func journalVerifyRun(ctx context.Context, opts *JournalVerifyOptions) error {
 			return err
 		}
 	} else if rep.OK {
-		fmt.Fprintf(out, "Journal %s is intact: %d records, hash chain verified, integrity check ok.\n", j.Path(), rep.Records)
+		fmt.Fprintln(out, l.T(i18n.CLIJournalIntact, j.Path(), rep.Records))
 	}
 	if rep.OK {
 		return nil
 	}
-	msg := "the journal failed verification: " + rep.Problem
+	msg := l.T(i18n.CLIJournalFailed, rep.Problem)
 	if rep.FirstBad != nil {
-		msg = fmt.Sprintf("the journal failed verification at record %d (%s): %s", rep.FirstBad.Seq, rep.FirstBad.ID, rep.Problem)
+		msg = l.T(i18n.CLIJournalFailedAt, rep.FirstBad.Seq, rep.FirstBad.ID, rep.Problem)
 	}
 	if len(rep.Integrity) > 0 && !(len(rep.Integrity) == 1 && rep.Integrity[0] == "ok") {
-		msg += "; integrity check: " + strings.Join(rep.Integrity, "; ")
+		msg += l.T(i18n.CLIJournalIntegrity, strings.Join(rep.Integrity, "; "))
 	}
-	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s. Keep the file as it is for investigation and call IT", msg)}
+	return &ExitError{Code: ExitFailed, Err: errors.New(l.T(i18n.CLIJournalKeepFile, msg))}
 }
 
 // JournalExportOptions are the options of `tiski journal export`.
@@ -235,6 +237,6 @@ func journalBackupRun(ctx context.Context, opts *JournalBackupOptions) error {
 	if err := j.Backup(ctx, opts.To); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Factory.IO.Out, "Backed up %s to %s.\n", j.Path(), opts.To)
+	fmt.Fprintln(opts.Factory.IO.Out, opts.Factory.Lang().T(i18n.CLIJournalBackedUp, j.Path(), opts.To))
 	return nil
 }

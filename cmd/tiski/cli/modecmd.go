@@ -10,6 +10,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/mode"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdMode builds `tiski mode`.
@@ -37,13 +38,16 @@ func printMode(f *Factory, st rx.ModeState, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(f.IO.Out).Encode(st)
 	}
+	// The mode's name comes first and as it is (ONLINE, FAULT,
+	// RECOVERING): scripts and the counter's status line use the same word.
+	l := f.Lang()
 	fmt.Fprintf(f.IO.Out, "%s", st.Mode)
 	if st.Override {
-		fmt.Fprint(f.IO.Out, " (held manually; 'tiski mode auto' releases it)")
+		fmt.Fprint(f.IO.Out, " "+l.T(i18n.CLIModeHeld))
 	}
 	fmt.Fprintln(f.IO.Out)
 	if !st.Since.IsZero() {
-		fmt.Fprintf(f.IO.Out, "since %s: %s\n", st.Since.Local().Format("2006-01-02 15:04:05"), st.Cause)
+		fmt.Fprintln(f.IO.Out, l.T(i18n.CLISince, st.Since.Local().Format("2006-01-02 15:04:05"), st.Cause))
 	}
 	return nil
 }

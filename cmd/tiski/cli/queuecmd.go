@@ -14,6 +14,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdQueue builds `tiski queue`.
@@ -112,12 +113,13 @@ func queueListRun(ctx context.Context, opts *QueueOptions) error {
 		}
 		return json.NewEncoder(out).Encode(rows)
 	}
+	l := opts.Factory.Lang()
 	if len(entries) == 0 {
-		fmt.Fprintln(out, "The queue is empty: nothing waits for upload or review.")
+		fmt.Fprintln(out, l.T(i18n.CLIQueueEmpty))
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tID\tKIND\tSTATE\tTRIES\tNEXT\tWHY")
+	fmt.Fprintln(tw, l.T(i18n.CLIQueueHeader))
 	for _, e := range entries {
 		next := "-"
 		if !e.NextAttempt.IsZero() && (e.State == journal.OutboxRetry || e.State == journal.OutboxPending) {
@@ -128,9 +130,9 @@ func queueListRun(ctx context.Context, opts *QueueOptions) error {
 			why = e.LastError
 		}
 		if why == "" && e.DependsOn != "" {
-			why = "waits for " + e.DependsOn
+			why = l.T(i18n.CLIQueueWaitsFor, e.DependsOn)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Seq, e.RecordID, e.Kind, e.State, e.Attempts, next, truncate(why, 70))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Seq, e.RecordID, kindText(l, string(e.Kind)), stateText(l, e.State), e.Attempts, next, truncate(why, 70))
 	}
 	return tw.Flush()
 }
@@ -195,35 +197,51 @@ func queueShowRun(ctx context.Context, opts *QueueOptions) error {
 		}
 		return json.NewEncoder(out).Encode(v)
 	}
-	fmt.Fprintf(out, "Record     %s (#%d)\nKind       %s\nTime       %s (recorded %s)\nPharmacist %s at %s, mode %s\n",
-		rec.ID, rec.Seq, rec.Kind, rec.Time.Local().Format("2006-01-02 15:04:05"), rec.CreatedAt.Local().Format("2006-01-02 15:04:05"),
-		rec.Pharmacist, rec.Terminal, rec.Mode)
+	l := opts.Factory.Lang()
+	const stamp = "2006-01-02 15:04:05"
+	rows := [][2]string{
+		{l.T(i18n.CLIQueueShowRecord), fmt.Sprintf("%s (#%d)", rec.ID, rec.Seq)},
+		{l.T(i18n.CLIQueueShowKind), kindText(l, string(rec.Kind))},
+		{l.T(i18n.CLIQueueShowTime), l.T(i18n.CLIQueueShowTimeValue, rec.Time.Local().Format(stamp), rec.CreatedAt.Local().Format(stamp))},
+		{l.T(i18n.CLIQueueShowPharmacist), l.T(i18n.CLIQueueShowPharmacistValue, rec.Pharmacist, rec.Terminal, rec.Mode)},
+	}
 	if rec.Patient != "" {
-		fmt.Fprintf(out, "Patient    %s\n", hetu.Mask(rec.Patient))
+		rows = append(rows, [2]string{l.T(i18n.CLIQueueShowPatient), hetu.Mask(rec.Patient)})
 	}
 	if len(rec.Rules) > 0 {
-		fmt.Fprintf(out, "Rules      %s\n", strings.Join(rec.Rules, ", "))
+		rows = append(rows, [2]string{l.T(i18n.CLIQueueShowRules), strings.Join(rec.Rules, ", ")})
 	}
 	if rec.RefersTo != "" {
-		fmt.Fprintf(out, "Refers to  %s\n", rec.RefersTo)
+		rows = append(rows, [2]string{l.T(i18n.CLIQueueShowRefersTo), rec.RefersTo})
 	}
 	if hasEntry {
-		fmt.Fprintf(out, "Queue      %s, %d attempt(s)", entry.State, entry.Attempts)
+		state := l.T(i18n.CLIQueueShowStateValue, stateText(l, entry.State), entry.Attempts)
 		if !entry.NextAttempt.IsZero() && entry.State == journal.OutboxRetry {
-			fmt.Fprintf(out, ", next at %s", entry.NextAttempt.Local().Format("15:04:05"))
+			state += l.T(i18n.CLIQueueShowNext, entry.NextAttempt.Local().Format("15:04:05"))
 		}
-		fmt.Fprintln(out)
-		for _, line := range [][2]string{{"Upstream   ", entry.UpstreamID}, {"Waits for  ", entry.DependsOn}, {"Conflict   ", entry.Conflict}, {"Last error ", entry.LastError}} {
-			if line[1] != "" {
-				fmt.Fprintf(out, "%s%s\n", line[0], line[1])
+		rows = append(rows, [2]string{l.T(i18n.CLIQueueShowState), state})
+		for _, line := range []struct {
+			k i18n.Key
+			v string
+		}{{i18n.CLIQueueShowUpstream, entry.UpstreamID}, {i18n.CLIQueueShowWaits, entry.DependsOn}, {i18n.CLIQueueShowConflict, entry.Conflict}, {i18n.CLIQueueShowLastError, entry.LastError}} {
+			if line.v != "" {
+				rows = append(rows, [2]string{l.T(line.k), line.v})
 			}
 		}
 	} else {
-		fmt.Fprintln(out, "Queue      not uploaded (this kind of record stays local)")
+		rows = append(rows, [2]string{l.T(i18n.CLIQueueShowState), l.T(i18n.CLIQueueShowLocal)})
 	}
-	fmt.Fprintf(out, "Content    %s\n", maskedBody(rec))
+	rows = append(rows, [2]string{l.T(i18n.CLIQueueShowContent), string(maskedBody(rec))})
+	writeFields(out, l, false, 0, queueShowLabels, rows)
 	return nil
 }
+
+// queueShowLabels are the labels of `tiski queue show`, which set the
+// width of its label column.
+var queueShowLabels = []i18n.Key{i18n.CLIQueueShowRecord, i18n.CLIQueueShowKind, i18n.CLIQueueShowTime,
+	i18n.CLIQueueShowPharmacist, i18n.CLIQueueShowPatient, i18n.CLIQueueShowRules, i18n.CLIQueueShowRefersTo,
+	i18n.CLIQueueShowState, i18n.CLIQueueShowUpstream, i18n.CLIQueueShowWaits, i18n.CLIQueueShowConflict,
+	i18n.CLIQueueShowLastError, i18n.CLIQueueShowContent}
 
 // NewCmdQueueRetry builds `tiski queue retry`.
 func NewCmdQueueRetry(f *Factory, runF func(context.Context, *QueueOptions) error) *cobra.Command {

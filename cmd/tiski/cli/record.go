@@ -17,6 +17,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdRecord builds `tiski record`.
@@ -333,14 +334,15 @@ func printResults(f *Factory, results []recordResult, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(f.IO.Out).Encode(results)
 	}
+	l := f.Lang()
 	for _, r := range results {
 		if r.Already {
-			fmt.Fprintf(f.IO.Out, "%s\talready recorded as %s #%d; not recorded again\n", r.ID, r.Kind, r.Seq)
+			fmt.Fprintln(f.IO.Out, l.T(i18n.CLIRecordAlready, r.ID, kindText(l, r.Kind), r.Seq))
 			continue
 		}
-		fmt.Fprintf(f.IO.Out, "%s\trecorded %s #%d, queued for upload\n", r.ID, strings.ReplaceAll(r.Kind, "_", " "), r.Seq)
+		fmt.Fprintln(f.IO.Out, l.T(i18n.CLIRecordDone, r.ID, strings.ReplaceAll(kindText(l, r.Kind), "_", " "), r.Seq))
 		for _, w := range r.Warnings {
-			fmt.Fprintf(f.IO.Out, "\twarning: %s\n", w)
+			fmt.Fprintln(f.IO.Out, l.T(i18n.CLIRecordWarning, w))
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // NewCmdSync builds `tiski sync`.
@@ -136,48 +138,57 @@ func syncStatusRun(ctx context.Context, opts *SyncOptions) error {
 			return err
 		}
 	} else {
-		printSyncStatus(f.IO.Out, s, opts.Now())
+		printSyncStatus(f.IO.Out, f.Lang(), s, opts.Now())
 	}
 	return queueExit(s.Counts)
 }
 
-func printSyncStatus(out io.Writer, s SyncStatus, now time.Time) {
-	mode := string(s.Mode.Mode)
+func printSyncStatus(out io.Writer, l i18n.Lang, s SyncStatus, now time.Time) {
+	mode := modeText(l, s.Mode.Mode)
 	if s.Mode.Override {
-		mode += " (held manually)"
+		mode += " " + l.T(i18n.CLIHeldManually)
 	}
 	if !s.Mode.Since.IsZero() {
-		mode += fmt.Sprintf(" since %s: %s", s.Mode.Since.Local().Format("2006-01-02 15:04:05"), s.Mode.Cause)
+		mode += " " + l.T(i18n.CLISince, s.Mode.Since.Local().Format("2006-01-02 15:04:05"), s.Mode.Cause)
 	}
 	c := s.Counts
-	fmt.Fprintf(out, "Mode:            %s\n", mode)
-	fmt.Fprintf(out, "Pending:         %d\n", c.Pending)
-	fmt.Fprintf(out, "Sending:         %d\n", c.Sending)
-	fmt.Fprintf(out, "Retry:           %d\n", c.Retry)
-	fmt.Fprintf(out, "Conflict:        %d\n", c.Conflict)
-	fmt.Fprintf(out, "Rejected:        %d\n", c.Rejected)
-	fmt.Fprintf(out, "Parked:          %d\n", c.Parked)
-	fmt.Fprintf(out, "Voided:          %d\n", c.Voided)
-	fmt.Fprintf(out, "Done:            %d\n", c.Done)
-	fmt.Fprintf(out, "Oldest pending:  %s\n", ago(c.OldestPending, now, "none"))
-	fmt.Fprintf(out, "Last upload:     %s\n", ago(c.LastDone, now, "never"))
-	fmt.Fprintf(out, "Last attempt:    %s\n", ago(c.LastAttempt, now, "never"))
+	lastError := l.T(i18n.CLINone)
 	if c.LastError != "" {
-		fmt.Fprintf(out, "Last error:      %s (%s)\n", c.LastError, ago(c.LastErrorAt, now, "?"))
-	} else {
-		fmt.Fprintf(out, "Last error:      none\n")
+		lastError = l.T(i18n.CLISyncErrorAt, c.LastError, ago(l, c.LastErrorAt, now, l.T(i18n.CLIUnknownTime)))
 	}
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	writeFields(out, l, true, 0, syncLabels, [][2]string{
+		{l.T(i18n.CLISyncMode), mode},
+		{l.T(i18n.CLISyncPending), n(c.Pending)},
+		{l.T(i18n.CLISyncSending), n(c.Sending)},
+		{l.T(i18n.CLISyncRetry), n(c.Retry)},
+		{l.T(i18n.CLISyncConflict), n(c.Conflict)},
+		{l.T(i18n.CLISyncRejected), n(c.Rejected)},
+		{l.T(i18n.CLISyncParked), n(c.Parked)},
+		{l.T(i18n.CLISyncVoided), n(c.Voided)},
+		{l.T(i18n.CLISyncDone), n(c.Done)},
+		{l.T(i18n.CLISyncOldest), ago(l, c.OldestPending, now, l.T(i18n.CLINone))},
+		{l.T(i18n.CLISyncLastUpload), ago(l, c.LastDone, now, l.T(i18n.CLINever))},
+		{l.T(i18n.CLISyncLastAttempt), ago(l, c.LastAttempt, now, l.T(i18n.CLINever))},
+		{l.T(i18n.CLISyncLastError), lastError},
+	})
 	if c.NeedsReview() > 0 {
-		fmt.Fprintf(out, "%d record(s) need a pharmacist's review: 'tiski conflicts list'.\n", c.NeedsReview())
+		fmt.Fprintln(out, l.T(i18n.CLIReviewHint, c.NeedsReview()))
 	}
 }
 
+// syncLabels are the labels of `tiski sync status`, which set the width
+// of its label column.
+var syncLabels = []i18n.Key{i18n.CLISyncMode, i18n.CLISyncPending, i18n.CLISyncSending, i18n.CLISyncRetry,
+	i18n.CLISyncConflict, i18n.CLISyncRejected, i18n.CLISyncParked, i18n.CLISyncVoided, i18n.CLISyncDone,
+	i18n.CLISyncOldest, i18n.CLISyncLastUpload, i18n.CLISyncLastAttempt, i18n.CLISyncLastError}
+
 // ago shows a time with how long ago it was.
-func ago(t, now time.Time, zero string) string {
+func ago(l i18n.Lang, t, now time.Time, zero string) string {
 	if t.IsZero() {
 		return zero
 	}
-	return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04:05"), now.Sub(t).Round(time.Second))
+	return l.T(i18n.CLIAgo, t.Local().Format("2006-01-02 15:04:05"), now.Sub(t).Round(time.Second))
 }
 
 // NewCmdSyncRun builds `tiski sync run`.
@@ -247,7 +258,7 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(f.IO.Out, start.Unsent(), opts.Now)
+	p := newProgress(f.IO.Out, f.Lang(), start.Unsent(), opts.Now)
 	cfg.OnOutcome = p.outcome
 
 	m, w, err := uploader(f, j, client, cfg)
@@ -269,8 +280,8 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.Out, "Uploaded %d; %d in conflict, %d rejected, %d transient failures retried. Left: %d waiting, %d blocked behind records under review, %d to review.\n",
-		sum.Uploaded, sum.Conflicts, sum.Rejected, sum.Retries, end.Unsent()-int64(sum.Blocked), sum.Blocked, end.NeedsReview())
+	fmt.Fprintln(f.IO.Out, f.Lang().T(i18n.CLISyncRunSummary,
+		sum.Uploaded, sum.Conflicts, sum.Rejected, sum.Retries, end.Unsent()-int64(sum.Blocked), sum.Blocked, end.NeedsReview()))
 	return queueExit(end)
 }
 
@@ -279,6 +290,7 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 // review).
 type progress struct {
 	out   io.Writer
+	lang  i18n.Lang
 	tty   bool
 	now   func() time.Time
 	total int64
@@ -291,12 +303,12 @@ type progress struct {
 	lastPrint time.Time
 }
 
-func newProgress(out io.Writer, total int64, now func() time.Time) *progress {
+func newProgress(out io.Writer, lang i18n.Lang, total int64, now func() time.Time) *progress {
 	tty := false
 	if file, ok := out.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
 		tty = true
 	}
-	return &progress{out: out, tty: tty, total: total, now: now}
+	return &progress{out: out, lang: lang, tty: tty, total: total, now: now}
 }
 
 func (p *progress) outcome(o queue.Outcome) {
@@ -338,7 +350,7 @@ func (p *progress) tick(ctx context.Context, mode func() rx.ModeState) {
 func (p *progress) draw(mode string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	counts := fmt.Sprintf("%d/%d uploaded, %d retried, %d to review", p.done, p.total, p.retries, p.review)
+	counts := p.lang.T(i18n.CLISyncProgress, p.done, p.total, p.retries, p.review)
 	if mode != "" {
 		counts += ", " + mode
 	}
@@ -407,7 +419,7 @@ func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer j.Close()
-	last := ""
+	last, l := "", f.Lang()
 	t := time.NewTicker(opts.Interval)
 	defer t.Stop()
 	for {
@@ -419,10 +431,9 @@ func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
 			return err
 		}
 		c := s.Counts
-		line := fmt.Sprintf("%s  pending %d  sending %d  retry %d  conflict %d  rejected %d  parked %d  done %d",
-			s.Mode.Mode, c.Pending, c.Sending, c.Retry, c.Conflict, c.Rejected, c.Parked, c.Done)
+		line := l.T(i18n.CLISyncWatch, s.Mode.Mode, c.Pending, c.Sending, c.Retry, c.Conflict, c.Rejected, c.Parked, c.Done)
 		if c.LastError != "" {
-			line += "  last error: " + c.LastError
+			line += l.T(i18n.CLISyncWatchError, c.LastError)
 		}
 		if line != last {
 			last = line
