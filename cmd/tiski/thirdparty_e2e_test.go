@@ -418,7 +418,8 @@ func thirdPartyScenario(t *testing.T, up upstream) {
 			return out.String(), exitCode(t, err)
 		case <-stop:
 			cmd.Process.Signal(syscall.SIGKILL)
-			return out.String(), exitCode(t, <-exited)
+			code := exitCode(t, <-exited) // Wait has copied all the output
+			return out.String(), code
 		case <-time.After(90 * time.Second):
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-exited
