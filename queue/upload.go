@@ -307,7 +307,7 @@ func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, re
 	if err == nil {
 		err = fmt.Errorf("the transaction answer has %d dispensings for the %d sent", len(tr.Dispensings), len(ds))
 	}
-	if len(sent) == 0 || centre.ClassOf(err) == centre.Transient || ctx.Err() != nil {
+	if len(sent) == 0 || centre.ClassOf(err) == centre.Transient || ctx.Err() != nil || storedButUnusable(err) {
 		w.failed(ctx, append([]journal.OutboxEntry{e}, sent...), err, "")
 		return
 	}
@@ -323,6 +323,15 @@ func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, re
 		return
 	}
 	w.complete(ctx, []journal.OutboxEntry{e}, []string{tr.Prescription.ID})
+}
+
+// storedButUnusable reports whether err is about a 2xx answer that could
+// not be used: the Prescription Centre stored the transaction, so it was
+// not refused, and sending its records again one by one would rely on the
+// server having kept them as sent (issue 18). They go to review together.
+func storedButUnusable(err error) bool {
+	ce, ok := centreError(err)
+	return ok && ce.Status >= 200 && ce.Status < 300
 }
 
 // duplicate looks for an e-prescription that the paper or telephone

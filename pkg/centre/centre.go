@@ -6,6 +6,10 @@
 // The wire contract is pkg/centresim/README.md. This package encodes and
 // decodes FHIR with its own types and shares no FHIR code with the
 // simulator (DESIGN §4). It never retries: retries live in queue/.
+//
+// It relies on nothing a server echoes back beyond what R4 promises; every
+// place it reads back what it sent is listed, with why it is safe, in that
+// README's "What the client takes from a server's answers" (issue 18).
 package centre
 
 import (

@@ -212,20 +212,28 @@ func (c *Client) RecordDispensing(ctx context.Context, d rx.Dispensing, opts ...
 		return Receipt{}, notSent(op, err)
 	}
 	a, err := c.do(ctx, request{op: op, method: http.MethodPost, target: "MedicationDispense",
-		body: mustJSON(md), headers: map[string]string{"If-None-Exist": ifNoneExist(urn)}})
+		body: mustJSON(md), headers: map[string]string{"If-None-Exist": ifNoneExist(urn), "Prefer": preferRepresentation}})
 	if err != nil {
 		return Receipt{}, err
 	}
 	return createdReceipt(op, a, "MedicationDispense", urn)
 }
 
-// createdReceipt reads the answer to a conditional create.
+// preferRepresentation asks for the stored resource in the answer to a
+// write (R4 http.html#ins), so that its identifier can be checked; a server
+// that answers without it is read by its Location.
+const preferRepresentation = "return=representation"
+
+// createdReceipt reads the answer to a conditional create: the resource
+// returned, whose identifier must be the record's, or else the Location
+// when the body is empty or an OperationOutcome (R4 lets a server answer
+// either way).
 func createdReceipt(op string, a *answer, resourceType, urn string) (Receipt, error) {
 	if a.status != http.StatusCreated && a.status != http.StatusOK {
 		return Receipt{}, badAnswer(op, a, tagf(ErrBadResponse, "unexpected HTTP status %d to a create", a.status))
 	}
 	var rc Receipt
-	if len(strings.TrimSpace(string(a.body))) > 0 {
+	if len(strings.TrimSpace(string(a.body))) > 0 && resourceTypeOf(a.body) != "OperationOutcome" {
 		var err error
 		if rc, err = receiptFromResource(a.body, resourceType, urn); err != nil {
 			return Receipt{}, badAnswer(op, a, err)
@@ -269,9 +277,19 @@ func (c *Client) RecordPrescription(ctx context.Context, p rx.Prescription, ds [
 	if err != nil {
 		return TransactionReceipt{}, notSent(op, err)
 	}
-	a, err := c.do(ctx, request{op: op, method: http.MethodPost, target: "", body: body})
+	a, err := c.do(ctx, request{op: op, method: http.MethodPost, target: "", body: body,
+		headers: map[string]string{"Prefer": preferRepresentation}})
 	if err != nil {
 		return TransactionReceipt{}, err
+	}
+	// The record of each entry, in the order sent: transaction() checked
+	// every id already.
+	urns := make([]string, 0, 1+len(ds))
+	urn, _ := recordURN(p.RecordID)
+	urns = append(urns, urn)
+	for _, d := range ds {
+		urn, _ := recordURN(d.ID)
+		urns = append(urns, urn)
 	}
 	var bd bundle
 	if err := decode(a.body, "Bundle", &bd); err != nil {
@@ -300,10 +318,20 @@ func (c *Client) RecordPrescription(ctx context.Context, p rx.Prescription, ds [
 		}
 		rc := Receipt{ID: id, Version: v, Created: status == "201"}
 		if len(e.Resource) > 0 {
+			// The answer's entries are in the order of the request (R4);
+			// where the resource is returned, its identifier shows that
+			// this entry is the record sent, and that the server kept
+			// the record's identity. Without it, the order is relied on.
 			var head struct {
-				Status string `json:"status"`
+				ResourceType string       `json:"resourceType"`
+				Status       string       `json:"status"`
+				Identifier   []identifier `json:"identifier"`
 			}
-			if json.Unmarshal(e.Resource, &head) == nil {
+			if json.Unmarshal(e.Resource, &head) == nil && head.ResourceType == rt {
+				if !hasRecordIdentifier(head.Identifier, urns[i]) {
+					return TransactionReceipt{}, badAnswer(op, a, tagf(ErrBadResponse,
+						"transaction entry %d: the %s returned does not carry the record's identifier %s (the server reordered the entries or rewrote the identifier)", i+1, rt, urns[i]))
+				}
 				rc.Status = head.Status
 			}
 		}
@@ -339,18 +367,56 @@ func (c *Client) landed(ctx context.Context, op, resourceType, recordID string) 
 	if err != nil {
 		return Receipt{}, false, err
 	}
-	switch n := len(res.matches); {
+	matches := withRecordIdentifier(res.matches, urn)
+	switch n := len(matches); {
 	case n == 0:
 		return Receipt{}, false, nil
 	case n > 1:
 		return Receipt{}, false, &Error{Op: op, Class: Conflict, RequestID: res.requestID,
 			Err: tagf(ErrMultipleMatches, "%d records carry the record id %s", n, strings.TrimPrefix(urn, "urn:uuid:"))}
 	}
-	rc, err := receiptFromResource(res.matches[0], resourceType, urn)
+	rc, err := receiptFromResource(matches[0], resourceType, urn)
 	if err != nil {
 		return Receipt{}, false, badAnswer(op, res.last, err)
 	}
 	return rc, true, nil
+}
+
+// withRecordIdentifier keeps the matches that carry the record identifier
+// urn. A search by identifier is filtered again here: a server that ignores
+// a search parameter it does not support answers with every resource of
+// the type (R4 search.html#errors allows it), and the one record must not
+// be taken for several, or for another.
+func withRecordIdentifier(matches []json.RawMessage, urn string) []json.RawMessage {
+	var out []json.RawMessage
+	for _, m := range matches {
+		var r struct {
+			Identifier []identifier `json:"identifier"`
+		}
+		if json.Unmarshal(m, &r) == nil && hasRecordIdentifier(r.Identifier, urn) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// hasRecordIdentifier reports whether ids hold the record identifier urn.
+func hasRecordIdentifier(ids []identifier, urn string) bool {
+	for _, id := range ids {
+		if id.System == rx.SystemRecordUUID && strings.EqualFold(id.Value, urn) {
+			return true
+		}
+	}
+	return false
+}
+
+// resourceTypeOf is the resourceType of a JSON resource, or "".
+func resourceTypeOf(b []byte) string {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+	}
+	_ = json.Unmarshal(b, &head)
+	return head.ResourceType
 }
 
 // searchResult is a search's matches over all its pages.

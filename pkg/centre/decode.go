@@ -354,11 +354,7 @@ func receiptFromResource(b []byte, resourceType, urn string) (Receipt, error) {
 	if err := decode(b, resourceType, &r); err != nil {
 		return Receipt{}, err
 	}
-	found := false
-	for _, id := range r.Identifier {
-		found = found || (id.System == rx.SystemRecordUUID && strings.EqualFold(id.Value, urn))
-	}
-	if !found {
+	if !hasRecordIdentifier(r.Identifier, urn) {
 		return Receipt{}, tagf(ErrBadResponse, "the %s returned is not the record sent (identifier differs)", resourceType)
 	}
 	if r.ID == "" {

@@ -23,6 +23,24 @@ func recordURN(id string) (string, error) {
 	return "urn:uuid:" + u.String(), nil
 }
 
+// entryNamespace is the namespace of the name-based UUIDs (RFC 9562,
+// version 5: SHA-1) that name a transaction Bundle's entries. It is fixed
+// for good: changing it changes no stored data, but keeping it keeps a
+// retried transaction byte for byte the same as its first attempt.
+var entryNamespace = uuid.MustParse("cd018acd-259e-4bc8-b4f6-6b18d2b41531")
+
+// entryFullURL is the fullUrl of the transaction entry carrying the record
+// with identifier value urn: urn:uuid:<the name-based UUID of urn>. It is
+// stable across retries, yet never the record's own identifier. A server
+// resolves every occurrence of an entry's fullUrl in the Bundle to the
+// resource it becomes (R4 http.html#trules; Medplum does it to any string,
+// not only to references); had the fullUrl been the identifier value, the
+// identifier would be stored rewritten as MedicationDispense/<id>, and the
+// conditional create on it would never match again (issue 18).
+func entryFullURL(urn string) string {
+	return "urn:uuid:" + uuid.NewSHA1(entryNamespace, []byte(urn)).String()
+}
+
 // ifNoneExist is the condition of a conditional create on a record id.
 func ifNoneExist(urn string) string { return "identifier=" + rx.SystemRecordUUID + "|" + urn }
 
@@ -278,8 +296,9 @@ func (c *Client) transaction(p rx.Prescription, ds []rx.Dispensing, o options) (
 	if err != nil {
 		return nil, err
 	}
+	mrFull := entryFullURL(mrURN)
 	entries := []bundleEntry{{
-		FullURL:  mrURN,
+		FullURL:  mrFull,
 		Resource: mustJSON(mr),
 		Request:  &bundleRequest{Method: "POST", URL: "MedicationRequest", IfNoneExist: ifNoneExist(mrURN)},
 	}}
@@ -306,7 +325,7 @@ func (c *Client) transaction(p rx.Prescription, ds []rx.Dispensing, o options) (
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
-		md, mdURN, err := c.dispensing(d, &reference{Reference: mrURN}, o)
+		md, mdURN, err := c.dispensing(d, &reference{Reference: mrFull}, o)
 		if err != nil {
 			return nil, err
 		}
@@ -316,12 +335,35 @@ func (c *Client) transaction(p rx.Prescription, ds []rx.Dispensing, o options) (
 		}
 		seen[mdURN] = true
 		entries = append(entries, bundleEntry{
-			FullURL:  mdURN,
+			FullURL:  entryFullURL(mdURN),
 			Resource: mustJSON(md),
 			Request:  &bundleRequest{Method: "POST", URL: "MedicationDispense", IfNoneExist: ifNoneExist(mdURN)},
 		})
 	}
+	if err := fullURLsOnlyInReferences(entries); err != nil {
+		return nil, err
+	}
 	return json.Marshal(bundle{ResourceType: "Bundle", Type: "transaction", Entry: entries})
+}
+
+// fullURLsOnlyInReferences makes sure that no entry's fullUrl appears in
+// the Bundle's resources except as a reference's value: anywhere else (an
+// identifier, a note) a server would rewrite it too. Name-based UUIDs make
+// that impossible in practice; a record id crafted to be one is refused
+// here rather than stored rewritten.
+func fullURLsOnlyInReferences(entries []bundleEntry) error {
+	for _, e := range entries {
+		quoted := `"` + e.FullURL + `"`
+		for _, other := range entries {
+			body := string(other.Resource)
+			if strings.Count(body, quoted) != strings.Count(body, `"reference":`+quoted) {
+				var v rx.ValidationError
+				v.Add("record id", "the transaction entry name %s also appears in a record as other than a reference; the record cannot be sent as it is", e.FullURL)
+				return v.Err()
+			}
+		}
+	}
+	return nil
 }
 
 // mustJSON marshals one of this package's wire structs, which cannot fail.

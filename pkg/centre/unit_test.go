@@ -259,7 +259,7 @@ func TestEncodedResourcesValidate(t *testing.T) {
 			[]string{`"code":"paper"`, extExceptionReason, `"reportedBoolean":true`, `"reference":"Patient?identifier=urn:oid:1.2.246.21|140348-901W"`,
 				`"ifNoneExist":"identifier=urn:ietf:rfc:3986|urn:uuid:0b9f0d8e-3c57-4d3c-9f0c-8a6a7d0e2b55"`,
 				`"ifNoneExist":"identifier=urn:ietf:rfc:3986|urn:uuid:a7d4f0f2-5b1e-4c0a-8c3c-3d5f6e7a8b9c"`,
-				`"authorizingPrescription":[{"reference":"urn:uuid:0b9f0d8e-3c57-4d3c-9f0c-8a6a7d0e2b55"}]`,
+				`"authorizingPrescription":[{"reference":"urn:uuid:bcac3f76-de89-536c-bcc9-d64e6d5fbcfe"}]`,
 				`"recorder":{"type":"Practitioner"`, `"reference":"Medication/med-123456"`, `"end":"2028-11-22"`}},
 		{"paper alone", samplePrescription(rx.FormPaper), nil, []string{`"code":"paper"`}},
 		{"telephone with dispensing", samplePrescription(rx.FormTelephone), []rx.Dispensing{paperDisp},
@@ -286,6 +286,72 @@ func TestEncodedResourcesValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A transaction entry's fullUrl is a name-based UUID of the record's
+// identifier: the same on every attempt, and never a value a server could
+// rewrite anywhere but in a reference (issue 18: a server that resolves
+// every urn:uuid: string of the Bundle rewrote the identifiers).
+func TestTransactionFullURLs(t *testing.T) {
+	t.Parallel()
+	c := newUnitClient(t)
+	p := samplePrescription(rx.FormPaper)
+	d := sampleDispensing()
+	d.ID, d.PrescriptionID = "a7d4f0f2-5b1e-4c0a-8c3c-3d5f6e7a8b9c", ""
+	b, err := c.transaction(p, []rx.Dispensing{d}, options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.transaction(p, []rx.Dispensing{d}, options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(b) {
+		t.Errorf("the same records make another Bundle on a retry:\n%s\n%s", b, again)
+	}
+	var bd bundle
+	if err := json.Unmarshal(b, &bd); err != nil {
+		t.Fatal(err)
+	}
+	// uuid.NewSHA1(entryNamespace, "urn:uuid:<record id>"), pinned here so
+	// that a change of namespace or name shows.
+	want := []string{"urn:uuid:bcac3f76-de89-536c-bcc9-d64e6d5fbcfe", "urn:uuid:121591a0-2898-541e-947f-4198c6ec7c38"}
+	ids := []string{"urn:uuid:" + p.RecordID, "urn:uuid:" + d.ID}
+	if len(bd.Entry) != 2 {
+		t.Fatalf("%d entries, want 2", len(bd.Entry))
+	}
+	for i, e := range bd.Entry {
+		if e.FullURL != want[i] {
+			t.Errorf("entry %d: fullUrl %s, want %s", i+1, e.FullURL, want[i])
+		}
+		for _, id := range ids {
+			if e.FullURL == id {
+				t.Errorf("entry %d: fullUrl %s is a record's identifier", i+1, e.FullURL)
+			}
+		}
+		// The record's identifier is in its resource, exactly, and the
+		// fullUrls appear once as such and once as the dispensing's
+		// reference to its prescription: nowhere else.
+		if !strings.Contains(string(e.Resource), `{"system":"urn:ietf:rfc:3986","value":"`+ids[i]+`"}`) {
+			t.Errorf("entry %d lacks its identifier %s:\n%s", i+1, ids[i], e.Resource)
+		}
+	}
+	if n := strings.Count(string(b), `"`+want[0]+`"`); n != 2 {
+		t.Errorf("the prescription's fullUrl appears %d times, want 2 (its entry, the dispensing's reference):\n%s", n, b)
+	}
+	if n := strings.Count(string(b), `"`+want[1]+`"`); n != 1 {
+		t.Errorf("the dispensing's fullUrl appears %d times, want 1:\n%s", n, b)
+	}
+
+	// A record whose id is made to be another entry's fullUrl is refused,
+	// not sent to be stored rewritten.
+	crafted := d
+	crafted.ID = strings.TrimPrefix(want[0], "urn:uuid:")
+	_, err = c.transaction(p, []rx.Dispensing{crafted}, options{})
+	var v *rx.ValidationError
+	if !errors.As(err, &v) || !strings.Contains(err.Error(), "cannot be sent as it is") {
+		t.Errorf("a record id equal to an entry's fullUrl: %v, want a validation error", err)
 	}
 }
 

@@ -78,6 +78,7 @@ func (c *Client) void(ctx context.Context, op, resourceType, reasonElement, reco
 		return Receipt{}, err
 	}
 	what := strings.TrimPrefix(op, "void ")
+	res.matches = withRecordIdentifier(res.matches, urn)
 	switch n := len(res.matches); {
 	case n == 0:
 		return Receipt{}, &Error{Op: op, Class: Permanent, RequestID: res.requestID,
@@ -101,7 +102,7 @@ func (c *Client) void(ctx context.Context, op, resourceType, reasonElement, reco
 	if err != nil {
 		return Receipt{}, badAnswer(op, res.last, err)
 	}
-	headers := map[string]string{}
+	headers := map[string]string{"Prefer": preferRepresentation}
 	if rc.Version != "" {
 		headers["If-Match"] = `W/"` + rc.Version + `"`
 	}

@@ -172,8 +172,9 @@ func TestSeveralDispensingsInTransaction(t *testing.T) {
 		for _, q := range quantities[1:] {
 			rec := newUUID()
 			md := dispensing(rec, hetuMatti, "", "990011", q, "Apteekki Yksi")
-			md["authorizingPrescription"] = []any{map[string]any{"reference": "urn:uuid:" + rxRec}}
-			b["entry"] = append(b["entry"].([]any), map[string]any{"fullUrl": "urn:uuid:" + rec, "resource": md,
+			// The prescription entry's fullUrl, not its record identifier.
+			md["authorizingPrescription"] = []any{map[string]any{"reference": entry(b, 0)["fullUrl"]}}
+			b["entry"] = append(b["entry"].([]any), map[string]any{"fullUrl": "urn:uuid:" + newUUID(), "resource": md,
 				"request": map[string]any{"method": "POST", "url": "MedicationDispense", "ifNoneExist": "identifier=urn:ietf:rfc:3986|urn:uuid:" + rec}})
 			records = append(records, rec)
 		}

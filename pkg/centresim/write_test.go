@@ -14,17 +14,25 @@ import (
 )
 
 // transactionBundle builds a paper prescription and its dispensing, the
-// dispensing pointing at the prescription's urn:uuid: fullUrl.
+// dispensing pointing at the prescription's urn:uuid: fullUrl. An entry's
+// fullUrl is a UUID of its own, as tiski sends it, not the record's
+// identifier.
 func transactionBundle(rxRec, dispRec, patient string, prescribed, dispensed int) map[string]any {
+	return transactionBundleNamed(rxRec, dispRec, newUUID(), newUUID(), patient, prescribed, dispensed)
+}
+
+// transactionBundleNamed is transactionBundle with the entries' fullUrls
+// given.
+func transactionBundleNamed(rxRec, dispRec, rxFull, dispFull, patient string, prescribed, dispensed int) map[string]any {
 	mr := paperPrescription(rxRec, "Patient?identifier="+rx.SystemHETU+"|"+patient, "990011", prescribed)
 	md := dispensing(dispRec, patient, "", "990011", dispensed, "Apteekki Yksi")
-	md["authorizingPrescription"] = []any{map[string]any{"reference": "urn:uuid:" + rxRec}}
+	md["authorizingPrescription"] = []any{map[string]any{"reference": "urn:uuid:" + rxFull}}
 	return map[string]any{
 		"resourceType": "Bundle", "type": "transaction",
 		"entry": []any{
-			map[string]any{"fullUrl": "urn:uuid:" + rxRec, "resource": mr,
+			map[string]any{"fullUrl": "urn:uuid:" + rxFull, "resource": mr,
 				"request": map[string]any{"method": "POST", "url": "MedicationRequest", "ifNoneExist": "identifier=urn:ietf:rfc:3986|urn:uuid:" + rxRec}},
-			map[string]any{"fullUrl": "urn:uuid:" + dispRec, "resource": md,
+			map[string]any{"fullUrl": "urn:uuid:" + dispFull, "resource": md,
 				"request": map[string]any{"method": "POST", "url": "MedicationDispense", "ifNoneExist": "identifier=urn:ietf:rfc:3986|urn:uuid:" + dispRec}},
 		},
 	}
@@ -102,6 +110,42 @@ func TestTransaction(t *testing.T) {
 			}
 		}
 	})
+
+	// A fullUrl only names an entry within its Bundle (R4): the same
+	// records under other fullUrls, or under their own identifiers as
+	// fullUrls, are matched by their identifiers, and the reference to the
+	// prescription entry is resolved whatever its fullUrl.
+	for _, names := range []struct{ name, rxFull, dispFull string }{
+		{"other fullUrls", newUUID(), newUUID()},
+		{"fullUrls equal to the identifiers", rxRec, dispRec},
+	} {
+		t.Run("retried under "+names.name+", it is matched by identifier", func(t *testing.T) {
+			again := call(t, nil, "POST", s.URL()+"/", transactionBundleNamed(rxRec, dispRec, names.rxFull, names.dispFull, hetuMatti, 30, 30))
+			if again.status != 200 {
+				t.Fatalf("retry: %d %s", again.status, again.body)
+			}
+			if err := json.Unmarshal(again.body, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Entry) != 2 || resp.Entry[0].Resource["id"] != mrID || resp.Entry[0].Response.Status != "200 OK" || resp.Entry[1].Response.Status != "200 OK" {
+				t.Fatalf("answer %s, want both entries 200 OK, the prescription %s", again.body, mrID)
+			}
+			if got := resp.Entry[1].Resource["authorizingPrescription"].([]any)[0].(map[string]any)["reference"]; got != "MedicationRequest/"+mrID {
+				t.Errorf("the dispensing refers to %v, want MedicationRequest/%s", got, mrID)
+			}
+			for i, rec := range []string{rxRec, dispRec} {
+				ids, _ := json.Marshal(resp.Entry[i].Resource["identifier"])
+				if want := `[{"system":"urn:ietf:rfc:3986","value":"urn:uuid:` + rec + `"}]`; string(ids) != want {
+					t.Errorf("entry %d: identifier %s, want %s", i, ids, want)
+				}
+			}
+			for _, rec := range []struct{ rt, id string }{{"MedicationRequest", rxRec}, {"MedicationDispense", dispRec}} {
+				if n, _ := s.CountByIdentifier(rec.rt, rx.SystemRecordUUID, "urn:uuid:"+rec.id); n != 1 {
+					t.Errorf("%s stored %d times", rec.rt, n)
+				}
+			}
+		})
+	}
 
 	t.Run("all or nothing when the dispensing breaks a rule", func(t *testing.T) {
 		rxRec, dispRec := newUUID(), newUUID()
