@@ -2,12 +2,14 @@ package signin
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -54,6 +56,10 @@ type Refusal struct {
 	User      string        // the id tried, as the journal counts it (Key)
 	TriesLeft int           // WrongPIN: attempts left before the lock
 	Wait      time.Duration // TooSoon: until the next attempt is taken
+	// Checked: the PIN was checked and was wrong (or the id is no user),
+	// and the failure counted; with Locked, this failure locked the id.
+	// False: refused without a check, counting nothing.
+	Checked bool
 }
 
 // WaitSeconds is Wait in whole seconds, rounded up, for messages.
@@ -92,10 +98,13 @@ func Key(id string) string {
 }
 
 // dummyHash is checked in place of the PIN hash of an id that is no user,
-// so that answering for it takes the time a user's wrong PIN takes.
-var dummyHash = sync.OnceValues(func() (string, error) {
-	return HashPIN("00000000", DefaultParams)
-})
+// so that answering for it takes the time a user's wrong PIN takes: one
+// argon2id with the parameters `tiski users add` hashes with. No PIN
+// matches it (its key is zeros, not the hash of anything known), and it
+// costs nothing to make.
+var dummyHash = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+	DefaultParams.Memory, DefaultParams.Time, DefaultParams.Threads,
+	base64.RawStdEncoding.EncodeToString(make([]byte, saltLen)), base64.RawStdEncoding.EncodeToString(make([]byte, keyLen)))
 
 // Check signs a person in with the id and PIN against the journal's users,
 // counting failures per id tried (journal.AdmitSignIn): it returns the user
@@ -118,19 +127,21 @@ func Check(ctx context.Context, j *journal.Journal, id, pin string) (journal.Use
 	}
 	hash := u.PINHash
 	if !known || key != id {
-		if hash, err = dummyHash(); err != nil {
-			return journal.User{}, err
-		}
+		hash = dummyHash
 	}
+	// Once the PIN is checked its outcome is written even if ctx ended
+	// meanwhile (argon2id does not stop for it): the attempt is counted
+	// already, and the audit must not miss its failure.
+	ctx = context.WithoutCancel(ctx)
 	if !VerifyPIN(hash, pin) || !known || key != id {
 		c, err := j.SignInFailed(ctx, key, MaxFailures)
 		if err != nil {
 			return journal.User{}, err
 		}
 		if c.Locked() {
-			return journal.User{}, &Refusal{Reason: Locked, User: key}
+			return journal.User{}, &Refusal{Reason: Locked, User: key, Checked: true}
 		}
-		return journal.User{}, &Refusal{Reason: WrongPIN, User: key, TriesLeft: MaxFailures - c.Failures}
+		return journal.User{}, &Refusal{Reason: WrongPIN, User: key, TriesLeft: MaxFailures - c.Failures, Checked: true}
 	}
 	if _, ok, err := j.SignInSucceeded(ctx, key); err != nil {
 		return journal.User{}, err
