@@ -75,7 +75,7 @@ func (r *Refusal) Error() string {
 		return fmt.Sprintf("Sign-in refused: the account %s is locked after %d wrong tries in a row. IT must run: tiski users unlock %s",
 			r.User, MaxFailures, r.User)
 	}
-	return fmt.Sprintf("Sign-in failed: unknown user or wrong PIN. %d tries left before the account is locked.", r.TriesLeft)
+	return fmt.Sprintf("Sign-in failed: unknown user or wrong PIN. Tries left before the account is locked: %d.", r.TriesLeft)
 }
 
 // Unwrap gives the refusal its code for rx.ErrorCode.
