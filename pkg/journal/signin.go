@@ -10,6 +10,9 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
+// signInSchema is the schema that counts failed sign-ins (migration 0006).
+const signInSchema = 6
+
 // SignInCount is the failed sign-ins in a row of one id tried, a user's or
 // not (the journal does not say which).
 type SignInCount struct {

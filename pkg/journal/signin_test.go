@@ -129,4 +129,11 @@ func TestAdmitSignIn(t *testing.T) {
 	if sc, ok, err := j.SignInSucceeded(ctx, "aino"); err != nil || ok || !sc.Locked() {
 		t.Errorf("SignInSucceeded on a locked id = %+v, %v, %v", sc, ok, err)
 	}
+	// A user added under an id tried before starts with no failures.
+	if err := j.AddUser(ctx, User{ID: "aino", Name: "Aino", Role: rx.RolePharmacist, PINHash: "$argon2id$x"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := j.User(ctx, "aino"); err != nil || u.FailedSignIns != 0 || u.Locked() {
+		t.Errorf("a new user under a locked id: %+v, %v", u, err)
+	}
 }

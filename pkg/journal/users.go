@@ -56,7 +56,12 @@ func (j *Journal) AddUser(ctx context.Context, u User) error {
 			u.ID, u.Name, u.Registration, string(u.Role), u.PINHash, u.Disabled, ts(t.now))
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return rx.Errorf(rx.ECONFLICT, "A user with the id %s already exists.", u.ID)
+		} else if err != nil || j.schema < signInSchema {
+			return err
 		}
+		// Failures under the id before it was a user's (counted as for
+		// any id tried) are not the new user's.
+		_, err = t.ExecContext(ctx, `DELETE FROM signin_failures WHERE user_id = ?`, u.ID)
 		return err
 	})
 }

@@ -113,6 +113,9 @@ var dummyHash = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Versio
 // saying so. The journal's clock decides the delays.
 func Check(ctx context.Context, j *journal.Journal, id, pin string) (journal.User, error) {
 	id = strings.TrimSpace(id)
+	if id == "" || pin == "" {
+		return journal.User{}, rx.Errorf(rx.EINVALID, "Enter a user id and a PIN.")
+	}
 	key := Key(id)
 	u, err := j.User(ctx, id)
 	known := err == nil
