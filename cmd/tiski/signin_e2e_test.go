@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,4 +136,36 @@ func TestLockoutAfterFiveWrongPINs(t *testing.T) {
 	if strings.Contains(log, "0000") || strings.Contains(log, "4711") {
 		t.Errorf("tiski.log holds a PIN:\n%s", log)
 	}
+}
+
+// TestCounterLockoutInTmux: the built `tiski counter` in a terminal. Five
+// wrong PINs, the screen counting the tries down; the sixth, with the right
+// PIN, refused, saying what IT must run; IT runs it from another process
+// while the counter runs; then the right PIN signs in.
+func TestCounterLockoutInTmux(t *testing.T) {
+	r := counterData(t)
+	s := newTmux(t, 100, 30, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
+	s.waitFor("Sign in")
+	s.keys("aino", "Enter")
+	for n := 1; n < 5; n++ {
+		if n > 1 {
+			backdate(t, r.data, "aino") // the wait after the last failure has passed
+		}
+		s.keys("0000", "Enter")
+		s.waitFor(fmt.Sprintf("Tries left before the account locks: %d.", 5-n))
+	}
+	backdate(t, r.data, "aino")
+	s.keys("0000", "Enter")
+	s.waitFor("tiski users unlock aino")
+	backdate(t, r.data, "aino")
+	s.keys("C-u", "4711", "Enter") // the right PIN: still locked
+	s.waitFor("The account aino is locked")
+	if strings.Contains(s.screen(), "Patient search") {
+		t.Fatalf("signed in while locked:\n%s", s.screen())
+	}
+
+	r.ok("", "users", "unlock", "aino")
+	s.keys("4711", "Enter")
+	s.waitFor("Patient search")
+	s.waitFor("Aino Virtanen")
 }

@@ -208,8 +208,8 @@ func (m Model) View() string {
 		b.WriteString(s.Muted.Render(m.c.T(i18n.SignInChecking)))
 	case m.problem != "":
 		// A lock's message names the command for IT and is long: wrap it
-		// within the screen, at most 60 columns wide.
-		width := min(lipgloss.Width(m.problem), max(20, min(60, m.c.Width-4)))
+		// within the screen, at most 72 columns wide.
+		width := min(lipgloss.Width(m.problem), max(20, min(72, m.c.Width-4)))
 		b.WriteString(s.Error.Width(width).Render(m.problem))
 	}
 	return s.Box.Render(b.String())
