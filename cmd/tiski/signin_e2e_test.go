@@ -26,7 +26,8 @@ func backdate(t *testing.T, data, id string) {
 // lastAttempt sets when the last sign-in attempt of id was admitted.
 func lastAttempt(t *testing.T, data, id string, at time.Time) {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(data, "journal.db"))
+	// The counter may be writing: wait for it as tiski does.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "journal.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +160,21 @@ func TestCounterLockoutInTmux(t *testing.T) {
 	s.waitFor("tiski users unlock aino")
 	backdate(t, r.data, "aino")
 	s.keys("C-u", "4711", "Enter") // the right PIN: still locked
-	s.waitFor("The account aino is locked")
-	if strings.Contains(s.screen(), "Patient search") {
-		t.Fatalf("signed in while locked:\n%s", s.screen())
+	// The screen says what it said; the log tells when the counter refused.
+	logFile := filepath.Join(r.data, "tiski.log")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		text, _ := os.ReadFile(logFile)
+		if strings.Contains(string(text), `"msg":"sign-in refused","user":"aino","reason":"locked"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the counter never refused the locked user; log:\n%s\nscreen:\n%s", text, s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sc := s.screen(); strings.Contains(sc, "Patient search") || !strings.Contains(sc, "The account aino is locked") {
+		t.Fatalf("the right PIN while locked:\n%s", sc)
 	}
 
 	r.ok("", "users", "unlock", "aino")
