@@ -34,7 +34,7 @@ func TestAppendOnHeadAcrossWriters(t *testing.T) {
 		mode rx.Mode
 	}{{a, rx.ModeOnline}, {a, rx.ModeOnline}, {b, rx.ModeOnline}, {a, rx.ModeOnline}, {b, ""}, {a, rx.ModeFault}, {a, rx.ModeFault}, {b, rx.ModeFault}} {
 		if step.mode == "" { // b changes the mode behind a's back
-			if _, _, err := step.j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe"}); err != nil {
+			if _, _, err := step.j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe"}); err != nil {
 				t.Fatal(err)
 			}
 			continue

@@ -30,7 +30,7 @@ func TestCheckInBackgroundRefusesWritesToADamagedJournal(t *testing.T) {
 	if msg := rx.ErrorMessage(err); !strings.Contains(msg, "integrity check") || !strings.Contains(msg, "paper fallback") {
 		t.Errorf("Append: %q", msg)
 	}
-	_, _, err = j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe"})
+	_, _, err = j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe"})
 	wantCode(t, err, rx.ECORRUPT)
 	wantCode(t, j.IntegrityErr(), rx.ECORRUPT)
 	if _, err := j.Mode(ctx); err != nil {

@@ -72,7 +72,12 @@ func modeStateOf(seq int64, tm, body string) (rx.ModeState, error) {
 }
 
 // ChangeMode applies a requested mode change in one IMMEDIATE transaction,
-// so concurrent processes decide on the same state:
+// so concurrent processes decide on the same state. It is compare-and-set
+// on the mode:
+//   - a change whose From is not the mode in force is refused: its maker
+//     decided on a mode that has changed since it read it (a probe's result
+//     landing after a pharmacist's override and its release, or after
+//     another process's change);
 //   - an automatic change (c.Manual false) is ignored while a manual
 //     override holds;
 //   - a change that leaves the mode and the override as they are writes
@@ -81,10 +86,15 @@ func modeStateOf(seq int64, tm, body string) (rx.ModeState, error) {
 //
 // Only a manual change can set an override; a manual change without
 // Override clears one (tiski mode auto). It returns the state in force
-// afterwards and whether it changed.
+// afterwards and whether it changed; when it did not, the state tells the
+// caller why (st.Mode != c.From: refused), and a caller whose intent does
+// not depend on the old mode may try again from st.Mode.
 func (j *Journal) ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState, bool, error) {
 	if !c.To.Valid() {
 		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "Unknown mode %q.", c.To)
+	}
+	if !c.From.Valid() {
+		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "A mode change must name the mode it expects to leave (not %q).", c.From)
 	}
 	if c.Cause == "" {
 		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "A mode change must name its cause.")
@@ -98,7 +108,7 @@ func (j *Journal) ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState
 		}
 		st = cur
 		override := c.Manual && c.Override
-		if (!c.Manual && cur.Override) || (cur.Mode == c.To && cur.Override == override) {
+		if cur.Mode != c.From || (!c.Manual && cur.Override) || (cur.Mode == c.To && cur.Override == override) {
 			return nil
 		}
 		body, err := json.Marshal(modeChangeBody{From: cur.Mode, To: c.To, Override: override, Manual: c.Manual, Cause: c.Cause, By: c.By})

@@ -47,6 +47,19 @@ func TestChangeMode(t *testing.T) {
 			{manual(rx.ModeFault, false), rx.ModeFault, false, true},
 			{auto(rx.ModeRecovering, "probe: ok"), rx.ModeRecovering, false, true},
 		}},
+		{"a change decided on another mode is refused", []step{
+			{auto(rx.ModeFault, "probe: refused"), rx.ModeFault, false, true},
+			// Decided on ONLINE, which is no longer in force: nothing is written.
+			{rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "stale probe"}, rx.ModeFault, false, false},
+			{rx.ModeChange{From: rx.ModeRecovering, To: rx.ModeOnline, Cause: "stale probe"}, rx.ModeFault, false, false},
+			{rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "stale", Manual: true, Override: true, By: "it-1"}, rx.ModeFault, false, false},
+			{auto(rx.ModeRecovering, "probe: ok"), rx.ModeRecovering, false, true},
+		}},
+		{"a stale change cannot undo a released override", []step{
+			{manual(rx.ModeFault, true), rx.ModeFault, true, true},
+			{manual(rx.ModeFault, false), rx.ModeFault, false, true},
+			{rx.ModeChange{From: rx.ModeRecovering, To: rx.ModeOnline, Cause: "probe decided before the override"}, rx.ModeFault, false, false},
+		}},
 		{"automatic change cannot set an override", []step{
 			{rx.ModeChange{To: rx.ModeFault, Cause: "probe", Override: true}, rx.ModeFault, false, true},
 			{auto(rx.ModeOnline, "probe: ok"), rx.ModeOnline, false, true},
@@ -63,7 +76,16 @@ func TestChangeMode(t *testing.T) {
 			records := 0
 			for i, s := range tt.steps {
 				c.Add(time.Minute)
-				st, changed, err := j.ChangeMode(ctx, s.change)
+				// A step without From expects to leave the mode in force.
+				ch := s.change
+				if ch.From == "" {
+					cur, err := j.Mode(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ch.From = cur.Mode
+				}
+				st, changed, err := j.ChangeMode(ctx, ch)
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -95,8 +117,10 @@ func TestChangeMode(t *testing.T) {
 func TestChangeModeInvalid(t *testing.T) {
 	j := openTest(t, nil)
 	for name, c := range map[string]rx.ModeChange{
-		"unknown mode": {To: "PANIC", Cause: "x"},
-		"no cause":     {To: rx.ModeFault},
+		"unknown mode": {From: rx.ModeOnline, To: "PANIC", Cause: "x"},
+		"no cause":     {From: rx.ModeOnline, To: rx.ModeFault},
+		"no from":      {To: rx.ModeFault, Cause: "x"},
+		"unknown from": {From: "PANIC", To: rx.ModeFault, Cause: "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := j.ChangeMode(context.Background(), c)
@@ -111,7 +135,7 @@ func TestRecordCarriesMode(t *testing.T) {
 	if r := mustAppend(t, j, dispensing(1)); r.Mode != rx.ModeOnline {
 		t.Errorf("mode %s, want ONLINE", r.Mode)
 	}
-	if _, _, err := j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe"}); err != nil {
+	if _, _, err := j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := mustAppend(t, j, dispensing(2)); r.Mode != rx.ModeFault {
@@ -127,7 +151,11 @@ func TestFaultPeriods(t *testing.T) {
 	change := func(after time.Duration, m rx.Mode, cause string) {
 		t.Helper()
 		c.Add(after)
-		if _, _, err := j.ChangeMode(ctx, rx.ModeChange{To: m, Cause: cause}); err != nil {
+		cur, err := j.Mode(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := j.ChangeMode(ctx, rx.ModeChange{From: cur.Mode, To: m, Cause: cause}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,7 +70,13 @@ func runHelper(action, path, arg string) error {
 				if i%20 == 0 {
 					to = rx.ModeOnline
 				}
-				if _, _, err := j.ChangeMode(ctx, rx.ModeChange{To: to, Cause: "helper " + strconv.Itoa(os.Getpid())}); err != nil {
+				// Another helper may change the mode between the read and
+				// the change; the journal then refuses it, which is fine here.
+				cur, err := j.Mode(ctx)
+				if err != nil {
+					return err
+				}
+				if _, _, err := j.ChangeMode(ctx, rx.ModeChange{From: cur.Mode, To: to, Cause: "helper " + strconv.Itoa(os.Getpid())}); err != nil {
 					return err
 				}
 			}

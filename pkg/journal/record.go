@@ -29,12 +29,13 @@ const (
 	KindVoid                  Kind = "void"        // cancels the record it refers to
 	KindModeChange            Kind = "mode_change" // the counter's mode changed; see ChangeMode
 	KindResolution            Kind = "resolution"  // a pharmacist resolved a conflict of the record it refers to
+	KindSignIn                Kind = "signin"      // a failed sign-in, a lockout or an unlock (audit only, never uploaded); see AdmitSignIn
 )
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindVoid, KindModeChange, KindResolution:
+	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindVoid, KindModeChange, KindResolution, KindSignIn:
 		return true
 	}
 	return false
@@ -44,7 +45,7 @@ func (k Kind) Valid() bool {
 type NewRecord struct {
 	ID         string          // UUID; generated when empty; the idempotency key upstream
 	Kind       Kind            // required
-	Pharmacist string          // sign-in id of the person; "" only for automatic mode changes
+	Pharmacist string          // sign-in id of the person; "" only for automatic mode changes and failed sign-ins
 	Patient    string          // HETU, indexed for "this patient's records"; never logged
 	Rules      []string        // policy rule ids applied
 	RefersTo   string          // the record a void or resolution refers to
@@ -268,7 +269,7 @@ func (j *Journal) newRecord(nr NewRecord, head *txHead, now time.Time) (Record, 
 	if !nr.Kind.Valid() {
 		v.Add("kind", "unknown record kind %q", nr.Kind)
 	}
-	if nr.Pharmacist == "" && nr.Kind != KindModeChange {
+	if nr.Pharmacist == "" && nr.Kind != KindModeChange && nr.Kind != KindSignIn {
 		v.Add("pharmacist", "every record names the pharmacist who made it")
 	}
 	if (nr.Kind == KindVoid || nr.Kind == KindResolution) && nr.RefersTo == "" {

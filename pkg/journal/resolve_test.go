@@ -197,7 +197,7 @@ func TestResolveRefusesWrongTargets(t *testing.T) {
 	c := newClock()
 	j := openTest(t, c)
 	local := mustAppend(t, j, NewRecord{Kind: KindPaperPrescription, Pharmacist: "anna"}) // not uploaded
-	if _, _, err := j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "test"}); err != nil {
+	if _, _, err := j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	modeRec, err := j.List(ctx, Filter{Kinds: []Kind{KindModeChange}})

@@ -22,7 +22,14 @@ type User struct {
 	PINHash      string    `json:"-"`            // never shown
 	Disabled     bool      `json:"disabled"`     //
 	CreatedAt    time.Time `json:"created_at"`   // set by AddUser
+
+	FailedSignIns int       `json:"failed_signins"` // in a row, from signin_failures
+	LockedAt      time.Time `json:"locked_at"`      // zero: not locked; see AdmitSignIn and UnlockUser
 }
+
+// Locked reports whether the user is locked after too many failed
+// sign-ins, until IT unlocks them.
+func (u User) Locked() bool { return !u.LockedAt.IsZero() }
 
 // AddUser adds a user; rx.ECONFLICT when the id is taken.
 func (j *Journal) AddUser(ctx context.Context, u User) error {
@@ -49,22 +56,34 @@ func (j *Journal) AddUser(ctx context.Context, u User) error {
 			u.ID, u.Name, u.Registration, string(u.Role), u.PINHash, u.Disabled, ts(t.now))
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return rx.Errorf(rx.ECONFLICT, "A user with the id %s already exists.", u.ID)
+		} else if err != nil || j.schema < signInSchema {
+			return err
 		}
+		// Failures under the id before it was a user's (counted as for
+		// any id tried) are not the new user's.
+		_, err = t.ExecContext(ctx, `DELETE FROM signin_failures WHERE user_id = ?`, u.ID)
 		return err
 	})
 }
 
-const userColumns = `id, name, registration, role, pin_hash, disabled, created_at`
+// userColumns and userFrom read a user with their failed sign-ins.
+const (
+	userColumns = `u.id, u.name, u.registration, u.role, u.pin_hash, u.disabled, u.created_at, coalesce(f.failures, 0), coalesce(f.locked_at, '')`
+	userFrom    = ` FROM users u LEFT JOIN signin_failures f ON f.user_id = u.id`
+)
 
 func scanUser(s scanner) (User, error) {
 	var u User
-	var role, created string
-	if err := s.Scan(&u.ID, &u.Name, &u.Registration, &role, &u.PINHash, &u.Disabled, &created); err != nil {
+	var role, created, locked string
+	if err := s.Scan(&u.ID, &u.Name, &u.Registration, &role, &u.PINHash, &u.Disabled, &created, &u.FailedSignIns, &locked); err != nil {
 		return User{}, err
 	}
 	u.Role = rx.Role(role)
 	var err error
-	u.CreatedAt, err = parseTS(created)
+	if u.CreatedAt, err = parseTS(created); err != nil {
+		return User{}, err
+	}
+	u.LockedAt, err = parseTS(locked)
 	return u, err
 }
 
@@ -73,7 +92,7 @@ func (j *Journal) User(ctx context.Context, id string) (User, error) {
 	var u User
 	err := j.read(ctx, "get user", func(t *tx) error {
 		var err error
-		u, err = scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+		u, err = scanUser(t.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return rx.Errorf(rx.ENOTFOUND, "There is no user %s.", id)
 		}
@@ -86,7 +105,7 @@ func (j *Journal) User(ctx context.Context, id string) (User, error) {
 func (j *Journal) Users(ctx context.Context) ([]User, error) {
 	var users []User
 	err := j.read(ctx, "list users", func(t *tx) error {
-		rows, err := t.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+		rows, err := t.QueryContext(ctx, `SELECT `+userColumns+userFrom+` ORDER BY u.id`)
 		if err != nil {
 			return err
 		}

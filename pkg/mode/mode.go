@@ -39,8 +39,9 @@ type Prober interface {
 type Store interface {
 	// Mode returns the mode in force.
 	Mode(ctx context.Context) (rx.ModeState, error)
-	// ChangeMode applies a change atomically, ignoring an automatic change
-	// while a manual override holds and writing nothing when neither the
+	// ChangeMode applies a change atomically: it refuses one whose From is
+	// not the mode in force (compare-and-set), ignores an automatic change
+	// while a manual override holds and writes nothing when neither the
 	// mode nor the override changes. It returns the state in force after
 	// and whether it changed.
 	ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState, bool, error)
@@ -357,31 +358,36 @@ func (m *Machine) observe(ctx context.Context, source string, v verdict, cause s
 		m.successes = 0
 		return
 	}
+	// Each change names the mode it was decided on: decide serialises
+	// this process only, and another process, or a pharmacist's override
+	// in this one (the counter's F6 calls Force directly), may change the
+	// mode between the read above and the write. The journal then refuses
+	// the change, and the next observation decides afresh.
 	switch {
 	case v == failed:
 		m.successes = 0
 		if cur.Mode != rx.ModeFault {
-			m.change(ctx, rx.ModeFault, source+": "+cause)
+			m.change(ctx, cur.Mode, rx.ModeFault, source+": "+cause)
 		}
 	case cur.Mode == rx.ModeFault:
 		m.successes = 1
-		cur = m.change(ctx, rx.ModeRecovering, source+": answered again")
+		cur = m.change(ctx, rx.ModeFault, rx.ModeRecovering, source+": answered again")
 		if cur.Mode == rx.ModeRecovering && m.successes >= m.cfg.RecoverAfter && source == "probe" {
-			m.change(ctx, rx.ModeOnline, fmt.Sprintf("probe: %d answers in a row", m.successes))
+			m.change(ctx, rx.ModeRecovering, rx.ModeOnline, fmt.Sprintf("probe: %d answers in a row", m.successes))
 		}
 	case cur.Mode == rx.ModeRecovering && source == "probe":
 		m.successes++
 		if m.successes >= m.cfg.RecoverAfter {
-			m.change(ctx, rx.ModeOnline, fmt.Sprintf("probe: %d answers in a row", m.successes))
+			m.change(ctx, rx.ModeRecovering, rx.ModeOnline, fmt.Sprintf("probe: %d answers in a row", m.successes))
 		}
 	}
 }
 
-// change asks the journal for an automatic change and publishes the state
-// in force after it.
-func (m *Machine) change(ctx context.Context, to rx.Mode, cause string) rx.ModeState {
+// change asks the journal for an automatic change from the mode the
+// decision was made on, and publishes the state in force after it.
+func (m *Machine) change(ctx context.Context, from, to rx.Mode, cause string) rx.ModeState {
 	before := m.State()
-	st, changed, err := m.store.ChangeMode(ctx, rx.ModeChange{To: to, Cause: cause})
+	st, changed, err := m.store.ChangeMode(ctx, rx.ModeChange{From: from, To: to, Cause: cause})
 	if err != nil {
 		if ctx.Err() == nil {
 			m.storeLog.fail(m, "change mode: "+err.Error())
@@ -456,13 +462,35 @@ func Force(ctx context.Context, store Store, reason, by string) (rx.ModeState, e
 	if err := v.Err(); err != nil {
 		return rx.ModeState{}, err
 	}
-	st, _, err := store.ChangeMode(ctx, rx.ModeChange{
-		To: rx.ModeFault, Cause: "manual: " + reason + " (by " + by + ")", Manual: true, Override: true, By: by,
-	})
+	cur, err := store.Mode(ctx)
 	if err != nil {
 		return rx.ModeState{}, fmt.Errorf("force fault mode: %w", err)
 	}
-	return st, nil
+	// A person's word holds whatever mode it finds: when the mode changed
+	// between the read and the write (the journal refused), try again from
+	// the mode now in force. The record then names the mode it really left.
+	for range casTries {
+		st, _, err := store.ChangeMode(ctx, rx.ModeChange{
+			From: cur.Mode, To: rx.ModeFault, Cause: "manual: " + reason + " (by " + by + ")", Manual: true, Override: true, By: by,
+		})
+		if err != nil {
+			return rx.ModeState{}, fmt.Errorf("force fault mode: %w", err)
+		}
+		if st.Mode == rx.ModeFault && st.Override {
+			return st, nil
+		}
+		cur = st
+	}
+	return rx.ModeState{}, errModeBusy("force fault mode")
+}
+
+// casTries bounds how often Force and Auto try again when the mode changes
+// under them. Each try that fails means another change was written in
+// between; the probes write at most a few a second, so a handful suffices.
+const casTries = 10
+
+func errModeBusy(what string) error {
+	return rx.Errorf(rx.EUNAVAILABLE, "Could not %s: the mode kept changing. Try again.", what)
 }
 
 // Auto releases a manual override and returns the mode to the probes. The
@@ -478,14 +506,23 @@ func Auto(ctx context.Context, store Store, by string) (rx.ModeState, error) {
 	if err != nil {
 		return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
 	}
-	if !cur.Override {
-		return cur, nil
+	// The release keeps the mode it finds. When another change landed
+	// between the read and the write, look again: released already, or
+	// held in another mode.
+	for range casTries {
+		if !cur.Override {
+			return cur, nil
+		}
+		st, changed, err := store.ChangeMode(ctx, rx.ModeChange{
+			From: cur.Mode, To: cur.Mode, Cause: "manual: automatic mode (by " + by + ")", Manual: true, By: by,
+		})
+		if err != nil {
+			return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
+		}
+		if changed {
+			return st, nil
+		}
+		cur = st
 	}
-	st, _, err := store.ChangeMode(ctx, rx.ModeChange{
-		To: cur.Mode, Cause: "manual: automatic mode (by " + by + ")", Manual: true, By: by,
-	})
-	if err != nil {
-		return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
-	}
-	return st, nil
+	return rx.ModeState{}, errModeBusy("return to automatic mode")
 }

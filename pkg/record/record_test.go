@@ -208,7 +208,7 @@ func TestEssentialDispensingNeedsTheFault(t *testing.T) {
 	})
 	t.Run("in FAULT mode", func(t *testing.T) {
 		f := setup(t)
-		if _, _, err := f.j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe: connection refused"}); err != nil {
+		if _, _, err := f.j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe: connection refused"}); err != nil {
 			t.Fatal(err)
 		}
 		rc, err := f.svc.Dispense(ctx, pharmacist, f.essential(t, now, "metforem-500mg-tabl", "990291", 100), record.DispenseOptions{UnitsPerDay: 4})
@@ -226,8 +226,8 @@ func TestEssentialDispensingNeedsTheFault(t *testing.T) {
 	t.Run("back-entered inside a recorded fault period", func(t *testing.T) {
 		f := setup(t)
 		// The clock is fixed, so the period is [now, now]; back-enter at that moment, then leave FAULT.
-		f.j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe: connection refused"})
-		f.j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeOnline, Cause: "probe: 3 answers in a row"})
+		f.j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe: connection refused"})
+		f.j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeFault, To: rx.ModeOnline, Cause: "probe: 3 answers in a row"})
 		if _, err := f.svc.Dispense(ctx, pharmacist, f.essential(t, now, "metforem-500mg-tabl", "990291", 100), record.DispenseOptions{UnitsPerDay: 4}); err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +427,7 @@ func TestPaperWithDispensingIsAtomic(t *testing.T) {
 func TestDispensingsOfOnePrescriptionGoInSequence(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	f.j.ChangeMode(ctx, rx.ModeChange{To: rx.ModeFault, Cause: "probe: connection refused"})
+	f.j.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe: connection refused"})
 	first, err := f.svc.Dispense(ctx, pharmacist, f.essential(t, now, "metforem-500mg-tabl", "990291", 100), record.DispenseOptions{UnitsPerDay: 4})
 	if err != nil {
 		t.Fatal(err)

@@ -28,9 +28,13 @@ type ModeState struct {
 	Seq      int64     `json:"seq"`      // the journal record of the change; 0 when never changed
 }
 
-// ModeChange asks for a mode change. An automatic change (Manual false) is
+// ModeChange asks for a mode change. It is compare-and-set: it names the
+// mode it expects to leave (From), the one its maker read, and is refused
+// when another is in force by then, so a decision made on a mode that has
+// since changed is never written. An automatic change (Manual false) is also
 // ignored while a manual override holds.
 type ModeChange struct {
+	From     Mode   `json:"from"` // the mode the maker read and expects to leave
 	To       Mode   `json:"to"`
 	Cause    string `json:"cause"`
 	Manual   bool   `json:"manual"`       // made by a person: tiski mode fault|auto

@@ -1,5 +1,7 @@
-// Package signin holds the counter sign-in: PINs hashed with argon2id, and
-// the session that locks after inactivity with a warning first (DESIGN §5).
+// Package signin holds the counter sign-in: PINs hashed with argon2id, the
+// check of a sign-in that counts failures per id tried and locks an id after
+// MaxFailures in a row (Check, issue 18), and the session that locks after
+// inactivity with a warning first (DESIGN §5).
 package signin
 
 import (

@@ -67,6 +67,9 @@ const (
 	SignInWrong
 	SignInFailed
 	SignInMissing
+	SignInWrongLeft // a wrong id or PIN, and the tries left before the lock (%d)
+	SignInTooSoon   // wait %d seconds before the next try
+	SignInLocked    // the id (%[1]s) is locked until IT unlocks it
 	LockTitle
 	LockPrompt
 	LockWarning

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,19 +43,39 @@ func readPIN(f *Factory, prompt string) (string, error) {
 }
 
 // signIn checks a person's PIN against the journal's user list and returns
-// who they are. The message never says whether the id or the PIN was wrong.
+// who they are. Failures are counted per id tried (signin.Check): the
+// message never says whether the id or the PIN was wrong, and after
+// signin.MaxFailures in a row the id is locked until `tiski users unlock`.
+// Every refusal is logged under the id tried (masked when it looks like an
+// identity code), never with the PIN; the journal's signin records are the
+// audit of the failures, the lockout and the unlock.
 func signIn(ctx context.Context, f *Factory, j *journal.Journal, userID, pin string) (rx.Pharmacist, error) {
-	u, err := j.User(ctx, userID)
-	if err != nil && rx.ErrorCode(err) != rx.ENOTFOUND {
+	u, err := signin.Check(ctx, j, userID, pin)
+	var r *signin.Refusal
+	if errors.As(err, &r) {
+		logRefusal(f, r)
+		return rx.Pharmacist{}, r
+	}
+	if err != nil {
 		return rx.Pharmacist{}, err
 	}
-	if err != nil || !signin.VerifyPIN(u.PINHash, pin) {
-		return rx.Pharmacist{}, rx.Errorf(rx.EFORBIDDEN, "Sign-in failed: unknown user or wrong PIN.")
-	}
-	if u.Disabled {
-		return rx.Pharmacist{}, rx.Errorf(rx.EFORBIDDEN, "User %s is disabled. Ask IT to enable a user.", u.ID)
-	}
 	return rx.Pharmacist{ID: u.ID, Name: u.Name, Registration: u.Registration, Role: u.Role}, nil
+}
+
+// logRefusal writes a refused sign-in to tiski.log.
+func logRefusal(f *Factory, r *signin.Refusal) {
+	log := f.Logger()
+	switch {
+	case r.Reason == signin.WrongPIN:
+		log.Warn("sign-in failed", logKeyUser, r.User, "tries_left", r.TriesLeft)
+	case r.Reason == signin.Locked && r.Checked:
+		log.Warn("sign-in failed", logKeyUser, r.User, "tries_left", 0)
+		log.Warn("user locked", logKeyUser, r.User, "failures", signin.MaxFailures, "unlock", "tiski users unlock "+r.User)
+	case r.Reason == signin.Locked:
+		log.Warn("sign-in refused", logKeyUser, r.User, "reason", "locked")
+	default:
+		log.Warn("sign-in refused", logKeyUser, r.User, "reason", "too soon", "wait_s", r.WaitSeconds())
+	}
 }
 
 // signInFlag signs in the person named by --user, with the PIN from

@@ -24,9 +24,12 @@ func NewCmdUsers(f *Factory) *cobra.Command {
   pharmacist  may record (farmaseutti or proviisori)
   student     may look but not record
   it          pharmacy IT
-  trainer     runs drills`,
+  trainer     runs drills
+
+After 5 wrong PINs in a row a user is locked, even against the right PIN,
+until IT runs 'tiski users unlock ID'.`,
 	}
-	cmd.AddCommand(NewCmdUsersAdd(f, nil), NewCmdUsersList(f, nil), NewCmdUsersDisable(f, nil))
+	cmd.AddCommand(NewCmdUsersAdd(f, nil), NewCmdUsersList(f, nil), NewCmdUsersDisable(f, nil), NewCmdUsersUnlock(f, nil))
 	return cmd
 }
 
@@ -69,6 +72,9 @@ func usersAddRun(ctx context.Context, opts *UsersAddOptions) error {
 	var v rx.ValidationError
 	if !userIDPattern.MatchString(opts.ID) {
 		v.Add("id", "use 2-32 lower-case letters, digits, dots, dashes or underscores")
+	} else if signin.Key(opts.ID) != opts.ID {
+		// Sign-ins under such an id are counted and logged masked.
+		v.Add("id", "must not look like a personal identity code")
 	}
 	if opts.Name == "" {
 		v.Add("name", "the person's name is required (--name)")
@@ -136,6 +142,8 @@ type userJSON struct {
 	Role         rx.Role   `json:"role"`
 	Registration string    `json:"registration,omitempty"`
 	Disabled     bool      `json:"disabled"`
+	Locked       bool      `json:"locked"`         // after too many failed sign-ins; tiski users unlock
+	Failed       int       `json:"failed_signins"` // failed sign-ins in a row
 	Created      time.Time `json:"created"`
 }
 
@@ -152,7 +160,7 @@ func usersListRun(ctx context.Context, opts *UsersListOptions) error {
 	if opts.JSON {
 		list := make([]userJSON, 0, len(users))
 		for _, u := range users {
-			list = append(list, userJSON{u.ID, u.Name, u.Role, u.Registration, u.Disabled, u.CreatedAt})
+			list = append(list, userJSON{u.ID, u.Name, u.Role, u.Registration, u.Disabled, u.Locked(), u.FailedSignIns, u.CreatedAt})
 		}
 		return json.NewEncoder(out).Encode(list)
 	}
@@ -160,8 +168,13 @@ func usersListRun(ctx context.Context, opts *UsersListOptions) error {
 	fmt.Fprintln(tw, "ID\tNAME\tROLE\tREGISTRATION\tSTATUS")
 	for _, u := range users {
 		status := "active"
-		if u.Disabled {
+		switch {
+		case u.Disabled:
 			status = "disabled"
+		case u.Locked():
+			status = "locked (tiski users unlock " + u.ID + ")"
+		case u.FailedSignIns > 0:
+			status = fmt.Sprintf("active, %d failed sign-ins", u.FailedSignIns)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Role, u.Registration, status)
 	}
@@ -202,5 +215,61 @@ func usersDisableRun(ctx context.Context, opts *UsersDisableOptions) error {
 	}
 	opts.Factory.Logger().Info("user disabled", logKeyUser, opts.ID, "by", operator())
 	fmt.Fprintf(opts.Factory.IO.Out, "Disabled %s.\n", opts.ID)
+	return nil
+}
+
+// UsersUnlockOptions are the options of `tiski users unlock`.
+type UsersUnlockOptions struct {
+	Factory *Factory
+	ID      string
+}
+
+// NewCmdUsersUnlock builds `tiski users unlock`.
+func NewCmdUsersUnlock(f *Factory, runF func(context.Context, *UsersUnlockOptions) error) *cobra.Command {
+	opts := &UsersUnlockOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "unlock ID",
+		Short: "Unlock a user locked after 5 wrong PINs, clearing their failed sign-ins",
+		Long: `After 5 wrong PINs in a row a user is locked: their sign-in fails even with
+the right PIN, at the counter and on the command line, until IT unlocks them.
+Check first that it was the person themselves who mistyped. The unlock is
+recorded in the journal and the log.`,
+		Example: `  tiski users unlock aino`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return usersUnlockRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func usersUnlockRun(ctx context.Context, opts *UsersUnlockOptions) error {
+	f := opts.Factory
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	// Failures are counted under the id as signin.Key writes it, masked
+	// when it looks like an identity code; either form unlocks it.
+	id := signin.Key(opts.ID)
+	c, err := j.UnlockUser(ctx, id, operator())
+	if err != nil {
+		return err
+	}
+	out := f.IO.Out
+	switch {
+	case c.Failures == 0:
+		fmt.Fprintf(out, "%s is not locked and has no failed sign-ins.\n", id)
+		return nil
+	case c.Locked():
+		fmt.Fprintf(out, "Unlocked %s: cleared %d failed sign-ins.\n", id, c.Failures)
+	default:
+		fmt.Fprintf(out, "%s was not locked; cleared %d failed sign-ins.\n", id, c.Failures)
+	}
+	f.Logger().Info("user unlocked", logKeyUser, id, "failures", c.Failures, "was_locked", c.Locked(), "by", operator())
 	return nil
 }

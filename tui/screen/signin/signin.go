@@ -8,13 +8,16 @@ package signin
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	auth "github.com/tiski-rx/tiski/pkg/signin"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
@@ -119,11 +122,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		if msg.err != nil {
 			m.pin.SetValue("")
-			if rx.ErrorCode(msg.err) == rx.EFORBIDDEN {
-				m.problem = m.c.T(i18n.SignInWrong)
-			} else {
-				m.problem = m.c.T(i18n.SignInFailed, rx.ErrorMessage(msg.err))
-			}
+			m.problem = m.refusal(msg.err)
 			return m, nil
 		}
 		m.problem = ""
@@ -152,6 +151,24 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.pin, cmd = m.pin.Update(msg)
 	}
 	return m, cmd
+}
+
+// refusal says why a sign-in was refused. A wrong PIN and an id that is no
+// user get the same words, with the tries left before the lock; the counts
+// are kept per id tried, so the number says nothing about the id either.
+func (m Model) refusal(err error) string {
+	var r *auth.Refusal
+	switch {
+	case errors.As(err, &r) && r.Reason == auth.WrongPIN:
+		return m.c.T(i18n.SignInWrongLeft, r.TriesLeft)
+	case errors.As(err, &r) && r.Reason == auth.TooSoon:
+		return m.c.T(i18n.SignInTooSoon, r.WaitSeconds())
+	case errors.As(err, &r) && r.Reason == auth.Locked:
+		return m.c.T(i18n.SignInLocked, r.User)
+	case rx.ErrorCode(err) == rx.EFORBIDDEN:
+		return m.c.T(i18n.SignInWrong) // a disabled user, or another person's PIN on the lock screen
+	}
+	return m.c.T(i18n.SignInFailed, rx.ErrorMessage(err))
 }
 
 func (m Model) submit() (Model, tea.Cmd) {
@@ -190,7 +207,10 @@ func (m Model) View() string {
 	case m.checking:
 		b.WriteString(s.Muted.Render(m.c.T(i18n.SignInChecking)))
 	case m.problem != "":
-		b.WriteString(s.Error.Render(m.problem))
+		// A lock's message names the command for IT and is long: wrap it
+		// within the screen, at most 72 columns wide.
+		width := min(lipgloss.Width(m.problem), max(20, min(72, m.c.Width-4)))
+		b.WriteString(s.Error.Width(width).Render(m.problem))
 	}
 	return s.Box.Render(b.String())
 }
