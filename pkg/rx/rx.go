@@ -187,6 +187,27 @@ type TelephoneCall struct {
 // Total is the quantity the prescription allows over all its dispensings.
 func (p Prescription) Total() int { return p.Quantity * (1 + p.Repeats) }
 
+// CheckDraw names a dispensing of quantity units against the prescription,
+// recorded in the journal as record id, that is more than the prescription
+// allows for one dispensing, or more than is left of it after dispensed
+// units already dispensed against it. A prescription without a quantity
+// allows nothing to count against. pkg/record checks this before the
+// pharmacist confirms; the journal checks it again inside the append's
+// transaction, where no other terminal can dispense in between.
+func (p Prescription) CheckDraw(id string, quantity, dispensed int, v *ValidationError) {
+	if p.Quantity <= 0 {
+		return
+	}
+	if quantity > p.Quantity {
+		v.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", quantity, p.Quantity)
+		return
+	}
+	if left := p.Total() - dispensed; quantity > left {
+		v.Add("quantity", "quantity %d is more than the %d left of journal prescription %s (%d of %d dispensed)",
+			quantity, max(left, 0), id, dispensed, p.Total())
+	}
+}
+
 // Remaining is the quantity still to be dispensed.
 func (p Prescription) Remaining() int {
 	if r := p.Total() - p.Dispensed; r > 0 {
