@@ -162,6 +162,11 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 	if err := problems(append(decisions, dispDecisions...), errs...); err != nil {
 		return Receipt{}, err
 	}
+	// How long it is valid is stamped as the policy in force says now
+	// (decisions RX-VALID, RX-VALID-NARC-PKV or FM-TEL-VALID): a later
+	// policy update does not rewrite what was recorded and sent upstream.
+	p.ValidThrough = time.Time{}
+	p.ValidThrough = p.ValidUntil(s.Policy.Validity())
 	body, err := json.Marshal(p)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode prescription: %w", err)
