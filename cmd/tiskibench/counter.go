@@ -14,6 +14,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -205,9 +206,10 @@ func viewRow(ctx context.Context, cfg config) Row {
 func plainRows(p rx.Patient, rxs []rx.Prescription) string {
 	var b strings.Builder
 	b.WriteString(p.Name() + "  " + p.HETU + "\n")
+	rules := policy.Default().Validity() // as the counter's screen, on the built-in policy
 	for _, r := range rxs {
 		b.WriteString(strings.Join([]string{r.Medicine.DisplayName(), r.Dosage, fmt.Sprint(r.Remaining()),
-			r.ValidUntil().Format("2.1.2006"), string(r.Status), r.Prescriber.Name, r.ID}, " "))
+			r.ValidUntil(rules).Format("2.1.2006"), string(r.Status), r.Prescriber.Name, r.ID}, " "))
 		b.WriteByte('\n')
 	}
 	return b.String()

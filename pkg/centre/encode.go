@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
@@ -263,7 +264,7 @@ func prescription(p rx.Prescription, d *rx.Dispensing) (*medicationRequest, stri
 		Requester:  practitioner(p.Prescriber.Name, p.Prescriber.Registration),
 		Recorder:   practitioner(p.Recorder.Name, p.Recorder.Registration),
 		DispenseRequest: &dispenseRequest{
-			ValidityPeriod:         &period{Start: p.Issued.Format(dateLayout), End: p.ValidUntil().Format(dateLayout)},
+			ValidityPeriod:         &period{Start: p.Issued.Format(dateLayout), End: p.ValidUntil(policy.Default().Validity()).Format(dateLayout)},
 			NumberOfRepeatsAllowed: &repeats,
 			Quantity:               newQuantity(p.Quantity, p.Medicine.Unit),
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
@@ -255,7 +256,7 @@ func TestTransactionIsIdempotent(t *testing.T) {
 		}
 		if got.Form != rx.FormTelephone || got.Telephone == nil || got.Telephone.Phone != p.Telephone.Phone ||
 			!got.Telephone.Time.Equal(p.Telephone.Time) || got.Telephone.Verification != p.Telephone.Verification ||
-			got.ValidUntil().Format(dateLayout) != p.ValidUntil().Format(dateLayout) {
+			got.ValidUntil(policy.Default().Validity()).Format(dateLayout) != p.ValidUntil(policy.Default().Validity()).Format(dateLayout) {
 			t.Errorf("telephone prescription reads back as %+v, call %+v", got, got.Telephone)
 		}
 		d := dispensingWith(p)

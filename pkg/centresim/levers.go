@@ -129,7 +129,7 @@ func (s *Server) SetPrescriptionIssued(id string, issued time.Time) error {
 			return fmt.Errorf("%w: the date of issue is missing", ErrInvalid)
 		}
 		day := dateIn(issued, time.UTC)
-		end := rq.domain(day).ValidUntil()
+		end := rq.domain(day).ValidUntil(lawValidity)
 		_, err := tx.ExecContext(ctx, `UPDATE medication_request SET authored_on = ?, valid_end = ? WHERE id = ?`,
 			day.Format(time.DateOnly), end.Format(time.DateOnly), rq.ID)
 		return err
@@ -213,7 +213,7 @@ func (s *Server) CreatePrescription(p rx.Prescription) (string, error) {
 		_, err = tx.ExecContext(ctx, `INSERT INTO medication_request (id, patient_id, medication_id, status, form, authored_on, valid_end, quantity, unit, repeats,
 				dispensed, locked_by, dosage, requester_name, requester_reg, exception_reason, version, last_updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-			id, patientID, med.ID, string(p.Status), string(p.Form), issued.Format(time.DateOnly), p.ValidUntil().Format(time.DateOnly),
+			id, patientID, med.ID, string(p.Status), string(p.Form), issued.Format(time.DateOnly), p.ValidUntil(lawValidity).Format(time.DateOnly),
 			p.Quantity, med.Unit, p.Repeats, p.Dispensed, p.LockedBy, p.Dosage, p.Prescriber.Name, p.Prescriber.Registration, p.Reason,
 			s.now().Format(lastUpdatedLayout))
 		return err

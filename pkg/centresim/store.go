@@ -198,7 +198,7 @@ func (s *store) seed(ctx context.Context, fixtures fs.FS) error {
 				dispensed, locked_by, dosage, requester_name, requester_reg, exception_reason, version, last_updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 			p.ID, patientID[hid.String()], "med-"+pkg.VNR, string(status), string(p.Form), p.Issued.Format(time.DateOnly),
-			p.ValidUntil().Format(time.DateOnly), p.Quantity, p.Medicine.Unit, p.Repeats, p.Dispensed, p.LockedBy, p.Dosage,
+			p.ValidUntil(lawValidity).Format(time.DateOnly), p.Quantity, p.Medicine.Unit, p.Repeats, p.Dispensed, p.LockedBy, p.Dosage,
 			p.Prescriber.Name, p.Prescriber.Registration, p.Reason, stamp)
 	}
 	byID := map[string]rx.Prescription{}

@@ -672,9 +672,9 @@ func dispenseRules(rq requestRow, patientID, pharmacy string, quantity int, over
 	// The domain's own rule (calendar dates, month ends clamped) decides, so
 	// the counter and the simulator never disagree about a boundary day.
 	p := rq.domain(authored)
-	if p.ValidityAt(now) == rx.Expired {
-		end := p.ValidUntil()
-		graceEnd := addMonths(end, rx.GraceMonths)
+	if p.ValidityAt(now, lawValidity) == rx.Expired {
+		end := p.ValidUntil(lawValidity)
+		graceEnd := addMonths(end, lawValidity.GraceMonths)
 		err := businessRule("expired", "Resepti on vanhentunut "+fiDate(end)+".",
 			"The prescription expired on "+end.Format(time.DateOnly)+" and its one-month grace ended on "+graceEnd.Format(time.DateOnly)+".")
 		if err := overridden(err); err != nil {
@@ -700,6 +700,14 @@ func (r requestRow) domain(authored time.Time) rx.Prescription {
 		Medicine: rx.Medicine{Narcotic: r.MedicationClass == "narcotic", PKV: r.MedicationClass == "pkv"},
 	}
 }
+
+// lawValidity is how long the Prescription Centre holds a prescription
+// valid. The simulator stands for the national service, which applies the
+// law itself and knows nothing of a pharmacy's policy file: it keeps its own
+// months rather than take tiski's policy, so a pharmacy whose policy
+// disagrees with the centre meets the centre's refusal, as it would in
+// production.
+var lawValidity = rx.ValidityRules{Months: 24, NarcoticPKVMonths: 12, TelephoneMonths: 3, GraceMonths: 1}
 
 // addMonths adds n months to a date, clamping to the end of a shorter
 // month, as pkg/rx does.
@@ -871,7 +879,7 @@ func (s *Server) storeRequest(ctx context.Context, tx *sql.Tx, in requestInput) 
 		return result{}, businessRule("narcotic-by-telephone", "Huumausainetta ei voi määrätä puhelimitse.", "A narcotic cannot be prescribed by telephone.")
 	}
 	authored, _ := time.Parse(time.DateOnly, in.authoredOn)
-	validEnd := requestRow{Form: in.form, MedicationClass: med.Class}.domain(authored).ValidUntil().Format(time.DateOnly)
+	validEnd := requestRow{Form: in.form, MedicationClass: med.Class}.domain(authored).ValidUntil(lawValidity).Format(time.DateOnly)
 	n, err := nextID(ctx, tx, "medication_request", "")
 	if err != nil {
 		return result{}, err

@@ -53,6 +53,10 @@ type NewRecord struct {
 	Upload     bool            // the outbox sends it: pending from the moment it is appended (see intake.go)
 	DependsOn  string          // outbox: the record that must be uploaded first (needs Upload)
 	Time       time.Time       // when it happened; zero: now. A back-entered record carries its own time
+	// Draws is, for a dispensing against a journal paper or telephone
+	// prescription, that prescription's record id: the append refuses, in
+	// its transaction, a dispensing of more than is left of it (draw.go).
+	Draws string
 }
 
 // Record is a journal record as stored.
@@ -121,8 +125,8 @@ func (j *Journal) appendOnHead(ctx context.Context, nr NewRecord) (rec Record, d
 	if nr.Kind == KindModeChange {
 		return Record{}, false, nil // ChangeMode's business: it changes the head's mode
 	}
-	if nr.DependsOn != "" {
-		return Record{}, false, nil // the transaction checks that what it waits for is queued
+	if nr.DependsOn != "" || nr.Draws != "" {
+		return Record{}, false, nil // the transaction checks that what it waits for is queued, and what is left
 	}
 	j.headMu.Lock()
 	defer j.headMu.Unlock()
@@ -238,6 +242,11 @@ func (j *Journal) appendRecord(ctx context.Context, t *tx, nr NewRecord) (Record
 		}
 		if n == 0 {
 			return Record{}, rx.Errorf(rx.ENOTFOUND, "The record %s this one depends on is not waiting for upload.", nr.DependsOn)
+		}
+	}
+	if nr.Draws != "" {
+		if err := checkDraw(ctx, t, nr); err != nil {
+			return Record{}, err
 		}
 	}
 	_, err = t.ExecContext(ctx, insertRecord, args...)

@@ -14,12 +14,16 @@
 //
 //	{
 //	  "version": "2026-11-1",
+//	  "validity":  {"months": 24, "narcotic_pkv_months": 12},
 //	  "essential": {"max_smallest_packs": 1, "max_days": 30, "narcotics": "deny", "pkv": "warn"},
 //	  "telephone": {"validity_months": 3, "narcotics": "deny", "pkv": "warn"},
 //	  "lapsed":    {"grace_months": 1}
 //	}
 //
-// narcotics and pkv take "allow", "warn" or "deny". Who may issue a paper or
+// validity, telephone.validity_months and lapsed.grace_months are how long
+// a prescription is valid (rx.ValidityRules), as Finnish law has them today;
+// a policy file changes them when the law does. narcotics and pkv take
+// "allow", "warn" or "deny". Who may issue a paper or
 // telephone prescription (a physician or a dentist) is law, not a setting.
 package policy
 
@@ -42,6 +46,12 @@ const (
 	// RulePKV allows PKV (CNS) medicines, with a warning, in essential
 	// dispensing and on telephone prescriptions.
 	RulePKV = "FM-PKV-WARN"
+	// RuleValidity: a prescription is valid for 24 months from its issue
+	// date.
+	RuleValidity = "RX-VALID"
+	// RuleValidityNarcoticPKV: a prescription of a narcotic or a PKV
+	// medicine is valid for 12 months.
+	RuleValidityNarcoticPKV = "RX-VALID-NARC-PKV"
 	// RuleTelephoneValidity: a telephone prescription is valid for 3 months.
 	RuleTelephoneValidity = "FM-TEL-VALID"
 	// RuleGrace: a lapsed prescription may be dispensed for one month after

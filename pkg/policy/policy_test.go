@@ -76,6 +76,7 @@ func TestDefaultIsEmbeddedAndVersioned(t *testing.T) {
 		t.Errorf("Default: version %q source %q, want 2026-11-1 from %q", s.Version, s.Source, DefaultSource)
 	}
 	want := Settings{
+		ValidityMonths: 24, ValidityNarcoticPKVMonths: 12,
 		EssentialMaxSmallestPacks: 1, EssentialMaxDays: 30, EssentialNarcotics: Deny, EssentialPKV: Warn,
 		TelephoneValidityMonths: 3, TelephoneNarcotics: Deny, TelephonePKV: Warn, GraceMonths: 1,
 	}
@@ -90,6 +91,7 @@ func TestDefaultIsEmbeddedAndVersioned(t *testing.T) {
 	wantConfirm := map[string]bool{
 		RuleEssentialQuantity: true, RuleEssentialNarcotic: true, RuleTelephoneNarcotic: true, RulePKV: true,
 		RuleTelephoneValidity: false, RuleGrace: false, RulePrescriber: false,
+		RuleValidity: false, RuleValidityNarcoticPKV: false,
 	}
 	rules := s.Rules()
 	if len(rules) != len(wantConfirm) {
@@ -236,13 +238,15 @@ func TestTelephoneValidity(t *testing.T) {
 			}
 		})
 	}
-	// The same medicine as an e-prescription is valid for 24 months, and
-	// no fault rule applies to it.
+	// The same medicine as an e-prescription is valid for 24 months, by
+	// RX-VALID, and no fault rule applies to it.
 	e := tel
 	e.Form = rx.FormElectronic
-	if ds := s.Dispensing(e, date(2026, 12, 1)); len(ds) != 0 {
-		t.Errorf("a valid e-prescription got decisions %v", ds)
+	ds := s.Dispensing(e, date(2026, 12, 1))
+	if len(ds) != 1 {
+		t.Errorf("a valid e-prescription got decisions %v, want RX-VALID alone", ds)
 	}
+	check(t, ds, RuleValidity, Allow, "valid for 24 months, through 31.8.2028")
 }
 
 func TestGrace(t *testing.T) {
@@ -416,7 +420,7 @@ func TestLoadRejects(t *testing.T) {
 		want []string // each must appear in the error
 	}{
 		{"unknown top-level key", `{"version": "x", "narcotics": "allow"}`,
-			[]string{`unknown key "narcotics"`, "known here: essential, lapsed, telephone, version"}},
+			[]string{`unknown key "narcotics"`, "known here: essential, lapsed, telephone, validity, version"}},
 		{"unknown keys in sections, all named", `{"version": "x", "essential": {"max_day": 10, "pkv": "warn"}, "lapsed": {"grace": 2}}`,
 			[]string{`unknown key "essential.max_day"`, `unknown key "lapsed.grace"`, "essential.max_days"}},
 		{"negative day cap", `{"version": "x", "essential": {"max_days": -5}}`,

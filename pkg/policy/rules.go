@@ -105,11 +105,16 @@ func (s *Set) TelephonePrescription(m rx.Medicine, p rx.Prescriber) []Decision {
 	return append(ds, decision(RuleTelephoneValidity, Allow, keyTelValidity, monthsArg(st.TelephoneValidityMonths)))
 }
 
-// PaperPrescription judges a paper prescription of m by p: FM-PRESCRIBER.
-// No rule judges the medicine of a paper prescription today; m is taken so
-// that the callers need not change when one does.
+// PaperPrescription judges a paper prescription of m by p: FM-PRESCRIBER
+// and, as information, how long it is valid (RX-VALID, or RX-VALID-NARC-PKV
+// for a narcotic or PKV medicine).
 func (s *Set) PaperPrescription(m rx.Medicine, p rx.Prescriber) []Decision {
-	return []Decision{prescriber(p)}
+	rule, months := s.ValidityRule(m, rx.FormPaper)
+	key := keyValidity
+	if rule == RuleValidityNarcoticPKV {
+		key = keyNarcPKVValidity
+	}
+	return []Decision{prescriber(p), decision(rule, Allow, key, monthsArg(months))}
 }
 
 // RecordedPrescription judges a paper or telephone prescription the pharmacy
@@ -138,37 +143,34 @@ func prescriber(p rx.Prescriber) Decision {
 }
 
 // Dispensing judges whether prescription p may be dispensed at the time at,
-// by its validity: FM-TEL-VALID for a telephone prescription (Allow while
-// valid, Warn once lapsed), and FM-GRACE once it has lapsed (Warn within the
-// grace, Deny after). A valid prescription of another form gets no
-// decision. Dates are calendar dates, at's in at's location, as in
+// by its validity: the rule that says how long it is valid (ValidityRule:
+// RX-VALID, RX-VALID-NARC-PKV or FM-TEL-VALID; Allow while valid, Warn once
+// lapsed), and FM-GRACE once it has lapsed (Warn within the grace, Deny
+// after). Dates are calendar dates, at's in at's location, as in
 // rx.Prescription.ValidityAt: a prescription is valid all through its last
-// day.
-//
-// The validity of paper and e-prescriptions comes from rx.ValidityMonths
-// (24 months, 12 for narcotics and PKV); that of telephone prescriptions
-// from this policy.
+// day. A prescription the pharmacy recorded lasts to the day stamped on it
+// (rx.Prescription.ValidThrough).
 func (s *Set) Dispensing(p rx.Prescription, at time.Time) []Decision {
 	st := s.settings
 	if p.Issued.IsZero() {
 		return []Decision{decision(RuleGrace, Deny, keyGraceNoIssueDate)}
 	}
-	validity := rx.ValidityMonths(p.Medicine, p.Form)
-	if p.Form == rx.FormTelephone {
-		validity = st.TelephoneValidityMonths
-	}
+	rule, validity := s.ValidityRule(p.Medicine, p.Form)
 	day := dateOnly(at)
-	until := addMonths(dateOnly(p.Issued), validity)
+	until := p.ValidUntil(s.Validity())
 	graceEnd := addMonths(until, st.GraceMonths)
 	lapsed := day.After(until)
 
-	var ds []Decision
-	if p.Form == rx.FormTelephone {
-		d := decision(RuleTelephoneValidity, Allow, keyTelValid, monthsArg(validity), dateArg(until))
-		if lapsed {
-			d = decision(RuleTelephoneValidity, Warn, keyTelLapsed, monthsArg(validity), dateArg(until))
-		}
-		ds = append(ds, d)
+	valid, expired := keyValid, keyLapsed
+	switch rule {
+	case RuleTelephoneValidity:
+		valid, expired = keyTelValid, keyTelLapsed
+	case RuleValidityNarcoticPKV:
+		valid, expired = keyNarcPKVValid, keyNarcPKVLapsed
+	}
+	ds := []Decision{decision(rule, Allow, valid, monthsArg(validity), dateArg(until))}
+	if lapsed {
+		ds[0] = decision(rule, Warn, expired, monthsArg(validity), dateArg(until))
 	}
 	if !lapsed {
 		return ds

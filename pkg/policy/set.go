@@ -26,6 +26,8 @@ const DefaultSource = "embedded default"
 // Settings are the values a policy file may set. Every one has a key in the
 // file, named in its comment.
 type Settings struct {
+	ValidityMonths            int     // validity.months: validity of a prescription (24)
+	ValidityNarcoticPKVMonths int     // validity.narcotic_pkv_months: validity of a prescription of a narcotic or PKV medicine (12)
 	EssentialMaxSmallestPacks int     // essential.max_smallest_packs: cap in smallest packs (1)
 	EssentialMaxDays          int     // essential.max_days: cap in days of treatment (30)
 	EssentialNarcotics        Verdict // essential.narcotics: narcotics as essential medication (deny)
@@ -58,6 +60,29 @@ func (s *Set) TelephoneValidityMonths() int { return s.settings.TelephoneValidit
 // dispensed, with a warning.
 func (s *Set) GraceMonths() int { return s.settings.GraceMonths }
 
+// Validity returns how long prescriptions are valid under this policy, for
+// rx.Prescription.ValidUntil and ValidityAt.
+func (s *Set) Validity() rx.ValidityRules {
+	st := s.settings
+	return rx.ValidityRules{Months: st.ValidityMonths, NarcoticPKVMonths: st.ValidityNarcoticPKVMonths,
+		TelephoneMonths: st.TelephoneValidityMonths, GraceMonths: st.GraceMonths}
+}
+
+// ValidityRule names the rule that says how long a prescription of m in
+// form f is valid, and the months it says: FM-TEL-VALID for a telephone
+// prescription, RX-VALID-NARC-PKV for a narcotic or PKV medicine, RX-VALID
+// for any other.
+func (s *Set) ValidityRule(m rx.Medicine, f rx.Form) (rule string, months int) {
+	months = s.Validity().MonthsFor(m, f)
+	switch {
+	case f == rx.FormTelephone:
+		return RuleTelephoneValidity, months
+	case m.Narcotic || m.PKV:
+		return RuleValidityNarcoticPKV, months
+	}
+	return RuleValidity, months
+}
+
 // Policy-file keys of the settings that are still to be confirmed while they
 // hold their shipped default (DESIGN §2).
 const (
@@ -67,6 +92,13 @@ const (
 	keyEssentialPKV       = "essential.pkv"
 	keyTelephoneNarcotics = "telephone.narcotics"
 	keyTelephonePKV       = "telephone.pkv"
+)
+
+// Policy-file keys of the validity of a prescription: law, so confirmed by
+// their shipped default.
+const (
+	keyValidityMonths      = "validity.months"
+	keyValidityNarcoticPKV = "validity.narcotic_pkv_months"
 )
 
 // unconfirmed reports whether any of keys still holds its shipped default.
@@ -92,6 +124,10 @@ type Rule struct {
 func (s *Set) Rules() []Rule {
 	st := s.settings
 	return []Rule{
+		{RuleValidity, "Validity of a prescription",
+			fmt.Sprintf("%s = %d", keyValidityMonths, st.ValidityMonths), false},
+		{RuleValidityNarcoticPKV, "Validity of a prescription of a narcotic or PKV medicine",
+			fmt.Sprintf("%s = %d", keyValidityNarcoticPKV, st.ValidityNarcoticPKVMonths), false},
 		{RuleEssentialQuantity, "Essential medication: at most the smallest pack and a number of days of treatment",
 			fmt.Sprintf("%s = %d, %s = %d", keyEssentialPacks, st.EssentialMaxSmallestPacks, keyEssentialDays, st.EssentialMaxDays),
 			s.unconfirmed(keyEssentialPacks, keyEssentialDays)},
@@ -115,9 +151,15 @@ func (s *Set) Rules() []Rule {
 // the default) from one that is set.
 type file struct {
 	Version   *string        `json:"version"`
+	Validity  *validityFile  `json:"validity"`
 	Essential *essentialFile `json:"essential"`
 	Telephone *telephoneFile `json:"telephone"`
 	Lapsed    *lapsedFile    `json:"lapsed"`
+}
+
+type validityFile struct {
+	Months            *int `json:"months"`
+	NarcoticPKVMonths *int `json:"narcotic_pkv_months"`
 }
 
 type essentialFile struct {
@@ -246,7 +288,10 @@ func parse(b []byte, source string, base *Set) (*Set, error) {
 		s.Version = strings.TrimSpace(*f.Version)
 	}
 	st := &s.settings
-	e, t, l := f.Essential, f.Telephone, f.Lapsed
+	va, e, t, l := f.Validity, f.Essential, f.Telephone, f.Lapsed
+	if va == nil {
+		va = &validityFile{}
+	}
 	if e == nil {
 		e = &essentialFile{}
 	}
@@ -256,6 +301,8 @@ func parse(b []byte, source string, base *Set) (*Set, error) {
 	if l == nil {
 		l = &lapsedFile{}
 	}
+	setInt(keyValidityMonths, va.Months, &st.ValidityMonths, 1, 120, "a number of months")
+	setInt(keyValidityNarcoticPKV, va.NarcoticPKVMonths, &st.ValidityNarcoticPKVMonths, 1, 120, "a number of months")
 	setInt(keyEssentialPacks, e.MaxSmallestPacks, &st.EssentialMaxSmallestPacks, 1, rx.MaxPacksPerDispensing, "a number of packs")
 	setInt(keyEssentialDays, e.MaxDays, &st.EssentialMaxDays, 1, 365, "a number of days")
 	setVerdict(keyEssentialNarcotics, e.Narcotics, &st.EssentialNarcotics)

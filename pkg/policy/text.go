@@ -126,6 +126,12 @@ const (
 	keyQtyWithinNoDose   = "FM-ESS-QTY/within-dose-unknown"
 	keyQtyOver           = "FM-ESS-QTY/over"
 	keyQtyWithin         = "FM-ESS-QTY/within"
+	keyValidity          = "RX-VALID/validity"
+	keyNarcPKVValidity   = "RX-VALID-NARC-PKV/validity"
+	keyValid             = "RX-VALID/valid"
+	keyLapsed            = "RX-VALID/lapsed"
+	keyNarcPKVValid      = "RX-VALID-NARC-PKV/valid"
+	keyNarcPKVLapsed     = "RX-VALID-NARC-PKV/lapsed"
 	keyTelValidity       = "FM-TEL-VALID/validity"
 	keyTelValid          = "FM-TEL-VALID/valid"
 	keyTelLapsed         = "FM-TEL-VALID/lapsed"
@@ -160,6 +166,12 @@ var EnglishTexts = map[string]string{
 	keyQtyWithinNoDose:   "%s is within %s, but the daily dose is not known, so the %s-day cap could not be checked: check the dosage on the basis document",
 	keyQtyOver:           "Essential medication is at most %s here: %s and %s days at %s a day (%s). %s is more",
 	keyQtyWithin:         "%s is within the essential-medication cap of %s: %s and %s days at %s a day (%s)",
+	keyValidity:          "A prescription is valid for %s from its issue date",
+	keyNarcPKVValidity:   "A prescription of a narcotic or PKV medicine is valid for %s from its issue date",
+	keyValid:             "This prescription is valid for %s, through %s",
+	keyLapsed:            "A prescription is valid for %s; this one lapsed after %s",
+	keyNarcPKVValid:      "A prescription of a narcotic or PKV medicine is valid for %s; this one through %s",
+	keyNarcPKVLapsed:     "A prescription of a narcotic or PKV medicine is valid for %s; this one lapsed after %s",
 	keyTelValidity:       "A telephone prescription is valid for %s from its issue date",
 	keyTelValid:          "This telephone prescription is valid for %s, through %s",
 	keyTelLapsed:         "A telephone prescription is valid for %s; this one lapsed after %s",

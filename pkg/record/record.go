@@ -8,6 +8,7 @@ package record
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -176,6 +177,11 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 	if err := problems(append(decisions, dispDecisions...), errs...); err != nil {
 		return Receipt{}, err
 	}
+	// How long it is valid is stamped as the policy in force says now
+	// (decisions RX-VALID, RX-VALID-NARC-PKV or FM-TEL-VALID): a later
+	// policy update does not rewrite what was recorded and sent upstream.
+	p.ValidThrough = time.Time{}
+	p.ValidThrough = p.ValidUntil(s.Policy.Validity())
 	body, err := json.Marshal(p)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("encode prescription: %w", err)
@@ -189,7 +195,7 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 	}
 	recs, err := s.Journal.AppendAll(ctx, news...)
 	if err != nil {
-		return Receipt{}, err
+		return Receipt{}, refusal(err)
 	}
 	rc := Receipt{Record: recs[0], Decisions: append(decisions, dispDecisions...)}
 	if len(recs) == 2 {
@@ -223,9 +229,21 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 	}
 	rec, err := s.Journal.Append(ctx, nr)
 	if err != nil {
-		return Receipt{}, err
+		return Receipt{}, refusal(err)
 	}
 	return Receipt{Record: rec, Decisions: decisions}, nil
+}
+
+// refusal is the journal's refusal of a record as the pharmacist sees a
+// refusal of the form: a dispensing more than is left of its journal
+// prescription, found inside the append's transaction because another
+// terminal dispensed first, reads as the same check made before it.
+func refusal(err error) error {
+	var v *rx.ValidationError
+	if errors.As(err, &v) {
+		return v
+	}
+	return err
 }
 
 // dispensing checks a dispensing and builds its journal record. pending is
@@ -253,14 +271,17 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 		decisions = append(decisions, s.Policy.Dispensing(*opts.Prescription, d.Time)...)
 	}
 	var extra rx.ValidationError
-	var dependsOn string
+	// draws is the journal prescription the dispensing is made against:
+	// the journal checks again, in the append's transaction, that the
+	// dispensing is no more than is left of it.
+	var dependsOn, draws string
 	switch {
 	case pending != nil:
 		if pending.Patient != d.Patient {
 			extra.Add("patient", "the dispensing is for another patient than the prescription")
 		}
-		overOneDispensing(*pending, d, &extra)
-		dependsOn = pending.RecordID
+		pending.CheckDraw(pending.RecordID, d.Quantity, 0, &extra)
+		dependsOn, draws = pending.RecordID, pending.RecordID
 	case d.PrescriptionID != "":
 		// Records of one prescription go upstream in sequence: this one
 		// waits for the previous dispensing against the same e-prescription.
@@ -291,7 +312,7 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 			if err := s.checkRemaining(ctx, prev, d, &extra); err != nil {
 				return journal.NewRecord{}, nil, err
 			}
-			dependsOn = prev.ID
+			dependsOn, draws = prev.ID, prev.ID
 		}
 	}
 	if d.Essential {
@@ -314,7 +335,7 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 	}
 	return journal.NewRecord{
 		ID: d.ID, Kind: journal.KindDispensing, Pharmacist: who.ID, Patient: d.Patient,
-		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, DependsOn: dependsOn, Time: d.Time,
+		Rules: policy.RuleIDs(decisions), Body: body, Upload: true, DependsOn: dependsOn, Draws: draws, Time: d.Time,
 	}, decisions, nil
 }
 
@@ -365,13 +386,17 @@ func (s *Service) inFault(ctx context.Context, t, now time.Time, reference strin
 // checkRemaining names a dispensing against the journal prescription
 // prev that is more than the prescription allows for one dispensing, or
 // more than is left of it after the dispensings already recorded against
-// it and not voided.
+// it and not voided. It is read before the append, so that the pharmacist
+// sees the problem with the others; the journal makes the same check in
+// the append's transaction (NewRecord.Draws), which another terminal
+// dispensing in between cannot pass.
 func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.Dispensing, v *rx.ValidationError) error {
 	var p rx.Prescription
 	if err := json.Unmarshal(prev.Body, &p); err != nil || p.Quantity <= 0 {
 		return nil // a prescription recorded without a quantity allows nothing to count against
 	}
-	if overOneDispensing(p, d, v) {
+	if d.Quantity > p.Quantity {
+		p.CheckDraw(prev.ID, d.Quantity, 0, v) // more than one dispensing may be
 		return nil
 	}
 	earlier, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: prev.Patient})
@@ -392,21 +417,8 @@ func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.
 			dispensed += b.Quantity
 		}
 	}
-	if left := p.Total() - dispensed; d.Quantity > left {
-		v.Add("quantity", "quantity %d is more than the %d left of journal prescription %s (%d of %d dispensed)",
-			d.Quantity, max(left, 0), prev.ID, dispensed, p.Total())
-	}
+	p.CheckDraw(prev.ID, d.Quantity, dispensed, v)
 	return nil
-}
-
-// overOneDispensing names a dispensing of more than the prescription
-// allows for one dispensing, and reports whether it is one.
-func overOneDispensing(p rx.Prescription, d rx.Dispensing, v *rx.ValidationError) bool {
-	if p.Quantity <= 0 || d.Quantity <= p.Quantity {
-		return false
-	}
-	v.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", d.Quantity, p.Quantity)
-	return true
 }
 
 // voided reports whether a void refers to the record.

@@ -250,7 +250,7 @@ func checkPrescriptions(t *testing.T, fx *rx.Fixtures, now time.Time) {
 // present, derived from the data rather than from the notes.
 func checkStates(t *testing.T, fx *rx.Fixtures, now time.Time) {
 	t.Helper()
-	valid := func(p rx.Prescription) bool { return p.ValidityAt(now) == rx.Valid }
+	valid := func(p rx.Prescription) bool { return p.ValidityAt(now, law) == rx.Valid }
 	active := func(p rx.Prescription) bool {
 		return p.Status == rx.StatusActive && p.LockedBy == "" && p.Remaining() > 0 && valid(p)
 	}
@@ -265,9 +265,11 @@ func checkStates(t *testing.T, fx *rx.Fixtures, now time.Time) {
 		{"with repeats", func(p rx.Prescription) bool { return active(p) && p.Repeats > 0 }},
 		{"completed", func(p rx.Prescription) bool { return p.Status == rx.StatusCompleted && p.Dispensed == p.Total() }},
 		{"cancelled", func(p rx.Prescription) bool { return p.Status == rx.StatusCancelled }},
-		{"expired", func(p rx.Prescription) bool { return p.Status == rx.StatusActive && p.ValidityAt(now) == rx.Expired }},
+		{"expired", func(p rx.Prescription) bool {
+			return p.Status == rx.StatusActive && p.ValidityAt(now, law) == rx.Expired
+		}},
 		{"in grace", func(p rx.Prescription) bool {
-			return p.Status == rx.StatusActive && p.Remaining() > 0 && p.ValidityAt(now) == rx.InGrace
+			return p.Status == rx.StatusActive && p.Remaining() > 0 && p.ValidityAt(now, law) == rx.InGrace
 		}},
 		{"locked by another pharmacy", func(p rx.Prescription) bool {
 			return p.Status == rx.StatusActive && p.LockedBy != "" && p.Remaining() > 0 && valid(p)
@@ -276,7 +278,7 @@ func checkStates(t *testing.T, fx *rx.Fixtures, now time.Time) {
 		{"PKV, dispensable", func(p rx.Prescription) bool { return active(p) && p.Medicine.PKV }},
 		{"telephone, still valid", func(p rx.Prescription) bool {
 			return active(p) && p.Form == rx.FormTelephone && p.Reason != "" &&
-				rx.ValidityMonths(p.Medicine, p.Form) == 3
+				law.MonthsFor(p.Medicine, p.Form) == 3
 		}},
 		{"paper", func(p rx.Prescription) bool { return p.Form == rx.FormPaper && p.Reason != "" }},
 		{"one dispensing left", func(p rx.Prescription) bool {

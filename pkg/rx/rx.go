@@ -96,22 +96,30 @@ func (m Medicine) DisplayName() string {
 	return m.Name + " " + m.Strength + " " + m.Form
 }
 
-// ValidityMonths returns how long a prescription of this medicine in this
-// form is valid: 24 months normally, 12 for narcotics and PKV drugs, 3 for a
-// telephone prescription.
-func ValidityMonths(m Medicine, f Form) int {
-	switch {
-	case f == FormTelephone:
-		return 3
-	case m.Narcotic || m.PKV:
-		return 12
-	}
-	return 24
+// ValidityRules say how long prescriptions are valid, in months. They are
+// the policy's (pkg/policy: rules RX-VALID, RX-VALID-NARC-PKV, FM-TEL-VALID
+// and FM-GRACE, today 24, 12, 3 and 1 months), so that a policy update
+// changes them and a decision can name the rule; pkg/rx takes them as a
+// parameter and stays standard-library only.
+type ValidityRules struct {
+	Months            int // a prescription (24)
+	NarcoticPKVMonths int // a prescription of a narcotic or a PKV medicine (12)
+	TelephoneMonths   int // a telephone prescription (3)
+	GraceMonths       int // after it lapsed, in exceptional circumstances (1)
 }
 
-// GraceMonths is how long after it lapsed a prescription may still be
-// dispensed in exceptional circumstances.
-const GraceMonths = 1
+// MonthsFor returns how long a prescription of m in form f is valid: a
+// telephone prescription TelephoneMonths, one of a narcotic or PKV medicine
+// NarcoticPKVMonths, any other Months.
+func (r ValidityRules) MonthsFor(m Medicine, f Form) int {
+	switch {
+	case f == FormTelephone:
+		return r.TelephoneMonths
+	case m.Narcotic || m.PKV:
+		return r.NarcoticPKVMonths
+	}
+	return r.Months
+}
 
 // Prescriber is the physician, dentist or nurse who issued a prescription.
 type Prescriber struct {
@@ -183,6 +191,11 @@ type Prescription struct {
 	// recorded: a later change of configuration does not rewrite it. Nil
 	// on records made before tiski stamped it, and on e-prescriptions.
 	Pharmacy *Pharmacy `json:"pharmacy,omitempty"`
+	// ValidThrough is the last day of its validity as the policy in force
+	// when the pharmacy recorded it set it: a later policy update does not
+	// rewrite what was recorded and sent. Zero on an e-prescription and
+	// on a prescription recorded before tiski stamped it.
+	ValidThrough time.Time `json:"valid_through,omitzero"`
 }
 
 // TelephoneCall is what the pharmacist records about a telephone
@@ -196,6 +209,27 @@ type TelephoneCall struct {
 // Total is the quantity the prescription allows over all its dispensings.
 func (p Prescription) Total() int { return p.Quantity * (1 + p.Repeats) }
 
+// CheckDraw names a dispensing of quantity units against the prescription,
+// recorded in the journal as record id, that is more than the prescription
+// allows for one dispensing, or more than is left of it after dispensed
+// units already dispensed against it. A prescription without a quantity
+// allows nothing to count against. pkg/record checks this before the
+// pharmacist confirms; the journal checks it again inside the append's
+// transaction, where no other terminal can dispense in between.
+func (p Prescription) CheckDraw(id string, quantity, dispensed int, v *ValidationError) {
+	if p.Quantity <= 0 {
+		return
+	}
+	if quantity > p.Quantity {
+		v.Add("quantity", "quantity %d is more than the prescription's %d for one dispensing", quantity, p.Quantity)
+		return
+	}
+	if left := p.Total() - dispensed; quantity > left {
+		v.Add("quantity", "quantity %d is more than the %d left of journal prescription %s (%d of %d dispensed)",
+			quantity, max(left, 0), id, dispensed, p.Total())
+	}
+}
+
 // Remaining is the quantity still to be dispensed.
 func (p Prescription) Remaining() int {
 	if r := p.Total() - p.Dispensed; r > 0 {
@@ -204,11 +238,15 @@ func (p Prescription) Remaining() int {
 	return 0
 }
 
-// ValidUntil is the last day the prescription is valid, before any grace: the
-// same date ValidityMonths later, or the last day of that month when it is
-// shorter (issued 31 August, a telephone prescription lasts to 30 November).
-func (p Prescription) ValidUntil() time.Time {
-	return addMonths(dateOnly(p.Issued), ValidityMonths(p.Medicine, p.Form))
+// ValidUntil is the last day the prescription is valid, before any grace:
+// the same date r.MonthsFor later, or the last day of that month when it is
+// shorter (issued 31 August, a telephone prescription of 3 months lasts to
+// 30 November). A prescription with ValidThrough lasts to that day.
+func (p Prescription) ValidUntil(r ValidityRules) time.Time {
+	if !p.ValidThrough.IsZero() {
+		return dateOnly(p.ValidThrough)
+	}
+	return addMonths(dateOnly(p.Issued), r.MonthsFor(p.Medicine, p.Form))
 }
 
 // addMonths adds n months to a date, clamping to the end of a shorter month
@@ -228,7 +266,7 @@ type Validity int
 // Validity states.
 const (
 	Valid   Validity = iota // within its validity
-	InGrace                 // lapsed, but within the one-month grace period
+	InGrace                 // lapsed, but within the grace period (ValidityRules.GraceMonths)
 	Expired                 // lapsed beyond the grace period
 )
 
@@ -236,16 +274,16 @@ func (v Validity) String() string {
 	return [...]string{"valid", "in-grace", "expired"}[v]
 }
 
-// ValidityAt tells whether the prescription is valid at t. It compares
-// calendar dates, t's date taken in t's own location: a prescription is valid
-// all through its last day, and in grace all through the grace period's last
-// day.
-func (p Prescription) ValidityAt(t time.Time) Validity {
-	day, end := dateOnly(t), p.ValidUntil()
+// ValidityAt tells whether the prescription is valid at t under the rules
+// r. It compares calendar dates, t's date taken in t's own location: a
+// prescription is valid all through its last day, and in grace all through
+// the grace period's last day.
+func (p Prescription) ValidityAt(t time.Time, r ValidityRules) Validity {
+	day, end := dateOnly(t), p.ValidUntil(r)
 	switch {
 	case !day.After(end):
 		return Valid
-	case !day.After(addMonths(end, GraceMonths)):
+	case !day.After(addMonths(end, r.GraceMonths)):
 		return InGrace
 	}
 	return Expired

@@ -11,6 +11,10 @@ import (
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
+// law is how long prescriptions are valid under Finnish law today, as the
+// built-in policy has it (pkg/policy's tests check that they agree).
+var law = rx.ValidityRules{Months: 24, NarcoticPKVMonths: 12, TelephoneMonths: 3, GraceMonths: 1}
+
 func TestValidityMonths(t *testing.T) {
 	plain := rx.Medicine{ID: "cardace"}
 	narcotic := rx.Medicine{ID: "oxynorm", Narcotic: true}
@@ -30,8 +34,13 @@ func TestValidityMonths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := rx.ValidityMonths(tt.m, tt.f); got != tt.want {
-				t.Errorf("ValidityMonths = %d, want %d", got, tt.want)
+			if got := law.MonthsFor(tt.m, tt.f); got != tt.want {
+				t.Errorf("MonthsFor = %d, want %d", got, tt.want)
+			}
+			// The months are the rules', not pkg/rx's.
+			other := rx.ValidityRules{Months: 36, NarcoticPKVMonths: 6, TelephoneMonths: 2}
+			if got, want := other.MonthsFor(tt.m, tt.f), map[int]int{24: 36, 12: 6, 3: 2}[tt.want]; got != want {
+				t.Errorf("other rules: MonthsFor = %d, want %d", got, want)
 			}
 		})
 	}
@@ -74,8 +83,8 @@ func TestValidityAt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := rx.Prescription{Medicine: tt.m, Form: tt.form, Issued: tt.issued}
-			if got := p.ValidityAt(tt.at); got != tt.want {
-				t.Errorf("ValidityAt(%s) = %s, want %s (valid until %s)", tt.at, got, tt.want, p.ValidUntil().Format(time.DateOnly))
+			if got := p.ValidityAt(tt.at, law); got != tt.want {
+				t.Errorf("ValidityAt(%s) = %s, want %s (valid until %s)", tt.at, got, tt.want, p.ValidUntil(law).Format(time.DateOnly))
 			}
 		})
 	}

@@ -130,6 +130,15 @@ type Common struct {
 	Counter  Counter
 }
 
+// Policy is the policy the counter judges by: Counter.Policy, or the
+// built-in one for a Common not made by New.
+func (c Common) Policy() *policy.Set {
+	if c.Counter.Policy == nil {
+		return policy.Default()
+	}
+	return c.Counter.Policy
+}
+
 // New returns a Common in lang. A nil now is time.Now.
 func New(lang i18n.Lang, svc Services, counter Counter, now func() time.Time) Common {
 	if now == nil {

@@ -201,8 +201,12 @@ func conflictsShowRun(ctx context.Context, opts *ConflictsOptions) error {
 			if err != nil {
 				upstreamNote, upstreamErr, readFailed = "could not read it now: "+err.Error(), err, true
 			} else {
+				pol, err := f.Policy()
+				if err != nil {
+					return err
+				}
 				upstream = map[string]any{"id": p.ID, "status": p.Status, "remaining": p.Remaining(), "total": p.Total(),
-					"valid_until": p.ValidUntil().Format(time.DateOnly), "locked_by": p.LockedBy, "version": p.Version,
+					"valid_until": p.ValidUntil(pol.Validity()).Format(time.DateOnly), "locked_by": p.LockedBy, "version": p.Version,
 					"medicine": p.Medicine.DisplayName(), "prescriber": p.Prescriber.Name}
 			}
 		}

@@ -757,7 +757,7 @@ func (m Model) upstreamRows(it Item) [][2]string {
 		{m.c.T(i18n.RxColStatus), m.status(p)},
 		{m.c.T(i18n.RxColRemaining), fmt.Sprintf("%d / %s", p.Remaining(), lang.Quantity(p.Total(), unit))},
 		{m.c.T(i18n.RxDetailDispensed), lang.Quantity(p.Dispensed, unit)},
-		{m.c.T(i18n.RxDetailValidUntil), p.ValidUntil().Format("2.1.2006")},
+		{m.c.T(i18n.RxDetailValidUntil), p.ValidUntil(m.c.Policy().Validity()).Format("2.1.2006")},
 	}
 	if p.LockedBy != "" {
 		rows = append(rows, [2]string{m.c.T(i18n.RxDetailLockedBy), p.LockedBy})
@@ -784,7 +784,7 @@ func (m Model) status(p rx.Prescription) string {
 	default:
 		st = string(p.Status) // as it comes
 	}
-	switch p.ValidityAt(m.c.Now()) {
+	switch p.ValidityAt(m.c.Now(), m.c.Policy().Validity()) {
 	case rx.InGrace:
 		st += " (" + m.c.T(i18n.RxInGrace) + ")"
 	case rx.Expired:

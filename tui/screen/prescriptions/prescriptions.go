@@ -135,6 +135,7 @@ func (m Model) refresh() Model {
 		}
 	}
 	now := m.c.Now()
+	rules := m.c.Policy().Validity()
 	by := m.sortBy
 	slices.SortStableFunc(m.shown, func(a, b rx.Prescription) int {
 		switch by {
@@ -145,7 +146,7 @@ func (m Model) refresh() Model {
 		case ColRemaining:
 			return cmp.Compare(a.Remaining(), b.Remaining())
 		case ColValidity:
-			return a.ValidUntil().Compare(b.ValidUntil())
+			return a.ValidUntil(rules).Compare(b.ValidUntil(rules))
 		case ColStatus:
 			return cmp.Compare(m.rowStatus(a, now), m.rowStatus(b, now))
 		case ColPrescriber:
@@ -160,7 +161,7 @@ func (m Model) refresh() Model {
 			p.Medicine.Strength,
 			p.Dosage,
 			m.c.Lang.Quantity(p.Remaining(), p.Medicine.Unit),
-			p.ValidUntil().Format("2.1.2006"),
+			p.ValidUntil(rules).Format("2.1.2006"),
 			m.rowStatus(p, now),
 			p.Prescriber.Name,
 		}
@@ -170,6 +171,15 @@ func (m Model) refresh() Model {
 		m.table.SetCursor(max(len(rows)-1, 0))
 	}
 	return m
+}
+
+// validUntil is the detail's validity: its last day, where it stands now,
+// and the policy rule that set how long it is valid, as every decision
+// names its rule: "15.1.2027 (valid, RX-VALID)".
+func (m Model) validUntil(p rx.Prescription, now time.Time) string {
+	pol := m.c.Policy()
+	rule, _ := pol.ValidityRule(p.Medicine, p.Form)
+	return p.ValidUntil(pol.Validity()).Format("2.1.2006") + " (" + m.validity(p.ValidityAt(now, pol.Validity())) + ", " + rule + ")"
 }
 
 func (m Model) validity(v rx.Validity) string {
@@ -185,7 +195,7 @@ func (m Model) validity(v rx.Validity) string {
 // rowStatus is the status column: the status, or for an active
 // prescription that has lapsed, how far it has.
 func (m Model) rowStatus(p rx.Prescription, now time.Time) string {
-	if v := p.ValidityAt(now); p.Status == rx.StatusActive && p.LockedBy == "" && v != rx.Valid {
+	if v := p.ValidityAt(now, m.c.Policy().Validity()); p.Status == rx.StatusActive && p.LockedBy == "" && v != rx.Valid {
 		return m.validity(v)
 	}
 	return m.status(p)
@@ -312,7 +322,7 @@ func (m Model) viewDetail(p rx.Prescription) string {
 		{m.c.T(i18n.RxColDosage), p.Dosage},
 		{m.c.T(i18n.RxDetailForm), m.form(p.Form)},
 		{m.c.T(i18n.RxDetailIssued), p.Issued.Format("2.1.2006")},
-		{m.c.T(i18n.RxDetailValidUntil), p.ValidUntil().Format("2.1.2006") + " (" + m.validity(p.ValidityAt(now)) + ")"},
+		{m.c.T(i18n.RxDetailValidUntil), m.validUntil(p, now)},
 		{m.c.T(i18n.RxDetailQuantity), m.c.Lang.Quantity(p.Quantity, p.Medicine.Unit)},
 		{m.c.T(i18n.RxDetailRepeats), fmt.Sprint(p.Repeats)},
 		{m.c.T(i18n.RxDetailDispensed), fmt.Sprintf("%d / %s", p.Dispensed, m.c.Lang.Quantity(p.Total(), p.Medicine.Unit))},
