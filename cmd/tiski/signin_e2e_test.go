@@ -46,6 +46,7 @@ func lastAttempt(t *testing.T, data, id string, at time.Time) {
 // --user with the PIN in TISKI_PIN, a process of its own.
 func TestLockoutAfterFiveWrongPINs(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
+	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n") // recording needs it (issue 18)
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
 	wrong := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=0000"}}
 	right := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
