@@ -174,19 +174,7 @@ func (c Common) Tick(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
 
 // KindText names a kind of journal record in the counter's language; a
 // kind with no name (a mode change) shows as it is.
-func (c Common) KindText(kind journal.Kind) string {
-	k, ok := map[journal.Kind]i18n.Key{
-		journal.KindDispensing:            i18n.QueueKindDispensing,
-		journal.KindPaperPrescription:     i18n.QueueKindPaper,
-		journal.KindTelephonePrescription: i18n.QueueKindTelephone,
-		journal.KindVoid:                  i18n.QueueKindVoid,
-		journal.KindResolution:            i18n.QueueKindResolution,
-	}[kind]
-	if !ok {
-		return string(kind)
-	}
-	return c.T(k)
-}
+func (c Common) KindText(kind journal.Kind) string { return KindName(c.Lang, kind) }
 
 // T returns the text of k in the counter's language.
 func (c Common) T(k i18n.Key, args ...any) string { return c.Lang.T(k, args...) }

@@ -9,6 +9,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/tui/common"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
@@ -88,51 +89,24 @@ func modeText(l i18n.Lang, m rx.Mode) string {
 
 // stateText names an outbox state.
 func stateText(l i18n.Lang, s journal.OutboxState) string {
-	k, ok := map[journal.OutboxState]i18n.Key{
-		journal.OutboxPending:  i18n.QueueStatePending,
-		journal.OutboxSending:  i18n.QueueStateSending,
-		journal.OutboxDone:     i18n.QueueStateDone,
-		journal.OutboxRetry:    i18n.QueueStateRetry,
-		journal.OutboxConflict: i18n.QueueStateConflict,
-		journal.OutboxRejected: i18n.QueueStateRejected,
-		journal.OutboxParked:   i18n.QueueStateParked,
-		journal.OutboxVoided:   i18n.QueueStateVoided,
-	}[s]
-	if !ok || l == i18n.EN {
+	if l == i18n.EN {
 		return string(s)
 	}
-	return l.T(k)
+	return common.StateName(l, s)
 }
 
 // kindText names a kind of record.
 func kindText(l i18n.Lang, kind string) string {
-	k, ok := map[journal.Kind]i18n.Key{
-		journal.KindDispensing:            i18n.QueueKindDispensing,
-		journal.KindPaperPrescription:     i18n.QueueKindPaper,
-		journal.KindTelephonePrescription: i18n.QueueKindTelephone,
-		journal.KindVoid:                  i18n.QueueKindVoid,
-		journal.KindResolution:            i18n.QueueKindResolution,
-	}[journal.Kind(kind)]
-	if !ok || l == i18n.EN {
+	if l == i18n.EN {
 		return kind
 	}
-	return l.T(k)
+	return common.KindName(l, journal.Kind(kind))
 }
 
 // conflictText names a kind of conflict.
 func conflictText(l i18n.Lang, kind string) string {
-	k, ok := map[queue.ConflictKind]i18n.Key{
-		queue.DispensedElsewhere: i18n.ConflDispensedElsewhere,
-		queue.OverDispensed:      i18n.ConflOverDispensed,
-		queue.Cancelled:          i18n.ConflCancelled,
-		queue.Locked:             i18n.ConflLocked,
-		queue.Expired:            i18n.ConflExpired,
-		queue.UnknownPatient:     i18n.ConflUnknownPatient,
-		queue.PossibleDuplicate:  i18n.ConflPossibleDuplicate,
-		queue.Rejected:           i18n.ConflRejected,
-	}[queue.ConflictKind(kind)]
-	if !ok || l == i18n.EN {
+	if l == i18n.EN {
 		return kind
 	}
-	return l.T(k)
+	return common.ConflictName(l, queue.ConflictKind(kind))
 }

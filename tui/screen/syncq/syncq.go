@@ -286,40 +286,11 @@ func (m Model) next(e journal.OutboxEntry) string {
 }
 
 // StateText names an outbox state in the counter's language.
-func StateText(c common.Common, s journal.OutboxState) string {
-	k, ok := map[journal.OutboxState]i18n.Key{
-		journal.OutboxPending:  i18n.QueueStatePending,
-		journal.OutboxSending:  i18n.QueueStateSending,
-		journal.OutboxDone:     i18n.QueueStateDone,
-		journal.OutboxRetry:    i18n.QueueStateRetry,
-		journal.OutboxConflict: i18n.QueueStateConflict,
-		journal.OutboxRejected: i18n.QueueStateRejected,
-		journal.OutboxParked:   i18n.QueueStateParked,
-		journal.OutboxVoided:   i18n.QueueStateVoided,
-	}[s]
-	if !ok {
-		return string(s) // a state this counter does not know, as it is
-	}
-	return c.T(k)
-}
+func StateText(c common.Common, s journal.OutboxState) string { return common.StateName(c.Lang, s) }
 
 // ConflictText names a kind of conflict in the pharmacist's words.
 func ConflictText(c common.Common, kind queue.ConflictKind) string {
-	k, ok := map[queue.ConflictKind]i18n.Key{
-		queue.DispensedElsewhere: i18n.ConflDispensedElsewhere,
-		queue.OverDispensed:      i18n.ConflOverDispensed,
-		queue.Cancelled:          i18n.ConflCancelled,
-		queue.Locked:             i18n.ConflLocked,
-		queue.Expired:            i18n.ConflExpired,
-		queue.UnknownPatient:     i18n.ConflUnknownPatient,
-		queue.PossibleDuplicate:  i18n.ConflPossibleDuplicate,
-		queue.Rejected:           i18n.ConflRejected,
-		queue.Configuration:      i18n.ConflConfiguration,
-	}[kind]
-	if !ok {
-		return string(kind)
-	}
-	return c.T(k)
+	return common.ConflictName(c.Lang, kind)
 }
 
 // Update handles the keys, the refresh and the answers of the journal.
