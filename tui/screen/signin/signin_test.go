@@ -173,7 +173,7 @@ func TestLockoutAfterFiveWrongPINs(t *testing.T) {
 		t.Fatalf("sixth attempt with the right PIN: %#v, problem %q", msg, m.Problem())
 	}
 	// The session lock screen refuses the locked person too.
-	l, msg := tuitest.Settle(NewLock(c, tuitest.Pharmacist), tuitest.Type(tuitest.PharmacistPIN), nil)
+	l, _ := tuitest.Settle(NewLock(c, tuitest.Pharmacist), tuitest.Type(tuitest.PharmacistPIN), nil)
 	l, msg = tuitest.Settle(l, tuitest.Key(tea.KeyEnter), isResult)
 	if msg != nil || l.Problem() != locked {
 		t.Fatalf("lock screen of the locked person: %#v, problem %q", msg, l.Problem())
