@@ -10,19 +10,30 @@ import (
 )
 
 // drawQuery reads what a dispensing against the journal prescription ?1
-// needs to know of it, inside the append's transaction: its kind, patient
-// and body, whether it was voided, and the units dispensed against it by
-// dispensings not voided. Those are found among the patient's records
-// (records_patient) by the prescription_record of their body, so no
-// migration was needed; a void is found by records_refers_to. A patient
-// has tens of records, not millions, so the sum reads a few rows.
+// for the patient ?2 needs to know of it, inside the append's
+// transaction: its kind, patient and body, whether it was voided, and the
+// units dispensed against it by dispensings not voided, at this counter
+// and, from the peer records, at the pharmacy's other counters (issue 19).
+// The prescription may be another counter's. Dispensings are found among
+// the patient's records (records_patient, peer_records_patient) by the
+// prescription_record of their body; a void is found by refers_to, and
+// refers only to a record of its own counter. (A unary + keeps SQLite
+// from reading the peers by peer_records_kind, which it would guess
+// better on a table without statistics.) A patient has tens of
+// records, not millions, so the sums read a few rows.
 const drawQuery = `SELECT p.kind, p.patient, p.body,
-		EXISTS (SELECT 1 FROM records AS v WHERE v.refers_to = p.id AND v.kind = 'void'),
+		EXISTS (SELECT 1 FROM records AS v WHERE v.refers_to = ?1 AND v.kind = 'void')
+			OR EXISTS (SELECT 1 FROM peer_records AS v WHERE v.refers_to = ?1 AND +v.kind = 'void'),
 		(SELECT coalesce(sum(json_extract(d.body, '$.quantity')), 0) FROM records AS d
-			WHERE d.patient = p.patient AND d.patient <> '' AND d.kind = 'dispensing'
-				AND json_extract(d.body, '$.prescription_record') = p.id
+			WHERE d.patient = ?2 AND d.patient <> '' AND d.kind = 'dispensing'
+				AND json_extract(d.body, '$.prescription_record') = ?1
 				AND NOT EXISTS (SELECT 1 FROM records AS v WHERE v.refers_to = d.id AND v.kind = 'void'))
-	FROM records AS p WHERE p.id = ?1`
+		+ (SELECT coalesce(sum(json_extract(d.body, '$.quantity')), 0) FROM peer_records AS d
+			WHERE d.patient = ?2 AND d.patient <> '' AND +d.kind = 'dispensing'
+				AND json_extract(d.body, '$.prescription_record') = ?1
+				AND NOT EXISTS (SELECT 1 FROM peer_records AS v WHERE v.refers_to = d.id AND +v.kind = 'void'))
+	FROM (SELECT kind, patient, body FROM records WHERE id = ?1
+		UNION ALL SELECT kind, patient, body FROM peer_records WHERE id = ?1) AS p LIMIT 1`
 
 // checkDraw refuses the dispensing nr when it may not be recorded against
 // the journal prescription it draws on (nr.Draws): the prescription is not
@@ -50,7 +61,7 @@ func checkDraw(ctx context.Context, t *tx, nr NewRecord) error {
 	var kind, patient, body string
 	var voided bool
 	var dispensed int
-	err := t.QueryRowContext(ctx, drawQuery, nr.Draws).Scan(&kind, &patient, &body, &voided, &dispensed)
+	err := t.QueryRowContext(ctx, drawQuery, nr.Draws, nr.Patient).Scan(&kind, &patient, &body, &voided, &dispensed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		v.Add("prescription", "no journal prescription %s", nr.Draws)

@@ -36,7 +36,8 @@ func TestQueryPlans(t *testing.T) {
 		// A dispensing against a journal prescription: the prescription by
 		// its id, the patient's dispensings by records_patient, voids by
 		// records_refers_to.
-		{"draw", drawQuery, "USING INDEX records_patient", []any{""}, ""},
+		{"draw", drawQuery, "USING INDEX records_patient", []any{"", ""}, ""},
+		{"draw, peers", drawQuery, "USING INDEX peer_records_patient", []any{"", ""}, ""},
 		{"queued", queuedQuery, "SEARCH records USING INDEX sqlite_autoindex_records_1 (id=?)", []any{""}, ""},
 		{"resolutions after a record", `SELECT seq FROM records WHERE kind IN (?) AND kind <> 'dispensing' AND seq > ? ORDER BY seq`,
 			"records_kind", []any{"resolution", 0}, ""},

@@ -75,6 +75,10 @@ type Record struct {
 	Body       json.RawMessage `json:"body"`
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
+	// Peer marks a record of another counter of the pharmacy, kept from
+	// the hub (share.go); its Terminal is that counter. Not stored, not
+	// hashed: where the record was read from.
+	Peer bool `json:"peer,omitempty"`
 }
 
 // NewID returns a new record id: a UUID of version 7, whose first bits are
@@ -446,6 +450,10 @@ type Filter struct {
 	RefersTo string    // that refer to this record: its voids and resolutions
 	AfterSeq int64     // with a sequence number above this, for paging
 	Limit    int       // at most this many; 0: no limit
+	// Peers adds the records of the pharmacy's other counters kept from
+	// the hub (Record.Peer), and orders all by when they happened. It
+	// cannot be used with AfterSeq: sequence numbers are per counter.
+	Peers bool
 }
 
 // List returns the records the filter selects, in sequence order.
@@ -485,14 +493,24 @@ func listRecords(ctx context.Context, t *tx, f Filter) ([]Record, error) {
 		args = append(args, f.RefersTo)
 	}
 	if f.AfterSeq > 0 {
+		if f.Peers {
+			return nil, errNoPeers
+		}
 		where = append(where, "seq > ?")
 		args = append(args, f.AfterSeq)
 	}
-	q := `SELECT ` + recordColumns + ` FROM records`
+	cond := ""
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY seq"
+	q := `SELECT ` + recordColumns + `, 0 FROM records` + cond
+	if f.Peers {
+		q += ` UNION ALL SELECT ` + recordColumns + `, 1 FROM peer_records` + strings.ReplaceAll(cond, "kind <> 'dispensing'", "1")
+		args = append(args, args...)
+		q += " ORDER BY time, created_at"
+	} else {
+		q += " ORDER BY seq"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
@@ -501,5 +519,10 @@ func listRecords(ctx context.Context, t *tx, f Filter) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendRows(nil, rows, scanRecord)
+	return appendRows(nil, rows, func(s scanner) (Record, error) {
+		var peer int
+		r, err := scanRecord(scanFunc(func(dest ...any) error { return s.Scan(append(dest, &peer)...) }))
+		r.Peer = peer == 1
+		return r, err
+	})
 }
