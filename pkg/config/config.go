@@ -46,6 +46,16 @@ type Centre struct {
 	Timeout        time.Duration
 }
 
+// Hub is how a counter reaches the pharmacy's hub (issue 19); no URL: no
+// hub, the counter works alone.
+type Hub struct {
+	URL      string // nats://HOST:PORT, several separated by commas for a cluster
+	CertFile string // TLS client certificate, for a hub beyond loopback
+	KeyFile  string // its private key
+	CAFile   string // the CA that signs the hub's certificate
+	NKeySeed string // an NKey seed file, the other way a hub may ask a counter to prove itself
+}
+
 // Probe is the health probe of the mode machine.
 type Probe struct {
 	Interval      time.Duration
@@ -72,6 +82,7 @@ type Config struct {
 	Terminal  string // this counter's id, recorded on every journal record
 	Pharmacy  rx.Pharmacy
 	Centre    Centre
+	Hub       Hub
 	Probe     Probe
 	Sync      Sync
 	Policy    string        // a policy override file; "" means the built-in policy
@@ -173,6 +184,24 @@ var settings = []setting{
 	stringSetting("centre.key", "", "the client certificate's private key file (PEM)", func(c *Config) *string { return &c.Centre.KeyFile }, nil),
 	stringSetting("centre.ca", "", "CA bundle (PEM) that signs the Prescription Centre's certificate", func(c *Config) *string { return &c.Centre.CAFile }, nil),
 	stringSetting("centre.server_name", "", "the name expected on the server certificate", func(c *Config) *string { return &c.Centre.ServerName }, nil),
+	stringSetting("hub.url", "", "the pharmacy's hub, nats://HOST:PORT (several, comma-separated, for a cluster); unset: this counter works alone", func(c *Config) *string { return &c.Hub.URL },
+		func(v string) error {
+			for _, one := range strings.Split(v, ",") {
+				one = strings.TrimSpace(one)
+				if v == "" {
+					return nil
+				}
+				u, err := url.Parse(one)
+				if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.Port() == "" {
+					return fmt.Errorf("%q is not a nats://HOST:PORT or tls://HOST:PORT URL", one)
+				}
+			}
+			return nil
+		}),
+	stringSetting("hub.cert", "", "TLS client certificate (PEM) this counter shows a hub beyond loopback", func(c *Config) *string { return &c.Hub.CertFile }, nil),
+	stringSetting("hub.key", "", "the hub client certificate's private key (PEM)", func(c *Config) *string { return &c.Hub.KeyFile }, nil),
+	stringSetting("hub.ca", "", "CA bundle (PEM) that signs the hub's certificate", func(c *Config) *string { return &c.Hub.CAFile }, nil),
+	stringSetting("hub.nkey_seed", "", "NKey seed file this counter signs in to the hub with", func(c *Config) *string { return &c.Hub.NKeySeed }, nil),
 	durationSetting("centre.connect_timeout", "3s", "time allowed to connect", func(c *Config) *time.Duration { return &c.Centre.ConnectTimeout }),
 	durationSetting("centre.timeout", "10s", "time allowed for a whole call", func(c *Config) *time.Duration { return &c.Centre.Timeout }),
 	durationSetting("probe.interval", "900ms", "time between health probes (under 1s, so a black hole is FAULT within probe.timeout + 1s)", func(c *Config) *time.Duration { return &c.Probe.Interval }),

@@ -66,6 +66,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		JetStream: true,
 		StoreDir:  store,
 		NoSigs:    true,
+		// Every message is on disk before the hub acknowledges it: a
+		// counter moves its share lane on after the acknowledgement, so a
+		// power cut at a single hub must not take a record acknowledged
+		// (JetStream's default syncs every two minutes).
+		SyncAlways: true,
 		// Two MiB is NATS's default too; a record is a few kilobytes.
 		MaxPayload: 2 << 20,
 	}

@@ -24,6 +24,7 @@ type Journal interface {
 	Append(ctx context.Context, r journal.NewRecord) (journal.Record, error)
 	AppendAll(ctx context.Context, rs ...journal.NewRecord) ([]journal.Record, error)
 	Get(ctx context.Context, id string) (journal.Record, error)
+	GetAny(ctx context.Context, id string) (journal.Record, error) // also the pharmacy's other counters' records
 	List(ctx context.Context, f journal.Filter) ([]journal.Record, error)
 	Mode(ctx context.Context) (rx.ModeState, error)
 	FaultPeriods(ctx context.Context, since time.Time) ([]journal.FaultPeriod, error)
@@ -291,7 +292,9 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 		}
 		dependsOn = prev
 	case d.PrescriptionRecord != "":
-		prev, err := s.Journal.Get(ctx, d.PrescriptionRecord)
+		// The prescription may be another counter's, kept from the
+		// pharmacy's hub (issue 19).
+		prev, err := s.Journal.GetAny(ctx, d.PrescriptionRecord)
 		switch {
 		case rx.ErrorCode(err) == rx.ENOTFOUND:
 			extra.Add("prescription", "no journal prescription %s", d.PrescriptionRecord)
@@ -312,7 +315,14 @@ func (s *Service) dispensing(ctx context.Context, who rx.Pharmacist, d rx.Dispen
 			if err := s.checkRemaining(ctx, prev, d, &extra); err != nil {
 				return journal.NewRecord{}, nil, err
 			}
-			dependsOn, draws = prev.ID, prev.ID
+			draws = prev.ID
+			if !prev.Peer {
+				// Uploaded after its prescription. Another counter's
+				// prescription is that counter's to upload: a dispensing
+				// that reaches the Prescription Centre first waits for it
+				// there.
+				dependsOn = prev.ID
+			}
 		}
 	}
 	if d.Essential {
@@ -399,7 +409,7 @@ func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.
 		p.CheckDraw(prev.ID, d.Quantity, 0, v) // more than one dispensing may be
 		return nil
 	}
-	earlier, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: prev.Patient})
+	earlier, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: prev.Patient, Peers: true})
 	if err != nil {
 		return err
 	}
@@ -423,7 +433,7 @@ func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.
 
 // voided reports whether a void refers to the record.
 func (s *Service) voided(ctx context.Context, id string) (bool, error) {
-	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}, RefersTo: id, Limit: 1})
+	voids, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindVoid}, RefersTo: id, Limit: 1, Peers: true})
 	if err != nil {
 		return false, err
 	}

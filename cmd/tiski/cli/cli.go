@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/config"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -60,6 +62,8 @@ type Factory struct {
 	journalCheckLater bool
 	logFile           *os.File
 	logger            *slog.Logger
+	hub               *hub.Client                // the pharmacy's hub, once connected (hub.go)
+	sharer            atomic.Pointer[hub.Sharer] // the running sharer of the counter or sync watch, once connected
 }
 
 // Log attribute keys, constant so the log can be searched (STYLE §6). No
@@ -164,6 +168,10 @@ func (f *Factory) Centre() (*centre.Client, error) {
 
 // close releases what the commands opened.
 func (f *Factory) close() {
+	if f.hub != nil {
+		f.hub.Close()
+		f.hub = nil
+	}
 	if f.journal != nil {
 		f.journal.Close()
 		f.journal = nil
@@ -217,6 +225,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&f.dataDir, "data", "", "data folder with the journal, configuration and logs (env TISKI_DATA)")
 	root.PersistentFlags().Var(configFlag{f, "centre.url"}, "centre", "Prescription Centre URL for this command only (config key centre.url)")
+	root.PersistentFlags().Var(configFlag{f, "hub.url"}, "hub", "the pharmacy's hub for this command only, nats://HOST:PORT (config key hub.url, env TISKI_HUB_URL)")
 	root.PersistentFlags().Var(configFlag{f, "language"}, "lang", "language of the output: fi, sv or en (config key language, env TISKI_LANG; default fi); --json is the same in every language")
 	root.SetVersionTemplate("tiski {{.Version}}\n")
 	root.AddCommand(
@@ -234,6 +243,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdSync(f),
 		NewCmdCounter(f, nil),
 		NewCmdDrill(f),
+		NewCmdHub(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {

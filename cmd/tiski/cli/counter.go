@@ -119,6 +119,13 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	// The mode machine and the upload queue run beside the counter; the
 	// counter never waits for them.
 	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
+	// With a hub, the counter shares and receives the pharmacy's records
+	// while it runs (issue 19); it never waits for the hub.
+	stopSharing, err := f.startSharing(ctx, j)
+	if err != nil {
+		return err
+	}
+	defer stopSharing()
 
 	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
@@ -258,6 +265,9 @@ func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error
 			}
 		}
 		s.worker.Kick()
+		if sh := s.f.sharer.Load(); sh != nil {
+			sh.Kick()
+		}
 		return rc, nil
 	}
 }
@@ -277,11 +287,12 @@ func (s *counterServices) Medicines(ctx context.Context) ([]rx.Medicine, error) 
 }
 
 func (s *counterServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
-	return s.journal.List(ctx, journal.Filter{Patient: patient, Since: since})
+	// The pharmacy's other counters' records count too (issue 19).
+	return s.journal.List(ctx, journal.Filter{Patient: patient, Since: since, Peers: true})
 }
 
 func (s *counterServices) Record(ctx context.Context, id string) (journal.Record, error) {
-	return s.journal.Get(ctx, id)
+	return s.journal.GetAny(ctx, id)
 }
 
 func (s *counterServices) Outbox(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error) {

@@ -94,22 +94,30 @@ type JournalExportOptions struct {
 	Factory *Factory
 	Format  string
 	Since   string
+	// Counters is "this" (this counter's journal) or "all" (with the
+	// records of the pharmacy's other counters, from its hub).
+	Counters string
 }
 
 // NewCmdJournalExport builds `tiski journal export`.
 func NewCmdJournalExport(f *Factory, runF func(context.Context, *JournalExportOptions) error) *cobra.Command {
 	opts := &JournalExportOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "export [--format csv|json] [--since TIME]",
+		Use:   "export [--format csv|json] [--since TIME] [--counters this|all]",
 		Short: "Export the journal for audit, one row or object per record",
 		Long: `Write every record with its id (UUID), sequence, kind, time, pharmacist,
 terminal, mode, policy rules, the record it refers to, the patient's masked
-identity code, the outbox state and the record's hash.`,
+identity code, the outbox state and the record's hash. With --counters all,
+the records of the pharmacy's other counters kept from its hub too, each
+with its counter, in the order they happened.`,
 		Example: "  tiski journal export --format csv > journal.csv\n  tiski journal export --format json --since 2026-11-20",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Format != "csv" && opts.Format != "json" {
 				return usageError{fmt.Errorf("--format must be csv or json, not %q", opts.Format)}
+			}
+			if opts.Counters != "this" && opts.Counters != "all" {
+				return usageError{fmt.Errorf("--counters must be this or all, not %q", opts.Counters)}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -118,6 +126,7 @@ identity code, the outbox state and the record's hash.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "json", "csv or json")
+	cmd.Flags().StringVar(&opts.Counters, "counters", "this", "this: this counter's journal; all: with the pharmacy's other counters' records, from its hub")
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only records made at or after this time (2026-11-20 or 2026-11-20T08:00:00+02:00)")
 	return cmd
 }
@@ -150,6 +159,7 @@ type exportRow struct {
 	Patient    string    `json:"patient,omitempty"` // masked
 	Outbox     string    `json:"outbox_state,omitempty"`
 	Hash       string    `json:"hash"`
+	Counter    string    `json:"counter,omitempty"` // with --counters all: the counter that made it
 }
 
 func journalExportRun(ctx context.Context, opts *JournalExportOptions) error {
@@ -161,7 +171,9 @@ func journalExportRun(ctx context.Context, opts *JournalExportOptions) error {
 	if err != nil {
 		return err
 	}
-	records, err := j.List(ctx, journal.Filter{Since: since})
+	all := opts.Counters == "all"
+	opts.Factory.hubCatchUp(ctx, j)
+	records, err := j.List(ctx, journal.Filter{Since: since, Peers: all})
 	if err != nil {
 		return err
 	}
@@ -181,6 +193,9 @@ func journalExportRun(ctx context.Context, opts *JournalExportOptions) error {
 		if row.Rules == nil {
 			row.Rules = []string{}
 		}
+		if all {
+			row.Counter = r.Terminal
+		}
 		if r.Patient != "" {
 			row.Patient = hetu.Mask(r.Patient)
 		}
@@ -193,10 +208,18 @@ func journalExportRun(ctx context.Context, opts *JournalExportOptions) error {
 		return enc.Encode(rows)
 	}
 	w := csv.NewWriter(out)
-	w.Write([]string{"seq", "id", "kind", "time", "created", "pharmacist", "terminal", "mode", "rules", "refers_to", "patient", "outbox_state", "hash"})
+	header := []string{"seq", "id", "kind", "time", "created", "pharmacist", "terminal", "mode", "rules", "refers_to", "patient", "outbox_state", "hash"}
+	if all {
+		header = append(header, "counter")
+	}
+	w.Write(header)
 	for _, r := range rows {
-		w.Write([]string{strconv.FormatInt(r.Seq, 10), r.ID, r.Kind, r.Time.Format(time.RFC3339), r.Created.Format(time.RFC3339),
-			r.Pharmacist, r.Terminal, r.Mode, strings.Join(r.Rules, " "), r.RefersTo, r.Patient, r.Outbox, r.Hash})
+		line := []string{strconv.FormatInt(r.Seq, 10), r.ID, r.Kind, r.Time.Format(time.RFC3339), r.Created.Format(time.RFC3339),
+			r.Pharmacist, r.Terminal, r.Mode, strings.Join(r.Rules, " "), r.RefersTo, r.Patient, r.Outbox, r.Hash}
+		if all {
+			line = append(line, r.Counter)
+		}
+		w.Write(line)
 	}
 	w.Flush()
 	return w.Error()

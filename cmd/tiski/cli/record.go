@@ -191,6 +191,10 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
+	// What the other counters recorded counts in this record's checks (the
+	// quantity left, duplicates), and what this one records goes to them at
+	// once.
+	f.hubCatchUp(ctx, j)
 	if opts.From == "-" && f.Getenv("TISKI_PIN") == "" {
 		return usageError{fmt.Errorf("with --from - the record is on standard input, so give the PIN in TISKI_PIN")}
 	}
@@ -208,6 +212,11 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	}
 	svc := &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}
 	var results []recordResult
+	defer func() {
+		if len(results) > 0 {
+			f.hubShare(ctx, j)
+		}
+	}()
 	// already reports a record with this id that is in the journal.
 	already := func(id string) (bool, error) {
 		if id == "" {

@@ -129,6 +129,7 @@ func syncStatusRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer j.Close()
+	f.hubCatchUp(ctx, j)
 	s, err := syncStatus(ctx, j, opts.Now())
 	if err != nil {
 		return err
@@ -245,6 +246,7 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
+	f.hubCatchUp(ctx, j)
 	client, err := f.Centre()
 	if err != nil {
 		return err
@@ -419,6 +421,13 @@ func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer j.Close()
+	// A back-office PC with no counter runs sync watch: it shares and
+	// receives continuously while it runs.
+	if stopSharing, err := f.startSharing(ctx, j); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %v\n", err)
+	} else {
+		defer stopSharing()
+	}
 	last, l := "", f.Lang()
 	t := time.NewTicker(opts.Interval)
 	defer t.Stop()

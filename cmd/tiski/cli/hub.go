@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski/pkg/hub"
+	"github.com/tiski-rx/tiski/pkg/journal"
+)
+
+// catchUpWait bounds what a command waits for the hub before it goes on
+// (issue 19: about 2 s).
+const catchUpWait = 2 * time.Second
+
+// HubOptions is the effective configuration's hub client options; ok is
+// false when no hub is configured.
+func (f *Factory) HubOptions() (o hub.ClientOptions, ok bool, err error) {
+	c, err := f.Config()
+	if err != nil {
+		return o, false, err
+	}
+	if c.Hub.URL == "" {
+		return o, false, nil
+	}
+	return hub.ClientOptions{
+		URL: c.Hub.URL, Counter: c.Terminal,
+		Cert: c.Hub.CertFile, Key: c.Hub.KeyFile, CA: c.Hub.CAFile, NKeySeed: c.Hub.NKeySeed,
+		Logf: func(format string, args ...any) { f.Logger().Info(fmt.Sprintf(format, args...)) },
+	}, true, nil
+}
+
+// Hub connects to the pharmacy's hub once; nil without error when no hub
+// is configured.
+func (f *Factory) Hub(ctx context.Context) (*hub.Client, error) {
+	if f.hub != nil {
+		return f.hub, nil
+	}
+	o, ok, err := f.HubOptions()
+	if err != nil || !ok {
+		return nil, err
+	}
+	c, err := hub.Connect(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	f.hub = c
+	return c, nil
+}
+
+// hubCatchUp is what every command that opens a journal with a hub
+// configured does first: it shares what the share lane holds and keeps
+// what the other counters shared, within about 2 s. When the hub cannot be
+// reached it says so on standard error and the command goes on with what
+// this journal holds. Without a hub it does nothing.
+func (f *Factory) hubCatchUp(ctx context.Context, j *journal.Journal) {
+	if _, ok, err := f.HubOptions(); err != nil || !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	c, err := f.Hub(ctx)
+	if err == nil {
+		var r hub.SyncResult
+		r, err = c.CatchUp(ctx, j)
+		if err == nil && r.Complete {
+			return
+		}
+	}
+	why := "it did not answer in time"
+	if err != nil {
+		why = err.Error()
+	}
+	fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %s. This counter's records are kept here and shared when it answers; what the other counters recorded since may be missing from what follows.\n", why)
+	f.Logger().Warn("hub catch-up incomplete", "error", why)
+}
+
+// hubShare publishes the share lane now, within about 2 s, after a
+// command recorded something: so that the other counters see it at once.
+func (f *Factory) hubShare(ctx context.Context, j *journal.Journal) {
+	if _, ok, err := f.HubOptions(); err != nil || !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	c, err := f.Hub(ctx)
+	if err == nil {
+		_, err = c.Publish(ctx, j)
+	}
+	if err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %v. The record is kept here and shared with the other counters when the hub answers.\n", err)
+	}
+}
+
+// NewCmdHub builds `tiski hub`.
+func NewCmdHub(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "The pharmacy's hub: every counter's records shared with the others",
+	}
+	cmd.AddCommand(NewCmdHubServe(f, nil))
+	return cmd
+}
+
+// HubServeOptions are the options of `tiski hub serve`.
+type HubServeOptions struct {
+	Factory     *Factory
+	Addr        string
+	DataDir     string
+	Name        string
+	ClusterAddr string
+	Routes      []string
+	// Ready, when set, receives the hub's URL once it listens (tests).
+	Ready func(url string)
+}
+
+// NewCmdHubServe builds `tiski hub serve`.
+func NewCmdHubServe(f *Factory, runF func(context.Context, *HubServeOptions) error) *cobra.Command {
+	opts := &HubServeOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "serve --addr HOST:PORT --data DIR",
+		Short: "Run the pharmacy's hub: an embedded NATS JetStream server",
+		Long: `Run the pharmacy's hub: an embedded NATS server with JetStream file storage
+in DIR. Counters point at it with hub.url (TISKI_HUB_URL, --hub). With
+--cluster and --routes, three hubs form a cluster and keep the pharmacy's
+streams in 3 replicas, so the pharmacy survives the loss of one machine.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.DataDir == "" {
+				return usageError{fmt.Errorf("--data DIR is required: the hub keeps the pharmacy's records there")}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return hubServeRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:4222", "where counters connect")
+	// --data is the root's persistent flag: the hub's data folder.
+	cmd.Flags().StringVar(&opts.Name, "name", "", "this hub's name in a cluster (default from --addr)")
+	cmd.Flags().StringVar(&opts.ClusterAddr, "cluster", "", "HOST:PORT where this hub listens for the other hubs of a cluster")
+	cmd.Flags().StringSliceVar(&opts.Routes, "routes", nil, "the other hubs of the cluster, nats-route://HOST:PORT, comma-separated")
+	cmd.PreRun = func(*cobra.Command, []string) { opts.DataDir = f.dataDir }
+	return cmd
+}
+
+func hubServeRun(ctx context.Context, opts *HubServeOptions) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(opts.Routes) > 0 && opts.ClusterAddr == "" {
+		return usageError{fmt.Errorf("--routes needs --cluster HOST:PORT, where this hub listens for the others")}
+	}
+	host, _, _ := net.SplitHostPort(opts.Addr)
+	s, err := hub.Start(ctx, hub.Options{Addr: opts.Addr, DataDir: opts.DataDir, Name: opts.Name, ClusterAddr: opts.ClusterAddr, Routes: opts.Routes})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	out := opts.Factory.IO.Out
+	fmt.Fprintf(out, "tiski hub: listening on %s, records in %s\n", s.URL(), opts.DataDir)
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		fmt.Fprintln(out, "tiski hub: on loopback without credentials: for demo, training and tests on this machine only")
+	}
+	if opts.Ready != nil {
+		opts.Ready(s.URL())
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "tiski hub: stopping")
+	return nil
+}
+
+// startSharing runs a sharer beside a long-running command (the counter,
+// sync watch) when a hub is configured: it connects in the background, so
+// the command does not wait for a hub that is down, and retries until it
+// is up. stop ends it and waits for it.
+func (f *Factory) startSharing(ctx context.Context, j *journal.Journal) (stop func(), err error) {
+	o, ok, err := f.HubOptions()
+	if err != nil || !ok {
+		return func() {}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			c, err := hub.Connect(ctx, o)
+			if err != nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+				continue
+			}
+			s := hub.NewSharer(c, j)
+			f.sharer.Store(s)
+			s.Run(ctx)
+			c.Close()
+			return
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
