@@ -14,6 +14,7 @@ import (
 
 	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/config"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -211,6 +212,12 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return fmt.Errorf("load the medicine catalogue: %w", err)
 	}
 	svc := &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}
+	if _, ok, _ := f.HubOptions(); ok {
+		// A dispensing against a journal prescription claims its quantity
+		// at the hub the catch-up connected to; without that connection
+		// it is recorded as not checked across counters, with a warning.
+		svc.Claimer = hub.Claims{Client: func() *hub.Client { return f.hub }}
+	}
 	var results []recordResult
 	defer func() {
 		if len(results) > 0 {
