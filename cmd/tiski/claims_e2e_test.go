@@ -41,9 +41,9 @@ func TestLastPackThroughHubServe(t *testing.T) {
 		return path
 	}
 	paper := func(id string) string {
-		return file(id+".json", map[string]any{"id": id, "patient": "131052-902Y", "vnr": "990292", "issued": "2026-11-20",
-			"prescriber": map[string]any{"name": "Anna Korhonen", "registration": "10090004180", "profession": "physician", "phone": "+358 9 3104 5000"},
-			"dosage":     "2 tablettia 2 kertaa päivässä", "quantity": 200, "reason": "terveyskeskuksen järjestelmä oli poissa käytöstä"})
+		prescriber := map[string]any{"name": "Anna Korhonen", "registration": "10090004180", "profession": "physician", "phone": "+358 9 3104 5000"}
+		return file(id+".json", map[string]any{"id": id, "patient": "131052-902Y", "vnr": "990292", "issued": "2026-11-20", "prescriber": prescriber,
+			"dosage": "2 tablettia 2 kertaa päivässä", "quantity": 200, "reason": "terveyskeskuksen järjestelmä oli poissa käytöstä"})
 	}
 	dispensing := func(prescription, at string) string {
 		return file(prescription+"-"+at+".json", map[string]any{"patient": "131052-902Y", "prescription_record": prescription,
