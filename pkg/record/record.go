@@ -167,6 +167,12 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 	if id, err := hetu.Parse(p.Patient); err == nil {
 		p.Patient = id.String()
 	}
+	// The prescriptions already recorded at every counter (issue 19).
+	dups, err := s.duplicates(ctx, p)
+	if err != nil {
+		return Receipt{}, err
+	}
+	decisions = append(decisions, dups...)
 	errs := []error{p.ValidateRecorded(s.now())}
 	var disp journal.NewRecord
 	var dispDecisions []policy.Decision
