@@ -36,9 +36,10 @@ import (
 // prescription, journal.CheckOverdrawn makes them over-dispensed conflicts
 // for review once the records meet.
 
-// RuleNotCrossChecked is journal.RuleNotCrossChecked: the rule id of a
-// dispensing recorded while the pharmacy's hub could not be reached.
-const RuleNotCrossChecked = journal.RuleNotCrossChecked
+// RuleNotCrossChecked is the rule id of a dispensing recorded while the
+// pharmacy's hub could not be reached: policy.RuleNotCrossChecked, which
+// journal.CheckOverdrawn looks for as journal.RuleNotCrossChecked.
+const RuleNotCrossChecked = policy.RuleNotCrossChecked
 
 // Claimer claims the quantities of journal prescriptions across the
 // pharmacy's counters. pkg/hub implements it over the hub's claims stream;
@@ -159,7 +160,7 @@ func (s *Service) claim(ctx context.Context, nr *journal.NewRecord, decisions []
 		}
 		s.noteCrossCheck(err)
 		nr.Rules = append(nr.Rules, RuleNotCrossChecked)
-		return false, append(decisions, notCrossChecked()), nil
+		return false, append(decisions, policy.NotCrossChecked()), nil
 	}
 	s.noteCrossCheck(nil)
 	if !res.OK {
@@ -225,16 +226,4 @@ func (s *Service) drawn(ctx context.Context, prev journal.Record) (known map[str
 		}
 	}
 	return known, voided, nil
-}
-
-// notCrossChecked is the warning on a dispensing recorded while the hub
-// could not be reached.
-func notCrossChecked() policy.Decision {
-	return policy.Decision{
-		RuleID:  RuleNotCrossChecked,
-		Verdict: policy.Warn,
-		Message: "Not checked across counters: the pharmacy's hub could not be reached, so only the dispensings this counter knows of were counted. " +
-			"If another counter dispensed against this prescription meanwhile, the two become an over-dispensed conflict for review (" + RuleNotCrossChecked + ").",
-		Text: policy.Text{Key: RuleNotCrossChecked + "/warn"},
-	}
 }

@@ -3,7 +3,6 @@ package record
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 // check against the patient's e-prescriptions (queue, possible-duplicate)
 // cannot see it: a prescription recorded during the outage is not in the
 // Prescription Centre yet.
-const RuleDuplicateJournal = "RX-DUP-JOURNAL"
+const RuleDuplicateJournal = policy.RuleDuplicateJournal
 
 // DuplicateWindow is how far apart two prescriptions' issue dates may be
 // and still look like one: the upload's duplicate window
@@ -59,7 +58,7 @@ func (s *Service) duplicates(ctx context.Context, p rx.Prescription) ([]policy.D
 		if voided {
 			continue
 		}
-		out = append(out, duplicateDecision(p, q, r))
+		out = append(out, duplicateDecision(q, r))
 	}
 	return out, nil
 }
@@ -67,22 +66,6 @@ func (s *Service) duplicates(ctx context.Context, p rx.Prescription) ([]policy.D
 func normReg(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
 // duplicateDecision is the warning that p may duplicate q, recorded as r.
-func duplicateDecision(p, q rx.Prescription, r journal.Record) policy.Decision {
-	where := "at this counter"
-	if r.Peer {
-		where = "at counter " + r.Terminal
-	}
-	name := q.Medicine.Name
-	if name == "" {
-		name = q.Medicine.ATC
-	}
-	msg := fmt.Sprintf("This may duplicate the %s prescription of %s recorded %s on %s (record %s): the same patient, ATC code %s and prescriber %s, issued %s. Dispense only one of them",
-		strings.ReplaceAll(string(r.Kind), "_prescription", ""), name, where, r.CreatedAt.Local().Format("2.1.2006 15:04"), r.ID,
-		q.Medicine.ATC, q.Prescriber.Name, q.Issued.Format("2.1.2006"))
-	return policy.Decision{
-		RuleID:  RuleDuplicateJournal,
-		Verdict: policy.Warn,
-		Message: msg + " (" + RuleDuplicateJournal + ").",
-		Text:    policy.Text{Key: RuleDuplicateJournal + "/warn"},
-	}
+func duplicateDecision(q rx.Prescription, r journal.Record) policy.Decision {
+	return policy.DuplicateJournal(q.Medicine, q.Prescriber, q.Issued, r.Terminal, r.ID)
 }

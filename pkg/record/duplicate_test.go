@@ -88,7 +88,7 @@ func TestDuplicateAcrossCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg := dupOf(rc); !strings.Contains(msg, "at this counter") {
+	if msg := dupOf(rc); !strings.Contains(msg, "recorded at counter kassa-1 already") {
 		t.Errorf("counter 1's warning: %q", msg)
 	}
 
