@@ -22,9 +22,8 @@ func TestCheckOverdrawn(t *testing.T) {
 	ctx := context.Background()
 	const patient = "131052-902Y"
 	type setup struct {
-		a, b         *Journal
-		p, da, db    Record
-		uncheckedAny bool
+		a, b      *Journal
+		p, da, db Record
 	}
 	build := func(t *testing.T, rulesA, rulesB []string) setup {
 		a, b := openCounter(t, "kassa-1"), openCounter(t, "kassa-2")
