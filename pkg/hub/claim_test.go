@@ -19,21 +19,21 @@ import (
 )
 
 var (
-	pharmacist = rx.Pharmacist{ID: "aino", Name: "Aino Virtanen", Registration: "10100012345", Role: rx.RolePharmacist}
-	physician  = rx.Prescriber{Name: "Anna Korhonen", Registration: "10090004180", Profession: rx.Physician, Phone: "+358 9 3104 5000"}
+	claimPharmacist = rx.Pharmacist{ID: "aino", Name: "Aino Virtanen", Registration: "10100012345", Role: rx.RolePharmacist}
+	claimPhysician  = rx.Prescriber{Name: "Anna Korhonen", Registration: "10090004180", Profession: rx.Physician, Phone: "+358 9 3104 5000"}
 )
 
-const patient = "131052-902Y"
+const claimPatient = "131052-902Y"
 
-// desk is a counter that records through pkg/record, claiming at the hub
+// claimDesk is a counter that records through pkg/record, claiming at the hub
 // over its connection, as the counter and `tiski record` do.
-type desk struct {
+type claimDesk struct {
 	*counter
 	svc *record.Service
 	med rx.Medicine
 }
 
-func newDesk(t *testing.T, url, name string) *desk {
+func newClaimDesk(t *testing.T, url, name string) *claimDesk {
 	t.Helper()
 	k := newCounter(t, url, name)
 	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
@@ -46,35 +46,35 @@ func newDesk(t *testing.T, url, name string) *desk {
 	}
 	svc := &record.Service{Journal: k.j, Policy: policy.Default(), Pharmacy: rx.Pharmacy{Name: "Apteekki Tiski", OID: "1.2.246.10.12345678.10.0"},
 		Claimer: Claims{Client: func() *Client { return k.c }}}
-	return &desk{counter: k, svc: svc, med: med}
+	return &claimDesk{counter: k, svc: svc, med: med}
 }
 
 // paper records a paper prescription of quantity × (1 + repeats), with a
 // first dispensing of first when first > 0.
-func (d *desk) paper(t *testing.T, quantity, repeats, first int) journal.Record {
+func (d *claimDesk) paper(t *testing.T, quantity, repeats, first int) journal.Record {
 	t.Helper()
-	p := rx.Prescription{Patient: patient, Prescriber: physician, Medicine: d.med, Issued: time.Now().AddDate(0, 0, -1),
+	p := rx.Prescription{Patient: claimPatient, Prescriber: claimPhysician, Medicine: d.med, Issued: time.Now().AddDate(0, 0, -1),
 		Dosage: "1 tablet twice a day", Quantity: quantity, Repeats: repeats, Reason: "the prescriber's system was down"}
 	var disp *rx.Dispensing
 	if first > 0 {
-		disp = &rx.Dispensing{Patient: patient, Medicine: d.med, VNR: "990291", Quantity: first}
+		disp = &rx.Dispensing{Patient: claimPatient, Medicine: d.med, VNR: "990291", Quantity: first}
 	}
-	rc, err := d.svc.Paper(context.Background(), pharmacist, p, disp)
+	rc, err := d.svc.Paper(context.Background(), claimPharmacist, p, disp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rc.Record
 }
 
-func (d *desk) dispense(prescription string, qty int) (record.Receipt, error) {
-	return d.svc.Dispense(context.Background(), pharmacist, rx.Dispensing{Patient: patient, PrescriptionRecord: prescription,
+func (d *claimDesk) dispense(prescription string, qty int) (record.Receipt, error) {
+	return d.svc.Dispense(context.Background(), claimPharmacist, rx.Dispensing{Patient: claimPatient, PrescriptionRecord: prescription,
 		Medicine: d.med, VNR: "990291", Quantity: qty}, record.DispenseOptions{})
 }
 
 // catchUp shares what d's lane holds and keeps what the hub holds for d,
 // as a command's catch-up does, but without waiting out a fetch for
 // acknowledgements still on their way (CatchUp counts those as pending).
-func (d *desk) catchUp(t *testing.T) {
+func (d *claimDesk) catchUp(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -99,8 +99,8 @@ func (d *desk) catchUp(t *testing.T) {
 	}
 }
 
-// claimState reads the hub's claims on a prescription.
-func claimState(t *testing.T, c *Client, prescription string) ClaimState {
+// readClaims reads the hub's claims on a prescription.
+func readClaims(t *testing.T, c *Client, prescription string) ClaimState {
 	t.Helper()
 	ctx := context.Background()
 	st, err := c.js.Stream(ctx, ClaimsStream)
@@ -122,7 +122,7 @@ func claimState(t *testing.T, c *Client, prescription string) ClaimState {
 // and the other is told what is left in the journal's words.
 func TestTwoCountersRaceForTheLastPack(t *testing.T) {
 	s := startHub(t, t.TempDir())
-	desks := []*desk{newDesk(t, s.URL(), "kassa-1"), newDesk(t, s.URL(), "kassa-2")}
+	desks := []*claimDesk{newClaimDesk(t, s.URL(), "kassa-1"), newClaimDesk(t, s.URL(), "kassa-2")}
 	const rounds = 100
 	for round := range rounds {
 		a, b := desks[round%2], desks[(round+1)%2]
@@ -156,7 +156,7 @@ func TestTwoCountersRaceForTheLastPack(t *testing.T) {
 		if won != 1 {
 			t.Fatalf("round %d: the last pack was handed out %d times; want once", round, won)
 		}
-		if cs := claimState(t, a.c, p.ID); cs.Total != 20 || len(cs.Claims) != 2 {
+		if cs := readClaims(t, a.c, p.ID); cs.Total != 20 || len(cs.Claims) != 2 {
 			t.Fatalf("round %d: the hub's claims %+v; want the first dispensing and the winner's, 20 in all", round, cs)
 		}
 	}
@@ -172,7 +172,7 @@ func TestTwoCountersRaceForTheLastPack(t *testing.T) {
 // counter; a dispensing not voided keeps it.
 func TestVoidReleasesTheClaim(t *testing.T) {
 	s := startHub(t, t.TempDir())
-	a, b := newDesk(t, s.URL(), "kassa-1"), newDesk(t, s.URL(), "kassa-2")
+	a, b := newClaimDesk(t, s.URL(), "kassa-1"), newClaimDesk(t, s.URL(), "kassa-2")
 	p := a.paper(t, 10, 0, 0)
 	a.catchUp(t)
 	b.catchUp(t)
@@ -184,10 +184,10 @@ func TestVoidReleasesTheClaim(t *testing.T) {
 	if _, err := b.dispense(p.ID, 10); err == nil || !strings.Contains(err.Error(), "more than the 0 left of journal prescription "+p.ID+" (10 of 10 dispensed)") {
 		t.Fatalf("counter 2 dispensed what counter 1 claimed: %v", err)
 	}
-	if _, err := a.svc.Void(context.Background(), pharmacist, rc.Record.ID, "entered in error"); err != nil {
+	if _, err := a.svc.Void(context.Background(), claimPharmacist, rc.Record.ID, "entered in error"); err != nil {
 		t.Fatal(err)
 	}
-	if cs := claimState(t, a.c, p.ID); cs.Total != 0 || !cs.Released {
+	if cs := readClaims(t, a.c, p.ID); cs.Total != 0 || !cs.Released {
 		t.Fatalf("after the void the hub holds %+v; want nothing claimed", cs)
 	}
 	if _, err := b.dispense(p.ID, 10); err != nil {
@@ -208,15 +208,15 @@ func TestHubDownThenOverDispensed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := newDesk(t, s.URL(), "kassa-1"), newDesk(t, s.URL(), "kassa-2")
+	a, b := newClaimDesk(t, s.URL(), "kassa-1"), newClaimDesk(t, s.URL(), "kassa-2")
 	p := a.paper(t, 10, 0, 0)
 	a.catchUp(t)
 	b.catchUp(t)
 
 	s.Close()
-	waitFor(t, "the counters to see the hub gone", func() bool { return !a.c.Connected() && !b.c.Connected() })
+	waitForClaims(t, "the counters to see the hub gone", func() bool { return !a.c.Connected() && !b.c.Connected() })
 	var ids []string
-	for _, d := range []*desk{a, b} {
+	for _, d := range []*claimDesk{a, b} {
 		rc, err := d.dispense(p.ID, 10)
 		if err != nil {
 			t.Fatalf("%s with the hub down: %v; want it recorded after the local check", d.name, err)
@@ -246,11 +246,11 @@ func TestHubDownThenOverDispensed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s2.Close)
-	waitFor(t, "the counters to reconnect", func() bool { return a.c.Connected() && b.c.Connected() })
+	waitForClaims(t, "the counters to reconnect", func() bool { return a.c.Connected() && b.c.Connected() })
 	a.catchUp(t)
 	b.catchUp(t)
 	a.catchUp(t)
-	for i, d := range []*desk{a, b} {
+	for i, d := range []*claimDesk{a, b} {
 		e, err := d.j.Outbox(context.Background(), ids[i])
 		if err != nil {
 			t.Fatal(err)
@@ -278,7 +278,7 @@ func TestHubDownThenOverDispensed(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitForClaims(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !ok() {

@@ -14,8 +14,8 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
-// share gives every record of from's share lane to to, as the hub does.
-func share(t *testing.T, from, to *journal.Journal) {
+// shareForDuplicates gives every record of from's share lane to to, as the hub does.
+func shareForDuplicates(t *testing.T, from, to *journal.Journal) {
 	t.Helper()
 	ctx := context.Background()
 	tail, err := from.ShareTail(ctx, 1000)
@@ -55,14 +55,14 @@ func TestDuplicateAcrossCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dup(first) != nil {
-		t.Fatalf("the first prescription is warned of as a duplicate: %+v", dup(first))
+	if duplicateWarning(first) != nil {
+		t.Fatalf("the first prescription is warned of as a duplicate: %+v", duplicateWarning(first))
 	}
-	share(t, f.j, jb)
+	shareForDuplicates(t, f.j, jb)
 
 	dupOf := func(rc record.Receipt) string {
 		t.Helper()
-		d := dup(rc)
+		d := duplicateWarning(rc)
 		if d == nil {
 			return ""
 		}
@@ -126,13 +126,13 @@ func TestDuplicateVoided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := dup(rc); d != nil {
+	if d := duplicateWarning(rc); d != nil {
 		t.Errorf("warned of a voided prescription: %s", d.Message)
 	}
 }
 
-// dup returns the receipt's duplicate warning, if any.
-func dup(rc record.Receipt) *policy.Decision {
+// duplicateWarning returns the receipt's duplicate warning, if any.
+func duplicateWarning(rc record.Receipt) *policy.Decision {
 	for i, d := range rc.Decisions {
 		if d.RuleID == record.RuleDuplicateJournal {
 			return &rc.Decisions[i]
