@@ -318,3 +318,53 @@ func TestClaimStateOnTheWire(t *testing.T) {
 		t.Fatalf("claim with d1 voided: %+v, %v", res, err)
 	}
 }
+
+// TestOverDispensedReachesRunningCounters: as TestHubDownThenOverDispensed,
+// with both counters sharing continuously as the counter's screen does
+// (Sharer) rather than by a command's catch-up. The over-dispensing is
+// found once the hub is back, with no command run at either counter.
+func TestOverDispensedReachesRunningCounters(t *testing.T) {
+	dir := t.TempDir()
+	s := startHub(t, dir)
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newClaimDesk(t, s.URL(), "kassa-1"), newClaimDesk(t, s.URL(), "kassa-2")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for _, d := range []*claimDesk{a, b} {
+		sh := NewSharer(d.c, d.j)
+		sh.Poll = 20 * time.Millisecond
+		wg.Add(1)
+		go func() { defer wg.Done(); sh.Run(ctx) }()
+	}
+	p := a.paper(t, 10, 0, 0)
+	waitForClaims(t, "the prescription to reach counter 2", func() bool {
+		_, err := b.j.GetAny(context.Background(), p.ID)
+		return err == nil
+	})
+
+	s.Close()
+	waitForClaims(t, "the counters to see the hub gone", func() bool { return !a.c.Connected() && !b.c.Connected() })
+	var ids []string
+	for _, d := range []*claimDesk{a, b} {
+		rc, err := d.dispense(p.ID, 10)
+		if err != nil || !slices.Contains(rc.Record.Rules, record.RuleNotCrossChecked) {
+			t.Fatalf("%s with the hub down: %v, rules %v", d.name, err, rc.Record.Rules)
+		}
+		ids = append(ids, rc.Record.ID)
+	}
+	s2, err := Start(context.Background(), Options{Addr: u.Host, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s2.Close)
+	for i, d := range []*claimDesk{a, b} {
+		waitForClaims(t, d.name+"'s over-dispensed conflict", func() bool {
+			e, err := d.j.Outbox(context.Background(), ids[i])
+			return err == nil && e.State == journal.OutboxConflict && strings.HasPrefix(e.Conflict, "over-dispensed: ")
+		})
+	}
+}
