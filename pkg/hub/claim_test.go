@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/rs/zerolog"
+
 	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -366,5 +369,71 @@ func TestOverDispensedReachesRunningCounters(t *testing.T) {
 			e, err := d.j.Outbox(context.Background(), ids[i])
 			return err == nil && e.State == journal.OutboxConflict && strings.HasPrefix(e.Conflict, "over-dispensed: ")
 		})
+	}
+}
+
+// TestClaimThroughABlackHole: counter 1 reaches the hub through a proxy
+// that stops passing its traffic on, while its connection still looks up.
+// Its claim gets no answer within the claim's bound, and the dispensing is
+// recorded as not checked across counters. Counter 2, reaching the hub
+// directly, claims the same last pack and wins. Once the traffic flows
+// again, the two dispensings meet and each counter holds its own as an
+// over-dispensed conflict.
+func TestClaimThroughABlackHole(t *testing.T) {
+	s := startHub(t, t.TempDir())
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zerolog.SetGlobalLevel(zerolog.Disabled)
+	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
+	proxy := toxiproxy.NewProxy(api, "hub", "127.0.0.1:0", u.Host)
+	if err := proxy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Stop)
+	a, b := newClaimDesk(t, "nats://"+proxy.Listen, "kassa-1"), newClaimDesk(t, s.URL(), "kassa-2")
+	p := a.paper(t, 10, 0, 0)
+	a.catchUp(t)
+	b.catchUp(t)
+
+	if _, err := proxy.Toxics.AddToxicJson(strings.NewReader(`{"name":"hole","type":"timeout","stream":"upstream","attributes":{"timeout":0}}`)); err != nil {
+		t.Fatal(err)
+	}
+	ra, err := a.dispense(p.ID, 10)
+	if err != nil || !slices.Contains(ra.Record.Rules, record.RuleNotCrossChecked) {
+		t.Fatalf("counter 1 through the black hole: %v, rules %v; want it recorded unchecked", err, ra.Record.Rules)
+	}
+	rb, err := b.dispense(p.ID, 10)
+	if err != nil || slices.Contains(rb.Record.Rules, record.RuleNotCrossChecked) {
+		t.Fatalf("counter 2, with the hub in reach: %v, rules %v; want it claimed", err, rb.Record.Rules)
+	}
+	if err := proxy.Toxics.RemoveToxic(context.Background(), "hole"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for _, d := range []*claimDesk{a, b} {
+		sh := NewSharer(d.c, d.j)
+		sh.Poll = 20 * time.Millisecond
+		wg.Add(1)
+		go func() { defer wg.Done(); sh.Run(ctx) }()
+	}
+	for _, c := range []struct {
+		d  *claimDesk
+		id string
+	}{{a, ra.Record.ID}, {b, rb.Record.ID}} {
+		deadline := time.Now().Add(45 * time.Second)
+		for {
+			e, err := c.d.j.Outbox(context.Background(), c.id)
+			if err == nil && e.State == journal.OutboxConflict && strings.HasPrefix(e.Conflict, "over-dispensed: ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's dispensing is %s %q after 45 s; want an over-dispensed conflict", c.d.name, e.State, e.Conflict)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
