@@ -241,6 +241,12 @@ func (c *Client) keep(ctx context.Context, j *journal.Journal, m jetstream.Msg) 
 		c.logf("hub: %v", err)
 		return false, m.Term()
 	}
+	if err == nil {
+		// Two dispensings not checked across counters may together
+		// exceed their prescription (journal/overdraw.go). Checked on a
+		// redelivery too, so a check that failed is made again.
+		_, err = j.CheckOverdrawn(ctx, sr.Record)
+	}
 	if err != nil {
 		_ = m.NakWithDelay(time.Second)
 		return false, err

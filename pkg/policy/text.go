@@ -182,6 +182,10 @@ var EnglishTexts = map[string]string{
 	keyGraceNone:         "This prescription was valid through %s; this policy allows no grace after it lapsed, so it cannot be dispensed",
 	keyGraceWithin:       "This prescription was valid through %s. Within the grace of %s, through %s, it may be dispensed in exceptional circumstances",
 	keyGracePast:         "This prescription was valid through %s and its grace of %s ended on %s; it cannot be dispensed",
+	// The pharmacy's counters together (counters.go).
+	keyNotCrossChecked: "Not checked across counters: the pharmacy's hub could not be reached, so only the dispensings this counter knows of were counted. " +
+		"If another counter dispensed against this prescription meanwhile, the two become an over-dispensed conflict for review",
+	keyDuplicateJournal: "%s prescribed by %s, issued %s, was recorded at counter %s already (record %s): this may be the same prescription. Dispense only one of them",
 }
 
 // decision makes a decision of rule with verdict v, its text and its

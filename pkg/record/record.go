@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,12 @@ type Service struct {
 	// Each prescription and dispensing is stamped with it.
 	Pharmacy rx.Pharmacy
 	Now      func() time.Time // nil: time.Now
+	// Claimer claims a dispensing's quantity of a journal prescription
+	// across the pharmacy's counters at its hub (claim.go); nil when no
+	// hub is configured, and then nothing is claimed.
+	Claimer Claimer
+
+	cross crossCheck
 }
 
 // Receipt is a confirmed record with the policy decisions applied to it:
@@ -160,6 +167,12 @@ func (s *Service) prescription(ctx context.Context, who rx.Pharmacist, p rx.Pres
 	if id, err := hetu.Parse(p.Patient); err == nil {
 		p.Patient = id.String()
 	}
+	// The prescriptions already recorded at every counter (issue 19).
+	dups, err := s.duplicates(ctx, p)
+	if err != nil {
+		return Receipt{}, err
+	}
+	decisions = append(decisions, dups...)
 	errs := []error{p.ValidateRecorded(s.now())}
 	var disp journal.NewRecord
 	var dispDecisions []policy.Decision
@@ -228,9 +241,20 @@ func (s *Service) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensi
 	if err != nil {
 		return Receipt{}, err
 	}
+	// Checked here; now claimed across the counters; then appended.
+	claimed, decisions, err := s.claim(ctx, &nr, decisions)
+	if err != nil {
+		return Receipt{}, err
+	}
 	rec, err := s.Journal.Append(ctx, nr)
 	if err != nil {
+		if claimed {
+			s.release(ctx, nr.Draws, nr.ID)
+		}
 		return Receipt{}, refusal(err)
+	}
+	if slices.Contains(nr.Rules, RuleNotCrossChecked) {
+		s.overdrawn(ctx, rec)
 	}
 	return Receipt{Record: rec, Decisions: decisions}, nil
 }
@@ -409,23 +433,13 @@ func (s *Service) checkRemaining(ctx context.Context, prev journal.Record, d rx.
 		p.CheckDraw(prev.ID, d.Quantity, 0, v) // more than one dispensing may be
 		return nil
 	}
-	earlier, err := s.Journal.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing}, Patient: prev.Patient, Peers: true})
+	known, _, err := s.drawn(ctx, prev)
 	if err != nil {
 		return err
 	}
 	dispensed := 0
-	for _, r := range earlier {
-		var b DispensingBody
-		if json.Unmarshal(r.Body, &b) != nil || b.PrescriptionRecord != prev.ID {
-			continue
-		}
-		voided, err := s.voided(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		if !voided {
-			dispensed += b.Quantity
-		}
+	for _, q := range known {
+		dispensed += q
 	}
 	p.CheckDraw(prev.ID, d.Quantity, dispensed, v)
 	return nil
@@ -484,6 +498,15 @@ func (s *Service) Void(ctx context.Context, who rx.Pharmacist, recordID, reason 
 	}, to)
 	if err != nil {
 		return Receipt{}, err
+	}
+	if orig.Kind == journal.KindDispensing {
+		// What the dispensing claimed at the hub is free again. Best
+		// effort: a claim left behind is dropped by the next claimer,
+		// whose journal knows of this void once it is shared.
+		var b DispensingBody
+		if json.Unmarshal(orig.Body, &b) == nil && b.PrescriptionRecord != "" {
+			s.release(ctx, b.PrescriptionRecord, orig.ID)
+		}
 	}
 	return Receipt{Record: rec}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/centre"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -129,6 +130,17 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 
 	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
+	if _, ok, _ := f.HubOptions(); ok {
+		// Claims go over the sharer's connection; before it connects, or
+		// while the hub is down, dispensings are recorded as not checked
+		// across counters (CrossCheck).
+		cs.record.Claimer = hub.Claims{Client: func() *hub.Client {
+			if s := f.sharer.Load(); s != nil {
+				return s.Client()
+			}
+			return nil
+		}}
+	}
 	var svc common.Services = cs
 	switch {
 	case opts.Outage != nil:
@@ -200,6 +212,12 @@ func (s *counterServices) Counts(ctx context.Context) (journal.Counts, error) {
 	}
 	return s.journal.Counts(ctx)
 }
+
+// CrossCheck is how this counter's dispensings against journal
+// prescriptions were checked across counters lately (issue 19): Unchecked
+// above 0 means the last ones were recorded while the hub could not be
+// reached, "not checked across counters", for the status line.
+func (s *counterServices) CrossCheck() record.CrossCheck { return s.record.CrossCheck() }
 
 func (s *counterServices) Mode(ctx context.Context) (rx.ModeState, error) {
 	if err := s.journal.IntegrityErr(); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/config"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -136,6 +137,9 @@ type recordResult struct {
 	Seq      int64    `json:"seq"`
 	Already  bool     `json:"already_recorded,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// warned are the warnings' decisions, said in the user's language
+	// in the human output (the JSON keeps pkg/policy's English).
+	warned []policy.Decision
 }
 
 func readInput(opts *RecordOptions) ([]byte, error) {
@@ -211,6 +215,12 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return fmt.Errorf("load the medicine catalogue: %w", err)
 	}
 	svc := &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}
+	if _, ok, _ := f.HubOptions(); ok {
+		// A dispensing against a journal prescription claims its quantity
+		// at the hub the catch-up connected to; without that connection
+		// it is recorded as not checked across counters, with a warning.
+		svc.Claimer = hub.Claims{Client: func() *hub.Client { return f.hub }}
+	}
 	var results []recordResult
 	defer func() {
 		if len(results) > 0 {
@@ -238,6 +248,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		for _, d := range rc.Decisions {
 			if d.Verdict == policy.Warn {
 				r.Warnings = append(r.Warnings, d.Message)
+				r.warned = append(r.warned, d)
 			}
 		}
 		results = append(results, r)
@@ -350,8 +361,8 @@ func printResults(f *Factory, results []recordResult, asJSON bool) error {
 			continue
 		}
 		fmt.Fprintln(f.IO.Out, l.T(i18n.CLIRecordDone, r.ID, strings.ReplaceAll(kindText(l, r.Kind), "_", " "), r.Seq))
-		for _, w := range r.Warnings {
-			fmt.Fprintln(f.IO.Out, l.T(i18n.CLIRecordWarning, w))
+		for _, d := range r.warned {
+			fmt.Fprintln(f.IO.Out, l.T(i18n.CLIRecordWarning, l.DecisionSentence(d)))
 		}
 	}
 	return nil
