@@ -255,14 +255,19 @@ func (c *Client) keep(ctx context.Context, j *journal.Journal, m jetstream.Msg) 
 }
 
 // Receive keeps the records the hub holds for this counter, up to max in
-// one fetch, waiting at most wait for the first. It returns how many were
-// new here.
+// one fetch, waiting at most wait for them (0: take what is there now).
+// It returns how many were new here.
 func (c *Client) Receive(ctx context.Context, j *journal.Journal, max int, wait time.Duration) (int, error) {
 	cons, err := c.consumer(ctx)
 	if err != nil {
 		return 0, err
 	}
-	batch, err := cons.Fetch(max, jetstream.FetchMaxWait(wait))
+	var batch jetstream.MessageBatch
+	if wait <= 0 {
+		batch, err = cons.FetchNoWait(max) // what is there now, without waiting for max
+	} else {
+		batch, err = cons.Fetch(max, jetstream.FetchMaxWait(wait))
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -279,8 +284,11 @@ func (c *Client) Receive(ctx context.Context, j *journal.Journal, max int, wait 
 	return n, batch.Error()
 }
 
-// Pending is how many records the hub holds that this counter has not
-// received yet.
+// Pending is how many records the hub holds that this counter's
+// consumer has not delivered yet. Records delivered and not yet
+// acknowledged are not counted: another process of this counter (its
+// screen's sharer) is keeping them, or, if it died, the hub delivers them
+// again after the acknowledgement wait.
 func (c *Client) Pending(ctx context.Context) (uint64, error) {
 	cons, err := c.consumer(ctx)
 	if err != nil {
@@ -290,7 +298,7 @@ func (c *Client) Pending(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return info.NumPending + uint64(info.NumAckPending), nil
+	return info.NumPending, nil
 }
 
 // SyncResult is what one catch-up did.
@@ -319,13 +327,22 @@ func (c *Client) CatchUp(ctx context.Context, j *journal.Journal) (SyncResult, e
 			r.Complete = true
 			return r, nil
 		}
-		n, err := c.Receive(ctx, j, 512, 200*time.Millisecond)
+		n, err := c.Receive(ctx, j, 512, 0)
 		r.Received += n
 		if err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return r, err
 		}
 		if ctx.Err() != nil {
 			return r, ctx.Err()
+		}
+		if n == 0 {
+			// Pending, yet nothing delivered now (another process of
+			// this counter holds the consumer's window): look again soon.
+			select {
+			case <-ctx.Done():
+				return r, ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	}
 }
