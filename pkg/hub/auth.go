@@ -90,6 +90,10 @@ func (a Auth) apply(so *server.Options, self *nkeys.KeyPair) error {
 		if err != nil {
 			return rx.Errorf(rx.EINVALID, "The hub's TLS files cannot be used for the cluster: %v.", err)
 		}
+		// A hub dialling another shows its certificate as a client and
+		// checks the other's against the same CA (nats-server's own
+		// configuration file does the same for cluster TLS).
+		cc.RootCAs = cc.ClientCAs
 		so.Cluster.TLSConfig = cc
 		so.Cluster.TLSTimeout = 5
 	}

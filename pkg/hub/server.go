@@ -270,7 +270,11 @@ func (s *Server) ensureStreams(ctx context.Context, limit time.Duration) error {
 	start := time.Now()
 	said := time.Time{}
 	for {
-		err = EnsureStreams(ctx, js, s.replicas())
+		// An attempt before the cluster has a meta leader waits for an
+		// answer that does not come: give each a few seconds only.
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = EnsureStreams(actx, js, s.replicas())
+		cancel()
 		if err == nil || ctx.Err() != nil || (limit > 0 && time.Since(start) > limit) {
 			break
 		}
