@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -118,7 +119,9 @@ func (c *Client) Status(ctx context.Context) (*HubStatus, error) {
 		byConsumer[ConsumerName(k.Counter)] = k.Counter
 	}
 	for i := range st.Consumers {
-		st.Consumers[i].Counter = byConsumer[st.Consumers[i].Name]
+		if k, ok := byConsumer[st.Consumers[i].Name]; ok {
+			st.Consumers[i].Counter = k
+		}
 	}
 	if st.Counters == nil {
 		st.Counters = []CounterState{}
@@ -134,6 +137,11 @@ func consumers(ctx context.Context, s jetstream.Stream) ([]ConsumerStatus, error
 	l := s.ListConsumers(ctx)
 	for info := range l.Info() {
 		cs := ConsumerStatus{Name: info.Name, NumPending: info.NumPending, AckPending: info.NumAckPending}
+		// The counter's name, as the consumer was made (client.go), for
+		// a counter that never announced itself.
+		if rest, ok := strings.CutPrefix(info.Config.Description, "tiski counter "); ok {
+			cs.Counter, _, _ = strings.Cut(rest, ": the pharmacy's records")
+		}
 		if info.Delivered.Last != nil {
 			cs.LastActive = info.Delivered.Last.UTC()
 		}

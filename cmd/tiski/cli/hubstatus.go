@@ -132,7 +132,7 @@ func writeHubStatus(out io.Writer, st *hub.HubStatus, now time.Time) error {
 
 // streamHealth says whether each copy of a stream is current.
 func streamHealth(s hub.StreamStatus) string {
-	if s.Replicas <= 1 && s.Leader == "" {
+	if s.Replicas <= 1 {
 		return "ok (single hub)"
 	}
 	if s.Leader == "" {
