@@ -168,6 +168,26 @@ func TestClusterLosesOneHub(t *testing.T) {
 	tc := startCluster(t, Auth{})
 	url := tc.urls()
 	ks := []*counter{newCounter(t, url, "kassa-1"), newCounter(t, url, "kassa-2"), newCounter(t, url, "takahuone")}
+	// kassa-1 talks to the hub that leads the records stream, the one
+	// that dies below: the client picks one of hub.url's hubs at random,
+	// so connect again until it is that one.
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	st, err := ks[0].c.Status(sctx)
+	scancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := st.Streams[0].Leader
+	for try := 0; ks[0].c.nc.ConnectedServerName() != leader; try++ {
+		if try == 50 {
+			t.Fatalf("kassa-1 never connected to %s, the leader", leader)
+		}
+		ks[0].c.Close()
+		if ks[0].c, err = Connect(context.Background(), ClientOptions{URL: url, Counter: "kassa-1", Logf: t.Logf}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ks[0].c.Close)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -193,8 +213,8 @@ func TestClusterLosesOneHub(t *testing.T) {
 	}
 	waitShared(t, ks, before, 30*time.Second)
 
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	st, err := ks[0].c.Status(sctx)
+	sctx, scancel = context.WithTimeout(context.Background(), 10*time.Second)
+	st, err = ks[0].c.Status(sctx)
 	scancel()
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +232,10 @@ func TestClusterLosesOneHub(t *testing.T) {
 	if lost < 0 {
 		t.Fatalf("no hub is named %s, the stream's leader", rs.Leader)
 	}
-	t.Logf("stopping %s, the records stream's leader", rs.Leader)
+	if at := ks[0].c.nc.ConnectedServerName(); at != rs.Leader {
+		t.Fatalf("kassa-1 is connected to %s, the leader is %s", at, rs.Leader)
+	}
+	t.Logf("stopping %s, the records stream's leader and kassa-1's hub", rs.Leader)
 	tc.stop(lost)
 
 	for i := range after {
@@ -222,6 +245,9 @@ func TestClusterLosesOneHub(t *testing.T) {
 		}
 	}
 	waitShared(t, ks, before+after, 60*time.Second)
+	if at := ks[0].c.nc.ConnectedServerName(); at == rs.Leader || !ks[0].c.Connected() {
+		t.Errorf("kassa-1 did not move to another hub: connected %v to %q", ks[0].c.Connected(), at)
+	}
 	exactlyOnce(t, ks, ks[1].c, len(ks)*(before+after))
 
 	// The status tells of the lost hub: a copy offline or behind.
