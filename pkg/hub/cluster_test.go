@@ -272,6 +272,31 @@ func TestClusterLosesOneHub(t *testing.T) {
 			t.Errorf("consumer %s has no counter", c.Name)
 		}
 	}
+
+	// The machine comes back on its data: it catches up and every copy
+	// is current again.
+	tc.start(t, lost)
+	select {
+	case <-tc.hubs[lost].Ready():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the hub that came back did not find its cluster within 60 s")
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err = ks[1].c.Status(sctx)
+		scancel()
+		if err == nil && st.Streams[0].Healthy() && len(st.Streams[0].Peers) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the records stream is not whole again 30 s after the hub came back: %+v, %v", st, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := st.Streams[0].Messages; n != uint64(len(ks)*(before+after)) {
+		t.Errorf("after the hub came back the stream holds %d records, want %d", n, len(ks)*(before+after))
+	}
 }
 
 // TestClusterRoutesOverTLS: hubs with TLS files route to each other over
