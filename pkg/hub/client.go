@@ -108,6 +108,9 @@ func Connect(ctx context.Context, o ClientOptions) (*Client, error) {
 		return nil, ctx.Err()
 	}
 	if r.err != nil {
+		if refused(r.err) {
+			return nil, rx.Errorf(rx.EUNAVAILABLE, "The pharmacy's hub at %s refused this counter: %v. Check its credentials: hub.cert, hub.key and hub.ca (a client certificate signed by the CA the hub trusts, and that CA for the hub's own certificate) or hub.nkey_seed (a seed whose public key the hub lists). Records are kept here and shared once it lets this counter in.", o.URL, r.err)
+		}
 		return nil, rx.Errorf(rx.EUNAVAILABLE, "The pharmacy's hub at %s cannot be reached: %v. Records are kept here and shared when it answers; IT can check it with tiski doctor.", o.URL, r.err)
 	}
 	js, err := jetstream.New(r.nc)
@@ -116,6 +119,17 @@ func Connect(ctx context.Context, o ClientOptions) (*Client, error) {
 		return nil, err
 	}
 	return &Client{opts: o, nc: r.nc, js: js}, nil
+}
+
+// refused reports whether a connection failed because the hub did not
+// accept this counter's credentials (or their absence), rather than
+// because nothing answered: the fix is in the configuration (see auth.go).
+func refused(err error) bool {
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrAuthExpired) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls:") || strings.Contains(msg, "tls error") || strings.Contains(msg, "x509:")
 }
 
 // Close closes the connection.

@@ -158,5 +158,21 @@ const (
 	CLIDoctorPharmacyMissing
 	CLIDoctorPharmacyOK
 
+	// tiski doctor's check of the pharmacy's hub (issue 19).
+	CLIDoctorCheckHub
+	CLIDoctorCheckHubStreams
+	CLIDoctorCheckHubLag
+	CLIDoctorCheckSharing
+	CLIDoctorHubDown
+	CLIDoctorHubOK
+	CLIDoctorHubStreamMissing
+	CLIDoctorHubStreamDegraded
+	CLIDoctorHubStreamsOK
+	CLIDoctorHubLag
+	CLIDoctorHubLagNone
+	CLIDoctorHubNoConsumer
+	CLIDoctorSharedAll
+	CLIDoctorUnshared
+
 	cliEnd
 )

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/config"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
@@ -59,6 +60,10 @@ var doctorNames = map[string]i18n.Key{
 	"journal":             i18n.CLIDoctorCheckJournal,
 	"pharmacy identity":   i18n.CLIDoctorCheckPharmacy,
 	"queue":               i18n.CLIDoctorCheckQueue,
+	"hub":                 i18n.CLIDoctorCheckHub,
+	"hub streams":         i18n.CLIDoctorCheckHubStreams,
+	"hub lag":             i18n.CLIDoctorCheckHubLag,
+	"sharing":             i18n.CLIDoctorCheckSharing,
 }
 
 // doctorStatuses are the statuses in the languages of the output.
@@ -100,7 +105,10 @@ func NewCmdDoctor(f *Factory, runF func(context.Context, *DoctorOptions) error) 
   - the certificate files, and the days left before the client certificate expires;
   - DNS, TCP and TLS to the Prescription Centre, each separately, then a FHIR answer;
   - free disk space in the data folder;
-  - the journal: hash chain, integrity, and records waiting for review.
+  - the journal: hash chain, integrity, and records waiting for review;
+  - with hub.url set, the pharmacy's hub: it answers, its streams and their
+    copies, records of the other counters not received here yet, and this
+    counter's records not yet shared.
 Exits 0 when nothing failed (warnings allowed), 1 otherwise.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -211,11 +219,13 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 	// Journal.
 	if _, err := os.Stat(c.JournalPath()); errors.Is(err, os.ErrNotExist) {
 		add("journal", "warn", i18n.CLIDoctorNoJournal, c.JournalPath())
+		checkHub(ctx, f, nil, add)
 		return checks
 	}
 	j, err := f.Journal(ctx)
 	if err != nil {
 		add("journal", "fail", i18n.CLIDoctorError, err)
+		checkHub(ctx, f, nil, add)
 		return checks
 	}
 	rep, err := j.Verify(ctx)
@@ -230,7 +240,84 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 	if counts, err := j.Counts(ctx); err == nil {
 		checkQueue(counts, now, add)
 	}
+	checkHub(ctx, f, j, add)
 	return checks
+}
+
+// doctorHubWait bounds doctor's look at the hub.
+const doctorHubWait = 5 * time.Second
+
+// checkHub looks at the pharmacy's hub when hub.url is set (issue 19): it
+// answers, it has the pharmacy's streams with every copy current, this
+// counter has received what the others shared, and this counter's records
+// are all at the hub. j is nil when the journal cannot be read.
+func checkHub(ctx context.Context, f *Factory, j *journal.Journal, add addCheck) {
+	o, ok, err := f.HubOptions()
+	if err != nil || !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, doctorHubWait)
+	defer cancel()
+	unshared := func(hubUp bool) {
+		if j == nil {
+			return
+		}
+		st, err := j.Share(ctx)
+		switch {
+		case err != nil:
+			add("sharing", "fail", i18n.CLIDoctorError, err)
+		case st.Unshared > 0:
+			add("sharing", "warn", i18n.CLIDoctorUnshared, st.Unshared)
+		case hubUp:
+			add("sharing", "ok", i18n.CLIDoctorSharedAll)
+		}
+	}
+	c, err := hub.Connect(ctx, o)
+	if err != nil {
+		add("hub", "fail", i18n.CLIDoctorHubDown, err)
+		unshared(false)
+		return
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		add("hub", "fail", i18n.CLIDoctorHubDown, err)
+		unshared(false)
+		return
+	}
+	add("hub", "ok", i18n.CLIDoctorHubOK, st.URL, st.Server)
+	var records, claims uint64
+	replicas, problems := 0, false
+	for _, s := range st.Streams {
+		switch {
+		case !s.Present:
+			add("hub streams", "fail", i18n.CLIDoctorHubStreamMissing, s.Name)
+			problems = true
+		case !s.Healthy():
+			add("hub streams", "warn", i18n.CLIDoctorHubStreamDegraded, s.Name, streamHealth(s))
+			problems = true
+		}
+		switch s.Name {
+		case hub.RecordsStream:
+			records, replicas = s.Messages, s.Replicas
+		case hub.ClaimsStream:
+			claims = s.Messages
+		}
+	}
+	if !problems {
+		add("hub streams", "ok", i18n.CLIDoctorHubStreamsOK, records, claims, replicas)
+	}
+	switch lag, ok, err := c.Lag(ctx); {
+	case err != nil:
+		add("hub lag", "warn", i18n.CLIDoctorError, err)
+	case !ok:
+		add("hub lag", "warn", i18n.CLIDoctorHubNoConsumer)
+	case lag.Lag() > 0:
+		add("hub lag", "warn", i18n.CLIDoctorHubLag, lag.Lag())
+	default:
+		add("hub lag", "ok", i18n.CLIDoctorHubLagNone)
+	}
+	unshared(true)
 }
 
 func checkQueue(counts journal.Counts, now time.Time, add addCheck) {

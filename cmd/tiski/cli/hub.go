@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -104,7 +105,7 @@ func NewCmdHub(f *Factory) *cobra.Command {
 		Use:   "hub",
 		Short: "The pharmacy's hub: every counter's records shared with the others",
 	}
-	cmd.AddCommand(NewCmdHubServe(f, nil))
+	cmd.AddCommand(NewCmdHubServe(f, nil), NewCmdHubStatus(f, nil))
 	return cmd
 }
 
@@ -116,6 +117,8 @@ type HubServeOptions struct {
 	Name        string
 	ClusterAddr string
 	Routes      []string
+	// Auth: --tls-cert, --tls-key, --tls-ca, --nkeys.
+	Auth hub.Auth
 	// Ready, when set, receives the hub's URL once it listens (tests).
 	Ready func(url string)
 }
@@ -129,7 +132,17 @@ func NewCmdHubServe(f *Factory, runF func(context.Context, *HubServeOptions) err
 		Long: `Run the pharmacy's hub: an embedded NATS server with JetStream file storage
 in DIR. Counters point at it with hub.url (TISKI_HUB_URL, --hub). With
 --cluster and --routes, three hubs form a cluster and keep the pharmacy's
-streams in 3 replicas, so the pharmacy survives the loss of one machine.`,
+streams in 3 replicas, so the pharmacy survives the loss of one machine;
+counters then list all three in hub.url, comma-separated.
+
+On 127.0.0.1 (demo, training, tests) the hub runs without credentials. A
+hub that listens beyond loopback refuses to start unless the counters must
+prove who they are: with TLS client certificates (--tls-cert, --tls-key
+and --tls-ca; counters set hub.cert, hub.key, hub.ca) or with NKeys
+(--nkeys FILE listing their public keys; counters set hub.nkey_seed), or
+both. A cluster port beyond loopback needs the TLS files too: the hubs
+then show each other the same kind of certificate, which needs both server
+and client authentication in its extended key usage.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.DataDir == "" {
@@ -146,6 +159,10 @@ streams in 3 replicas, so the pharmacy survives the loss of one machine.`,
 	cmd.Flags().StringVar(&opts.Name, "name", "", "this hub's name in a cluster (default from --addr)")
 	cmd.Flags().StringVar(&opts.ClusterAddr, "cluster", "", "HOST:PORT where this hub listens for the other hubs of a cluster")
 	cmd.Flags().StringSliceVar(&opts.Routes, "routes", nil, "the other hubs of the cluster, nats-route://HOST:PORT, comma-separated")
+	cmd.Flags().StringVar(&opts.Auth.TLSCert, "tls-cert", "", "the hub's TLS certificate (PEM)")
+	cmd.Flags().StringVar(&opts.Auth.TLSKey, "tls-key", "", "the hub's TLS private key (PEM)")
+	cmd.Flags().StringVar(&opts.Auth.TLSCA, "tls-ca", "", "CA bundle (PEM): counters (and other hubs) must show a client certificate it signed")
+	cmd.Flags().StringVar(&opts.Auth.NKeysFile, "nkeys", "", "file of the counters' public NKeys, one a line: counters must sign in with one")
 	cmd.PreRun = func(*cobra.Command, []string) { opts.DataDir = f.dataDir }
 	return cmd
 }
@@ -157,22 +174,51 @@ func hubServeRun(ctx context.Context, opts *HubServeOptions) error {
 		return usageError{fmt.Errorf("--routes needs --cluster HOST:PORT, where this hub listens for the others")}
 	}
 	host, _, _ := net.SplitHostPort(opts.Addr)
-	s, err := hub.Start(ctx, hub.Options{Addr: opts.Addr, DataDir: opts.DataDir, Name: opts.Name, ClusterAddr: opts.ClusterAddr, Routes: opts.Routes})
+	out := opts.Factory.IO.Out
+	var logf func(string, ...any)
+	if opts.ClusterAddr != "" {
+		// A cluster's hubs say when they wait for each other, and when
+		// they have found each other.
+		logf = func(format string, args ...any) { opts.Factory.Logger().Info(fmt.Sprintf(format, args...)) }
+	}
+	s, err := hub.Start(ctx, hub.Options{Addr: opts.Addr, DataDir: opts.DataDir, Name: opts.Name,
+		ClusterAddr: opts.ClusterAddr, Routes: opts.Routes, Auth: opts.Auth, Logf: logf})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	out := opts.Factory.IO.Out
 	fmt.Fprintf(out, "tiski hub: listening on %s, records in %s\n", s.URL(), opts.DataDir)
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	var asks []string
+	if opts.Auth.TLSCert != "" && opts.Auth.TLSCA != "" {
+		asks = append(asks, "a TLS client certificate signed by "+opts.Auth.TLSCA)
+	}
+	if opts.Auth.NKeysFile != "" {
+		asks = append(asks, "an NKey listed in "+opts.Auth.NKeysFile)
+	}
+	switch {
+	case len(asks) > 0:
+		fmt.Fprintf(out, "tiski hub: counters must sign in with %s\n", strings.Join(asks, " and "))
+	case hub.Loopback(host):
 		fmt.Fprintln(out, "tiski hub: on loopback without credentials: for demo, training and tests on this machine only")
+	}
+	var formed <-chan struct{}
+	if opts.ClusterAddr != "" {
+		fmt.Fprintf(out, "tiski hub: %s in the cluster at %s, routes to %s; waiting for the other hubs\n", s.Name(), s.ClusterURL(), strings.Join(opts.Routes, ", "))
+		formed = s.Ready()
 	}
 	if opts.Ready != nil {
 		opts.Ready(s.URL())
 	}
-	<-ctx.Done()
-	fmt.Fprintln(out, "tiski hub: stopping")
-	return nil
+	for {
+		select {
+		case <-formed:
+			fmt.Fprintln(out, "tiski hub: the cluster has formed: the pharmacy's streams are ready")
+			formed = nil
+		case <-ctx.Done():
+			fmt.Fprintln(out, "tiski hub: stopping")
+			return nil
+		}
+	}
 }
 
 // startSharing runs a sharer beside a long-running command (the counter,
