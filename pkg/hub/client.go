@@ -226,7 +226,10 @@ func (c *Client) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		FilterSubject: RecordsSubjects,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		// Keeping a record takes milliseconds. A hub killed with -9 can
+		// lose acknowledgements; what it lost comes again after this wait
+		// (kept once), and until then a catch-up finds it pending.
+		AckWait:       5 * time.Second,
 		MaxAckPending: 4096,
 	})
 	if err != nil {

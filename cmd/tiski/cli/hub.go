@@ -76,7 +76,7 @@ func (f *Factory) hubCatchUp(ctx context.Context, j *journal.Journal) {
 	}
 	why := "it did not answer in time"
 	if err != nil {
-		why = err.Error()
+		why = strings.TrimSuffix(err.Error(), ".")
 	}
 	fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %s. This counter's records are kept here and shared when it answers; what the other counters recorded since may be missing from what follows.\n", why)
 	f.Logger().Warn("hub catch-up incomplete", "error", why)
@@ -95,7 +95,7 @@ func (f *Factory) hubShare(ctx context.Context, j *journal.Journal) {
 		_, err = c.Publish(ctx, j)
 	}
 	if err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %v. The record is kept here and shared with the other counters when the hub answers.\n", err)
+		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %s. The record is kept here and shared with the other counters when the hub answers.\n", strings.TrimSuffix(err.Error(), "."))
 	}
 }
 
