@@ -213,6 +213,10 @@ func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec 
 		return w.centre.RecordDispensing(ctx, d, res.options()...)
 	})
 	if err != nil {
+		if wait := w.prescriptionElsewhere(ctx, d, err); wait != nil {
+			w.backoff(ctx, []journal.OutboxEntry{e}, wait)
+			return
+		}
 		w.failed(ctx, []journal.OutboxEntry{e}, err, d.PrescriptionID)
 		return
 	}
