@@ -271,3 +271,37 @@ func (e *env) wantVoidedUpstream(rec journal.Record) {
 		e.t.Errorf("voided %s is still active upstream", rec.ID)
 	}
 }
+
+// TestAdoptedConflictStaysForReview: an adopted dispensing the Prescription
+// Centre refuses (its e-prescription was dispensed in full elsewhere) is
+// held in conflict at the adopting counter, with the re-read's detail, as
+// the counter's own would be; nothing goes upstream.
+func TestAdoptedConflictStaysForReview(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.pharmacyHub()
+	d := e.dispense(matti, "EPC-DONE", 30)
+	a.catchUp(t)
+	b.catchUp(t)
+	if _, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2"); err != nil {
+		t.Fatal(err)
+	}
+	lane := b.j.AdoptLane()
+	sum := drain(t, queue.New(lane, e.client("", 0), nil, fastConfig()), 20*time.Second)
+	if sum.Conflicts != 1 || sum.Uploaded != 0 {
+		t.Fatalf("adopted drain %+v, want one conflict", sum)
+	}
+	o, err := lane.Outbox(e.ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := queue.EntryConflict(o)
+	if o.State != journal.OutboxConflict || !ok || c.Kind != queue.DispensedElsewhere || !strings.Contains(c.Detail, "EPC-DONE") {
+		t.Fatalf("adopted dispensing %s, conflict %+v, want dispensed elsewhere naming EPC-DONE", o.State, c)
+	}
+	if review, _ := lane.OutboxList(e.ctx, journal.OutboxConflict, journal.OutboxRejected); len(review) != 1 {
+		t.Fatalf("for review at kassa-2: %+v", review)
+	}
+	if n := e.upstream(d); n != 0 {
+		t.Fatalf("refused dispensing upstream %d times", n)
+	}
+}
