@@ -106,8 +106,9 @@ func (a Adoption) Pending() int {
 // and that was not adopted before, joins the adopted lane, pending. A
 // record its counter voided is adopted voided: never sent, and counted as
 // attempted when the void itself is to be uploaded (an attempt may have
-// landed), so the adopted void voids it upstream. by names who adopted, for
-// the audit. One IMMEDIATE transaction.
+// landed), so the adopted void voids it upstream. A record adopted earlier,
+// voided at its counter since and never attempted here becomes voided too.
+// by names who adopted, for the audit. One IMMEDIATE transaction.
 //
 // This counter's own name is refused (rx.EINVALID), and a counter of which
 // no record is kept here (rx.ENOTFOUND).
@@ -151,6 +152,14 @@ func (j *Journal) Adopt(ctx context.Context, counter, by string) (Adoption, erro
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		// A record adopted earlier and voided at its counter since, never
+		// attempted here, is not sent either.
+		for target := range landed {
+			if _, err := t.ExecContext(ctx, `UPDATE adopted SET state = 'voided', next_attempt = '', updated_at = ?
+				WHERE record_id = ? AND counter = ? AND state = 'pending' AND attempts = 0`, ts(t.now), target, counter); err != nil {
+				return err
+			}
 		}
 		rows, err = t.QueryContext(ctx, `SELECT p.id, p.seq, p.kind, p.time, p.created_at, coalesce(p.depends_on, ''), a.record_id IS NOT NULL
 			FROM peer_records p LEFT JOIN adopted a ON a.record_id = p.id

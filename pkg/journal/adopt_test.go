@@ -119,6 +119,23 @@ func TestAdopt(t *testing.T) {
 	if res, err := lane.List(ctx, Filter{RefersTo: p.ID, Kinds: []Kind{KindResolution}}); err != nil || len(res) != 1 {
 		t.Fatalf("resolutions of %s: %+v, %v", p.ID, res, err)
 	}
+	// A record voided at its counter after it was adopted, before it was
+	// sent: a new adoption voids it in the lane too.
+	late := app(NewRecord{Kind: KindPaperPrescription, Patient: "140348-901W", Body: []byte(`{"quantity":5}`), Upload: true})
+	passOn(t, a, b)
+	if got, err := b.Adopt(ctx, "kassa-1", "it@host"); err != nil || len(got.Adopted) != 1 || got.Adopted[0].State != OutboxPending {
+		t.Fatalf("adopting the late record: %+v, %v", got, err)
+	}
+	if _, err := a.Resolve(ctx, NewRecord{Kind: KindVoid, Pharmacist: "aino", RefersTo: late.ID, Body: []byte(`{"reason":"entered in error"}`)}, OutboxVoided); err != nil {
+		t.Fatal(err)
+	}
+	passOn(t, a, b)
+	if _, err := b.Adopt(ctx, "kassa-1", "it@host"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := lane.Outbox(ctx, late.ID); e.State != OutboxVoided {
+		t.Fatalf("late record voided at its counter is %s in the lane, want voided", e.State)
+	}
 	// The counter's own outbox is untouched.
 	if oc, err := b.Counts(ctx); err != nil || oc.Pending+oc.Done+oc.Voided != 0 {
 		t.Fatalf("b's own outbox: %+v, %v", oc, err)
