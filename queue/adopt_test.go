@@ -305,3 +305,45 @@ func TestAdoptedConflictStaysForReview(t *testing.T) {
 		t.Fatalf("refused dispensing upstream %d times", n)
 	}
 }
+
+// TestDispensingAgainstPeerPrescriptionLinked: a paper prescription at
+// kassa-1 was held as a possible duplicate, and its pharmacist linked it to
+// the e-prescription: it is never created upstream. A dispensing at kassa-2
+// against it goes against the linked e-prescription, as kassa-1's own
+// would; it does not wait for a prescription that will never come.
+func TestDispensingAgainstPeerPrescriptionLinked(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.pharmacyHub()
+	p, _ := e.paper(aino, "cardace-5mg-tabl", time.Now().AddDate(0, 0, -1), 0)
+	drain(t, e.worker(e.client("", 0), fastConfig()), 20*time.Second)
+	e.wantState(p, journal.OutboxConflict, queue.PossibleDuplicate)
+	if _, err := queue.Resolve(e.ctx, e.j, pharmacist, p.ID, queue.Resolution{Action: queue.ActionLink, PrescriptionID: "EPC-DUP"}); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, e.worker(e.client("", 0), fastConfig()), 20*time.Second)
+	e.wantState(p, journal.OutboxDone, "")
+	a.catchUp(t)
+	b.catchUp(t)
+
+	m := e.medicine("cardace-5mg-tabl")
+	pk, _ := m.SmallestPackage()
+	rc, err := b.svc.Dispense(e.ctx, pharmacist, rx.Dispensing{PrescriptionRecord: p.ID, Patient: aino, Medicine: m, VNR: pk.VNR, Quantity: 30},
+		record.DispenseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := queue.New(b.j, e.client("", 0), nil, fastConfig()).Drain(e.ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := b.j.Outbox(e.ctx, rc.Record.ID)
+	if sum.Uploaded != 1 || o.State != journal.OutboxDone {
+		t.Fatalf("dispensing against a linked peer prescription: %s (%q), summary %+v; want done", o.State, o.LastError, sum)
+	}
+	if n := e.upstream(p); n != 0 {
+		t.Errorf("the linked prescription was created upstream (%d)", n)
+	}
+	if n := e.upstream(rc.Record); n != 1 {
+		t.Errorf("dispensing upstream %d times, want 1", n)
+	}
+}

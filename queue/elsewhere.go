@@ -87,3 +87,15 @@ func (w *Worker) prescriptionElsewhere(ctx context.Context, d rx.Dispensing, err
 	}
 	return wait
 }
+
+// prescriptionResolutions reads the resolutions of a dispensing's journal
+// prescription, wherever they were made: a prescription recorded at
+// another counter was linked or resubmitted by a pharmacist there, and
+// its resolutions are that counter's records (peer records here).
+func (w *Worker) prescriptionResolutions(ctx context.Context, id string) (resolved, error) {
+	recs, err := w.store.List(ctx, journal.Filter{RefersTo: id, Kinds: []journal.Kind{journal.KindResolution}, Peers: true})
+	if err != nil {
+		return resolved{}, fmt.Errorf("read the prescription's resolutions: %w", err)
+	}
+	return readResolutions(recs)
+}

@@ -200,7 +200,8 @@ func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec 
 	} else if d.PrescriptionRecord != "" {
 		// A journal prescription linked to an e-prescription was never
 		// created upstream: its dispensings go against the one linked.
-		pres, err := w.resolutions(ctx, d.PrescriptionRecord)
+		// It may be another counter's, linked there (elsewhere.go).
+		pres, err := w.prescriptionResolutions(ctx, d.PrescriptionRecord)
 		if err != nil {
 			w.localFailure(ctx, e, err)
 			return
