@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,6 +41,16 @@ func TestSyncAdoptThroughBinary(t *testing.T) {
 	a.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 	a.ok("", "record", "telephone", "--from", "testdata/records/telephone.json", "--user", "aino")
 	a.ok("", "record", "dispensing", "--from", "testdata/records/dispensing.json", "--user", "aino")
+	// A dispensing against an e-prescription already dispensed in full:
+	// the Prescription Centre refuses it, wherever it is sent from.
+	const refused = "a1000000-0000-4000-8000-0000000000c1"
+	completed := filepath.Join(t.TempDir(), "completed.json")
+	body, _ := json.Marshal(map[string]any{"id": refused, "patient": "140348-901W", "prescription_id": "EP26000104", "vnr": "990472",
+		"quantity": 100, "time": "2026-11-21T10:00:00+02:00"})
+	if err := os.WriteFile(completed, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.ok("", "record", "dispensing", "--from", completed, "--user", "aino")
 	records := map[string]string{ // id: resource type
 		"5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10": "MedicationRequest",
 		"5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a11": "MedicationDispense",
@@ -56,13 +68,20 @@ func TestSyncAdoptThroughBinary(t *testing.T) {
 				t.Errorf("%s: %s %s is upstream %d times, want 1", when, rt, id, n)
 			}
 		}
+		if n, _ := srv.CountByIdentifier("MedicationDispense", rx.SystemRecordUUID, "urn:uuid:"+refused); n != 0 {
+			t.Errorf("%s: the refused dispensing is upstream", when)
+		}
 	}
 
 	// Bad input: this counter itself, and a counter never heard of.
 	b.fails(1, "is this counter", "", "sync", "adopt", "kassa-2")
 	b.fails(1, "kassa-1", "", "sync", "adopt", "kassa-9")
 
-	out := b.ok("", "sync", "adopt", "kassa-1", "--json")
+	// 4: the refused dispensing waits for a pharmacist here.
+	out, code := b.run("", "sync", "adopt", "kassa-1", "--json")
+	if code != 4 {
+		t.Fatalf("sync adopt --json: exit %d, want 4 (a record for review)\n%s", code, out)
+	}
 	var res struct {
 		Counter string `json:"counter"`
 		Adopted []struct {
@@ -82,17 +101,21 @@ func TestSyncAdoptThroughBinary(t *testing.T) {
 	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res); err != nil {
 		t.Fatalf("sync adopt --json: %v\n%s", err, out)
 	}
-	if res.Counter != "kassa-1" || len(res.Adopted) != len(records) || res.Upload.Uploaded != len(records) || len(res.Lane) != len(records) {
+	if res.Counter != "kassa-1" || len(res.Adopted) != len(records)+1 || res.Upload.Uploaded != len(records) || len(res.Lane) != len(records)+1 {
 		t.Fatalf("sync adopt --json: %+v\n%s", res, out)
 	}
 	for _, r := range res.Adopted {
-		if records[r.ID] == "" || r.State != "pending" {
+		if (records[r.ID] == "" && r.ID != refused) || r.State != "pending" {
 			t.Errorf("adopted %+v, not one of kassa-1's records to upload", r)
 		}
 	}
 	for _, e := range res.Lane {
-		if e.State != "done" || e.Counter != "kassa-1" {
-			t.Errorf("adopted record %+v, want done", e)
+		want := "done"
+		if e.RecordID == refused {
+			want = "conflict"
+		}
+		if e.State != want || e.Counter != "kassa-1" {
+			t.Errorf("adopted record %+v, want %s", e, want)
 		}
 	}
 	upstream("after kassa-2 adopted kassa-1's uploads")
@@ -107,28 +130,39 @@ func TestSyncAdoptThroughBinary(t *testing.T) {
 			audit = line.Records
 		}
 	}
-	for id := range records {
+	for _, id := range append(slices.Collect(maps.Keys(records)), refused) {
 		if !strings.Contains(audit, id) {
 			t.Errorf("tiski.log has no adoption naming %s:\n%s", id, logText)
 		}
 	}
-	// Adopting again adopts nothing new; the list shows them done.
-	out = b.ok("", "sync", "adopt", "kassa-1")
-	if !strings.Contains(out, "Adopted 0 records of counter kassa-1") || !strings.Contains(out, "4 were adopted earlier") ||
-		!strings.Contains(out, "4 done") {
-		t.Fatalf("second sync adopt:\n%s", out)
+	// Adopting again adopts nothing new; the conflict stays for review.
+	out, code = b.run("", "sync", "adopt", "kassa-1")
+	if code != 4 || !strings.Contains(out, "Adopted 0 records of counter kassa-1") || !strings.Contains(out, "5 were adopted earlier") ||
+		!strings.Contains(out, "4 done") || !strings.Contains(out, "1 need a pharmacist's review") {
+		t.Fatalf("second sync adopt: exit %d\n%s", code, out)
+	}
+	out, code = b.run("", "sync", "adopt", "kassa-1", "--list")
+	if code != 4 || !strings.Contains(out, refused) || !strings.Contains(out, "EP26000104") {
+		t.Fatalf("sync adopt --list does not show the conflict: exit %d\n%s", code, out)
+	}
+	// Sent again on IT's word: refused again, still for review.
+	out, code = b.run("", "sync", "adopt", "kassa-1", "--retry", refused)
+	if code != 4 || !strings.Contains(out, "conflict dispensing "+refused) {
+		t.Fatalf("sync adopt --retry: exit %d\n%s", code, out)
 	}
 
 	// kassa-1 comes back and uploads its own outbox: all found upstream.
-	a.ok("", "sync", "run")
+	a.fails(4, "", "", "sync", "run")
 	var st struct {
-		Done    int64 `json:"done"`
-		Pending int64 `json:"pending"`
+		Done     int64 `json:"done"`
+		Pending  int64 `json:"pending"`
+		Conflict int64 `json:"conflict"`
 	}
-	if err := json.Unmarshal([]byte(a.ok("", "sync", "status", "--json")), &st); err != nil {
-		t.Fatal(err)
+	out, _ = a.run("", "sync", "status", "--json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
-	if st.Done != int64(len(records)) || st.Pending != 0 {
+	if st.Done != int64(len(records)) || st.Pending != 0 || st.Conflict != 1 {
 		t.Fatalf("kassa-1 after its return: %+v, want its %d records done", st, len(records))
 	}
 	upstream("after kassa-1 returned and synced")

@@ -25,6 +25,7 @@ type AdoptOptions struct {
 	Once     bool
 	List     bool
 	NoUpload bool
+	Retry    []string
 }
 
 // AdoptResult is what `tiski sync adopt --json` prints.
@@ -61,7 +62,8 @@ exactly once.
 
 The adopted records are sent with the queue's rules: backoff while the service
 is away, a dispensing after its prescription, and conflicts held for a
-pharmacist of this counter (they are listed, and --list shows them again).
+pharmacist of this counter (they are listed, and --list shows them again;
+--retry sends one again once its cause is gone).
 Without --once it keeps going until nothing is left to send; run it again to
 send what is left. Each adoption is written to tiski.log with the records it
 adopted.
@@ -69,7 +71,8 @@ adopted.
 Exit code 0, 3 or 4 as for 'tiski sync', for the adopted records.`,
 		Example: `  tiski sync adopt kassa-1
   tiski sync adopt kassa-1 --once --json
-  tiski sync adopt kassa-1 --list`,
+  tiski sync adopt kassa-1 --list
+  tiski sync adopt kassa-1 --retry 5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a11`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Counter = args[0]
@@ -83,6 +86,7 @@ Exit code 0, 3 or 4 as for 'tiski sync', for the adopted records.`,
 	cmd.Flags().BoolVar(&opts.Once, "once", false, "one pass over the adopted records due now, then exit")
 	cmd.Flags().BoolVar(&opts.List, "list", false, "only list the counter's adopted records and their upload state")
 	cmd.Flags().BoolVar(&opts.NoUpload, "no-upload", false, "adopt without uploading now (a later run uploads them)")
+	cmd.Flags().StringSliceVar(&opts.Retry, "retry", nil, "send these adopted records again now (IDs), for example after a lock was released")
 	return cmd
 }
 
@@ -108,6 +112,12 @@ func syncAdoptRun(ctx context.Context, opts *AdoptOptions) error {
 	f.hubCatchUp(ctx, j)
 	lane := j.AdoptLane()
 	res := AdoptResult{Counter: strings.TrimSpace(opts.Counter)}
+	for _, id := range opts.Retry {
+		if err := lane.Requeue(ctx, id); err != nil {
+			return err
+		}
+		f.Logger().Info("sync adopt retry", logKeyCmd, "sync adopt", "counter", res.Counter, "record", id, "by", adopter())
+	}
 	if !opts.List {
 		a, err := j.Adopt(ctx, opts.Counter, adopter())
 		if err != nil {
@@ -250,7 +260,9 @@ func printAdoptedLane(out io.Writer, res AdoptResult, list bool) {
 		res.Counter, c.Done, c.Voided, c.Unsent(), c.NeedsReview())
 	switch {
 	case c.NeedsReview() > 0:
-		fmt.Fprintf(out, "A pharmacist at this counter must review the records in conflict or rejected (tiski sync adopt %s --list shows them).\n", res.Counter)
+		fmt.Fprintf(out, "A pharmacist at this counter must review the records in conflict or rejected (tiski sync adopt %s --list shows them);\n"+
+			"once the cause is gone, tiski sync adopt %s --retry ID sends one again. If counter %s returns, its own queue holds them for review there too.\n",
+			res.Counter, res.Counter, res.Counter)
 	case c.Unsent() > 0:
 		fmt.Fprintf(out, "Run tiski sync adopt %s again to send what is left.\n", res.Counter)
 	}
