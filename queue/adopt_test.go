@@ -89,7 +89,7 @@ func TestAdoptThenReturn(t *testing.T) {
 	a.catchUp(t) // shared; then kassa-1 dies with its outbox full
 	b.catchUp(t)
 
-	ad, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2")
+	ad, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestAdoptUnblocksPeerDispensing(t *testing.T) {
 	if _, err := wb.Drain(e.ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2"); err != nil {
+	if _, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2", 0); err != nil {
 		t.Fatal(err)
 	}
 	if s := drain(t, queue.New(b.j.AdoptLane(), e.client("", 0), nil, fastConfig()), 20*time.Second); s.Uploaded != 1 {
@@ -282,7 +282,7 @@ func TestAdoptedConflictStaysForReview(t *testing.T) {
 	d := e.dispense(matti, "EPC-DONE", 30)
 	a.catchUp(t)
 	b.catchUp(t)
-	if _, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2"); err != nil {
+	if _, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2", 0); err != nil {
 		t.Fatal(err)
 	}
 	lane := b.j.AdoptLane()
@@ -346,4 +346,68 @@ func TestDispensingAgainstPeerPrescriptionLinked(t *testing.T) {
 	if n := e.upstream(rc.Record); n != 1 {
 		t.Errorf("dispensing upstream %d times, want 1", n)
 	}
+}
+
+// TestAdoptSkipsWhatItsCounterUploaded: kassa-1 uploaded two records,
+// voided one of them, recorded a third and died; its last heartbeat said
+// how far it had uploaded. kassa-2 adopts with that: it sends the third
+// record and the void, and neither uploaded record again.
+func TestAdoptSkipsWhatItsCounterUploaded(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.pharmacyHub()
+	first, second := e.essential(matti), e.essential(aino)
+	drain(t, e.worker(e.client("", 0), fastConfig()), 20*time.Second)
+	void, err := e.svc.Void(e.ctx, pharmacist, first.ID, "wrong patient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := e.essential(eino)
+	a.catchUp(t)
+	if err := a.hc.Announce(e.ctx, e.j); err != nil {
+		t.Fatal(err)
+	}
+	b.catchUp(t)
+
+	states, err := b.hc.Counters(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var through int64
+	for _, st := range states {
+		if st.Counter == "kassa-1" {
+			through = st.UploadedThrough
+		}
+	}
+	if through != second.Seq {
+		t.Fatalf("kassa-1 announced uploads through %d, want %d (its second record)", through, second.Seq)
+	}
+	ad, err := b.j.Adopt(e.ctx, "kassa-1", "it@kassa-2", through)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ad.Pending() != 2 || ad.Uploaded != 1 {
+		t.Fatalf("adoption %+v, want the third record and the void to send, the second uploaded", ad)
+	}
+	before := len(e.sim.Requests())
+	sum := drain(t, queue.New(b.j.AdoptLane(), e.client("", 0), nil, fastConfig()), 20*time.Second)
+	if sum.Uploaded != 2 {
+		t.Fatalf("adopted drain %+v", sum)
+	}
+	sent := map[string]int{}
+	for _, r := range e.sim.Requests()[before:] {
+		if r.Method != "POST" {
+			continue // the void reads and updates the first record
+		}
+		for _, id := range r.Records {
+			sent[strings.TrimPrefix(id, "urn:uuid:")]++
+		}
+	}
+	if sent[first.ID]+sent[second.ID] != 0 || sent[third.ID] != 1 {
+		t.Errorf("kassa-2 created %v; want only the third record %s", sent, third.ID)
+	}
+	if n := e.upstream(third); n != 1 {
+		t.Errorf("third record upstream %d times", n)
+	}
+	e.wantVoidedUpstream(first)
+	e.wantState(void.Record, journal.OutboxPending, "")
 }

@@ -88,6 +88,11 @@ type Adoption struct {
 	At      time.Time       `json:"at"`      //
 	Adopted []AdoptedRecord `json:"adopted"` // taken over now, in the counter's order
 	Already int             `json:"already"` // adopted by an earlier adoption, left as they are
+	// UploadedThrough is what the counter had said of its uploads: its
+	// records up to here are done or voided there. Uploaded of those
+	// adopted now were adopted done, not to be sent from here.
+	UploadedThrough int64 `json:"uploaded_through"`
+	Uploaded        int   `json:"uploaded"`
 }
 
 // Pending is how many of the records adopted now are to be uploaded.
@@ -110,11 +115,18 @@ func (a Adoption) Pending() int {
 // voided at its counter since and never attempted here becomes voided too.
 // by names who adopted, for the audit. One IMMEDIATE transaction.
 //
+// uploadedThrough is what the counter last said of its own uploads (its
+// UploadedThrough, announced through the hub; 0 when unknown): its records
+// up to that place in its chain are done or voided there. They join the
+// lane done, never to be sent from here, unless voided at their counter;
+// being in the lane, a void adopted later still finds them uploaded and
+// voids them upstream.
+//
 // This counter's own name is refused (rx.EINVALID), and a counter of which
 // no record is kept here (rx.ENOTFOUND).
-func (j *Journal) Adopt(ctx context.Context, counter, by string) (Adoption, error) {
+func (j *Journal) Adopt(ctx context.Context, counter, by string, uploadedThrough int64) (Adoption, error) {
 	counter = strings.TrimSpace(counter)
-	a := Adoption{Counter: counter, By: by, Adopted: []AdoptedRecord{}}
+	a := Adoption{Counter: counter, By: by, Adopted: []AdoptedRecord{}, UploadedThrough: max(uploadedThrough, 0)}
 	if counter == "" {
 		return a, rx.Errorf(rx.EINVALID, "Name the counter whose uploads to adopt, for example kassa-1.")
 	}
@@ -198,17 +210,22 @@ func (j *Journal) Adopt(ctx context.Context, counter, by string) (Adoption, erro
 		now := ts(t.now)
 		for _, c := range cands {
 			c.State = OutboxPending
-			attempts, next := 0, now
-			if up, voided := landed[c.ID]; voided {
+			attempts, next, why := 0, now, ""
+			up, voided := landed[c.ID]
+			switch {
+			case voided:
 				c.State, next = OutboxVoided, ""
 				if up {
 					attempts = 1
 				}
+			case c.Seq <= a.UploadedThrough:
+				c.State, next, why = OutboxDone, "", "uploaded by its own counter"
+				a.Uploaded++
 			}
 			if _, err := t.ExecContext(ctx, `INSERT INTO adopted (record_id, counter, peer_seq, kind, state, attempts, next_attempt, depends_on,
-					created_at, updated_at, adopted_at, adopted_by)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.ID, counter, c.Seq, string(c.Kind), string(c.State), attempts, next, nullable(c.dependsOn), c.created, now, now, by); err != nil {
+					last_error, created_at, updated_at, adopted_at, adopted_by)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.ID, counter, c.Seq, string(c.Kind), string(c.State), attempts, next, nullable(c.dependsOn), why, c.created, now, now, by); err != nil {
 				return err
 			}
 			a.Adopted = append(a.Adopted, c.AdoptedRecord)
@@ -581,4 +598,25 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// uploadedThroughQuery finds the last record before the first one not yet
+// done or voided: an entry open in the outbox, else a record of the tail,
+// else none (every record so far).
+const uploadedThroughQuery = `SELECT coalesce(
+	(SELECT min(record_seq) FROM outbox WHERE state NOT IN ('done', 'voided')),
+	(SELECT min(seq) FROM records WHERE ` + tailWhere + `),
+	(SELECT coalesce(max(seq), 0) + 1 FROM records)) - 1`
+
+// UploadedThrough returns the place in this counter's chain up to which
+// every record to upload is done or voided: what the counter announces to
+// the others through the hub, so that a counter adopting its uploads
+// (Adopt) does not send them again. It only grows: an entry done or voided
+// stays so.
+func (j *Journal) UploadedThrough(ctx context.Context) (int64, error) {
+	var n int64
+	err := j.read(ctx, "read how far the uploads have gone", func(t *tx) error {
+		return t.QueryRowContext(ctx, uploadedThroughQuery).Scan(&n)
+	})
+	return n, err
 }

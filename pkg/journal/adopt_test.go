@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,10 +40,10 @@ func TestAdopt(t *testing.T) {
 	app(NewRecord{Kind: KindResolution, RefersTo: p.ID, Body: []byte(`{"action":"resubmit"}`)}) // not uploaded: not adopted
 	passOn(t, a, b)
 
-	if _, err := b.Adopt(ctx, "kassa-2", "it@host"); rx.ErrorCode(err) != rx.EINVALID {
+	if _, err := b.Adopt(ctx, "kassa-2", "it@host", 0); rx.ErrorCode(err) != rx.EINVALID {
 		t.Fatalf("adopting oneself: %v, want EINVALID", err)
 	}
-	if _, err := b.Adopt(ctx, "kassa-9", "it@host"); rx.ErrorCode(err) != rx.ENOTFOUND || !strings.Contains(err.Error(), "kassa-1") {
+	if _, err := b.Adopt(ctx, "kassa-9", "it@host", 0); rx.ErrorCode(err) != rx.ENOTFOUND || !strings.Contains(err.Error(), "kassa-1") {
 		t.Fatalf("adopting an unknown counter: %v, want ENOTFOUND naming kassa-1", err)
 	}
 	lane := b.AdoptLane()
@@ -50,7 +51,7 @@ func TestAdopt(t *testing.T) {
 		t.Fatalf("lane before any adoption: %v, %v", got, err)
 	}
 
-	got, err := b.Adopt(ctx, "kassa-1", "it@host")
+	got, err := b.Adopt(ctx, "kassa-1", "it@host", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestAdopt(t *testing.T) {
 			t.Errorf("voided %s: %+v, %v; want %d attempts", id, e, err, attempts)
 		}
 	}
-	again, err := b.Adopt(ctx, "kassa-1", "it@host")
+	again, err := b.Adopt(ctx, "kassa-1", "it@host", 0)
 	if err != nil || len(again.Adopted) != 0 || again.Already != len(want) {
 		t.Fatalf("second adoption: %+v, %v; want nothing new, %d already", again, err, len(want))
 	}
@@ -123,14 +124,14 @@ func TestAdopt(t *testing.T) {
 	// sent: a new adoption voids it in the lane too.
 	late := app(NewRecord{Kind: KindPaperPrescription, Patient: "140348-901W", Body: []byte(`{"quantity":5}`), Upload: true})
 	passOn(t, a, b)
-	if got, err := b.Adopt(ctx, "kassa-1", "it@host"); err != nil || len(got.Adopted) != 1 || got.Adopted[0].State != OutboxPending {
+	if got, err := b.Adopt(ctx, "kassa-1", "it@host", 0); err != nil || len(got.Adopted) != 1 || got.Adopted[0].State != OutboxPending {
 		t.Fatalf("adopting the late record: %+v, %v", got, err)
 	}
 	if _, err := a.Resolve(ctx, NewRecord{Kind: KindVoid, Pharmacist: "aino", RefersTo: late.ID, Body: []byte(`{"reason":"entered in error"}`)}, OutboxVoided); err != nil {
 		t.Fatal(err)
 	}
 	passOn(t, a, b)
-	if _, err := b.Adopt(ctx, "kassa-1", "it@host"); err != nil {
+	if _, err := b.Adopt(ctx, "kassa-1", "it@host", 0); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := lane.Outbox(ctx, late.ID); e.State != OutboxVoided {
@@ -139,5 +140,92 @@ func TestAdopt(t *testing.T) {
 	// The counter's own outbox is untouched.
 	if oc, err := b.Counts(ctx); err != nil || oc.Pending+oc.Done+oc.Voided != 0 {
 		t.Fatalf("b's own outbox: %+v, %v", oc, err)
+	}
+}
+
+// TestUploadedThrough: the place up to which every record to upload is done
+// or voided; records not to upload do not hold it back, an open entry
+// does.
+func TestUploadedThrough(t *testing.T) {
+	ctx := context.Background()
+	j := openCounter(t, "kassa-1")
+	through := func(want int64) {
+		t.Helper()
+		if got, err := j.UploadedThrough(ctx); err != nil || got != want {
+			t.Fatalf("uploaded through %d, %v; want %d", got, err, want)
+		}
+	}
+	through(0)
+	var ids []string
+	for i := range 4 {
+		r, err := j.Append(ctx, NewRecord{Kind: KindPaperPrescription, Pharmacist: "aino", Body: fmt.Appendf(nil, `{"n":%d}`, i), Upload: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	through(0) // all in the tail
+	leased, err := j.Lease(ctx, "w", 2, time.Minute)
+	if err != nil || len(leased) != 2 {
+		t.Fatalf("lease %v, %v", leased, err)
+	}
+	through(0)
+	if err := j.CompleteAll(ctx, "w", []Completion{{ID: ids[0], UpstreamID: "a"}, {ID: ids[1], UpstreamID: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	through(2)
+	if _, err := j.Resolve(ctx, NewRecord{Kind: KindVoid, Pharmacist: "aino", RefersTo: ids[2], Body: []byte(`{}`)}, OutboxVoided); err != nil {
+		t.Fatal(err)
+	}
+	through(3) // the void is not uploaded; the fourth still waits
+	if _, err := j.Append(ctx, NewRecord{Kind: KindSignIn, Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	through(3)
+	leased, _ = j.Lease(ctx, "w", 5, time.Minute)
+	if len(leased) != 1 {
+		t.Fatalf("leased %+v", leased)
+	}
+	if err := j.Conflict(ctx, ids[3], "w", "locked: x"); err != nil {
+		t.Fatal(err)
+	}
+	through(3) // in conflict: not done
+}
+
+// TestAdoptWhatItsCounterUploaded: records up to what the counter said it
+// had uploaded join the lane done; a void of one of them, made after, is
+// sent and finds its target uploaded.
+func TestAdoptWhatItsCounterUploaded(t *testing.T) {
+	ctx := context.Background()
+	a, b := openCounter(t, "kassa-1"), openCounter(t, "kassa-2")
+	var recs []Record
+	for i := range 3 {
+		r, err := a.Append(ctx, NewRecord{Kind: KindDispensing, Pharmacist: "aino", Body: fmt.Appendf(nil, `{"n":%d}`, i), Upload: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	v, err := a.Append(ctx, NewRecord{Kind: KindVoid, Pharmacist: "aino", RefersTo: recs[0].ID, Body: []byte(`{}`), Upload: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passOn(t, a, b)
+	got, err := b.Adopt(ctx, "kassa-1", "it@host", recs[1].Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]OutboxState{recs[0].ID: OutboxVoided, recs[1].ID: OutboxDone, recs[2].ID: OutboxPending, v.ID: OutboxPending}
+	if got.Uploaded != 1 || got.Pending() != 2 || got.UploadedThrough != recs[1].Seq {
+		t.Fatalf("adoption %+v", got)
+	}
+	for _, r := range got.Adopted {
+		if r.State != want[r.ID] {
+			t.Errorf("adopted %s %s, want %s", r.ID, r.State, want[r.ID])
+		}
+	}
+	e, err := b.AdoptLane().Outbox(ctx, recs[0].ID)
+	if err != nil || e.Attempts != 1 {
+		t.Fatalf("voided target %+v, %v: want attempted, so that its void is sent", e, err)
 	}
 }

@@ -52,8 +52,9 @@ and had marked for upload: every record of that counter this journal holds
 from the pharmacy's hub. Use it when that counter cannot upload them itself,
 for example when its PC died during an outage.
 
-It cannot be known here which of them the other counter uploaded before it
-stopped, so all are adopted. That is safe: every upload is a conditional create
+Each counter tells the hub how far it has uploaded its own records; those are
+not sent again. What it uploaded after it last said so cannot be known here,
+so the rest are all sent. That is safe: every upload is a conditional create
 on the record's UUID, so a record already in the Prescription Centre is found
 there, not created again. A record the other counter voided before it was
 uploaded is not sent. If the other counter comes back, its own uploads of the
@@ -119,7 +120,7 @@ func syncAdoptRun(ctx context.Context, opts *AdoptOptions) error {
 		f.Logger().Info("sync adopt retry", logKeyCmd, "sync adopt", "counter", res.Counter, "record", id, "by", adopter())
 	}
 	if !opts.List {
-		a, err := j.Adopt(ctx, opts.Counter, adopter())
+		a, err := j.Adopt(ctx, opts.Counter, adopter(), f.uploadedThrough(ctx, res.Counter))
 		if err != nil {
 			return err
 		}
@@ -160,6 +161,33 @@ func syncAdoptRun(ctx context.Context, opts *AdoptOptions) error {
 		printAdoptedLane(f.IO.Out, res, opts.List)
 	}
 	return queueExit(res.Counts)
+}
+
+// uploadedThrough asks the hub how far counter had uploaded its own
+// records when it last said so (its UploadedThrough): those are not sent
+// again. 0, and every record is sent, when the hub does not answer within
+// about 2 s or the counter never said.
+func (f *Factory) uploadedThrough(ctx context.Context, counter string) int64 {
+	if _, ok, err := f.HubOptions(); err != nil || !ok {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	c, err := f.Hub(ctx)
+	if err != nil {
+		return 0
+	}
+	states, err := c.Counters(ctx)
+	if err != nil {
+		f.Logger().Warn("sync adopt: the hub's counter states", "error", err.Error())
+		return 0
+	}
+	for _, st := range states {
+		if st.Counter == counter {
+			return st.UploadedThrough
+		}
+	}
+	return 0
 }
 
 // uploadAdopted sends the adopted lane with the queue, the mode machine
@@ -220,9 +248,9 @@ func countState(c *journal.Counts, s journal.OutboxState) {
 }
 
 func printAdoption(out io.Writer, a journal.Adoption) {
-	voided := len(a.Adopted) - a.Pending()
-	fmt.Fprintf(out, "Adopted %d records of counter %s: %d to upload, %d voided at %s before their upload (never sent). %d were adopted earlier.\n",
-		len(a.Adopted), a.Counter, a.Pending(), voided, a.Counter, a.Already)
+	voided := len(a.Adopted) - a.Pending() - a.Uploaded
+	fmt.Fprintf(out, "Adopted %d records of counter %s: %d to upload, %d voided at %s before their upload (never sent), %d uploaded by %s already (it said so through the hub). %d were adopted earlier.\n",
+		len(a.Adopted), a.Counter, a.Pending(), voided, a.Counter, a.Uploaded, a.Counter, a.Already)
 	if len(a.Adopted) == 0 {
 		return
 	}
