@@ -385,7 +385,7 @@ func TestAdoptSkipsWhatItsCounterUploaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ad.Pending() != 2 || ad.Uploaded != 1 {
+	if ad.Pending() != 2 || ad.DoneThere != 1 {
 		t.Fatalf("adoption %+v, want the third record and the void to send, the second uploaded", ad)
 	}
 	before := len(e.sim.Requests())

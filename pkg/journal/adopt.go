@@ -89,10 +89,10 @@ type Adoption struct {
 	Adopted []AdoptedRecord `json:"adopted"` // taken over now, in the counter's order
 	Already int             `json:"already"` // adopted by an earlier adoption, left as they are
 	// UploadedThrough is what the counter had said of its uploads: its
-	// records up to here are done or voided there. Uploaded of those
+	// records up to here are done or voided there. DoneThere of those
 	// adopted now were adopted done, not to be sent from here.
 	UploadedThrough int64 `json:"uploaded_through"`
-	Uploaded        int   `json:"uploaded"`
+	DoneThere       int   `json:"done_at_counter"`
 }
 
 // Pending is how many of the records adopted now are to be uploaded.
@@ -220,7 +220,7 @@ func (j *Journal) Adopt(ctx context.Context, counter, by string, uploadedThrough
 				}
 			case c.Seq <= a.UploadedThrough:
 				c.State, next, why = OutboxDone, "", "uploaded by its own counter"
-				a.Uploaded++
+				a.DoneThere++
 			}
 			if _, err := t.ExecContext(ctx, `INSERT INTO adopted (record_id, counter, peer_seq, kind, state, attempts, next_attempt, depends_on,
 					last_error, created_at, updated_at, adopted_at, adopted_by)

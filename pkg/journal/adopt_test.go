@@ -216,7 +216,7 @@ func TestAdoptWhatItsCounterUploaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]OutboxState{recs[0].ID: OutboxVoided, recs[1].ID: OutboxDone, recs[2].ID: OutboxPending, v.ID: OutboxPending}
-	if got.Uploaded != 1 || got.Pending() != 2 || got.UploadedThrough != recs[1].Seq {
+	if got.DoneThere != 1 || got.Pending() != 2 || got.UploadedThrough != recs[1].Seq {
 		t.Fatalf("adoption %+v", got)
 	}
 	for _, r := range got.Adopted {

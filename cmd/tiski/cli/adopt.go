@@ -248,9 +248,9 @@ func countState(c *journal.Counts, s journal.OutboxState) {
 }
 
 func printAdoption(out io.Writer, a journal.Adoption) {
-	voided := len(a.Adopted) - a.Pending() - a.Uploaded
+	voided := len(a.Adopted) - a.Pending() - a.DoneThere
 	fmt.Fprintf(out, "Adopted %d records of counter %s: %d to upload, %d voided at %s before their upload (never sent), %d uploaded by %s already (it said so through the hub). %d were adopted earlier.\n",
-		len(a.Adopted), a.Counter, a.Pending(), voided, a.Counter, a.Uploaded, a.Counter, a.Already)
+		len(a.Adopted), a.Counter, a.Pending(), voided, a.Counter, a.DoneThere, a.Counter, a.Already)
 	if len(a.Adopted) == 0 {
 		return
 	}
