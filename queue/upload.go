@@ -200,7 +200,8 @@ func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec 
 	} else if d.PrescriptionRecord != "" {
 		// A journal prescription linked to an e-prescription was never
 		// created upstream: its dispensings go against the one linked.
-		pres, err := w.resolutions(ctx, d.PrescriptionRecord)
+		// It may be another counter's, linked there (elsewhere.go).
+		pres, err := w.prescriptionResolutions(ctx, d.PrescriptionRecord)
 		if err != nil {
 			w.localFailure(ctx, e, err)
 			return
@@ -213,6 +214,10 @@ func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec 
 		return w.centre.RecordDispensing(ctx, d, res.options()...)
 	})
 	if err != nil {
+		if wait := w.prescriptionElsewhere(ctx, d, err); wait != nil {
+			w.backoff(ctx, []journal.OutboxEntry{e}, wait)
+			return
+		}
 		w.failed(ctx, []journal.OutboxEntry{e}, err, d.PrescriptionID)
 		return
 	}

@@ -158,6 +158,11 @@ type CounterState struct {
 	Unshared  int64     `json:"unshared"`
 	Pending   int64     `json:"pending"` // records waiting for upload
 	At        time.Time `json:"at"`      // when it said so
+
+	// UploadedThrough: its records up to here in its chain are done or
+	// voided; a counter adopting its uploads sends none of them again
+	// (tiski sync adopt). 0 when unknown.
+	UploadedThrough int64 `json:"uploaded_through,omitempty"`
 }
 
 // heartbeat tells the others this counter's state every 2 s.
@@ -185,6 +190,9 @@ func (c *Client) Announce(ctx context.Context, j *journal.Journal) error {
 	}
 	if n, err := j.Counts(ctx); err == nil {
 		st.Pending = n.Pending + n.Retry + n.Sending
+	}
+	if n, err := j.UploadedThrough(ctx); err == nil {
+		st.UploadedThrough = n
 	}
 	b, _ := json.Marshal(st)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -34,7 +34,7 @@ Exit codes of 'sync status' and 'sync run':
   3  records are recorded locally and not yet uploaded
   4  records need a pharmacist's review ('tiski conflicts list')`,
 	}
-	cmd.AddCommand(NewCmdSyncStatus(f, nil), NewCmdSyncRun(f, nil), NewCmdSyncWatch(f, nil))
+	cmd.AddCommand(NewCmdSyncStatus(f, nil), NewCmdSyncRun(f, nil), NewCmdSyncWatch(f, nil), NewCmdSyncAdopt(f, nil))
 	return cmd
 }
 
