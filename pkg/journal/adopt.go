@@ -26,38 +26,7 @@ import (
 // Prescription Centre answers with the one it has, and the entry is done.
 // The same holds when the adopted counter returns and uploads them itself.
 //
-// The lane's table is made by the first adoption, not by a migration: most
-// journals never adopt, and an adoption is a rare act of IT. Readers treat
-// a journal without it as one with an empty lane.
-
-// adoptSchema is the adopted lane: one row per adopted record, the same
-// upload state as the outbox's, in the order of adoption (lane_seq, which
-// keeps each counter's chain order).
-const adoptSchema = `
-CREATE TABLE IF NOT EXISTS adopted (
-	lane_seq      INTEGER PRIMARY KEY,
-	record_id     TEXT NOT NULL UNIQUE REFERENCES peer_records (id),
-	counter       TEXT NOT NULL,
-	peer_seq      INTEGER NOT NULL,
-	kind          TEXT NOT NULL,
-	state         TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'done', 'retry', 'conflict', 'rejected', 'parked', 'voided')),
-	attempts      INTEGER NOT NULL DEFAULT 0,
-	next_attempt  TEXT NOT NULL DEFAULT '',
-	lease_owner   TEXT NOT NULL DEFAULT '',
-	lease_expires TEXT NOT NULL DEFAULT '',
-	last_attempt  TEXT NOT NULL DEFAULT '',
-	last_error    TEXT NOT NULL DEFAULT '',
-	upstream_id   TEXT NOT NULL DEFAULT '',
-	depends_on    TEXT,
-	conflict      TEXT NOT NULL DEFAULT '',
-	created_at    TEXT NOT NULL,
-	updated_at    TEXT NOT NULL,
-	adopted_at    TEXT NOT NULL,
-	adopted_by    TEXT NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS adopted_open ON adopted (lane_seq) WHERE state NOT IN ('done', 'voided');
-CREATE INDEX IF NOT EXISTS adopted_depends_on ON adopted (depends_on) WHERE depends_on IS NOT NULL;
-`
+// The lane's table is migration 0008's.
 
 const (
 	adoptColumns = `record_id, lane_seq, kind, state, attempts, next_attempt, lease_owner, lease_expires, last_attempt,
@@ -141,9 +110,6 @@ func (j *Journal) Adopt(ctx context.Context, counter, by string, uploadedThrough
 		}
 		if known == 0 {
 			return unknownCounter(ctx, t, counter)
-		}
-		if _, err := t.ExecContext(ctx, adoptSchema); err != nil {
-			return err
 		}
 		// The voids of the pharmacy: a record voided at its counter is not
 		// sent; landed is whether the void goes upstream itself.
@@ -262,13 +228,6 @@ type AdoptLane struct{ j *Journal }
 // AdoptLane returns the journal's adopted lane.
 func (j *Journal) AdoptLane() *AdoptLane { return &AdoptLane{j: j} }
 
-// hasLane reports whether the journal ever adopted.
-func hasLane(ctx context.Context, t *tx) (bool, error) {
-	var n int
-	err := t.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'adopted'`).Scan(&n)
-	return n > 0, err
-}
-
 // Lease is Journal.Lease for the adopted lane.
 func (l *AdoptLane) Lease(ctx context.Context, owner string, max int, ttl time.Duration) ([]OutboxEntry, error) {
 	if owner == "" || max <= 0 || ttl <= 0 {
@@ -276,9 +235,6 @@ func (l *AdoptLane) Lease(ctx context.Context, owner string, max int, ttl time.D
 	}
 	var leased []OutboxEntry
 	err := l.j.write(ctx, "lease adopted records", func(t *tx) error {
-		if ok, err := hasLane(ctx, t); !ok || err != nil {
-			return err
-		}
 		rows, err := t.QueryContext(ctx, adoptLeaseQuery, ts(t.now), max)
 		if err != nil {
 			return err
@@ -340,11 +296,6 @@ func leaseLane(ctx context.Context, t *tx, owner string, ttl time.Duration, seqs
 
 func adoptedEntry(ctx context.Context, t *tx, id string) (OutboxEntry, error) {
 	notAdopted := rx.Errorf(rx.ENOTFOUND, "The record %s was not adopted.", id)
-	if ok, err := hasLane(ctx, t); err != nil {
-		return OutboxEntry{}, err
-	} else if !ok {
-		return OutboxEntry{}, notAdopted
-	}
 	e, err := scanOutbox(t.QueryRowContext(ctx, `SELECT `+adoptColumns+` FROM adopted WHERE record_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return OutboxEntry{}, notAdopted
@@ -461,9 +412,6 @@ func (l *AdoptLane) Outbox(ctx context.Context, id string) (OutboxEntry, error) 
 func (l *AdoptLane) OutboxList(ctx context.Context, states ...OutboxState) ([]OutboxEntry, error) {
 	var list []OutboxEntry
 	err := l.j.read(ctx, "list adopted records", func(t *tx) error {
-		if ok, err := hasLane(ctx, t); !ok || err != nil {
-			return err
-		}
 		q := `SELECT ` + adoptColumns + ` FROM adopted`
 		var args []any
 		if len(states) > 0 {
@@ -493,9 +441,6 @@ type AdoptedEntry struct {
 func (l *AdoptLane) Adopted(ctx context.Context, counter string) ([]AdoptedEntry, error) {
 	var list []AdoptedEntry
 	err := l.j.read(ctx, "list adopted records", func(t *tx) error {
-		if ok, err := hasLane(ctx, t); !ok || err != nil {
-			return err
-		}
 		rows, err := t.QueryContext(ctx, `SELECT `+adoptColumns+`, counter FROM adopted WHERE ?1 = '' OR counter = ?1 ORDER BY lane_seq`, counter)
 		if err != nil {
 			return err
@@ -521,9 +466,6 @@ func (l *AdoptLane) Resolve(context.Context, NewRecord, OutboxState) (Record, er
 func (l *AdoptLane) WakeRetries(ctx context.Context) (int, error) {
 	var n int64
 	err := l.j.write(ctx, "wake adopted retries", func(t *tx) error {
-		if ok, err := hasLane(ctx, t); !ok || err != nil {
-			return err
-		}
 		res, err := t.ExecContext(ctx, `UPDATE adopted SET next_attempt = ?1, updated_at = ?1 WHERE state = 'retry'`, ts(t.now))
 		if err != nil {
 			return err
