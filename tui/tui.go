@@ -194,7 +194,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.status, _ = m.status.Update(msg)
 		m.search, _ = m.search.Update(msg)
 		return m.resize(), nil
-	case statusline.TaskMsg: // a drill's task: the status line may grow a line
+	case statusline.TaskMsg, statusline.HubMsg: // a drill's task, the hub: the status line may grow a line
 		m.status, _ = m.status.Update(msg)
 		return m.resize(), nil
 	case TickMsg:

@@ -248,12 +248,13 @@ func (s *Services) Medicines(ctx context.Context) ([]rx.Medicine, error) {
 
 // PatientRecords implements common.Services.
 func (s *Services) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
-	return s.Journal.List(ctx, journal.Filter{Patient: patient, Since: since})
+	recs, err := s.Journal.List(ctx, journal.Filter{Patient: patient, Peers: true})
+	return common.OutageRecords(recs, since), err
 }
 
 // Record implements common.Services.
 func (s *Services) Record(ctx context.Context, id string) (journal.Record, error) {
-	return s.Journal.Get(ctx, id)
+	return s.Journal.GetAny(ctx, id)
 }
 
 // Outbox implements common.Services.

@@ -281,6 +281,10 @@ func (m Model) recordsView() string {
 	}
 	for _, r := range recs {
 		lines = append(lines, m.recordLine(r))
+		if r.Peer { // another counter's: which one, when and who (issue 19)
+			at := r.CreatedAt.In(m.c.Now().Location()).Format("15.04")
+			lines = append(lines, "      "+s.Muted.Render(m.c.T(i18n.HubRecordedAt, r.Terminal, at, common.Recorder(r))))
+		}
 	}
 	return strings.Join(lines, "\n")
 }
@@ -308,6 +312,11 @@ func (m Model) recordLine(r journal.Record) string {
 	}
 	if body.PrescriptionID != "" {
 		parts = append(parts, body.PrescriptionID)
+	}
+	// A journal prescription: what is left of it after every counter's
+	// dispensings (issue 19).
+	if left, total, unit, ok := common.JournalLeft(r, m.records); ok {
+		parts = append(parts, m.c.T(i18n.HubLeft, left, m.c.Lang.Quantity(total, unit)))
 	}
 	return strings.Join(parts, "  ")
 }
