@@ -14,10 +14,10 @@ const (
 	HubPeerRecovering
 
 	// Patient search and the dispensings counted there.
-	HubRecordedAt  // recorded at counter %s, %s, %s
-	HubLeft        // what is left of a journal prescription: %s of %s
-	HubAtCounter   // a journal prescription of another counter: %s (counter %s)
-	HubPeerRecord  // the conflicts screen: the record is counter %s's
+	HubRecordedAt // recorded at counter %s, %s, %s
+	HubLeft       // what is left of a journal prescription: %s of %s
+	HubAtCounter  // a journal prescription of another counter: %s (counter %s)
+	HubPeerRecord // the conflicts screen: the record is counter %s's
 	HubPrescriptionAt
 
 	// `tiski sync status`.
