@@ -8,11 +8,9 @@ var hubCatalogue = map[Lang]map[Key]string{
 		HubPeerFault:      "Kassa %s häiriötilassa %s alkaen",
 		HubPeerRecovering: "Kassa %s palautumassa %s alkaen",
 
-		HubRecordedAt:     "kirjattu kassalla %s, %s, %s",
-		HubLeft:           "jäljellä %d / %s",
-		HubAtCounter:      "%s (kassa %s)",
-		HubPeerRecord:     "Kirjattu kassalla %s",
-		HubPrescriptionAt: "Resepti kirjattu kassalla %s",
+		HubRecordedAt: "kirjattu kassalla %s, %s, %s",
+		HubLeft:       "jäljellä %d / %s",
+		HubAtCounter:  "%s (kassa %s)",
 
 		CLIHubTitle:          "Apteekin keskitin",
 		CLIHubURL:            "Osoite",
@@ -33,11 +31,9 @@ var hubCatalogue = map[Lang]map[Key]string{
 		HubPeerFault:      "Kassa %s i störningsläge sedan %s",
 		HubPeerRecovering: "Kassa %s återhämtar sig sedan %s",
 
-		HubRecordedAt:     "registrerad vid kassa %s, %s, %s",
-		HubLeft:           "kvar %d / %s",
-		HubAtCounter:      "%s (kassa %s)",
-		HubPeerRecord:     "Registrerad vid kassa %s",
-		HubPrescriptionAt: "Receptet registrerat vid kassa %s",
+		HubRecordedAt: "registrerad vid kassa %s, %s, %s",
+		HubLeft:       "kvar %d / %s",
+		HubAtCounter:  "%s (kassa %s)",
 
 		CLIHubTitle:          "Apotekets hubb",
 		CLIHubURL:            "Adress",
@@ -58,11 +54,9 @@ var hubCatalogue = map[Lang]map[Key]string{
 		HubPeerFault:      "Counter %s in fault mode since %s",
 		HubPeerRecovering: "Counter %s recovering since %s",
 
-		HubRecordedAt:     "recorded at counter %s, %s, %s",
-		HubLeft:           "%d of %s left",
-		HubAtCounter:      "%s (counter %s)",
-		HubPeerRecord:     "Recorded at counter %s",
-		HubPrescriptionAt: "Prescription recorded at counter %s",
+		HubRecordedAt: "recorded at counter %s, %s, %s",
+		HubLeft:       "%d of %s left",
+		HubAtCounter:  "%s (counter %s)",
 
 		CLIHubTitle:          "The pharmacy's hub",
 		CLIHubURL:            "Address",

@@ -15,10 +15,8 @@ const (
 
 	// Patient search and the dispensings counted there.
 	HubRecordedAt // recorded at counter %s, %s, %s
-	HubLeft       // what is left of a journal prescription: %s of %s
+	HubLeft       // what is left of a journal prescription: %d of %s
 	HubAtCounter  // a journal prescription of another counter: %s (counter %s)
-	HubPeerRecord // the conflicts screen: the record is counter %s's
-	HubPrescriptionAt
 
 	// `tiski sync status`.
 	CLIHubTitle
