@@ -172,6 +172,9 @@ type Services struct {
 	// Kick, when set, is called after each record, as the counter kicks
 	// its upload queue.
 	Kick func()
+	// HubConnected, when set, makes the counter one with a hub
+	// (common.Hubs), reached or not as it says; nil: no hub.
+	HubConnected *bool
 }
 
 // Dispense implements common.Services.
