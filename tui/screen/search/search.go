@@ -282,7 +282,7 @@ func (m Model) recordsView() string {
 	for _, r := range recs {
 		lines = append(lines, m.recordLine(r))
 		if r.Peer { // another counter's: which one, when and who (issue 19)
-			at := r.CreatedAt.In(m.c.Now().Location()).Format("15.04")
+			at := m.when(r.CreatedAt)
 			lines = append(lines, "      "+s.Muted.Render(m.c.T(i18n.HubRecordedAt, r.Terminal, at, common.Recorder(r))))
 		}
 	}
@@ -303,7 +303,7 @@ func (m Model) recordLine(r journal.Record) string {
 	if r.Kind == journal.KindDispensing && body.Essential {
 		kind = m.c.T(i18n.RecordEssential)
 	}
-	parts := []string{r.Time.In(m.c.Now().Location()).Format("15.04"), fmt.Sprintf("#%d", r.Seq), kind}
+	parts := []string{m.when(r.Time), fmt.Sprintf("#%d", r.Seq), kind}
 	if body.Medicine.Name != "" {
 		parts = append(parts, body.Medicine.DisplayName())
 	}
@@ -319,6 +319,18 @@ func (m Model) recordLine(r journal.Record) string {
 		parts = append(parts, m.c.T(i18n.HubLeft, left, m.c.Lang.Quantity(total, unit)))
 	}
 	return strings.Join(parts, "  ")
+}
+
+// when is a record's time of day, with its date when it is not today: a
+// paper prescription happened when it was issued, and another counter's
+// records may be of yesterday.
+func (m Model) when(t time.Time) string {
+	now := m.c.Now()
+	t = t.In(now.Location())
+	if y, mo, d := t.Date(); y == now.Year() && mo == now.Month() && d == now.Day() {
+		return t.Format("15.04")
+	}
+	return t.Format("2.1. 15.04")
 }
 
 // View renders the search.
