@@ -83,7 +83,11 @@ func syncHub(ctx context.Context, f *Factory, j *journal.Journal) (SyncHub, erro
 	c, err := f.Hub(hctx)
 	var states []hub.CounterState
 	if err == nil {
-		states, err = c.Counters(hctx)
+		// This counter says how it stands too, so that a PC where only
+		// commands run shows its last contact at the others.
+		if err = c.Announce(hctx, j); err == nil {
+			states, err = c.Counters(hctx)
+		}
 	}
 	if err != nil {
 		h.Error = err.Error()
