@@ -21,7 +21,9 @@ import (
 // prescription for Matti with its first dispensing. The status line names
 // that counter's fault and the hub; in this counter's own FAULT the
 // patient search shows the other counter's records, who made them, and
-// what is left of the prescription after that counter's dispensing.
+// what is left of the prescription after that counter's dispensing; F5
+// dispenses against it, and once nothing is left a further dispensing is
+// refused.
 func TestProgramPeers(t *testing.T) {
 	env := tuitest.New(t)
 	up := true
@@ -71,9 +73,23 @@ func TestProgramPeers(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(tuitest.Matti)})
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	waitFor("recorded at counter kassa-2, 10.14, Aino Virtanen", fmt.Sprintf("%d of %s left", pack.Size, i18n.EN.Quantity(2*pack.Size, med.Unit)))
+	// Dispensing against the other counter's prescription: the screen
+	// says what is left after that counter's dispensing, and records.
+	tm.Send(tea.KeyMsg{Type: tea.KeyF5})
+	waitFor("Dispense: ", i18n.EN.T(i18n.DispRemaining, i18n.EN.Quantity(pack.Size, med.Unit)))
+	tm.Send(tea.KeyMsg{Type: tea.KeyF10})
+	waitFor("Recorded locally")
+	// Back in the search, nothing is left; a further dispensing is
+	// refused with the counters' dispensings counted.
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	waitFor(fmt.Sprintf("0 of %s left", i18n.EN.Quantity(2*pack.Size, med.Unit)))
+	tm.Send(tea.KeyMsg{Type: tea.KeyF5})
+	waitFor(i18n.EN.T(i18n.DispRemaining, i18n.EN.Quantity(0, med.Unit)))
+	tm.Send(tea.KeyMsg{Type: tea.KeyF10})
+	waitFor("Not recorded", fmt.Sprintf("quantity %d is more than the 0 left", pack.Size))
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	final, ok := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
-	if !ok || final.Screen() != ScreenSearch {
+	if !ok || final.Screen() != ScreenDispense {
 		t.Errorf("final model: screen %d", final.Screen())
 	}
 	if st, ok := final.status.Hub(); !ok || !st.Connected || len(st.Peers) != 1 {

@@ -8,9 +8,10 @@ var hubCatalogue = map[Lang]map[Key]string{
 		HubPeerFault:      "Kassa %s häiriötilassa %s alkaen",
 		HubPeerRecovering: "Kassa %s palautumassa %s alkaen",
 
-		HubRecordedAt: "kirjattu kassalla %s, %s, %s",
-		HubLeft:       "jäljellä %d / %s",
-		HubAtCounter:  "%s (kassa %s)",
+		HubRecordedAt:   "kirjattu kassalla %s, %s, %s",
+		HubLeft:         "jäljellä %d / %s",
+		HubAtCounter:    "%s (kassa %s)",
+		HubDispenseHint: "%s valitse resepti · %s toimita siitä",
 
 		CLIHubTitle:          "Apteekin keskitin",
 		CLIHubURL:            "Osoite",
@@ -31,9 +32,10 @@ var hubCatalogue = map[Lang]map[Key]string{
 		HubPeerFault:      "Kassa %s i störningsläge sedan %s",
 		HubPeerRecovering: "Kassa %s återhämtar sig sedan %s",
 
-		HubRecordedAt: "registrerad vid kassa %s, %s, %s",
-		HubLeft:       "kvar %d / %s",
-		HubAtCounter:  "%s (kassa %s)",
+		HubRecordedAt:   "registrerad vid kassa %s, %s, %s",
+		HubLeft:         "kvar %d / %s",
+		HubAtCounter:    "%s (kassa %s)",
+		HubDispenseHint: "%s välj recept · %s expediera på det",
 
 		CLIHubTitle:          "Apotekets hubb",
 		CLIHubURL:            "Adress",
@@ -54,9 +56,10 @@ var hubCatalogue = map[Lang]map[Key]string{
 		HubPeerFault:      "Counter %s in fault mode since %s",
 		HubPeerRecovering: "Counter %s recovering since %s",
 
-		HubRecordedAt: "recorded at counter %s, %s, %s",
-		HubLeft:       "%d of %s left",
-		HubAtCounter:  "%s (counter %s)",
+		HubRecordedAt:   "recorded at counter %s, %s, %s",
+		HubLeft:         "%d of %s left",
+		HubAtCounter:    "%s (counter %s)",
+		HubDispenseHint: "%s choose a prescription · %s dispense against it",
 
 		CLIHubTitle:          "The pharmacy's hub",
 		CLIHubURL:            "Address",

@@ -17,6 +17,7 @@ const (
 	HubRecordedAt // recorded at counter %s, %s, %s
 	HubLeft       // what is left of a journal prescription: %d of %s
 	HubAtCounter  // a journal prescription of another counter: %s (counter %s)
+	HubDispenseHint
 
 	// `tiski sync status`.
 	CLIHubTitle

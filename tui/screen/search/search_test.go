@@ -287,6 +287,16 @@ func TestFaultShowsPeerRecords(t *testing.T) {
 	if strings.Count(v, "recorded at counter") != 2 {
 		t.Errorf("this counter's own dispensing is shown as another counter's:\n%s", v)
 	}
+	// The prescription is chosen for dispensing with what is left after
+	// both counters' dispensings; F5 asks for the dispense screen.
+	p, ok := m.Selected()
+	if !ok || p.RecordID != paper.ID || p.Remaining() != pack.Size || p.Total() != 3*pack.Size {
+		t.Errorf("chosen %v: %s, %d of %d left", ok, p.RecordID, p.Remaining(), p.Total())
+	}
+	_, msg := tuitest.Settle(m, tuitest.Key(tea.KeyF5), func(msg tea.Msg) bool { _, ok := msg.(DispenseMsg); return ok })
+	if got, ok := msg.(DispenseMsg); !ok || got.Prescription.RecordID != paper.ID || got.Patient.HETU != tuitest.Matti {
+		t.Errorf("F5 gave %#v", msg)
+	}
 }
 
 // pack0 is the medicine of a journal prescription's body.
