@@ -12,7 +12,8 @@ import (
 // prescription with its full dispensing with `tiski record paper`. B's
 // status line names the hub and A's fault, and in B's own fault mode the
 // patient search shows A's prescription and dispensing, who recorded them
-// at which counter, and that nothing is left of the prescription.
+// at which counter, and that nothing is left of the prescription: a
+// dispensing against it at B is refused.
 func TestCounterSeesPeerThroughHub(t *testing.T) {
 	addr := freeAddr(t)
 	startHubProcess(t, addr, filepath.Join(t.TempDir(), "hub"))
@@ -49,5 +50,13 @@ func TestCounterSeesPeerThroughHub(t *testing.T) {
 	if n := strings.Count(screen, "recorded at counter kassa-1"); n != 2 {
 		t.Errorf("%d of A's records shown as A's, want its prescription and its dispensing:\n%s", n, screen)
 	}
+	// A further dispensing at B against A's prescription is refused:
+	// nothing is left after A's dispensing.
+	s.keys("F5")
+	s.waitFor("Dispense: 131052-902Y")
+	s.waitFor("  0 tablets left")
+	s.keys("F10")
+	s.waitFor("Not recorded")
+	s.waitFor("more than the 0 left")
 	s.keys("C-c")
 }

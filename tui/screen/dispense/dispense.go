@@ -356,7 +356,11 @@ func (m Model) View() string {
 	width := max(m.c.Width, 20)
 	wrap := lipgloss.NewStyle().Width(width)
 	var b strings.Builder
-	b.WriteString(s.Title.Render(m.c.T(i18n.DispTitle, m.patient.Name()+"  "+m.patient.HETU)) + "\n")
+	who := m.patient.HETU
+	if m.patient.Family != "" || m.patient.Given != "" { // a journal prescription's patient has the code only
+		who = m.patient.Name() + "  " + who
+	}
+	b.WriteString(s.Title.Render(m.c.T(i18n.DispTitle, who)) + "\n")
 	if m.essential {
 		b.WriteString(s.Error.Render(m.c.T(i18n.DispEssential)) + "\n")
 	}
@@ -368,7 +372,14 @@ func (m Model) View() string {
 		}
 		return "  "
 	}
-	b.WriteString("  " + label(i18n.DispPrescription) + m.p.ID + "  " + med.DisplayName() + "\n")
+	id := m.p.ID
+	if Journal(m.p) && id == "" { // named by its kind
+		id = m.c.KindText(journal.KindPaperPrescription)
+		if m.p.Form == rx.FormTelephone {
+			id = m.c.KindText(journal.KindTelephonePrescription)
+		}
+	}
+	b.WriteString("  " + label(i18n.DispPrescription) + id + "  " + med.DisplayName() + "\n")
 	b.WriteString("  " + label(i18n.RxColDosage) + m.p.Dosage + "  " +
 		s.Muted.Render(m.c.T(i18n.DispRemaining, m.c.Lang.Quantity(m.p.Remaining(), med.Unit))) + "\n")
 	if m.essential {
