@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // syncStatusJSON runs `tiski sync status --json` and decodes it; the exit
@@ -91,5 +94,58 @@ func TestSyncStatusHub(t *testing.T) {
 	}
 	if out, _ := lone.run("", "--lang", "en", "sync", "status"); strings.Contains(out, "hub") {
 		t.Errorf("without a hub, sync status speaks of one:\n%s", out)
+	}
+}
+
+// TestSyncWatchHub (issue 19): `tiski sync watch --json` on a back-office
+// PC shares while it runs, and each line carries the hub's state, until
+// one shows the hub reached and the PC's record shared.
+func TestSyncWatchHub(t *testing.T) {
+	addr := freeAddr(t)
+	startHubProcess(t, addr, filepath.Join(t.TempDir(), "hub"))
+	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "office"), env: []string{"TISKI_PIN=4711", "TISKI_HUB_URL=nats://" + addr, "TISKI_TERMINAL=takahuone"}}
+	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
+	r.ok("", "mode", "fault", "--reason", "a record to share") // one record in the share lane
+	cmd := exec.Command(tiskiBin, "sync", "watch", "--json", "--interval", "100ms", "--data", r.data)
+	cmd.Env = append(os.Environ(), r.env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	lines := make(chan map[string]any)
+	go func() {
+		defer close(lines)
+		dec := json.NewDecoder(out)
+		for {
+			var v map[string]any
+			if dec.Decode(&v) != nil {
+				return
+			}
+			lines <- v
+		}
+	}()
+	deadline := time.After(20 * time.Second)
+	var seen []any
+	for {
+		select {
+		case v, ok := <-lines:
+			if !ok {
+				t.Fatalf("sync watch ended; it printed %v", seen)
+			}
+			hub := v["hub"].(map[string]any)
+			seen = append(seen, hub)
+			if hub["configured"] != true {
+				t.Fatalf("a line without the hub configured: %v", hub)
+			}
+			if hub["reachable"] == true && hub["unshared"].(float64) == 0 {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("sync watch never shared its record through the hub; it printed %v", seen)
+		}
 	}
 }
