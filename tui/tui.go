@@ -82,6 +82,9 @@ type Model struct {
 	// back is the screen a form, the sync or the conflicts screen returns
 	// to: the one it was opened from.
 	back Screen
+	// dispenseBack is the screen the dispense screen returns to: the
+	// prescriptions, or the search for a journal prescription.
+	dispenseBack Screen
 }
 
 // New returns the counter at its sign-in screen.
@@ -194,7 +197,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.status, _ = m.status.Update(msg)
 		m.search, _ = m.search.Update(msg)
 		return m.resize(), nil
-	case statusline.TaskMsg: // a drill's task: the status line may grow a line
+	case statusline.TaskMsg, statusline.HubMsg: // a drill's task, the hub: the status line may grow a line
 		m.status, _ = m.status.Update(msg)
 		return m.resize(), nil
 	case TickMsg:
@@ -222,9 +225,22 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.dispense = dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode)
-		m.screen = ScreenDispense
+		m.screen, m.dispenseBack = ScreenDispense, ScreenPrescriptions
+		return m, nil
+	case search.DispenseMsg: // a journal prescription, of any counter (issue 19)
+		if !m.Pharmacist().Role.MayRecord() {
+			return m, nil
+		}
+		m.dispense = dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode)
+		m.screen, m.dispenseBack = ScreenDispense, ScreenSearch
 		return m, nil
 	case dispense.BackMsg:
+		if m.dispenseBack == ScreenSearch {
+			m.screen = ScreenSearch
+			var reload tea.Cmd
+			m.search, reload = m.search.SetCommon(m.body()).Reload() // what is left has changed
+			return m, tea.Batch(reload, statusline.Refresh(m.c))
+		}
 		m.screen = ScreenPrescriptions
 		return m, statusline.Refresh(m.c)
 	case rxform.BackMsg, essential.BackMsg, syncq.BackMsg, conflicts.BackMsg:
@@ -460,6 +476,9 @@ func (m Model) helpKeys() keymap.Help {
 		here = []key.Binding{k.Submit, k.NextField}
 	case m.screen == ScreenSearch:
 		here = []key.Binding{k.Submit, k.Back}
+		if _, ok := m.search.Selected(); ok && m.Pharmacist().Role.MayRecord() {
+			here = append(here, k.Dispense)
+		}
 		if m.search.State() == search.TimedOut {
 			here = append(here, k.ForceFault)
 		}

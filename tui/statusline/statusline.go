@@ -76,9 +76,32 @@ func FetchTask(c common.Common) tea.Cmd {
 	}
 }
 
-// Refresh reads the counts and the mode, and a drill's task.
+// HubMsg carries the pharmacy's hub at a glance (issue 19); OK is false
+// when no hub is configured.
+type HubMsg struct {
+	Status common.HubStatus
+	OK     bool
+	Err    error
+}
+
+// FetchHub reads the hub's state in the background; nil when the services
+// have no hub.
+func FetchHub(c common.Common) tea.Cmd {
+	svc := c.Services
+	if _, ok := svc.(common.Hubs); !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		st, ok, err := common.Hub(ctx, svc)
+		return HubMsg{Status: st, OK: ok, Err: err}
+	}
+}
+
+// Refresh reads the counts and the mode, a drill's task and the hub.
 func Refresh(c common.Common) tea.Cmd {
-	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c))
+	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c), FetchHub(c))
 }
 
 // Model is the status line.
@@ -90,6 +113,7 @@ type Model struct {
 	who        rx.Pharmacist
 	err        error
 	task       TaskMsg // a drill's task for the trainees; N 0: none
+	hub        HubMsg  // the pharmacy's hub; OK false: none configured
 }
 
 // New returns a status line with nothing read yet.
@@ -103,6 +127,9 @@ func (m Model) SetPharmacist(p rx.Pharmacist) Model { m.who = p; return m }
 
 // Mode returns the mode last read.
 func (m Model) Mode() rx.ModeState { return m.mode }
+
+// Hub returns the hub's state last read, and whether a hub is configured.
+func (m Model) Hub() (common.HubStatus, bool) { return m.hub.Status, m.hub.OK }
 
 // Counts returns the counts last read, and whether any were.
 func (m Model) Counts() (journal.Counts, bool) { return m.counts, m.haveCounts }
@@ -122,6 +149,14 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	case TaskMsg:
 		m.task = msg
+	case HubMsg:
+		if msg.Err == nil || !msg.OK {
+			m.hub = msg
+		} else {
+			// A read that failed says the hub is not known to answer;
+			// the last unshared count stands.
+			m.hub.OK, m.hub.Status.Connected, m.hub.Err = true, false, msg.Err
+		}
 	}
 	return m, nil
 }
@@ -155,6 +190,7 @@ func (m Model) View() string {
 			items = append(items, s.Warning.Render(c.T(i18n.StatusReview, r)))
 		}
 	}
+	items = append(items, m.hubItems()...)
 	who := c.T(i18n.StatusNobody)
 	if m.who.ID != "" {
 		who = m.who.Name
@@ -185,6 +221,32 @@ func (m Model) View() string {
 		out = banner + "\n" + out
 	}
 	return out
+}
+
+// hubItems are the hub's items: reachable or not with the records not yet
+// shared, and each other counter not ONLINE with its mode since when.
+// Nothing without a hub.
+func (m Model) hubItems() []string {
+	if !m.hub.OK {
+		return nil
+	}
+	c, s := m.c, m.c.Styles
+	st := m.hub.Status
+	var items []string
+	if st.Connected {
+		items = append(items, s.StatusItem.Render(c.T(i18n.HubConnected, st.Unshared)))
+	} else {
+		items = append(items, s.Warning.Render(c.T(i18n.HubDisconnected, st.Unshared)))
+	}
+	for _, p := range st.Peers {
+		switch p.Mode {
+		case rx.ModeFault:
+			items = append(items, s.Error.Render(c.T(i18n.HubPeerFault, p.Counter, m.clock(p.Since))))
+		case rx.ModeRecovering:
+			items = append(items, s.Warning.Render(c.T(i18n.HubPeerRecovering, p.Counter, m.clock(p.Since))))
+		}
+	}
+	return items
 }
 
 // clock formats a time of the status line: the time of day today, the

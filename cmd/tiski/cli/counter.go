@@ -305,8 +305,10 @@ func (s *counterServices) Medicines(ctx context.Context) ([]rx.Medicine, error) 
 }
 
 func (s *counterServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
-	// The pharmacy's other counters' records count too (issue 19).
-	return s.journal.List(ctx, journal.Filter{Patient: patient, Since: since, Peers: true})
+	// The pharmacy's other counters' records count too (issue 19), also
+	// those made at another counter shortly before this one's outage.
+	recs, err := s.journal.List(ctx, journal.Filter{Patient: patient, Peers: true})
+	return common.OutageRecords(recs, since), err
 }
 
 func (s *counterServices) Record(ctx context.Context, id string) (journal.Record, error) {
@@ -342,4 +344,34 @@ func (s *counterServices) Resolve(ctx context.Context, who rx.Pharmacist, id str
 
 func (s *counterServices) UploadState(ctx context.Context, id string) (journal.OutboxEntry, error) {
 	return s.journal.Outbox(ctx, id)
+}
+
+var _ common.Hubs = (*counterServices)(nil)
+
+// Hub is the pharmacy's hub for the status line (issue 19): whether the
+// sharer reaches it and what it has not yet shared, and the other
+// counters' modes from their mode changes kept here. ok is false when no
+// hub is configured. Until the sharer first connects, the hub counts as
+// not reached and the journal's share lane gives the unshared count.
+func (s *counterServices) Hub(ctx context.Context) (common.HubStatus, bool, error) {
+	if _, ok, err := s.f.HubOptions(); err != nil || !ok {
+		return common.HubStatus{}, false, err
+	}
+	var st common.HubStatus
+	if sh := s.f.sharer.Load(); sh != nil {
+		hs := sh.Status()
+		st.Connected, st.Unshared = hs.Connected, hs.Unshared
+	} else {
+		lane, err := s.journal.Share(ctx)
+		if err != nil {
+			return st, true, err
+		}
+		st.Unshared = lane.Unshared
+	}
+	modes, err := s.journal.List(ctx, journal.Filter{Peers: true, Kinds: []journal.Kind{journal.KindModeChange}})
+	if err != nil {
+		return st, true, err
+	}
+	st.Peers = common.PeerModes(modes)
+	return st, true, nil
 }

@@ -54,6 +54,8 @@ type SyncStatus struct {
 	// OldestPendingSeconds is the age of the oldest record not yet
 	// uploaded; 0 when there is none.
 	OldestPendingSeconds int64 `json:"oldest_pending_seconds"`
+	// Hub is the pharmacy's hub and the other counters (issue 19).
+	Hub SyncHub `json:"hub"`
 }
 
 // openReadOnly opens the journal for a command that only reads and must
@@ -79,7 +81,7 @@ func syncStatus(ctx context.Context, j *journal.Journal, now time.Time) (SyncSta
 	if err != nil {
 		return SyncStatus{}, err
 	}
-	s := SyncStatus{Mode: st, Counts: counts}
+	s := SyncStatus{Mode: st, Counts: counts, Hub: SyncHub{Counters: []SyncPeer{}}}
 	if !counts.OldestPending.IsZero() {
 		s.OldestPendingSeconds = int64(now.Sub(counts.OldestPending).Seconds())
 	}
@@ -134,12 +136,18 @@ func syncStatusRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
+	if s.Hub, err = syncHub(ctx, f, j); err != nil {
+		return err
+	}
 	if opts.JSON {
 		if err := json.NewEncoder(f.IO.Out).Encode(s); err != nil {
 			return err
 		}
 	} else {
 		printSyncStatus(f.IO.Out, f.Lang(), s, opts.Now())
+		if s.Hub.Configured {
+			printSyncHub(f.IO.Out, f.Lang(), s.Hub, opts.Now())
+		}
 	}
 	return queueExit(s.Counts)
 }
@@ -443,6 +451,19 @@ func syncWatchRun(ctx context.Context, opts *SyncOptions) error {
 		line := l.T(i18n.CLISyncWatch, s.Mode.Mode, c.Pending, c.Sending, c.Retry, c.Conflict, c.Rejected, c.Parked, c.Done)
 		if c.LastError != "" {
 			line += l.T(i18n.CLISyncWatchError, c.LastError)
+		}
+		if s.Hub, err = watchHub(ctx, f, j); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if s.Hub.Configured {
+			k := i18n.HubDisconnected
+			if s.Hub.Reachable {
+				k = i18n.HubConnected
+			}
+			line += "  " + l.T(k, s.Hub.Unshared)
 		}
 		if line != last {
 			last = line

@@ -172,6 +172,9 @@ type Services struct {
 	// Kick, when set, is called after each record, as the counter kicks
 	// its upload queue.
 	Kick func()
+	// HubConnected, when set, makes the counter one with a hub
+	// (common.Hubs), reached or not as it says; nil: no hub.
+	HubConnected *bool
 }
 
 // Dispense implements common.Services.
@@ -248,12 +251,13 @@ func (s *Services) Medicines(ctx context.Context) ([]rx.Medicine, error) {
 
 // PatientRecords implements common.Services.
 func (s *Services) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
-	return s.Journal.List(ctx, journal.Filter{Patient: patient, Since: since})
+	recs, err := s.Journal.List(ctx, journal.Filter{Patient: patient, Peers: true})
+	return common.OutageRecords(recs, since), err
 }
 
 // Record implements common.Services.
 func (s *Services) Record(ctx context.Context, id string) (journal.Record, error) {
-	return s.Journal.Get(ctx, id)
+	return s.Journal.GetAny(ctx, id)
 }
 
 // Outbox implements common.Services.

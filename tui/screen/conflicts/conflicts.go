@@ -96,6 +96,21 @@ type Item struct {
 	// Waiting counts the records that cannot be sent before this one is
 	// resolved.
 	Waiting int
+	// PrescriptionCounter is the other counter that recorded the journal
+	// prescription the record draws on, and PrescriptionKind its kind;
+	// "" when this counter recorded it, or it is an e-prescription (issue
+	// 19).
+	PrescriptionCounter string
+	PrescriptionKind    journal.Kind
+}
+
+// Counter is the other counter that made the record (an adopted one,
+// issue 19), or "" for this counter's own.
+func (it Item) Counter() string {
+	if it.Record.Peer {
+		return it.Record.Terminal
+	}
+	return ""
 }
 
 // EPrescription reports whether the record is about an e-prescription.
@@ -332,7 +347,19 @@ func loadItems(ctx context.Context, svc common.Services, lang i18n.Lang) ([]Item
 		if err != nil {
 			return nil, fmt.Errorf("read record %s: %w", e.RecordID, err)
 		}
-		items = append(items, describe(Item{Entry: e, Record: rec, Conflict: c, Waiting: waiting[e.RecordID]}, lang))
+		it := describe(Item{Entry: e, Record: rec, Conflict: c, Waiting: waiting[e.RecordID]}, lang)
+		if rx.IsUUID(it.Prescription) && it.Prescription != rec.ID {
+			// The journal prescription may be another counter's: the
+			// pharmacist sees which (issue 19).
+			p, err := svc.Record(ctx, it.Prescription)
+			switch {
+			case err == nil && p.Peer:
+				it.PrescriptionCounter, it.PrescriptionKind = p.Terminal, p.Kind
+			case err != nil && rx.ErrorCode(err) != rx.ENOTFOUND:
+				return nil, fmt.Errorf("read record %s: %w", it.Prescription, err)
+			}
+		}
+		items = append(items, it)
 	}
 	return items, nil
 }
@@ -404,6 +431,8 @@ func (m Model) prescriptionText(it Item) string {
 		return it.Prescription
 	case it.Prescription == it.Record.ID:
 		return m.c.KindText(it.Record.Kind)
+	case it.PrescriptionCounter != "":
+		return m.c.T(i18n.HubAtCounter, m.c.KindText(it.PrescriptionKind), it.PrescriptionCounter)
 	}
 	return it.Prescription
 }
@@ -727,10 +756,14 @@ func (m Model) recordRows(it Item) [][2]string {
 		}
 		return s
 	}
+	who := or(it.Pharmacist)
+	if c := it.Counter(); c != "" { // another counter's record, adopted here
+		who = m.c.T(i18n.HubAtCounter, who, c)
+	}
 	return [][2]string{
 		{m.c.T(i18n.ConflLabelRecord), m.seqText(r.Seq) + " " + m.c.KindText(r.Kind) + " (" + syncq.StateText(m.c, it.Entry.State) + ")"},
 		{m.c.T(i18n.ConflLabelTime), r.Time.Local().Format("2.1.2006 15:04")},
-		{m.c.T(i18n.ConflLabelPharmacist), or(it.Pharmacist)},
+		{m.c.T(i18n.ConflLabelPharmacist), who},
 		{m.c.T(i18n.ConflLabelPatient), or(r.Patient)},
 		{m.c.T(i18n.ConflLabelMedicine), or(it.Medicine)},
 		{m.c.T(i18n.ConflLabelQuantity), or(it.Quantity)},

@@ -99,7 +99,7 @@ type Model struct {
 // New returns the form for dispensing p to patient. In FAULT mode it is the
 // essential-medication form.
 func New(c common.Common, patient rx.Patient, p rx.Prescription, who rx.Pharmacist, mode rx.Mode) Model {
-	m := Model{c: c, patient: patient, p: p, who: who, essential: mode == rx.ModeFault,
+	m := Model{c: c, patient: patient, p: p, who: who, essential: mode == rx.ModeFault && !Journal(p),
 		quantity: formkit.Input(6), unitsPerDay: formkit.Input(6)}
 	if pack, ok := p.Medicine.SmallestPackage(); ok {
 		for i, q := range p.Medicine.Packages {
@@ -118,6 +118,14 @@ func New(c common.Common, patient rx.Patient, p rx.Prescription, who rx.Pharmaci
 		m.focus = fieldBasis
 	}
 	return m.focusInputs().judge()
+}
+
+// Journal reports whether p is a journal prescription (a paper or
+// telephone prescription of this pharmacy, at any of its counters): it is
+// dispensed against its record, in every mode, never as essential
+// medication, and its Remaining counts every counter's dispensings.
+func Journal(p rx.Prescription) bool {
+	return p.RecordID != "" && (p.Form == rx.FormPaper || p.Form == rx.FormTelephone)
 }
 
 // SetCommon takes a new Common, after a resize.
@@ -301,6 +309,11 @@ func (m Model) confirm() (Model, tea.Cmd) {
 		d.Patient = m.patient.HETU
 	}
 	opts := record.DispenseOptions{Prescription: &m.p}
+	if Journal(m.p) {
+		// pkg/record and the journal count what is left of it at every
+		// counter, again in the append's transaction.
+		d.PrescriptionID, d.PrescriptionRecord, opts.Prescription = "", m.p.RecordID, nil
+	}
 	if m.essential {
 		d.Essential = true
 		d.Basis = bases[m.basis]
@@ -343,7 +356,11 @@ func (m Model) View() string {
 	width := max(m.c.Width, 20)
 	wrap := lipgloss.NewStyle().Width(width)
 	var b strings.Builder
-	b.WriteString(s.Title.Render(m.c.T(i18n.DispTitle, m.patient.Name()+"  "+m.patient.HETU)) + "\n")
+	who := m.patient.HETU
+	if m.patient.Family != "" || m.patient.Given != "" { // a journal prescription's patient has the code only
+		who = m.patient.Name() + "  " + who
+	}
+	b.WriteString(s.Title.Render(m.c.T(i18n.DispTitle, who)) + "\n")
 	if m.essential {
 		b.WriteString(s.Error.Render(m.c.T(i18n.DispEssential)) + "\n")
 	}
@@ -355,7 +372,14 @@ func (m Model) View() string {
 		}
 		return "  "
 	}
-	b.WriteString("  " + label(i18n.DispPrescription) + m.p.ID + "  " + med.DisplayName() + "\n")
+	id := m.p.ID
+	if Journal(m.p) && id == "" { // named by its kind
+		id = m.c.KindText(journal.KindPaperPrescription)
+		if m.p.Form == rx.FormTelephone {
+			id = m.c.KindText(journal.KindTelephonePrescription)
+		}
+	}
+	b.WriteString("  " + label(i18n.DispPrescription) + id + "  " + med.DisplayName() + "\n")
 	b.WriteString("  " + label(i18n.RxColDosage) + m.p.Dosage + "  " +
 		s.Muted.Render(m.c.T(i18n.DispRemaining, m.c.Lang.Quantity(m.p.Remaining(), med.Unit))) + "\n")
 	if m.essential {

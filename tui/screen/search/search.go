@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,14 @@ type loadedMsg struct {
 	p   rx.Patient
 	rxs []rx.Prescription
 	err error
+}
+
+// DispenseMsg asks the root to open the dispense screen for a journal
+// prescription, this counter's or another's (issue 19): its Dispensed
+// counts the dispensings of every counter, so Remaining is what is left.
+type DispenseMsg struct {
+	Patient      rx.Patient
+	Prescription rx.Prescription
 }
 
 // recordsMsg answers the read of the patient's outage records.
@@ -82,6 +91,7 @@ type Model struct {
 
 	patient string           // the code whose records are shown
 	records []journal.Record // the patient's records of this outage
+	sel     string           // the journal prescription chosen among them, by record id
 }
 
 // New returns the search with an empty code, in the mode in force.
@@ -147,6 +157,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.state, m.patient, m.records = Records, msg.code, msg.recs
+		if ps := m.journalPrescriptions(); !slices.Contains(ps, m.sel) {
+			m.sel = ""
+			if len(ps) > 0 {
+				m.sel = ps[len(ps)-1] // the newest
+			}
+		}
 		return m, nil
 	case spinner.TickMsg:
 		if m.state != Loading {
@@ -188,6 +204,16 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, m.forceFault()
 		case key.Matches(msg, k.Submit):
 			return m.submit()
+		case m.state == Records && m.sel != "" && key.Matches(msg, k.Up, k.Down):
+			ps := m.journalPrescriptions()
+			by := 1
+			if key.Matches(msg, k.Up) {
+				by = -1
+			}
+			m.sel = ps[(slices.Index(ps, m.sel)+by+len(ps))%len(ps)]
+			return m, nil
+		case m.state == Records && m.sel != "" && key.Matches(msg, k.Dispense):
+			return m, m.dispense()
 		}
 		before := m.input.Value()
 		var cmd tea.Cmd
@@ -222,6 +248,56 @@ func (m Model) submit() (Model, tea.Cmd) {
 		return loadedMsg{seq: seq, p: p, rxs: rxs, err: err}
 	}
 	return m, tea.Batch(load, m.spin.Tick)
+}
+
+// Reload reads the patient's records again when they are shown: back
+// from a dispensing, what is left has changed.
+func (m Model) Reload() (Model, tea.Cmd) {
+	if m.state != Records || m.patient == "" {
+		return m, nil
+	}
+	return m.outageRecords(m.patient)
+}
+
+// journalPrescriptions lists the ids of the paper and telephone
+// prescriptions among the records shown, in their order.
+func (m Model) journalPrescriptions() []string {
+	var ids []string
+	for _, r := range m.records {
+		if _, _, _, ok := common.JournalLeft(r, m.records); ok {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+// Selected returns the journal prescription chosen for dispensing, with
+// what is left of it after every counter's dispensings.
+func (m Model) Selected() (rx.Prescription, bool) {
+	for _, r := range m.records {
+		if r.ID != m.sel {
+			continue
+		}
+		left, total, _, ok := common.JournalLeft(r, m.records)
+		var p rx.Prescription
+		if !ok || json.Unmarshal(r.Body, &p) != nil {
+			return rx.Prescription{}, false
+		}
+		p.RecordID, p.Dispensed = r.ID, total-left
+		return p, true
+	}
+	return rx.Prescription{}, false
+}
+
+// dispense asks the root for the dispense screen of the chosen journal
+// prescription; a student may look but not dispense.
+func (m Model) dispense() tea.Cmd {
+	p, ok := m.Selected()
+	if !ok || !m.who.Role.MayRecord() {
+		return nil
+	}
+	patient := rx.Patient{HETU: m.patient}
+	return func() tea.Msg { return DispenseMsg{Patient: patient, Prescription: p} }
 }
 
 // outageRecords reads the patient's journal records since the outage
@@ -279,8 +355,26 @@ func (m Model) recordsView() string {
 	if room := m.c.Height - 12; room > 0 && len(recs) > room {
 		recs = recs[len(recs)-room:]
 	}
+	choosing := m.sel != ""
 	for _, r := range recs {
-		lines = append(lines, m.recordLine(r))
+		line := m.recordLine(r)
+		if choosing { // a journal prescription may be chosen for dispensing
+			switch {
+			case r.ID == m.sel:
+				line = s.Selected.Render("▸ " + line)
+			default:
+				line = "  " + line
+			}
+		}
+		lines = append(lines, line)
+		if r.Peer { // another counter's: which one, when and who (issue 19)
+			at := m.when(r.CreatedAt)
+			lines = append(lines, "      "+s.Muted.Render(m.c.T(i18n.HubRecordedAt, r.Terminal, at, common.Recorder(r))))
+		}
+	}
+	if choosing && m.who.Role.MayRecord() {
+		k := m.c.Keys
+		lines = append(lines, "", s.Label.Render(m.c.T(i18n.HubDispenseHint, k.Up.Help().Key+k.Down.Help().Key, k.Dispense.Help().Key)))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -299,7 +393,7 @@ func (m Model) recordLine(r journal.Record) string {
 	if r.Kind == journal.KindDispensing && body.Essential {
 		kind = m.c.T(i18n.RecordEssential)
 	}
-	parts := []string{r.Time.In(m.c.Now().Location()).Format("15.04"), fmt.Sprintf("#%d", r.Seq), kind}
+	parts := []string{m.when(r.Time), fmt.Sprintf("#%d", r.Seq), kind}
 	if body.Medicine.Name != "" {
 		parts = append(parts, body.Medicine.DisplayName())
 	}
@@ -309,7 +403,24 @@ func (m Model) recordLine(r journal.Record) string {
 	if body.PrescriptionID != "" {
 		parts = append(parts, body.PrescriptionID)
 	}
+	// A journal prescription: what is left of it after every counter's
+	// dispensings (issue 19).
+	if left, total, unit, ok := common.JournalLeft(r, m.records); ok {
+		parts = append(parts, m.c.T(i18n.HubLeft, left, m.c.Lang.Quantity(total, unit)))
+	}
 	return strings.Join(parts, "  ")
+}
+
+// when is a record's time of day, with its date when it is not today: a
+// paper prescription happened when it was issued, and another counter's
+// records may be of yesterday.
+func (m Model) when(t time.Time) string {
+	now := m.c.Now()
+	t = t.In(now.Location())
+	if y, mo, d := t.Date(); y == now.Year() && mo == now.Month() && d == now.Day() {
+		return t.Format("15.04")
+	}
+	return t.Format("2.1. 15.04")
 }
 
 // View renders the search.

@@ -1,12 +1,14 @@
 package search
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -218,4 +220,108 @@ func TestGolden(t *testing.T) {
 		m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
 		tuitest.Golden(t, m.View())
 	})
+}
+
+// peerPaper records, at another counter of the pharmacy, a paper
+// prescription of Panadol for Matti (three dispensings of the smallest
+// package) with its first dispensing, and shares both with env's journal.
+func peerPaper(t *testing.T, env *tuitest.Env, peer *tuitest.Peer) (prescription journal.Record, pack rx.Package) {
+	t.Helper()
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, _ := fx.Medicine("panadol-500mg-tabl")
+	pack, _ = med.SmallestPackage()
+	p := rx.Prescription{Patient: tuitest.Matti, Prescriber: fx.Prescribers[0], Medicine: med, Issued: env.Clock.Now().AddDate(0, 0, -3),
+		Dosage: "1 tablet a day", Quantity: pack.Size, Repeats: 2, Reason: "the health centre's system was down"}
+	d := &rx.Dispensing{Patient: tuitest.Matti, Medicine: med, VNR: pack.VNR, Quantity: pack.Size, Time: env.Clock.Now()}
+	rc, err := peer.Recorder.Paper(t.Context(), tuitest.PeerPharmacist, p, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.Share(t)
+	return rc.Record, pack
+}
+
+// TestFaultShowsPeerRecords (issue 19): in FAULT, the patient's records of
+// the pharmacy's other counters show beside this counter's, each with the
+// counter, the time and the pharmacist who recorded it, although that
+// pharmacist is not in this counter's users table; and what is left of a
+// journal prescription counts the dispensings of every counter.
+func TestFaultShowsPeerRecords(t *testing.T) {
+	env := tuitest.New(t)
+	peer := env.Peer(t, "kassa-2")
+	env.Clock.Advance(14 * time.Minute) // 10.14
+	paper, pack := peerPaper(t, env, peer)
+	env.Clock.Advance(time.Minute)
+	st := env.Fault(t)
+	env.Clock.Advance(time.Minute)
+	// This counter dispenses against the other counter's prescription.
+	d := rx.Dispensing{PrescriptionRecord: paper.ID, Patient: tuitest.Matti, Medicine: pack0(t, paper), VNR: pack.VNR, Quantity: pack.Size, Time: env.Clock.Now()}
+	if _, err := env.Services.Dispense(t.Context(), tuitest.Pharmacist, d, record.DispenseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(env.Common(i18n.EN, 100, 30), tuitest.Pharmacist, st)
+	m, _ = m.Update(tuitest.Type(tuitest.Matti))
+	m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), nil)
+	if m.State() != Records {
+		t.Fatalf("state %d (%s), want Records", m.State(), m.problem)
+	}
+	peers := 0
+	for _, r := range m.OutageRecords() {
+		if r.Peer {
+			peers++
+		}
+	}
+	if len(m.OutageRecords()) != 3 || peers != 2 {
+		t.Fatalf("%d records, %d of them the other counter's; want 3 and 2", len(m.OutageRecords()), peers)
+	}
+	v := m.View()
+	left := fmt.Sprintf("%d of %s left", pack.Size, i18n.EN.Quantity(3*pack.Size, "tablet"))
+	for _, want := range []string{"recorded at counter kassa-2, 10.14, Aino Virtanen", "paper prescription", left} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Count(v, "recorded at counter") != 2 {
+		t.Errorf("this counter's own dispensing is shown as another counter's:\n%s", v)
+	}
+	// The prescription is chosen for dispensing with what is left after
+	// both counters' dispensings; F5 asks for the dispense screen.
+	p, ok := m.Selected()
+	if !ok || p.RecordID != paper.ID || p.Remaining() != pack.Size || p.Total() != 3*pack.Size {
+		t.Errorf("chosen %v: %s, %d of %d left", ok, p.RecordID, p.Remaining(), p.Total())
+	}
+	_, msg := tuitest.Settle(m, tuitest.Key(tea.KeyF5), func(msg tea.Msg) bool { _, ok := msg.(DispenseMsg); return ok })
+	if got, ok := msg.(DispenseMsg); !ok || got.Prescription.RecordID != paper.ID || got.Patient.HETU != tuitest.Matti {
+		t.Errorf("F5 gave %#v", msg)
+	}
+}
+
+// pack0 is the medicine of a journal prescription's body.
+func pack0(t *testing.T, paper journal.Record) rx.Medicine {
+	t.Helper()
+	var p rx.Prescription
+	if err := json.Unmarshal(paper.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Medicine
+}
+
+func TestGoldenPeers(t *testing.T) {
+	for _, sz := range tuitest.Sizes {
+		t.Run(fmt.Sprintf("FAULT_%dx%d", sz.W, sz.H), func(t *testing.T) {
+			env := tuitest.New(t)
+			peer := env.Peer(t, "kassa-2")
+			env.Clock.Advance(14 * time.Minute)
+			peerPaper(t, env, peer)
+			env.Clock.Advance(time.Minute)
+			st := env.Fault(t)
+			m := New(env.Common(i18n.FI, sz.W, sz.H), tuitest.Pharmacist, st)
+			m, _ = m.Update(tuitest.Type(tuitest.Matti))
+			m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), nil)
+			tuitest.Golden(t, m.View())
+		})
+	}
 }
