@@ -145,6 +145,17 @@ func TestSyncAdoptThroughBinary(t *testing.T) {
 	if code != 4 || !strings.Contains(out, refused) || !strings.Contains(out, "EP26000104") {
 		t.Fatalf("sync adopt --list does not show the conflict: exit %d\n%s", code, out)
 	}
+	// The pharmacists' review at this counter lists it, naming its counter.
+	var review []struct {
+		ID, Counter string
+	}
+	out = b.ok("", "conflicts", "list", "--json")
+	if err := json.Unmarshal([]byte(out), &review); err != nil {
+		t.Fatalf("conflicts list: %v\n%s", err, out)
+	}
+	if len(review) != 1 || review[0].ID != refused || review[0].Counter != "kassa-1" {
+		t.Fatalf("conflicts list at the adopting counter: %+v, want the adopted refusal of kassa-1", review)
+	}
 	// Sent again on IT's word: refused again, still for review.
 	out, code = b.run("", "sync", "adopt", "kassa-1", "--retry", refused)
 	if code != 4 || !strings.Contains(out, "conflict dispensing "+refused) {

@@ -64,6 +64,7 @@ type conflictRow struct {
 	Time         time.Time          `json:"time"`
 	Pharmacist   string             `json:"pharmacist"`
 	Waiting      []string           `json:"waiting,omitempty"` // records that wait for this one
+	Counter      string             `json:"counter,omitempty"` // another counter's record, adopted here (tiski sync adopt)
 }
 
 func conflictRows(ctx context.Context, j *journal.Journal) ([]conflictRow, error) {
@@ -71,6 +72,13 @@ func conflictRows(ctx context.Context, j *journal.Journal) ([]conflictRow, error
 	if err != nil {
 		return nil, err
 	}
+	// Records of another counter adopted here (issue 19) reach review here
+	// too: this counter sent them.
+	adopted, err := j.AdoptLane().OutboxList(ctx, journal.OutboxConflict, journal.OutboxRejected)
+	if err != nil {
+		return nil, err
+	}
+	entries = append(entries, adopted...)
 	rows := make([]conflictRow, 0, len(entries))
 	for _, e := range entries {
 		row, _, err := conflictRowOf(ctx, j, e)
@@ -85,12 +93,15 @@ func conflictRows(ctx context.Context, j *journal.Journal) ([]conflictRow, error
 // conflictRowOf describes one entry waiting for review, with its record.
 func conflictRowOf(ctx context.Context, j *journal.Journal, e journal.OutboxEntry) (conflictRow, journal.Record, error) {
 	c, _ := queue.EntryConflict(e)
-	rec, err := j.Get(ctx, e.RecordID)
+	rec, err := j.GetAny(ctx, e.RecordID) // an adopted record is another counter's
 	if err != nil {
 		return conflictRow{}, journal.Record{}, err
 	}
 	row := conflictRow{ID: e.RecordID, Seq: e.Seq, Kind: string(rec.Kind), State: string(e.State), Conflict: c.Kind, Detail: c.Detail,
 		Patient: hetu.Mask(rec.Patient), Prescription: record.PrescriptionOf(rec), Time: rec.Time, Pharmacist: rec.Pharmacist}
+	if rec.Peer {
+		row.Counter = rec.Terminal
+	}
 	deps, err := j.Dependents(ctx, e.RecordID)
 	if err != nil {
 		return conflictRow{}, journal.Record{}, err

@@ -316,11 +316,22 @@ func (s *counterServices) Record(ctx context.Context, id string) (journal.Record
 }
 
 func (s *counterServices) Outbox(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error) {
-	return s.journal.OutboxList(ctx, states...)
+	own, err := s.journal.OutboxList(ctx, states...)
+	if err != nil {
+		return nil, err
+	}
+	// Another counter's records adopted here (tiski sync adopt, issue 19):
+	// their conflicts reach this counter's pharmacist, naming the counter.
+	adopted, err := s.journal.AdoptLane().OutboxList(ctx, states...)
+	return append(own, adopted...), err
 }
 
 func (s *counterServices) RetryNow(ctx context.Context, id string) error {
-	if err := s.journal.Requeue(ctx, id); err != nil {
+	err := s.journal.Requeue(ctx, id)
+	if rx.ErrorCode(err) == rx.ENOTFOUND {
+		err = s.journal.AdoptLane().Requeue(ctx, id) // an adopted record
+	}
+	if err != nil {
 		return err
 	}
 	s.f.Logger().Info("retry now", logKeyCmd, "counter", logKeyRecord, id)
