@@ -218,19 +218,17 @@ func demoConfig(terminal, hubURL string) string {
 	return conf
 }
 
-// demoHubIs refuses when the environment points the demo counter at a hub
-// other than the demo's own (TISKI_HUB_URL outranks the training
-// configuration): training records must not reach a pharmacy's real hub.
+// demoHubIs refuses when the environment points a training counter (the
+// demo's, a drill's) at a hub other than its own (TISKI_HUB_URL outranks
+// the training configuration): training records must not reach a
+// pharmacy's real hub.
 func demoHubIs(f *Factory, hubURL string) error {
 	c, err := f.Config()
 	if err != nil {
 		return err
 	}
 	if c.Hub.URL != hubURL {
-		if hubURL == "" {
-			return rx.Errorf(rx.EINVALID, "The demo counter would share its training records with the hub %s from TISKI_HUB_URL. Unset TISKI_HUB_URL for the demo, or run 'tiski demo --hub' for a hub of its own.", c.Hub.URL)
-		}
-		return rx.Errorf(rx.EINVALID, "The demo counter would share its training records with the hub %s from TISKI_HUB_URL, not the demo's own hub. Unset TISKI_HUB_URL for the demo.", c.Hub.URL)
+		return rx.Errorf(rx.EINVALID, "This training counter would share its records with the hub %s from TISKI_HUB_URL, not its own. Unset TISKI_HUB_URL for training.", c.Hub.URL)
 	}
 	return nil
 }
