@@ -23,6 +23,8 @@ type config struct {
 	herdClients, herdRecords int
 	herdCapacity             float64
 
+	shares int // records shared from counter 1 to counter 2, one at a time
+
 	frames        int // first-frame runs (median)
 	viewFrames    int // View() calls
 	statusRecords int // records in the sync status journal
@@ -44,6 +46,7 @@ func fullConfig() config {
 		drainRecords: 10000, drainWorkers: 16,
 		detectRounds: 5,
 		herdClients:  830, herdRecords: 40, herdCapacity: 300,
+		shares: 5000,
 		frames: 9, viewFrames: 2000, statusRecords: 1_000_000, statusRuns: 9,
 	}
 }
@@ -53,6 +56,7 @@ func quickConfig() config {
 	c.quick = true
 	c.appends = 10000 // a 99th percentile of 1,000 was its 10th-largest sample, and swung by a fifth between runs; 10,000 take 5 s
 	c.detectRounds = 1
+	c.shares = 1000 // a 99th percentile of 200 was the second-largest sample, and swung from 14 to 23 ms between runs on a loaded machine; 1,000 take about 5 s
 	c.frames, c.viewFrames, c.statusRuns = 5, 300, 5
 	// A tenth of the pharmacies against the full capacity, so a far
 	// smaller storm; the rows say so. A storm scaled down whole (83

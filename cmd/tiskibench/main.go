@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	asJSON := fl.Bool("json", false, "print one JSON object a row")
 	quick := fl.Bool("quick", false, "fewer samples: finishes within a minute")
-	only := fl.String("run", "", "measure only the groups whose name matches this regexp (journal, drain, detect, herd, counter)")
+	only := fl.String("run", "", "measure only the groups whose name matches this regexp (journal, drain, detect, herd, counter, hub)")
 	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	cacheDir := fl.String("cache", "", "folder of the cached journal for sync status (default: the user's cache folder/tiski-bench)")
 	statusRecords := fl.Int("status-records", 0, "records in the sync status journal (default 1,000,000; the row says how many)")
@@ -125,6 +125,7 @@ func groups(cfg config) []group {
 		{"detect", measureDetection},
 		{"herd", measureHerd},
 		{"counter", measureCounter},
+		{"hub", measureHub},
 	}
 	return append(gs, cfg.extra...)
 }

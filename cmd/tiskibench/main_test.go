@@ -19,6 +19,7 @@ func tiny(t *testing.T) config {
 		appends:      20,
 		drainRecords: 40, drainWorkers: 4,
 		detectRounds: 1, probe: 50 * time.Millisecond, probeTimeout: 100 * time.Millisecond,
+		shares:   10,
 		cacheDir: t.TempDir(),
 	}
 }
@@ -63,6 +64,43 @@ func TestMeasureJSON(t *testing.T) {
 	}
 	if code != 0 && code != 1 {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// TestMeasureHub: the hub group measures the share latency between two
+// counters and the append with the share lane, and every row is measured
+// (a row that could not be, because no record reached counter 2 or the
+// lane was not shared, says "error:" and fails).
+func TestMeasureHub(t *testing.T) {
+	var out, errs bytes.Buffer
+	code := measure(context.Background(), tiny(t), regexp.MustCompile("^hub$"), true, &out, &errs)
+	if code == 2 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	var names []string
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r Row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if strings.Contains(r.Name, "error:") {
+			t.Errorf("a row could not be measured: %s", r.Name)
+		}
+		if r.Value <= 0 {
+			t.Errorf("%s: value %v", r.Name, r.Value)
+		}
+		names = append(names, r.Name)
+	}
+	want := []string{"share latency, counter 1 → hub → counter 2 (10) p50", "share latency, counter 1 → hub → counter 2 (10) p99",
+		"durable append with the share lane p50 (20)", "durable append with the share lane p99 (20)"}
+	if len(names) != len(want) {
+		t.Fatalf("rows %q, want %d", names, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(names[i], w) {
+			t.Errorf("row %d is %q, want %q", i+1, names[i], w)
+		}
 	}
 }
 

@@ -41,6 +41,8 @@ const (
 	EvEnd        = "end"       // the drill ended
 	EvCentre     = "centre"    // what the simulated Prescription Centre served (Stats)
 	EvError      = "error"     // something went wrong in the runner itself
+	EvSeen       = "seen"      // a journal task's counter found the prescription, with the quantity left (Left)
+	EvShared     = "shared"    // at the end: how many of another counter's records a counter holds (Held of Of)
 )
 
 // Event is one thing that happened in a drill. Time is the wall clock;
@@ -66,6 +68,16 @@ type Event struct {
 	Detail  string `json:"detail,omitempty"`
 	// Stats are the simulator's counters, on a centre event.
 	Stats *centresim.Stats `json:"stats,omitempty"`
+	// Counter is the counter of a record, seen or shared event, from 1;
+	// 0 is the first counter, the trainees'. From is the counter whose
+	// records a shared event counts.
+	Counter int `json:"counter,omitempty"`
+	From    int `json:"from,omitempty"`
+	// Left is the quantity a counter showed left on a journal
+	// prescription (seen). Held and Of count a shared event.
+	Left *int   `json:"left,omitempty"`
+	Held *int64 `json:"held,omitempty"`
+	Of   *int64 `json:"of,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("1h30m0s") in JSON.

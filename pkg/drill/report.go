@@ -32,8 +32,11 @@ type Report struct {
 	Finished bool    `json:"finished"` // the drill has ended
 	Played   bool    `json:"played"`   // the timeline was played to its end
 
-	Records map[journal.Kind]int `json:"records"` // by kind
+	Records map[journal.Kind]int `json:"records"` // by kind, at every counter
 	Tasks   []TaskResult         `json:"tasks"`
+	// Shared is, in a drill of several counters, how many of each other
+	// counter's records each counter held at the end (issue 19).
+	Shared []SharedResult `json:"shared,omitempty"`
 
 	ViolationsCaught int      `json:"violations_caught"` // attempts the policy refused
 	CaughtRules      []string `json:"caught_rules,omitempty"`
@@ -74,6 +77,21 @@ type TaskResult struct {
 	Outcome string       `json:"outcome"` // recorded, refused, caught, missing
 	Record  string       `json:"record,omitempty"`
 	Detail  string       `json:"detail,omitempty"`
+	// Counter is the counter the patient came to, in a drill of several.
+	Counter int `json:"counter,omitempty"`
+	// WantLeft and Left, for a journal task: the quantity the counter
+	// should show left on the prescription, and what it showed.
+	WantLeft *int `json:"want_left,omitempty"`
+	Left     *int `json:"left,omitempty"`
+}
+
+// SharedResult is how many of one counter's records another held at the
+// end of a drill of several counters.
+type SharedResult struct {
+	Counter int   `json:"counter"`
+	From    int   `json:"from"`
+	Held    int64 `json:"held"`
+	Of      int64 `json:"of"`
 }
 
 // Task outcomes.
@@ -165,6 +183,8 @@ func Score(d *Drill) *Report {
 			rep.Centre = e.Stats
 		case EvLever:
 			rep.Levers = append(rep.Levers, LeverResult{Step: e.Step, At: scenarioAt(s, e), Detail: e.Detail})
+		case EvShared:
+			rep.Shared = append(rep.Shared, SharedResult{Counter: e.Counter, From: e.From, Held: deref(e.Held), Of: deref(e.Of)})
 		}
 	}
 	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
@@ -301,8 +321,11 @@ func scenarioAt(s *Scenario, e Event) Duration {
 func scoreTasks(s *Scenario, evs, records []Event, scripted bool) []TaskResult {
 	refused := map[int]Event{}
 	given := map[int]time.Time{}
+	seen := map[int]Event{}
 	for _, e := range evs {
 		switch e.Type {
+		case EvSeen:
+			seen[e.Task] = e
 		case EvRefused:
 			refused[e.Task] = e
 		case EvTask:
@@ -313,10 +336,11 @@ func scoreTasks(s *Scenario, evs, records []Event, scripted bool) []TaskResult {
 	var out []TaskResult
 	for i, t := range s.Tasks {
 		n := i + 1
-		tr := TaskResult{Task: n, At: Duration(t.At), Do: t.Do, Patient: hetu.Mask(t.Patient), Want: t.Record, Refuse: t.RefusedBy, Outcome: OutcomeMissing}
+		tr := TaskResult{Task: n, At: Duration(t.At), Do: t.Do, Patient: hetu.Mask(t.Patient), Want: t.Record, Refuse: t.RefusedBy, Outcome: OutcomeMissing,
+			Counter: counterEvent(t.Counter), WantLeft: t.Left, Left: seen[n].Left}
 		if t.Record != "" {
 			for _, r := range records {
-				if used[r.Record] || r.Kind != string(t.Record) || r.Patient != tr.Patient {
+				if used[r.Record] || r.Kind != string(t.Record) || r.Patient != tr.Patient || r.Counter != tr.Counter {
 					continue
 				}
 				if g, ok := given[n]; !ok || r.Time.Before(g) {
@@ -363,6 +387,25 @@ func (r *Report) check(s *Scenario) {
 			// Trainees at the counter: the refusal happens on their screen.
 		default:
 			add(fmt.Sprintf("task %d (%s, %s): refused by %s", t.Task, t.Do, t.Patient, t.Refuse), OutcomeCaught, t.Outcome, t.Outcome == OutcomeCaught)
+		}
+	}
+	for _, t := range r.Tasks {
+		if t.WantLeft == nil {
+			continue
+		}
+		got := "prescription not seen"
+		if t.Left != nil {
+			got = fmt.Sprint(*t.Left)
+		}
+		add(fmt.Sprintf("task %d (%s, %s) at counter %d: quantity left on task %d's prescription", t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
+			fmt.Sprint(*t.WantLeft), got, t.Left != nil && *t.Left == *t.WantLeft)
+	}
+	if s.Expect.Shared {
+		if len(r.Shared) == 0 {
+			add("records shared between the counters", "every counter holds the others'", "not checked: the drill did not settle", false)
+		}
+		for _, sh := range r.Shared {
+			add(fmt.Sprintf("counter %d holds counter %d's records", sh.Counter, sh.From), fmt.Sprint(sh.Of), fmt.Sprint(sh.Held), sh.Held == sh.Of && sh.Of > 0)
 		}
 	}
 	add("policy violations in the journal", fmt.Sprintf("at most %d", s.Expect.PolicyViolations), fmt.Sprint(r.PolicyViolations), r.PolicyViolations <= s.Expect.PolicyViolations)
@@ -460,10 +503,19 @@ func (r *Report) WriteText(w io.Writer) {
 			want = "refused by " + t.Refuse
 		}
 		fmt.Fprintf(w, "  %2d  %8s  %-9s %s  want %-28s %s", t.Task, clock(time.Duration(t.At)), t.Do, t.Patient, want, t.Outcome)
+		if t.Counter > 1 {
+			fmt.Fprintf(w, " at counter %d", t.Counter)
+		}
+		if t.Left != nil {
+			fmt.Fprintf(w, " (%d left)", *t.Left)
+		}
 		if t.Outcome == OutcomeRefused && t.Detail != "" {
 			fmt.Fprintf(w, ": %s", t.Detail)
 		}
 		fmt.Fprintln(w)
+	}
+	for _, sh := range r.Shared {
+		fmt.Fprintf(w, "  counter %d holds %d of counter %d's %d records\n", sh.Counter, sh.Held, sh.From, sh.Of)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, r.Chart)

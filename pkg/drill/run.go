@@ -45,6 +45,19 @@ type Journal interface {
 	OutboxList(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error)
 	Mode(ctx context.Context) (rx.ModeState, error)
 	Outbox(ctx context.Context, id string) (journal.OutboxEntry, error)
+	// GetAny finds a record of this counter or, from the hub, of
+	// another counter of the pharmacy (issue 19).
+	GetAny(ctx context.Context, id string) (journal.Record, error)
+}
+
+// Counter is one of the pharmacy's other counters in a drill of several
+// (Scenario.Counters): its journal, and the scripted trainee who does the
+// tasks given at it. Whoever builds it runs its mode machine, upload
+// queue and sharer beside it, as for the first counter; the hub shares
+// the counters' records.
+type Counter struct {
+	Journal Journal
+	Trainee *Trainee
 }
 
 // Defaults for the zero values of Config.
@@ -65,6 +78,9 @@ type Config struct {
 	Dir     string
 	Centre  Simulator
 	Journal Journal
+	// Counters are the pharmacy's other counters, from counter 2, when the
+	// scenario runs several (Scenario.Counters).
+	Counters []Counter
 	// Policy audits every record the journal receives; nil: the default.
 	Policy *policy.Set
 	// Speed compresses the timeline: 60 plays an hour in a minute. The
@@ -129,6 +145,7 @@ type runner struct {
 
 	// sampled journal state, owned by the sampling goroutine
 	lastSeq   int64
+	lastSeqs  []int64 // of the other counters
 	depth     int64
 	review    int64
 	conflicts map[string]bool
@@ -170,6 +187,19 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		cfg.Trainee = &tr
 	}
+	if n := cfg.Scenario.Counters; n > 1+len(cfg.Counters) {
+		return fmt.Errorf("drill: the scenario runs %d counters, and %d were given", n, 1+len(cfg.Counters))
+	}
+	for i, c := range cfg.Counters {
+		if c.Journal == nil || c.Trainee == nil {
+			return fmt.Errorf("drill: counter %d needs a journal and a scripted trainee", i+2)
+		}
+		tr := *c.Trainee
+		if tr.Wait <= 0 {
+			tr.Wait = DefaultWait
+		}
+		cfg.Counters[i].Trainee = &tr
+	}
 	if _, ok := cfg.Centre.(Levers); !ok {
 		for _, st := range cfg.Scenario.Steps {
 			if !st.IsFault() {
@@ -188,7 +218,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.WriteFile(filepath.Join(cfg.Dir, ScenarioFile), cfg.Scenario.Source, 0o600); err != nil {
 		return fmt.Errorf("copy scenario: %w", err)
 	}
-	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}, done: map[int]string{}}
+	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}, done: map[int]string{},
+		lastSeqs: make([]int64, len(cfg.Counters))}
 	r.start = r.now()
 	st := cfg.State
 	st.Scenario, st.Title, st.File = cfg.Scenario.Name, cfg.Scenario.Title, cfg.Scenario.File
@@ -337,11 +368,11 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 		if r.cfg.OnTask != nil {
 			r.cfg.OnTask(n, task)
 		}
-		if tr := r.cfg.Trainee; tr != nil && !slices.Contains(tr.Skip, n) {
+		if tr := r.trainee(task.Counter); tr != nil && !slices.Contains(tr.Skip, n) {
 			tasks.Add(1)
 			go func() {
 				defer tasks.Done()
-				r.perform(ctx, n, task)
+				r.perform(ctx, n, task, tr)
 			}()
 		}
 	}
@@ -363,27 +394,115 @@ func (r *runner) pull(l Lever) error {
 	return fmt.Errorf("unknown lever %q", l.Kind)
 }
 
-// settle waits until nothing is left to upload or review, or Settle has
-// passed.
+// trainee is the scripted trainee of counter n (from 1); nil when people
+// do the first counter's tasks.
+func (r *runner) trainee(n int) *Trainee {
+	if n > 1 {
+		return r.cfg.Counters[n-2].Trainee
+	}
+	return r.cfg.Trainee
+}
+
+// journalOf is the journal of counter n (from 1).
+func (r *runner) journalOf(n int) Journal {
+	if n > 1 {
+		return r.cfg.Counters[n-2].Journal
+	}
+	return r.cfg.Journal
+}
+
+// journals are every counter's journals, the first counter's first.
+func (r *runner) journals() []Journal {
+	js := []Journal{r.cfg.Journal}
+	for _, c := range r.cfg.Counters {
+		js = append(js, c.Journal)
+	}
+	return js
+}
+
+// settle waits until nothing is left to upload or review at any counter
+// and, with several counters, every counter holds the others' records; or
+// until Settle has passed. With several counters it then writes what each
+// holds of the others'.
 func (r *runner) settle(ctx context.Context) error {
 	deadline := time.NewTimer(r.cfg.Settle)
 	defer deadline.Stop()
 	tick := time.NewTicker(r.cfg.Sample)
 	defer tick.Stop()
 	for {
-		c, err := r.cfg.Journal.Counts(ctx)
-		if err == nil && c.Unsent() == 0 && c.NeedsReview() == 0 {
+		done := true
+		for _, j := range r.journals() {
+			c, err := j.Counts(ctx)
+			done = done && err == nil && c.Unsent() == 0 && c.NeedsReview() == 0
+		}
+		var shared []Event
+		if done && len(r.cfg.Counters) > 0 {
+			var complete bool
+			shared, complete = r.shared(ctx)
+			done = complete
+		}
+		if done {
+			for _, e := range shared {
+				r.emit(e)
+			}
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
+			if len(r.cfg.Counters) > 0 {
+				shared, _ := r.shared(ctx)
+				for _, e := range shared {
+					r.emit(e)
+				}
+			}
 			r.emit(Event{Type: EvError, Detail: fmt.Sprintf("not reconciled %s after the timeline ended", r.cfg.Settle)})
 			return nil
 		case <-tick.C:
 		}
 	}
+}
+
+// shared counts, for each counter, how many of each other counter's own
+// records it holds from the hub; complete when each holds them all.
+func (r *runner) shared(ctx context.Context) (evs []Event, complete bool) {
+	js := r.journals()
+	own := make([]map[string]bool, len(js))
+	held := make([]map[string]bool, len(js))
+	for i, j := range js {
+		all, err := j.List(ctx, journal.Filter{Peers: true})
+		if err != nil {
+			return nil, false
+		}
+		own[i], held[i] = map[string]bool{}, map[string]bool{}
+		for _, rec := range all {
+			if rec.Peer {
+				held[i][rec.ID] = true
+			} else {
+				own[i][rec.ID] = true
+			}
+		}
+	}
+	complete = true
+	for a := range js {
+		for b := range js {
+			if a == b {
+				continue
+			}
+			var n int64
+			for id := range own[b] {
+				if held[a][id] {
+					n++
+				}
+			}
+			of := int64(len(own[b]))
+			complete = complete && n == of
+			evs = append(evs, Event{Type: EvShared, Counter: a + 1, From: b + 1, Held: &n, Of: &of,
+				Detail: fmt.Sprintf("counter %d holds %d of counter %d's %d records", a+1, n, b+1, of)})
+		}
+	}
+	return evs, complete
 }
 
 func (r *runner) sampleLoop(ctx context.Context) {
@@ -442,11 +561,22 @@ func (r *runner) sample(ctx context.Context) {
 			}
 		}
 	}
+	r.sampleOthers(ctx)
+	// The queue is the pharmacy's: every counter's records to upload or
+	// review.
+	var depth, review int64
+	for _, jn := range r.journals() {
+		c, err := jn.Counts(ctx)
+		if err != nil {
+			return
+		}
+		depth, review = depth+c.Unsent(), review+c.NeedsReview()
+	}
 	c, err := j.Counts(ctx)
 	if err != nil {
 		return
 	}
-	if depth, review := c.Unsent(), c.NeedsReview(); depth != r.depth || review != r.review {
+	if depth != r.depth || review != r.review {
 		r.depth, r.review = depth, review
 		r.emit(Event{Type: EvDepth, Depth: &depth, Review: &review})
 	}
@@ -528,4 +658,30 @@ var identityCode = regexp.MustCompile(`\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b`)
 // maskCodes masks every identity code in s (hetu.Mask).
 func maskCodes(s string) string {
 	return identityCode.ReplaceAllStringFunc(s, hetu.Mask)
+}
+
+// sampleOthers writes the records new at the other counters as events with
+// their counter. Their mode and conflicts are their own; the drill scores
+// the first counter's, where the trainees work.
+func (r *runner) sampleOthers(ctx context.Context) {
+	for i, c := range r.cfg.Counters {
+		recs, err := c.Journal.List(ctx, journal.Filter{AfterSeq: r.lastSeqs[i]})
+		if err != nil {
+			if ctx.Err() == nil {
+				r.cfg.Logger.Warn("drill: read journal", "counter", i+2, "err", err)
+			}
+			continue
+		}
+		for _, rec := range recs {
+			r.lastSeqs[i] = rec.Seq
+			if rec.Kind == journal.KindModeChange {
+				continue
+			}
+			r.emit(Event{Time: rec.CreatedAt, Type: EvRecord, Counter: i + 2, Kind: string(rec.Kind), Record: rec.ID,
+				Patient: hetu.Mask(rec.Patient), Mode: string(rec.Mode), Rule: strings.Join(rec.Rules, ",")})
+			if rule, why := r.audit(rec); rule != "" {
+				r.emit(Event{Time: rec.CreatedAt, Type: EvViolation, Counter: i + 2, Kind: string(rec.Kind), Record: rec.ID, Rule: rule, Detail: why})
+			}
+		}
+	}
 }

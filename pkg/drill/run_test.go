@@ -3,6 +3,7 @@ package drill_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/drill"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -32,6 +34,17 @@ var (
 // mode machine and upload queue with the drill's timings, run beside it.
 // It returns the drill's report.
 func play(ctx context.Context, dir, file string, speed float64, skip ...int) (*drill.Report, error) {
+	return playShared(ctx, dir, file, speed, true, skip...)
+}
+
+// playShared is play; with share false, the counters of a drill of
+// several run no sharer: a pharmacy whose counters are islands, which
+// never settles, so the drill waits for it less (5 s; a trainee 3 s).
+func playShared(ctx context.Context, dir, file string, speed float64, share bool, skip ...int) (*drill.Report, error) {
+	settle, wait := 20*time.Second, time.Duration(0)
+	if !share {
+		settle, wait = 5*time.Second, 3*time.Second
+	}
 	ctx, cancel := context.WithTimeout(ctx, 50*time.Second)
 	defer cancel()
 	s, err := drill.Load(file)
@@ -43,40 +56,67 @@ func play(ctx context.Context, dir, file string, speed float64, skip ...int) (*d
 		return nil, err
 	}
 	defer srv.Close()
-	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "drill-1"})
-	if err != nil {
-		return nil, err
-	}
-	defer j.Close()
-	client, err := centre.New(centre.Config{BaseURL: srv.URL(), Timeout: 3 * time.Second, ConnectTimeout: time.Second, Pharmacy: pharmacy})
-	if err != nil {
-		return nil, err
-	}
-	defer client.Close()
-	set := drill.CounterTimings()
-	m := mode.New(j, client, mode.Config{Interval: set.ProbeInterval, Timeout: set.ProbeTimeout, RecoverAfter: set.RecoverAfter})
-	w := queue.New(j, client, m, queue.Config{InitialInterval: set.RetryInitial, MaxInterval: set.RetryMax})
-
-	bg, stop := context.WithCancel(ctx)
-	states, unsubscribe := m.Subscribe()
-	var wg sync.WaitGroup
-	for _, loop := range []func(){func() { m.Run(bg) }, func() { w.FollowMode(bg, states) }, func() { w.Run(bg) }} {
-		wg.Add(1)
-		go func() { defer wg.Done(); loop() }()
-	}
-	defer func() { stop(); unsubscribe(); wg.Wait() }()
-
 	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
 	if err != nil {
 		return nil, err
 	}
-	err = drill.Run(ctx, drill.Config{
-		Scenario: s, Dir: filepath.Join(dir, "drill"), Centre: srv, Journal: j, Speed: speed, Settle: 20 * time.Second,
-		Trainee: &drill.Trainee{Record: &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: pharmacy},
-			Who: trainee, Fixtures: fx, Kick: w.Kick, Skip: skip,
+	// A drill of several counters shares their records through a hub of
+	// its own, each counter running the sharer as the counter does.
+	hubURL := ""
+	if s.Counters > 1 {
+		h, err := hub.Start(ctx, hub.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "hub")})
+		if err != nil {
+			return nil, err
+		}
+		defer h.Close()
+		hubURL = h.URL()
+	}
+	bg, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }()
+	counters := make([]drill.Counter, s.Counters)
+	for i := range counters {
+		name := fmt.Sprintf("drill-%d", i+1)
+		j, err := journal.Open(ctx, filepath.Join(dir, name+".db"), journal.Options{Terminal: name})
+		if err != nil {
+			return nil, err
+		}
+		defer j.Close()
+		client, err := centre.New(centre.Config{BaseURL: srv.URL(), Timeout: 3 * time.Second, ConnectTimeout: time.Second, Pharmacy: pharmacy})
+		if err != nil {
+			return nil, err
+		}
+		defer client.Close()
+		set := drill.CounterTimings()
+		m := mode.New(j, client, mode.Config{Interval: set.ProbeInterval, Timeout: set.ProbeTimeout, RecoverAfter: set.RecoverAfter})
+		w := queue.New(j, client, m, queue.Config{InitialInterval: set.RetryInitial, MaxInterval: set.RetryMax})
+		states, unsubscribe := m.Subscribe()
+		defer unsubscribe()
+		loops := []func(){func() { m.Run(bg) }, func() { w.FollowMode(bg, states) }, func() { w.Run(bg) }}
+		kick := w.Kick
+		if hubURL != "" && share {
+			c, err := hub.Connect(ctx, hub.ClientOptions{URL: hubURL, Counter: name})
+			if err != nil {
+				return nil, err
+			}
+			defer c.Close()
+			sh := hub.NewSharer(c, j)
+			loops = append(loops, func() { sh.Run(bg) })
+			kick = func() { w.Kick(); sh.Kick() }
+		}
+		for _, loop := range loops {
+			wg.Add(1)
+			go func() { defer wg.Done(); loop() }()
+		}
+		counters[i] = drill.Counter{Journal: j, Trainee: &drill.Trainee{Record: &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: pharmacy},
+			Who: trainee, Fixtures: fx, Kick: kick, Skip: skip, Wait: wait,
 			Resolve: func(ctx context.Context, who rx.Pharmacist, id, action, reason string) (journal.Record, error) {
 				return queue.Resolve(ctx, j, who, id, queue.Resolution{Action: action, Reason: reason})
-			}},
+			}}}
+	}
+	err = drill.Run(ctx, drill.Config{
+		Scenario: s, Dir: filepath.Join(dir, "drill"), Centre: srv, Journal: counters[0].Journal, Speed: speed, Settle: settle,
+		Trainee: counters[0].Trainee, Counters: counters[1:],
 	})
 	if err != nil {
 		return nil, err
@@ -113,7 +153,7 @@ func report(r *drill.Report) string {
 func TestShippedScenarios(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("../../testdata/drills/*.toml")
-	if err != nil || len(files) < 6 {
+	if err != nil || len(files) < 7 {
 		t.Fatalf("shipped scenarios: %v %v", files, err)
 	}
 	type result struct {
@@ -197,5 +237,44 @@ func TestBrokenRunFails(t *testing.T) {
 	}
 	if rep.Tasks[0].Outcome != drill.OutcomeMissing {
 		t.Errorf("task 1 outcome %q, want %q", rep.Tasks[0].Outcome, drill.OutcomeMissing)
+	}
+}
+
+// TestNextCounterWithoutSharing plays the two-counter scenario with
+// counters that do not share: counter 2 cannot see the prescription made at
+// counter 1, so the report fails on that task, on the quantity left it never
+// saw, on its dispensing and on the records shared, and on nothing else.
+// It runs before the parallel drills, not beside them: a third pharmacy of
+// two counters and a hub on a shared machine slowed them past their
+// deadlines.
+func TestNextCounterWithoutSharing(t *testing.T) {
+	file := "../../testdata/drills/next-counter.toml"
+	s, err := drill.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := playShared(t.Context(), t.TempDir(), file, speedFor(s, 6*time.Second), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Pass {
+		t.Fatalf("two counters that do not share pass the drill:\n%s", report(rep))
+	}
+	var failed []string
+	for _, c := range rep.Checks {
+		if !c.Pass {
+			failed = append(failed, c.Name)
+		}
+	}
+	want := []string{"records: dispensing", "task 2 (journal, 170558V***6): dispensing",
+		"task 2 (journal, 170558V***6) at counter 2: quantity left on task 1's prescription",
+		"counter 1 holds counter 2's records", "counter 2 holds counter 1's records"}
+	slices.Sort(failed)
+	slices.Sort(want)
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks %q, want %q\n%s", failed, want, report(rep))
+	}
+	if rep.Tasks[1].Outcome != drill.OutcomeRefused || !strings.Contains(rep.Tasks[1].Detail, "did not see task 1's prescription") {
+		t.Errorf("task 2: %+v", rep.Tasks[1])
 	}
 }

@@ -47,9 +47,13 @@ type Scenario struct {
 	Title       string        // one line for the trainer
 	Description string        // the story told to the trainees
 	Duration    time.Duration // how long the timeline plays, in scenario time
-	Steps       []Step        // in time order
-	Tasks       []Task        // in time order
-	Expect      Expectations
+	// Counters is how many counters of one pharmacy the drill runs, 1 or
+	// 2 (issue 19): with 2, a hub shares their records, and tasks name
+	// the counter the patient comes to.
+	Counters int
+	Steps    []Step // in time order
+	Tasks    []Task // in time order
+	Expect   Expectations
 }
 
 // Step is one change of the simulated Prescription Centre: a fault, or a
@@ -104,9 +108,12 @@ const (
 	ActPaper     Action = "paper"     // record a paper prescription and its dispensing
 	ActTelephone Action = "telephone" // record a telephone prescription and its dispensing
 	ActResolve   Action = "resolve"   // resolve the conflict raised on an earlier task's record
+	// ActJournal dispenses against a paper or telephone prescription an
+	// earlier task recorded, perhaps at another counter (issue 19).
+	ActJournal Action = "journal"
 )
 
-var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone, ActResolve}
+var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone, ActResolve, ActJournal}
 
 // Resolutions a resolve task may make (queue.Resolve).
 const (
@@ -128,8 +135,11 @@ func (t Task) Told(lang string) string {
 
 // Task is a trainee's task: a patient arrives at the counter at an offset.
 type Task struct {
-	Line         int
-	At           time.Duration
+	Line int
+	At   time.Duration
+	// Counter is the counter the patient comes to, from 1; the first
+	// counter is the trainees', the others' tasks are always scripted.
+	Counter      int
 	Patient      string // personal identity code (a test code, 900–999)
 	Do           Action
 	Say          string // what the trainee is told, e.g. "Matti has run out of metformin"
@@ -137,14 +147,20 @@ type Task struct {
 	Prescription string // e-prescription id (dispense; essential when the basis shows it)
 	Medicine     string // fixture medicine id
 	Package      string // VNR of the package handed over
-	Quantity     int    // units handed over (paper, telephone: also the prescribed quantity)
-	UnitsPerDay  float64
-	Basis        rx.BasisDocument // essential: instruction-sheet, summary or previous-label
-	Prescriber   string           // paper, telephone: fixture prescriber id
-	Dosage       string           // paper, telephone
-	Reason       string           // paper, telephone: why the prescriber did not use an e-prescription; resolve: why
-	Resolves     int              // resolve: the task (from 1) whose record is in review
-	Resolution   string           // resolve: resubmit or void
+	Quantity     int    // units handed over (paper, telephone: also the prescribed quantity, unless Prescribed)
+	Prescribed   int    // paper, telephone: the prescribed quantity, when more is prescribed than handed over now
+	FromTask     int    // journal: the task (from 1) whose paper or telephone prescription this dispensing draws on
+	// Left, for a journal task, is the quantity the counter must show
+	// left on that prescription before this dispensing: what every
+	// counter dispensed against it counts.
+	Left        *int
+	UnitsPerDay float64
+	Basis       rx.BasisDocument // essential: instruction-sheet, summary or previous-label
+	Prescriber  string           // paper, telephone: fixture prescriber id
+	Dosage      string           // paper, telephone
+	Reason      string           // paper, telephone: why the prescriber did not use an e-prescription; resolve: why
+	Resolves    int              // resolve: the task (from 1) whose record is in review
+	Resolution  string           // resolve: resubmit or void
 	// Record is the kind of record the task should leave in the journal;
 	// empty when the policy should refuse it (RefusedBy).
 	Record journal.Kind
@@ -175,6 +191,9 @@ type Expectations struct {
 	// Conflicts, when set, is how many records should end in conflict or
 	// rejection for a pharmacist's review.
 	Conflicts *int
+	// Shared: every counter holds every other counter's records at the
+	// end (a drill with counters = 2).
+	Shared bool
 }
 
 // recordKinds are the kinds a trainee's work leaves in the journal.
@@ -282,6 +301,14 @@ func Parse(file string, b []byte) (*Scenario, error) {
 	s.Title = root.str("title", false)
 	s.Description = root.str("description", false)
 	s.Duration = root.duration("duration", true)
+	s.Counters = 1
+	if root.has("counters") {
+		s.Counters = root.int("counters", true)
+		if s.Counters < 1 || s.Counters > 2 {
+			d.fail("counters", "%d counters: a drill runs 1 or 2", s.Counters)
+			s.Counters = 1
+		}
+	}
 	for _, t := range root.tables("step") {
 		s.Steps = append(s.Steps, d.step(t, fx))
 	}
@@ -303,6 +330,14 @@ func Parse(file string, b []byte) (*Scenario, error) {
 		if s.Steps[i].At < s.Steps[i-1].At {
 			d.fail(fmt.Sprintf("step[%d].at", i+1), "%s is before the step above it (%s): list the steps in time order", s.Steps[i].At, s.Steps[i-1].At)
 		}
+	}
+	for i, tk := range s.Tasks {
+		if tk.Counter > s.Counters {
+			d.failAt(tk.Line, fmt.Sprintf("task[%d].counter", i+1), "counter %d, but the drill runs %d; set counters = %d at the top", tk.Counter, s.Counters, tk.Counter)
+		}
+	}
+	if s.Expect.Shared && s.Counters < 2 {
+		d.fail("expect.shared", "a drill with one counter shares nothing; set counters = 2 at the top, or drop shared")
 	}
 	for i := 1; i < len(s.Tasks); i++ {
 		if s.Tasks[i].At < s.Tasks[i-1].At {
@@ -433,7 +468,24 @@ func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	}
 	tk.Do = Action(t.str("do", true))
 	if tk.Do != "" && !slices.Contains(actions, tk.Do) {
-		d.fail(t.path+".do", "unknown action %q: use one of dispense, essential, paper, telephone", tk.Do)
+		d.fail(t.path+".do", "unknown action %q: use one of dispense, essential, paper, telephone, journal, resolve", tk.Do)
+	}
+	tk.Counter = 1
+	if t.has("counter") {
+		if tk.Counter = t.int("counter", true); tk.Counter < 1 {
+			d.fail(t.field("counter"), "%d: counters count from 1", tk.Counter)
+			tk.Counter = 1
+		}
+	}
+	if tk.Do == ActJournal {
+		d.journalTask(t, &tk, earlier)
+	} else {
+		for _, k := range []string{"from_task", "left"} {
+			if t.has(k) {
+				d.fail(t.field(k), "only a journal task (a dispensing against an earlier task's prescription) takes %s", k)
+				t.used[k] = true
+			}
+		}
 	}
 	tk.Say, tk.SayFI, tk.SaySV = t.str("say", false), t.str("say_fi", false), t.str("say_sv", false)
 	tk.Prescription = t.str("prescription", tk.Do == ActDispense)
@@ -446,6 +498,14 @@ func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	tk.Prescriber = t.str("prescriber", exceptional)
 	tk.Dosage = t.str("dosage", exceptional)
 	tk.Reason = t.str("reason", exceptional)
+	if t.has("prescribed") {
+		tk.Prescribed = t.int("prescribed", true)
+		if !exceptional {
+			d.fail(t.field("prescribed"), "only a paper or telephone prescription has a prescribed quantity")
+		} else if tk.Prescribed < tk.Quantity {
+			d.fail(t.field("prescribed"), "%d is less than the %d handed over", tk.Prescribed, tk.Quantity)
+		}
+	}
 	tk.RefusedBy = t.str("refused_by", false)
 	tk.Record = journal.Kind(t.str("record", tk.RefusedBy == ""))
 	if tk.Record != "" && !slices.Contains(recordKinds, tk.Record) {
@@ -479,6 +539,28 @@ func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	}
 	t.done()
 	return tk
+}
+
+// journalTask reads what a journal task adds: the earlier task whose
+// prescription it draws on, and the quantity the counter must show left.
+func (d *decoder) journalTask(t *table, tk *Task, earlier []Task) {
+	tk.FromTask = t.int("from_task", true)
+	switch n := tk.FromTask; {
+	case n == 0:
+	case n < 1 || n > len(earlier):
+		d.fail(t.field("from_task"), "task %d is not one of the tasks above this one (1 to %d)", n, len(earlier))
+	case earlier[n-1].Record != journal.KindPaperPrescription && earlier[n-1].Record != journal.KindTelephonePrescription:
+		d.fail(t.field("from_task"), "task %d records no paper or telephone prescription to dispense against", n)
+	case tk.Patient != "" && earlier[n-1].Patient != tk.Patient:
+		d.fail(t.field("patient"), "task %d's prescription is another patient's", n)
+	}
+	if t.has("left") {
+		left := t.int("left", true)
+		if left < 0 {
+			d.fail(t.field("left"), "%d is negative", left)
+		}
+		tk.Left = &left
+	}
 }
 
 // resolveTask reads a task that resolves the conflict on an earlier
@@ -532,6 +614,14 @@ func (d *decoder) expect(t *table) Expectations {
 	if t.has("conflicts") {
 		n := t.int("conflicts", true)
 		e.Conflicts = &n
+	}
+	if t.has("shared") {
+		v, _ := t.get("shared", true)
+		b, ok := v.(bool)
+		if !ok {
+			t.wrongType("shared", v, "true or false")
+		}
+		e.Shared = b
 	}
 	e.ReconciledBy = t.duration("reconciled_by", true)
 	e.MaxDetect = t.duration("max_detect", false)

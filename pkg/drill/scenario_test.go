@@ -89,6 +89,11 @@ func TestParseInvalid(t *testing.T) {
 		{"unknown lever", "[[task]]", "[[step]]\nat = \"45m\"\nlever = \"steal\"\nprescription = \"EP26000101\"\n\n[[task]]", "bad.toml:19: step[4].lever", "unknown lever \"steal\""},
 		{"resolve a task not above", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"resolve\"\nresolves = 3\naction = \"resubmit\"\nreason = \"x\"\nrecord = \"resolution\"\n\n[expect]", "bad.toml:31: task[2].resolves", "not one of the tasks above"},
 		{"resolution of the wrong kind", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"resolve\"\nresolves = 1\naction = \"void\"\nreason = \"x\"\nrecord = \"resolution\"\n\n[expect]", "bad.toml:34: task[2].record", "a void leaves a void record"},
+		{"task at a counter the drill does not run", "do = \"essential\"", "counter = 2\ndo = \"essential\"", "bad.toml:17: task[1].counter", "set counters = 2"},
+		{"three counters", "duration = \"1h\"", "duration = \"1h\"\ncounters = 3", "bad.toml:3: counters", "a drill runs 1 or 2"},
+		{"journal task on no prescription", "[expect]", "[[task]]\nat = \"45m\"\npatient = \"140348-901W\"\ndo = \"journal\"\nfrom_task = 1\nmedicine = \"metforem-500mg-tabl\"\npackage = \"990291\"\nquantity = 10\nrecord = \"dispensing\"\n\n[expect]", "bad.toml:32: task[2].from_task", "no paper or telephone prescription"},
+		{"from_task on another action", "basis = \"instruction-sheet\"", "basis = \"instruction-sheet\"\nfrom_task = 1", "bad.toml:26: task[1].from_task", "only a journal task"},
+		{"shared with one counter", "max_detect = \"3s\"", "max_detect = \"3s\"\nshared = true", "expect.shared", "one counter shares nothing"},
 		{"syntax error", "name = \"t\"", "name = \"t", "bad.toml:1", ""},
 	}
 	for _, tt := range tests {

@@ -56,6 +56,7 @@ type StatusRecord struct {
 	Patient string   `json:"patient"` // masked
 	Mode    string   `json:"mode"`    // the mode it was made in
 	Rules   string   `json:"rules,omitempty"`
+	Counter int      `json:"counter,omitempty"` // in a drill of several counters, a counter after the first
 }
 
 // Status reads how far the drill has got; now is the wall clock, for the
@@ -93,7 +94,7 @@ func (d *Drill) Status(now time.Time) Status {
 			st.Depth, st.Review = deref(e.Depth), deref(e.Review)
 		case EvRecord:
 			st.ByKind[journal.Kind(e.Kind)]++
-			st.Records = append(st.Records, StatusRecord{Offset: e.Offset, Kind: e.Kind, Patient: e.Patient, Mode: e.Mode, Rules: e.Rule})
+			st.Records = append(st.Records, StatusRecord{Offset: e.Offset, Kind: e.Kind, Patient: e.Patient, Mode: e.Mode, Rules: e.Rule, Counter: e.Counter})
 		}
 	}
 	var records []Event
@@ -145,6 +146,9 @@ func (st Status) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %s  %-24s %s  in %s", clock(time.Duration(r.Offset)), r.Kind, r.Patient, r.Mode)
 		if r.Rules != "" {
 			fmt.Fprintf(w, "  rules %s", r.Rules)
+		}
+		if r.Counter > 1 {
+			fmt.Fprintf(w, "  at counter %d", r.Counter)
 		}
 		fmt.Fprintln(w)
 	}

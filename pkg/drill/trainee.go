@@ -2,21 +2,23 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
-// perform does one task as a scripted trainee and writes what came of it.
-func (r *runner) perform(ctx context.Context, n int, task Task) {
-	tr := r.cfg.Trainee
-	rc, err := r.do(ctx, tr, task)
+// perform does one task as the scripted trainee tr and writes what came of
+// it.
+func (r *runner) perform(ctx context.Context, n int, task Task, tr *Trainee) {
+	rc, err := r.do(ctx, n, tr, task)
 	switch {
 	case err == nil:
 		if tr.Kick != nil {
@@ -25,7 +27,7 @@ func (r *runner) perform(ctx context.Context, n int, task Task) {
 		r.mu.Lock()
 		r.done[n] = rc.Record.ID
 		r.mu.Unlock()
-		r.emit(Event{Type: EvDone, Task: n, Kind: string(rc.Record.Kind), Record: rc.Record.ID})
+		r.emit(Event{Type: EvDone, Task: n, Counter: counterEvent(task.Counter), Kind: string(rc.Record.Kind), Record: rc.Record.ID})
 	case ctx.Err() != nil:
 		return
 	default:
@@ -57,7 +59,7 @@ func policyRules(err error) []string {
 
 // do records the task through pkg/record, as a pharmacist at the counter
 // would.
-func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt, error) {
+func (r *runner) do(ctx context.Context, n int, tr *Trainee, task Task) (record.Receipt, error) {
 	if task.Do == ActResolve {
 		return r.resolve(ctx, tr, task)
 	}
@@ -73,7 +75,7 @@ func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt
 	case ActEssential:
 		// The essential-medication form opens only in FAULT: a trainee
 		// waits for the status line to show it.
-		if err := r.waitForFault(ctx, tr.Wait); err != nil {
+		if err := r.waitForFault(ctx, r.journalOf(task.Counter), tr.Wait); err != nil {
 			return record.Receipt{}, err
 		}
 		d.Essential, d.Basis = true, task.Basis
@@ -85,13 +87,20 @@ func (r *runner) do(ctx context.Context, tr *Trainee, task Task) (record.Receipt
 		}
 		pr := tr.Fixtures.Prescribers[i]
 		p := rx.Prescription{Patient: task.Patient, Prescriber: pr, Medicine: med, Issued: now.Add(-time.Hour),
-			Dosage: task.Dosage, Quantity: task.Quantity, Reason: task.Reason}
+			Dosage: task.Dosage, Quantity: max(task.Quantity, task.Prescribed), Reason: task.Reason}
 		d.PrescriptionID = ""
 		if task.Do == ActPaper {
 			return tr.Record.Paper(ctx, tr.Who, p, &d)
 		}
 		p.Telephone = &rx.TelephoneCall{Phone: pr.Phone, Time: now.Add(-10 * time.Minute), Verification: "called back to the prescriber's known number"}
 		return tr.Record.Telephone(ctx, tr.Who, p, &d)
+	case ActJournal:
+		id, err := r.seePrescription(ctx, n, tr, task)
+		if err != nil {
+			return record.Receipt{}, err
+		}
+		d.PrescriptionID, d.PrescriptionRecord = "", id
+		return tr.Record.Dispense(ctx, tr.Who, d, record.DispenseOptions{})
 	}
 	return record.Receipt{}, fmt.Errorf("unknown action %q", task.Do)
 }
@@ -128,11 +137,86 @@ func (r *runner) resolve(ctx context.Context, tr *Trainee, task Task) (record.Re
 	}
 }
 
+// counterEvent is a task's counter as events write it: 0 for the first.
+func counterEvent(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return n
+}
+
+// seePrescription finds, at the task's counter, the prescription an earlier
+// task recorded, perhaps at another counter, as a pharmacist searching the
+// patient would: it waits up to the trainee's Wait for the hub to bring
+// it. It writes the quantity the counter shows left on it before this
+// dispensing (EvSeen) and returns its record id.
+func (r *runner) seePrescription(ctx context.Context, n int, tr *Trainee, task Task) (string, error) {
+	jn := r.journalOf(task.Counter)
+	deadline := r.now().Add(tr.Wait)
+	for {
+		r.mu.Lock()
+		id := r.done[task.FromTask]
+		r.mu.Unlock()
+		var rec journal.Record
+		err := errors.New("not recorded yet")
+		if id != "" {
+			rec, err = jn.GetAny(ctx, id)
+		}
+		if err == nil {
+			left, err := leftOn(ctx, jn, rec)
+			if err != nil {
+				return "", err
+			}
+			r.emit(Event{Type: EvSeen, Task: n, Counter: counterEvent(task.Counter), Record: id, Patient: hetu.Mask(rec.Patient), Left: &left})
+			return id, nil
+		}
+		if r.now().After(deadline) {
+			if id == "" {
+				return "", fmt.Errorf("task %d left no prescription to dispense against", task.FromTask)
+			}
+			return "", fmt.Errorf("counter %d did not see task %d's prescription within %s: %v", max(task.Counter, 1), task.FromTask, tr.Wait, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// leftOn is the quantity left on the journal prescription rec as the
+// journal j shows it: the prescribed total less what every counter
+// dispensed against it and did not void.
+func leftOn(ctx context.Context, j Journal, rec journal.Record) (int, error) {
+	var p rx.Prescription
+	if err := json.Unmarshal(rec.Body, &p); err != nil {
+		return 0, fmt.Errorf("prescription %s: %w", rec.ID, err)
+	}
+	all, err := j.List(ctx, journal.Filter{Kinds: []journal.Kind{journal.KindDispensing, journal.KindVoid}, Patient: rec.Patient, Peers: true})
+	if err != nil {
+		return 0, err
+	}
+	voided := map[string]bool{}
+	for _, x := range all {
+		if x.Kind == journal.KindVoid {
+			voided[x.RefersTo] = true
+		}
+	}
+	dispensed := 0
+	for _, x := range all {
+		var b record.DispensingBody
+		if x.Kind == journal.KindDispensing && !voided[x.ID] && json.Unmarshal(x.Body, &b) == nil && b.PrescriptionRecord == rec.ID {
+			dispensed += b.Quantity
+		}
+	}
+	return max(p.Total()-dispensed, 0), nil
+}
+
 // waitForFault waits until the journal's mode is FAULT.
-func (r *runner) waitForFault(ctx context.Context, limit time.Duration) error {
+func (r *runner) waitForFault(ctx context.Context, jn Journal, limit time.Duration) error {
 	deadline := r.now().Add(limit)
 	for {
-		st, err := r.cfg.Journal.Mode(ctx)
+		st, err := jn.Mode(ctx)
 		if err == nil && st.Mode == rx.ModeFault {
 			return nil
 		}

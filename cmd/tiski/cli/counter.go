@@ -60,12 +60,19 @@ opens the counter too. Logs go to tiski.log in the data folder, never to the
 terminal.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Training {
+				if err := checkTrainingCounter(f); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return counterRun(cmd.Context(), opts)
 		},
 	}
+	// The second counter of 'tiski demo --hub' (demo.go).
+	cmd.Flags().BoolVar(&opts.Training, "training", false, "a training counter against a simulated Prescription Centre on this machine (the TRAINING banner); 'tiski demo --hub' prints the command")
 	cmd.Flags().BoolVar(&opts.FirstFrame, "first-frame", false, "render the first frame without a terminal, print the time since start and exit")
 	_ = cmd.Flags().MarkHidden("first-frame")
 	return cmd

@@ -220,7 +220,12 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
 	}
 	defer srv.Close()
-	j, who, err := drillCounter(ctx, f, srv, filepath.Join(dir, "counter"))
+	hubURL, stopHub, err := drillHub(ctx, s, dir)
+	if err != nil {
+		return err
+	}
+	defer stopHub()
+	j, who, err := drillCounter(ctx, f, srv, filepath.Join(dir, "counter"), "drill-1", hubURL)
 	if err != nil {
 		return err
 	}
@@ -232,8 +237,13 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 	if err != nil {
 		return err
 	}
+	others, stopOthers, err := drillOtherCounters(ctx, f, s, srv, dir, hubURL, pol)
+	if err != nil {
+		return err
+	}
+	defer stopOthers()
 	cfg := drill.Config{
-		Scenario: s, Dir: dir, Centre: srv, Journal: j, Policy: pol, Speed: opts.Speed, Settle: opts.Settle, Logger: f.Logger(),
+		Scenario: s, Dir: dir, Centre: srv, Journal: j, Counters: others, Policy: pol, Speed: opts.Speed, Settle: opts.Settle, Logger: f.Logger(),
 		State: drill.State{Centre: srv.URL(), Admin: srv.AdminURL(), Journal: j.Path()},
 	}
 	if !headless {
@@ -276,11 +286,17 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 		return err
 	}
 	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
+	// With a hub, the counter shares as it would on screen (counterRun).
+	stopSharing, err := f.startSharing(ctx, j)
+	if err != nil {
+		return err
+	}
+	defer stopSharing()
 	fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
 	if err != nil {
 		return fmt.Errorf("load fixtures: %w", err)
 	}
-	cfg.Trainee = &drill.Trainee{Record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}, Who: who, Fixtures: fx, Kick: w.Kick,
+	cfg.Trainee = &drill.Trainee{Record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}, Who: who, Fixtures: fx, Kick: f.kickSharing(w),
 		Resolve: func(ctx context.Context, who rx.Pharmacist, id, action, reason string) (journal.Record, error) {
 			return queue.Resolve(ctx, j, who, id, queue.Resolution{Action: action, Reason: reason})
 		}}
@@ -290,6 +306,9 @@ func drillRunRun(ctx context.Context, opts *DrillRunOptions) error {
 	fmt.Fprintf(out, "TRAINING drill %s — %s\n", s.Name, s.Title)
 	fmt.Fprintf(out, "Speed %g: %s of scenario in about %s, tasks done by a script.\n", opts.Speed, s.Duration, wall)
 	fmt.Fprintf(out, "Data %s\nSimulator %s (admin %s)\n", dir, srv.URL(), srv.AdminURL())
+	if hubURL != "" {
+		fmt.Fprintf(out, "Hub %s: %d counters share their records; counters 2 and on are a scripted colleague's\n", hubURL, s.Counters)
+	}
 	fmt.Fprintf(out, "Follow it: tiski drill status --data %s\n", dir)
 	if err := drill.Run(ctx, cfg); err != nil {
 		return err
@@ -332,17 +351,25 @@ func (d *drillTask) current() (int, string) {
 	return d.n, d.text
 }
 
-// drillCounter prepares the training counter in dir: its configuration
-// against the simulator, with the drill's timings, its journal and the
-// trainee's sign-in. The factory then works on it, as the demo does.
-func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir string) (*journal.Journal, rx.Pharmacist, error) {
+// drillCounter prepares the training counter terminal in dir: its
+// configuration against the simulator (and the drill's hub, when
+// hubURL), with the drill's timings, its journal and the trainee's
+// sign-in. The factory then works on it, as the demo does.
+func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir, terminal, hubURL string) (*journal.Journal, rx.Pharmacist, error) {
 	who := rx.Pharmacist{ID: drillUserID, Name: "Trainee Pharmacist", Registration: "10100099902", Role: rx.RolePharmacist}
 	t := drill.CounterTimings()
-	conf := fmt.Sprintf("terminal = \"drill-1\"\n[pharmacy]\nname = \"Tiski Training Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
+	conf := fmt.Sprintf("terminal = %q\n[pharmacy]\nname = \"Tiski Training Pharmacy\"\noid = \"1.2.246.10.99999999.10.0\"\n"+
 		"[probe]\ninterval = %q\nfault_interval = %q\ntimeout = %q\nrecover_after = %d\n[sync]\ninitial_interval = %q\nmax_interval = %q\n",
-		t.ProbeInterval, t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
+		terminal, t.ProbeInterval, t.ProbeInterval, t.ProbeTimeout, t.RecoverAfter, t.RetryInitial, t.RetryMax)
+	if hubURL != "" {
+		conf += fmt.Sprintf("[hub]\nurl = %q\n", hubURL)
+	}
 	j, err := trainingCounter(ctx, f, srv, dir, conf, who)
-	return j, who, err
+	if err != nil {
+		return nil, who, err
+	}
+	// Training records are shared with the drill's own hub or none.
+	return j, who, demoHubIs(f, hubURL)
 }
 
 // DrillReadOptions are the options of `tiski drill status` and `tiski
