@@ -62,6 +62,11 @@ func (a Auth) check(addr, clusterAddr string) error {
 		}
 		return rx.Errorf(rx.EINVALID, "The hub would listen on %s (%s) without asking the counters who they are, so anyone on the network could read and change the pharmacy's records. Give it --tls-cert, --tls-key and --tls-ca (each counter then sets hub.cert, hub.key and hub.ca), or --nkeys FILE with the counters' public NKeys (each counter then sets hub.nkey_seed); or listen on 127.0.0.1 for a demo on this machine.", addr, where)
 	}
+	if !Loopback(host) && a.TLSCert == "" {
+		// Records carry patients' identity codes: beyond this machine they
+		// cross the network encrypted, whoever proves who they are.
+		return rx.Errorf(rx.EINVALID, "The hub would listen on %s without TLS, so the pharmacy's records, patients' identity codes among them, would cross the network readable by anyone on it. Give it --tls-cert and --tls-key (each counter then sets hub.ca to the CA that signed it), with --tls-ca or --nkeys to ask the counters who they are.", addr)
+	}
 	if clusterAddr != "" {
 		ch, _, _ := net.SplitHostPort(clusterAddr)
 		if !Loopback(ch) && (a.TLSCert == "" || a.TLSCA == "") {

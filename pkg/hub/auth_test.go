@@ -137,7 +137,10 @@ func TestBeyondLoopbackNeedsCredentials(t *testing.T) {
 		{Auth{}, "localhost:4222", "", true},
 		{Auth{}, "[::1]:4222", "", true},
 		{withTLS, "0.0.0.0:4222", "0.0.0.0:6222", true},
-		{Auth{NKeysFile: nk.file}, "0.0.0.0:4222", "", true},
+		// NKeys ask the counters, but without TLS the records (identity
+		// codes among them) would cross the network in clear.
+		{Auth{NKeysFile: nk.file}, "0.0.0.0:4222", "", false},
+		{Auth{NKeysFile: nk.file, TLSCert: withTLS.TLSCert, TLSKey: withTLS.TLSKey}, "0.0.0.0:4222", "", true},
 		// NKeys ask the counters, but the routes between hubs would go
 		// unchecked.
 		{Auth{NKeysFile: nk.file}, "0.0.0.0:4222", "0.0.0.0:6222", false},

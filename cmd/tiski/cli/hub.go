@@ -136,11 +136,12 @@ streams in 3 replicas, so the pharmacy survives the loss of one machine;
 counters then list all three in hub.url, comma-separated.
 
 On 127.0.0.1 (demo, training, tests) the hub runs without credentials. A
-hub that listens beyond loopback refuses to start unless the counters must
-prove who they are: with TLS client certificates (--tls-cert, --tls-key
-and --tls-ca; counters set hub.cert, hub.key, hub.ca) or with NKeys
-(--nkeys FILE listing their public keys; counters set hub.nkey_seed), or
-both. A cluster port beyond loopback needs the TLS files too: the hubs
+hub that listens beyond loopback refuses to start without TLS (--tls-cert
+and --tls-key; counters set hub.ca to the CA that signed it), since the
+records carry patients' identity codes, and unless the counters must prove
+who they are: with TLS client certificates (--tls-ca; counters set
+hub.cert and hub.key) or with NKeys (--nkeys FILE listing their public
+keys; counters set hub.nkey_seed), or both. A cluster port beyond loopback needs the TLS files too: the hubs
 then show each other the same kind of certificate, which needs both server
 and client authentication in its extended key usage.`,
 		Args: exactArgs(0),
