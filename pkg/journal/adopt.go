@@ -303,23 +303,8 @@ func adoptedEntry(ctx context.Context, t *tx, id string) (OutboxEntry, error) {
 	return e, err
 }
 
-// settleLane is settle for the adopted lane.
-func settleLane(ctx context.Context, t *tx, id, owner string, set string, args ...any) error {
-	e, err := adoptedEntry(ctx, t, id)
-	if err != nil {
-		return err
-	}
-	if e.State != OutboxSending || e.LeaseOwner != owner {
-		holder := "nobody"
-		if e.State == OutboxSending {
-			holder = e.LeaseOwner
-		}
-		return rx.Errorf(rx.ECONFLICT, "The adopted record %s is not leased to %s (it is %s, leased to %s).", id, owner, e.State, holder)
-	}
-	args = append(args, ts(t.now), id)
-	_, err = t.ExecContext(ctx, `UPDATE adopted SET `+set+`, lease_owner = '', lease_expires = '', updated_at = ? WHERE record_id = ?`, args...)
-	return err
-}
+// adoptedTable settles the adopted lane's entries as the outbox's.
+var adoptedTable = entryTable{name: "adopted", noun: "adopted record", entry: adoptedEntry}
 
 // Complete is Journal.Complete for the adopted lane.
 func (l *AdoptLane) Complete(ctx context.Context, id, owner, upstreamID string) error {
@@ -333,7 +318,7 @@ func (l *AdoptLane) CompleteAll(ctx context.Context, owner string, done []Comple
 	}
 	return l.j.write(ctx, "complete adopted records", func(t *tx) error {
 		for _, c := range done {
-			if err := settleLane(ctx, t, c.ID, owner, `state = 'done', upstream_id = ?, last_error = '', next_attempt = ''`, c.UpstreamID); err != nil {
+			if err := adoptedTable.settle(ctx, t, c.ID, owner, `state = 'done', upstream_id = ?, last_error = '', next_attempt = ''`, c.UpstreamID); err != nil {
 				return err
 			}
 		}
@@ -353,7 +338,7 @@ func (l *AdoptLane) RetryAll(ctx context.Context, owner string, ids []string, ne
 	}
 	return l.j.write(ctx, "retry adopted records", func(t *tx) error {
 		for _, id := range ids {
-			if err := settleLane(ctx, t, id, owner, `state = 'retry', next_attempt = ?, last_error = ?`, ts(next), lastErr); err != nil {
+			if err := adoptedTable.settle(ctx, t, id, owner, `state = 'retry', next_attempt = ?, last_error = ?`, ts(next), lastErr); err != nil {
 				return err
 			}
 		}
@@ -365,14 +350,14 @@ func (l *AdoptLane) RetryAll(ctx context.Context, owner string, ids []string, ne
 // a pharmacist at this, the adopting, counter.
 func (l *AdoptLane) Conflict(ctx context.Context, id, owner, reason string) error {
 	return l.j.write(ctx, "mark adopted record in conflict", func(t *tx) error {
-		return settleLane(ctx, t, id, owner, `state = 'conflict', conflict = ?, next_attempt = ''`, reason)
+		return adoptedTable.settle(ctx, t, id, owner, `state = 'conflict', conflict = ?, next_attempt = ''`, reason)
 	})
 }
 
 // Reject is Journal.Reject for the adopted lane.
 func (l *AdoptLane) Reject(ctx context.Context, id, owner, reason string) error {
 	return l.j.write(ctx, "reject adopted record", func(t *tx) error {
-		return settleLane(ctx, t, id, owner, `state = 'rejected', last_error = ?, next_attempt = ''`, reason)
+		return adoptedTable.settle(ctx, t, id, owner, `state = 'rejected', last_error = ?, next_attempt = ''`, reason)
 	})
 }
 

@@ -135,11 +135,26 @@ func (j *Journal) Lease(ctx context.Context, owner string, max int, ttl time.Dur
 	return leased, err
 }
 
+// entryTable is a table of upload states: the outbox, or the adopted lane
+// of another counter's records (adopt.go). Both settle alike.
+type entryTable struct {
+	name  string // the table
+	noun  string // how a message names one of its records
+	entry func(ctx context.Context, t *tx, id string) (OutboxEntry, error)
+}
+
+var outboxTable = entryTable{name: "outbox", noun: "record", entry: outboxEntry}
+
+// settle moves a leased entry of the outbox out of sending.
+func settle(ctx context.Context, t *tx, id, owner string, set string, args ...any) error {
+	return outboxTable.settle(ctx, t, id, owner, set, args...)
+}
+
 // settle moves a leased entry out of sending, after checking that owner
 // holds its lease, so a sender whose lease expired and was taken over
 // cannot overwrite the new holder's outcome.
-func settle(ctx context.Context, t *tx, id, owner string, set string, args ...any) error {
-	e, err := outboxEntry(ctx, t, id)
+func (tb entryTable) settle(ctx context.Context, t *tx, id, owner string, set string, args ...any) error {
+	e, err := tb.entry(ctx, t, id)
 	if err != nil {
 		return err
 	}
@@ -148,10 +163,10 @@ func settle(ctx context.Context, t *tx, id, owner string, set string, args ...an
 		if e.State == OutboxSending {
 			holder = e.LeaseOwner
 		}
-		return rx.Errorf(rx.ECONFLICT, "The record %s is not leased to %s (it is %s, leased to %s).", id, owner, e.State, holder)
+		return rx.Errorf(rx.ECONFLICT, "The %s %s is not leased to %s (it is %s, leased to %s).", tb.noun, id, owner, e.State, holder)
 	}
 	args = append(args, ts(t.now), id)
-	_, err = t.ExecContext(ctx, `UPDATE outbox SET `+set+`, lease_owner = '', lease_expires = '', updated_at = ? WHERE record_id = ?`, args...)
+	_, err = t.ExecContext(ctx, `UPDATE `+tb.name+` SET `+set+`, lease_owner = '', lease_expires = '', updated_at = ? WHERE record_id = ?`, args...)
 	return err
 }
 
