@@ -50,17 +50,10 @@ const hubWait = 2 * time.Second
 // the peer counters from the journal, and, when the hub answers, every
 // counter's last announced state.
 func syncHub(ctx context.Context, f *Factory, j *journal.Journal) (SyncHub, error) {
-	h := SyncHub{Counters: []SyncPeer{}}
-	o, ok, err := f.HubOptions()
+	h, ok, err := hubLane(ctx, f, j)
 	if err != nil || !ok {
 		return h, err
 	}
-	h.Configured, h.URL = true, redactURL(o.URL)
-	lane, err := j.Share(ctx)
-	if err != nil {
-		return h, err
-	}
-	h.Unshared, h.OldestUnshared = lane.Unshared, lane.Oldest
 	kept, err := j.PeerCounters(ctx)
 	if err != nil {
 		return h, err
@@ -94,7 +87,7 @@ func syncHub(ctx context.Context, f *Factory, j *journal.Journal) (SyncHub, erro
 	} else {
 		h.Reachable = c.Connected()
 		for _, st := range states {
-			if st.Counter == o.Counter {
+			if st.Counter == c.Counter() {
 				continue // this counter: the rest of sync status
 			}
 			p := peer(st.Counter)
@@ -154,22 +147,32 @@ func printSyncHub(out io.Writer, l i18n.Lang, h SyncHub, now time.Time) {
 	}
 }
 
+// hubLane is the hub section's start, for sync status and watch alike:
+// whether a hub is configured, where, and this counter's share lane.
+func hubLane(ctx context.Context, f *Factory, j *journal.Journal) (h SyncHub, configured bool, err error) {
+	h = SyncHub{Counters: []SyncPeer{}}
+	o, ok, err := f.HubOptions()
+	if err != nil || !ok {
+		return h, false, err
+	}
+	h.Configured, h.URL = true, redactURL(o.URL)
+	lane, err := j.Share(ctx)
+	if err != nil {
+		return h, true, err
+	}
+	h.Unshared, h.OldestUnshared = lane.Unshared, lane.Oldest
+	return h, true, nil
+}
+
 var hubLabels = []i18n.Key{i18n.CLIHubURL, i18n.CLIHubState, i18n.CLIHubUnshared, i18n.CLIHubOldestUnshared}
 
 // watchHub is the hub as `tiski sync watch` sees it each time it looks:
 // the running sharer's state, without asking the hub anything more.
 func watchHub(ctx context.Context, f *Factory, j *journal.Journal) (SyncHub, error) {
-	h := SyncHub{Counters: []SyncPeer{}}
-	o, ok, err := f.HubOptions()
+	h, ok, err := hubLane(ctx, f, j)
 	if err != nil || !ok {
 		return h, err
 	}
-	h.Configured, h.URL = true, redactURL(o.URL)
-	lane, err := j.Share(ctx)
-	if err != nil {
-		return h, err
-	}
-	h.Unshared, h.OldestUnshared = lane.Unshared, lane.Oldest
 	if sh := f.sharer.Load(); sh != nil {
 		st := sh.Status()
 		h.Reachable, h.Error = st.Connected, st.LastError
