@@ -149,30 +149,44 @@ func (c *Client) Counter() string { return c.opts.Counter }
 func (c *Client) JetStream() jetstream.JetStream { return c.js }
 
 // Publish shares the journal's share lane with the hub, oldest first, in
-// batches, until the lane is empty or an error stops it. A record the hub
-// holds already (published before a crash, before its mark was written)
-// is refused by its subject's limit and counts as shared. It returns how
-// many records it shared.
+// batches, until the lane is empty or an error stops it, and marks what
+// it shared in the journal. A record the hub holds already (published
+// before a crash, before its mark was written) is refused by its
+// subject's limit and counts as shared. It returns how many records it
+// shared.
 func (c *Client) Publish(ctx context.Context, j *journal.Journal) (int, error) {
-	n := 0
+	through, n, err := c.publishAfter(ctx, j, 0)
+	if through > 0 {
+		if merr := j.MarkShared(context.WithoutCancel(ctx), through); merr != nil && err == nil {
+			err = merr
+		}
+	}
+	return n, err
+}
+
+// publishAfter publishes the lane's records after seq after (and after
+// the journal's own mark), without marking them: the Sharer marks them
+// in the journal now and then (run.go), not once per record, so that the
+// lane costs the pharmacist's appends no fsync of its own. through is the
+// last record the hub confirmed, 0 when none.
+func (c *Client) publishAfter(ctx context.Context, j *journal.Journal, after int64) (through int64, n int, err error) {
 	for {
-		tail, err := j.ShareTail(ctx, 256)
+		tail, err := j.ShareTailAfter(ctx, max(after, through), 256)
 		if err != nil || len(tail) == 0 {
-			return n, err
+			return through, n, err
 		}
 		acks := make([]jetstream.PubAckFuture, 0, len(tail))
 		for _, sr := range tail {
 			b, err := json.Marshal(sr)
 			if err != nil {
-				return n, err
+				return through, n, err
 			}
 			f, err := c.js.PublishAsync(RecordSubject(c.opts.Counter, sr.ID), b)
 			if err != nil {
-				return n, fmt.Errorf("share record %d: %w", sr.Seq, err)
+				return through, n, fmt.Errorf("share record %d: %w", sr.Seq, err)
 			}
 			acks = append(acks, f)
 		}
-		through := int64(0)
 		var stop error
 	wait:
 		for i, f := range acks {
@@ -191,15 +205,10 @@ func (c *Client) Publish(ctx context.Context, j *journal.Journal) (int, error) {
 				break wait
 			}
 			through = tail[i].Seq
-		}
-		if through > 0 {
-			if err := j.MarkShared(context.WithoutCancel(ctx), through); err != nil {
-				return n, err
-			}
-			n += int(through - tail[0].Seq + 1)
+			n++
 		}
 		if stop != nil {
-			return n, stop
+			return through, n, stop
 		}
 	}
 }

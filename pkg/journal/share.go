@@ -40,7 +40,7 @@ type ShareState struct {
 
 const (
 	shareStateQuery = `SELECT through, (SELECT coalesce(max(seq), 0) FROM records) FROM share_lane WHERE id = 1`
-	shareTailQuery  = `SELECT ` + recordColumns + `, upload, coalesce(depends_on, '') FROM records WHERE seq > (SELECT through FROM share_lane WHERE id = 1) ORDER BY seq LIMIT ?`
+	shareTailQuery  = `SELECT ` + recordColumns + `, upload, coalesce(depends_on, '') FROM records WHERE seq > max(?, (SELECT through FROM share_lane WHERE id = 1)) ORDER BY seq LIMIT ?`
 )
 
 // Share reports how far the share lane has gone.
@@ -68,12 +68,18 @@ func (j *Journal) Share(ctx context.Context) (ShareState, error) {
 
 // ShareTail returns up to max records of the share lane, oldest first.
 func (j *Journal) ShareTail(ctx context.Context, max int) ([]SharedRecord, error) {
+	return j.ShareTailAfter(ctx, 0, max)
+}
+
+// ShareTailAfter is ShareTail from after seq after, for a sharer that has
+// published further than the journal's mark says.
+func (j *Journal) ShareTailAfter(ctx context.Context, after int64, max int) ([]SharedRecord, error) {
 	if max <= 0 {
 		max = 100
 	}
 	var out []SharedRecord
 	err := j.read(ctx, "read the share lane", func(t *tx) error {
-		rows, err := t.QueryContext(ctx, shareTailQuery, max)
+		rows, err := t.QueryContext(ctx, shareTailQuery, after, max)
 		if err != nil {
 			return err
 		}
