@@ -8,14 +8,15 @@ import (
 	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
 
 // TestPeerPrescription (issue 19): a dispensing made here against a paper
-// prescription recorded at another counter, refused upstream, names that
-// counter where the pharmacist reviews it; the dispensing itself is this
-// counter's.
+// prescription recorded at another counter, refused upstream because that
+// counter voided it there, names that counter where the pharmacist
+// reviews it; the dispensing itself is this counter's.
 func TestPeerPrescription(t *testing.T) {
 	env := tuitest.New(t)
 	peer := env.Peer(t, "kassa-2")
@@ -38,7 +39,21 @@ func TestPeerPrescription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Drain(t) // the Prescription Centre does not know the paper prescription yet
+	// The other counter uploads its prescription, then voids it there as
+	// entered in error: this counter's dispensing, sent after, is refused
+	// upstream. (Sent before the prescription is upstream, it would wait
+	// for it: another counter's prescription is that counter's to send.)
+	pw := queue.New(peer.Journal, env.Client, nil, queue.Config{Owner: "tuitest-kassa-2", Now: env.Clock.Now, Rate: -1})
+	if _, err := pw.Drain(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.Recorder.Void(t.Context(), tuitest.PeerPharmacist, rc.Record.ID, "entered in error"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Drain(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	env.Drain(t)
 	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
 	items := m.Items()
 	if len(items) != 1 || items[0].Entry.RecordID != disp.Record.ID {
