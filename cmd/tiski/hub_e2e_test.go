@@ -164,3 +164,30 @@ func TestTwoCountersThroughHubServe(t *testing.T) {
 	seen("at a third counter after the restart")
 	refused("at a third counter after the restart")
 }
+
+// TestHubWarningSpeaksTheLanguage: a command that cannot reach its hub
+// says so on standard error in the language of the CLI's human output,
+// and goes on with what the journal holds (exit 0, its output intact).
+func TestHubWarningSpeaksTheLanguage(t *testing.T) {
+	for lang, want := range map[string]string{
+		"fi": "tiski: varoitus: apteekin keskitin:",
+		"sv": "tiski: varning: apotekets hubb:",
+		"en": "tiski: warning: the pharmacy's hub:",
+	} {
+		r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data"), env: []string{"TISKI_LANG=" + lang, "TISKI_HUB_URL=nats://127.0.0.1:1", "TISKI_TERMINAL=kassa-1"}}
+		cmd := exec.Command(tiskiBin, "journal", "export", "--counters", "all", "--format", "json", "--data", r.data)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), r.env...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: export without its hub: %v\n%s", lang, err, stderr.String())
+		}
+		if !strings.HasPrefix(stderr.String(), want) || !strings.Contains(stderr.String(), "nats://127.0.0.1:1") {
+			t.Errorf("%s: the warning reads %q, want it to start %q and name the hub", lang, stderr.String(), want)
+		}
+		if strings.TrimSpace(stdout.String()) != "[]" {
+			t.Errorf("%s: export printed %q, want the empty journal's []", lang, stdout.String())
+		}
+	}
+}

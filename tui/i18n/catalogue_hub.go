@@ -25,6 +25,9 @@ var hubCatalogue = map[Lang]map[Key]string{
 		CLIHubCounterKept:    "%s: täällä %d tietuetta, viimeisin saapui %s",
 		CLIHubNoCounters:     "ei muita kassoja",
 		CLIHubNotConfigured:  "ei määritetty (hub.url)",
+		CLIHubCatchUpWarning: "tiski: varoitus: apteekin keskitin: %s. Tämän kassan kirjaukset säilyvät täällä ja jaetaan, kun keskitin vastaa; muiden kassojen sen jälkeen kirjaamat voivat puuttua tästä.",
+		CLIHubShareWarning:   "tiski: varoitus: apteekin keskitin: %s. Kirjaus on tallessa täällä ja jaetaan muille kassoille, kun keskitin vastaa.",
+		CLIHubNoAnswer:       "se ei vastannut ajoissa",
 	},
 	SV: {
 		HubConnected:      "Hubb: ansluten, ej delade %d",
@@ -49,6 +52,9 @@ var hubCatalogue = map[Lang]map[Key]string{
 		CLIHubCounterKept:    "%s: %d poster här, den senaste kom %s",
 		CLIHubNoCounters:     "inga andra kassor",
 		CLIHubNotConfigured:  "inte konfigurerad (hub.url)",
+		CLIHubCatchUpWarning: "tiski: varning: apotekets hubb: %s. Den här kassans registreringar sparas här och delas när hubben svarar; det som de andra kassorna registrerat sedan dess kan saknas här.",
+		CLIHubShareWarning:   "tiski: varning: apotekets hubb: %s. Registreringen sparas här och delas med de andra kassorna när hubben svarar.",
+		CLIHubNoAnswer:       "den svarade inte i tid",
 	},
 	EN: {
 		HubConnected:      "Hub: connected, %d not shared",
@@ -73,5 +79,8 @@ var hubCatalogue = map[Lang]map[Key]string{
 		CLIHubCounterKept:    "%s: %d records here, the last received %s",
 		CLIHubNoCounters:     "no other counters",
 		CLIHubNotConfigured:  "not configured (hub.url)",
+		CLIHubCatchUpWarning: "tiski: warning: the pharmacy's hub: %s. This counter's records are kept here and shared when it answers; what the other counters recorded since may be missing from what follows.",
+		CLIHubShareWarning:   "tiski: warning: the pharmacy's hub: %s. The record is kept here and shared with the other counters when the hub answers.",
+		CLIHubNoAnswer:       "it did not answer in time",
 	},
 }

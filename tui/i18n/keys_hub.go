@@ -33,5 +33,10 @@ const (
 	CLIHubNoCounters
 	CLIHubNotConfigured
 
+	// Warnings of the commands that catch up with the hub first.
+	CLIHubCatchUpWarning // the hub could not be caught up with: %s why
+	CLIHubShareWarning   // a record just made could not be shared: %s why
+	CLIHubNoAnswer       // why, when the hub did not answer within the wait
+
 	hubEnd
 )

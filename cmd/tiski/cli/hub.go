@@ -14,6 +14,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 // catchUpWait bounds what a command waits for the hub before it goes on
@@ -74,11 +75,12 @@ func (f *Factory) hubCatchUp(ctx context.Context, j *journal.Journal) {
 			return
 		}
 	}
-	why := "it did not answer in time"
+	l := f.Lang()
+	why := l.T(i18n.CLIHubNoAnswer)
 	if err != nil {
 		why = strings.TrimSuffix(err.Error(), ".")
 	}
-	fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %s. This counter's records are kept here and shared when it answers; what the other counters recorded since may be missing from what follows.\n", why)
+	fmt.Fprintln(f.IO.ErrOut, l.T(i18n.CLIHubCatchUpWarning, why))
 	f.Logger().Warn("hub catch-up incomplete", "error", why)
 }
 
@@ -95,7 +97,7 @@ func (f *Factory) hubShare(ctx context.Context, j *journal.Journal) {
 		_, err = c.Publish(ctx, j)
 	}
 	if err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the pharmacy's hub: %s. The record is kept here and shared with the other counters when the hub answers.\n", strings.TrimSuffix(err.Error(), "."))
+		fmt.Fprintln(f.IO.ErrOut, f.Lang().T(i18n.CLIHubShareWarning, strings.TrimSuffix(err.Error(), ".")))
 	}
 }
 
