@@ -6,10 +6,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/tiski-rx/tiski/pkg/herd"
+	"github.com/tiski-rx/tiski/queue/herd"
 )
 
-// measureHerd runs the reconnect storm of DESIGN §10 (pkg/herd: real
+// measureHerd runs the reconnect storm of DESIGN §10 (queue/herd: real
 // queue.Workers over real journals against one simulator with a capacity,
 // on a simulated clock) with the client as shipped, full jitter: the peak
 // offered load against the capacity (≤ 1.5×), the drain against the least

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tiski-rx/tiski/pkg/herd"
 	"github.com/tiski-rx/tiski/queue"
+	"github.com/tiski-rx/tiski/queue/herd"
 )
 
 // DrillHerdOptions are the options of `tiski drill herd`.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tiski-rx/tiski/pkg/herd"
+	"github.com/tiski-rx/tiski/queue/herd"
 )
 
 func herdFactory() (*Factory, *bytes.Buffer, *bytes.Buffer) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tiski-rx/tiski/pkg/herd"
+	"github.com/tiski-rx/tiski/queue/herd"
 )
 
 // TestReconnectStorm runs the drill at a reduced scale in both modes and
