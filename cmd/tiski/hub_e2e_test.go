@@ -112,15 +112,7 @@ func exported(t *testing.T, r tiskiRun) []map[string]any {
 func TestTwoCountersThroughHubServe(t *testing.T) {
 	addr := freeAddr(t)
 	h := startHubProcess(t, addr, filepath.Join(t.TempDir(), "hub"))
-	env := func(name string) []string {
-		return []string{"TISKI_PIN=4711", "TISKI_HUB_URL=nats://" + addr, "TISKI_TERMINAL=" + name}
-	}
-	a := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "a"), env: env("kassa-1")}
-	b := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "b"), env: env("kassa-2")}
-	for _, r := range []tiskiRun{a, b} {
-		writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
-		r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
-	}
+	a, b := counterRun(t, "kassa-1", "nats://"+addr, ""), counterRun(t, "kassa-2", "nats://"+addr, "")
 	const paper, paperDisp = "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a10", "5d0c8a52-2f4e-4b7a-9a57-0c3e1b6f2a11"
 	a.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 
@@ -155,9 +147,7 @@ func TestTwoCountersThroughHubServe(t *testing.T) {
 	h.kill()
 	h.start()
 	// A new counter data folder sees everything from the restarted hub.
-	c := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "c"), env: env("takahuone")}
-	writeConfig(t, c.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
-	c.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	c := counterRun(t, "takahuone", "nats://"+addr, "")
 	seen("after the hub was killed and restarted")
 	refused("after the hub was killed and restarted")
 	b = c

@@ -14,15 +14,7 @@ import (
 func TestHubStatusAndDoctor(t *testing.T) {
 	addr := freeAddr(t)
 	h := startHubProcess(t, addr, filepath.Join(t.TempDir(), "hub"))
-	env := func(name string) []string {
-		return []string{"TISKI_PIN=4711", "TISKI_HUB_URL=nats://" + addr, "TISKI_TERMINAL=" + name}
-	}
-	a := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "a"), env: env("kassa-1")}
-	b := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "b"), env: env("kassa-2")}
-	for _, r := range []tiskiRun{a, b} {
-		writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
-		r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
-	}
+	a, b := counterRun(t, "kassa-1", "nats://"+addr, ""), counterRun(t, "kassa-2", "nats://"+addr, "")
 	a.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 
 	// B has not read from the hub yet.

@@ -33,15 +33,7 @@ func syncStatusJSON(t *testing.T, r tiskiRun) map[string]any {
 func TestSyncStatusHub(t *testing.T) {
 	addr := freeAddr(t)
 	h := startHubProcess(t, addr, filepath.Join(t.TempDir(), "hub"))
-	env := func(name string) []string {
-		return []string{"TISKI_PIN=4711", "TISKI_HUB_URL=nats://" + addr, "TISKI_TERMINAL=" + name}
-	}
-	a := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "a"), env: env("kassa-1")}
-	b := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "b"), env: env("kassa-2")}
-	for _, r := range []tiskiRun{a, b} {
-		writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
-		r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
-	}
+	a, b := counterRun(t, "kassa-1", "nats://"+addr, ""), counterRun(t, "kassa-2", "nats://"+addr, "")
 	a.ok("", "mode", "fault", "--reason", "the network of counter 1 is down")
 	a.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 	if hub := syncStatusJSON(t, a)["hub"].(map[string]any); hub["unshared"].(float64) != 0 || hub["reachable"] != true {

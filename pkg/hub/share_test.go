@@ -90,29 +90,7 @@ func TestThreeCountersShareOneHub(t *testing.T) {
 		}
 	}
 	want := before + during
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok := true
-		for _, k := range ks {
-			p := k.peers(t)
-			for _, o := range ks {
-				if o != k && len(p[o.name]) != want {
-					ok = false
-				}
-			}
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			for _, k := range ks {
-				p := k.peers(t)
-				t.Errorf("%s holds %d/%d/%d", k.name, len(p["kassa-1"]), len(p["kassa-2"]), len(p["takahuone"]))
-			}
-			t.Fatalf("records did not reach every counter within 20 s (want %d of each other counter)", want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitShared(t, ks, want, 20*time.Second)
 	cancel()
 	for range ks {
 		<-done
