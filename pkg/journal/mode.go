@@ -77,7 +77,9 @@ func modeStateOf(seq int64, tm, body string) (rx.ModeState, error) {
 //   - a change whose From is not the mode in force is refused: its maker
 //     decided on a mode that has changed since it read it (a probe's result
 //     landing after a pharmacist's override and its release, or after
-//     another process's change);
+//     another process's change); a manual change may leave From empty to
+//     take whatever mode is in force, and a release may leave To empty to
+//     keep it;
 //   - an automatic change (c.Manual false) is ignored while a manual
 //     override holds;
 //   - a change that leaves the mode and the override as they are writes
@@ -90,10 +92,16 @@ func modeStateOf(seq int64, tm, body string) (rx.ModeState, error) {
 // caller why (st.Mode != c.From: refused), and a caller whose intent does
 // not depend on the old mode may try again from st.Mode.
 func (j *Journal) ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState, bool, error) {
-	if !c.To.Valid() {
+	// A person's change (tiski mode fault|auto) holds whatever mode it
+	// finds: it may leave From empty, and a release may leave To empty to
+	// keep the mode. The read and the write share one transaction, so the
+	// record still names the mode it really left.
+	anyFrom := c.Manual && c.From == ""
+	keepTo := c.Manual && !c.Override && c.To == ""
+	if !keepTo && !c.To.Valid() {
 		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "Unknown mode %q.", c.To)
 	}
-	if !c.From.Valid() {
+	if !anyFrom && !c.From.Valid() {
 		return rx.ModeState{}, false, rx.Errorf(rx.EINVALID, "A mode change must name the mode it expects to leave (not %q).", c.From)
 	}
 	if c.Cause == "" {
@@ -108,6 +116,12 @@ func (j *Journal) ChangeMode(ctx context.Context, c rx.ModeChange) (rx.ModeState
 		}
 		st = cur
 		override := c.Manual && c.Override
+		if anyFrom {
+			c.From = cur.Mode
+		}
+		if keepTo {
+			c.To = cur.Mode
+		}
 		if cur.Mode != c.From || (!c.Manual && cur.Override) || (cur.Mode == c.To && cur.Override == override) {
 			return nil
 		}

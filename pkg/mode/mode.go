@@ -462,35 +462,16 @@ func Force(ctx context.Context, store Store, reason, by string) (rx.ModeState, e
 	if err := v.Err(); err != nil {
 		return rx.ModeState{}, err
 	}
-	cur, err := store.Mode(ctx)
+	// A person's word holds whatever mode it finds: the journal reads the
+	// mode in force and writes the change in one transaction, so no probe
+	// can slip in between, and the record names the mode it really left.
+	st, _, err := store.ChangeMode(ctx, rx.ModeChange{
+		To: rx.ModeFault, Cause: "manual: " + reason + " (by " + by + ")", Manual: true, Override: true, By: by,
+	})
 	if err != nil {
 		return rx.ModeState{}, fmt.Errorf("force fault mode: %w", err)
 	}
-	// A person's word holds whatever mode it finds: when the mode changed
-	// between the read and the write (the journal refused), try again from
-	// the mode now in force. The record then names the mode it really left.
-	for range casTries {
-		st, _, err := store.ChangeMode(ctx, rx.ModeChange{
-			From: cur.Mode, To: rx.ModeFault, Cause: "manual: " + reason + " (by " + by + ")", Manual: true, Override: true, By: by,
-		})
-		if err != nil {
-			return rx.ModeState{}, fmt.Errorf("force fault mode: %w", err)
-		}
-		if st.Mode == rx.ModeFault && st.Override {
-			return st, nil
-		}
-		cur = st
-	}
-	return rx.ModeState{}, errModeBusy("force fault mode")
-}
-
-// casTries bounds how often Force and Auto try again when the mode changes
-// under them. Each try that fails means another change was written in
-// between; the probes write at most a few a second, so a handful suffices.
-const casTries = 10
-
-func errModeBusy(what string) error {
-	return rx.Errorf(rx.EUNAVAILABLE, "Could not %s: the mode kept changing. Try again.", what)
+	return st, nil
 }
 
 // Auto releases a manual override and returns the mode to the probes. The
@@ -502,27 +483,13 @@ func Auto(ctx context.Context, store Store, by string) (rx.ModeState, error) {
 	if by == "" {
 		return rx.ModeState{}, rx.Errorf(rx.EINVALID, "Name the person returning the counter to automatic mode.")
 	}
-	cur, err := store.Mode(ctx)
+	// The release keeps the mode it finds, read and written in one
+	// transaction; without an override it writes nothing.
+	st, _, err := store.ChangeMode(ctx, rx.ModeChange{
+		Cause: "manual: automatic mode (by " + by + ")", Manual: true, By: by,
+	})
 	if err != nil {
 		return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
 	}
-	// The release keeps the mode it finds. When another change landed
-	// between the read and the write, look again: released already, or
-	// held in another mode.
-	for range casTries {
-		if !cur.Override {
-			return cur, nil
-		}
-		st, changed, err := store.ChangeMode(ctx, rx.ModeChange{
-			From: cur.Mode, To: cur.Mode, Cause: "manual: automatic mode (by " + by + ")", Manual: true, By: by,
-		})
-		if err != nil {
-			return rx.ModeState{}, fmt.Errorf("return to automatic mode: %w", err)
-		}
-		if changed {
-			return st, nil
-		}
-		cur = st
-	}
-	return rx.ModeState{}, errModeBusy("return to automatic mode")
+	return st, nil
 }

@@ -34,8 +34,8 @@ type ModeState struct {
 // since changed is never written. An automatic change (Manual false) is also
 // ignored while a manual override holds.
 type ModeChange struct {
-	From     Mode   `json:"from"` // the mode the maker read and expects to leave
-	To       Mode   `json:"to"`
+	From     Mode   `json:"from"` // the mode the maker read and expects to leave; for a manual change, empty: whatever mode is in force
+	To       Mode   `json:"to"`   // for a manual release (Manual, not Override), empty: keep the mode in force
 	Cause    string `json:"cause"`
 	Manual   bool   `json:"manual"`       // made by a person: tiski mode fault|auto
 	Override bool   `json:"override"`     // the new state holds until a manual change clears it
