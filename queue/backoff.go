@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -47,60 +46,6 @@ func jitter(ceiling time.Duration) time.Duration {
 		return 0
 	}
 	return time.Duration(rand.Int64N(int64(ceiling))) + 1
-}
-
-// tokenBucket limits the requests one Worker makes: Rate a second, with
-// bursts of Burst. A server's 429 with Retry-After holds it (hold), so the
-// whole client slows down, not only the throttled record.
-type tokenBucket struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	rate   float64 // tokens a second; 0: unlimited
-	burst  float64
-	tokens float64
-	last   time.Time
-	hold   time.Time // no request before this
-}
-
-func newTokenBucket(rate float64, burst int, now func() time.Time) *tokenBucket {
-	if burst < 1 {
-		burst = 1
-	}
-	return &tokenBucket{now: now, rate: rate, burst: float64(burst), tokens: float64(burst), last: now()}
-}
-
-// reserve takes a token and returns how long to wait before using it. A
-// token may be taken ahead (the balance goes negative), so waiters queue in
-// the order they asked.
-func (b *tokenBucket) reserve() time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := b.now()
-	var wait time.Duration
-	if b.hold.After(now) {
-		wait = b.hold.Sub(now)
-	}
-	if b.rate <= 0 {
-		return wait
-	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(b.burst, b.tokens+el*b.rate)
-		b.last = now
-	}
-	b.tokens--
-	if b.tokens < 0 {
-		wait = max(wait, time.Duration(-b.tokens/b.rate*float64(time.Second)))
-	}
-	return wait
-}
-
-// holdUntil stops every request until t.
-func (b *tokenBucket) holdUntil(t time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if t.After(b.hold) {
-		b.hold = t
-	}
 }
 
 // wait blocks until the next request may go, or ctx ends.

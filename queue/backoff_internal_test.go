@@ -68,3 +68,144 @@ func TestTokenBucket(t *testing.T) {
 		}
 	})
 }
+
+// TestPacing follows the adaptive token bucket (pace.go) on a clock of its
+// own: a slow start after a wake, growth only while the client has more to
+// send, the plain limit again at the configured rate, the cut and hold of
+// a 429, the creep after it without a hint and the server's hint (room)
+// deciding the growth when it gives one.
+func TestPacing(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	b := newTokenBucket(20, 4, clock)
+	near := func(what string, got, want float64) {
+		t.Helper()
+		if got < want*0.999 || got > want*1.001 {
+			t.Fatalf("%s: rate %.3f a second, want %.3f", what, got, want)
+		}
+	}
+	// send sends one request at the rate and answers it.
+	send := func(room float64, hinted bool) {
+		if d := b.reserve(); d > 0 {
+			now = now.Add(d)
+		}
+		b.answered(room, hinted)
+	}
+
+	b.restart(1)
+	if d := b.reserve(); d != 0 {
+		t.Fatalf("the first request after a wake waits %s, want none", d)
+	}
+	if d := b.reserve(); d != time.Second {
+		t.Fatalf("the second request after a wake waits %s, want 1s (the wake rate)", d)
+	}
+	now = now.Add(time.Second)
+	b.answered(0, false)
+	near("after an answer at the rate", b.current(), 1+paceSlow)
+
+	// Idle: not limited by the rate, so it does not grow.
+	now = now.Add(10 * time.Second)
+	b.answered(0, false)
+	near("after an idle spell", b.current(), 1+paceSlow)
+
+	// Sending at the rate: the slow start grows it answer by answer, up to
+	// the limit, where the bucket is a plain limit again.
+	for i := 0; b.adaptive; i++ {
+		if i > 20 {
+			t.Fatalf("after %d answers the slow start is at %.2f a second, not at the limit", i, b.current())
+		}
+		send(0, false)
+	}
+	near("after the slow start", b.current(), 20)
+
+	// A 429 cuts to β of the rate and holds until its Retry-After.
+	hold := now.Add(1500 * time.Millisecond)
+	b.throttled(hold)
+	near("after a 429", b.current(), paceBeta*20)
+	if d := b.reserve(); d != 1500*time.Millisecond {
+		t.Fatalf("the request after a 429 waits %s, want the hold, 1.5s", d)
+	}
+	if d := b.reserve(); (d - 1500*time.Millisecond - time.Second/14).Abs() > time.Microsecond {
+		t.Fatalf("the second request after a 429 waits %s, want the hold and a token at 14 a second", d)
+	}
+	// A second 429, to a request sent before the cut, cuts no further.
+	b.throttled(now.Add(time.Second))
+	near("after a second 429 within the hold", b.current(), paceBeta*20)
+	now = hold.Add(time.Second / 14)
+
+	// Without a hint the rate creeps after a cut, and speeds up the longer
+	// no 429 comes.
+	r0 := b.current()
+	send(0, false)
+	early := b.current()/r0 - 1
+	if early <= 0 || early >= paceSlow/10 {
+		t.Fatalf("just after the cut an answer grows the rate by %.4f, want a creep (above 0, below %.3f)", early, paceSlow/10)
+	}
+	now = now.Add(30 * time.Second)
+	r1 := b.current()
+	for b.reserve() == 0 { // more to send than the rate lets through
+	}
+	send(0, false)
+	if late := b.current()/r1 - 1; late <= 2*early {
+		t.Fatalf("30 s after the cut an answer grows the rate by %.4f, want more than twice the %.4f of just after it", late, early)
+	}
+
+	// With a hint, the client steers toward leaving the server a little
+	// room (paceTarget), a second's step at a time: at the target it
+	// keeps its rate, with more room it grows, with none it shrinks, even
+	// when it is not sending at its rate.
+	for range 3 {
+		b.throttled(now)
+	}
+	r2 := b.current()
+	step := func(room float64) float64 {
+		return min(paceMaxStep, max(paceMinStep, 1+paceGain*(room-paceTarget)))
+	}
+	for b.reserve() == 0 {
+	}
+	now = now.Add(time.Second)
+	b.answered(paceTarget, true)
+	near("a second's answer at the target room", b.current(), r2)
+	for b.reserve() == 0 {
+	}
+	now = now.Add(time.Second)
+	b.answered(1, true)
+	near("a second's answer from an idle server", b.current(), r2*step(1))
+	r3 := b.current()
+	now = now.Add(time.Second)
+	b.answered(0, true)
+	near("a second's answer from a full server", b.current(), r3*step(0))
+	if step(0) >= 1 || step(1) <= 1.5 {
+		t.Fatalf("steps %.3f (full) and %.3f (idle): want a cut and at least half again", step(0), step(1))
+	}
+
+	// After a wake, the first answer says how busy the server is: an
+	// idle one lets the client start at paceBoost times the wake rate, a
+	// busy one keeps it at the wake rate.
+	b.restart(0.25)
+	b.reserve()
+	b.answered(1, true)
+	near("the first answer after a wake, from an idle server", b.current(), 0.25*paceBoost)
+	b.restart(0.25)
+	b.reserve()
+	b.answered(0, true)
+	near("the first answer after a wake, from a busy server", b.current(), 0.25)
+
+	// Repeated 429s do not take the rate below the floor.
+	for range 50 {
+		b.throttled(now)
+	}
+	near("after 50 cuts", b.current(), paceMinRate)
+
+	// An unlimited client (Rate negative) is never paced: a 429 holds it,
+	// and nothing else.
+	u := newTokenBucket(0, 1, clock)
+	u.restart(1)
+	u.throttled(now.Add(time.Second))
+	if r := u.current(); r != 0 {
+		t.Fatalf("an unlimited client paced at %.2f a second", r)
+	}
+	if d := u.reserve(); d != time.Second {
+		t.Fatalf("an unlimited client after a 429 waits %s, want the hold", d)
+	}
+}

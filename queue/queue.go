@@ -11,13 +11,11 @@
 package queue
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -77,8 +75,11 @@ const (
 	DefaultDuplicateWindow = 7 * 24 * time.Hour
 	DefaultPollInterval    = time.Second
 	DefaultWakeJitter      = time.Second
-	DefaultWakeSpread      = 4 * time.Minute
 )
+
+// DefaultWakeRate is the rate of the slow start after a wake, requests a
+// second (pace.go).
+var DefaultWakeRate = 0.25
 
 // Config configures a Worker. The zero value gives the defaults.
 type Config struct {
@@ -107,7 +108,7 @@ type Config struct {
 	// this of an e-prescription with the same ATC code and prescriber is a
 	// possible duplicate. Default 7 days.
 	DuplicateWindow time.Duration
-	// PollInterval is how often an idle Worker looks for records another
+	// PollInterval is how often, on average, an idle Worker looks for records another
 	// process added (Kick wakes it at once in this one). Default 1 s.
 	PollInterval time.Duration
 	// NoJitter turns full jitter off: a retry waits its whole backoff
@@ -115,15 +116,16 @@ type Config struct {
 	// naive client that the reconnect-storm drill compares with (tiski
 	// drill herd --jitter none); a counter never sets it.
 	NoJitter bool
-	// WakeJitter and WakeSpread shape Wake under full jitter. The oldest
-	// record waiting out a backoff becomes due at a random moment within
-	// WakeJitter, so the first upload after a recovery starts at once
-	// (DESIGN §10); each of the others at a random moment within
-	// WakeSpread, or at its own retry time when that comes sooner. So 830
-	// pharmacies recovering together do not send their backlogs in the
-	// same second. Defaults 1 s and 4 min.
+	// WakeJitter and WakeRate shape Wake under full jitter. The first
+	// upload after a recovery starts at a random moment within WakeJitter
+	// (DESIGN §10: within 2 s of the successful probe), and the backlog
+	// follows at WakeRate a second, doubling every second while nothing
+	// is throttled, up to Rate (a slow start, pace.go). So 830 pharmacies
+	// recovering together reach the server's capacity together instead of
+	// sending their backlogs in the same second, and a lone counter is
+	// back at its full rate within seconds. Defaults 1 s and 1 a second.
 	WakeJitter time.Duration
-	WakeSpread time.Duration
+	WakeRate   float64
 	// Now and After are the clock. Defaults time.Now and time.After.
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
@@ -156,11 +158,9 @@ type Worker struct {
 	log      *slog.Logger
 	bucket   *tokenBucket
 	kick     chan struct{}
-	requeue  requeuer // the store's, when it has one
 
 	mu     sync.Mutex
 	floors map[string]time.Time // Retry-After floors by record, for records woken early
-	wakes  []wakeAt             // records Wake brings forward, soonest first
 	woken  map[string]int       // attempts of each record at its Wake: its backoff starts again from there
 	logs   map[string]*logState // throttled log lines by key
 	stats  Summary              // outcomes of the current Drain or Run
@@ -205,8 +205,8 @@ func New(store Store, c Centre, reporter Reporter, cfg Config) *Worker {
 	if cfg.WakeJitter <= 0 {
 		cfg.WakeJitter = DefaultWakeJitter
 	}
-	if cfg.WakeSpread <= 0 {
-		cfg.WakeSpread = DefaultWakeSpread
+	if cfg.WakeRate <= 0 {
+		cfg.WakeRate = DefaultWakeRate
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -221,9 +221,8 @@ func New(store Store, c Centre, reporter Reporter, cfg Config) *Worker {
 	if rate < 0 {
 		rate = 0
 	}
-	rq, _ := store.(requeuer)
 	return &Worker{
-		store: store, centre: c, reporter: reporter, cfg: cfg, log: cfg.Logger, requeue: rq,
+		store: store, centre: c, reporter: reporter, cfg: cfg, log: cfg.Logger,
 		bucket: newTokenBucket(rate, cfg.Burst, cfg.Now),
 		kick:   make(chan struct{}, 1),
 		floors: map[string]time.Time{},
@@ -249,13 +248,14 @@ func (w *Worker) Kick() {
 // within 2 s of a successful probe (DESIGN §10). A record whose server
 // stated a Retry-After still waits for it.
 //
-// Under full jitter the oldest record becomes due within WakeJitter and
-// each of the others within WakeSpread (or at its own retry time, if
-// sooner), at random: a backlog is not sent in one burst by every
-// pharmacy at the moment the Prescription Centre comes back. With
-// NoJitter, or a Store that cannot requeue a single record, every retry is
-// due at once. Either way the backoff of a woken record starts again:
-// failures during the outage say nothing about the load after it.
+// Under full jitter the first upload waits a random moment within
+// WakeJitter and the backlog follows in a slow start from WakeRate (see
+// pace.go): a backlog is not sent in one burst by every pharmacy at the
+// moment the Prescription Centre comes back, yet it drains at what the
+// server takes, not at what a fixed schedule allows. With NoJitter (the
+// naive client) every retry goes at once at the full rate. Either way the
+// backoff of a woken record starts again: failures during the outage say
+// nothing about the load after it.
 func (w *Worker) Wake(ctx context.Context) error {
 	waiting, err := w.store.OutboxList(ctx, journal.OutboxRetry)
 	if err != nil {
@@ -267,70 +267,13 @@ func (w *Worker) Wake(ctx context.Context) error {
 		w.woken[e.RecordID] = e.Attempts
 	}
 	w.mu.Unlock()
-	if w.cfg.NoJitter || w.requeue == nil {
-		_, err := w.store.WakeRetries(ctx)
-		w.Kick()
-		return err
+	if !w.cfg.NoJitter {
+		w.bucket.restart(w.cfg.WakeRate)
+		w.bucket.holdUntil(w.cfg.Now().Add(jitter(w.cfg.WakeJitter)))
 	}
-	now := w.cfg.Now()
-	slices.SortFunc(waiting, func(a, b journal.OutboxEntry) int { return cmp.Compare(a.Seq, b.Seq) })
-	var wakes []wakeAt
-	w.mu.Lock()
-	for i, e := range waiting {
-		window := w.cfg.WakeSpread
-		if i == 0 {
-			window = w.cfg.WakeJitter
-		}
-		at := now.Add(jitter(window))
-		if f := w.floors[e.RecordID]; f.After(at) {
-			at = f
-		}
-		if at.Before(e.NextAttempt) {
-			wakes = append(wakes, wakeAt{id: e.RecordID, at: at})
-		}
-	}
-	slices.SortFunc(wakes, func(a, b wakeAt) int { return a.at.Compare(b.at) })
-	w.wakes = wakes
-	w.mu.Unlock()
+	_, err = w.store.WakeRetries(ctx)
 	w.Kick()
-	return nil
-}
-
-// requeuer makes one waiting record due now. *journal.Journal has it.
-type requeuer interface {
-	Requeue(ctx context.Context, id string) error
-}
-
-// wakeAt is a record that Wake brings forward, and when.
-type wakeAt struct {
-	id string
-	at time.Time
-}
-
-// requeueDue makes the records whose Wake time has come due now, and
-// returns when the next one comes (zero when none is left).
-func (w *Worker) requeueDue(ctx context.Context) time.Time {
-	now := w.cfg.Now()
-	w.mu.Lock()
-	n := 0
-	for n < len(w.wakes) && !w.wakes[n].at.After(now) {
-		n++
-	}
-	due := w.wakes[:n:n]
-	w.wakes = w.wakes[n:]
-	var next time.Time
-	if len(w.wakes) > 0 {
-		next = w.wakes[0].at
-	}
-	w.mu.Unlock()
-	for _, wk := range due {
-		// A record sent, settled or already due meanwhile is refused
-		// (rx.ECONFLICT) or left as it is: nothing to bring forward.
-		if err := w.requeue.Requeue(ctx, wk.id); err != nil && rx.ErrorCode(err) != rx.ECONFLICT && rx.ErrorCode(err) != rx.ENOTFOUND && ctx.Err() == nil {
-			w.fail("wake", fmt.Errorf("requeue %s: %w", wk.id, err))
-		}
-	}
-	return next
+	return err
 }
 
 // FollowMode calls Wake whenever the mode goes RECOVERING, until ctx ends
@@ -433,7 +376,6 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			}
 			return w.summary(), ctx.Err()
 		}
-		nextWake := w.requeueDue(ctx)
 		// Lease ahead, in batches: a slot freed is refilled without a
 		// journal transaction, and one lease serves many uploads. The
 		// entries wait in memory well within their lease.
@@ -470,7 +412,10 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			continue
 		}
 		// Nothing in flight and nothing due.
-		wait := w.cfg.PollInterval
+		// Polls are jittered about PollInterval: senders started together
+		// (the counters of a pharmacy after a power cut, the herd) do not
+		// look, and send what came due, in step.
+		wait := w.cfg.PollInterval/2 + jitter(w.cfg.PollInterval)
 		if !leaseFailed && m != runForever {
 			if m == drainOnce {
 				err := w.fillLeft(ctx)
@@ -484,9 +429,6 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			if err == nil && !next.IsZero() {
 				wait = min(wait, max(next.Sub(w.cfg.Now()), time.Millisecond))
 			}
-		}
-		if !nextWake.IsZero() {
-			wait = min(wait, max(nextWake.Sub(w.cfg.Now()), time.Millisecond))
 		}
 		select {
 		case <-w.kick:

@@ -183,10 +183,49 @@ func call[T any](ctx context.Context, w *Worker, fn func(context.Context) (T, er
 	if w.reporter != nil {
 		w.reporter.Report(err)
 	}
+	w.pace(err)
 	if err == nil {
 		w.ok("upload")
 	}
 	return v, err
+}
+
+// roomHinter is a Centre that passes on the server's rate-limit hint
+// (*centre.Client: the RateLimit header fields).
+type roomHinter interface {
+	Room() (float64, bool)
+}
+
+// pace tells the token bucket what the server said (pace.go): a 429 cuts
+// the rate and holds every request for its Retry-After, with a jitter on
+// top so that clients throttled in the same second do not come back in
+// step; any other answer lets the rate grow. A call that got no answer
+// (refused, timed out) says nothing about the server's capacity.
+func (w *Worker) pace(err error) {
+	var room float64
+	hinted := false
+	if h, ok := w.centre.(roomHinter); ok {
+		room, hinted = h.Room()
+	}
+	if err == nil {
+		w.bucket.answered(room, hinted)
+		return
+	}
+	ce, ok := centreError(err)
+	if !ok || ce.Status == 0 {
+		return
+	}
+	if ce.Status != http.StatusTooManyRequests {
+		w.bucket.answered(room, hinted)
+		return
+	}
+	hold := w.cfg.Now().Add(ce.RetryAfter)
+	if w.cfg.NoJitter {
+		// The naive client waits the server's floor and no more.
+		w.bucket.holdUntil(hold)
+		return
+	}
+	w.bucket.throttled(hold.Add(jitter(max(ce.RetryAfter, time.Second))))
 }
 
 func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec journal.Record, res resolved) {
@@ -668,19 +707,21 @@ func (w *Worker) backoff(ctx context.Context, es []journal.OutboxEntry, err erro
 	var floor time.Time
 	if ce, ok := centreError(err); ok && ce.RetryAfter > 0 {
 		floor = now.Add(ce.RetryAfter)
-		hold := floor
-		if w.cfg.NoJitter {
+		switch {
+		case w.cfg.NoJitter:
 			wait = max(wait, ce.RetryAfter)
-		} else {
-			// The jitter goes on top of the floor: every client throttled
-			// in the same second is told the same Retry-After, and would
-			// otherwise all come back at the same moment.
+		case ce.Status == http.StatusTooManyRequests:
+			// Throttled: the record is not at fault, the rate is. The
+			// token bucket was cut and holds the whole client (pace), so
+			// the record goes again after the floor, with a jitter of up
+			// to as much again, and waits its turn in the bucket; a
+			// backoff of its own would leave the server idle later.
+			wait = ce.RetryAfter + jitter(max(ce.RetryAfter, time.Second))
+		default:
+			// The jitter goes on top of the floor: every client told the
+			// same Retry-After would otherwise all come back at the same
+			// moment.
 			wait += ce.RetryAfter
-			hold = hold.Add(jitter(ce.RetryAfter))
-		}
-		if ce.Status == http.StatusTooManyRequests {
-			// Throttled: the whole client slows down, not only this record.
-			w.bucket.holdUntil(hold)
 		}
 	}
 	next := now.Add(wait)

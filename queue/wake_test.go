@@ -65,49 +65,80 @@ func (e *env) countState(recs []journal.Record, state journal.OutboxState) int {
 	return n
 }
 
-// TestWakeSpreadsTheBacklog: under full jitter, Wake makes the oldest
-// waiting record due within WakeJitter and spreads the others over
-// WakeSpread, instead of sending the whole backlog at once; with NoJitter
-// every retry is due at once.
-func TestWakeSpreadsTheBacklog(t *testing.T) {
+// jumpingClock is a Worker clock whose After moves it at once: the
+// Worker's waits take no real time, and its uploads none of the clock's.
+// For one goroutine waiting at a time (Concurrency 1).
+type jumpingClock struct{ manualClock }
+
+func (c *jumpingClock) After(d time.Duration) <-chan time.Time {
+	c.advance(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.Now()
+	return ch
+}
+
+// TestWakePacesTheBacklog: under full jitter, Wake makes the whole backlog
+// due but sends it in a slow start (pace.go): the first record within
+// WakeJitter, the second a second later (WakeRate 1), then faster, so a
+// backlog is neither sent in one burst nor left to a long schedule. With
+// NoJitter every record goes at once.
+func TestWakePacesTheBacklog(t *testing.T) {
 	t.Parallel()
 	const n = 20
-	t.Run("full jitter", func(t *testing.T) {
-		t.Parallel()
-		e := newEnv(t)
-		recs := e.backlog(n, 3)
-		clock := &manualClock{now: time.Now()}
-		cfg := fastConfig()
-		cfg.Now = clock.Now
+	drain := func(t *testing.T, e *env, cfg queue.Config) []time.Duration {
+		clock := &jumpingClock{manualClock{now: time.Now()}}
+		start := clock.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		cfg.Concurrency, cfg.Now, cfg.After = 1, clock.Now, clock.After
+		cfg.OnOutcome = func(o queue.Outcome) {
+			mu.Lock()
+			defer mu.Unlock()
+			if o.State == journal.OutboxDone {
+				at = append(at, clock.Now().Sub(start))
+			}
+		}
 		cfg.InitialInterval, cfg.MaxInterval = time.Hour, time.Hour
-		cfg.WakeJitter, cfg.WakeSpread = time.Millisecond, 50*time.Minute
 		w := e.worker(e.client("", 0), cfg)
 		if err := w.Wake(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		// Before any wake time nothing is due.
-		if s, err := w.Drain(e.ctx, true); err != nil || s.Uploaded != 0 {
-			t.Fatalf("drain before the first wake time: %+v %v", s, err)
+		if s, err := w.Drain(e.ctx, false); err != nil || s.Uploaded != n {
+			t.Fatalf("drain after the wake: %+v %v, want all %d", s, err, n)
 		}
-		clock.advance(time.Millisecond)
-		if s, err := w.Drain(e.ctx, true); err != nil || s.Uploaded != 1 {
-			t.Fatalf("drain within WakeJitter: %+v %v, want the oldest record alone", s, err)
+		mu.Lock()
+		defer mu.Unlock()
+		return at
+	}
+	t.Run("full jitter", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		recs := e.backlog(n, 3)
+		cfg := fastConfig()
+		cfg.Rate, cfg.Burst, cfg.WakeRate, cfg.WakeJitter = 100, 10, 1, 500*time.Millisecond
+		at := drain(t, e, cfg)
+		e.check(recs, map[string]queue.ConflictKind{})
+		if at[0] > 500*time.Millisecond {
+			t.Errorf("the first record went %s after the wake, want within WakeJitter (500ms)", at[0])
 		}
-		e.wantState(recs[0], journal.OutboxDone, "")
-		// Halfway through the spread, about half of the rest; the chance
-		// that none or all of 19 fall in one half is 2 in 2^19.
-		clock.advance(25 * time.Minute)
-		s, err := w.Drain(e.ctx, true)
-		if err != nil || s.Uploaded == 0 || s.Uploaded == n-1 {
-			t.Fatalf("drain halfway through the spread: %+v %v, want some of the rest and not all", s, err)
+		if gap := at[1] - at[0]; gap < 900*time.Millisecond {
+			t.Errorf("the second record went %s after the first, want about a second (WakeRate 1)", gap)
 		}
-		clock.advance(25 * time.Minute)
-		if _, err := w.Drain(e.ctx, true); err != nil {
-			t.Fatal(err)
+		inFirst := 0
+		for _, d := range at {
+			if d < at[0]+time.Second {
+				inFirst++
+			}
 		}
-		if done := e.countState(recs, journal.OutboxDone); done != n {
-			t.Fatalf("%d of %d done after the spread (the backoff alone would wait an hour)", done, n)
+		if inFirst > 1 {
+			t.Errorf("%d records in the first second after the wake, want a slow start", inFirst)
 		}
+		// Doubling every second: 1, 2, 4, 8, 16 a second sends 20 within
+		// about 5 seconds; the backoff alone would wait an hour.
+		if last := at[len(at)-1]; last > 8*time.Second {
+			t.Errorf("the backlog took %s to send after the wake, want the slow start to reach speed within seconds", last)
+		}
+		t.Logf("sent at %v", at)
 	})
 	t.Run("no jitter", func(t *testing.T) {
 		t.Parallel()
@@ -115,27 +146,23 @@ func TestWakeSpreadsTheBacklog(t *testing.T) {
 		recs := e.backlog(n, 3)
 		cfg := fastConfig()
 		cfg.NoJitter = true
-		cfg.InitialInterval, cfg.MaxInterval = time.Hour, time.Hour
-		w := e.worker(e.client("", 0), cfg)
-		if err := w.Wake(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		if s, err := w.Drain(e.ctx, true); err != nil || s.Uploaded != n {
-			t.Fatalf("drain after the wake: %+v %v, want all %d at once", s, err, n)
-		}
+		at := drain(t, e, cfg)
 		e.check(recs, map[string]queue.ConflictKind{})
+		if last := at[len(at)-1]; last != 0 {
+			t.Errorf("the naive client's last record went %s after the wake, want all at once", last)
+		}
 	})
 }
 
 // TestWakeRestartsTheBackoff: a record that failed twenty times during an
-// outage and is throttled right after the recovery waits the Retry-After
-// and a jitter below its first ceiling, not below the ceiling its outage
-// attempts grew (here over an hour).
+// outage and fails again right after the recovery (503, Retry-After 1)
+// waits the Retry-After and a jitter below its first ceiling, not below
+// the ceiling its outage attempts grew (here over an hour).
 func TestWakeRestartsTheBackoff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	recs := e.backlog(1, 20)
-	if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultThrottle, Seconds: 1}); err != nil {
+	if err := e.sim.SetFault(centresim.Fault{Kind: centresim.FaultFlaky, Ratio: 1}); err != nil {
 		t.Fatal(err)
 	}
 	clock := &manualClock{now: time.Now()}
@@ -149,10 +176,10 @@ func TestWakeRestartsTheBackoff(t *testing.T) {
 	}
 	clock.advance(time.Millisecond)
 	if s, err := w.Drain(e.ctx, true); err != nil || s.Retries != 1 {
-		t.Fatalf("drain against a throttle: %+v %v, want one retry", s, err)
+		t.Fatalf("drain against a failing service: %+v %v, want one retry", s, err)
 	}
 	o := e.wantState(recs[0], journal.OutboxRetry, "")
 	if wait := o.NextAttempt.Sub(clock.Now()); wait < time.Second || wait > time.Second+10*time.Millisecond+time.Millisecond {
-		t.Fatalf("the throttled record waits %s, want the Retry-After (1 s) and at most its first ceiling (10 ms)", wait)
+		t.Fatalf("the failed record waits %s, want the Retry-After (1 s) and at most its first ceiling (10 ms)", wait)
 	}
 }

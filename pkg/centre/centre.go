@@ -99,6 +99,7 @@ type Client struct {
 
 	reloadMu sync.Mutex // serialises Reload
 	conn     atomic.Pointer[connection]
+	room     roomCell // the server's last rate-limit hint (ratelimit.go)
 }
 
 // connection is what Reload replaces as a whole: the HTTP client with its
@@ -141,6 +142,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("configure Prescription Centre client: an https base URL needs TLS.CAFile, the Prescription Centre's private CA bundle (the system roots are not trusted)")
 	}
 	c := &Client{cfg: cfg, base: base}
+	c.room.Store(roomUnknown)
 	conn, err := c.connect()
 	if err != nil {
 		return nil, err
@@ -338,6 +340,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 		return nil, e
 	}
 	defer resp.Body.Close()
+	c.noteRoom(resp.Header)
 	if id := resp.Header.Get("X-Request-Id"); id != "" {
 		reqID = id
 	}

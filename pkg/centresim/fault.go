@@ -295,6 +295,7 @@ type tokenBucket struct {
 	burst  float64
 	tokens float64
 	last   time.Time
+	window slidingSecond // arrivals, for advertise
 }
 
 func newTokenBucket(rate float64, now time.Time) *tokenBucket {
@@ -315,6 +316,53 @@ func (b *tokenBucket) take(now time.Time) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}
+
+// advertise counts a request in the trailing second and tells the client
+// how much of the capacity that second left, in the RateLimit header
+// fields of draft-ietf-httpapi-ratelimit-headers: the policy is the
+// capacity a one-second window, and the remaining quota is the capacity
+// less the requests that arrived in the last second, throttled ones
+// included. A client pacing itself (tiski's queue, pace.go) grows while
+// the server has room and stops growing as it fills, before it throttles
+// anyone. It is a hint: the 429 and its Retry-After stay the rule, and a
+// client must work without it.
+func (b *tokenBucket) advertise(h http.Header, now time.Time) {
+	b.mu.Lock()
+	n := b.window.add(now)
+	b.mu.Unlock()
+	q := int(math.Round(b.rate))
+	h.Set("RateLimit-Policy", fmt.Sprintf(`"capacity";q=%d;w=1`, q))
+	h.Set("RateLimit", fmt.Sprintf(`"capacity";r=%d;t=1`, max(0, q-n)))
+}
+
+// slidingSecond counts events in the trailing second, in tenths.
+type slidingSecond struct {
+	slots [10]int
+	at    time.Time // the start of the current tenth
+}
+
+// add counts an event at now and returns the count of the trailing
+// second, now's included.
+func (w *slidingSecond) add(now time.Time) int {
+	const tenth = 100 * time.Millisecond
+	cur := now.Truncate(tenth)
+	if w.at.IsZero() || cur.Sub(w.at) >= time.Second {
+		w.slots = [10]int{}
+	} else {
+		for t := w.at.Add(tenth); !t.After(cur); t = t.Add(tenth) {
+			w.slots[t.UnixMilli()/100%10] = 0
+		}
+	}
+	if cur.After(w.at) || w.at.IsZero() {
+		w.at = cur
+	}
+	w.slots[cur.UnixMilli()/100%10]++
+	n := 0
+	for _, c := range w.slots {
+		n += c
+	}
+	return n
 }
 
 // LoggedRequest is one request the FHIR port answered (or dropped).

@@ -121,7 +121,10 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.bucket != nil {
-		if ok, wait := s.bucket.take(s.now()); !ok {
+		now := s.now()
+		ok, wait := s.bucket.take(now)
+		s.bucket.advertise(resp.header, now)
+		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			if secs < 1 {
 				secs = 1
@@ -140,10 +143,12 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("FHIR request failed", "request_id", rid, "method", r.Method, "path", lr.Path, "err", err)
 			oe = refuse(http.StatusInternalServerError, "exception", "internal", "Sisäinen virhe.", "Internal error; see the simulator's log for request "+rid+".")
 		}
-		allow := resp.header.Get("Allow")
+		kept := resp.header
 		resp.header = http.Header{"X-Request-Id": {rid}}
-		if allow != "" {
-			resp.header.Set("Allow", allow)
+		for _, k := range []string{"Allow", "RateLimit", "RateLimit-Policy"} {
+			if v := kept.Get(k); v != "" {
+				resp.header.Set(k, v)
+			}
 		}
 		resp.outcome(oe)
 	}

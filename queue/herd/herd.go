@@ -7,7 +7,7 @@
 // duplicated.
 //
 // What is real and what is simulated: each pharmacy is a real queue.Worker
-// (Run, Wake, backoff, Retry-After, rate limit) over a real SQLite journal
+// (Run, Wake, backoff, Retry-After, its adaptive pacing) over a real SQLite journal
 // of its own, talking HTTP over loopback to a real centresim with a real
 // conditional create. Time is simulated (Clock): the simulator's clock and
 // token bucket, every journal's clock and every Worker's Now and After run
@@ -18,7 +18,8 @@
 //
 // The outage itself is not replayed request by request (5 hours of
 // refusals from 830 clients): its end state is written into each journal
-// through the journal's own API. Each record is leased and failed as many
+// through the journal's own API, once, and copied for each run (RunAll).
+// Each record is leased and failed as many
 // times as the outage takes to grow its backoff to the ceiling, and waits
 // out a full-jitter retry drawn below its own ceiling, as a Worker leaves
 // it. The clients then start and find nothing due. With full jitter each
@@ -30,10 +31,12 @@
 //
 // Simplifications, each for the clock's sake or the run's length: there
 // is no mode machine (Wake is called where FollowMode would call it on
-// RECOVERING, at the probe moment drawn above); each Worker uploads one record at a time (Concurrency 1),
-// so that one goroutine of it at a time waits on the clock, and since
-// requests take no simulated time its rate limit (20 a second), not its
-// concurrency, bounds what it offers; the clock moves in ticks of 10 ms;
+// RECOVERING, at the probe moment drawn above), nor are the probes
+// themselves requests at the simulator; each Worker uploads one record at
+// a time (Concurrency 1), so that one goroutine of it at a time waits on
+// the clock, and since requests take no simulated time its pacing (at most
+// 20 a second), not its concurrency, bounds what it offers; the clock
+// moves in ticks of 10 ms;
 // the outage's failed attempts are replayed only until the backoff
 // ceiling stops growing.
 package herd
@@ -68,12 +71,13 @@ type Jitter string
 
 // The jitter modes.
 const (
-	// JitterFull is the client as shipped: full-jitter backoff, and Wake
-	// spreading the backlog (queue.Config WakeJitter and WakeSpread).
+	// JitterFull is the client as shipped: full-jitter backoff, and
+	// after Wake a slow start paced by the server's answers (its 429s
+	// and, when it gives one, its RateLimit hint; queue/pace.go).
 	JitterFull Jitter = "full"
 	// JitterNone is the naive client (queue.Config NoJitter): every
 	// retry waits its whole ceiling, and every client sends its whole
-	// backlog the moment the service is back.
+	// backlog at its full rate the moment the service is back.
 	JitterNone Jitter = "none"
 )
 
@@ -101,11 +105,11 @@ type Config struct {
 	// which each pharmacy's probe sees the service back: the counter's
 	// probe.fault_interval, default 10 s. Without jitter all see it at once.
 	ProbeWindow time.Duration
-	// WakeJitter and WakeSpread are the Workers' (queue.Config) under
+	// WakeJitter and WakeRate are the Workers' (queue.Config) under
 	// full jitter; zero is the counter's, queue.DefaultWakeJitter (1 s)
-	// and queue.DefaultWakeSpread.
+	// and queue.DefaultWakeRate (1 a second).
 	WakeJitter time.Duration
-	WakeSpread time.Duration
+	WakeRate   float64
 	// Tick is the clock's step: timers due within one tick fire together.
 	// Default 10 ms.
 	Tick time.Duration
@@ -115,9 +119,10 @@ type Config struct {
 	// Stall is the real time the clock may stand still before the run
 	// fails rather than hang. Default 2 min.
 	Stall time.Duration
-	// Dir holds the journals and the simulator's database, and must not
-	// hold an earlier run's; "" is a temporary folder, memory-backed where
-	// the system has one, removed at the end.
+	// Dir holds the outage's journals (outage/), and each run's copies
+	// of them and its simulator's database (full/, none/); it must be
+	// empty. "" is a temporary folder, memory-backed where the system has
+	// one, removed at the end.
 	Dir string
 	// Seed seeds the simulator.
 	Seed int64
@@ -189,8 +194,8 @@ func (c *Config) defaults() error {
 	if c.WakeJitter == 0 {
 		c.WakeJitter = queue.DefaultWakeJitter
 	}
-	if c.WakeSpread == 0 {
-		c.WakeSpread = queue.DefaultWakeSpread
+	if c.WakeRate == 0 {
+		c.WakeRate = queue.DefaultWakeRate
 	}
 	if c.Tick == 0 {
 		c.Tick = DefaultTick
@@ -211,7 +216,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("capacity %v is negative", c.Capacity)
 	case c.Jitter != JitterFull && c.Jitter != JitterNone:
 		return fmt.Errorf("jitter %q: want %q or %q", c.Jitter, JitterFull, JitterNone)
-	case c.Outage < 0 || c.ProbeWindow < 0 || c.WakeJitter < 0 || c.WakeSpread < 0 || c.Tick < 0 || c.Limit < 0 || c.Stall < 0:
+	case c.Outage < 0 || c.ProbeWindow < 0 || c.WakeJitter < 0 || c.WakeRate < 0 || c.Tick < 0 || c.Limit < 0 || c.Stall < 0:
 		return errors.New("durations must not be negative")
 	}
 	return nil
@@ -231,10 +236,32 @@ type client struct {
 // stalled); a run that did not drain within Limit is a Result with Drained
 // false.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	start := time.Now()
-	if err := cfg.defaults(); err != nil {
-		return Result{}, fmt.Errorf("herd: %w", err)
+	rs, err := RunAll(ctx, cfg, cfg.Jitter)
+	if err != nil {
+		return Result{}, err
 	}
+	return rs[0], nil
+}
+
+// RunAll runs the same storm once for each of modes (cfg.Jitter is
+// ignored), from one setup: the outage's journals are made once and copied
+// for each run, closed SQLite files copied whole, so a comparison of the
+// client as shipped with the naive one costs one setup. Each run has its
+// own copies and its own simulator, in a folder named after its mode.
+func RunAll(ctx context.Context, cfg Config, modes ...Jitter) ([]Result, error) {
+	start := time.Now()
+	if len(modes) == 0 {
+		return nil, errors.New("herd: no mode to run")
+	}
+	for _, m := range modes {
+		c := cfg
+		c.Jitter = m
+		if err := c.defaults(); err != nil {
+			return nil, fmt.Errorf("herd: %w", err)
+		}
+	}
+	cfg.Jitter = modes[0]
+	_ = cfg.defaults()
 	progress := func(format string, args ...any) {
 		if cfg.Progress != nil {
 			cfg.Progress(fmt.Sprintf(format, args...))
@@ -244,22 +271,93 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if dir == "" {
 		tmp, err := os.MkdirTemp(memoryDir(), "tiski-herd-*")
 		if err != nil {
-			return Result{}, fmt.Errorf("herd: %w", err)
+			return nil, fmt.Errorf("herd: %w", err)
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	if ents, err := os.ReadDir(filepath.Join(dir, "journals")); err == nil && len(ents) > 0 {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		// Another run's journals would add their records to this one's.
-		return Result{}, fmt.Errorf("herd: %s holds an earlier run's journals; give an empty folder", dir)
+		return nil, fmt.Errorf("herd: %s holds an earlier run's journals; give an empty folder", dir)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "journals"), 0o700); err != nil {
-		return Result{}, fmt.Errorf("herd: %w", err)
+	outage := filepath.Join(dir, "outage")
+	if err := os.MkdirAll(outage, 0o700); err != nil {
+		return nil, fmt.Errorf("herd: %w", err)
 	}
 
 	// The recovery falls on a whole second, so simulated seconds line up
-	// with the simulator's Load.
+	// with the simulator's Load. Every run starts from it.
 	recovery := time.Now().UTC().Truncate(time.Second)
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), recovery)
+	if err != nil {
+		return nil, fmt.Errorf("herd: %w", err)
+	}
+	progress("recording %d × %d dispensings during a %s outage", cfg.Clients, cfg.Records, cfg.Outage)
+	records := make([][]string, cfg.Clients)
+	setupClock := NewClock(recovery, cfg.Tick) // read, never run: the journals' clock while the outage is written
+	if err := parallel(ctx, cfg.Clients, func(i int) error {
+		ids, err := setup(ctx, cfg, outage, i, setupClock, fx)
+		records[i] = ids
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("herd: %w", err)
+	}
+	prepared := time.Since(start)
+
+	var results []Result
+	for _, m := range modes {
+		runStart := time.Now()
+		c := cfg
+		c.Jitter = m
+		runDir := filepath.Join(dir, string(m))
+		if err := copyJournals(outage, filepath.Join(runDir, "journals")); err != nil {
+			return results, fmt.Errorf("herd: %w", err)
+		}
+		r, err := runOnce(ctx, c, runDir, recovery, records, runStart)
+		if err != nil {
+			return results, err
+		}
+		r.SetupWallSeconds += prepared.Seconds()
+		r.WallSeconds += prepared.Seconds()
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// copyJournals copies the closed journals in from into to, a folder it
+// makes.
+func copyJournals(from, to string) error {
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runOnce runs the storm over copies of the outage's journals in
+// dir/journals, against a simulator of its own in dir/centre. start is
+// when its setup began, for WallSeconds.
+func runOnce(ctx context.Context, cfg Config, dir string, recovery time.Time, records [][]string, start time.Time) (Result, error) {
+	progress := func(format string, args ...any) {
+		if cfg.Progress != nil {
+			cfg.Progress(fmt.Sprintf(format, args...))
+		}
+	}
 	clock := NewClock(recovery, cfg.Tick)
 	sim, err := centresim.Start(ctx, centresim.Config{
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "centre"),
@@ -269,23 +367,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("herd: %w", err)
 	}
 	defer sim.Close()
-	fx, err := rx.LoadFixtures(tiski.Fixtures(), recovery)
-	if err != nil {
-		return Result{}, fmt.Errorf("herd: %w", err)
-	}
-
-	progress("recording %d × %d dispensings during a %s outage", cfg.Clients, cfg.Records, cfg.Outage)
 	clients := make([]*client, cfg.Clients)
 	defer func() {
 		for _, cl := range clients {
 			if cl != nil {
-				cl.c.Close()
+				if cl.c != nil {
+					cl.c.Close()
+				}
 				cl.j.Close()
 			}
 		}
 	}()
 	if err := parallel(ctx, cfg.Clients, func(i int) error {
-		cl, err := setup(ctx, cfg, dir, i, clock, sim.URL(), fx)
+		cl, err := open(ctx, dir, i, clock, sim.URL())
+		if cl != nil {
+			cl.records = records[i]
+		}
 		clients[i] = cl
 		return err
 	}); err != nil {
@@ -322,7 +419,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			Concurrency: 1,
 			NoJitter:    cfg.Jitter == JitterNone,
 			WakeJitter:  cfg.WakeJitter,
-			WakeSpread:  cfg.WakeSpread,
+			WakeRate:    cfg.WakeRate,
 			Now:         clock.Now,
 			After:       cl.a.After,
 			Logger:      cfg.Logger,
@@ -542,27 +639,50 @@ func parallel(ctx context.Context, n int, fn func(int) error) error {
 	return first
 }
 
-// setup makes client i: its journal holding Records essential dispensings
-// made during the outage, in the state the outage left them, and its
+// journalName is client i's journal file.
+func journalName(i int) string { return fmt.Sprintf("pharmacy-%04d.db", i) }
+
+// pharmacyOf is client i's pharmacy.
+func pharmacyOf(i int) rx.Pharmacy {
+	return rx.Pharmacy{Name: fmt.Sprintf("Apteekki %04d", i), OID: fmt.Sprintf("1.2.246.10.%08d.10.0", 10000000+i)}
+}
+
+// open opens client i's journal, copied into dir/journals, and makes its
 // Prescription Centre client.
-func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, url string, fx *rx.Fixtures) (*client, error) {
-	recovery := clock.Now()
-	j, err := journal.Open(ctx, filepath.Join(dir, "journals", fmt.Sprintf("pharmacy-%04d.db", i)),
+func open(ctx context.Context, dir string, i int, clock *Clock, url string) (*client, error) {
+	j, err := journal.Open(ctx, filepath.Join(dir, "journals", journalName(i)),
 		journal.Options{Terminal: fmt.Sprintf("herd-%04d", i), Now: clock.Now})
 	if err != nil {
 		return nil, err
 	}
-	pharmacy := rx.Pharmacy{Name: fmt.Sprintf("Apteekki %04d", i), OID: fmt.Sprintf("1.2.246.10.%08d.10.0", 10000000+i)}
 	c, err := centre.New(centre.Config{BaseURL: url, Timeout: 30 * time.Second, ConnectTimeout: 5 * time.Second,
-		Pharmacy: pharmacy, Now: clock.Now, UserAgent: "tiski-herd"})
+		Pharmacy: pharmacyOf(i), Now: clock.Now, UserAgent: "tiski-herd"})
 	if err != nil {
-		j.Close()
+		return &client{j: j}, err
+	}
+	return &client{j: j, c: c}, nil
+}
+
+// setup writes client i's journal into dir: Records essential dispensings
+// made during the outage, in the state the outage left them. It returns
+// their record ids and closes the journal.
+func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, fx *rx.Fixtures) (ids []string, err error) {
+	recovery := clock.Now()
+	j, err := journal.Open(ctx, filepath.Join(dir, journalName(i)),
+		journal.Options{Terminal: fmt.Sprintf("herd-%04d", i), Now: clock.Now})
+	if err != nil {
 		return nil, err
 	}
-	cl := &client{j: j, c: c}
+	defer func() {
+		if cerr := j.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	pharmacy := pharmacyOf(i)
+	cl := &client{j: j}
 	m, ok := fx.Medicine("panadol-500mg-tabl")
 	if !ok || len(fx.Patients) == 0 {
-		return cl, errors.New("the bundled fixtures lack panadol-500mg-tabl or patients")
+		return nil, errors.New("the bundled fixtures lack panadol-500mg-tabl or patients")
 	}
 	pharmacist := rx.Pharmacist{ID: "herd", Name: "Herd Farmaseutti", Registration: "10100012345", Role: rx.RolePharmacist}
 	nrs := make([]journal.NewRecord, cfg.Records)
@@ -573,14 +693,14 @@ func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, url
 			Quantity: 30, Time: at, Pharmacist: pharmacist, Pharmacy: pharmacy, Essential: true, Basis: rx.BasisPreviousLabel}
 		body, err := json.Marshal(record.DispensingBody{Dispensing: d, UnitsPerDay: 3, FaultReference: "herd drill outage"})
 		if err != nil {
-			return cl, err
+			return nil, err
 		}
 		nrs[k] = journal.NewRecord{ID: d.ID, Kind: journal.KindDispensing, Pharmacist: pharmacist.ID, Patient: d.Patient,
 			Body: body, Upload: true, Time: at}
 		cl.records = append(cl.records, d.ID)
 	}
 	if _, err := j.AppendAll(ctx, nrs...); err != nil {
-		return cl, fmt.Errorf("record the outage's dispensings: %w", err)
+		return nil, fmt.Errorf("record the outage's dispensings: %w", err)
 	}
 	// The outage's failed attempts, up to where the backoff reaches its
 	// ceiling (later ones change nothing), then the last failure of each
@@ -591,22 +711,44 @@ func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, url
 	for n := 1; n <= attempts; n++ {
 		got, err := j.Lease(ctx, owner, cfg.Records, time.Minute)
 		if err != nil {
-			return cl, fmt.Errorf("replay the outage: %w", err)
+			return nil, fmt.Errorf("replay the outage: %w", err)
 		}
 		if n < attempts {
 			if err := j.RetryAll(ctx, owner, cl.records, recovery, refused); err != nil {
-				return cl, fmt.Errorf("replay the outage: %w", err)
+				return nil, fmt.Errorf("replay the outage: %w", err)
 			}
 			continue
 		}
+		// Each record's next attempt is drawn below the ceiling. Only the
+		// ones that fall before its pharmacy can have seen the recovery
+		// (its probe window and wake jitter) are written one by one: the
+		// others are woken before they come due (Wake makes every retry
+		// due), so their exact time changes nothing, and they go in one
+		// write, which keeps the setup of 830 journals short.
+		ceiling := backoffCap(attempts)
+		horizon := recovery.Add(cfg.ProbeWindow + cfg.WakeJitter)
+		var later []string
+		latest := horizon
 		for _, e := range got {
-			next := recovery.Add(time.Duration(rand.Int64N(int64(backoffCap(attempts)))) + 1)
+			next := recovery.Add(time.Duration(rand.Int64N(int64(ceiling))) + 1)
+			if !next.Before(horizon) {
+				later = append(later, e.RecordID)
+				if next.After(latest) {
+					latest = next
+				}
+				continue
+			}
 			if err := j.Retry(ctx, e.RecordID, owner, next, refused); err != nil {
-				return cl, fmt.Errorf("replay the outage: %w", err)
+				return nil, fmt.Errorf("replay the outage: %w", err)
+			}
+		}
+		if len(later) > 0 {
+			if err := j.RetryAll(ctx, owner, later, latest, refused); err != nil {
+				return nil, fmt.Errorf("replay the outage: %w", err)
 			}
 		}
 	}
-	return cl, nil
+	return nil, nil
 }
 
 // backoffCap is the Worker's default backoff ceiling after n failures.

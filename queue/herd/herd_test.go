@@ -28,7 +28,7 @@ import (
 // 10⁴.
 func TestReconnectStorm(t *testing.T) {
 	const capacity = 16
-	base := herd.Config{Clients: 40, Records: 4, Capacity: capacity, WakeSpread: 30 * time.Second, Tick: 50 * time.Millisecond,
+	base := herd.Config{Clients: 40, Records: 4, Capacity: capacity, Tick: 50 * time.Millisecond,
 		Stall: 20 * time.Second}
 	run := func(j herd.Jitter, limit time.Duration) herd.Result {
 		t.Helper()
@@ -82,7 +82,7 @@ func TestReconnectStorm(t *testing.T) {
 // the first run's records as its own.
 func TestRunRefusesAnUsedFolder(t *testing.T) {
 	dir := t.TempDir()
-	cfg := herd.Config{Clients: 2, Records: 1, Capacity: 10, WakeSpread: time.Second, Dir: dir}
+	cfg := herd.Config{Clients: 2, Records: 1, Capacity: 10, Dir: dir}
 	if _, err := herd.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

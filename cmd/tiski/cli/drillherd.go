@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,25 +107,19 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 	if opts.Jitter == "both" {
 		modes = []herd.Jitter{herd.JitterFull, herd.JitterNone}
 	}
-	var results []herd.Result
-	for _, m := range modes {
-		dir := opts.Dir
-		if dir != "" && len(modes) > 1 {
-			dir = filepath.Join(dir, string(m))
-		}
-		r, err := herd.Run(ctx, herd.Config{
-			Clients: opts.Clients, Records: opts.Records, Capacity: opts.Capacity, Jitter: m,
-			Outage: opts.Outage, ProbeWindow: opts.ProbeWindow, WakeJitter: opts.WakeJitter, Limit: opts.Limit, Dir: dir,
-			Progress: func(s string) {
-				fmt.Fprintf(streams.ErrOut, "%s %s\n", m, s)
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("drill herd: %w", err)
-		}
+	results, err := herd.RunAll(ctx, herd.Config{
+		Clients: opts.Clients, Records: opts.Records, Capacity: opts.Capacity,
+		Outage: opts.Outage, ProbeWindow: opts.ProbeWindow, WakeJitter: opts.WakeJitter, Limit: opts.Limit, Dir: opts.Dir,
+		Progress: func(s string) {
+			fmt.Fprintln(streams.ErrOut, s)
+		},
+	}, modes...)
+	if err != nil {
+		return fmt.Errorf("drill herd: %w", err)
+	}
+	for _, r := range results {
 		fmt.Fprintf(streams.ErrOut, "%s done: peak %d requests/s, drained %v in %.1f simulated s, %.1f s real\n",
-			m, r.PeakRPS, r.Drained, r.DrainSeconds, r.WallSeconds)
-		results = append(results, r)
+			r.Jitter, r.PeakRPS, r.Drained, r.DrainSeconds, r.WallSeconds)
 	}
 	if opts.JSON {
 		byMode := map[herd.Jitter]herd.Result{}

@@ -1,0 +1,297 @@
+package queue
+
+import (
+	"math"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Pacing after a recovery (DESIGN §6, §10; issue 20).
+//
+// A Worker's requests go through a token bucket. Outside a storm it is a
+// plain rate limit (Config.Rate, bursts of Config.Burst). It becomes
+// adaptive, the shape of the AWS SDKs' "adaptive" retry mode, when the
+// service throttles it or when it wakes after an outage:
+//
+//   - Slow start. Wake (the mode went RECOVERING) sets the rate to
+//     Config.WakeRate, one request at once and the rest paced. Every
+//     second spent sending at the rate, it doubles, up to Config.Rate,
+//     until the first 429. A lone counter is back at its full rate within
+//     seconds; 830 counters coming back at once reach the server's
+//     capacity together, not 830 times their full rate.
+//   - Multiplicative decrease. A 429 cuts the rate to β (0.7) of what
+//     the client was sending, and holds every request until Retry-After
+//     (the server's floor) plus a jitter of up to as much again, so
+//     clients throttled in the same second do not come back in step.
+//   - Cubic growth. After a cut the rate grows along CUBIC's curve
+//     W(t) = C·W_max·(t−K)³ + W_max, back to the rate of the cut (W_max)
+//     in K seconds, flat around it, then faster beyond: a client probes
+//     for capacity that has freed up without overshooting where it was
+//     last throttled. C scales with W_max (a fraction a second³, not the
+//     TCP constant in packets), so 830 clients grow together by a
+//     fraction of the capacity, not by 830 times a constant.
+//   - Growth only while limited. The rate grows only while the client has
+//     more to send than the rate lets through: a counter that has sent
+//     little says nothing about what the server would take.
+//
+// The client needs nothing from the server but 429 and Retry-After, so it
+// behaves the same against any server. A server that could help further
+// (a RateLimit header, draft-ietf-httpapi-ratelimit-headers) is not
+// needed: the drain of tiski drill herd stays near its minimum without.
+var (
+	paceBeta    = 0.7   // the cut on a 429
+	paceGrow    = 0.005 // growth an answer after a cut
+	paceStreak  = 10.0  // answers since the cut that double the growth
+	paceMinRate = 0.02  // the lowest rate after repeated cuts: one request in 50 s
+	paceSlow    = 0.5   // slow start growth an answer
+	paceRoomy   = 0.3   // a first hint after a wake of this much room: start faster
+	paceTarget  = 0.05  // the room a hint-steered client aims to leave
+	paceGain    = 1.5   // the step an answer per unit of room off the target
+	paceMaxStep = 2.0
+	paceMinStep = 0.85
+	paceBoost   = 4.0 // the first answer after a wake hints an idle server: this times the wake rate
+)
+
+func init() {
+	f := func(k string, v *float64) {
+		if s := os.Getenv(k); s != "" {
+			x, _ := strconv.ParseFloat(s, 64)
+			*v = x
+		}
+	}
+	f("PACE_BETA", &paceBeta)
+	f("PACE_G", &paceGrow)
+	f("PACE_STREAK", &paceStreak)
+	f("PACE_MIN", &paceMinRate)
+	f("PACE_SLOW", &paceSlow)
+	f("PACE_WAKE", &DefaultWakeRate)
+	f("PACE_ROOMY", &paceRoomy)
+	f("PACE_BOOST", &paceBoost)
+	f("PACE_TARGET", &paceTarget)
+	f("PACE_GAIN", &paceGain)
+	f("PACE_MINSTEP", &paceMinStep)
+}
+
+// tokenBucket limits the requests one Worker makes: rate a second, with
+// bursts of burst. See the package's pacing notes.
+type tokenBucket struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	max    float64 // Config.Rate; 0: unlimited, never paced
+	burst  float64
+	rate   float64 // the rate now; 0: unlimited
+	tokens float64
+	last   time.Time
+	hold   time.Time // no request before this
+
+	adaptive bool      // slow start or cubic: the rate moves
+	slow     bool      // slow start: no 429 since the last restart
+	fresh    bool      // no answer yet since the last restart
+	limited  bool      // a request waited for a token since the last growth
+	grown    time.Time // the last growth
+	streak   int       // answers since the last cut
+	cut      time.Time // when the last cut's hold ends
+}
+
+func newTokenBucket(rate float64, burst int, now func() time.Time) *tokenBucket {
+	if burst < 1 {
+		burst = 1
+	}
+	t := now()
+	return &tokenBucket{now: now, max: rate, rate: rate, burst: float64(burst), tokens: float64(burst), last: t, grown: t}
+}
+
+// refill adds the tokens earned since the last call. The caller holds mu.
+func (b *tokenBucket) refill(now time.Time) {
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		if b.rate > 0 {
+			b.tokens = min(b.burstNow(), b.tokens+el*b.rate)
+		}
+		b.last = now
+	}
+}
+
+// burstNow is the burst at the current rate: while adaptive, at most a
+// second's worth, so a slow client does not save up a burst.
+func (b *tokenBucket) burstNow() float64 {
+	if !b.adaptive {
+		return b.burst
+	}
+	return max(1, min(b.burst, b.rate))
+}
+
+// reserve takes a token and returns how long to wait before using it. A
+// token may be taken ahead (the balance goes negative), so waiters queue in
+// the order they asked.
+func (b *tokenBucket) reserve() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	var wait time.Duration
+	if b.hold.After(now) {
+		wait = b.hold.Sub(now)
+	}
+	if b.rate <= 0 {
+		return wait
+	}
+	b.refill(now)
+	b.tokens--
+	if b.tokens < 0 {
+		// Tokens accrue from last, which a hold puts in the future.
+		wait = max(wait, b.last.Sub(now)+time.Duration(-b.tokens/b.rate*float64(time.Second)))
+		b.limited = true
+	}
+	return wait
+}
+
+// holdTokens makes a hold until t stop the bucket filling, too: the first
+// request after it goes at t, the next one a token later. The caller holds
+// mu and has refilled.
+func (b *tokenBucket) holdTokens(t time.Time) {
+	if b.rate > 0 && t.After(b.last) {
+		b.tokens = min(b.tokens+1, 1)
+		b.last = t
+	}
+}
+
+// holdUntil stops every request until t.
+func (b *tokenBucket) holdUntil(t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.After(b.hold) {
+		b.hold = t
+	}
+	b.refill(b.now())
+	b.holdTokens(t)
+}
+
+// restart begins a slow start at rate (Wake): the next request goes at
+// once, the ones after it at rate, doubling every second while the client
+// has more to send, until a 429 or the most the client may send.
+func (b *tokenBucket) restart(rate float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.max <= 0 {
+		return // unlimited (Config.Rate negative): no pacing at all
+	}
+	now := b.now()
+	rate = min(rate, b.max)
+	b.refill(now)
+	b.adaptive, b.slow, b.limited, b.fresh = true, true, false, true
+	b.rate, b.grown = rate, now
+	b.tokens = min(b.tokens, 1)
+}
+
+// answered grows the rate after a request the server answered without
+// throttling. room is the server's hint of the share of its capacity left
+// (hinted false: it gave none).
+func (b *tokenBucket) answered(room float64, hinted bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.adaptive {
+		return
+	}
+	now := b.now()
+	if b.fresh {
+		b.fresh = false
+		if hinted && room >= paceRoomy {
+			// The first answer after a wake says the server is idle:
+			// the storm, if there is one, has not begun; start at the
+			// rate a lone counter would.
+			b.refill(now)
+			b.rate, b.grown = min(b.max, b.rate*(1+(paceBoost-1)*room)), now
+			return
+		}
+	}
+	el := now.Sub(b.grown).Seconds()
+	if el <= 0 {
+		return // still held after a cut, or within the same instant
+	}
+	if hinted {
+		// The server says how much room it has: steer toward a little
+		// (paceTarget), in proportion, each answer: grow up to doubling
+		// when it is idle, shrink a little when it is full, before
+		// anyone is throttled. Growth needs a client sending at its
+		// rate; a cut does not.
+		// The step is a second's worth, whatever the client's rate, so
+		// that clients answered often do not steer harder than the
+		// others on a measure a second long.
+		f := min(paceMaxStep, max(paceMinStep, 1+paceGain*(room-paceTarget)))
+		f = math.Pow(f, min(el, 2))
+		if f > 1 && !b.limited {
+			b.grown = now
+			return
+		}
+		b.refill(now)
+		next := max(paceMinRate, b.rate*f)
+		if next >= b.max {
+			next, b.adaptive = b.max, false
+		}
+		b.rate, b.grown, b.limited = next, now, false
+		return
+	}
+	if !b.limited {
+		// Not sending at the rate: nothing learnt about the server.
+		b.grown = now
+		return
+	}
+	b.refill(now)
+	var next float64
+	if b.slow {
+		next = b.rate * (1 + paceSlow)
+	} else {
+		// Convex in the time since the last cut: a client throttled
+		// recently creeps, one that has not been for a while (the
+		// server has room again) speeds up.
+		n := now.Sub(b.cut).Seconds() / paceStreak
+		next = b.rate * (1 + paceGrow*(1+n*n))
+	}
+	if next >= b.max {
+		// Back at the configured rate: a plain limit again, until the
+		// next 429 or the next wake.
+		next, b.adaptive = b.max, false
+	}
+	b.rate, b.grown, b.limited = next, now, false
+}
+
+// throttled cuts the rate after a 429 and holds every request until hold.
+func (b *tokenBucket) throttled(hold time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if hold.After(b.hold) {
+		b.hold = hold
+	}
+	if b.max <= 0 {
+		return // unlimited (Config.Rate negative): the hold alone
+	}
+	now := b.now()
+	b.refill(now)
+	if b.adaptive && !b.slow && now.Before(b.cut) {
+		// Another answer to requests sent before the last cut took
+		// effect: one cut a hold, as TCP cuts once a round trip.
+		b.holdTokens(b.hold)
+		return
+	}
+	sending := b.rate
+	b.adaptive, b.slow, b.limited = true, false, false
+	// The curve starts when the client may send again: a hold of a
+	// Retry-After longer than K would otherwise bring it back at the rate
+	// it was throttled at.
+	start := now
+	if b.hold.After(now) {
+		start = b.hold
+	}
+	b.cut, b.streak = start, 0
+	b.rate, b.grown = max(paceMinRate, paceBeta*sending), start
+	b.tokens = min(b.tokens, 0)
+	b.holdTokens(b.hold)
+}
+
+// current is the rate now (0: unlimited), for tests and the log.
+func (b *tokenBucket) current() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rate
+}
