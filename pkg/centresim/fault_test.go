@@ -1,6 +1,7 @@
 package centresim
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -160,6 +161,29 @@ func rawRequest(t *testing.T, conn net.Conn) {
 	}
 }
 
+// servedConn opens a connection and has one request answered on it, so
+// that the server has surely accepted it: it is then an open keep-alive
+// connection, as a client's would be.
+func servedConn(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	rawRequest(t, c)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metadata: %s", resp.Status)
+	}
+	return c
+}
+
 // TestFaultBlackhole: a black hole is silence (issue 20), as behind a
 // dead route: on Linux a new connect hangs, and a connection opened before
 // gets not a byte back. Both are cut when the fault changes, and the port
@@ -167,16 +191,12 @@ func rawRequest(t *testing.T, conn net.Conn) {
 func TestFaultBlackhole(t *testing.T) {
 	s := startSim(t, Config{})
 	addr := strings.TrimPrefix(s.URL(), "http://")
-	before, err := net.Dial("tcp", addr) // open before the black hole
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer before.Close()
+	before := servedConn(t, addr) // open before the black hole
 	if err := s.SetFault(Fault{Kind: "blackhole"}); err != nil {
 		t.Fatal(err)
 	}
 	client := &http.Client{Timeout: 300 * time.Millisecond}
-	_, err = tryCall(client, "GET", s.URL()+"/metadata", nil)
+	_, err := tryCall(client, "GET", s.URL()+"/metadata", nil)
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("blackhole: error %v, want a timeout", err)
@@ -269,12 +289,7 @@ func TestCloseReleasesBlackhole(t *testing.T) {
 	}
 	var conns []net.Conn
 	for range 5 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns = append(conns, c)
+		conns = append(conns, servedConn(t, strings.TrimPrefix(s.URL(), "http://")))
 	}
 	if err := s.SetFault(Fault{Kind: "blackhole"}); err != nil {
 		t.Fatal(err)
