@@ -68,7 +68,7 @@ func measureDetection(ctx context.Context, cfg config) []Row {
 			row("detect: black hole → FAULT ("+rounds+")", blackhole.worst.Seconds(), "s", blackhole.floor.Seconds(),
 				"a bare connect to the black hole given up after the probe's connect bound", blackholeCheck))
 	}
-	slowName := fmt.Sprintf("detect: false FAULTs against a service answering every call in %s, over %s", slowDelay, cfg.slowWatch)
+	slowName := fmt.Sprintf("detect: false FAULTs against a service answering every call in %s, over %s", slowDelay, shortDuration(cfg.slowWatch))
 	if cfg.slowWatch < time.Minute {
 		slowName += " (the full run watches 1m)"
 	}
@@ -182,6 +182,14 @@ func detectFaults(ctx context.Context, cfg config, interval, timeout time.Durati
 	}
 	_, err = set(centresim.FaultUp)
 	return refused, blackhole, err
+}
+
+// shortDuration writes d as a person would: 1m rather than 1m0s.
+func shortDuration(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // slowDelay is how long the slow service takes over every call (issue 20).
