@@ -199,7 +199,7 @@ func (m *Machine) publish(st rx.ModeState) {
 // probe is out, it re-reads the journal every interval, so a change made by
 // another process (tiski mode fault) shows within one interval.
 //
-// A probe still out after an interval is hedged: a second one starts
+// A probe still out at the next tick is hedged: a second one starts
 // beside it. A probe that connected just before the service went silent
 // would otherwise hold the next one back for its whole timeout; the hedge
 // connects afresh and finds the silence within its connect bound. At most
@@ -256,8 +256,11 @@ func (m *Machine) Run(ctx context.Context) error {
 				m.refresh(ctx)
 			case len(out) == 0:
 				start()
-			case len(out) < maxOut && time.Since(out[len(out)-1]) >= m.cfg.Interval:
-				start() // the hedge
+			case len(out) < maxOut && time.Since(out[len(out)-1]) >= m.cfg.Interval/2:
+				// The hedge. An answer takes milliseconds; one still
+				// out at the next tick is late. (Half an interval, as
+				// the ticks drift against the probe's start.)
+				start()
 			default:
 				m.refresh(ctx)
 			}

@@ -526,6 +526,76 @@ func TestReportTransientFailureGivesFaultAtOnce(t *testing.T) {
 }
 
 // stuckProber ignores its context, as a broken Prober might.
+// catchingProber probes through the real client, except that the probe
+// after catch is set hangs until its context ends: a probe caught on a
+// connection just as the service went silent.
+type catchingProber struct {
+	c      *centre.Client
+	catch  atomic.Bool
+	caught chan struct{}
+}
+
+func (p *catchingProber) Probe(ctx context.Context) error {
+	if p.catch.CompareAndSwap(true, false) {
+		close(p.caught)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return p.c.Probe(ctx)
+}
+
+// TestHedgedProbeOvertakesAStuckOne: a probe out at the next tick is
+// hedged, so a probe that hangs cannot hold detection back for its whole
+// timeout: the hedge finds the refused connection.
+func TestHedgedProbeOvertakesAStuckOne(t *testing.T) {
+	e := newEnv(t)
+	p := &catchingProber{c: e.client(t), caught: make(chan struct{})}
+	const timeout = 3 * time.Second
+	m := e.machineWith(t, e.journal, p, Config{Interval: testInterval, Timeout: timeout})
+	waitFor(t, time.Now(), 5*time.Second, "a first probe", func() bool { return e.probes() > 0 && m.State().Mode == rx.ModeOnline })
+
+	p.catch.Store(true)
+	select {
+	case <-p.caught:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no probe caught")
+	}
+	start := e.fault(t, centresim.Fault{Kind: centresim.FaultDown})
+	st, took := waitMode(t, m, start, timeout/2, rx.ModeFault)
+	t.Logf("refused → FAULT in %s with a probe stuck (timeout %s)", took.Round(time.Millisecond), timeout)
+	if st.Cause != "probe: connection refused" {
+		t.Errorf("cause %q, want the hedge's refused connection", st.Cause)
+	}
+}
+
+// TestStaleProbeFailureIsIgnored: one probe hangs until its timeout while
+// the hedges beside it are answered. Its failure is older than their
+// answers, and says nothing about the service now: no FAULT.
+func TestStaleProbeFailureIsIgnored(t *testing.T) {
+	e := newEnv(t)
+	p := &catchingProber{c: e.client(t), caught: make(chan struct{})}
+	const timeout = time.Second
+	m := e.machineWith(t, e.journal, p, Config{Interval: testInterval, Timeout: timeout})
+	waitFor(t, time.Now(), 5*time.Second, "a first probe", func() bool { return e.probes() > 0 && m.State().Mode == rx.ModeOnline })
+
+	p.catch.Store(true)
+	<-p.caught
+	answered := e.probes()
+	deadline := time.Now().Add(timeout + 5*testInterval) // past the stuck probe's timeout
+	for time.Now().Before(deadline) {
+		if st := m.State(); st.Mode != rx.ModeOnline {
+			t.Fatalf("a stuck probe beside answered ones gave %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if e.probes() == answered {
+		t.Fatal("no probe answered beside the stuck one")
+	}
+	if cs := changes(t, e.journal); len(cs) != 0 {
+		t.Errorf("mode changes %+v, want none", cs)
+	}
+}
+
 type stuckProber struct{ release chan struct{} }
 
 func (p stuckProber) Probe(context.Context) error { <-p.release; return nil }
