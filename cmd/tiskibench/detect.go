@@ -20,23 +20,24 @@ import (
 	"github.com/tiski-rx/tiski/queue"
 )
 
-// probeConfig is the probe interval and timeout the counter runs with: the
-// configuration's defaults, unless the run sets its own (tests).
-func probeConfig(cfg config) (interval, timeout time.Duration, err error) {
+// probeConfig is the probe interval, timeout and connect bound the counter
+// runs with: the configuration's defaults, unless the run sets its own
+// (tests).
+func probeConfig(cfg config) (interval, timeout, connect time.Duration, err error) {
 	// The built-in defaults: no file (a folder that does not exist), no
 	// environment, no flags.
 	c, err := tiskiconfig.Load(filepath.Join(os.TempDir(), "tiskibench-defaults-only"), nil, func(string) string { return "" })
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	interval, timeout = c.Probe.Interval, c.Probe.Timeout
+	interval, timeout, connect = c.Probe.Interval, c.Probe.Timeout, c.Probe.ConnectTimeout
 	if cfg.probe > 0 {
 		interval = cfg.probe
 	}
 	if cfg.probeTimeout > 0 {
 		timeout = cfg.probeTimeout
 	}
-	return interval, timeout, nil
+	return interval, timeout, connect, nil
 }
 
 // measureDetection measures fault detection (DESIGN §10, with issue 20's
@@ -50,15 +51,15 @@ func probeConfig(cfg config) (interval, timeout time.Duration, err error) {
 // /metadata refused; of a black hole, one bare connect given up after the
 // probe's connect bound (the client's ProbeConnectTimeout).
 func measureDetection(ctx context.Context, cfg config) []Row {
-	interval, timeout, err := probeConfig(cfg)
+	interval, timeout, connect, err := probeConfig(cfg)
 	refusedCheck, blackholeCheck := valueAtMost(1), valueAtMost(1.5)
 	recoveryCheck, slowCheck := valueAtMost(2), valueAtMost(0)
 	if err != nil {
 		return []Row{failed("detect", "s", refusedCheck, err)}
 	}
-	rounds := fmt.Sprintf("worst of %d, probe every %s, timeout %s, connect bound %s", cfg.detectRounds, interval, timeout, centre.DefaultProbeConnectTimeout)
+	rounds := fmt.Sprintf("worst of %d, probe every %s, timeout %s, connect bound %s", cfg.detectRounds, interval, timeout, connect)
 	var rows []Row
-	refused, blackhole, err := detectFaults(ctx, cfg, interval, timeout)
+	refused, blackhole, err := detectFaults(ctx, cfg, interval, timeout, connect)
 	if err != nil {
 		rows = append(rows, failed("detect: refused → FAULT", "s", refusedCheck, err))
 	} else {
@@ -72,7 +73,7 @@ func measureDetection(ctx context.Context, cfg config) []Row {
 	if cfg.slowWatch < time.Minute {
 		slowName += " (the full run watches 1m)"
 	}
-	if n, err := falseFaults(ctx, cfg, interval, timeout); err != nil {
+	if n, err := falseFaults(ctx, cfg, interval, timeout, connect); err != nil {
 		rows = append(rows, failed(slowName, "FAULTs", slowCheck, err))
 	} else {
 		rows = append(rows, row(slowName, float64(n), "FAULTs", nan(), "", slowCheck))
@@ -89,7 +90,7 @@ func measureDetection(ctx context.Context, cfg config) []Row {
 
 type detection struct{ worst, floor time.Duration }
 
-func detectFaults(ctx context.Context, cfg config, interval, timeout time.Duration) (refused, blackhole detection, err error) {
+func detectFaults(ctx context.Context, cfg config, interval, timeout, connect time.Duration) (refused, blackhole detection, err error) {
 	dir, err := os.MkdirTemp("", "tiskibench-detect-")
 	if err != nil {
 		return refused, blackhole, err
@@ -105,7 +106,7 @@ func detectFaults(ctx context.Context, cfg config, interval, timeout time.Durati
 		return refused, blackhole, err
 	}
 	defer j.Close()
-	client, err := centre.New(centre.Config{BaseURL: sim.URL(), Pharmacy: benchPharmacy})
+	client, err := centre.New(centre.Config{BaseURL: sim.URL(), ProbeConnectTimeout: connect, Pharmacy: benchPharmacy})
 	if err != nil {
 		return refused, blackhole, err
 	}
@@ -136,7 +137,7 @@ func detectFaults(ctx context.Context, cfg config, interval, timeout time.Durati
 		start := time.Now()
 		if kind == centresim.FaultBlackhole {
 			host := strings.TrimPrefix(sim.URL(), "http://")
-			if c, err := net.DialTimeout("tcp", host, centre.DefaultProbeConnectTimeout); err == nil {
+			if c, err := net.DialTimeout("tcp", host, connect); err == nil {
 				c.Close()
 			}
 			return time.Since(start)
@@ -205,7 +206,7 @@ const slowPatient = "140348-901W"
 // Real calls go on beside the probes, one at a time, as a counter's
 // patient lookups would, each with the client's own timeouts and reported
 // to the machine as the counter does.
-func falseFaults(ctx context.Context, cfg config, interval, timeout time.Duration) (int, error) {
+func falseFaults(ctx context.Context, cfg config, interval, timeout, connect time.Duration) (int, error) {
 	dir, err := os.MkdirTemp("", "tiskibench-slow-")
 	if err != nil {
 		return 0, err
@@ -221,7 +222,7 @@ func falseFaults(ctx context.Context, cfg config, interval, timeout time.Duratio
 		return 0, err
 	}
 	defer j.Close()
-	client, err := centre.New(centre.Config{BaseURL: sim.URL(), Pharmacy: benchPharmacy})
+	client, err := centre.New(centre.Config{BaseURL: sim.URL(), ProbeConnectTimeout: connect, Pharmacy: benchPharmacy})
 	if err != nil {
 		return 0, err
 	}
