@@ -19,6 +19,7 @@ type config struct {
 	detectRounds int           // rounds of each fault
 	probe        time.Duration // the probe interval; 0: tiski's default
 	probeTimeout time.Duration // the probe timeout; 0: tiski's default
+	slowWatch    time.Duration // how long false FAULTs are counted against a slow service
 
 	herdClients, herdRecords int
 	herdCapacity             float64
@@ -44,8 +45,8 @@ func fullConfig() config {
 	return config{
 		appends:      20000,
 		drainRecords: 10000, drainWorkers: 16,
-		detectRounds: 5,
-		herdClients:  830, herdRecords: 40, herdCapacity: 300,
+		detectRounds: 5, slowWatch: time.Minute,
+		herdClients: 830, herdRecords: 40, herdCapacity: 300,
 		shares: 5000,
 		frames: 9, viewFrames: 2000, statusRecords: 1_000_000, statusRuns: 9,
 	}
@@ -56,7 +57,8 @@ func quickConfig() config {
 	c.quick = true
 	c.appends = 10000 // a 99th percentile of 1,000 was its 10th-largest sample, and swung by a fifth between runs; 10,000 take 5 s
 	c.detectRounds = 1
-	c.shares = 1000 // a 99th percentile of 200 was the second-largest sample, and swung from 14 to 23 ms between runs on a loaded machine; 1,000 take about 5 s
+	c.slowWatch = 15 * time.Second // --quick stays under a minute
+	c.shares = 1000                // a 99th percentile of 200 was the second-largest sample, and swung from 14 to 23 ms between runs on a loaded machine; 1,000 take about 5 s
 	c.frames, c.viewFrames, c.statusRuns = 5, 300, 5
 	// A tenth of the pharmacies against the full capacity, so a far
 	// smaller storm; the rows say so. A storm scaled down whole (83

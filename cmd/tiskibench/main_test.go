@@ -18,7 +18,7 @@ func tiny(t *testing.T) config {
 	return config{
 		appends:      20,
 		drainRecords: 40, drainWorkers: 4,
-		detectRounds: 1, probe: 50 * time.Millisecond, probeTimeout: 100 * time.Millisecond,
+		detectRounds: 1, probe: 50 * time.Millisecond, probeTimeout: 100 * time.Millisecond, slowWatch: 2 * time.Second,
 		shares:   10,
 		cacheDir: t.TempDir(),
 	}

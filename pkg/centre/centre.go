@@ -39,10 +39,18 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultConnectTimeout   = 3 * time.Second
-	DefaultTimeout          = 10 * time.Second
-	DefaultMaxResponseBytes = 4 << 20
-	DefaultUserAgent        = "tiski"
+	DefaultConnectTimeout = 3 * time.Second
+	// DefaultProbeConnectTimeout bounds a health probe's connection (TCP
+	// connect and TLS handshake together). Past it the Prescription Centre
+	// is silent, not slow: a service that is only slow still connects at
+	// once (its kernel and TLS terminator answer), and then the probe waits
+	// for the answer as long as its caller allows. 0.4 s is ten round
+	// trips of a Finnish link; the hedged dial (Config) covers a lost SYN,
+	// whose retransmission comes only after 1 s.
+	DefaultProbeConnectTimeout = 400 * time.Millisecond
+	DefaultTimeout             = 10 * time.Second
+	DefaultMaxResponseBytes    = 4 << 20
+	DefaultUserAgent           = "tiski"
 )
 
 // TLSConfig names the files of a mutual-TLS connection. CertFile and KeyFile
@@ -67,6 +75,13 @@ type Config struct {
 	// Timeout bounds a whole call, answer body included. Default 10 s. The
 	// caller's context bounds it too.
 	Timeout time.Duration
+	// ProbeConnectTimeout bounds the connection of a health probe (Probe):
+	// the TCP connect and the TLS handshake together, on a fresh
+	// connection. Default 0.4 s, and never more than ConnectTimeout. A
+	// probe that connected waits for its answer as long as Timeout and its
+	// context allow: the service is there, if slow (DESIGN §10: a black
+	// hole is FAULT within 1.5 s, a service answering in 1 s never is).
+	ProbeConnectTimeout time.Duration
 	// MaxResponseBytes is the largest answer read. Default 4 MiB.
 	MaxResponseBytes int64
 	// PageSize is _count on listings; 0 leaves the server's default. Later
@@ -102,11 +117,12 @@ type Client struct {
 	room     roomCell // the server's last rate-limit hint (ratelimit.go)
 }
 
-// connection is what Reload replaces as a whole: the HTTP client with its
-// transport and TLS settings, and the certificate it presents.
+// connection is what Reload replaces as a whole: the HTTP clients with
+// their transports and TLS settings, and the certificate they present.
 type connection struct {
-	http *http.Client
-	leaf *x509.Certificate // nil without a client certificate
+	http  *http.Client
+	probe *http.Client      // health probes: a fresh, hedged connection each (Probe)
+	leaf  *x509.Certificate // nil without a client certificate
 }
 
 // New checks cfg, loads the certificates and returns a Client. It does not
@@ -119,6 +135,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.ProbeConnectTimeout <= 0 {
+		cfg.ProbeConnectTimeout = DefaultProbeConnectTimeout
+	}
+	cfg.ProbeConnectTimeout = min(cfg.ProbeConnectTimeout, cfg.ConnectTimeout)
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
@@ -163,6 +183,7 @@ func (c *Client) Reload() error {
 	}
 	old := c.conn.Swap(conn)
 	old.http.CloseIdleConnections()
+	old.probe.CloseIdleConnections()
 	return nil
 }
 
@@ -177,7 +198,11 @@ func (c *Client) CertificateExpiry() (time.Time, bool) {
 }
 
 // Close closes idle connections.
-func (c *Client) Close() { c.conn.Load().http.CloseIdleConnections() }
+func (c *Client) Close() {
+	conn := c.conn.Load()
+	conn.http.CloseIdleConnections()
+	conn.probe.CloseIdleConnections()
+}
 
 func (c *Client) connect() (*connection, error) {
 	conn := &connection{}
@@ -201,13 +226,81 @@ func (c *Client) connect() (*connection, error) {
 		tr.TLSClientConfig = tc
 		conn.leaf = leaf
 	}
-	conn.http = &http.Client{
-		Transport: tr,
-		// The API never redirects; a redirect would carry the request, a
-		// search's identity code with it, somewhere unknown.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	// The API never redirects; a redirect would carry the request, a
+	// search's identity code with it, somewhere unknown.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	conn.http = &http.Client{Transport: tr, CheckRedirect: noRedirect}
+
+	// A probe opens a connection of its own every time: a kept-alive one
+	// proves nothing about the way to the service now, and only a fresh
+	// connect tells a silent service (nothing comes back, not even the
+	// TCP or TLS handshake) from a slow one (it connects at once, then
+	// takes its time to answer). Probe bounds the connect.
+	ptr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           hedgedDial(&net.Dialer{Timeout: c.cfg.ProbeConnectTimeout}, c.cfg.ProbeConnectTimeout/2),
+		TLSHandshakeTimeout:   c.cfg.ProbeConnectTimeout,
+		ResponseHeaderTimeout: c.cfg.Timeout,
+		DisableKeepAlives:     true,
 	}
+	if tr.TLSClientConfig != nil {
+		ptc := tr.TLSClientConfig.Clone()
+		// Resumed sessions keep a handshake every interval cheap for both
+		// ends.
+		ptc.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		ptr.TLSClientConfig = ptc
+	}
+	conn.probe = &http.Client{Transport: ptr, CheckRedirect: noRedirect}
 	return conn, nil
+}
+
+// hedgedDial dials like d, and when the connection is not made within
+// after, dials again beside the first attempt and takes whichever connects
+// first. A single lost SYN is retransmitted only after a second, long past
+// a probe's connect bound; two attempts are lost together only when the way
+// really is silent. An attempt that fails outright (refused) ends the dial
+// at once: that is an answer, not silence.
+func hedgedDial(d *net.Dialer, after time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		type result struct {
+			conn net.Conn
+			err  error
+		}
+		results := make(chan result, 2) // buffered: a late attempt never blocks
+		dial := func() {
+			conn, err := d.DialContext(ctx, network, addr)
+			results <- result{conn, err}
+		}
+		go dial()
+		hedge := time.NewTimer(after)
+		defer hedge.Stop()
+		pending := 1
+		// drain closes the connection of an attempt still out, should it
+		// be made before the cancel reaches it.
+		drain := func(n int) {
+			for range n {
+				if o := <-results; o.conn != nil {
+					o.conn.Close()
+				}
+			}
+		}
+		for {
+			select {
+			case <-hedge.C:
+				pending++
+				go dial()
+			case r := <-results:
+				pending--
+				if r.err == nil || pending == 0 {
+					hedge.Stop()
+					go drain(pending)
+					return r.conn, r.err
+				}
+			}
+		}
+	}
 }
 
 func loadTLS(t *TLSConfig, now time.Time, allowInvalid bool) (*tls.Config, *x509.Certificate, error) {
@@ -272,6 +365,7 @@ type request struct {
 	contentType string // of body; default FHIR JSON
 	headers     map[string]string
 	read        bool // changes nothing upstream, whatever the method (a POST _search)
+	probe       bool // a health probe: on a fresh connection of its own
 }
 
 // formURLEncoded is the media type of a POST _search body.
@@ -332,7 +426,11 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	}
 
 	start := time.Now()
-	resp, err := c.conn.Load().http.Do(req)
+	hc := c.conn.Load().http
+	if r.probe {
+		hc = c.conn.Load().probe
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		e := transportError(ctx, r.op, reqID, budget, err)
 		e.write = r.write()

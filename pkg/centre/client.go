@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -35,10 +38,41 @@ func badAnswer(op string, a *answer, err error) *Error {
 }
 
 // Probe asks for the CapabilityStatement: the health check of DESIGN §3.
+//
+// It tells a silent Prescription Centre from a slow one (DESIGN §10). Each
+// probe opens a fresh connection (hedged: see Config.ProbeConnectTimeout).
+// When the TCP connect and TLS handshake are not done within
+// ProbeConnectTimeout, nothing answers at all, not even the network stack
+// at the far end: Probe fails at once with a Transient ErrTimeout. Once
+// connected, the service is there: Probe waits for the answer as long as
+// ctx and Config.Timeout allow, so a service that takes a second to answer
+// is slow, never down.
 func (c *Client) Probe(ctx context.Context) error {
 	const op = "probe Prescription Centre"
-	a, err := c.do(ctx, request{op: op, method: http.MethodGet, target: "metadata"})
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var connected atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
+	})
+	bound := c.cfg.ProbeConnectTimeout
+	silence := time.AfterFunc(bound, func() {
+		if !connected.Load() {
+			cancel(ErrSilent)
+		}
+	})
+	defer silence.Stop()
+	a, err := c.do(ctx, request{op: op, method: http.MethodGet, target: "metadata", probe: true})
 	if err != nil {
+		// The transport's own connect and handshake timeouts are the
+		// same bound, and may fire first.
+		if errors.Is(context.Cause(ctx), ErrSilent) || (!connected.Load() && errors.Is(err, ErrTimeout)) {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Class = Transient
+				e.Err = tagf(ErrTimeout, "no connection within %s: %w", bound, ErrSilent)
+			}
+		}
 		return err
 	}
 	var cs struct {

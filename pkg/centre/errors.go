@@ -54,6 +54,10 @@ func (c Class) String() string {
 var (
 	// ErrTimeout: the Prescription Centre did not answer within the timeout.
 	ErrTimeout = errors.New("no answer within the timeout")
+	// ErrSilent: a health probe could not even connect (TCP and TLS
+	// handshake) within Config.ProbeConnectTimeout: nothing answers, as
+	// behind a dead route. It comes with ErrTimeout.
+	ErrSilent = errors.New("nothing answers")
 	// ErrTruncated: the answer was cut off before its end.
 	ErrTruncated = errors.New("the answer was cut off")
 	// ErrTooLarge: the answer was larger than Config.MaxResponseBytes.

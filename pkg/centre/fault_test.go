@@ -3,6 +3,8 @@ package centre
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,4 +224,61 @@ func TestCutAnswers(t *testing.T) {
 		}
 		t.Log(err)
 	})
+}
+
+// TestProbeTellsSilentFromSlow: a probe connects afresh every time. A
+// black hole, where nothing answers (not even the TCP or TLS handshake),
+// fails it at its connect bound, as ErrSilent; a service that takes a
+// second to answer connects at once and is waited for (issue 20).
+func TestProbeTellsSilentFromSlow(t *testing.T) {
+	t.Parallel()
+	const bound = 300 * time.Millisecond
+	const margin = time.Second // generous, for a loaded CI machine
+	certs := t.TempDir()
+	if err := centresim.WriteCerts(certs, centresim.CertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		tlsDir string
+	}{{"plain HTTP", ""}, {"mutual TLS", certs}} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.tlsDir == "" && runtime.GOOS != "linux" {
+				t.Skip("the simulator's plain-HTTP black hole drops connects on Linux only")
+			}
+			srv := startSim(t, tt.tlsDir)
+			cfg := Config{BaseURL: srv.URL(), ProbeConnectTimeout: bound}
+			if tt.tlsDir != "" {
+				cfg.TLS = &TLSConfig{CertFile: filepath.Join(certs, "client.crt"), KeyFile: filepath.Join(certs, "client.key"), CAFile: filepath.Join(certs, "ca.crt")}
+			}
+			c := newClient(t, cfg)
+			ctx := t.Context()
+			if err := c.Probe(ctx); err != nil {
+				t.Fatalf("probe: %v", err)
+			}
+
+			setFault(t, srv, centresim.Fault{Kind: centresim.FaultBlackhole})
+			start := time.Now()
+			err := c.Probe(ctx)
+			took := time.Since(start)
+			if ClassOf(err) != Transient || !errors.Is(err, ErrSilent) || !errors.Is(err, ErrTimeout) {
+				t.Fatalf("probe of a black hole: %v; want a transient ErrSilent", err)
+			}
+			if took < bound || took > bound+margin {
+				t.Errorf("probe of a black hole took %s; want its connect bound %s", took, bound)
+			}
+			t.Log(err)
+
+			setFault(t, srv, centresim.Fault{Kind: centresim.FaultSlow, Duration: "1s"})
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			start = time.Now()
+			if err := c.Probe(sctx); err != nil {
+				t.Fatalf("probe of a service answering in 1s: %v", err)
+			}
+			if took := time.Since(start); took < time.Second {
+				t.Errorf("answered in %s, before the delay: not the slow service", took)
+			}
+		})
+	}
 }

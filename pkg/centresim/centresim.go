@@ -72,6 +72,7 @@ type Server struct {
 	closed   bool
 	closing  chan struct{} // closed by Close
 	inflight int
+	silent   int        // connections held silent by a black hole (silence.go)
 	idle     *sync.Cond // signalled when inflight drops to zero
 
 	admin  *httpServer
@@ -89,9 +90,10 @@ type Server struct {
 
 // httpServer is one listening http.Server and the goroutine serving it.
 type httpServer struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
+	srv   *http.Server
+	ln    net.Listener
+	quiet *quietListener // the FHIR port's: silent in a black hole
+	done  chan struct{}
 }
 
 func (h *httpServer) close() {
@@ -174,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.tlsConf != nil {
 		s.scheme = "https"
 	}
-	s.fhir = s.serve(ln, http.HandlerFunc(s.serveFHIR), s.tlsConf)
+	s.fhir = s.serveFHIRPort(ln)
 	s.admin = s.serve(aln, s.adminHandler(), nil)
 	s.log.Info("prescription centre simulator started", "fhir", s.URL(), "admin", s.AdminURL(), "db", filepath.Join(dir, "centre.db"))
 	return s, nil
@@ -199,6 +201,16 @@ func (s *Server) serve(ln net.Listener, h http.Handler, tlsConf *tls.Config) *ht
 		defer close(hs.done)
 		_ = srv.Serve(ln)
 	}()
+	return hs
+}
+
+// serveFHIRPort serves the FHIR port on ln, under a listener that a black
+// hole silences (silence.go), beneath TLS so that not even a handshake
+// leaks.
+func (s *Server) serveFHIRPort(ln net.Listener) *httpServer {
+	q := newQuietListener(ln, s)
+	hs := s.serve(q, http.HandlerFunc(s.serveFHIR), s.tlsConf)
+	hs.quiet = q
 	return hs
 }
 

@@ -21,7 +21,7 @@ import (
 const (
 	FaultUp              = "up"                // no fault
 	FaultDown            = "down"              // the listener is closed: connection refused
-	FaultBlackhole       = "blackhole"         // connections accepted, never answered
+	FaultBlackhole       = "blackhole"         // silence: connects hang (Linux), nothing is ever answered
 	FaultSlow            = "slow"              // every answer delayed by Duration
 	FaultFlaky           = "flaky"             // Ratio of requests get 503 with Retry-After: 1
 	FaultThrottle        = "throttle"          // every request gets 429 with Retry-After: Seconds
@@ -144,9 +144,11 @@ func (s *Server) Fault() Fault {
 }
 
 // SetFault puts a fault in force. Down closes the FHIR listener (and every
-// open connection); any other kind reopens it on the same port. Requests
-// held by a black hole or a delay are released (their connections cut) when
-// the fault changes.
+// open connection); any other kind reopens it on the same port. A black
+// hole is silence (silence.go): on Linux a new connect hangs, and nothing
+// is answered on a connection, not even a TLS handshake. Connections and
+// requests held by a black hole or a delay are released (cut) when the
+// fault changes.
 func (s *Server) SetFault(f Fault) error {
 	f, err := f.normalize()
 	if err != nil {
@@ -174,7 +176,7 @@ func (s *Server) SetFault(f Fault) error {
 		if err != nil {
 			return fmt.Errorf("set fault %s: reopen %s: %w", f.Kind, s.fhirAddr, err)
 		}
-		fhir = s.serve(ln, http.HandlerFunc(s.serveFHIR), s.tlsConf)
+		fhir = s.serveFHIRPort(ln)
 		s.mu.Lock()
 		s.fhir = fhir
 		s.mu.Unlock()
@@ -184,6 +186,16 @@ func (s *Server) SetFault(f Fault) error {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
+	if fhir != nil && f.Kind != FaultDown {
+		// Now that the fault is in force, so that the listener no longer
+		// accepts: shrink the accept queue for a black hole, restore it
+		// after one.
+		if f.Kind == FaultBlackhole {
+			fhir.quiet.silence()
+		} else {
+			fhir.quiet.unsilence()
+		}
+	}
 	if prev != f {
 		s.log.Info("fault changed", "from", prev.String(), "to", f.String())
 	}

@@ -61,7 +61,10 @@ type Probe struct {
 	Interval      time.Duration
 	FaultInterval time.Duration // mean time between probes in FAULT
 	Timeout       time.Duration
-	RecoverAfter  int // consecutive successful probes from RECOVERING to ONLINE
+	// ConnectTimeout bounds a probe's fresh connection (TCP and TLS
+	// handshake): past it nothing answers, and the probe fails at once.
+	ConnectTimeout time.Duration
+	RecoverAfter   int // consecutive successful probes from RECOVERING to ONLINE
 }
 
 // Sync configures reconciliation (queue/): how records go upstream.
@@ -204,9 +207,10 @@ var settings = []setting{
 	stringSetting("hub.nkey_seed", "", "NKey seed file this counter signs in to the hub with", func(c *Config) *string { return &c.Hub.NKeySeed }, nil),
 	durationSetting("centre.connect_timeout", "3s", "time allowed to connect", func(c *Config) *time.Duration { return &c.Centre.ConnectTimeout }),
 	durationSetting("centre.timeout", "10s", "time allowed for a whole call", func(c *Config) *time.Duration { return &c.Centre.Timeout }),
-	durationSetting("probe.interval", "900ms", "time between health probes (under 1s, so a black hole is FAULT within probe.timeout + 1s)", func(c *Config) *time.Duration { return &c.Probe.Interval }),
+	durationSetting("probe.interval", "750ms", "time between health probes (a refused connection is FAULT within it; a black hole, where even the connect gets no answer, within it + 0.4s)", func(c *Config) *time.Duration { return &c.Probe.Interval }),
 	durationSetting("probe.fault_interval", "10s", "mean time between health probes in FAULT, each wait drawn from half to 1.5 times it, so pharmacies do not all see the recovery, and reconnect, in the same second", func(c *Config) *time.Duration { return &c.Probe.FaultInterval }),
-	durationSetting("probe.timeout", "2s", "time a health probe may take", func(c *Config) *time.Duration { return &c.Probe.Timeout }),
+	durationSetting("probe.connect_timeout", "400ms", "time a health probe may take to connect (TCP and TLS handshake); past it nothing answers, a black hole rather than a slow service", func(c *Config) *time.Duration { return &c.Probe.ConnectTimeout }),
+	durationSetting("probe.timeout", "2s", "time a health probe that connected may wait for its answer (a slow service within it is not a fault)", func(c *Config) *time.Duration { return &c.Probe.Timeout }),
 	{key: "probe.recover_after", def: "3", help: "successful probes in a row from RECOVERING to ONLINE",
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

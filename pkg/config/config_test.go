@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Language != "fi" || c.Probe.Interval != 900*time.Millisecond || c.Probe.Timeout != 2*time.Second || c.LockAfter != 15*time.Minute || c.Probe.RecoverAfter != 3 {
+	if c.Language != "fi" || c.Probe.Interval != 750*time.Millisecond || c.Probe.Timeout != 2*time.Second || c.Probe.ConnectTimeout != 400*time.Millisecond || c.LockAfter != 15*time.Minute || c.Probe.RecoverAfter != 3 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.Source("language") != FromDefault || c.Source("data") != FromFlag {

@@ -107,6 +107,8 @@ func describe(err error) string {
 		return "answer cut off"
 	case errors.Is(err, io.EOF):
 		return "connection closed without an answer"
+	case errors.Is(err, centre.ErrSilent):
+		return "no connection: nothing answers"
 	case errors.Is(err, centre.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return "no answer in time"

@@ -146,9 +146,12 @@ func (f *Factory) CentreConfig() (centre.Config, error) {
 		BaseURL:        c.Centre.URL,
 		ConnectTimeout: c.Centre.ConnectTimeout,
 		Timeout:        c.Centre.Timeout,
-		Pharmacy:       c.Pharmacy,
-		UserAgent:      "tiski/" + f.Build.Version,
-		Logger:         f.Logger(),
+		// The probe's connect bound tells a silent service from a slow
+		// one (pkg/centre, Probe).
+		ProbeConnectTimeout: c.Probe.ConnectTimeout,
+		Pharmacy:            c.Pharmacy,
+		UserAgent:           "tiski/" + f.Build.Version,
+		Logger:              f.Logger(),
 	}
 	if c.Centre.CertFile != "" || c.Centre.KeyFile != "" || c.Centre.CAFile != "" {
 		cc.TLS = &centre.TLSConfig{CertFile: c.Centre.CertFile, KeyFile: c.Centre.KeyFile, CAFile: c.Centre.CAFile, ServerName: c.Centre.ServerName}
