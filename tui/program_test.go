@@ -47,8 +47,13 @@ func TestFirstFrame(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := FirstFrame(ctx, env.Common(i18n.EN, 80, 24), 80, 24, &out); err != nil {
+	start := time.Now()
+	shown, err := FirstFrame(ctx, env.Common(i18n.EN, 80, 24), 80, 24, &out)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if shown.Before(start) || shown.After(time.Now()) {
+		t.Errorf("FirstFrame says the frame was shown at %v, outside its call (%v to now)", shown, start)
 	}
 	for _, want := range []string{tuitest.Pharmacy.Name, "User id"} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
@@ -63,7 +68,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 	env := tuitest.New(b)
 	c := env.Common(i18n.EN, 80, 24)
 	for b.Loop() {
-		if err := FirstFrame(context.Background(), c, 80, 24, io.Discard); err != nil {
+		if _, err := FirstFrame(context.Background(), c, 80, 24, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
