@@ -246,6 +246,24 @@ func (op *counterOpening) wait(ctx context.Context) (*counterServices, error) {
 	}
 }
 
+// ready is wait for the counter's calls: a call whose context ends while
+// the opening still runs says so in the user's terms, not as a timeout of
+// whatever it was to ask (a search would take that for the Prescription
+// Centre's and offer FAULT mode).
+func (op *counterOpening) ready(ctx context.Context) (*counterServices, error) {
+	select {
+	case <-op.done:
+		return op.cs, op.err
+	default:
+	}
+	select {
+	case <-op.done:
+		return op.cs, op.err
+	case <-ctx.Done():
+		return nil, rx.Errorf(rx.EUNAVAILABLE, "The counter is still opening its journal; try again in a moment.")
+	}
+}
+
 // close waits for the opening to end and stops what it started.
 func (op *counterOpening) close() {
 	<-op.done

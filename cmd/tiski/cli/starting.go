@@ -13,10 +13,10 @@ import (
 
 // startingServices are the counter's services from its first frame on,
 // while the journal and what runs over it open beside it (counterOpening).
-// Every call waits for the opening, bounded by its context as any call is,
-// then goes to the open services: the status line reads nothing until
-// then, and no record, sign-in or search runs on a half-open counter. A
-// call made after a failed opening gets its error.
+// Every call waits for the opening (ready), bounded by its context as any
+// call is, then goes to the open services: the status line reads nothing
+// until then, and no record, sign-in or search runs on a half-open
+// counter. A call made after a failed opening gets its error.
 type startingServices struct {
 	op *counterOpening
 }
@@ -27,7 +27,7 @@ var (
 )
 
 func (s *startingServices) Counts(ctx context.Context) (journal.Counts, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return journal.Counts{}, err
 	}
@@ -35,7 +35,7 @@ func (s *startingServices) Counts(ctx context.Context) (journal.Counts, error) {
 }
 
 func (s *startingServices) Mode(ctx context.Context) (rx.ModeState, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.ModeState{}, err
 	}
@@ -43,7 +43,7 @@ func (s *startingServices) Mode(ctx context.Context) (rx.ModeState, error) {
 }
 
 func (s *startingServices) FindPatient(ctx context.Context, code string) (rx.Patient, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.Patient{}, err
 	}
@@ -51,7 +51,7 @@ func (s *startingServices) FindPatient(ctx context.Context, code string) (rx.Pat
 }
 
 func (s *startingServices) Prescriptions(ctx context.Context, code string) ([]rx.Prescription, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s *startingServices) Prescriptions(ctx context.Context, code string) ([]rx
 }
 
 func (s *startingServices) SignIn(ctx context.Context, id, pin string) (rx.Pharmacist, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.Pharmacist{}, err
 	}
@@ -67,7 +67,7 @@ func (s *startingServices) SignIn(ctx context.Context, id, pin string) (rx.Pharm
 }
 
 func (s *startingServices) ForceFault(ctx context.Context, reason, by string) (rx.ModeState, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.ModeState{}, err
 	}
@@ -75,7 +75,7 @@ func (s *startingServices) ForceFault(ctx context.Context, reason, by string) (r
 }
 
 func (s *startingServices) Dispense(ctx context.Context, who rx.Pharmacist, d rx.Dispensing, opts record.DispenseOptions) (record.Receipt, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return record.Receipt{}, err
 	}
@@ -83,7 +83,7 @@ func (s *startingServices) Dispense(ctx context.Context, who rx.Pharmacist, d rx
 }
 
 func (s *startingServices) UploadState(ctx context.Context, id string) (journal.OutboxEntry, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return journal.OutboxEntry{}, err
 	}
@@ -91,7 +91,7 @@ func (s *startingServices) UploadState(ctx context.Context, id string) (journal.
 }
 
 func (s *startingServices) Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return record.Receipt{}, err
 	}
@@ -99,7 +99,7 @@ func (s *startingServices) Paper(ctx context.Context, who rx.Pharmacist, p rx.Pr
 }
 
 func (s *startingServices) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return record.Receipt{}, err
 	}
@@ -107,7 +107,7 @@ func (s *startingServices) Telephone(ctx context.Context, who rx.Pharmacist, p r
 }
 
 func (s *startingServices) Medicines(ctx context.Context) ([]rx.Medicine, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *startingServices) Medicines(ctx context.Context) ([]rx.Medicine, error)
 }
 
 func (s *startingServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *startingServices) PatientRecords(ctx context.Context, patient string, s
 }
 
 func (s *startingServices) Record(ctx context.Context, id string) (journal.Record, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return journal.Record{}, err
 	}
@@ -131,7 +131,7 @@ func (s *startingServices) Record(ctx context.Context, id string) (journal.Recor
 }
 
 func (s *startingServices) Outbox(ctx context.Context, states ...journal.OutboxState) ([]journal.OutboxEntry, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *startingServices) Outbox(ctx context.Context, states ...journal.OutboxS
 }
 
 func (s *startingServices) RetryNow(ctx context.Context, id string) error {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (s *startingServices) RetryNow(ctx context.Context, id string) error {
 }
 
 func (s *startingServices) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.Prescription{}, err
 	}
@@ -155,7 +155,7 @@ func (s *startingServices) Prescription(ctx context.Context, id string) (rx.Pres
 }
 
 func (s *startingServices) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return journal.Record{}, err
 	}
@@ -165,7 +165,7 @@ func (s *startingServices) Resolve(ctx context.Context, who rx.Pharmacist, id st
 // Hub: see counterServices.Hub. A counter whose configuration names no hub
 // answers ok false once open, as before.
 func (s *startingServices) Hub(ctx context.Context) (common.HubStatus, bool, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return common.HubStatus{}, false, err
 	}
@@ -192,7 +192,7 @@ type startingTraining struct {
 var _ common.Outages = (*startingTraining)(nil)
 
 func (s *startingTraining) ToggleOutage(ctx context.Context) (bool, error) {
-	cs, err := s.op.wait(ctx)
+	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -118,3 +118,22 @@ func TestCounterOpeningFails(t *testing.T) {
 		t.Fatalf("counter: %v, want the opening's error %v", err, refused)
 	}
 }
+
+// TestStartingServicesSayOpening: a call whose context ends while the
+// counter is still opening says so, and is no timeout (which the search
+// would take for the Prescription Centre's); once open, calls go through.
+func TestStartingServicesSayOpening(t *testing.T) {
+	op := &counterOpening{done: make(chan struct{})}
+	svc := &startingServices{op: op}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := svc.FindPatient(ended, "140348-901W")
+	if rx.ErrorCode(err) != rx.EUNAVAILABLE || errors.Is(err, context.Canceled) || !strings.Contains(rx.ErrorMessage(err), "still opening") {
+		t.Errorf("a call while opening: %v", err)
+	}
+	op.err = rx.Errorf(rx.ECORRUPT, "The journal is damaged.")
+	close(op.done)
+	if _, err := svc.Counts(ended); !errors.Is(err, op.err) {
+		t.Errorf("a call after a failed opening: %v, want %v", err, op.err)
+	}
+}
