@@ -102,6 +102,14 @@ func box[T any](m T, cmd tea.Cmd) (*T, tea.Cmd) { return &m, cmd }
 // New returns the counter at its sign-in screen.
 func New(c common.Common) Model {
 	h := help.New()
+	// bubbles' own help styles are lipgloss.AdaptiveColor, whose first
+	// render asks the terminal for its background colour (termenv, OSC 11):
+	// a round trip in the first frame, seconds where a terminal does not
+	// answer, and a read of the keyboard beside bubbletea's own (issue 20).
+	// The counter's colours are complete ones, from its Styles (STYLE §11).
+	hs := c.Styles.Help
+	h.Styles = help.Styles{ShortKey: hs.Bold(true), ShortDesc: hs, ShortSeparator: hs, Ellipsis: hs,
+		FullKey: hs.Bold(true), FullDesc: hs, FullSeparator: hs}
 	m := Model{c: c, status: statusline.New(c), help: h}
 	m.signIn = signinscreen.New(m.body())
 	return m.resize()
