@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
@@ -47,8 +50,13 @@ func TestFirstFrame(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := FirstFrame(ctx, env.Common(i18n.EN, 80, 24), 80, 24, &out); err != nil {
+	start := time.Now()
+	shown, err := FirstFrame(ctx, env.Common(i18n.EN, 80, 24), 80, 24, &out)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if shown.Before(start) || shown.After(time.Now()) {
+		t.Errorf("FirstFrame says the frame was shown at %v, outside its call (%v to now)", shown, start)
 	}
 	for _, want := range []string{tuitest.Pharmacy.Name, "User id"} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
@@ -63,8 +71,76 @@ func BenchmarkFirstFrame(b *testing.B) {
 	env := tuitest.New(b)
 	c := env.Common(i18n.EN, 80, 24)
 	for b.Loop() {
-		if err := FirstFrame(context.Background(), c, 80, 24, io.Discard); err != nil {
+		if _, err := FirstFrame(context.Background(), c, 80, 24, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// heldServices hold the status line's reads until release is closed, as
+// the counter's services do while its journal opens beside the first
+// frame (issue 20).
+type heldServices struct {
+	*tuitest.Services
+	release chan struct{}
+}
+
+func (s heldServices) wait(ctx context.Context) error {
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s heldServices) Counts(ctx context.Context) (journal.Counts, error) {
+	if err := s.wait(ctx); err != nil {
+		return journal.Counts{}, err
+	}
+	return s.Services.Counts(ctx)
+}
+
+func (s heldServices) Mode(ctx context.Context) (rx.ModeState, error) {
+	if err := s.wait(ctx); err != nil {
+		return rx.ModeState{}, err
+	}
+	return s.Services.Mode(ctx)
+}
+
+// TestFirstFrameBeforeServices: the counter's first frame does not wait
+// for its services. With the status line's reads held, the frame is out,
+// saying the mode is not known yet and showing no counts; once they are
+// let go the same counter shows the mode and the counts it read.
+func TestFirstFrameBeforeServices(t *testing.T) {
+	env := tuitest.New(t)
+	held := heldServices{Services: env.Services, release: make(chan struct{})}
+	c := env.Common(i18n.EN, 80, 24)
+	c.Services = held
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := FirstFrame(ctx, c, 80, 24, &out); err != nil {
+		t.Fatal(err)
+	}
+	frame := out.String()
+	for _, want := range []string{tuitest.Pharmacy.Name, "mode unknown", "User id"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("first frame lacks %q:\n%s", want, frame)
+		}
+	}
+	if strings.Contains(frame, "Pending") || strings.Contains(frame, "ONLINE") {
+		t.Errorf("first frame shows what was not read yet:\n%s", frame)
+	}
+
+	tm := teatest.NewTestModel(t, New(c), teatest.WithInitialTermSize(80, 24))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("User id")) },
+		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	close(held.release)
+	tm.Send(TickMsg{}) // the status line rereads every second
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte("ONLINE")) && bytes.Contains(b, []byte("Pending: 0"))
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }

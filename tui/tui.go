@@ -70,15 +70,18 @@ type Model struct {
 	locked  bool
 	warning time.Duration // time left before the lock, while warning
 
+	// The screens open at the start are values; the others are behind
+	// pointers, nil until first opened, and always replaced, never changed
+	// in place (see box).
 	signIn        signinscreen.Model
-	lock          signinscreen.Model
 	search        search.Model
-	prescriptions prescriptions.Model
-	dispense      dispense.Model
-	rxForm        rxform.Model
-	essential     essential.Model
-	sync          syncq.Model
-	conflicts     conflicts.Model
+	lock          *signinscreen.Model
+	prescriptions *prescriptions.Model
+	dispense      *dispense.Model
+	rxForm        *rxform.Model
+	essential     *essential.Model
+	sync          *syncq.Model
+	conflicts     *conflicts.Model
 	// back is the screen a form, the sync or the conflicts screen returns
 	// to: the one it was opened from.
 	back Screen
@@ -87,9 +90,26 @@ type Model struct {
 	dispenseBack Screen
 }
 
+// box puts a screen's model, as a screen's Update returns it, behind a new
+// pointer. The screens a counter does not open at the start are held so:
+// with every screen a value the model was 357 KB, bubbletea copies it at
+// every message, and the first copies grew the goroutine's stack by
+// megabytes, 20 ms of the first frame on a loaded machine (issue 20). A
+// new pointer for every change keeps Update a function of the model: an
+// earlier copy keeps its own screens.
+func box[T any](m T, cmd tea.Cmd) (*T, tea.Cmd) { return &m, cmd }
+
 // New returns the counter at its sign-in screen.
 func New(c common.Common) Model {
 	h := help.New()
+	// bubbles' own help styles are lipgloss.AdaptiveColor, whose first
+	// render asks the terminal for its background colour (termenv, OSC 11):
+	// a round trip in the first frame, seconds where a terminal does not
+	// answer, and a read of the keyboard beside bubbletea's own (issue 20).
+	// The counter's colours are complete ones, from its Styles (STYLE §11).
+	hs := c.Styles.Help
+	h.Styles = help.Styles{ShortKey: hs.Bold(true), ShortDesc: hs, ShortSeparator: hs, Ellipsis: hs,
+		FullKey: hs.Bold(true), FullDesc: hs, FullSeparator: hs}
 	m := Model{c: c, status: statusline.New(c), help: h}
 	m.signIn = signinscreen.New(m.body())
 	return m.resize()
@@ -156,22 +176,24 @@ func (m Model) resize() Model {
 	b := m.body()
 	m.help.Width = m.c.Width
 	m.signIn = m.signIn.SetCommon(b)
-	m.lock = m.lock.SetCommon(b)
+	if m.lock != nil {
+		m.lock, _ = box(m.lock.SetCommon(b), nil)
+	}
 	m.search = m.search.SetCommon(b)
-	if m.screen == ScreenPrescriptions || m.screen == ScreenDispense {
-		m.prescriptions = m.prescriptions.SetCommon(b)
+	if (m.screen == ScreenPrescriptions || m.screen == ScreenDispense) && m.prescriptions != nil {
+		m.prescriptions, _ = box(m.prescriptions.SetCommon(b), nil)
 	}
 	switch m.screen {
 	case ScreenDispense:
-		m.dispense = m.dispense.SetCommon(b)
+		m.dispense, _ = box(m.dispense.SetCommon(b), nil)
 	case ScreenPrescriptionForm:
-		m.rxForm = m.rxForm.SetCommon(b)
+		m.rxForm, _ = box(m.rxForm.SetCommon(b), nil)
 	case ScreenEssential:
-		m.essential = m.essential.SetCommon(b)
+		m.essential, _ = box(m.essential.SetCommon(b), nil)
 	case ScreenSync:
-		m.sync = m.sync.SetCommon(b)
+		m.sync, _ = box(m.sync.SetCommon(b), nil)
 	case ScreenConflicts:
-		m.conflicts = m.conflicts.SetCommon(b)
+		m.conflicts, _ = box(m.conflicts.SetCommon(b), nil)
 	}
 	return m
 }
@@ -215,7 +237,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.locked, m.warning = false, 0
 		return m, nil
 	case search.LoadedMsg:
-		m.prescriptions = prescriptions.New(m.body(), msg.Patient, msg.Prescriptions, m.Pharmacist())
+		m.prescriptions, _ = box(prescriptions.New(m.body(), msg.Patient, msg.Prescriptions, m.Pharmacist()), nil)
 		m.screen = ScreenPrescriptions
 		return m, nil
 	case prescriptions.BackMsg:
@@ -224,14 +246,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if !m.Pharmacist().Role.MayRecord() {
 			return m, nil
 		}
-		m.dispense = dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode)
+		m.dispense, _ = box(dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode), nil)
 		m.screen, m.dispenseBack = ScreenDispense, ScreenPrescriptions
 		return m, nil
 	case search.DispenseMsg: // a journal prescription, of any counter (issue 19)
 		if !m.Pharmacist().Role.MayRecord() {
 			return m, nil
 		}
-		m.dispense = dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode)
+		m.dispense, _ = box(dispense.New(m.body(), msg.Patient, msg.Prescription, m.Pharmacist(), m.status.Mode().Mode), nil)
 		m.screen, m.dispenseBack = ScreenDispense, ScreenSearch
 		return m, nil
 	case dispense.BackMsg:
@@ -293,11 +315,11 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 					return m.openEssential()
 				case key.Matches(msg, k.Sync) && m.screen != ScreenSync:
 					m.back, m.screen, m.notice = m.returnTo(), ScreenSync, ""
-					m.sync = syncq.New(m.body(), m.Pharmacist())
+					m.sync, _ = box(syncq.New(m.body(), m.Pharmacist()), nil)
 					return m, m.sync.Init()
 				case key.Matches(msg, k.Conflicts) && m.screen != ScreenConflicts:
 					m.back, m.screen, m.notice = m.returnTo(), ScreenConflicts, ""
-					m.conflicts = conflicts.New(m.body(), m.Pharmacist())
+					m.conflicts, _ = box(conflicts.New(m.body(), m.Pharmacist()), nil)
 					return m, m.conflicts.Init()
 				}
 			}
@@ -312,7 +334,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	// screen that may be waiting for it; a screen ignores what is not its.
 	var c1, c2, c3 tea.Cmd
 	if m.locked {
-		m.lock, c1 = m.lock.Update(msg)
+		m.lock, c1 = box(m.lock.Update(msg))
 	}
 	switch msg.(type) {
 	case dispense.RecordedMsg, formkit.RecordedMsg:
@@ -327,7 +349,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 func (m Model) toFront(msg tea.Msg) (Model, tea.Cmd) {
 	if m.locked {
 		var cmd tea.Cmd
-		m.lock, cmd = m.lock.Update(msg)
+		m.lock, cmd = box(m.lock.Update(msg))
 		return m, cmd
 	}
 	return m.updateScreen(msg)
@@ -342,17 +364,29 @@ func (m Model) updateScreen(msg tea.Msg) (Model, tea.Cmd) {
 	case ScreenSearch:
 		m.search, cmd = m.search.Update(msg)
 	case ScreenPrescriptions:
-		m.prescriptions, cmd = m.prescriptions.Update(msg)
+		if m.prescriptions != nil {
+			m.prescriptions, cmd = box(m.prescriptions.Update(msg))
+		}
 	case ScreenDispense:
-		m.dispense, cmd = m.dispense.Update(msg)
+		if m.dispense != nil {
+			m.dispense, cmd = box(m.dispense.Update(msg))
+		}
 	case ScreenPrescriptionForm:
-		m.rxForm, cmd = m.rxForm.Update(msg)
+		if m.rxForm != nil {
+			m.rxForm, cmd = box(m.rxForm.Update(msg))
+		}
 	case ScreenEssential:
-		m.essential, cmd = m.essential.Update(msg)
+		if m.essential != nil {
+			m.essential, cmd = box(m.essential.Update(msg))
+		}
 	case ScreenSync:
-		m.sync, cmd = m.sync.Update(msg)
+		if m.sync != nil {
+			m.sync, cmd = box(m.sync.Update(msg))
+		}
 	case ScreenConflicts:
-		m.conflicts, cmd = m.conflicts.Update(msg)
+		if m.conflicts != nil {
+			m.conflicts, cmd = box(m.conflicts.Update(msg))
+		}
 	}
 	return m, cmd
 }
@@ -382,7 +416,9 @@ func (m Model) returnTo() Screen {
 func (m Model) patient() (rx.Patient, bool) {
 	switch m.returnTo() {
 	case ScreenPrescriptions:
-		return m.prescriptions.Patient(), true
+		if m.prescriptions != nil {
+			return m.prescriptions.Patient(), true
+		}
 	case ScreenSearch:
 		if code, ok := m.search.Patient(); ok {
 			return rx.Patient{HETU: code}, true
@@ -400,7 +436,7 @@ func (m Model) openForm(form rx.Form) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.back, m.screen, m.notice = m.returnTo(), ScreenPrescriptionForm, ""
-	m.rxForm = rxform.New(m.body(), m.Pharmacist(), p, form, m.status.Mode().Mode)
+	m.rxForm, _ = box(rxform.New(m.body(), m.Pharmacist(), p, form, m.status.Mode().Mode), nil)
 	return m, m.rxForm.Init()
 }
 
@@ -420,7 +456,7 @@ func (m Model) openEssential() (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.back, m.screen, m.notice = m.returnTo(), ScreenEssential, ""
-	m.essential = essential.New(m.body(), m.Pharmacist(), p, st.Since)
+	m.essential, _ = box(essential.New(m.body(), m.Pharmacist(), p, st.Since), nil)
 	return m, m.essential.Init()
 }
 
@@ -438,7 +474,7 @@ func (m Model) checkSession(now time.Time) Model {
 	}
 	if m.session.Locked(now) {
 		m.locked, m.warning = true, 0
-		m.lock = signinscreen.NewLock(m.body(), m.session.Pharmacist)
+		m.lock, _ = box(signinscreen.NewLock(m.body(), m.session.Pharmacist), nil)
 		return m
 	}
 	if due, left := m.session.WarningDue(now); due {
@@ -489,9 +525,9 @@ func (m Model) helpKeys() keymap.Help {
 		}
 	case m.screen == ScreenDispense, m.screen == ScreenPrescriptionForm, m.screen == ScreenEssential:
 		here = []key.Binding{k.ConfirmDispense, k.NextField, k.PrevField, k.Up, k.Down, k.Back}
-	case m.screen == ScreenSync:
+	case m.screen == ScreenSync && m.sync != nil:
 		here = m.sync.HelpKeys()
-	case m.screen == ScreenConflicts:
+	case m.screen == ScreenConflicts && m.conflicts != nil:
 		here = m.conflicts.HelpKeys()
 	}
 	// The first group is the help line; the rest, every binding, the help
@@ -507,7 +543,7 @@ func (m Model) View() string {
 	status := m.status.View()
 	var body string
 	switch {
-	case m.locked:
+	case m.locked && m.lock != nil:
 		body = m.lock.View()
 	case m.showHelp:
 		h := m.help
@@ -523,17 +559,17 @@ func (m Model) View() string {
 		body = m.signIn.View()
 	case m.screen == ScreenSearch:
 		body = m.search.View()
-	case m.screen == ScreenPrescriptions:
+	case m.screen == ScreenPrescriptions && m.prescriptions != nil:
 		body = m.prescriptions.View()
-	case m.screen == ScreenDispense:
+	case m.screen == ScreenDispense && m.dispense != nil:
 		body = m.dispense.View()
-	case m.screen == ScreenPrescriptionForm:
+	case m.screen == ScreenPrescriptionForm && m.rxForm != nil:
 		body = m.rxForm.View()
-	case m.screen == ScreenEssential:
+	case m.screen == ScreenEssential && m.essential != nil:
 		body = m.essential.View()
-	case m.screen == ScreenSync:
+	case m.screen == ScreenSync && m.sync != nil:
 		body = m.sync.View()
-	case m.screen == ScreenConflicts:
+	case m.screen == ScreenConflicts && m.conflicts != nil:
 		body = m.conflicts.View()
 	}
 	bodyHeight := max(m.c.Height-lipgloss.Height(status)-2, 1)

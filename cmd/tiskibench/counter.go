@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/centre"
@@ -25,12 +27,29 @@ import (
 // frame of a patient with 200 prescriptions, and sync status and the
 // counter's first frame on a journal of a million records.
 func measureCounter(ctx context.Context, cfg config) []Row {
-	var rows []Row
-	bin, cleanup, err := tiskiBinary(ctx, cfg)
+	// Setup, not measured: the tiski binary and the journal of the sync
+	// status rows are built side by side (about 5 s each on a fresh 2-core
+	// machine, issue 20); the rows then find the journal built.
+	var (
+		bin string
+		err error
+		wg  sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		bin, err = tiskiBinary(ctx, cfg)
+	}()
+	records, _ := statusJournalSize(cfg)
+	_, statusErr := statusJournal(ctx, cfg, records)
+	wg.Wait()
 	if err != nil {
 		return []Row{failed("counter: build tiski", "ms", valueAtMost(200), err)}
 	}
-	defer cleanup()
+	if statusErr != nil {
+		fmt.Fprintf(os.Stderr, "tiskibench: %v\n", statusErr) // the rows that need it say so again
+	}
+	var rows []Row
 	rows = append(rows, firstFrameRow(ctx, cfg, bin))
 	rows = append(rows, viewRow(ctx, cfg))
 	rows = append(rows, syncStatusRow(ctx, cfg, bin))
@@ -38,25 +57,33 @@ func measureCounter(ctx context.Context, cfg config) []Row {
 	return rows
 }
 
-// tiskiBinary builds cmd/tiski once for the run, into a temporary folder.
-func tiskiBinary(ctx context.Context, cfg config) (string, func(), error) {
+// tiskiBinary builds cmd/tiski once for the run, as the release build
+// does (.goreleaser.yaml: -trimpath, -s -w; without -X, so it says it is
+// "dev"), into the cache folder. go build leaves a binary there that is
+// already up to date with the sources (its build ID says so) and does not
+// link it again: 2-6 s saved on a 2-core machine for every run after the
+// first on the same sources.
+func tiskiBinary(ctx context.Context, cfg config) (string, error) {
 	if cfg.tiski != "" {
-		return cfg.tiski, func() {}, nil
+		return cfg.tiski, nil
 	}
-	dir, err := os.MkdirTemp("", "tiskibench-bin-")
-	if err != nil {
-		return "", nil, err
+	dir := filepath.Join(cacheRoot(cfg), "bin")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
 	}
-	bin := filepath.Join(dir, "tiski")
-	// -trimpath, as a release build: the build cache then serves any clone
-	// of the repository, wherever it is.
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "github.com/tiski-rx/tiski/cmd/tiski")
+	name := "tiski"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	bin := filepath.Join(dir, name)
+	// -trimpath: the build cache then serves any clone of the repository,
+	// wherever it is.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "github.com/tiski-rx/tiski/cmd/tiski")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("go build ./cmd/tiski: %v: %s", err, out)
+		return "", fmt.Errorf("go build ./cmd/tiski: %v: %s", err, out)
 	}
-	return bin, func() { os.RemoveAll(dir) }, nil
+	return bin, nil
 }
 
 // execTimes runs bin with args n times and returns each run's time from
@@ -93,11 +120,15 @@ func contains(codes []int, c int) bool {
 
 // firstFrameRow runs `tiski demo --first-frame`, which starts what `tiski
 // demo` starts, renders the counter's first frame into a buffer and prints
-// "first-frame <duration>" measured from its process start. The floor is
-// the same binary's `tiski version`, exec to exit.
+// "first-frame <duration>": from its main package's initialisation (after
+// the runtime's and the imported packages' own, a few milliseconds that
+// the floor holds) to the write of the frame. The floor is the same
+// binary's `tiski version`, exec to exit.
 func firstFrameRow(ctx context.Context, cfg config, bin string) Row {
 	name := fmt.Sprintf("counter: first frame (tiski demo, median of %d)", cfg.frames)
-	return frameRow(ctx, cfg, bin, name, nil, "demo", "--first-frame")
+	// Issue 20: within 100 ms (DESIGN §10 said 200), the simulator, the
+	// journal and the queue opening beside the frame.
+	return frameRow(ctx, cfg, bin, name, valueAtMost(100), nil, "demo", "--first-frame")
 }
 
 // bigFirstFrameRow runs `tiski counter --first-frame` on the journal of
@@ -112,15 +143,14 @@ func bigFirstFrameRow(ctx context.Context, cfg config, bin string) Row {
 		return failed(name, "ms", valueAtMost(200), err)
 	}
 	env := []string{"TISKI_PHARMACY_NAME=Apteekki Tiski", "TISKI_CENTRE_URL=http://127.0.0.1:9"}
-	return frameRow(ctx, cfg, bin, name, env, "--data", dir, "counter", "--first-frame")
+	return frameRow(ctx, cfg, bin, name, valueAtMost(200), env, "--data", dir, "counter", "--first-frame")
 }
 
 // frameRow runs bin with args (and env added to this process's), which
-// prints "first-frame <duration>" measured from its process start,
-// cfg.frames times. The floor is the same binary's `tiski version`, exec to
-// exit.
-func frameRow(ctx context.Context, cfg config, bin, name string, env []string, args ...string) Row {
-	c := valueAtMost(200)
+// prints "first-frame <duration>" (see firstFrameRow), cfg.frames times,
+// and checks the median with c. The floor is the same binary's `tiski
+// version`, exec to exit.
+func frameRow(ctx context.Context, cfg config, bin, name string, c check, env []string, args ...string) Row {
 	var frames []time.Duration
 	for range cfg.frames {
 		cmd := exec.CommandContext(ctx, bin, args...)
@@ -342,17 +372,23 @@ const quickStatusRecords = 20000
 // statusDir returns the cache folder and the folder of the journal of n
 // records in it.
 func statusDir(cfg config, n int) (root, dir string, err error) {
-	root = cfg.cacheDir
-	if root == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			// No home folder (a bare CI container): a temporary folder,
-			// kept between runs of the same machine.
-			base = os.TempDir()
-		}
-		root = filepath.Join(base, "tiski-bench")
-	}
+	root = cacheRoot(cfg)
 	return root, filepath.Join(root, fmt.Sprintf("status-v%d-schema%d-%d", statusVersion, journal.SchemaVersion(), n)), nil
+}
+
+// cacheRoot is the folder tiskibench keeps between runs: cfg.cacheDir, or
+// tiski-bench under the user's cache folder.
+func cacheRoot(cfg config) string {
+	if cfg.cacheDir != "" {
+		return cfg.cacheDir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		// No home folder (a bare CI container): a temporary folder,
+		// kept between runs of the same machine.
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "tiski-bench")
 }
 
 // statusCached reports whether the journal of n records is built.

@@ -6,8 +6,9 @@
 //
 // It exits 1 when a row fails and 2 when it could not run. Everything it
 // starts listens on 127.0.0.1 and lives in a temporary folder, except the
-// journal of a million records, which it builds once and keeps under the
-// user's cache folder (tiski-bench/).
+// journal of a million records, which it builds once, and the tiski binary
+// it measures, which go build keeps up to date: both under the user's
+// cache folder (tiski-bench/).
 package main
 
 import (
@@ -37,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	quick := fl.Bool("quick", false, "fewer samples: finishes within a minute")
 	only := fl.String("run", "", "measure only the groups whose name matches this regexp (journal, drain, detect, herd, counter, hub)")
 	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
-	cacheDir := fl.String("cache", "", "folder of the cached journal for sync status (default: the user's cache folder/tiski-bench)")
+	cacheDir := fl.String("cache", "", "folder of the cached journal for sync status and the tiski binary (default: the user's cache folder/tiski-bench)")
 	statusRecords := fl.Int("status-records", 0, "records in the sync status journal (default 1,000,000; the row says how many)")
 	if err := fl.Parse(args); err != nil {
 		return 2

@@ -105,6 +105,30 @@ func (h *httpServer) close() {
 // both ports. Both are listening when it returns. ctx bounds the start only:
 // call Close to stop the server.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
+	l, err := Listen(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return l.Start(ctx)
+}
+
+// Listening is a simulator whose two ports are open but which answers
+// nothing yet: Listen's result, until its Start.
+type Listening struct {
+	s       *Server
+	fhir    net.Listener
+	admin   net.Listener
+	started bool
+}
+
+// Listen opens the simulator's two ports, as Start does, and returns at
+// once: the addresses are known before the database is opened and seeded.
+// A connection made before Start waits in the listen queue rather than
+// being refused, so a client given URL at once sees a slow first answer,
+// never a refusal that would read as an outage. `tiski demo` opens its
+// counter meanwhile, so the counter's first frame does not wait for the
+// seeding (issue 20). Start or Close must follow.
+func Listen(cfg Config) (*Listening, error) {
 	s := &Server{cfg: cfg, now: cfg.Now, log: cfg.Logger, closing: make(chan struct{}), changed: make(chan struct{}), pages: newPageStore()}
 	if s.now == nil {
 		s.now = time.Now
@@ -134,47 +158,79 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("start simulator: %w", err)
 		}
 	}
+	ln, err := listenFHIR(addr)
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: listen on %s: %w", addr, err)
+	}
+	s.fhirAddr = ln.Addr().String()
+	if adminAddr == s.fhirAddr {
+		ln.Close()
+		return nil, fmt.Errorf("start simulator: the admin address %s is the FHIR address; they must differ", adminAddr)
+	}
+	aln, err := net.Listen("tcp", adminAddr)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start simulator: listen on %s: %w", adminAddr, err)
+	}
+	s.scheme = "http"
+	if s.tlsConf != nil {
+		s.scheme = "https"
+	}
+	return &Listening{s: s, fhir: ln, admin: aln}, nil
+}
+
+// URL is the FHIR base URL the simulator will answer on.
+func (l *Listening) URL() string { return l.s.URL() }
+
+// AdminURL is the base URL of the admin API.
+func (l *Listening) AdminURL() string { return "http://" + l.admin.Addr().String() }
+
+// Close closes the ports of a simulator that was not started; after Start
+// it does nothing (close the Server).
+func (l *Listening) Close() {
+	if !l.started {
+		l.started = true
+		l.fhir.Close()
+		l.admin.Close()
+	}
+}
+
+// Start opens (or creates and seeds) the database and serves both ports.
+// ctx bounds the start only: call Close on the Server to stop it. On an
+// error the ports are closed. It may be called once.
+func (l *Listening) Start(ctx context.Context) (*Server, error) {
+	if l.started {
+		return nil, errors.New("start simulator: started or closed already")
+	}
+	l.started = true
+	s, ln, aln := l.s, l.fhir, l.admin
+	cfg := s.cfg
+	fail := func(err error) (*Server, error) {
+		ln.Close()
+		aln.Close()
+		s.shutdown()
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
 	fixtures := cfg.Fixtures
 	if fixtures == nil {
 		fixtures = tiski.Fixtures()
 	}
 	dir := cfg.DataDir
 	if dir == "" {
+		var err error
 		if dir, err = os.MkdirTemp("", "centresim-*"); err != nil {
-			return nil, fmt.Errorf("start simulator: %w", err)
+			return fail(err)
 		}
 		s.tempDir = dir
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("start simulator: create data folder: %w", err)
+		return fail(fmt.Errorf("create data folder: %w", err))
 	}
-	fail := func(err error) (*Server, error) {
-		s.shutdown()
-		return nil, fmt.Errorf("start simulator: %w", err)
-	}
+	var err error
 	if s.store, err = openStore(ctx, filepath.Join(dir, "centre.db"), s.now); err != nil {
 		return fail(err)
 	}
 	if err := s.store.seed(ctx, fixtures); err != nil {
 		return fail(err)
-	}
-
-	ln, err := listenFHIR(addr)
-	if err != nil {
-		return fail(fmt.Errorf("listen on %s: %w", addr, err))
-	}
-	s.fhirAddr = ln.Addr().String()
-	if adminAddr == s.fhirAddr {
-		ln.Close()
-		return fail(fmt.Errorf("the admin address %s is the FHIR address; they must differ", adminAddr))
-	}
-	aln, err := net.Listen("tcp", adminAddr)
-	if err != nil {
-		ln.Close()
-		return fail(fmt.Errorf("listen on %s: %w", adminAddr, err))
-	}
-	s.scheme = "http"
-	if s.tlsConf != nil {
-		s.scheme = "https"
 	}
 	s.fhir = s.serveFHIRPort(ln)
 	s.admin = s.serve(aln, s.adminHandler(), nil)

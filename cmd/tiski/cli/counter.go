@@ -17,6 +17,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
+	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
@@ -45,6 +46,9 @@ type CounterOptions struct {
 	// Task is a drill's task for the trainees, shown under the TRAINING
 	// banner (common.DrillTasks); nil outside a drill. It must not block.
 	Task func() (n int, text string)
+	// Prepare runs once the journal is open, before the counter's
+	// services are: the demo adds its pharmacist there. Nil: nothing.
+	Prepare func(ctx context.Context, j *journal.Journal) error
 }
 
 // NewCmdCounter builds `tiski counter`.
@@ -102,38 +106,119 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := f.HubOptions(); err != nil {
+		return err
+	}
+	// The log is opened here, before the opening below runs beside the
+	// counter and logs too: the factory opens what it holds lazily, from
+	// one goroutine at a time.
+	f.Logger()
+	// The journal, the Prescription Centre client, the mode machine, the
+	// upload queue and the sharer open beside the counter's first frame
+	// (issue 20): until they are open the status line shows nothing read
+	// yet, and every call of the counter waits for them, so nothing can be
+	// done on a half-open counter. A failure to open ends the counter with
+	// its error.
+	op := openCounter(ctx, opts, pol)
+	defer op.close()
+	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
+		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn, Policy: pol}
+	cc := common.New(lang, op.services(opts), counter, nil)
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		if _, err := op.wait(tctx); err != nil {
+			cancel(err)
+		}
+	}()
+	if opts.FirstFrame {
+		shown, err := tui.FirstFrame(tctx, cc, 80, 24, io.Discard)
+		if err != nil {
+			return openErr(ctx, tctx, err)
+		}
+		fmt.Fprintf(f.IO.Out, "first-frame %s\n", shown.Sub(f.Build.Started))
+		// What opens beside the frame must open too, or the command fails.
+		_, err = op.wait(ctx)
+		return err
+	}
+	return openErr(ctx, tctx, tui.Run(tctx, cc, f.IO.In, f.IO.Out))
+}
+
+// openErr is the counter's outcome err, or the opening's error when that
+// ended it: tctx was cancelled with it while ctx, the caller's, was not.
+func openErr(ctx, tctx context.Context, err error) error {
+	if cause := context.Cause(tctx); ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// counterOpening is what the counter opens beside its first frame: the
+// journal and everything over it. Its services are ready once done is
+// closed without err.
+type counterOpening struct {
+	done    chan struct{}
+	cs      *counterServices // set before done is closed, when err is nil
+	err     error
+	cleanup []func() // run in reverse by close
+}
+
+// openCounter opens the counter's journal, its Prescription Centre client,
+// mode machine, upload queue and sharer in the background.
+func openCounter(ctx context.Context, opts *CounterOptions, pol *policy.Set) *counterOpening {
+	op := &counterOpening{done: make(chan struct{})}
+	go func() {
+		defer close(op.done)
+		if op.cs, op.err = op.open(ctx, opts, pol); op.err != nil {
+			op.cs = nil
+		}
+	}()
+	return op
+}
+
+func (op *counterOpening) open(ctx context.Context, opts *CounterOptions, pol *policy.Set) (*counterServices, error) {
+	f := opts.Factory
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
 	// The journal's integrity check runs beside the counter; writes wait
 	// for it, and a failure shows on the status line (Counts, Mode).
 	f.journalCheckLater = true
 	j, err := f.Journal(ctx)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if opts.Prepare != nil {
+		if err := opts.Prepare(ctx, j); err != nil {
+			return nil, err
+		}
 	}
 	client, err := f.Centre()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer client.Close()
+	op.cleanup = append(op.cleanup, func() { client.Close() })
 	cfg, err := workerConfig(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m, w, err := uploader(f, j, client, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.Logger().Info("counter opened", logKeyCmd, "counter", "owner", w.Owner(), "training", opts.Training)
 
 	// The mode machine and the upload queue run beside the counter; the
 	// counter never waits for them.
-	defer runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) })()
+	op.cleanup = append(op.cleanup, runBeside(ctx, m, w, func(ctx context.Context) { w.Run(ctx) }))
 	// With a hub, the counter shares and receives the pharmacy's records
 	// while it runs (issue 19); it never waits for the hub.
 	stopSharing, err := f.startSharing(ctx, j)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopSharing()
+	op.cleanup = append(op.cleanup, stopSharing)
 
 	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
@@ -148,50 +233,56 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 			return nil
 		}}
 	}
-	var svc common.Services = cs
+	return cs, nil
+}
+
+// wait returns the services once open, or why they did not open.
+func (op *counterOpening) wait(ctx context.Context) (*counterServices, error) {
+	select {
+	case <-op.done:
+		return op.cs, op.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// ready is wait for the counter's calls: a call whose context ends while
+// the opening still runs says so in the user's terms, not as a timeout of
+// whatever it was to ask (a search would take that for the Prescription
+// Centre's and offer FAULT mode).
+func (op *counterOpening) ready(ctx context.Context) (*counterServices, error) {
+	select {
+	case <-op.done:
+		return op.cs, op.err
+	default:
+	}
+	select {
+	case <-op.done:
+		return op.cs, op.err
+	case <-ctx.Done():
+		return nil, rx.Errorf(rx.EUNAVAILABLE, "The counter is still opening its journal; try again in a moment.")
+	}
+}
+
+// close waits for the opening to end and stops what it started.
+func (op *counterOpening) close() {
+	<-op.done
+	for i := len(op.cleanup) - 1; i >= 0; i-- {
+		op.cleanup[i]()
+	}
+}
+
+// services is what the counter's screens call while the opening runs and
+// after: a demo's outage switch, a drill's task, as opts gives them.
+func (op *counterOpening) services(opts *CounterOptions) common.Services {
+	s := &startingServices{op: op}
 	switch {
 	case opts.Outage != nil:
-		svc = &trainingServices{counterServices: cs, outage: opts.Outage}
+		return &startingTraining{startingServices: s, outage: opts.Outage}
 	case opts.Task != nil:
-		svc = &drillServices{counterServices: cs, task: opts.Task}
+		return &startingDrill{startingServices: s, task: opts.Task}
 	}
-	counter := common.Counter{Pharmacy: c.Pharmacy, Terminal: c.Terminal, Training: opts.Training,
-		LockAfter: c.LockAfter, CallTimeout: c.Centre.Timeout, SignedIn: opts.SignedIn, Policy: pol}
-	cc := common.New(lang, svc, counter, nil)
-	if opts.FirstFrame {
-		if err := tui.FirstFrame(ctx, cc, 80, 24, io.Discard); err != nil {
-			return err
-		}
-		fmt.Fprintf(f.IO.Out, "first-frame %s\n", time.Since(f.Build.Started))
-		return nil
-	}
-	return tui.Run(ctx, cc, f.IO.In, f.IO.Out)
-}
-
-// drillServices adds a drill's current task to the counter's services.
-type drillServices struct {
-	*counterServices
-	task func() (int, string)
-}
-
-var _ common.DrillTasks = (*drillServices)(nil)
-
-func (s *drillServices) DrillTask() (int, string) { return s.task() }
-
-// trainingServices adds the demo's outage switch to the counter's services.
-type trainingServices struct {
-	*counterServices
-	outage func(ctx context.Context) (bool, error)
-}
-
-var _ common.Outages = (*trainingServices)(nil)
-
-func (s *trainingServices) ToggleOutage(ctx context.Context) (bool, error) {
-	down, err := s.outage(ctx)
-	if err == nil {
-		s.f.Logger().Info("training outage", "down", down)
-	}
-	return down, err
+	return s
 }
 
 // counterServices is what the counter needs, over the journal, the

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/hub"
+	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
@@ -106,7 +108,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 		return err
 	}
 	defer access.Close()
-	srv, err := centresim.Start(ctx, centresim.Config{
+	ln, err := centresim.Listen(centresim.Config{
 		Addr:      "127.0.0.1:0",
 		AdminAddr: "127.0.0.1:0",
 		DataDir:   data + "/centre",
@@ -117,10 +119,14 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	if err != nil {
 		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
 	}
-	defer srv.Close()
+	// The simulator opens and seeds its database while the counter opens
+	// its journal and draws its first frame (issue 20): its ports are
+	// open, so the counter's first calls wait for it rather than fail.
+	sim := startDemoSim(ctx, ln)
+	defer sim.close()
 	var pharmacy *demoPharmacy
 	if opts.Hub {
-		if pharmacy, err = startDemoPharmacy(ctx, opts.Factory, srv, data); err != nil {
+		if pharmacy, err = startDemoPharmacy(ctx, opts.Factory, sim.url, data); err != nil {
 			return err
 		}
 		defer pharmacy.close()
@@ -135,7 +141,11 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 				return nil
 			}
 		}
-		return demoCounter(ctx, opts.Factory, srv, data, pharmacy, opts)
+		return demoCounter(ctx, opts.Factory, sim, data, pharmacy, opts)
+	}
+	srv, err := sim.wait(ctx)
+	if err != nil {
+		return err
 	}
 	w := opts.IO.Out
 	fmt.Fprintf(w, "TRAINING — tiski demo: a simulated Prescription Centre with fixtures (ready in %s)\n\n", time.Since(started).Round(time.Millisecond))
@@ -164,14 +174,56 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	return nil
 }
 
+// demoSim is the demo's simulator, starting in the background.
+type demoSim struct {
+	url  string
+	done chan struct{} // closed once the start has ended, srv and err set
+	srv  *centresim.Server
+	err  error
+}
+
+// startDemoSim starts the simulator whose ports ln holds, in the
+// background.
+func startDemoSim(ctx context.Context, ln *centresim.Listening) *demoSim {
+	d := &demoSim{url: ln.URL(), done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		if d.srv, d.err = ln.Start(ctx); d.err != nil {
+			d.err = fmt.Errorf("start the Prescription Centre simulator: %w", d.err)
+		}
+	}()
+	return d
+}
+
+// wait returns the simulator once it has started, or why it did not.
+func (d *demoSim) wait(ctx context.Context) (*centresim.Server, error) {
+	select {
+	case <-d.done:
+		return d.srv, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// close waits for the start to end and stops the simulator.
+func (d *demoSim) close() {
+	<-d.done
+	if d.srv != nil {
+		d.srv.Close()
+	}
+}
+
 // demoCounter opens the counter in training mode on the demo's own data
-// folder, signed in as the demo pharmacist.
-func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data string, pharmacy *demoPharmacy, opts *DemoOptions) error {
+// folder, signed in as the demo pharmacist, while the simulator starts;
+// a simulator that fails to start ends the counter with its error.
+func demoCounter(ctx context.Context, f *Factory, sim *demoSim, data string, pharmacy *demoPharmacy, opts *DemoOptions) error {
 	hubURL := ""
 	if pharmacy != nil {
 		hubURL = pharmacy.srv.URL()
 	}
-	if _, err := trainingCounter(ctx, f, srv, data+"/counter", demoConfig("demo-1", hubURL), demoPharmacist); err != nil {
+	// The counter opens its journal beside its first frame, and adds the
+	// demo's pharmacist to it then (Prepare).
+	if err := trainingConfig(f, sim.url, data+"/counter", demoConfig("demo-1", hubURL)); err != nil {
 		return err
 	}
 	if err := demoHubIs(f, hubURL); err != nil {
@@ -180,7 +232,11 @@ func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data st
 	who := demoPharmacist
 	var mu sync.Mutex
 	down := false
-	outage := func(context.Context) (bool, error) {
+	outage := func(ctx context.Context) (bool, error) {
+		srv, err := sim.wait(ctx)
+		if err != nil {
+			return false, err
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		kind := centresim.FaultDown
@@ -197,7 +253,19 @@ func demoCounter(ctx context.Context, f *Factory, srv *centresim.Server, data st
 	if opts.SignIn {
 		signedIn = nil
 	}
-	return counterRun(ctx, &CounterOptions{Factory: f, Training: true, SignedIn: signedIn, Outage: outage, FirstFrame: opts.FirstFrame})
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		if _, err := sim.wait(cctx); err != nil {
+			cancel(err)
+		}
+	}()
+	prepare := func(ctx context.Context, j *journal.Journal) error { return trainingUser(ctx, j, demoPharmacist) }
+	err := counterRun(cctx, &CounterOptions{Factory: f, Training: true, SignedIn: signedIn, Outage: outage, FirstFrame: opts.FirstFrame, Prepare: prepare})
+	if cause := context.Cause(cctx); ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the simulator did not start
+	}
+	return err
 }
 
 // demoPatient is Matti Korhonen, the fixture patient with the most prescriptions.
@@ -250,12 +318,12 @@ const secondTerminal = "demo-2"
 // data/counter-2: its configuration against the simulator and the hub and
 // the demo pharmacist with the training PIN, so that the printed command
 // opens it with nothing else to set up.
-func startDemoPharmacy(ctx context.Context, f *Factory, sim *centresim.Server, data string) (*demoPharmacy, error) {
+func startDemoPharmacy(ctx context.Context, f *Factory, centreURL, data string) (*demoPharmacy, error) {
 	srv, err := hub.Start(ctx, hub.Options{Addr: "127.0.0.1:0", DataDir: filepath.Join(data, "hub")})
 	if err != nil {
 		return nil, fmt.Errorf("start the pharmacy's hub: %w", err)
 	}
-	p := &demoPharmacy{srv: srv, centre: sim.URL(), second: filepath.Join(data, "counter-2")}
+	p := &demoPharmacy{srv: srv, centre: centreURL, second: filepath.Join(data, "counter-2")}
 	// A factory of its own, as the second counter's process will have:
 	// the demo's factory is counter 1's.
 	getenv := os.Getenv
@@ -270,7 +338,7 @@ func startDemoPharmacy(ctx context.Context, f *Factory, sim *centresim.Server, d
 			return getenv(k)
 		}}
 	defer f2.close()
-	if _, err := trainingCounter(ctx, f2, sim, p.second, demoConfig(secondTerminal, srv.URL()), demoPharmacist); err != nil {
+	if _, err := trainingCounter(ctx, f2, centreURL, p.second, demoConfig(secondTerminal, srv.URL()), demoPharmacist); err != nil {
 		srv.Close()
 		return nil, err
 	}

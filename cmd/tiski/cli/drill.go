@@ -364,7 +364,7 @@ func drillCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir, t
 	if hubURL != "" {
 		conf += fmt.Sprintf("[hub]\nurl = %q\n", hubURL)
 	}
-	j, err := trainingCounter(ctx, f, srv, dir, conf, who)
+	j, err := trainingCounter(ctx, f, srv.URL(), dir, conf, who)
 	if err != nil {
 		return nil, who, err
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
@@ -22,39 +21,57 @@ const (
 )
 
 // trainingCounter prepares a training counter in dir against the
-// simulator srv: it writes conf as the folder's configuration (the
+// simulator at centreURL: it writes conf as the folder's configuration (the
 // Prescription Centre's URL is added), points the factory at the folder,
 // opens its journal and adds who, with the training PIN, when missing.
 //
 // The environment and flags outrank the configuration file, so it refuses
-// when they would point the counter anywhere but srv: training never
+// when they would point the counter anywhere but the simulator: training never
 // reaches a real Prescription Centre.
-func trainingCounter(ctx context.Context, f *Factory, srv *centresim.Server, dir, conf string, who rx.Pharmacist) (*journal.Journal, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("make training folder: %w", err)
-	}
-	conf += fmt.Sprintf("\n[centre]\nurl = %q\ntimeout = \"3s\"\nconnect_timeout = \"1s\"\n", srv.URL())
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(conf), 0o600); err != nil {
-		return nil, fmt.Errorf("write training configuration: %w", err)
-	}
-	f.dataDir, f.config = dir, nil
-	c, err := f.Config()
-	if err != nil {
+func trainingCounter(ctx context.Context, f *Factory, centreURL, dir, conf string, who rx.Pharmacist) (*journal.Journal, error) {
+	if err := trainingConfig(f, centreURL, dir, conf); err != nil {
 		return nil, err
-	}
-	if c.Centre.URL != srv.URL() {
-		return nil, rx.Errorf(rx.EINVALID, "The training counter would use the Prescription Centre %s from TISKI_CENTRE_URL or --centre, not its simulator. Unset TISKI_CENTRE_URL and drop --centre for training.", c.Centre.URL)
 	}
 	j, err := f.Journal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := j.User(ctx, who.ID); rx.ErrorCode(err) == rx.ENOTFOUND {
-		if err := j.AddUser(ctx, journal.User{ID: who.ID, Name: who.Name, Registration: who.Registration, Role: who.Role, PINHash: trainingPINHash}); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
+	if err := trainingUser(ctx, j, who); err != nil {
 		return nil, err
 	}
 	return j, nil
+}
+
+// trainingConfig is trainingCounter's first half: it writes conf, with the
+// simulator's URL, as the configuration of the training folder dir, points
+// the factory at the folder and refuses when the environment or flags
+// point the counter elsewhere. The counter opens the journal itself.
+func trainingConfig(f *Factory, centreURL, dir, conf string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("make training folder: %w", err)
+	}
+	conf += fmt.Sprintf("\n[centre]\nurl = %q\ntimeout = \"3s\"\nconnect_timeout = \"1s\"\n", centreURL)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("write training configuration: %w", err)
+	}
+	f.dataDir, f.config = dir, nil
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if c.Centre.URL != centreURL {
+		return rx.Errorf(rx.EINVALID, "The training counter would use the Prescription Centre %s from TISKI_CENTRE_URL or --centre, not its simulator. Unset TISKI_CENTRE_URL and drop --centre for training.", c.Centre.URL)
+	}
+	return nil
+}
+
+// trainingUser is trainingCounter's second half: it adds who to the
+// training journal j, with the training PIN, when missing.
+func trainingUser(ctx context.Context, j *journal.Journal, who rx.Pharmacist) error {
+	if _, err := j.User(ctx, who.ID); rx.ErrorCode(err) == rx.ENOTFOUND {
+		return j.AddUser(ctx, journal.User{ID: who.ID, Name: who.Name, Registration: who.Registration, Role: who.Role, PINHash: trainingPINHash})
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
