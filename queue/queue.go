@@ -19,6 +19,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -166,6 +167,9 @@ type Worker struct {
 	stats  Summary              // outcomes of the current Drain or Run
 	// commits feeds the committer while Run or Drain runs; nil otherwise.
 	commits chan commit
+	// unsettled counts the completions handed to the committer and not
+	// yet written (upload.go).
+	unsettled atomic.Int64
 }
 
 // New returns a Worker over the store and the client. reporter may be nil.
@@ -403,7 +407,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 	w.stats = Summary{}
 	w.mu.Unlock()
 
-	commits := make(chan commit, w.cfg.Concurrency)
+	commits := make(chan commit, max(w.cfg.Concurrency, maxGroup))
 	committed := make(chan struct{})
 	go func() {
 		defer close(committed)
@@ -431,6 +435,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			for ; inflight > 0; inflight-- {
 				<-done
 			}
+			w.flushCommits()
 			return w.summary(), ctx.Err()
 		}
 		nextWake := w.requeueDue(ctx)
@@ -439,7 +444,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 		// entries wait in memory well within their lease.
 		leaseFailed = false
 		if len(queue) <= w.cfg.Concurrency/4 {
-			n := max(1, w.cfg.Concurrency*2-inflight-len(queue))
+			n := max(1, w.cfg.Concurrency*4-inflight-len(queue))
 			got, err := w.store.Lease(ctx, w.cfg.Owner, n, w.cfg.LeaseTTL)
 			switch {
 			case err != nil && ctx.Err() == nil:
@@ -468,6 +473,9 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			case <-ctx.Done():
 			}
 			continue
+		}
+		if w.flushCommits() {
+			continue // what was written may have freed records waiting for it
 		}
 		// Nothing in flight and nothing due.
 		wait := w.cfg.PollInterval
