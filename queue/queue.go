@@ -133,7 +133,9 @@ type Config struct {
 	// Default: discard.
 	Logger *slog.Logger
 	// OnOutcome, when set, is called after each record is settled, from
-	// the goroutine that settled it (a progress bar, a test).
+	// the goroutine that settled it (a progress bar, a test): an upload's,
+	// or for a record done the committer's, so calls may overlap even at
+	// Concurrency 1.
 	OnOutcome func(Outcome)
 }
 
