@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,12 +98,16 @@ func TestAdoptThenReturn(t *testing.T) {
 		t.Fatalf("adopted %+v, want 5 pending (4 records and a void) and the 2 voided", ad)
 	}
 	lane := b.j.AdoptLane()
+	var mu sync.Mutex
 	var outcomes []queue.Outcome
 	cfg := fastConfig()
-	cfg.OnOutcome = func(o queue.Outcome) { outcomes = append(outcomes, o) }
-	cfg.Concurrency = 1 // OnOutcome appends from one goroutine
+	// Done outcomes come from the committer, others from the uploads.
+	cfg.OnOutcome = func(o queue.Outcome) { mu.Lock(); outcomes = append(outcomes, o); mu.Unlock() }
+	cfg.Concurrency = 1
 	sum := drain(t, queue.New(lane, e.client("", 0), nil, cfg), 20*time.Second)
 	if sum.Uploaded != 5 || sum.Conflicts+sum.Rejected+sum.Left+sum.Blocked != 0 {
+		mu.Lock()
+		defer mu.Unlock()
 		t.Fatalf("adopted drain %+v (%+v), want 5 uploaded", sum, outcomes)
 	}
 	for _, r := range []journal.Record{p, *d, d2, ess} {

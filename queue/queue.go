@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -134,7 +135,9 @@ type Config struct {
 	// Default: discard.
 	Logger *slog.Logger
 	// OnOutcome, when set, is called after each record is settled, from
-	// the goroutine that settled it (a progress bar, a test).
+	// the goroutine that settled it (a progress bar, a test): an upload's,
+	// or for a record done the committer's, so calls may overlap even at
+	// Concurrency 1.
 	OnOutcome func(Outcome)
 }
 
@@ -166,6 +169,9 @@ type Worker struct {
 	stats  Summary              // outcomes of the current Drain or Run
 	// commits feeds the committer while Run or Drain runs; nil otherwise.
 	commits chan commit
+	// unsettled counts the completions handed to the committer and not
+	// yet written (upload.go).
+	unsettled atomic.Int64
 }
 
 // New returns a Worker over the store and the client. reporter may be nil.
@@ -346,7 +352,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 	w.stats = Summary{}
 	w.mu.Unlock()
 
-	commits := make(chan commit, w.cfg.Concurrency)
+	commits := make(chan commit, max(w.cfg.Concurrency, maxGroup))
 	committed := make(chan struct{})
 	go func() {
 		defer close(committed)
@@ -374,6 +380,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			for ; inflight > 0; inflight-- {
 				<-done
 			}
+			w.flushCommits()
 			return w.summary(), ctx.Err()
 		}
 		// Lease ahead, in batches: a slot freed is refilled without a
@@ -381,7 +388,7 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 		// entries wait in memory well within their lease.
 		leaseFailed = false
 		if len(queue) <= w.cfg.Concurrency/4 {
-			n := max(1, w.cfg.Concurrency*2-inflight-len(queue))
+			n := max(1, w.cfg.Concurrency*4-inflight-len(queue))
 			got, err := w.store.Lease(ctx, w.cfg.Owner, n, w.cfg.LeaseTTL)
 			switch {
 			case err != nil && ctx.Err() == nil:
@@ -410,6 +417,9 @@ func (w *Worker) loop(ctx context.Context, m loopMode) (Summary, error) {
 			case <-ctx.Done():
 			}
 			continue
+		}
+		if w.flushCommits() {
+			continue // what was written may have freed records waiting for it
 		}
 		// Nothing in flight and nothing due.
 		// Polls are jittered about PollInterval: senders started together

@@ -490,29 +490,34 @@ func (w *Worker) sendVoid(ctx context.Context, e journal.OutboxEntry, rec journa
 }
 
 // complete records that the Prescription Centre has the entries, in one
-// journal transaction. Inside Run and Drain, completions of records
-// uploaded at the same time share a transaction (group commit, see
-// committer); it returns once its own are durable.
+// journal transaction. Inside Run and Drain the completion is handed to the
+// committer and complete returns at once: the upload's slot goes to the
+// next record while the journal writes, and completions of records uploaded
+// meanwhile share its transaction (group commit, see committer). The
+// outcome is counted once the transaction is durable. Until then the
+// entries stay leased to this Worker: should the process die first, the
+// lease runs out and the record is sent again, which the conditional create
+// makes safe, as when it dies between the answer and the write.
 func (w *Worker) complete(ctx context.Context, es []journal.OutboxEntry, upstream []string) {
 	cs := make([]journal.Completion, len(es))
 	for i, e := range es {
 		cs[i] = journal.Completion{ID: e.RecordID, UpstreamID: upstream[i]}
 	}
-	var err error
-	if commits := w.commitQueue(); commits != nil {
-		c := commit{cs: cs, done: make(chan error, 1)}
-		commits <- c
-		err = <-c.done
-	} else {
-		err = w.completeNow(ctx, cs)
+	settled := func(err error) {
+		if err != nil {
+			return
+		}
+		w.clearFloor(es...)
+		for i, e := range es {
+			w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxDone, UpstreamID: upstream[i]})
+		}
 	}
-	if err != nil {
+	if commits := w.commitQueue(); commits != nil {
+		w.unsettled.Add(1)
+		commits <- commit{cs: cs, then: settled}
 		return
 	}
-	w.clearFloor(es...)
-	for i, e := range es {
-		w.count(Outcome{RecordID: e.RecordID, Kind: e.Kind, State: journal.OutboxDone, UpstreamID: upstream[i]})
-	}
+	settled(w.completeNow(ctx, cs))
 }
 
 func (w *Worker) completeNow(ctx context.Context, cs []journal.Completion) error {
@@ -525,55 +530,115 @@ func (w *Worker) completeNow(ctx context.Context, cs []journal.Completion) error
 }
 
 // commit is one group of completions for the committer: the entries of one
-// upload, all or none.
+// upload, all or none, and what to do once they are written. A commit
+// with flush set instead is a barrier (flushCommits).
 type commit struct {
-	cs   []journal.Completion
-	done chan error
+	cs    []journal.Completion
+	then  func(error)
+	flush chan struct{} // closed once every commit sent before it is written
 }
 
 // maxGroup bounds the completions committed in one transaction.
 const maxGroup = 64
 
+// commitWindow is how long the committer gathers completions after the
+// first one before it writes them. No upload waits for it (complete
+// returns at once), and Run and Drain end a window at once when nothing is
+// left in flight (flushCommits), so it costs a record only a few
+// milliseconds more in sending; each transaction saved is an fsync and
+// about half a millisecond of CPU that the uploads and the Prescription
+// Centre share (tiskibench's drain: about 950 transactions for 10,000
+// records at 5 ms, 2,600 without a window).
+const commitWindow = 10 * time.Millisecond
+
 // committer commits the completions sent on commits in groups: one journal
-// transaction (and one fsync) for every upload that finished while the
-// previous one was being written. A group refused as a whole (a lease lost
-// to another sender) is retried upload by upload, so one lost lease costs
-// no other record its completion. It returns when commits is closed.
+// transaction (and one fsync) for the uploads that finished within
+// commitWindow of the first, or while the previous group was being
+// written. A group refused as a whole (a lease lost to another sender) is
+// retried upload by upload, so one lost lease costs no other record its
+// completion. A barrier (flushCommits) ends a group at once. It returns
+// when commits is closed, after writing every completion sent before.
 func (w *Worker) committer(commits <-chan commit) {
+	var group []commit
 	for c := range commits {
-		group := []commit{c}
+		group = append(group[:0], c)
 		n := len(c.cs)
+		window := time.NewTimer(commitWindow)
 	more:
-		for n < maxGroup {
+		for n < maxGroup && c.flush == nil {
 			select {
-			case c, ok := <-commits:
-				if !ok {
+			case next, open := <-commits:
+				if !open {
 					break more
 				}
+				c = next
 				group = append(group, c)
 				n += len(c.cs)
-			default:
+			case <-window.C:
 				break more
 			}
 		}
-		if len(group) == 1 {
-			group[0].done <- w.completeNow(context.Background(), group[0].cs)
-			continue
+		window.Stop()
+		w.commitGroup(group, n)
+		clear(group) // let the settled callbacks go
+	}
+}
+
+// commitGroup writes a group of commits holding n completions, tells each
+// its result, and then releases the barriers among them.
+func (w *Worker) commitGroup(group []commit, n int) {
+	var uploads []commit
+	for _, c := range group {
+		if c.flush == nil {
+			uploads = append(uploads, c)
 		}
+	}
+	switch len(uploads) {
+	case 0:
+	case 1:
+		w.settled(uploads[0], w.completeNow(context.Background(), uploads[0].cs))
+	default:
 		all := make([]journal.Completion, 0, n)
-		for _, c := range group {
+		for _, c := range uploads {
 			all = append(all, c.cs...)
 		}
 		if err := w.completeNow(context.Background(), all); err == nil {
-			for _, c := range group {
-				c.done <- nil
+			for _, c := range uploads {
+				w.settled(c, nil)
 			}
-			continue
-		}
-		for _, c := range group {
-			c.done <- w.completeNow(context.Background(), c.cs)
+		} else {
+			for _, c := range uploads {
+				w.settled(c, w.completeNow(context.Background(), c.cs))
+			}
 		}
 	}
+	for _, c := range group {
+		if c.flush != nil {
+			close(c.flush)
+		}
+	}
+}
+
+// settled tells an upload its commit's result.
+func (w *Worker) settled(c commit, err error) {
+	c.then(err)
+	w.unsettled.Add(-1)
+}
+
+// flushCommits waits until the committer has written every completion
+// handed to it, and reports whether there were any: Run and Drain call it
+// when nothing is in flight, before they look for more to send (a
+// completion may free records that waited for it) or decide they are done.
+// Only the loop calls it, when no upload can hand over another completion.
+func (w *Worker) flushCommits() bool {
+	commits := w.commitQueue()
+	if commits == nil || w.unsettled.Load() == 0 {
+		return false
+	}
+	f := make(chan struct{})
+	commits <- commit{flush: f}
+	<-f
+	return true
 }
 
 func (w *Worker) commitQueue() chan commit {

@@ -22,12 +22,19 @@ import (
 
 // measureDrain measures reconciliation (DESIGN §10): the real queue.Worker
 // drains a journal of essential dispensings to the simulator over loopback,
-// at no less than half the simulator's own conditional-create throughput,
-// measured with a plain concurrent HTTP loop (kept-alive connections, the
-// same concurrency) on a simulator of its own, before and after the drain.
-// It is queue/bench_test.go's BenchmarkDrain10k.
+// at no less than 0.8 of the simulator's own conditional-create throughput
+// (issue 20; DESIGN §10 first asked for half), measured with a plain
+// concurrent HTTP loop (kept-alive connections, the same concurrency) on a
+// simulator of its own, before and after the drain. It is
+// queue/bench_test.go's BenchmarkDrain10k.
+//
+// The floor is the same work upstream: the same conditional creates of the
+// same resource, and the simulator answers both with the stored resource
+// (it does so whatever the Prefer header), and the loop reads every
+// answer whole. Its simulator runs in this process as the drain's does, so
+// the two compete for the same CPUs.
 func measureDrain(ctx context.Context, cfg config) []Row {
-	c := ratioAtLeast(0.5)
+	c := ratioAtLeast(0.8)
 	name := fmt.Sprintf("drain: %d records over loopback", cfg.drainRecords)
 	r, err := drainRow(ctx, cfg, name, c)
 	if err != nil {
@@ -51,14 +58,26 @@ func drainRow(ctx context.Context, cfg config, name string, c check) (Row, error
 		return Row{}, err
 	}
 	defer sim.Close()
-	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "kassa-1"})
+	path := filepath.Join(dir, "journal.db")
+	j, err := journal.Open(ctx, path, journal.Options{Terminal: "kassa-1"})
 	if err != nil {
 		return Row{}, err
 	}
-	defer j.Close()
 	if err := fillJournal(ctx, j, cfg.drainRecords, 500, true); err != nil {
+		j.Close()
 		return Row{}, err
 	}
+	// Closing copies the fill's WAL into the journal file, as a counter's
+	// idle checkpoint would have long before a sync; left in the WAL, it
+	// was copied by SQLite's own checkpoint inside one of the drain's
+	// writes, which timed the fill, not the drain.
+	if err := j.Close(); err != nil {
+		return Row{}, err
+	}
+	if j, err = journal.Open(ctx, path, journal.Options{Terminal: "kassa-1"}); err != nil {
+		return Row{}, err
+	}
+	defer j.Close()
 	client, err := centre.New(centre.Config{BaseURL: sim.URL(), Timeout: 10 * time.Second, ConnectTimeout: time.Second, Pharmacy: benchPharmacy})
 	if err != nil {
 		return Row{}, err

@@ -17,7 +17,8 @@ import (
 )
 
 // measureJournal measures durable appends (DESIGN §10: p99 within 2× the
-// raw fsync floor of the same disk, in the same run).
+// raw fsync floor of the same disk, in the same run; issue 20 raised it to
+// 1.3×, appendP99).
 //
 // The floor writes as many bytes as one append adds to the WAL, measured in
 // this run from the WAL's growth, at offsets it overwrites (as SQLite
@@ -28,11 +29,15 @@ import (
 // by one, so load from elsewhere on the machine weighs on both alike (in
 // blocks of fifty, a burst of another process's I/O fell on one block and
 // decided the 99th percentile).
+// appendP99 bounds a durable append's 99th percentile, as a ratio to the
+// fsync floor's (issue 20).
+const appendP99 = 1.3
+
 func measureJournal(ctx context.Context, cfg config) []Row {
 	// DESIGN §10 bounds the 99th percentile; the median is reported
 	// beside it, against the floor's median.
 	p50 := reportOnly("DESIGN §10 bounds p99")
-	p99 := ratioAtMost(2)
+	p99 := ratioAtMost(appendP99)
 	rows, err := journalRows(ctx, cfg, p50, p99, false)
 	if err != nil {
 		return []Row{failed("journal: durable append", "ms", p99, err)}
@@ -85,8 +90,8 @@ func journalRows(ctx context.Context, cfg config, c50, c99 check, shared bool) (
 	// after each checkpoint rather than grown. An fsync that grows a file
 	// also commits its new size and costs about twice as much. A counter
 	// is there after its first idle checkpoint (64 records); appends back
-	// to back, as here, never idle, so SQLite's own checkpoint at 4,000
-	// pages is the first: about 1,000 appends of four pages. The warm-up
+	// to back, as here, never idle, so SQLite's own checkpoint at 16,000
+	// pages is the first: about 4,000 appends of four pages. The warm-up
 	// lasts until the WAL has not grown for steady appends in a row.
 	const steady, maxWarmup = 200, 20000
 	var growth []int64

@@ -1,6 +1,7 @@
 package centre
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -267,12 +268,26 @@ func createdReceipt(op string, a *answer, resourceType, urn string) (Receipt, er
 		return Receipt{}, badAnswer(op, a, tagf(ErrBadResponse, "unexpected HTTP status %d to a create", a.status))
 	}
 	var rc Receipt
-	if len(strings.TrimSpace(string(a.body))) > 0 && resourceTypeOf(a.body) != "OperationOutcome" {
+	// One pass over the answer reads its type and the receipt: the answer
+	// to every upload is read here, and reading it three times (its type,
+	// then decode's two) was a tenth of a drain's client-side CPU. An
+	// answer that does not read cleanly takes the slower path, whose
+	// errors say what is wrong with it.
+	var r returned
+	body := bytes.TrimSpace(a.body)
+	readOnce := len(body) > 0 && json.Unmarshal(body, &r) == nil
+	switch {
+	case readOnce && r.ResourceType == resourceType:
+		var err error
+		if rc, err = r.receipt(resourceType, urn); err != nil {
+			return Receipt{}, badAnswer(op, a, err)
+		}
+	case len(body) > 0 && resourceTypeOf(body) != "OperationOutcome":
 		var err error
 		if rc, err = receiptFromResource(a.body, resourceType, urn); err != nil {
 			return Receipt{}, badAnswer(op, a, err)
 		}
-	} else {
+	default:
 		id, v, ok := parseLocation(a.header.Get("Location"), resourceType)
 		if !ok {
 			return Receipt{}, badAnswer(op, a, tagf(ErrBadResponse, "the answer has neither the %s nor its Location", resourceType))

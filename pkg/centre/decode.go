@@ -342,18 +342,28 @@ type Receipt struct {
 	Status string
 }
 
+// returned is what a receipt needs of a resource returned by a write.
+type returned struct {
+	ResourceType string       `json:"resourceType"`
+	ID           string       `json:"id"`
+	Meta         *meta        `json:"meta"`
+	Status       string       `json:"status"`
+	Identifier   []identifier `json:"identifier"`
+}
+
 // receiptFromResource reads the id and version of a returned resource and
 // checks that it is the record sent, by its identifier.
 func receiptFromResource(b []byte, resourceType, urn string) (Receipt, error) {
-	var r struct {
-		ID         string       `json:"id"`
-		Meta       *meta        `json:"meta"`
-		Status     string       `json:"status"`
-		Identifier []identifier `json:"identifier"`
-	}
+	var r returned
 	if err := decode(b, resourceType, &r); err != nil {
 		return Receipt{}, err
 	}
+	return r.receipt(resourceType, urn)
+}
+
+// receipt checks that r is the record sent, by its identifier, and reads
+// its id and version.
+func (r *returned) receipt(resourceType, urn string) (Receipt, error) {
 	if !hasRecordIdentifier(r.Identifier, urn) {
 		return Receipt{}, tagf(ErrBadResponse, "the %s returned is not the record sent (identifier differs)", resourceType)
 	}

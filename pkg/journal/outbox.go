@@ -1,10 +1,13 @@
 package journal
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,22 +155,30 @@ func settle(ctx context.Context, t *tx, id, owner string, set string, args ...an
 
 // settle moves a leased entry out of sending, after checking that owner
 // holds its lease, so a sender whose lease expired and was taken over
-// cannot overwrite the new holder's outcome.
+// cannot overwrite the new holder's outcome. The check is the UPDATE's own
+// condition: one statement for the entry, the same whether one entry or a
+// group of them is settled (the upload worker completes dozens in one
+// transaction). The entry is read only to explain a refusal.
 func (tb entryTable) settle(ctx context.Context, t *tx, id, owner string, set string, args ...any) error {
+	args = append(args, ts(t.now), id, owner)
+	res, err := t.ExecContext(ctx, `UPDATE `+tb.name+` SET `+set+`, lease_owner = '', lease_expires = '', updated_at = ?
+		WHERE record_id = ? AND state = 'sending' AND lease_owner = ?`, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 1 {
+		return err
+	}
 	e, err := tb.entry(ctx, t, id)
 	if err != nil {
 		return err
 	}
-	if e.State != OutboxSending || e.LeaseOwner != owner {
-		holder := "nobody"
-		if e.State == OutboxSending {
-			holder = e.LeaseOwner
-		}
-		return rx.Errorf(rx.ECONFLICT, "The %s %s is not leased to %s (it is %s, leased to %s).", tb.noun, id, owner, e.State, holder)
+	holder := "nobody"
+	if e.State == OutboxSending {
+		holder = e.LeaseOwner
 	}
-	args = append(args, ts(t.now), id)
-	_, err = t.ExecContext(ctx, `UPDATE `+tb.name+` SET `+set+`, lease_owner = '', lease_expires = '', updated_at = ? WHERE record_id = ?`, args...)
-	return err
+	return rx.Errorf(rx.ECONFLICT, "The %s %s is not leased to %s (it is %s, leased to %s).", tb.noun, id, owner, e.State, holder)
 }
 
 // Complete records that the Prescription Centre has the record, under
@@ -560,22 +571,40 @@ func dependents(ctx context.Context, t *tx, recordID string) ([]OutboxEntry, err
 
 // leaseSeqs hands the entries with these sequence numbers to owner for ttl,
 // counting an attempt on each, and notes the attempt time for sync status.
+// One statement leases them all (a statement an entry cost a lease of a
+// batch a round trip through the driver for each); the entries come back
+// in sequence order.
 func leaseSeqs(ctx context.Context, t *tx, owner string, ttl time.Duration, seqs []int64) ([]OutboxEntry, error) {
-	now := ts(t.now)
-	leased := make([]OutboxEntry, 0, len(seqs))
-	for _, seq := range seqs {
-		e, err := scanOutbox(t.QueryRowContext(ctx, `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires = ?,
-				attempts = attempts + 1, last_attempt = ?, updated_at = ?
-			WHERE record_seq = ? RETURNING `+outboxColumns, owner, ts(t.now.Add(ttl)), now, now, seq))
-		if err != nil {
-			return nil, err
-		}
-		leased = append(leased, e)
+	if len(seqs) == 0 {
+		return []OutboxEntry{}, nil
 	}
-	if len(seqs) > 0 {
-		if _, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_attempt = ? WHERE id = 1`, now); err != nil {
-			return nil, err
+	now := ts(t.now)
+	list := make([]byte, 0, 12*len(seqs))
+	list = append(list, '[')
+	for i, seq := range seqs {
+		if i > 0 {
+			list = append(list, ',')
 		}
+		list = strconv.AppendInt(list, seq, 10)
+	}
+	list = append(list, ']')
+	rows, err := t.QueryContext(ctx, `UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires = ?,
+			attempts = attempts + 1, last_attempt = ?, updated_at = ?
+		WHERE record_seq IN (SELECT value FROM json_each(?)) RETURNING `+outboxColumns, owner, ts(t.now.Add(ttl)), now, now, string(list))
+	if err != nil {
+		return nil, err
+	}
+	leased, err := appendEntries(make([]OutboxEntry, 0, len(seqs)), rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(leased) != len(seqs) {
+		return nil, fmt.Errorf("leased %d of the %d entries chosen", len(leased), len(seqs))
+	}
+	// RETURNING gives no order.
+	slices.SortFunc(leased, func(a, b OutboxEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	if _, err := t.ExecContext(ctx, `UPDATE outbox_status SET last_attempt = ? WHERE id = 1`, now); err != nil {
+		return nil, err
 	}
 	return leased, nil
 }
