@@ -175,7 +175,7 @@ func TestPacing(t *testing.T) {
 	now = now.Add(time.Second)
 	b.answered(0, true)
 	near("a second's answer from a full server", b.current(), r3*step(0))
-	if step(0) >= 1 || step(1) <= 1.5 {
+	if step(0) >= 1 || step(1) < 1.5 {
 		t.Fatalf("steps %.3f (full) and %.3f (idle): want a cut and at least half again", step(0), step(1))
 	}
 

@@ -76,11 +76,8 @@ const (
 	DefaultDuplicateWindow = 7 * 24 * time.Hour
 	DefaultPollInterval    = time.Second
 	DefaultWakeJitter      = time.Second
+	DefaultWakeRate        = 0.25 // requests a second at the start of a slow start (pace.go)
 )
-
-// DefaultWakeRate is the rate of the slow start after a wake, requests a
-// second (pace.go).
-var DefaultWakeRate = 0.25
 
 // Config configures a Worker. The zero value gives the defaults.
 type Config struct {
@@ -120,11 +117,12 @@ type Config struct {
 	// WakeJitter and WakeRate shape Wake under full jitter. The first
 	// upload after a recovery starts at a random moment within WakeJitter
 	// (DESIGN §10: within 2 s of the successful probe), and the backlog
-	// follows at WakeRate a second, doubling every second while nothing
-	// is throttled, up to Rate (a slow start, pace.go). So 830 pharmacies
+	// follows in a slow start from WakeRate a second, growing as the
+	// server's answers allow, up to Rate (pace.go). So 830 pharmacies
 	// recovering together reach the server's capacity together instead of
 	// sending their backlogs in the same second, and a lone counter is
-	// back at its full rate within seconds. Defaults 1 s and 1 a second.
+	// back at its full rate within seconds. Defaults 1 s and a quarter a
+	// second.
 	WakeJitter time.Duration
 	WakeRate   float64
 	// Now and After are the clock. Defaults time.Now and time.After.

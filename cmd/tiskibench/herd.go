@@ -25,27 +25,37 @@ type storm struct {
 // storms are the reconnect storms of a run: the quick run's is a tenth of
 // the pharmacies against the full capacity, judged on an absolute drain
 // (issue 20: ≤ 30 simulated s); the full run's are DESIGN §10's 830 × 40
-// and one of ten times the pharmacies with a tenth of the records each.
+// and a larger fleet with fewer records each, the same 33,200 in all.
 //
-// The larger storm probes ten times less often (100 s, not 10 s). A
-// counter in FAULT probes every probe.fault_interval, and every probe is a
-// request to the Prescription Centre: 830 pharmacies probing every 10 s
-// are 83 requests a second, a quarter of the capacity, and 8,300 would be
-// 830 a second, 2.8× the capacity, before any record is sent. Each
-// pharmacy's first upload follows its probe within a second (DESIGN §10),
-// so no client, however it paces itself, could then keep the peak within
-// 1.2×. A fleet ten times larger needs a probe interval ten times longer to
-// leave the server what 830 pharmacies leave it, and that is the storm
-// measured.
+// Issue 20 asks for ten times the pharmacies (8,300 × 4). That storm
+// cannot run on the machines here: every pharmacy is a real SQLite journal
+// and a real HTTP connection, held open together, at least five open
+// files each (the journal, its WAL and shared memory, both ends of the
+// connection), and a process may hold 20,000 (ulimit -Hn; the soft limit
+// cannot be raised past it). The full run measures the largest multiple
+// that fits, four times (3,320 × 10), and its rows say so.
+//
+// The larger storm probes as many times less often as it has pharmacies
+// more (40 s, not 10 s). A counter in FAULT probes every
+// probe.fault_interval, and every probe is a request to the Prescription
+// Centre: 830 pharmacies probing every 10 s are 83 requests a second, a
+// quarter of the capacity, and 3,320 would be 332 a second, more than the
+// capacity, before any record is sent. Each pharmacy's first upload
+// follows its probe within a second (DESIGN §10), so no client, however it
+// paces itself, could then keep the peak within 1.2×. A fleet n times
+// larger needs a probe interval n times longer to leave the server what
+// 830 pharmacies leave it, and that is the storm measured.
 func storms(cfg config) []storm {
 	if cfg.quick {
 		return []storm{{clients: cfg.herdClients, records: cfg.herdRecords, capacity: cfg.herdCapacity, drainAtMost: 30,
 			why: "a tenth of the design's 830×40"}}
 	}
+	const n = 4
 	return []storm{
 		{clients: cfg.herdClients, records: cfg.herdRecords, capacity: cfg.herdCapacity},
-		{clients: 10 * cfg.herdClients, records: max(1, cfg.herdRecords/10), capacity: cfg.herdCapacity,
-			probeWindow: 100 * time.Second, why: "10× the pharmacies, probing every 100 s"},
+		{clients: n * cfg.herdClients, records: max(1, cfg.herdRecords/n), capacity: cfg.herdCapacity,
+			probeWindow: n * herd.DefaultProbeWindow,
+			why: fmt.Sprintf("%d× the pharmacies, probing every %s; 10× needs more open files than a process may hold here", n, n*herd.DefaultProbeWindow)},
 	}
 }
 

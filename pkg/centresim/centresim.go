@@ -40,6 +40,7 @@ type Config struct {
 	Now       func() time.Time // nil: time.Now; used for validity rules, lastUpdated, seeding relative dates, Capacity's token bucket and Load
 	Logger    *slog.Logger     // nil: discard. Never log an identity code (use hetu.Mask)
 	Capacity  float64          // requests per second the FHIR port serves before answering 429 with Retry-After; 0 = unlimited
+	NoHint    bool             // with Capacity: send no RateLimit hint, as a server that gives none (the 429 and Retry-After stay)
 	// AccessLog, when set, gets one line per FHIR request, as a web
 	// server's access log has it: arrival time, the request line exactly as
 	// received (method, path and query, protocol), status and request id.

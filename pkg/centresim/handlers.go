@@ -123,7 +123,9 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 	if s.bucket != nil {
 		now := s.now()
 		ok, wait := s.bucket.take(now)
-		s.bucket.advertise(resp.header, now)
+		if !s.cfg.NoHint {
+			s.bucket.advertise(resp.header, now)
+		}
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			if secs < 1 {

@@ -116,6 +116,13 @@ type Config struct {
 	// Limit is the simulated time after the recovery at which the run
 	// stops, drained or not. Default 1 h.
 	Limit time.Duration
+	// NoHint runs the simulator without its RateLimit hint, as a server
+	// that gives none: the clients pace themselves by its 429s alone.
+	NoHint bool
+	// NaiveLimit, when set, is Limit for the naive run (JitterNone),
+	// which drains far later than the client as shipped, if at all: it
+	// bounds the real time of a comparison of the two.
+	NaiveLimit time.Duration
 	// Stall is the real time the clock may stand still before the run
 	// fails rather than hang. Default 2 min.
 	Stall time.Duration
@@ -216,7 +223,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("capacity %v is negative", c.Capacity)
 	case c.Jitter != JitterFull && c.Jitter != JitterNone:
 		return fmt.Errorf("jitter %q: want %q or %q", c.Jitter, JitterFull, JitterNone)
-	case c.Outage < 0 || c.ProbeWindow < 0 || c.WakeJitter < 0 || c.WakeRate < 0 || c.Tick < 0 || c.Limit < 0 || c.Stall < 0:
+	case c.Outage < 0 || c.NaiveLimit < 0 || c.ProbeWindow < 0 || c.WakeJitter < 0 || c.WakeRate < 0 || c.Tick < 0 || c.Limit < 0 || c.Stall < 0:
 		return errors.New("durations must not be negative")
 	}
 	return nil
@@ -309,6 +316,9 @@ func RunAll(ctx context.Context, cfg Config, modes ...Jitter) ([]Result, error) 
 		runStart := time.Now()
 		c := cfg
 		c.Jitter = m
+		if m == JitterNone && cfg.NaiveLimit > 0 {
+			c.Limit = cfg.NaiveLimit
+		}
 		runDir := filepath.Join(dir, string(m))
 		if err := copyJournals(outage, filepath.Join(runDir, "journals")); err != nil {
 			return results, fmt.Errorf("herd: %w", err)
@@ -361,7 +371,7 @@ func runOnce(ctx context.Context, cfg Config, dir string, recovery time.Time, re
 	clock := NewClock(recovery, cfg.Tick)
 	sim, err := centresim.Start(ctx, centresim.Config{
 		Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "centre"),
-		Seed: cfg.Seed, Now: clock.Now, Logger: cfg.Logger, Capacity: cfg.Capacity,
+		Seed: cfg.Seed, Now: clock.Now, Logger: cfg.Logger, Capacity: cfg.Capacity, NoHint: cfg.NoHint,
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("herd: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tiski-rx/tiski/queue/herd"
 )
@@ -28,6 +29,7 @@ func TestDrillHerdFlags(t *testing.T) {
 		{"unknown jitter", []string{"--jitter", "some"}, nil},
 		{"no clients", []string{"--clients", "0"}, nil},
 		{"negative outage", []string{"--outage", "-1h"}, nil},
+		{"negative naive limit", []string{"--naive-limit", "-1m"}, nil},
 		{"an argument", []string{"extra"}, nil},
 	}
 	for _, tt := range tests {
@@ -53,7 +55,8 @@ func TestDrillHerdFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Clients != tt.want.Clients || got.Records != tt.want.Records || got.Capacity != tt.want.Capacity ||
-				got.Jitter != tt.want.Jitter || got.Outage != tt.want.Outage || got.JSON != tt.want.JSON {
+				got.Jitter != tt.want.Jitter || got.Outage != tt.want.Outage || got.JSON != tt.want.JSON ||
+				got.Limit != 30*time.Minute || got.NaiveLimit != 5*time.Minute {
 				t.Fatalf("options %+v, want %+v", got, tt.want)
 			}
 		})
