@@ -55,7 +55,7 @@ func storms(cfg config) []storm {
 		{clients: cfg.herdClients, records: cfg.herdRecords, capacity: cfg.herdCapacity},
 		{clients: n * cfg.herdClients, records: max(1, cfg.herdRecords/n), capacity: cfg.herdCapacity,
 			probeWindow: n * herd.DefaultProbeWindow,
-			why: fmt.Sprintf("%d× the pharmacies, probing every %s; 10× needs more open files than a process may hold here", n, n*herd.DefaultProbeWindow)},
+			why:         fmt.Sprintf("%d× the pharmacies, probing every %s; 10× needs more open files than a process may hold here", n, n*herd.DefaultProbeWindow)},
 	}
 }
 
