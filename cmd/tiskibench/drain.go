@@ -34,8 +34,15 @@ import (
 // answer whole. Its simulator runs in this process as the drain's does, so
 // the two compete for the same CPUs.
 func measureDrain(ctx context.Context, cfg config) []Row {
-	c := ratioAtLeast(0.8)
+	// Issue 20's target; CI holds DESIGN §10's first one, 0.5, until the
+	// drain reaches it on a loaded machine too: with the CPUs saturated
+	// the ratio is about the simulator's CPU over the simulator's and the
+	// client's, 0.65 (issue 20's note).
+	c := ratioAtLeast(0.8).gated(ratioAtLeast(0.5))
 	name := fmt.Sprintf("drain: %d records over loopback", cfg.drainRecords)
+	if cfg.drainRecords != 10000 {
+		name += ", not the design's 10,000"
+	}
 	r, err := drainRow(ctx, cfg, name, c)
 	if err != nil {
 		return []Row{failed(name, "records/s", c, err)}

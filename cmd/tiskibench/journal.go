@@ -30,14 +30,21 @@ import (
 // blocks of fifty, a burst of another process's I/O fell on one block and
 // decided the 99th percentile).
 // appendP99 bounds a durable append's 99th percentile, as a ratio to the
-// fsync floor's (issue 20).
-const appendP99 = 1.3
+// fsync floor's (issue 20), and appendP99Gate is DESIGN §10's first bound,
+// which CI holds (--gated) until the append reaches the issue's: on a quiet
+// disk an append's 99th percentile is its median, about 1.6× the floor's
+// (eight page writes and six lock calls around the same fsync; issue 20's
+// note).
+const (
+	appendP99     = 1.3
+	appendP99Gate = 2.0
+)
 
 func measureJournal(ctx context.Context, cfg config) []Row {
 	// DESIGN §10 bounds the 99th percentile; the median is reported
 	// beside it, against the floor's median.
 	p50 := reportOnly("DESIGN §10 bounds p99")
-	p99 := ratioAtMost(appendP99)
+	p99 := ratioAtMost(appendP99).gated(ratioAtMost(appendP99Gate))
 	rows, err := journalRows(ctx, cfg, p50, p99, false)
 	if err != nil {
 		return []Row{failed("journal: durable append", "ms", p99, err)}

@@ -26,7 +26,7 @@ func tiny(t *testing.T) config {
 
 func TestMeasureJSON(t *testing.T) {
 	var out, errs bytes.Buffer
-	code := measure(context.Background(), tiny(t), regexp.MustCompile("^(journal|drain|detect)$"), true, &out, &errs)
+	code := measure(context.Background(), tiny(t), regexp.MustCompile("^(journal|drain|detect)$"), true, false, &out, &errs)
 	if code == 2 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
@@ -73,7 +73,7 @@ func TestMeasureJSON(t *testing.T) {
 // lane was not shared, says "error:" and fails).
 func TestMeasureHub(t *testing.T) {
 	var out, errs bytes.Buffer
-	code := measure(context.Background(), tiny(t), regexp.MustCompile("^hub$"), true, &out, &errs)
+	code := measure(context.Background(), tiny(t), regexp.MustCompile("^hub$"), true, false, &out, &errs)
 	if code == 2 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
@@ -127,22 +127,34 @@ func TestFailingRowExitsNonZero(t *testing.T) {
 		{"failing", func(context.Context, config) []Row {
 			return []Row{row("failing", 3, "ms", 1, "itself", ratioAtMost(2))}
 		}},
+		// A raised target missed, its earlier one held.
+		{"gate-held", func(context.Context, config) []Row {
+			return []Row{row("gate-held", 1.5, "ms", 1, "itself", ratioAtMost(1.3).gated(ratioAtMost(2)))}
+		}},
+		{"gate-missed", func(context.Context, config) []Row {
+			return []Row{row("gate-missed", 2.5, "ms", 1, "itself", ratioAtMost(1.3).gated(ratioAtMost(2)))}
+		}},
 	}
 	tests := []struct {
 		name  string
 		match string
 		json  bool
+		gated bool
 		code  int
 	}{
-		{"all pass", "^passing$", false, 0},
-		{"one fails", "^(passing|failing)$", false, 1},
-		{"one fails, JSON", "^(passing|failing)$", true, 1},
-		{"no rows", "^nothing$", false, 1},
+		{"all pass", "^passing$", false, false, 0},
+		{"one fails", "^(passing|failing)$", false, false, 1},
+		{"one fails, JSON", "^(passing|failing)$", true, false, 1},
+		{"no rows", "^nothing$", false, false, 1},
+		{"a raised target missed", "^(passing|gate-held)$", false, false, 1},
+		{"a raised target missed, its gate held, --gated", "^(passing|gate-held)$", false, true, 0},
+		{"a gate missed, --gated", "^(passing|gate-missed)$", true, true, 1},
+		{"a row without a gate fails, --gated", "^(gate-held|failing)$", false, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
-			if code := measure(context.Background(), cfg, regexp.MustCompile(tt.match), tt.json, &out, &errs); code != tt.code {
+			if code := measure(context.Background(), cfg, regexp.MustCompile(tt.match), tt.json, tt.gated, &out, &errs); code != tt.code {
 				t.Errorf("exit %d, want %d; output:\n%s", code, tt.code, out.String())
 			}
 			if tt.code == 1 && tt.match != "^nothing$" && !strings.Contains(out.String(), map[bool]string{false: "FAIL", true: `"pass":false`}[tt.json]) {
