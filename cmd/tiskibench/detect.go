@@ -207,21 +207,11 @@ const slowPatient = "140348-901W"
 // patient lookups would, each with the client's own timeouts and reported
 // to the machine as the counter does.
 func falseFaults(ctx context.Context, cfg config, interval, timeout, connect time.Duration) (int, error) {
-	dir, err := os.MkdirTemp("", "tiskibench-slow-")
+	sim, j, cleanup, err := simAndJournal(ctx, "tiskibench-slow-")
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
-	sim, err := centresim.Start(ctx, centresim.Config{DataDir: filepath.Join(dir, "centre"), Seed: 7})
-	if err != nil {
-		return 0, err
-	}
-	defer sim.Close()
-	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "kassa-1"})
-	if err != nil {
-		return 0, err
-	}
-	defer j.Close()
+	defer cleanup()
 	client, err := centre.New(centre.Config{BaseURL: sim.URL(), ProbeConnectTimeout: connect, Pharmacy: benchPharmacy})
 	if err != nil {
 		return 0, err
@@ -283,21 +273,11 @@ func falseFaults(ctx context.Context, cfg config, interval, timeout, connect tim
 // probe to the first upload, both as the simulator logged them (DESIGN §10:
 // ≤ 2 s).
 func recoveryGap(ctx context.Context, cfg config, interval, timeout time.Duration) (time.Duration, error) {
-	dir, err := os.MkdirTemp("", "tiskibench-recover-")
+	sim, j, cleanup, err := simAndJournal(ctx, "tiskibench-recover-")
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
-	sim, err := centresim.Start(ctx, centresim.Config{DataDir: filepath.Join(dir, "centre"), Seed: 7})
-	if err != nil {
-		return 0, err
-	}
-	defer sim.Close()
-	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "kassa-1"})
-	if err != nil {
-		return 0, err
-	}
-	defer j.Close()
+	defer cleanup()
 	client, err := centre.New(centre.Config{BaseURL: sim.URL(), Timeout: 10 * time.Second, ConnectTimeout: time.Second, Pharmacy: benchPharmacy})
 	if err != nil {
 		return 0, err
@@ -403,4 +383,29 @@ func afterProbe(ctx context.Context, sim *centresim.Server, limit time.Duration)
 		time.Sleep(time.Millisecond)
 	}
 	return nil
+}
+
+// simAndJournal starts a simulator and opens a journal in a temporary
+// folder named after prefix; done closes both and removes the folder.
+func simAndJournal(ctx context.Context, prefix string) (*centresim.Server, *journal.Journal, func(), error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sim, err := centresim.Start(ctx, centresim.Config{DataDir: filepath.Join(dir, "centre"), Seed: 7})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	j, err := journal.Open(ctx, filepath.Join(dir, "journal.db"), journal.Options{Terminal: "kassa-1"})
+	if err != nil {
+		sim.Close()
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	return sim, j, func() {
+		j.Close()
+		sim.Close()
+		os.RemoveAll(dir)
+	}, nil
 }
