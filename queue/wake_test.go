@@ -58,16 +58,6 @@ func (e *env) backlog(n, attempts int) []journal.Record {
 	return recs
 }
 
-func (e *env) countState(recs []journal.Record, state journal.OutboxState) int {
-	n := 0
-	for _, r := range recs {
-		if e.entry(r.ID).State == state {
-			n++
-		}
-	}
-	return n
-}
-
 // sendTimes is a Centre that notes when each dispensing was sent.
 type sendTimes struct {
 	queue.Centre
