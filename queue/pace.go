@@ -220,10 +220,9 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 			return
 		}
 		b.refill(now)
-		next := max(paceMinRate, b.rate*f)
-		if next >= b.max {
-			next, b.adaptive = b.max, false
-		}
+		// At the configured rate it stays steered: a client that went
+		// plain there would ignore the server filling up until a 429.
+		next := min(b.max, max(paceMinRate, b.rate*f))
 		b.rate, b.grown, b.limited = next, now, false
 		return
 	}
