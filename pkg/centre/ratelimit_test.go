@@ -88,7 +88,11 @@ func TestRoomFromTheSimulator(t *testing.T) {
 	if throttled.Load() == 0 {
 		t.Fatal("30 requests at once against a capacity of 20 a second: none throttled")
 	}
+	// Answers to concurrent requests land in any order, so the client's
+	// last hint may be an early one; one more request, answered or
+	// throttled, reads the second's count.
+	_, _ = c.Prescriptions(ctx, "010101-123N")
 	if room, ok := c.Room(); !ok || room > 0.5 {
-		t.Fatalf("after 31 requests within a second: room %v, %v; want at most half, hinted", room, ok)
+		t.Fatalf("after 32 requests within a second: room %v, %v; want at most half, hinted", room, ok)
 	}
 }
