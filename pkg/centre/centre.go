@@ -114,7 +114,7 @@ type Client struct {
 
 	reloadMu sync.Mutex // serialises Reload
 	conn     atomic.Pointer[connection]
-	room     roomCell // the server's last rate-limit hint (ratelimit.go)
+	room     atomic.Uint64 // the server's last rate-limit hint (ratelimit.go)
 }
 
 // connection is what Reload replaces as a whole: the HTTP clients with

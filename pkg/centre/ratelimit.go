@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 )
 
 // The server's rate-limit hint (issue 20). A server may say how much of its
@@ -81,6 +80,3 @@ func plainNumber(v string) (float64, bool) {
 	}
 	return f, true
 }
-
-// roomCell is the Client's store of the last hint.
-type roomCell = atomic.Uint64

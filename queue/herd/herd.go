@@ -689,7 +689,6 @@ func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, fx 
 		}
 	}()
 	pharmacy := pharmacyOf(i)
-	cl := &client{j: j}
 	m, ok := fx.Medicine("panadol-500mg-tabl")
 	if !ok || len(fx.Patients) == 0 {
 		return nil, errors.New("the bundled fixtures lack panadol-500mg-tabl or patients")
@@ -707,7 +706,7 @@ func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, fx 
 		}
 		nrs[k] = journal.NewRecord{ID: d.ID, Kind: journal.KindDispensing, Pharmacist: pharmacist.ID, Patient: d.Patient,
 			Body: body, Upload: true, Time: at}
-		cl.records = append(cl.records, d.ID)
+		ids = append(ids, d.ID)
 	}
 	if _, err := j.AppendAll(ctx, nrs...); err != nil {
 		return nil, fmt.Errorf("record the outage's dispensings: %w", err)
@@ -724,7 +723,7 @@ func setup(ctx context.Context, cfg Config, dir string, i int, clock *Clock, fx 
 			return nil, fmt.Errorf("replay the outage: %w", err)
 		}
 		if n < attempts {
-			if err := j.RetryAll(ctx, owner, cl.records, recovery, refused); err != nil {
+			if err := j.RetryAll(ctx, owner, ids, recovery, refused); err != nil {
 				return nil, fmt.Errorf("replay the outage: %w", err)
 			}
 			continue
