@@ -41,6 +41,9 @@ type Report struct {
 	ViolationsCaught int      `json:"violations_caught"` // attempts the policy refused
 	CaughtRules      []string `json:"caught_rules,omitempty"`
 	PolicyViolations int      `json:"policy_violations"` // records in the journal the policy denies
+	// Decisions are the policy's decisions by rule id, at every counter
+	// (issue 21).
+	Decisions []Decision `json:"decisions,omitempty"`
 
 	Faults []FaultResult `json:"faults"`
 	// Levers are the changes made upstream as if by another pharmacy or
@@ -92,6 +95,16 @@ type SharedResult struct {
 	From    int   `json:"from"`
 	Held    int64 `json:"held"`
 	Of      int64 `json:"of"`
+}
+
+// Decision is what one rule of the fault-mode policy decided over a drill:
+// the records made under it, the attempts it refused, and the records in
+// the journal that it denies (violations).
+type Decision struct {
+	Rule       string `json:"rule"`
+	Allowed    int    `json:"allowed"`
+	Refused    int    `json:"refused"`
+	Violations int    `json:"violations"`
 }
 
 // Task outcomes.
@@ -188,6 +201,7 @@ func Score(d *Drill) *Report {
 		}
 	}
 	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
+	rep.Decisions = decisions(evs)
 
 	// Faults and their detection.
 	var steps []Event
@@ -305,6 +319,44 @@ func Score(d *Drill) *Report {
 	rep.check(s)
 	return rep
 }
+
+// decisions counts the policy's decisions by rule: a record names the
+// rules that allowed it, a refusal and a violation the rules that deny.
+func decisions(evs []Event) []Decision {
+	byRule := map[string]*Decision{}
+	for _, e := range evs {
+		if e.Rule == "" {
+			continue
+		}
+		for _, rule := range strings.Split(e.Rule, ",") {
+			d := byRule[rule]
+			if d == nil {
+				d = &Decision{Rule: rule}
+				byRule[rule] = d
+			}
+			switch e.Type {
+			case EvRecord:
+				d.Allowed++
+			case EvRefused:
+				d.Refused++
+			case EvViolation:
+				d.Violations++
+			}
+		}
+	}
+	out := make([]Decision, 0, len(byRule))
+	for _, d := range byRule {
+		if d.Allowed+d.Refused+d.Violations > 0 {
+			out = append(out, *d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Rule < out[j].Rule })
+	return out
+}
+
+// RecordKinds are the kinds of record a drill counts, in the order its
+// reports list them.
+func RecordKinds() []journal.Kind { return slices.Clone(recordKinds) }
 
 // scenarioAt is the scenario offset of a step event: its offset in the
 // file, not the drill clock, which lags it by the time a step takes.

@@ -61,10 +61,13 @@ type Band struct {
 	Spans  []Span
 }
 
-// Span is a stretch of time in one state. State goes into data-state.
+// Span is a stretch of time in one state. State goes into data-state,
+// the same in every language for the tests' sake; Label, when set, names
+// it for the reader (the span's tooltip).
 type Span struct {
 	From, To time.Duration
 	State    string
+	Label    string
 	Tone     Tone
 }
 
@@ -123,7 +126,7 @@ type LegendItem struct {
 // The chart's geometry, in SVG user units.
 const (
 	chartW     = 720.0
-	plotLeft   = 52.0
+	plotLeft   = 96.0 // room for a strip's label, e.g. Reseptikeskus
 	plotRight  = 12.0
 	plotH      = 190.0
 	bandH      = 16.0
@@ -142,7 +145,7 @@ func (c TimeChart) masked() TimeChart {
 		nb.Series, nb.Label = m(b.Series), m(b.Label)
 		nb.Spans = make([]Span, len(b.Spans))
 		for j, s := range b.Spans {
-			s.State = m(s.State)
+			s.State, s.Label = m(s.State), m(s.Label)
 			nb.Spans[j] = s
 		}
 		out.Bands[i] = nb
@@ -325,9 +328,13 @@ func (c TimeChart) render() (template.HTML, []LegendItem) {
 			if s.To <= s.From {
 				continue
 			}
+			label := s.Label
+			if label == "" {
+				label = s.State
+			}
 			fmt.Fprintf(&b, `<rect class="tone-%s" data-state="%s" x="%s" y="%s" width="%s" height="%s"><title>%s %s–%s</title></rect>`,
 				esc(string(s.Tone)), esc(s.State), num(x(s.From)), num(top), num(max(x(s.To)-x(s.From), 0.5)), num(bandH),
-				esc(s.State), Clock(s.From, end), Clock(s.To, end))
+				esc(label), Clock(s.From, end), Clock(s.To, end))
 		}
 		b.WriteString("</g>\n")
 	}
@@ -352,7 +359,8 @@ func (c TimeChart) render() (template.HTML, []LegendItem) {
 	}
 	fmt.Fprintf(&b, `<path class="axis" d="M%s %sV%sH%s"/>`, num(plotLeft), num(plotTop), num(plotTop+plotH), num(plotLeft+plotW))
 	if c.YLabel != "" {
-		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="start">%s</text>`, num(plotLeft+4), num(plotTop-3), esc(c.YLabel))
+		// Upright along the left edge, clear of the markers' labels.
+		fmt.Fprintf(&b, `<text x="0" y="0" transform="translate(%s %s) rotate(-90)" text-anchor="middle">%s</text>`, num(plotLeft-34), num(plotTop+plotH/2), esc(c.YLabel))
 	}
 	b.WriteString("</g>\n")
 

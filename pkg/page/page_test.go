@@ -203,7 +203,7 @@ func TestChartSeries(t *testing.T) {
 }
 
 // TestChartGeometry checks where a step line and a band land: the plot
-// spans x 52 to 708, and the time axis runs from 0 to End.
+// spans x 96 to 708, and the time axis runs from 0 to End.
 func TestChartGeometry(t *testing.T) {
 	doc := page.Document{Title: "t", Sections: []page.Section{{Title: "s", Figures: []page.Figure{{Chart: page.TimeChart{
 		End: 100 * time.Second, YMin: 10,
@@ -213,10 +213,10 @@ func TestChartGeometry(t *testing.T) {
 	html := write(t, doc)
 	// One band (16 + 4) and the markers' room (14) put the plot's top at
 	// 4 + 20 + 14 = 38, and its foot at 38 + 190 = 228; 10 is the top.
-	if !strings.Contains(html, `d="M52 228H380V38H708"`) {
+	if !strings.Contains(html, `d="M96 228H402V38H708"`) {
 		t.Errorf("step line not where it belongs:\n%s", html)
 	}
-	if !strings.Contains(html, `data-state="FAULT" x="216" y="4" width="328"`) {
+	if !strings.Contains(html, `data-state="FAULT" x="249" y="4" width="306"`) {
 		t.Errorf("band span not where it belongs:\n%s", html)
 	}
 }

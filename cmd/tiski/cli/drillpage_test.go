@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tiski-rx/tiski/pkg/page/browsertest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// drillFixture is a blackhole drill played at speed 600 by `tiski drill
+// run blackhole --speed 600 --headless`: its state, scenario and events,
+// with their times as recorded, so that the page made from it is the same
+// on every run.
+const drillFixture = "testdata/drill-blackhole"
+
+// unmaskedCode finds an identity code whose individual number shows.
+var unmaskedCode = regexp.MustCompile(`(?i)\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]`)
+
+// goldenFile compares got with testdata/name, or rewrites it under -update.
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if string(got) != string(want) {
+		w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+		for i := range max(len(w), len(g)) {
+			if i >= len(w) || i >= len(g) || w[i] != g[i] {
+				var wl, gl string
+				if i < len(w) {
+					wl = w[i]
+				}
+				if i < len(g) {
+					gl = g[i]
+				}
+				t.Fatalf("%s differs at line %d (go test -update rewrites it if the change is meant):\nwant %.400s\ngot  %.400s", path, i+1, wl, gl)
+			}
+		}
+	}
+}
+
+// TestDrillReportHTMLGolden writes the fixture drill's page in English and
+// in Finnish and compares each with its golden file: the structure, the
+// chart's series and the words.
+func TestDrillReportHTMLGolden(t *testing.T) {
+	for _, lang := range []string{"en", "fi"} {
+		t.Run(lang, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "r.html")
+			_, errOut, code := run(t, "drill", "report", "--data", drillFixture, "--html", file, "--lang", lang)
+			if code != ExitOK || !strings.Contains(errOut, file) {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			got, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			goldenFile(t, "drill-report."+lang+".html.golden", got)
+		})
+	}
+}
+
+// TestDrillReportHTMLContent: the page holds what the issue asks for, found
+// by the attributes the page gives them.
+func TestDrillReportHTMLContent(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "r.html")
+	if _, errOut, code := run(t, "drill", "report", "--data", drillFixture, "--html", file, "--lang", "en"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	b, _ := os.ReadFile(file)
+	html := string(b)
+	for _, want := range []string{
+		`data-series="mode"`, `data-series="fault"`, `data-series="queue"`, `data-series="review"`,
+		`data-state="FAULT"`, `data-state="RECOVERING"`, `data-state="ONLINE"`, `data-state="blackhole"`,
+		`>step 2 blackhole<`, `>step 3 up<`, // each fault step marked
+		`FAULT after 0.9 s`, `6.6 s after the last step`, // detect, reconcile
+		`<td>FM-ESS-QTY</td>`, `<td>RX-VALID</td>`, // the policy's decisions by rule
+		`id="conflicts"`, `data-verdict="pass"`, `<tr class="pass"><td>PASS</td><td>detect blackhole (step 2)</td>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page holds no %s", want)
+		}
+	}
+	if strings.Contains(html, `class="fail"`) {
+		t.Error("a passing drill's page marks something failed")
+	}
+}
+
+// TestDrillReportHTMLMasksIdentityCodes puts identity codes where a drill
+// folder could hold them (the scenario's title and a task's patient, an
+// events file written before the runner masked them, a refusal's detail)
+// and the page must show none.
+func TestDrillReportHTMLMasksIdentityCodes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "drill")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"state.json", "scenario.toml", "events.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(drillFixture, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		switch name {
+		case "scenario.toml":
+			s = strings.Replace(s, `title = "A black hole`, `title = "For 140348-901W: a black hole`, 1)
+		case "events.jsonl":
+			s = strings.ReplaceAll(s, `"patient":"230271-***2"`, `"patient":"230271-9082"`)
+			s += `{"time":"2026-12-07T17:05:18.000000000Z","offset":"1h28m","type":"refused","task":2,"detail":"patient 230271-9082: no valid prescription","rule":"FM-PRESCRIBER"}` + "\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, lang := range []string{"fi", "sv", "en"} {
+		file := filepath.Join(t.TempDir(), "r.html")
+		if _, errOut, code := run(t, "drill", "report", "--data", dir, "--html", file, "--lang", lang); code != ExitOK && code != ExitFailed {
+			t.Fatalf("%s: exit %d, stderr %q", lang, code, errOut)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := unmaskedCode.FindAllString(string(b), -1); len(m) > 0 {
+			t.Errorf("%s: identity codes unmasked in the page: %q", lang, m)
+		}
+		if !strings.Contains(string(b), "140348-***W") || !strings.Contains(string(b), "230271-***2") {
+			t.Errorf("%s: the masked codes are not on the page", lang)
+		}
+	}
+}
+
+// TestDrillReportHTMLBadFile: a page that cannot be written is an error
+// that names the file, and leaves no file behind.
+func TestDrillReportHTMLBadFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "no-such-folder", "r.html")
+	_, errOut, code := run(t, "drill", "report", "--data", drillFixture, "--html", file)
+	if code == ExitOK || !strings.Contains(errOut, file) {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDrillReportHTMLInBrowser loads the fixture drill's page in headless
+// Chromium: no console message, the timeline's series in the DOM the
+// browser built, and three A4 pages in print (the scorecard and the
+// timeline; the faults, records and conflicts; the tasks).
+func TestDrillReportHTMLInBrowser(t *testing.T) {
+	b := browsertest.Require(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "r.html")
+	if _, errOut, code := run(t, "drill", "report", "--data", drillFixture, "--html", file, "--lang", "fi"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	checkDrillPageInBrowser(t, b, file, 3)
+}
+
+// TestDrillRunThenReportHTML is the issue's check end to end: a blackhole
+// drill played at speed 600 headless, then its report as a page, which the
+// browser loads with the mode timeline and the queue series present.
+func TestDrillRunThenReportHTML(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays a drill for about 15 s")
+	}
+	b := browsertest.Require(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "D")
+	if _, errOut, code := run(t, "drill", "run", "blackhole", "--speed", "600", "--headless", "--data", data); code != ExitOK {
+		t.Fatalf("drill run: exit %d, stderr %q", code, errOut)
+	}
+	file := filepath.Join(dir, "r.html")
+	if _, errOut, code := run(t, "drill", "report", "--data", data, "--html", file); code != ExitOK && code != ExitFailed {
+		t.Fatalf("drill report: exit %d, stderr %q", code, errOut)
+	}
+	checkDrillPageInBrowser(t, b, file, 0)
+}
+
+// checkDrillPageInBrowser loads a drill's page and checks what the browser
+// made of it; pages, when not 0, is the page count the print must give.
+func checkDrillPageInBrowser(t *testing.T, b *browsertest.Browser, file string, pages int) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := b.Load(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Console) > 0 {
+		t.Errorf("console messages: %q", l.Console)
+	}
+	for _, series := range []string{"mode", "fault", "queue", "step"} {
+		if !regexp.MustCompile(`<(g|path)[^>]* data-series="` + series + `"`).MatchString(l.DOM) {
+			t.Errorf("the browser's DOM has no SVG series %q", series)
+		}
+	}
+	for _, state := range []string{"FAULT", "ONLINE"} {
+		if !strings.Contains(l.DOM, `data-state="`+state+`"`) {
+			t.Errorf("the mode timeline has no %s band", state)
+		}
+	}
+	if m := unmaskedCode.FindAllString(l.DOM, -1); len(m) > 0 {
+		t.Errorf("identity codes unmasked: %q", m)
+	}
+	n, err := b.PrintPDF(ctx, file, filepath.Join(filepath.Dir(file), "r.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages != 0 && n != pages {
+		t.Errorf("printed %d pages, want %d", n, pages)
+	}
+	if n < 1 {
+		t.Errorf("printed %s pages", strconv.Itoa(n))
+	}
+}
