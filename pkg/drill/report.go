@@ -140,7 +140,40 @@ type Check struct {
 	Want string `json:"want"`
 	Got  string `json:"got"`
 	Pass bool   `json:"pass"`
+	// Code names the kind of check (one of the Check… constants) and Args
+	// its particulars, in Name's order, so that a report in another
+	// language can name the check in its own words (issue 21).
+	Code string   `json:"code"`
+	Args []string `json:"args,omitempty"`
 }
+
+// The kinds of check, Check.Code, with their Args.
+const (
+	CheckPlayed          = "played"           // none
+	CheckRecords         = "records"          // kind
+	CheckTaskRecord      = "task_record"      // task, action, patient, kind
+	CheckTaskRefused     = "task_refused"     // task, action, patient, rule
+	CheckTaskLeft        = "task_left"        // task, action, patient, counter, the task whose prescription it is
+	CheckSharedUnsettled = "shared_unsettled" // none
+	CheckShared          = "shared"           // counter, the counter whose records
+	CheckViolations      = "violations"       // none
+	CheckCaught          = "caught"           // none
+	CheckConflicts       = "conflicts"        // none
+	CheckDetect          = "detect"           // fault, step
+	CheckReconciled      = "reconciled"       // none
+)
+
+// The fixed values of Check.Want and Check.Got, besides numbers, times
+// and task outcomes.
+const (
+	ValueYes           = "yes"
+	ValueNo            = "no"
+	ValueNotSeen       = "prescription not seen"
+	ValueEveryHolds    = "every counter holds the others'"
+	ValueNotSettled    = "not checked: the drill did not settle"
+	ValueNotDetected   = "not detected"
+	ValueNotReconciled = "not reconciled"
+)
 
 // Sample is the counter's mode and the queue at one moment.
 type Sample struct {
@@ -420,71 +453,79 @@ func scoreTasks(s *Scenario, evs, records []Event, scripted bool) []TaskResult {
 
 // check scores the report against the scenario's expectations.
 func (r *Report) check(s *Scenario) {
-	add := func(name, want, got string, pass bool) {
-		r.Checks = append(r.Checks, Check{Name: name, Want: want, Got: got, Pass: pass})
+	add := func(code string, args []string, name, want, got string, pass bool) {
+		r.Checks = append(r.Checks, Check{Name: name, Want: want, Got: got, Pass: pass, Code: code, Args: args})
 	}
-	add("timeline played to the end", "yes", yesNo(r.Played), r.Played)
+	str := func(v ...any) []string {
+		out := make([]string, len(v))
+		for i, x := range v {
+			out[i] = fmt.Sprint(x)
+		}
+		return out
+	}
+	add(CheckPlayed, nil, "timeline played to the end", ValueYes, yesNo(r.Played), r.Played)
 	for _, k := range recordKinds {
 		want, got := s.Expect.Records[k], r.Records[k]
 		if want == 0 && got == 0 {
 			continue
 		}
-		add("records: "+string(k), fmt.Sprint(want), fmt.Sprint(got), want == got)
+		add(CheckRecords, str(k), "records: "+string(k), fmt.Sprint(want), fmt.Sprint(got), want == got)
 	}
 	for _, t := range r.Tasks {
 		switch {
 		case t.Want != "":
-			add(fmt.Sprintf("task %d (%s, %s): %s", t.Task, t.Do, t.Patient, t.Want), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
+			add(CheckTaskRecord, str(t.Task, t.Do, t.Patient, t.Want), fmt.Sprintf("task %d (%s, %s): %s", t.Task, t.Do, t.Patient, t.Want), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
 		case t.Outcome == OutcomeNotSeen:
 			// Trainees at the counter: the refusal happens on their screen.
 		default:
-			add(fmt.Sprintf("task %d (%s, %s): refused by %s", t.Task, t.Do, t.Patient, t.Refuse), OutcomeCaught, t.Outcome, t.Outcome == OutcomeCaught)
+			add(CheckTaskRefused, str(t.Task, t.Do, t.Patient, t.Refuse), fmt.Sprintf("task %d (%s, %s): refused by %s", t.Task, t.Do, t.Patient, t.Refuse), OutcomeCaught, t.Outcome, t.Outcome == OutcomeCaught)
 		}
 	}
 	for _, t := range r.Tasks {
 		if t.WantLeft == nil {
 			continue
 		}
-		got := "prescription not seen"
+		got := ValueNotSeen
 		if t.Left != nil {
 			got = fmt.Sprint(*t.Left)
 		}
-		add(fmt.Sprintf("task %d (%s, %s) at counter %d: quantity left on task %d's prescription", t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
+		add(CheckTaskLeft, str(t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
+			fmt.Sprintf("task %d (%s, %s) at counter %d: quantity left on task %d's prescription", t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
 			fmt.Sprint(*t.WantLeft), got, t.Left != nil && *t.Left == *t.WantLeft)
 	}
 	if s.Expect.Shared {
 		if len(r.Shared) == 0 {
-			add("records shared between the counters", "every counter holds the others'", "not checked: the drill did not settle", false)
+			add(CheckSharedUnsettled, nil, "records shared between the counters", ValueEveryHolds, ValueNotSettled, false)
 		}
 		for _, sh := range r.Shared {
-			add(fmt.Sprintf("counter %d holds counter %d's records", sh.Counter, sh.From), fmt.Sprint(sh.Of), fmt.Sprint(sh.Held), sh.Held == sh.Of && sh.Of > 0)
+			add(CheckShared, str(sh.Counter, sh.From), fmt.Sprintf("counter %d holds counter %d's records", sh.Counter, sh.From), fmt.Sprint(sh.Of), fmt.Sprint(sh.Held), sh.Held == sh.Of && sh.Of > 0)
 		}
 	}
-	add("policy violations in the journal", fmt.Sprintf("at most %d", s.Expect.PolicyViolations), fmt.Sprint(r.PolicyViolations), r.PolicyViolations <= s.Expect.PolicyViolations)
+	add(CheckViolations, nil, "policy violations in the journal", fmt.Sprintf("at most %d", s.Expect.PolicyViolations), fmt.Sprint(r.PolicyViolations), r.PolicyViolations <= s.Expect.PolicyViolations)
 	if w := s.Expect.ViolationsCaught; w != nil && r.Scripted {
-		add("policy violations caught", fmt.Sprint(*w), fmt.Sprint(r.ViolationsCaught), r.ViolationsCaught == *w)
+		add(CheckCaught, nil, "policy violations caught", fmt.Sprint(*w), fmt.Sprint(r.ViolationsCaught), r.ViolationsCaught == *w)
 	}
 	if w := s.Expect.Conflicts; w != nil {
-		add("conflicts raised", fmt.Sprint(*w), fmt.Sprint(r.ConflictsRaised), r.ConflictsRaised == *w)
+		add(CheckConflicts, nil, "conflicts raised", fmt.Sprint(*w), fmt.Sprint(r.ConflictsRaised), r.ConflictsRaised == *w)
 	}
 	if md := s.Expect.MaxDetect; md > 0 {
 		for _, f := range r.Faults {
-			got := "not detected"
+			got := ValueNotDetected
 			ok := false
 			if f.DetectSec != nil {
 				got = seconds(*f.DetectSec)
 				ok = *f.DetectSec <= md.Seconds()
 			}
-			add(fmt.Sprintf("detect %s (step %d)", f.Fault, f.Step), "within "+seconds(md.Seconds()), got, ok)
+			add(CheckDetect, str(f.Fault, f.Step), fmt.Sprintf("detect %s (step %d)", f.Fault, f.Step), "within "+seconds(md.Seconds()), got, ok)
 		}
 	}
-	got := "not reconciled"
+	got := ValueNotReconciled
 	ok := false
 	if r.ReconciledAt != nil {
 		got = clock(time.Duration(*r.ReconciledAt))
 		ok = time.Duration(*r.ReconciledAt) <= s.Expect.ReconciledBy
 	}
-	add("everything reconciled", "by "+clock(s.Expect.ReconciledBy), got, ok)
+	add(CheckReconciled, nil, "everything reconciled", "by "+clock(s.Expect.ReconciledBy), got, ok)
 	r.Pass = true
 	for _, c := range r.Checks {
 		r.Pass = r.Pass && c.Pass
@@ -710,9 +751,9 @@ func seconds(s float64) string { return fmt.Sprintf("%.1f s", s) }
 
 func yesNo(b bool) string {
 	if b {
-		return "yes"
+		return ValueYes
 	}
-	return "no"
+	return ValueNo
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -98,6 +98,28 @@ const (
 	PageDrillOutcomeNotSeen
 	PageDrillFooter // %s the drill's folder
 
+	// The drill's checks (drill.Check codes) and their values.
+	PageCheckPlayed
+	PageCheckRecords         // %s kind
+	PageCheckTaskRecord      // task %s (%s, %s): %s kind
+	PageCheckTaskRefused     // task %s (%s, %s): refused by %s
+	PageCheckTaskLeft        // task %s (%s, %s) at counter %s: left on task %s's prescription
+	PageCheckSharedUnsettled // records shared between the counters
+	PageCheckShared          // counter %s holds counter %s's records
+	PageCheckViolations
+	PageCheckCaught
+	PageCheckConflicts
+	PageCheckDetect // detect %s (step %s)
+	PageCheckReconciled
+	PageValueYes
+	PageValueNo
+	PageValueAtMost // at most %d
+	PageValueWithin // within %s
+	PageValueBy     // by %s
+	PageValueNotSeen
+	PageValueEveryHolds
+	PageValueNotSettled
+
 	// tiski drill herd --html.
 	PageHerdTitle    // %d pharmacies × %d records against %s requests/s
 	PageHerdSubtitle // outage %s

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,8 @@ func drillPage(l i18n.Lang, d *drill.Drill, rep *drill.Report) page.Document {
 		if !c.Pass {
 			mark, st = l.T(i18n.PageFail), page.StatusFail
 		}
-		checks.Rows = append(checks.Rows, page.Row{Status: st, Cells: []string{mark, c.Name, c.Want, c.Got}})
+		name, want, got := checkText(l, s, c)
+		checks.Rows = append(checks.Rows, page.Row{Status: st, Cells: []string{mark, name, want, got}})
 	}
 	summary.Tables = []page.Table{checks}
 
@@ -273,6 +275,72 @@ func drillChart(l i18n.Lang, s *drill.Scenario, rep *drill.Report, end time.Dura
 		{Class: "marker", Label: l.T(i18n.PageDrillColStep)},
 	}
 	return c
+}
+
+// checkText says a check of the drill, its wanted and its found value in
+// l, from its code and particulars. A check of a code this does not know
+// is shown as the drill named it, in English, rather than not at all.
+func checkText(l i18n.Lang, s *drill.Scenario, c drill.Check) (name, want, got string) {
+	name, want, got = c.Name, checkValue(l, c.Want), checkValue(l, c.Got)
+	a := func(i int) string {
+		if i < len(c.Args) {
+			return c.Args[i]
+		}
+		return "?"
+	}
+	switch c.Code {
+	case drill.CheckPlayed:
+		name = l.T(i18n.PageCheckPlayed)
+	case drill.CheckRecords:
+		name = l.T(i18n.PageCheckRecords, kindText(l, a(0)))
+	case drill.CheckTaskRecord:
+		name = l.T(i18n.PageCheckTaskRecord, a(0), a(1), a(2), kindText(l, a(3)))
+	case drill.CheckTaskRefused:
+		name = l.T(i18n.PageCheckTaskRefused, a(0), a(1), a(2), a(3))
+	case drill.CheckTaskLeft:
+		name = l.T(i18n.PageCheckTaskLeft, a(0), a(1), a(2), a(3), a(4))
+	case drill.CheckSharedUnsettled:
+		name = l.T(i18n.PageCheckSharedUnsettled)
+	case drill.CheckShared:
+		name = l.T(i18n.PageCheckShared, a(0), a(1))
+	case drill.CheckViolations:
+		name, want = l.T(i18n.PageCheckViolations), l.T(i18n.PageValueAtMost, s.Expect.PolicyViolations)
+	case drill.CheckCaught:
+		name = l.T(i18n.PageCheckCaught)
+	case drill.CheckConflicts:
+		name = l.T(i18n.PageCheckConflicts)
+	case drill.CheckDetect:
+		name = l.T(i18n.PageCheckDetect, a(0), a(1))
+		want = l.T(i18n.PageValueWithin, l.T(i18n.PageSeconds, decimal(l, s.Expect.MaxDetect.Seconds(), 1)))
+	case drill.CheckReconciled:
+		name, want = l.T(i18n.PageCheckReconciled), l.T(i18n.PageValueBy, drillClock(s.Expect.ReconciledBy))
+	}
+	return name, want, got
+}
+
+// seconds finds a number of seconds as the drill writes it, "0.9 s".
+var seconds = regexp.MustCompile(`^(\d+)\.(\d+) s$`)
+
+// checkValue says a wanted or found value of a check in l: the drill's
+// fixed words and the tasks' outcomes in l's words, seconds with l's
+// decimal mark, and numbers and times as they are.
+func checkValue(l i18n.Lang, v string) string {
+	words := map[string]i18n.Key{
+		drill.ValueYes: i18n.PageValueYes, drill.ValueNo: i18n.PageValueNo, drill.ValueNotSeen: i18n.PageValueNotSeen,
+		drill.ValueEveryHolds: i18n.PageValueEveryHolds, drill.ValueNotSettled: i18n.PageValueNotSettled,
+		drill.ValueNotDetected: i18n.PageDrillNotDetected, drill.ValueNotReconciled: i18n.PageDrillNotReconciled,
+	}
+	if k, ok := words[v]; ok {
+		return l.T(k)
+	}
+	if o := outcomeText(l, v); o != v {
+		return o
+	}
+	if m := seconds.FindStringSubmatch(v); m != nil {
+		f, _ := strconv.ParseFloat(m[1]+"."+m[2], 64)
+		return l.T(i18n.PageSeconds, decimal(l, f, len(m[2])))
+	}
+	return v
 }
 
 func modeTone(m string) page.Tone {

@@ -9,8 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tiski-rx/tiski/pkg/drill"
 	"github.com/tiski-rx/tiski/pkg/page/browsertest"
+	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -222,5 +225,57 @@ func checkDrillPageInBrowser(t *testing.T, b *browsertest.Browser, file string, 
 	}
 	if n < 1 {
 		t.Errorf("printed %s pages", strconv.Itoa(n))
+	}
+}
+
+// TestDrillCheckText: every kind of check the drill makes is said in
+// Finnish, with its particulars, and its values in Finnish words and
+// decimal marks.
+func TestDrillCheckText(t *testing.T) {
+	s := &drill.Scenario{Expect: drill.Expectations{PolicyViolations: 0, MaxDetect: 3 * time.Second, ReconciledBy: 80 * time.Minute}}
+	tests := []struct {
+		check           drill.Check
+		name, want, got string
+	}{
+		{drill.Check{Code: drill.CheckPlayed, Want: "yes", Got: "no"}, "aikajana toistettiin loppuun", "kyllä", "ei"},
+		{drill.Check{Code: drill.CheckRecords, Args: []string{"dispensing"}, Want: "2", Got: "2"}, "tietueet: toimitus", "2", "2"},
+		{drill.Check{Code: drill.CheckTaskRecord, Args: []string{"1", "essential", "140348-***W", "dispensing"}, Want: "recorded", Got: "missing"},
+			"tehtävä 1 (essential, 140348-***W): toimitus", "kirjattu", "puuttuu"},
+		{drill.Check{Code: drill.CheckTaskRefused, Args: []string{"3", "renew", "230271-***2", "FM-NO-RENEW"}, Want: "caught", Got: "caught"},
+			"tehtävä 3 (renew, 230271-***2): säännön FM-NO-RENEW esto", "estetty", "estetty"},
+		{drill.Check{Code: drill.CheckTaskLeft, Args: []string{"4", "journal", "230271-***2", "2", "3"}, Want: "10", Got: "prescription not seen"},
+			"tehtävä 4 (journal, 230271-***2) kassalla 2: määrä jäljellä tehtävän 3 reseptissä", "10", "reseptiä ei nähty"},
+		{drill.Check{Code: drill.CheckSharedUnsettled, Want: "every counter holds the others'", Got: "not checked: the drill did not settle"},
+			"tietueet jaettu kassojen kesken", "jokaisella kassalla muiden tietueet", "ei tarkistettu: harjoitus ei asettunut"},
+		{drill.Check{Code: drill.CheckShared, Args: []string{"2", "1"}, Want: "3", Got: "3"}, "kassalla 2 on kassan 1 tietueet", "3", "3"},
+		{drill.Check{Code: drill.CheckViolations, Want: "at most 0", Got: "0"}, "käytännön vastaiset tietueet päiväkirjassa", "enintään 0", "0"},
+		{drill.Check{Code: drill.CheckCaught, Want: "1", Got: "1"}, "käytännön estämät yritykset", "1", "1"},
+		{drill.Check{Code: drill.CheckConflicts, Want: "1", Got: "0"}, "syntyneet ristiriidat", "1", "0"},
+		{drill.Check{Code: drill.CheckDetect, Args: []string{"blackhole", "2"}, Want: "within 3.0 s", Got: "0.9 s"}, "havaitse blackhole (vaihe 2)", "3,0 s kuluessa", "0,9 s"},
+		{drill.Check{Code: drill.CheckDetect, Args: []string{"down", "2"}, Want: "within 3.0 s", Got: "not detected"}, "havaitse down (vaihe 2)", "3,0 s kuluessa", "ei havaittu"},
+		{drill.Check{Code: drill.CheckReconciled, Want: "by 1:20:00", Got: "not reconciled"}, "kaikki täsmäytetty", "viimeistään 1:20:00", "ei täsmäytetty"},
+		{drill.Check{Code: "new-kind", Name: "something new", Want: "1", Got: "2"}, "something new", "1", "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.check.Code, func(t *testing.T) {
+			name, want, got := checkText(i18n.FI, s, tt.check)
+			if name != tt.name || want != tt.want || got != tt.got {
+				t.Errorf("checkText = %q, %q, %q\n          want %q, %q, %q", name, want, got, tt.name, tt.want, tt.got)
+			}
+		})
+	}
+}
+
+// TestDrillChecksHaveCodes: every check of the fixture drill has a code,
+// so that the page can say it in the reader's language.
+func TestDrillChecksHaveCodes(t *testing.T) {
+	d, err := drill.Open(drillFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range drill.Score(d).Checks {
+		if c.Code == "" {
+			t.Errorf("check %q has no code", c.Name)
+		}
 	}
 }
