@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,7 +191,9 @@ func TestDrillRunThenReportHTML(t *testing.T) {
 }
 
 // checkDrillPageInBrowser loads a drill's page and checks what the browser
-// made of it; pages, when not 0, is the page count the print must give.
+// made of it; pages, when not 0, is the page count the print must give
+// (0: no print, which the fixture's page has covered, to save a run of
+// the browser).
 func checkDrillPageInBrowser(t *testing.T, b *browsertest.Browser, file string, pages int) {
 	t.Helper()
 	ctx := context.Background()
@@ -216,15 +217,15 @@ func checkDrillPageInBrowser(t *testing.T, b *browsertest.Browser, file string, 
 	if m := unmaskedCode.FindAllString(l.DOM, -1); len(m) > 0 {
 		t.Errorf("identity codes unmasked: %q", m)
 	}
+	if pages == 0 {
+		return
+	}
 	n, err := b.PrintPDF(ctx, file, filepath.Join(filepath.Dir(file), "r.pdf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pages != 0 && n != pages {
+	if n != pages {
 		t.Errorf("printed %d pages, want %d", n, pages)
-	}
-	if n < 1 {
-		t.Errorf("printed %s pages", strconv.Itoa(n))
 	}
 }
 
