@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tiski-rx/tiski/pkg/hetu"
 )
@@ -335,6 +336,11 @@ func (c TimeChart) render() (template.HTML, []LegendItem) {
 			fmt.Fprintf(&b, `<rect class="tone-%s" data-state="%s" x="%s" y="%s" width="%s" height="%s"><title>%s %s–%s</title></rect>`,
 				esc(string(s.Tone)), esc(s.State), num(x(s.From)), num(top), num(max(x(s.To)-x(s.From), 0.5)), num(bandH),
 				esc(label), Clock(s.From, end), Clock(s.To, end))
+			// The state written in its span where it fits, so that the
+			// strip reads in black and white too; not on the background.
+			if w := x(s.To) - x(s.From); s.Tone != ToneMute && w >= 6.5*float64(utf8.RuneCountInString(s.State))+8 {
+				fmt.Fprintf(&b, `<text class="span-label" x="%s" y="%s">%s</text>`, num(x(s.From)+4), num(top+bandH-4.5), esc(s.State))
+			}
 		}
 		b.WriteString("</g>\n")
 	}

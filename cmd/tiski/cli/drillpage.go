@@ -266,6 +266,13 @@ func drillChart(l i18n.Lang, s *drill.Scenario, rep *drill.Report, end time.Dura
 		}
 		c.Markers = append(c.Markers, page.Marker{Series: "step", Label: l.T(i18n.PageDrillStep, i+1) + " " + st.Fault.Kind, At: st.At, Tone: tone})
 	}
+	// A lever (a prescription changed upstream) is a step too, marked
+	// apart from the faults.
+	for i, st := range s.Steps {
+		if st.Lever != nil {
+			c.Markers = append(c.Markers, page.Marker{Series: "lever", Label: l.T(i18n.PageDrillStep, i+1) + " " + st.Lever.Kind, At: st.At, Tone: page.ToneMute})
+		}
+	}
 	c.Legend = []page.LegendItem{
 		{Class: "tone-bad", Label: l.T(i18n.PageDrillFaultInForce) + " / " + l.T(i18n.ModeFault)},
 		{Class: "tone-warn", Label: l.T(i18n.ModeRecovering)},
