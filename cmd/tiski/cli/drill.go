@@ -464,6 +464,9 @@ func drillReportRun(opts *DrillReadOptions) error {
 	}
 	rep := drill.Score(d)
 	if opts.HTML != "" {
+		if err := checkPageFile(opts.HTML); err != nil {
+			return err
+		}
 		if err := writePageFile(opts.HTML, drillPage(opts.Factory.Lang(), d, rep)); err != nil {
 			return err
 		}

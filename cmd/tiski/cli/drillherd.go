@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -126,6 +127,12 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 	if opts.Jitter == "both" {
 		modes = []herd.Jitter{herd.JitterFull, herd.JitterNone}
 	}
+	if opts.HTML != "" {
+		// Before a run of minutes, not after it.
+		if err := checkPageFile(opts.HTML); err != nil {
+			return err
+		}
+	}
 	results, err := herd.RunAll(ctx, herd.Config{
 		Clients: opts.Clients, Records: opts.Records, Capacity: opts.Capacity,
 		Outage: opts.Outage, ProbeWindow: opts.ProbeWindow, WakeJitter: opts.WakeJitter, Limit: opts.Limit, NaiveLimit: opts.NaiveLimit, NoHint: opts.NoHint, Dir: opts.Dir,
@@ -142,6 +149,10 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 	}
 	if opts.HTML != "" {
 		if err := writePageFile(opts.HTML, herdPage(opts.Factory.Lang(), opts.Outage, results)); err != nil {
+			// The run's results are not lost: the text report instead.
+			if werr := herd.WriteText(streams.Out, results); werr != nil {
+				return errors.Join(err, werr)
+			}
 			return err
 		}
 		fmt.Fprintf(streams.ErrOut, "Reconnect storm report written to %s\n", opts.HTML)

@@ -388,6 +388,21 @@ func decimal(l i18n.Lang, v float64, prec int) string {
 	return s
 }
 
+// checkPageFile makes sure a page can be written to path, before the work
+// that makes it: its folder exists and takes a new file, and path is not a
+// folder.
+func checkPageFile(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("--html %s is a folder: give the file to write the page to", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("--html %s: cannot write the page there: %w", path, err)
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
 // writePageFile writes a page to path, whole or not at all: into a file
 // beside it, then renamed over it, so that a failed write never leaves
 // half a page where a trainer expects the last one.

@@ -149,10 +149,17 @@ func TestDrillReportHTMLMasksIdentityCodes(t *testing.T) {
 // TestDrillReportHTMLBadFile: a page that cannot be written is an error
 // that names the file, and leaves no file behind.
 func TestDrillReportHTMLBadFile(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "no-such-folder", "r.html")
-	_, errOut, code := run(t, "drill", "report", "--data", drillFixture, "--html", file)
-	if code == ExitOK || !strings.Contains(errOut, file) {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
+	dir := t.TempDir()
+	for name, file := range map[string]string{"no such folder": filepath.Join(dir, "no-such-folder", "r.html"), "a folder": dir} {
+		t.Run(name, func(t *testing.T) {
+			_, errOut, code := run(t, "drill", "report", "--data", drillFixture, "--html", file)
+			if code == ExitOK || !strings.Contains(errOut, file) {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("left behind in the folder: %v", entries)
+			}
+		})
 	}
 }
 

@@ -123,3 +123,20 @@ func TestDrillHerdHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDrillHerdHTMLBadFile: a page that cannot be written is refused
+// before the storm runs, not after minutes of it.
+func TestDrillHerdHTMLBadFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, file := range map[string]string{"no such folder": filepath.Join(dir, "nowhere", "h.html"), "a folder": dir} {
+		t.Run(name, func(t *testing.T) {
+			_, errOut, code := run(t, "drill", "herd", "--clients", "2", "--records", "1", "--html", file)
+			if code == ExitOK || !strings.Contains(errOut, file) {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			if strings.Contains(errOut, "done:") {
+				t.Errorf("the storm ran before the file was refused: %q", errOut)
+			}
+		})
+	}
+}
