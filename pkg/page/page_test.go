@@ -239,7 +239,8 @@ func TestClock(t *testing.T) {
 
 // TestInBrowser loads the sample page in headless Chromium: it renders
 // with nothing on the console, the browser's DOM holds every series, and
-// the print gives two A4 pages, the second section starting the second.
+// the print gives two A4 pages (the print CSS's size; the browser's own is
+// Letter), the second section starting the second.
 func TestInBrowser(t *testing.T) {
 	b := browsertest.Require(t)
 	dir := t.TempDir()
@@ -260,12 +261,12 @@ func TestInBrowser(t *testing.T) {
 			t.Errorf("the browser's DOM has no SVG series %q", s)
 		}
 	}
-	pages, err := b.PrintPDF(ctx, file, filepath.Join(dir, "sample.pdf"))
+	printed, err := b.PrintPDF(ctx, file, filepath.Join(dir, "sample.pdf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pages != 2 {
-		t.Errorf("printed %d pages, want 2", pages)
+	if printed.Pages != 2 || !printed.A4() {
+		t.Errorf("printed %d pages of %g × %g points, want 2 A4 pages", printed.Pages, printed.Width, printed.Height)
 	}
 }
 
@@ -284,6 +285,17 @@ func TestBrowserSeesConsoleErrors(t *testing.T) {
 	}
 	if len(l.Console) == 0 || !strings.Contains(strings.Join(l.Console, "\n"), "example.invalid") {
 		t.Fatalf("no console message for a blocked fetch; console %q", l.Console)
+	}
+}
+
+func TestPrintA4(t *testing.T) {
+	for _, tt := range []struct {
+		p    browsertest.Print
+		want bool
+	}{{browsertest.Print{Width: 594.96, Height: 841.92}, true}, {browsertest.Print{Width: 612, Height: 792}, false}, {browsertest.Print{}, false}} {
+		if got := tt.p.A4(); got != tt.want {
+			t.Errorf("%+v: A4 %v, want %v", tt.p, got, tt.want)
+		}
 	}
 }
 

@@ -227,12 +227,12 @@ func checkDrillPageInBrowser(t *testing.T, b *browsertest.Browser, file string, 
 	if pages == 0 {
 		return
 	}
-	n, err := b.PrintPDF(ctx, file, filepath.Join(filepath.Dir(file), "r.pdf"))
+	printed, err := b.PrintPDF(ctx, file, filepath.Join(filepath.Dir(file), "r.pdf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != pages {
-		t.Errorf("printed %d pages, want %d", n, pages)
+	if printed.Pages != pages || !printed.A4() {
+		t.Errorf("printed %d pages of %g × %g points, want %d A4 pages", printed.Pages, printed.Width, printed.Height, pages)
 	}
 }
 

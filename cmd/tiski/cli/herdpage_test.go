@@ -112,12 +112,12 @@ func TestDrillHerdHTMLInBrowser(t *testing.T) {
 			t.Errorf("the browser's DOM has no SVG series %q", series)
 		}
 	}
-	pages, err := b.PrintPDF(ctx, file, filepath.Join(dir, "h.pdf"))
+	printed, err := b.PrintPDF(ctx, file, filepath.Join(dir, "h.pdf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pages != 2 {
-		t.Errorf("printed %d pages, want 2", pages)
+	if printed.Pages != 2 || !printed.A4() {
+		t.Errorf("printed %d pages of %g × %g points, want 2 A4 pages", printed.Pages, printed.Width, printed.Height)
 	}
 	if _, err := os.Stat(file); err != nil {
 		t.Fatal(err)

@@ -18,10 +18,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,18 +110,44 @@ func (b *Browser) Load(ctx context.Context, file string) (Load, error) {
 	return l, nil
 }
 
+// Print is what a print of a page to PDF gave.
+type Print struct {
+	Pages int
+	// Width and Height are the first page's size in points (1/72 in),
+	// from its MediaBox.
+	Width, Height float64
+}
+
+// A4 reports whether the pages are A4 portrait (595 × 842 points), within
+// the point or so that Chromium rounds a page's size to.
+func (p Print) A4() bool {
+	return math.Abs(p.Width-595.28) < 2 && math.Abs(p.Height-841.89) < 2
+}
+
 // PrintPDF prints the page in file to pdf, as the print dialog would with
-// no header or footer, and returns its page count.
-func (b *Browser) PrintPDF(ctx context.Context, file, pdf string) (int, error) {
+// no header or footer, and returns its page count and size.
+func (b *Browser) PrintPDF(ctx context.Context, file, pdf string) (Print, error) {
 	if _, _, err := b.run(ctx, "--no-pdf-header-footer", "--print-to-pdf="+pdf, fileURL(file)); err != nil {
-		return 0, err
+		return Print{}, err
 	}
 	data, err := os.ReadFile(pdf)
 	if err != nil {
-		return 0, fmt.Errorf("the browser wrote no PDF: %w", err)
+		return Print{}, fmt.Errorf("the browser wrote no PDF: %w", err)
 	}
-	return PDFPages(data)
+	n, err := PDFPages(data)
+	if err != nil {
+		return Print{}, err
+	}
+	p := Print{Pages: n}
+	if m := mediaBox.FindSubmatch(data); m != nil {
+		p.Width, _ = strconv.ParseFloat(string(m[1]), 64)
+		p.Height, _ = strconv.ParseFloat(string(m[2]), 64)
+	}
+	return p, nil
 }
+
+// mediaBox finds a page's size: /MediaBox [0 0 width height].
+var mediaBox = regexp.MustCompile(`/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)\s*\]`)
 
 // Screenshot takes a screenshot of the page in file, in a window width×
 // height pixels, into png.
