@@ -61,6 +61,9 @@ type Report struct {
 
 	ConflictsRaised   int `json:"conflicts_raised"`
 	ConflictsResolved int `json:"conflicts_resolved"`
+	// Conflicts are the records that went to a pharmacist's review, each
+	// with its resolution (issue 21).
+	Conflicts []ConflictResult `json:"conflicts,omitempty"`
 
 	Checks []Check `json:"checks"`
 	Pass   bool    `json:"pass"`
@@ -105,6 +108,19 @@ type Decision struct {
 	Allowed    int    `json:"allowed"`
 	Refused    int    `json:"refused"`
 	Violations int    `json:"violations"`
+}
+
+// ConflictResult is a record that went to a pharmacist's review: a
+// conflict with the Prescription Centre, a rejection, a record set aside.
+// At and ResolvedAt are on the drill clock.
+type ConflictResult struct {
+	Record     string       `json:"record"`
+	Kind       journal.Kind `json:"kind,omitempty"`   // of the record
+	At         Duration     `json:"at"`               // when it was seen in review
+	Detail     string       `json:"detail,omitempty"` // its state, and why when known
+	Resolved   bool         `json:"resolved"`
+	ResolvedBy journal.Kind `json:"resolved_by,omitempty"` // resolution or void
+	ResolvedAt *Duration    `json:"resolved_at,omitempty"`
 }
 
 // Task outcomes.
@@ -235,6 +251,7 @@ func Score(d *Drill) *Report {
 	}
 	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
 	rep.Decisions = decisions(evs)
+	rep.Conflicts = conflicts(evs, drillClock)
 
 	// Faults and their detection.
 	var steps []Event
@@ -384,6 +401,39 @@ func decisions(evs []Event) []Decision {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rule < out[j].Rule })
+	return out
+}
+
+// conflicts lists the records that went to review in the order they did,
+// each with its resolution, and the record's kind from its record event
+// when the conflict event does not carry it.
+func conflicts(evs []Event, clock func(time.Time) Duration) []ConflictResult {
+	kinds := map[string]journal.Kind{}
+	for _, e := range evs {
+		if e.Type == EvRecord {
+			kinds[e.Record] = journal.Kind(e.Kind)
+		}
+	}
+	var out []ConflictResult
+	at := map[string]int{}
+	for _, e := range evs {
+		switch e.Type {
+		case EvConflict:
+			if _, seen := at[e.Record]; seen {
+				continue
+			}
+			c := ConflictResult{Record: e.Record, Kind: journal.Kind(e.Kind), At: clock(e.Time), Detail: e.Detail}
+			if c.Kind == "" {
+				c.Kind = kinds[e.Record]
+			}
+			at[e.Record] = len(out)
+			out = append(out, c)
+		case EvResolved:
+			if i, ok := at[e.Record]; ok && !out[i].Resolved {
+				out[i].Resolved, out[i].ResolvedBy, out[i].ResolvedAt = true, journal.Kind(e.Kind), ptr(clock(e.Time))
+			}
+		}
+	}
 	return out
 }
 

@@ -76,6 +76,10 @@ var pageCatalogue = map[Lang]map[Key]string{
 		PageDrillConflictsRaised:   "Syntyi",
 		PageDrillConflictsResolved: "Ratkaistiin",
 		PageDrillConflictsNote:     "Ristiriita on tietue, jonka Reseptikeskus torjui tai jota ei voitu kirjata sellaisenaan; farmaseutti ratkaisee jokaisen.",
+		PageDrillColRecord:         "Tunniste",
+		PageDrillColWhat:           "Syy",
+		PageDrillColResolved:       "Ratkaisu",
+		PageDrillResolvedBy:        "%s, %s",
 
 		PageDrillTasks:           "Tehtävät",
 		PageDrillColTask:         "Nro",
@@ -218,6 +222,10 @@ var pageCatalogue = map[Lang]map[Key]string{
 		PageDrillConflictsRaised:   "Uppstod",
 		PageDrillConflictsResolved: "Löstes",
 		PageDrillConflictsNote:     "En konflikt är en post som Receptcentret avvisade eller som inte kunde registreras som den var; en farmaceut löser varje.",
+		PageDrillColRecord:         "Id",
+		PageDrillColWhat:           "Orsak",
+		PageDrillColResolved:       "Lösning",
+		PageDrillResolvedBy:        "%s, %s",
 
 		PageDrillTasks:           "Uppgifter",
 		PageDrillColTask:         "Nr",
@@ -360,6 +368,10 @@ var pageCatalogue = map[Lang]map[Key]string{
 		PageDrillConflictsRaised:   "Raised",
 		PageDrillConflictsResolved: "Resolved",
 		PageDrillConflictsNote:     "A conflict is a record the Prescription Centre refused or that could not be recorded as it was; a pharmacist resolves each one.",
+		PageDrillColRecord:         "Record id",
+		PageDrillColWhat:           "Why",
+		PageDrillColResolved:       "Resolved",
+		PageDrillResolvedBy:        "%s at %s",
 
 		PageDrillTasks:           "Tasks",
 		PageDrillColTask:         "No.",

@@ -80,6 +80,10 @@ const (
 	PageDrillConflictsRaised
 	PageDrillConflictsResolved
 	PageDrillConflictsNote
+	PageDrillColRecord
+	PageDrillColWhat
+	PageDrillColResolved
+	PageDrillResolvedBy // %s the record that resolved it, at %s
 
 	PageDrillTasks
 	PageDrillColTask

@@ -157,6 +157,16 @@ func drillPage(l i18n.Lang, d *drill.Drill, rep *drill.Report) page.Document {
 			{Label: l.T(i18n.PageDrillConflictsRaised), Value: strconv.Itoa(rep.ConflictsRaised)},
 			{Label: l.T(i18n.PageDrillConflictsResolved), Value: strconv.Itoa(rep.ConflictsResolved)},
 		}}
+	ct := page.Table{ID: "conflict-table", Head: []string{l.T(i18n.PageDrillColAt), l.T(i18n.PageDrillColKind), l.T(i18n.PageDrillColRecord),
+		l.T(i18n.PageDrillColWhat), l.T(i18n.PageDrillColResolved)}}
+	for _, c := range rep.Conflicts {
+		res, st := l.T(i18n.PageDrillReview), page.StatusFail
+		if c.Resolved && c.ResolvedAt != nil {
+			res, st = l.T(i18n.PageDrillResolvedBy, kindText(l, string(c.ResolvedBy)), clk(*c.ResolvedAt)), page.StatusPass
+		}
+		ct.Rows = append(ct.Rows, page.Row{Status: st, Cells: []string{clk(c.At), kindText(l, string(c.Kind)), c.Record, c.Detail, res}})
+	}
+	conflicts.Tables = []page.Table{ct}
 	if w := s.Expect.Conflicts; w != nil {
 		conflicts.Facts[0].Status = page.StatusPass
 		if rep.ConflictsRaised != *w {

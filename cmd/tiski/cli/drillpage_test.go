@@ -107,16 +107,7 @@ func TestDrillReportHTMLContent(t *testing.T) {
 // events file written before the runner masked them, a refusal's detail)
 // and the page must show none.
 func TestDrillReportHTMLMasksIdentityCodes(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "drill")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"state.json", "scenario.toml", "events.jsonl"} {
-		b, err := os.ReadFile(filepath.Join(drillFixture, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := string(b)
+	dir := copyDrill(t, func(name, s string) string {
 		switch name {
 		case "scenario.toml":
 			s = strings.Replace(s, `title = "A black hole`, `title = "For 140348-901W: a black hole`, 1)
@@ -124,10 +115,8 @@ func TestDrillReportHTMLMasksIdentityCodes(t *testing.T) {
 			s = strings.ReplaceAll(s, `"patient":"230271-***2"`, `"patient":"230271-9082"`)
 			s += `{"time":"2026-12-07T17:05:18.000000000Z","offset":"1h28m","type":"refused","task":2,"detail":"patient 230271-9082: no valid prescription","rule":"FM-PRESCRIBER"}` + "\n"
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s
+	})
 	for _, lang := range []string{"fi", "sv", "en"} {
 		file := filepath.Join(t.TempDir(), "r.html")
 		if _, errOut, code := run(t, "drill", "report", "--data", dir, "--html", file, "--lang", lang); code != ExitOK && code != ExitFailed {
@@ -142,6 +131,57 @@ func TestDrillReportHTMLMasksIdentityCodes(t *testing.T) {
 		}
 		if !strings.Contains(string(b), "140348-***W") || !strings.Contains(string(b), "230271-***2") {
 			t.Errorf("%s: the masked codes are not on the page", lang)
+		}
+	}
+}
+
+// copyDrill copies the fixture drill into a folder of its own, with edit
+// applied to each file's text, for a test that needs a drill the fixture
+// is not.
+func copyDrill(t *testing.T, edit func(name, text string) string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "drill")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"state.json", "scenario.toml", "events.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(drillFixture, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(edit(name, string(b))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestDrillReportHTMLConflicts: each record that went to review is listed
+// with its kind, why, and its resolution or that it still waits.
+func TestDrillReportHTMLConflicts(t *testing.T) {
+	dir := copyDrill(t, func(name, text string) string {
+		if name != "events.jsonl" {
+			return text
+		}
+		// The fixture's first dispensing went into conflict and was
+		// resolved; its paper prescription was rejected and waits.
+		return text +
+			`{"time":"2026-12-07T17:05:17.500000000Z","offset":"1h18m","type":"conflict","kind":"dispensing","record":"01a25177-71b7-7236-b6e6-4059a09efbec","detail":"conflict: dispensed elsewhere"}` + "\n" +
+			`{"time":"2026-12-07T17:05:17.600000000Z","offset":"1h19m","type":"conflict","record":"01a25177-7983-72ca-9682-37048603cc99","detail":"rejected: prescriber unknown"}` + "\n" +
+			`{"time":"2026-12-07T17:05:20.000000000Z","offset":"1h43m","type":"resolved","kind":"resolution","record":"01a25177-71b7-7236-b6e6-4059a09efbec"}` + "\n"
+	})
+	file := filepath.Join(t.TempDir(), "r.html")
+	if _, errOut, code := run(t, "drill", "report", "--data", dir, "--html", file, "--lang", "en"); code != ExitOK && code != ExitFailed {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	b, _ := os.ReadFile(file)
+	for _, want := range []string{
+		`<tr class="pass"><td>1:18:51</td><td>dispensing</td><td>01a25177-71b7-7236-b6e6-4059a09efbec</td><td>conflict: dispensed elsewhere</td><td>resolution at 1:43:51</td></tr>`,
+		`<tr class="fail"><td>1:19:51</td><td>paper_prescription</td><td>01a25177-7983-72ca-9682-37048603cc99</td><td>rejected: prescriber unknown</td><td>waiting for a pharmacist</td></tr>`,
+		`<dt>Raised</dt><dd>2</dd>`, `<dt>Resolved</dt><dd>1</dd>`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the page holds no %s", want)
 		}
 	}
 }
