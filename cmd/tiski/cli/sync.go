@@ -214,10 +214,14 @@ faults and backoffs (Ctrl-C stops it safely: a record being sent is sent
 again later, never twice). With --once it makes one pass over the records
 due now and leaves the rest for later.
 
-A progress bar shows on a terminal; piped, it prints plain lines. Exit code
-0, 3 or 4 as for 'tiski sync'.`,
+A progress bar shows on a terminal; piped, it prints plain lines. With --json
+it prints JSON lines instead, the same keys in every language: "progress"
+(at most one a second, when the counts change), "review" (each record that
+went to conflict or was rejected) and, last, "summary". Exit code 0, 3 or 4
+as for 'tiski sync'.`,
 		Example: `  tiski sync run
-  tiski sync run --once --centre https://centre.example:8443`,
+  tiski sync run --once --centre https://centre.example:8443
+  tiski sync run --json | jq -c 'select(.event == "review")'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -227,6 +231,7 @@ A progress bar shows on a terminal; piped, it prints plain lines. Exit code
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Once, "once", false, "one pass over the records due now, then exit")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON lines (progress, review, summary), never the bar")
 	return cmd
 }
 
@@ -269,6 +274,9 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	p := newProgress(f.IO.Out, f.Lang(), start.Unsent(), opts.Now, f.Getenv)
+	if opts.JSON {
+		p.tty, p.json = false, json.NewEncoder(f.IO.Out)
+	}
 	cfg.OnOutcome = p.outcome
 
 	m, w, err := uploader(f, j, client, cfg)
@@ -293,6 +301,14 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.JSON {
+		if err := p.json.Encode(SyncRunEvent{Event: "summary", Uploaded: int64(sum.Uploaded), Conflicts: int64(sum.Conflicts),
+			Rejected: int64(sum.Rejected), Retries: int64(sum.Retries), Left: end.Unsent() - int64(sum.Blocked),
+			Blocked: int64(sum.Blocked), NeedsReview: end.NeedsReview()}); err != nil {
+			return err
+		}
+		return queueExit(end)
+	}
 	fmt.Fprintln(f.IO.Out, f.Lang().T(i18n.CLISyncRunSummary,
 		sum.Uploaded, sum.Conflicts, sum.Rejected, sum.Retries, end.Unsent()-int64(sum.Blocked), sum.Blocked, end.NeedsReview()))
 	return queueExit(end)
@@ -316,7 +332,33 @@ type progress struct {
 	rejected  int64
 	lastLine  string
 	lastPrint time.Time
-	bar       *syncbar.Bar // on a terminal, between start and finish
+	bar       *syncbar.Bar  // on a terminal, between start and finish
+	json      *json.Encoder // with --json: JSON lines instead of text
+}
+
+// SyncRunEvent is one line of `tiski sync run --json`: "progress" (the
+// counts so far, at most one a second when they change), "review" (a
+// record that went to conflict or was rejected) or "summary" (the last
+// line). Its keys are the same in every language.
+type SyncRunEvent struct {
+	Event string `json:"event"`
+	// progress
+	Total int64   `json:"total,omitempty"`
+	Mode  rx.Mode `json:"mode,omitempty"`
+	// progress and summary
+	Uploaded  int64 `json:"uploaded"`
+	Retries   int64 `json:"retries"`
+	Conflicts int64 `json:"conflicts"`
+	Rejected  int64 `json:"rejected"`
+	// summary
+	Left        int64 `json:"left,omitempty"`         // still to send (not counting blocked)
+	Blocked     int64 `json:"blocked,omitempty"`      // waiting for a record that needs review
+	NeedsReview int64 `json:"needs_review,omitempty"` // conflicts and rejections in the journal
+	// review
+	State    string `json:"state,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	RecordID string `json:"record_id,omitempty"`
+	Detail   string `json:"detail,omitempty"`
 }
 
 func newProgress(out io.Writer, lang i18n.Lang, total int64, now func() time.Time, getenv func(string) string) *progress {
@@ -361,6 +403,10 @@ func (p *progress) outcome(o queue.Outcome) {
 		} else {
 			p.rejected++
 		}
+		if p.json != nil {
+			p.json.Encode(SyncRunEvent{Event: "review", State: string(o.State), Kind: string(o.Kind), RecordID: o.RecordID, Detail: o.Detail})
+			break
+		}
 		line := fmt.Sprintf("%s %s %s: %s", o.State, o.Kind, o.RecordID, o.Detail)
 		if p.bar == nil || !p.bar.Print(line) {
 			fmt.Fprintln(p.out, line)
@@ -398,6 +444,15 @@ func (p *progress) draw(mode rx.Mode) {
 	}
 	if p.tty {
 		return // the bar is not up yet, or is down already
+	}
+	if p.json != nil {
+		ev := SyncRunEvent{Event: "progress", Total: p.total, Mode: mode, Uploaded: p.done, Retries: p.retries,
+			Conflicts: p.conflicts, Rejected: p.rejected}
+		if line, _ := json.Marshal(ev); string(line) != p.lastLine {
+			p.json.Encode(ev)
+			p.lastLine, p.lastPrint = string(line), p.now()
+		}
+		return
 	}
 	counts := p.lang.T(i18n.CLISyncProgress, p.done, p.total, p.retries, p.conflicts+p.rejected)
 	if mode != "" {
