@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -159,7 +161,16 @@ func TestPacing(t *testing.T) {
 	}
 	r2 := b.current()
 	step := func(room float64) float64 {
-		return min(paceMaxStep, max(paceMinStep, 1+paceGain*(room-paceTarget)))
+		if room >= 1 {
+			return paceMaxStep
+		}
+		return min(paceMaxStep, max(paceMinStep, math.Pow((1-paceTarget)/(1-room), paceGain)))
+	}
+	// The step is damped: it grows, short of the step that would take
+	// the server to the target room in one go (0.9/0.6 = 1.5 from a room
+	// of 0.4).
+	if s := step(0.4); s <= 1 || s >= (1-paceTarget)/0.6 {
+		t.Fatalf("the step from a room of 0.4 is %.3f, want above 1 and below %.3f", s, (1-paceTarget)/0.6)
 	}
 	for b.reserve() == 0 {
 	}
@@ -207,5 +218,56 @@ func TestPacing(t *testing.T) {
 	}
 	if d := u.reserve(); d != time.Second {
 		t.Fatalf("an unlimited client after a 429 waits %s, want the hold", d)
+	}
+}
+
+// TestPacingSpread: while adaptive, the waits for a token are spread (½ to
+// 1½ of their due, pace.go), so clients at the same rate do not stay in
+// step; the errors cancel, so the rate holds, and a client is never more
+// than an interval or two off its schedule. Without a spread the waits are
+// exactly the interval.
+func TestPacingSpread(t *testing.T) {
+	const rate, n = 2.0, 1000
+	interval := time.Duration(float64(time.Second) / rate)
+	gaps := func(spread func() float64) []time.Duration {
+		now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		b := newTokenBucket(20, 4, func() time.Time { return now })
+		b.spread = spread
+		b.restart(rate)
+		b.reserve() // the first goes at once
+		var out []time.Duration
+		for range n {
+			d := b.reserve()
+			now = now.Add(d)
+			out = append(out, d)
+		}
+		return out
+	}
+	for _, d := range gaps(nil) {
+		if d != interval {
+			t.Fatalf("unspread wait %s, want %s", d, interval)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	got := gaps(r.Float64)
+	var total time.Duration
+	var short, long int
+	for _, d := range got {
+		total += d
+		if d < interval*3/4 {
+			short++
+		}
+		if d > interval*5/4 {
+			long++
+		}
+		if d < 0 || d > 3*interval {
+			t.Fatalf("spread wait %s, want between 0 and three intervals (%s)", d, 3*interval)
+		}
+	}
+	if off := total - n*interval; off.Abs() > 2*interval {
+		t.Errorf("%d spread waits took %s, want %s within two intervals: the rate must hold", n, total, n*interval)
+	}
+	if short < n/10 || long < n/10 {
+		t.Errorf("of %d spread waits, %d under ¾ and %d over 1¼ of the interval: want the waits spread", n, short, long)
 	}
 }

@@ -33,16 +33,34 @@ import (
 // With a hint. A server may say how much of its capacity is left, in the
 // RateLimit header fields of draft-ietf-httpapi-ratelimit-headers (the
 // simulator does: the capacity less the requests of the trailing second;
-// centre.Client.Room). The client then steers toward leaving it a little
-// room (paceTarget, 5 %): each second's worth of answers multiplies the
-// rate by 1 + paceGain·(room − paceTarget), at most paceMaxStep and at
-// least paceMinStep. Every client sees the same room, so the fleet grows
-// together while the server has room, stops as it fills, and shrinks when
-// it is full, before most requests are throttled. The first answer after
-// a wake starts a client at up to paceBoost times the wake rate when the
-// server is idle: a lone counter, or the first of a storm.
+// centre.Client.Room). The client then steers toward leaving it some
+// room (paceTarget, 10 %): each second's worth of answers multiplies the
+// rate by ((1 − paceTarget)/(1 − room))^paceGain, between paceMinStep and
+// paceMaxStep. The full power would be the step that, taken by every
+// client, brings the server to the target in one second; every client
+// sees the same room, so the fleet moves together. Half of it (in
+// proportion, paceGain) is taken because the fleet hears of its own steps
+// late: a client paced at a third of a request a second reads the room
+// once in three seconds, from a window a second long, and a loop that
+// corrects a delayed error in full overshoots and swings. With a gain of
+// 1.5 on the room (this package's first form) the fleet swung with a
+// period of 4–7 s, each swing's top second 1.25–1.4× the capacity. The
+// first answer after a wake starts a client at up to paceBoost times the
+// wake rate when the server is idle: a lone counter, or the first of a
+// storm.
 //
-// Without one, the client has only the 429s. It grows by half an answer
+// Spread. While adaptive, each wait for a token is ½ to 1½ of its due
+// (drawn evenly; Config.NoJitter, the naive client, does not spread).
+// The waits' errors cancel from one request to the next, so the rate
+// holds and a client stays within one interval of its schedule; what goes
+// is the phase. Clients throttled in the same second, or woken together,
+// at the same rate, otherwise keep sending in the same fraction of a
+// second, every interval: a storm at 0.25 requests a second showed a spike
+// every 4 s, each over 1.3× the capacity, and the 429s that spike brought
+// kept the clients in step. Spread, 830 independent clients are as even
+// as chance makes them.
+//
+// Without a hint, the client has only the 429s. It grows by half an answer
 // until its first 429 (slow start), then creeps, faster the longer no 429
 // has come (convex in the time since the last cut, like CUBIC): a fleet
 // near the capacity is throttled now and then and backs off, and a client
@@ -51,10 +69,11 @@ import (
 // (tiski drill herd --no-hint shows how much); that is the behaviour
 // against a server that gives no hint, Kanta's included until it does.
 //
-// Measured with tiski drill herd (830 × 40 against 300/s, issue 20):
-// with the hint, drained in 1.16–1.22× the minimum with 2 % of requests
-// throttled, the peak second at 1.27–1.39× the capacity (the first
-// wave's, 6–18 s after the recovery; issue 20 asks for 1.2×).
+// Measured with tiski drill herd (830 × 40 against 300/s, full jitter,
+// issue 20): with the hint, the peak second at 1.05–1.09× the capacity
+// and the drain 129–132 s, 1.16–1.19× the 111 s minimum, 21–41 requests
+// throttled in 33,600. Before the spread and the damped step: peak
+// 1.26–1.39×, drain 124–135 s, 450–800 throttled.
 const (
 	paceBeta    = 0.7   // the cut on a 429
 	paceMinRate = 0.02  // the lowest rate after repeated cuts: one request in 50 s
@@ -63,10 +82,10 @@ const (
 	paceStreak  = 10.0  // seconds after a cut at which the creep has doubled (then 5× at 20 s)
 	paceRoomy   = 0.3   // a first answer after a wake hinting this much room boosts the start
 	paceBoost   = 4.0   // the start from an idle server: this times the wake rate
-	paceTarget  = 0.05  // the room a hint-steered client aims to leave the server
-	paceGain    = 1.5   // a second's step per unit of room off the target
+	paceTarget  = 0.1   // the room a hint-steered client aims to leave the server
+	paceGain    = 0.5   // the share (as a power) of the step to the target taken in a second
 	paceMaxStep = 1.5   // the most a second's step grows the rate
-	paceMinStep = 0.85  // the most a second's step shrinks it
+	paceMinStep = 0.5   // the most a second's step shrinks it: a guard, as a room of 0 gives 0.95
 )
 
 // tokenBucket limits the requests one Worker makes: rate a second, with
@@ -87,6 +106,10 @@ type tokenBucket struct {
 	limited  bool      // a request waited for a token since the last growth
 	grown    time.Time // the last growth
 	cut      time.Time // when the last cut's hold ends
+
+	// spread draws from [0, 1) to spread the waits while adaptive;
+	// nil: waits exactly as due.
+	spread func() float64
 }
 
 func newTokenBucket(rate float64, burst int, now func() time.Time) *tokenBucket {
@@ -133,8 +156,12 @@ func (b *tokenBucket) reserve() time.Duration {
 	b.refill(now)
 	b.tokens--
 	if b.tokens < 0 {
+		owed := -b.tokens / b.rate
+		if b.adaptive && b.spread != nil {
+			owed *= 0.5 + b.spread()
+		}
 		// Tokens accrue from last, which a hold puts in the future.
-		wait = max(wait, b.last.Sub(now)+time.Duration(-b.tokens/b.rate*float64(time.Second)))
+		wait = max(wait, b.last.Sub(now)+time.Duration(owed*float64(time.Second)))
 		b.limited = true
 	}
 	return wait
@@ -212,7 +239,10 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 		// The step is a second's worth, whatever the client's rate, so
 		// that clients answered often do not steer harder than the
 		// others on a measure a second long.
-		f := min(paceMaxStep, max(paceMinStep, 1+paceGain*(room-paceTarget)))
+		f := paceMaxStep
+		if room < 1 {
+			f = min(paceMaxStep, max(paceMinStep, math.Pow((1-paceTarget)/(1-room), paceGain)))
+		}
 		f = math.Pow(f, min(el, 2))
 		if f > 1 && !b.limited {
 			b.grown = now

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -225,9 +226,13 @@ func New(store Store, c Centre, reporter Reporter, cfg Config) *Worker {
 	if rate < 0 {
 		rate = 0
 	}
+	bucket := newTokenBucket(rate, cfg.Burst, cfg.Now)
+	if !cfg.NoJitter {
+		bucket.spread = rand.Float64 // pace.go: spread
+	}
 	return &Worker{
 		store: store, centre: c, reporter: reporter, cfg: cfg, log: cfg.Logger,
-		bucket: newTokenBucket(rate, cfg.Burst, cfg.Now),
+		bucket: bucket,
 		kick:   make(chan struct{}, 1),
 		floors: map[string]time.Time{},
 		woken:  map[string]int{},

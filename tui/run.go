@@ -14,8 +14,9 @@ import (
 )
 
 // Run shows the counter on the terminal behind in and out until the
-// pharmacist quits or ctx ends. It is the one place that starts a bubbletea
-// program, so that cmd/ never imports bubbletea.
+// pharmacist quits or ctx ends. It is the counter's one place that starts a
+// bubbletea program, so that cmd/ never imports bubbletea (syncbar.Start is
+// sync run's).
 func Run(ctx context.Context, c common.Common, in io.Reader, out io.Writer) error {
 	p := tea.NewProgram(New(c), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen())
 	_, err := p.Run()

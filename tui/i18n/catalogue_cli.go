@@ -35,6 +35,14 @@ var cliCatalogue = map[Lang]map[Key]string{
 		CLISyncWatch:       "%s  odottaa %d  lähetetään %d  uusi yritys %d  ristiriita %d  hylätty %d  sivussa %d  lähetetty %d",
 		CLISyncWatchError:  "  viimeisin virhe: %s",
 
+		CLISyncBarUploaded:  "lähetetty %d/%d",
+		CLISyncBarConflicts: "ristiriidassa %d",
+		CLISyncBarRejected:  "hylätty %d",
+		CLISyncBarRetries:   "uusittu %d",
+		CLISyncBarRate:      "%s tietuetta/s",
+		CLISyncBarLeft:      "noin %s jäljellä",
+		CLISyncBarTook:      "kesti %s",
+
 		CLIJournalIntact:    "Päiväkirja %s on eheä: %d tietuetta, tiivisteketju tarkistettu, eheystarkistus ok.",
 		CLIJournalFailed:    "päiväkirjan tarkistus epäonnistui: %s",
 		CLIJournalFailedAt:  "päiväkirjan tarkistus epäonnistui tietueen %d (%s) kohdalla: %s",
@@ -189,6 +197,14 @@ var cliCatalogue = map[Lang]map[Key]string{
 		CLISyncWatch:       "%s  väntar %d  skickas %d  nytt försök %d  konflikt %d  avvisade %d  parkerade %d  skickade %d",
 		CLISyncWatchError:  "  senaste fel: %s",
 
+		CLISyncBarUploaded:  "%d/%d skickade",
+		CLISyncBarConflicts: "%d i konflikt",
+		CLISyncBarRejected:  "%d avvisade",
+		CLISyncBarRetries:   "%d nya försök",
+		CLISyncBarRate:      "%s poster/s",
+		CLISyncBarLeft:      "cirka %s kvar",
+		CLISyncBarTook:      "tog %s",
+
 		CLIJournalIntact:    "Journalen %s är intakt: %d poster, hashkedjan verifierad, integritetskontrollen ok.",
 		CLIJournalFailed:    "journalen klarade inte verifieringen: %s",
 		CLIJournalFailedAt:  "journalen klarade inte verifieringen vid post %d (%s): %s",
@@ -342,6 +358,14 @@ var cliCatalogue = map[Lang]map[Key]string{
 		CLISyncProgress:    "%d/%d uploaded, %d retried, %d to review",
 		CLISyncWatch:       "%s  pending %d  sending %d  retry %d  conflict %d  rejected %d  parked %d  done %d",
 		CLISyncWatchError:  "  last error: %s",
+
+		CLISyncBarUploaded:  "%d/%d uploaded",
+		CLISyncBarConflicts: "%d in conflict",
+		CLISyncBarRejected:  "%d rejected",
+		CLISyncBarRetries:   "%d retried",
+		CLISyncBarRate:      "%s records/s",
+		CLISyncBarLeft:      "about %s left",
+		CLISyncBarTook:      "took %s",
 
 		CLIJournalIntact:    "Journal %s is intact: %d records, hash chain verified, integrity check ok.",
 		CLIJournalFailed:    "the journal failed verification: %s",

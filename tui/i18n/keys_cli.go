@@ -38,6 +38,15 @@ const (
 	CLISyncWatch
 	CLISyncWatchError
 
+	// tiski sync run's progress bar on a terminal (issue 21).
+	CLISyncBarUploaded  // %d of %d uploaded
+	CLISyncBarConflicts // %d in conflict
+	CLISyncBarRejected  // %d rejected
+	CLISyncBarRetries   // %d transient failures retried
+	CLISyncBarRate      // %s records a second (the number already formatted)
+	CLISyncBarLeft      // about %s left
+	CLISyncBarTook      // the run took %s
+
 	// tiski journal verify and backup.
 	CLIJournalIntact
 	CLIJournalFailed

@@ -46,6 +46,11 @@ type Styles struct {
 	Header   lipgloss.Style
 	Cell     lipgloss.Style
 	Help     lipgloss.Style
+
+	// The progress bar of `tiski sync run`: bubbles' progress takes its
+	// colours as hex strings, not as styles.
+	BarFull  string
+	BarEmpty string
 }
 
 // New returns the counter's styles.
@@ -71,6 +76,9 @@ func New() Styles {
 		Header:   lipgloss.NewStyle().Bold(true).Underline(true),
 		Cell:     lipgloss.NewStyle(),
 		Help:     lipgloss.NewStyle().Foreground(grey),
+
+		BarFull:  blue.TrueColor,
+		BarEmpty: grey.TrueColor,
 	}
 }
 

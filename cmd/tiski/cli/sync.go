@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
 	"github.com/tiski-rx/tiski/tui/i18n"
+	"github.com/tiski-rx/tiski/tui/syncbar"
 )
 
 // NewCmdSync builds `tiski sync`.
@@ -214,10 +214,14 @@ faults and backoffs (Ctrl-C stops it safely: a record being sent is sent
 again later, never twice). With --once it makes one pass over the records
 due now and leaves the rest for later.
 
-A progress bar shows on a terminal; piped, it prints plain lines. Exit code
-0, 3 or 4 as for 'tiski sync'.`,
+A progress bar shows on a terminal; piped, it prints plain lines. With --json
+it prints JSON lines instead, the same keys in every language: "progress"
+(at most one a second, when the counts change), "review" (each record that
+went to conflict or was rejected) and, last, "summary". Exit code 0, 3 or 4
+as for 'tiski sync'.`,
 		Example: `  tiski sync run
-  tiski sync run --once --centre https://centre.example:8443`,
+  tiski sync run --once --centre https://centre.example:8443
+  tiski sync run --json | jq -c 'select(.event == "review")'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -227,6 +231,7 @@ A progress bar shows on a terminal; piped, it prints plain lines. Exit code
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Once, "once", false, "one pass over the records due now, then exit")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON lines (progress, review, summary), never the bar")
 	return cmd
 }
 
@@ -268,7 +273,10 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(f.IO.Out, f.Lang(), start.Unsent(), opts.Now)
+	p := newProgress(f.IO.Out, f.Lang(), start.Unsent(), opts.Now, f.Getenv)
+	if opts.JSON {
+		p.tty, p.json = false, json.NewEncoder(f.IO.Out)
+	}
 	cfg.OnOutcome = p.outcome
 
 	m, w, err := uploader(f, j, client, cfg)
@@ -279,10 +287,13 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 
 	// The mode machine runs beside the worker: uploads report to it, and
 	// its recovery wakes the worker's backoffs.
+	p.start()
 	stop := runBeside(ctx, m, w, func(ctx context.Context) { p.tick(ctx, m.State) })
 	sum, err := w.Drain(ctx, opts.Once)
 	stop()
-	p.finish()
+	if err := p.finish(); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "tiski: warning: the progress bar: %v\n", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -290,14 +301,23 @@ func syncRunRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.JSON {
+		if err := p.json.Encode(SyncRunEvent{Event: "summary", Uploaded: int64(sum.Uploaded), Conflicts: int64(sum.Conflicts),
+			Rejected: int64(sum.Rejected), Retries: int64(sum.Retries), Left: end.Unsent() - int64(sum.Blocked),
+			Blocked: int64(sum.Blocked), NeedsReview: end.NeedsReview()}); err != nil {
+			return err
+		}
+		return queueExit(end)
+	}
 	fmt.Fprintln(f.IO.Out, f.Lang().T(i18n.CLISyncRunSummary,
 		sum.Uploaded, sum.Conflicts, sum.Rejected, sum.Retries, end.Unsent()-int64(sum.Blocked), sum.Blocked, end.NeedsReview()))
 	return queueExit(end)
 }
 
-// progress shows a drain: a bar redrawn in place on a terminal, plain
-// lines when piped (at most one a second, plus one per record that needs
-// review).
+// progress shows a drain: on a terminal, a bar (tui/syncbar) redrawn at
+// most ten times a second, with the conflicts and rejections printed above
+// it; piped, plain lines (at most one a second, plus one per record that
+// needs review), which scripts read and which stay as they were.
 type progress struct {
 	out   io.Writer
 	lang  i18n.Lang
@@ -308,17 +328,65 @@ type progress struct {
 	mu        sync.Mutex
 	done      int64
 	retries   int64
-	review    int64
+	conflicts int64
+	rejected  int64
 	lastLine  string
 	lastPrint time.Time
+	bar       *syncbar.Bar  // on a terminal, between start and finish
+	json      *json.Encoder // with --json: JSON lines instead of text
 }
 
-func newProgress(out io.Writer, lang i18n.Lang, total int64, now func() time.Time) *progress {
-	tty := false
-	if file, ok := out.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
-		tty = true
+// SyncRunEvent is one line of `tiski sync run --json`: "progress" (the
+// counts so far, at most one a second when they change), "review" (a
+// record that went to conflict or was rejected) or "summary" (the last
+// line). Its keys are the same in every language.
+type SyncRunEvent struct {
+	Event string `json:"event"`
+	// progress
+	Total int64   `json:"total,omitempty"`
+	Mode  rx.Mode `json:"mode,omitempty"`
+	// progress and summary
+	Uploaded  int64 `json:"uploaded"`
+	Retries   int64 `json:"retries"`
+	Conflicts int64 `json:"conflicts"`
+	Rejected  int64 `json:"rejected"`
+	// summary
+	Left        int64 `json:"left,omitempty"`         // still to send (not counting blocked)
+	Blocked     int64 `json:"blocked,omitempty"`      // waiting for a record that needs review
+	NeedsReview int64 `json:"needs_review,omitempty"` // conflicts and rejections in the journal
+	// review
+	State    string `json:"state,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	RecordID string `json:"record_id,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+func newProgress(out io.Writer, lang i18n.Lang, total int64, now func() time.Time, getenv func(string) string) *progress {
+	return &progress{out: out, lang: lang, tty: barTerminal(out, getenv), total: total, now: now}
+}
+
+// barTerminal reports whether out is a terminal that can draw the bar: a
+// redirect or a pipe gets the plain lines, and so does a terminal that
+// says it cannot move its cursor (TERM=dumb, Emacs' shell).
+func barTerminal(out io.Writer, getenv func(string) string) bool {
+	file, ok := out.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd())) && getenv("TERM") != "dumb"
+}
+
+// start shows the bar on a terminal.
+func (p *progress) start() {
+	if !p.tty {
+		return
 	}
-	return &progress{out: out, lang: lang, tty: tty, total: total, now: now}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bar = syncbar.Start(p.out, p.lang, p.counts(""))
+}
+
+// counts is where the run stands. p.mu is held.
+func (p *progress) counts(mode rx.Mode) syncbar.Counts {
+	return syncbar.Counts{Total: p.total, Uploaded: p.done, Conflicts: p.conflicts, Rejected: p.rejected,
+		Retries: p.retries, Mode: mode, At: p.now()}
 }
 
 func (p *progress) outcome(o queue.Outcome) {
@@ -330,20 +398,30 @@ func (p *progress) outcome(o queue.Outcome) {
 	case journal.OutboxRetry:
 		p.retries++
 	case journal.OutboxConflict, journal.OutboxRejected:
-		p.review++
-		p.clear()
-		fmt.Fprintf(p.out, "%s %s %s: %s\n", o.State, o.Kind, o.RecordID, o.Detail)
+		if o.State == journal.OutboxConflict {
+			p.conflicts++
+		} else {
+			p.rejected++
+		}
+		if p.json != nil {
+			p.json.Encode(SyncRunEvent{Event: "review", State: string(o.State), Kind: string(o.Kind), RecordID: o.RecordID, Detail: o.Detail})
+			break
+		}
+		line := fmt.Sprintf("%s %s %s: %s", o.State, o.Kind, o.RecordID, o.Detail)
+		if p.bar == nil || !p.bar.Print(line) {
+			fmt.Fprintln(p.out, line)
+		}
 	}
-	if p.total < p.done+p.review {
-		p.total = p.done + p.review // records added while running
+	if review := p.conflicts + p.rejected; p.total < p.done+review {
+		p.total = p.done + review // records added while running
 	}
 }
 
-// tick redraws every 200 ms on a terminal, once a second when piped.
+// tick redraws ten times a second on a terminal, once a second when piped.
 func (p *progress) tick(ctx context.Context, mode func() rx.ModeState) {
 	every := time.Second
 	if p.tty {
-		every = 200 * time.Millisecond
+		every = 100 * time.Millisecond
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -352,49 +430,53 @@ func (p *progress) tick(ctx context.Context, mode func() rx.ModeState) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.draw(string(mode().Mode))
+			p.draw(mode().Mode)
 		}
 	}
 }
 
-func (p *progress) draw(mode string) {
+func (p *progress) draw(mode rx.Mode) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	counts := p.lang.T(i18n.CLISyncProgress, p.done, p.total, p.retries, p.review)
-	if mode != "" {
-		counts += ", " + mode
+	if p.bar != nil {
+		p.bar.Show(p.counts(mode))
+		return
 	}
-	if !p.tty {
-		if counts != p.lastLine {
-			fmt.Fprintln(p.out, counts)
-			p.lastLine, p.lastPrint = counts, p.now()
+	if p.tty {
+		return // the bar is not up yet, or is down already
+	}
+	if p.json != nil {
+		ev := SyncRunEvent{Event: "progress", Total: p.total, Mode: mode, Uploaded: p.done, Retries: p.retries,
+			Conflicts: p.conflicts, Rejected: p.rejected}
+		if line, _ := json.Marshal(ev); string(line) != p.lastLine {
+			p.json.Encode(ev)
+			p.lastLine, p.lastPrint = string(line), p.now()
 		}
 		return
 	}
-	const width = 30
-	filled := 0
-	if p.total > 0 {
-		filled = int(min(p.done+p.review, p.total) * width / p.total)
+	counts := p.lang.T(i18n.CLISyncProgress, p.done, p.total, p.retries, p.conflicts+p.rejected)
+	if mode != "" {
+		counts += ", " + string(mode)
 	}
-	fmt.Fprintf(p.out, "\r[%s%s] %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), counts)
-	p.lastLine = counts
-}
-
-// clear ends the bar's line before a line of text. p.mu is held.
-func (p *progress) clear() {
-	if p.tty && p.lastLine != "" {
-		fmt.Fprint(p.out, "\r\x1b[K")
-		p.lastLine = ""
+	if counts != p.lastLine {
+		fmt.Fprintln(p.out, counts)
+		p.lastLine, p.lastPrint = counts, p.now()
 	}
 }
 
-func (p *progress) finish() {
-	p.draw("")
+// finish draws the last counts, and on a terminal takes the bar down,
+// leaving it on the screen above what follows.
+func (p *progress) finish() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tty {
-		fmt.Fprintln(p.out)
+	bar := p.bar
+	p.bar = nil
+	final := p.counts("")
+	p.mu.Unlock()
+	if bar == nil {
+		p.draw("")
+		return nil
 	}
+	return bar.Stop(final)
 }
 
 // NewCmdSyncWatch builds `tiski sync watch`.

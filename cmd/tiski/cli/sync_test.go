@@ -33,7 +33,11 @@ func TestSyncStatusEmpty(t *testing.T) {
 // then: status says pending (3); run --once against a Prescription Centre
 // that is down leaves them pending (3); run against it up uploads one and
 // holds the other for review (4); status says so, as JSON too.
-func TestSyncRun(t *testing.T) {
+// syncFixture starts a simulator and writes a journal of two records for
+// it: an essential-medication dispensing that uploads, and a dispensing of
+// EP26000104, completed upstream, that goes to conflict.
+func syncFixture(t *testing.T) (*centresim.Server, string) {
+	t.Helper()
 	for k, v := range map[string]string{"TISKI_SYNC_INITIAL_INTERVAL": "10ms", "TISKI_SYNC_MAX_INTERVAL": "100ms",
 		"TISKI_CENTRE_TIMEOUT": "1s", "TISKI_CENTRE_CONNECT_TIMEOUT": "500ms", "TISKI_PROBE_INTERVAL": "100ms", "TISKI_LANG": "en"} {
 		t.Setenv(k, v)
@@ -43,7 +47,7 @@ func TestSyncRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
+	t.Cleanup(func() { sim.Close() })
 	data := t.TempDir()
 	j, err := journal.Open(ctx, filepath.Join(data, "journal.db"), journal.Options{Terminal: "kassa-1"})
 	if err != nil {
@@ -67,6 +71,11 @@ func TestSyncRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
+	return sim, data
+}
+
+func TestSyncRun(t *testing.T) {
+	sim, data := syncFixture(t)
 
 	t.Run("status pending", func(t *testing.T) {
 		out, _, code := run(t, "sync", "status", "--data", data)
@@ -113,4 +122,53 @@ func TestSyncRun(t *testing.T) {
 			t.Fatalf("exit %d:\n%s\n%s", code, out.String(), errOut.String())
 		}
 	})
+}
+
+// TestSyncRunJSON: with --json, sync run prints JSON lines, the same keys
+// in every language: the record in conflict as a "review" line, and a
+// "summary" last; no bar and no text.
+func TestSyncRunJSON(t *testing.T) {
+	sim, data := syncFixture(t)
+	for _, lang := range []string{"en", "fi"} {
+		t.Run(lang, func(t *testing.T) {
+			out, errOut, code := run(t, "sync", "run", "--json", "--lang", lang, "--centre", sim.URL(), "--data", data)
+			if code != ExitConflicts {
+				t.Fatalf("exit %d, want %d (a conflict):\n%s\n%s", code, ExitConflicts, out, errOut)
+			}
+			var events []SyncRunEvent
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				var ev SyncRunEvent
+				if err := json.Unmarshal([]byte(line), &ev); err != nil {
+					t.Fatalf("line %q is not JSON: %v\n%s", line, err, out)
+				}
+				events = append(events, ev)
+			}
+			last := events[len(events)-1]
+			if last.Event != "summary" || last.NeedsReview != 1 || last.Left != 0 {
+				t.Fatalf("last line %+v, want the summary with 1 to review and none left", last)
+			}
+			if lang == "en" {
+				// The first run sends both records: one done, one in conflict.
+				if last.Uploaded != 1 || last.Conflicts != 1 {
+					t.Fatalf("summary %+v, want 1 uploaded and 1 conflict", last)
+				}
+				var review []SyncRunEvent
+				for _, ev := range events {
+					if ev.Event == "review" {
+						review = append(review, ev)
+					}
+				}
+				if len(review) != 1 || review[0].State != "conflict" || review[0].Kind != "dispensing" || review[0].RecordID == "" ||
+					!strings.Contains(review[0].Detail, "dispensed-elsewhere") {
+					t.Fatalf("review lines %+v, want the conflict of the dispensing of EP26000104", review)
+				}
+			} else if last.Uploaded != 0 {
+				// The second run finds nothing to send; the keys are the same in Finnish.
+				t.Fatalf("second run summary %+v, want nothing uploaded", last)
+			}
+			if strings.Contains(out, "140348-901W") {
+				t.Fatalf("an identity code in the JSON lines:\n%s", out)
+			}
+		})
+	}
 }
