@@ -41,6 +41,9 @@ type Report struct {
 	ViolationsCaught int      `json:"violations_caught"` // attempts the policy refused
 	CaughtRules      []string `json:"caught_rules,omitempty"`
 	PolicyViolations int      `json:"policy_violations"` // records in the journal the policy denies
+	// Decisions are the policy's decisions by rule id, at every counter
+	// (issue 21).
+	Decisions []Decision `json:"decisions,omitempty"`
 
 	Faults []FaultResult `json:"faults"`
 	// Levers are the changes made upstream as if by another pharmacy or
@@ -58,6 +61,9 @@ type Report struct {
 
 	ConflictsRaised   int `json:"conflicts_raised"`
 	ConflictsResolved int `json:"conflicts_resolved"`
+	// Conflicts are the records that went to a pharmacist's review, each
+	// with its resolution (issue 21).
+	Conflicts []ConflictResult `json:"conflicts,omitempty"`
 
 	Checks []Check `json:"checks"`
 	Pass   bool    `json:"pass"`
@@ -94,6 +100,29 @@ type SharedResult struct {
 	Of      int64 `json:"of"`
 }
 
+// Decision is what one rule of the fault-mode policy decided over a drill:
+// the records made under it, the attempts it refused, and the records in
+// the journal that it denies (violations).
+type Decision struct {
+	Rule       string `json:"rule"`
+	Allowed    int    `json:"allowed"`
+	Refused    int    `json:"refused"`
+	Violations int    `json:"violations"`
+}
+
+// ConflictResult is a record that went to a pharmacist's review: a
+// conflict with the Prescription Centre, a rejection, a record set aside.
+// At and ResolvedAt are on the drill clock.
+type ConflictResult struct {
+	Record     string       `json:"record"`
+	Kind       journal.Kind `json:"kind,omitempty"`   // of the record
+	At         Duration     `json:"at"`               // when it was seen in review
+	Detail     string       `json:"detail,omitempty"` // its state, and why when known
+	Resolved   bool         `json:"resolved"`
+	ResolvedBy journal.Kind `json:"resolved_by,omitempty"` // resolution or void
+	ResolvedAt *Duration    `json:"resolved_at,omitempty"`
+}
+
 // Task outcomes.
 const (
 	OutcomeRecorded = "recorded" // the expected record is in the journal
@@ -127,7 +156,40 @@ type Check struct {
 	Want string `json:"want"`
 	Got  string `json:"got"`
 	Pass bool   `json:"pass"`
+	// Code names the kind of check (one of the Check… constants) and Args
+	// its particulars, in Name's order, so that a report in another
+	// language can name the check in its own words (issue 21).
+	Code string   `json:"code"`
+	Args []string `json:"args,omitempty"`
 }
+
+// The kinds of check, Check.Code, with their Args.
+const (
+	CheckPlayed          = "played"           // none
+	CheckRecords         = "records"          // kind
+	CheckTaskRecord      = "task_record"      // task, action, patient, kind
+	CheckTaskRefused     = "task_refused"     // task, action, patient, rule
+	CheckTaskLeft        = "task_left"        // task, action, patient, counter, the task whose prescription it is
+	CheckSharedUnsettled = "shared_unsettled" // none
+	CheckShared          = "shared"           // counter, the counter whose records
+	CheckViolations      = "violations"       // none
+	CheckCaught          = "caught"           // none
+	CheckConflicts       = "conflicts"        // none
+	CheckDetect          = "detect"           // fault, step
+	CheckReconciled      = "reconciled"       // none
+)
+
+// The fixed values of Check.Want and Check.Got, besides numbers, times
+// and task outcomes.
+const (
+	ValueYes           = "yes"
+	ValueNo            = "no"
+	ValueNotSeen       = "prescription not seen"
+	ValueEveryHolds    = "every counter holds the others'"
+	ValueNotSettled    = "not checked: the drill did not settle"
+	ValueNotDetected   = "not detected"
+	ValueNotReconciled = "not reconciled"
+)
 
 // Sample is the counter's mode and the queue at one moment.
 type Sample struct {
@@ -188,6 +250,8 @@ func Score(d *Drill) *Report {
 		}
 	}
 	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
+	rep.Decisions = decisions(evs)
+	rep.Conflicts = conflicts(evs, drillClock)
 
 	// Faults and their detection.
 	var steps []Event
@@ -306,6 +370,77 @@ func Score(d *Drill) *Report {
 	return rep
 }
 
+// decisions counts the policy's decisions by rule: a record names the
+// rules that allowed it, a refusal and a violation the rules that deny.
+func decisions(evs []Event) []Decision {
+	byRule := map[string]*Decision{}
+	for _, e := range evs {
+		if e.Rule == "" {
+			continue
+		}
+		for _, rule := range strings.Split(e.Rule, ",") {
+			d := byRule[rule]
+			if d == nil {
+				d = &Decision{Rule: rule}
+				byRule[rule] = d
+			}
+			switch e.Type {
+			case EvRecord:
+				d.Allowed++
+			case EvRefused:
+				d.Refused++
+			case EvViolation:
+				d.Violations++
+			}
+		}
+	}
+	out := make([]Decision, 0, len(byRule))
+	for _, d := range byRule {
+		if d.Allowed+d.Refused+d.Violations > 0 {
+			out = append(out, *d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Rule < out[j].Rule })
+	return out
+}
+
+// conflicts lists the records that went to review in the order they did,
+// each with its resolution, and the record's kind from its record event
+// when the conflict event does not carry it.
+func conflicts(evs []Event, clock func(time.Time) Duration) []ConflictResult {
+	kinds := map[string]journal.Kind{}
+	for _, e := range evs {
+		if e.Type == EvRecord {
+			kinds[e.Record] = journal.Kind(e.Kind)
+		}
+	}
+	var out []ConflictResult
+	at := map[string]int{}
+	for _, e := range evs {
+		switch e.Type {
+		case EvConflict:
+			if _, seen := at[e.Record]; seen {
+				continue
+			}
+			c := ConflictResult{Record: e.Record, Kind: journal.Kind(e.Kind), At: clock(e.Time), Detail: e.Detail}
+			if c.Kind == "" {
+				c.Kind = kinds[e.Record]
+			}
+			at[e.Record] = len(out)
+			out = append(out, c)
+		case EvResolved:
+			if i, ok := at[e.Record]; ok && !out[i].Resolved {
+				out[i].Resolved, out[i].ResolvedBy, out[i].ResolvedAt = true, journal.Kind(e.Kind), ptr(clock(e.Time))
+			}
+		}
+	}
+	return out
+}
+
+// RecordKinds are the kinds of record a drill counts, in the order its
+// reports list them.
+func RecordKinds() []journal.Kind { return slices.Clone(recordKinds) }
+
 // scenarioAt is the scenario offset of a step event: its offset in the
 // file, not the drill clock, which lags it by the time a step takes.
 func scenarioAt(s *Scenario, e Event) Duration {
@@ -368,71 +503,79 @@ func scoreTasks(s *Scenario, evs, records []Event, scripted bool) []TaskResult {
 
 // check scores the report against the scenario's expectations.
 func (r *Report) check(s *Scenario) {
-	add := func(name, want, got string, pass bool) {
-		r.Checks = append(r.Checks, Check{Name: name, Want: want, Got: got, Pass: pass})
+	add := func(code string, args []string, name, want, got string, pass bool) {
+		r.Checks = append(r.Checks, Check{Name: name, Want: want, Got: got, Pass: pass, Code: code, Args: args})
 	}
-	add("timeline played to the end", "yes", yesNo(r.Played), r.Played)
+	str := func(v ...any) []string {
+		out := make([]string, len(v))
+		for i, x := range v {
+			out[i] = fmt.Sprint(x)
+		}
+		return out
+	}
+	add(CheckPlayed, nil, "timeline played to the end", ValueYes, yesNo(r.Played), r.Played)
 	for _, k := range recordKinds {
 		want, got := s.Expect.Records[k], r.Records[k]
 		if want == 0 && got == 0 {
 			continue
 		}
-		add("records: "+string(k), fmt.Sprint(want), fmt.Sprint(got), want == got)
+		add(CheckRecords, str(k), "records: "+string(k), fmt.Sprint(want), fmt.Sprint(got), want == got)
 	}
 	for _, t := range r.Tasks {
 		switch {
 		case t.Want != "":
-			add(fmt.Sprintf("task %d (%s, %s): %s", t.Task, t.Do, t.Patient, t.Want), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
+			add(CheckTaskRecord, str(t.Task, t.Do, t.Patient, t.Want), fmt.Sprintf("task %d (%s, %s): %s", t.Task, t.Do, t.Patient, t.Want), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
 		case t.Outcome == OutcomeNotSeen:
 			// Trainees at the counter: the refusal happens on their screen.
 		default:
-			add(fmt.Sprintf("task %d (%s, %s): refused by %s", t.Task, t.Do, t.Patient, t.Refuse), OutcomeCaught, t.Outcome, t.Outcome == OutcomeCaught)
+			add(CheckTaskRefused, str(t.Task, t.Do, t.Patient, t.Refuse), fmt.Sprintf("task %d (%s, %s): refused by %s", t.Task, t.Do, t.Patient, t.Refuse), OutcomeCaught, t.Outcome, t.Outcome == OutcomeCaught)
 		}
 	}
 	for _, t := range r.Tasks {
 		if t.WantLeft == nil {
 			continue
 		}
-		got := "prescription not seen"
+		got := ValueNotSeen
 		if t.Left != nil {
 			got = fmt.Sprint(*t.Left)
 		}
-		add(fmt.Sprintf("task %d (%s, %s) at counter %d: quantity left on task %d's prescription", t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
+		add(CheckTaskLeft, str(t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
+			fmt.Sprintf("task %d (%s, %s) at counter %d: quantity left on task %d's prescription", t.Task, t.Do, t.Patient, max(t.Counter, 1), s.Tasks[t.Task-1].FromTask),
 			fmt.Sprint(*t.WantLeft), got, t.Left != nil && *t.Left == *t.WantLeft)
 	}
 	if s.Expect.Shared {
 		if len(r.Shared) == 0 {
-			add("records shared between the counters", "every counter holds the others'", "not checked: the drill did not settle", false)
+			add(CheckSharedUnsettled, nil, "records shared between the counters", ValueEveryHolds, ValueNotSettled, false)
 		}
 		for _, sh := range r.Shared {
-			add(fmt.Sprintf("counter %d holds counter %d's records", sh.Counter, sh.From), fmt.Sprint(sh.Of), fmt.Sprint(sh.Held), sh.Held == sh.Of && sh.Of > 0)
+			add(CheckShared, str(sh.Counter, sh.From), fmt.Sprintf("counter %d holds counter %d's records", sh.Counter, sh.From), fmt.Sprint(sh.Of), fmt.Sprint(sh.Held), sh.Held == sh.Of && sh.Of > 0)
 		}
 	}
-	add("policy violations in the journal", fmt.Sprintf("at most %d", s.Expect.PolicyViolations), fmt.Sprint(r.PolicyViolations), r.PolicyViolations <= s.Expect.PolicyViolations)
+	add(CheckViolations, nil, "policy violations in the journal", fmt.Sprintf("at most %d", s.Expect.PolicyViolations), fmt.Sprint(r.PolicyViolations), r.PolicyViolations <= s.Expect.PolicyViolations)
 	if w := s.Expect.ViolationsCaught; w != nil && r.Scripted {
-		add("policy violations caught", fmt.Sprint(*w), fmt.Sprint(r.ViolationsCaught), r.ViolationsCaught == *w)
+		add(CheckCaught, nil, "policy violations caught", fmt.Sprint(*w), fmt.Sprint(r.ViolationsCaught), r.ViolationsCaught == *w)
 	}
 	if w := s.Expect.Conflicts; w != nil {
-		add("conflicts raised", fmt.Sprint(*w), fmt.Sprint(r.ConflictsRaised), r.ConflictsRaised == *w)
+		add(CheckConflicts, nil, "conflicts raised", fmt.Sprint(*w), fmt.Sprint(r.ConflictsRaised), r.ConflictsRaised == *w)
 	}
 	if md := s.Expect.MaxDetect; md > 0 {
 		for _, f := range r.Faults {
-			got := "not detected"
+			got := ValueNotDetected
 			ok := false
 			if f.DetectSec != nil {
 				got = seconds(*f.DetectSec)
 				ok = *f.DetectSec <= md.Seconds()
 			}
-			add(fmt.Sprintf("detect %s (step %d)", f.Fault, f.Step), "within "+seconds(md.Seconds()), got, ok)
+			add(CheckDetect, str(f.Fault, f.Step), fmt.Sprintf("detect %s (step %d)", f.Fault, f.Step), "within "+seconds(md.Seconds()), got, ok)
 		}
 	}
-	got := "not reconciled"
+	got := ValueNotReconciled
 	ok := false
 	if r.ReconciledAt != nil {
 		got = clock(time.Duration(*r.ReconciledAt))
 		ok = time.Duration(*r.ReconciledAt) <= s.Expect.ReconciledBy
 	}
-	add("everything reconciled", "by "+clock(s.Expect.ReconciledBy), got, ok)
+	add(CheckReconciled, nil, "everything reconciled", "by "+clock(s.Expect.ReconciledBy), got, ok)
 	r.Pass = true
 	for _, c := range r.Checks {
 		r.Pass = r.Pass && c.Pass
@@ -658,9 +801,9 @@ func seconds(s float64) string { return fmt.Sprintf("%.1f s", s) }
 
 func yesNo(b bool) string {
 	if b {
-		return "yes"
+		return ValueYes
 	}
-	return "no"
+	return ValueNo
 }
 
 func ptr[T any](v T) *T { return &v }

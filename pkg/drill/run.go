@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -652,13 +651,8 @@ func CounterTimings() Timings {
 		RetryInitial: 500 * time.Millisecond, RetryMax: 3 * time.Second}
 }
 
-// identityCode finds what looks like a personal identity code in text.
-var identityCode = regexp.MustCompile(`\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b`)
-
-// maskCodes masks every identity code in s (hetu.Mask).
-func maskCodes(s string) string {
-	return identityCode.ReplaceAllStringFunc(s, hetu.Mask)
-}
+// maskCodes masks every identity code in s (hetu.MaskText).
+func maskCodes(s string) string { return hetu.MaskText(s) }
 
 // sampleOthers writes the records new at the other counters as events with
 // their counter. Their mode and conflicts are their own; the drill scores

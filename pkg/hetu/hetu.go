@@ -5,6 +5,7 @@ package hetu
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -170,4 +171,22 @@ func Mask(s string) string {
 		return strings.Repeat("*", len(t))
 	}
 	return t[:7] + "***" + t[10:]
+}
+
+// codeLike finds what looks like an identity code in running text: six
+// digits, a century sign, three digits and a check character, in either
+// case, not run on from a digit before it (so that the tail of a longer
+// run of digits, as in most record UUIDs, is not taken for one). Nothing
+// else is asked of what comes before or after: masking a little too much
+// on a page or in a log is harmless, missing a code is not.
+var codeLike = regexp.MustCompile(`(?i)(^|[^0-9])(\d{6}[-+A-FU-Y]\d{3}[0-9A-Y])`)
+
+// MaskText masks (Mask) everything in s that looks like an identity code,
+// valid or not, and leaves the rest as it is. It is for free text that may
+// hold a code: a refusal's detail, a note, a line of a printed page.
+func MaskText(s string) string {
+	return codeLike.ReplaceAllStringFunc(s, func(m string) string {
+		// m is the character before the code, if any, and the code.
+		return m[:len(m)-11] + Mask(m[len(m)-11:])
+	})
 }

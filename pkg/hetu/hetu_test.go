@@ -113,6 +113,30 @@ func TestMask(t *testing.T) {
 	}
 }
 
+func TestMaskText(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"one code", "patient 140348-901W refused", "patient 140348-***W refused"},
+		{"new century signs", "210731Y903A and 050139X9048", "210731Y***A and 050139X***8"},
+		{"lower case", "code 010101a985f typed", "code 010101a***f typed"},
+		{"after punctuation", "id:131052-308T.", "id:131052-***T."},
+		{"run into letters", "hetu131052-308Tx", "hetu131052-***Tx"},
+		{"at the start, run on after", "131052-308Tx", "131052-***Tx"},
+		{"two in a row", "131052-308T,010101A985F", "131052-***T,010101A***F"},
+		{"a UUID stays", "01925177-7123-4abc-8def-0123456789ab", "01925177-7123-4abc-8def-0123456789ab"},
+		{"plus sign", "010185+944U", "010185+***U"},
+		{"prescription id stays", "EP26000101 stays", "EP26000101 stays"},
+		{"time stays", "at 1:10:07, 19 requests", "at 1:10:07, 19 requests"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MaskText(tt.in); got != tt.want {
+				t.Errorf("MaskText(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"131052-308T", "010101A985F", "", "290200A931B", "ÄÄÄÄÄÄÄÄÄÄÄ", "31028O-9513"} {
 		f.Add(s)

@@ -379,7 +379,9 @@ type DrillReadOptions struct {
 	IO      IO
 	DataDir string
 	JSON    bool
-	Now     func() time.Time
+	// HTML, for the report, is a file to write the printable page to.
+	HTML string
+	Now  func() time.Time
 }
 
 // NewCmdDrillStatus builds `tiski drill status`.
@@ -433,6 +435,12 @@ The time to detect and to reconcile are the counter's, in real seconds:
 --speed compresses the timeline, not the counter. On the timeline they are
 added uncompressed to the offset of the step they follow.
 
+--html FILE writes the scorecard as one printable page instead (A4, in the
+language of --lang, identity codes masked, nothing fetched from the
+network): the mode and the upload queue over time as a chart, each fault
+step marked, and pass or fail for each expectation at a glance. Open it in
+a browser, print it, or hand it out.
+
 Exit status: 0 when the drill passes every expectation, 1 when it fails
 one (the report says which), and 1 with a message when there is no drill.`,
 		Args: exactArgs(0),
@@ -445,6 +453,7 @@ one (the report says which), and 1 with a message when there is no drill.`,
 	}
 	cmd.Flags().StringVar(&opts.DataDir, "data", defaultDrillDir, "the drill's data folder, as given to 'tiski drill run'")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&opts.HTML, "html", "", "write the report as a printable HTML page to `FILE` instead of printing it")
 	return cmd
 }
 
@@ -454,11 +463,20 @@ func drillReportRun(opts *DrillReadOptions) error {
 		return drillOpenError(err)
 	}
 	rep := drill.Score(d)
+	if opts.HTML != "" {
+		if err := checkPageFile(opts.HTML); err != nil {
+			return err
+		}
+		if err := writePageFile(opts.HTML, drillPage(opts.Factory.Lang(), d, rep)); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Drill report written to %s\n", opts.HTML)
+	}
 	if opts.JSON {
 		if err := writeJSONTo(opts.IO, rep); err != nil {
 			return err
 		}
-	} else {
+	} else if opts.HTML == "" {
 		rep.WriteText(opts.IO.Out)
 	}
 	if !rep.Pass {

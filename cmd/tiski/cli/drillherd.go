@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,6 +34,8 @@ type DrillHerdOptions struct {
 	NoHint bool
 	Dir    string
 	JSON   bool
+	// HTML is a file to write the report to as a printable page.
+	HTML string
 }
 
 // NewCmdDrillHerd builds `tiski drill herd`.
@@ -73,7 +76,12 @@ The report gives, for each: the peak offered load (requests arriving in one
 simulated second, throttled ones included), the throttled requests, the
 simulated time to drain, and the records lost or recorded twice upstream,
 counted at the simulator by record UUID. It exits 1 when a record was lost
-or duplicated.`,
+or duplicated.
+
+--html FILE writes the report as one printable page instead (A4, in the
+language of --lang, nothing fetched from the network): the measures side by
+side, and for each jitter mode its offered load over time against the
+capacity, the throttled requests hatched and the drain marked.`,
 		Example: `  tiski drill herd
   tiski drill herd --clients 100 --records 10 --capacity 30 --jitter full
   tiski drill herd --jitter both --json`,
@@ -109,6 +117,7 @@ or duplicated.`,
 	fl.BoolVar(&opts.NoHint, "no-hint", false, "the simulator gives no RateLimit hint, as a server that gives none: the clients pace themselves by its 429s alone")
 	fl.StringVar(&opts.Dir, "dir", "", "keep the journals and the simulator's database here (default: a temporary folder, removed)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON, one object per jitter mode")
+	fl.StringVar(&opts.HTML, "html", "", "write the report as a printable HTML page to `FILE` instead of printing it")
 	return cmd
 }
 
@@ -117,6 +126,12 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 	modes := []herd.Jitter{herd.Jitter(opts.Jitter)}
 	if opts.Jitter == "both" {
 		modes = []herd.Jitter{herd.JitterFull, herd.JitterNone}
+	}
+	if opts.HTML != "" {
+		// Before a run of minutes, not after it.
+		if err := checkPageFile(opts.HTML); err != nil {
+			return err
+		}
 	}
 	results, err := herd.RunAll(ctx, herd.Config{
 		Clients: opts.Clients, Records: opts.Records, Capacity: opts.Capacity,
@@ -132,6 +147,16 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 		fmt.Fprintf(streams.ErrOut, "%s done: peak %d requests/s, drained %v in %.1f simulated s, %.1f s real\n",
 			r.Jitter, r.PeakRPS, r.Drained, r.DrainSeconds, r.WallSeconds)
 	}
+	if opts.HTML != "" {
+		if err := writePageFile(opts.HTML, herdPage(opts.Factory.Lang(), opts.Outage, results)); err != nil {
+			// The run's results are not lost: the text report instead.
+			if werr := herd.WriteText(streams.Out, results); werr != nil {
+				return errors.Join(err, werr)
+			}
+			return err
+		}
+		fmt.Fprintf(streams.ErrOut, "Reconnect storm report written to %s\n", opts.HTML)
+	}
 	if opts.JSON {
 		byMode := map[herd.Jitter]herd.Result{}
 		for _, r := range results {
@@ -142,8 +167,10 @@ func drillHerdRun(ctx context.Context, opts *DrillHerdOptions) error {
 		if err := enc.Encode(byMode); err != nil {
 			return err
 		}
-	} else if err := herd.WriteText(streams.Out, results); err != nil {
-		return err
+	} else if opts.HTML == "" {
+		if err := herd.WriteText(streams.Out, results); err != nil {
+			return err
+		}
 	}
 	for _, r := range results {
 		if r.Lost > 0 || r.Duplicates > 0 {
