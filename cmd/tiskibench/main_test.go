@@ -53,7 +53,7 @@ func TestMeasureJSON(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	for _, want := range []string{"durable append p50", "durable append p99", "drain: 40 records", "connection refused", "black hole", "first upload"} {
+	for _, want := range []string{"durable append p50", "durable append p99", "SQLite's own commit", "drain: 40 records", "connection refused", "black hole", "first upload"} {
 		found := false
 		for _, n := range names {
 			found = found || strings.Contains(n, want)
