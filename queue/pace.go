@@ -14,9 +14,12 @@ import (
 // wakes after an outage or the service throttles it:
 //
 //   - Slow start. Wake (the mode went RECOVERING) sets the rate to
-//     Config.WakeRate (a request every 4 s), the first request going at
+//     Config.WakeRate (a request every 10 s), the first request going at
 //     once (within WakeJitter). 830 counters coming back together then
-//     offer a fraction of the capacity, not 830 times their full rate.
+//     offer a fraction of the capacity, not 830 times their full rate,
+//     and so do 1,660 (at a request every 4 s they offered 415 a second
+//     to a server of 300 before any answer could slow them: the peak
+//     second was 1.56× the capacity).
 //   - Multiplicative decrease. A 429 cuts the rate to β (0.7) of what
 //     the client was sending, once a hold, and holds every request until
 //     Retry-After (the server's floor) plus a jitter of up to as much
@@ -80,8 +83,8 @@ const (
 	paceSlow    = 0.5   // slow start without a hint: growth an answer
 	paceGrow    = 0.005 // creep without a hint, an answer, just after a cut
 	paceStreak  = 10.0  // seconds after a cut at which the creep has doubled (then 5× at 20 s)
-	paceRoomy   = 0.3   // a first answer after a wake hinting this much room boosts the start
-	paceBoost   = 4.0   // the start from an idle server: this times the wake rate
+	paceBoost   = 10.0  // the start from an idle server: this times the wake rate
+	paceStepMax = 10.0  // seconds: the longest stretch one answer's step may stand for
 	paceTarget  = 0.1   // the room a hint-steered client aims to leave the server
 	paceGain    = 0.5   // the share (as a power) of the step to the target taken in a second
 	paceMaxStep = 1.5   // the most a second's step grows the rate
@@ -217,10 +220,11 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 	now := b.now()
 	if b.fresh {
 		b.fresh = false
-		if hinted && room >= paceRoomy {
-			// The first answer after a wake says the server is idle:
-			// the storm, if there is one, has not begun; start at the
-			// rate a lone counter would.
+		if hinted {
+			// The first answer after a wake says how busy the server
+			// is: idle (a lone counter, or a storm not begun yet), start
+			// at the rate a lone counter would; busy, nearer the wake
+			// rate, in proportion.
 			b.refill(now)
 			b.rate, b.grown = min(b.max, b.rate*(1+(paceBoost-1)*room)), now
 			return
@@ -243,7 +247,12 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 		if room < 1 {
 			f = min(paceMaxStep, max(paceMinStep, math.Pow((1-paceTarget)/(1-room), paceGain)))
 		}
-		f = math.Pow(f, min(el, 2))
+		// A client paced at one request in ten seconds hears once in
+		// ten: its answer stands for that whole stretch (while it sent
+		// at its rate), or it would grow five times slower than a client
+		// answered every second (a storm's last wakers, started near
+		// the wake rate, took 36 s to drain the quick storm, not 24).
+		f = math.Pow(f, min(el, paceStepMax))
 		if f > 1 && !b.limited {
 			b.grown = now
 			return
