@@ -79,10 +79,10 @@ func measureStorm(ctx context.Context, s storm) []Row {
 	if s.why != "" {
 		scale += ", " + s.why
 	}
-	// The peak's target is issue 20's; the gate, DESIGN §10's first one,
-	// is what the client as shipped holds until it reaches it (the first
-	// wave's peak second, about 1.3–1.4× at 830 × 40).
-	peakCheck, drainCheck, lostCheck := ratioAtMost(1.2).gated(ratioAtMost(1.5)), ratioAtMost(1.3), valueAtMost(0)
+	// The peak's target is issue 20's: the client as shipped holds it
+	// (1.03–1.09× at 830 × 40 since its waits are spread; 1.3–1.4× before,
+	// when this row had DESIGN §10's 1.5× as a gate).
+	peakCheck, drainCheck, lostCheck := ratioAtMost(1.2), ratioAtMost(1.3), valueAtMost(0)
 	if s.drainAtMost > 0 {
 		drainCheck = valueAtMost(s.drainAtMost)
 	}
