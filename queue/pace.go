@@ -73,10 +73,17 @@ import (
 // against a server that gives no hint, Kanta's included until it does.
 //
 // Measured with tiski drill herd (830 × 40 against 300/s, full jitter,
-// issue 20): with the hint, the peak second at 1.05–1.09× the capacity
-// and the drain 129–132 s, 1.16–1.19× the 111 s minimum, 21–41 requests
-// throttled in 33,600. Before the spread and the damped step: peak
-// 1.26–1.39×, drain 124–135 s, 450–800 throttled.
+// issue 20): the peak second at 1.05–1.09× the capacity and the drain
+// 128–131 s, 1.16–1.18× the 111 s minimum, with 15–40 requests throttled
+// in 33,200 (five runs); 1,660 × 20 peaked at 1.11–1.13×, drained in
+// 143–161 s. Before the spread, the damped step and the slower wake: peak
+// 1.26–1.39× (1.56–1.73× at 1,660), 450–800 throttled.
+//
+// What is left: a client paced slowly hears the server only on its own
+// answers, so at the end of a storm, when the server has room again, the
+// last clients still wait out tokens reserved at the rate of its busiest
+// seconds (the drain's tail). The probe's answers carry the same hint and
+// could re-steer them between uploads.
 const (
 	paceBeta    = 0.7   // the cut on a 429
 	paceMinRate = 0.02  // the lowest rate after repeated cuts: one request in 50 s
