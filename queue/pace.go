@@ -14,12 +14,9 @@ import (
 // wakes after an outage or the service throttles it:
 //
 //   - Slow start. Wake (the mode went RECOVERING) sets the rate to
-//     Config.WakeRate (a request every 10 s), the first request going at
+//     Config.WakeRate (a request every 4 s), the first request going at
 //     once (within WakeJitter). 830 counters coming back together then
-//     offer a fraction of the capacity, not 830 times their full rate,
-//     and so do 1,660 (at a request every 4 s they offered 415 a second
-//     to a server of 300 before any answer could slow them: the peak
-//     second was 1.56× the capacity).
+//     offer a fraction of the capacity, not 830 times their full rate.
 //   - Multiplicative decrease. A 429 cuts the rate to β (0.7) of what
 //     the client was sending, once a hold, and holds every request until
 //     Retry-After (the server's floor) plus a jitter of up to as much
@@ -73,25 +70,33 @@ import (
 // against a server that gives no hint, Kanta's included until it does.
 //
 // Measured with tiski drill herd (830 × 40 against 300/s, full jitter,
-// issue 20): the peak second at 1.05–1.09× the capacity and the drain
-// 128–131 s, 1.16–1.18× the 111 s minimum, with 15–40 requests throttled
-// in 33,200 (five runs); 1,660 × 20 peaked at 1.11–1.13×, drained in
-// 143–161 s. Before the spread, the damped step and the slower wake: peak
-// 1.26–1.39× (1.56–1.73× at 1,660), 450–800 throttled.
+// issue 20): the peak second at 1.03–1.09× the capacity and the drain
+// 128–131 s, 1.16–1.18× the 111 s minimum, with 15–22 requests throttled
+// in 33,200; 1,660 × 20 peaked at 1.56× (it offers 415 requests a second
+// at the wake rate before any answer can slow it) and drained in 144 s.
+// Before the spread and the damped step: peak 1.26–1.39× (1.73× at 1,660),
+// 450–800 throttled.
 //
-// What is left: a client paced slowly hears the server only on its own
-// answers, so at the end of a storm, when the server has room again, the
-// last clients still wait out tokens reserved at the rate of its busiest
-// seconds (the drain's tail). The probe's answers carry the same hint and
-// could re-steer them between uploads.
+// What is left. A wake rate of a request every 10 s, a first answer's
+// boost in proportion to the room (up to 10×) and an answer's step
+// standing for up to 10 s took the 1,660 × 20 storm to 1.11–1.13×, but a
+// Worker of several uploads at once reserves its tokens at the wake rate
+// before any answer comes back, and those waits do not shrink when the
+// rate grows: a counter's six records after a break took minutes, and the
+// shipped drills did not reconcile in time. Waits that follow the rate
+// would let the wake rate go lower. And a client paced slowly hears the
+// server only on its own answers, so at the end of a storm the last
+// clients wait out tokens reserved at the rate of its busiest seconds
+// (the drain's tail); the probe's answers carry the same hint and could
+// re-steer them between uploads.
 const (
 	paceBeta    = 0.7   // the cut on a 429
 	paceMinRate = 0.02  // the lowest rate after repeated cuts: one request in 50 s
 	paceSlow    = 0.5   // slow start without a hint: growth an answer
 	paceGrow    = 0.005 // creep without a hint, an answer, just after a cut
 	paceStreak  = 10.0  // seconds after a cut at which the creep has doubled (then 5× at 20 s)
-	paceBoost   = 10.0  // the start from an idle server: this times the wake rate
-	paceStepMax = 10.0  // seconds: the longest stretch one answer's step may stand for
+	paceRoomy   = 0.3   // a first answer after a wake hinting this much room boosts the start
+	paceBoost   = 4.0   // the start from an idle server: this times the wake rate
 	paceTarget  = 0.1   // the room a hint-steered client aims to leave the server
 	paceGain    = 0.5   // the share (as a power) of the step to the target taken in a second
 	paceMaxStep = 1.5   // the most a second's step grows the rate
@@ -227,11 +232,10 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 	now := b.now()
 	if b.fresh {
 		b.fresh = false
-		if hinted {
-			// The first answer after a wake says how busy the server
-			// is: idle (a lone counter, or a storm not begun yet), start
-			// at the rate a lone counter would; busy, nearer the wake
-			// rate, in proportion.
+		if hinted && room >= paceRoomy {
+			// The first answer after a wake says the server is idle:
+			// the storm, if there is one, has not begun; start at the
+			// rate a lone counter would.
 			b.refill(now)
 			b.rate, b.grown = min(b.max, b.rate*(1+(paceBoost-1)*room)), now
 			return
@@ -254,12 +258,7 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 		if room < 1 {
 			f = min(paceMaxStep, max(paceMinStep, math.Pow((1-paceTarget)/(1-room), paceGain)))
 		}
-		// A client paced at one request in ten seconds hears once in
-		// ten: its answer stands for that whole stretch (while it sent
-		// at its rate), or it would grow five times slower than a client
-		// answered every second (a storm's last wakers, started near
-		// the wake rate, took 36 s to drain the quick storm, not 24).
-		f = math.Pow(f, min(el, paceStepMax))
+		f = math.Pow(f, min(el, 2))
 		if f > 1 && !b.limited {
 			b.grown = now
 			return

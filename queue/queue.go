@@ -77,7 +77,7 @@ const (
 	DefaultDuplicateWindow = 7 * 24 * time.Hour
 	DefaultPollInterval    = time.Second
 	DefaultWakeJitter      = time.Second
-	DefaultWakeRate        = 0.1 // requests a second at the start of a slow start (pace.go)
+	DefaultWakeRate        = 0.25 // requests a second at the start of a slow start (pace.go)
 )
 
 // Config configures a Worker. The zero value gives the defaults.

@@ -107,7 +107,7 @@ type Config struct {
 	ProbeWindow time.Duration
 	// WakeJitter and WakeRate are the Workers' (queue.Config) under
 	// full jitter; zero is the counter's, queue.DefaultWakeJitter (1 s)
-	// and queue.DefaultWakeRate (0.1 a second).
+	// and queue.DefaultWakeRate (1 a second).
 	WakeJitter time.Duration
 	WakeRate   float64
 	// Tick is the clock's step: timers due within one tick fire together.
