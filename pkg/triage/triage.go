@@ -426,7 +426,9 @@ func (t *run) calls(ctx context.Context) {
 	total := 0
 	for _, o := range t.res.Calls {
 		total += o.Calls
-		failed := o.Calls - o.OK
+		// A 4xx is the service's answer about the request (a business
+		// rule, a conflict, not found): no fault of the service or the way.
+		failed := o.Calls - o.OK - o.Outcomes["4xx"]
 		switch {
 		case o.Outcomes["5xx"]+o.Outcomes["throttled"] > 0 && 2*(o.Outcomes["5xx"]+o.Outcomes["throttled"]) >= failed && failed*5 >= o.Calls:
 			cls := "5xx"
@@ -455,7 +457,7 @@ func (t *run) calls(ctx context.Context) {
 func outcomeText(o OpStats) string {
 	keys := make([]string, 0, len(o.Outcomes))
 	for k := range o.Outcomes {
-		if k != "ok" {
+		if k != "ok" && k != "4xx" {
 			keys = append(keys, k)
 		}
 	}
@@ -469,7 +471,7 @@ func outcomeText(o OpStats) string {
 	}
 	codes := make([]int, 0, len(o.Statuses))
 	for c := range o.Statuses {
-		if c >= 300 {
+		if c >= 300 && (c < 400 || c >= 500 || c == 429) {
 			codes = append(codes, c)
 		}
 	}
@@ -622,7 +624,11 @@ func (t *run) decide() {
 	// The service, with the way to it sound.
 	md, calls := t.step("metadata"), t.step("calls")
 	if md != nil && md.Status == Fail {
-		verdict(Kanta, md, t.step("tls"))
+		if tl := t.step("tls"); tl != nil && tl.Status == OK {
+			verdict(Kanta, md, tl)
+		} else {
+			verdict(Kanta, md, t.step("tcp"))
+		}
 		return
 	}
 	if calls != nil && calls.Status == Fail {
