@@ -214,3 +214,26 @@ func stepNamed(r Result, name string) *Step {
 	}
 	return nil
 }
+
+// TestRecorderFlushesOnClose: calls observed are in the journal once the
+// Recorder is closed, in one batch, though its tick never came.
+func TestRecorderFlushesOnClose(t *testing.T) {
+	t.Parallel()
+	j := openJournal(t)
+	rec := newRecorder(j, time.Hour)
+	at := time.Now().Round(time.Millisecond)
+	for i := range 10 {
+		rec.Observe(centre.Call{Time: at.Add(time.Duration(i) * time.Millisecond), Op: centre.OpWrite, Outcome: centre.Outcome5xx, Status: 503, Latency: time.Millisecond})
+	}
+	got, err := j.FaultCalls(context.Background(), time.Time{}, 0)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("before Close: %d calls, %v", len(got), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rec.Close(ctx)
+	got, err = j.FaultCalls(context.Background(), time.Time{}, 0)
+	if err != nil || len(got) != 10 || got[9].Status != 503 || got[9].Op != centre.OpWrite || rec.Dropped() != 0 {
+		t.Fatalf("after Close: %+v, %v", got, err)
+	}
+}
