@@ -103,8 +103,8 @@ type Step struct {
 	Class  string `json:"class,omitempty"` // the failure's class: expired, refused, silent, unknown-authority, 5xx, throttled, slow, …
 	Detail string `json:"detail"`          // what was seen, in English
 
-	HTTPStatus int           `json:"http_status,omitempty"`
-	LatencyMS  int64         `json:"latency_ms,omitempty"`
+	HTTPStatus int           `json:"http_status"`
+	LatencyMS  int64         `json:"latency_ms"`
 	latency    time.Duration // unexported: for the verdict
 }
 
