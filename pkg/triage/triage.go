@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"syscall"
 	"time"
@@ -209,38 +208,28 @@ func (t *run) thisPC() {
 }
 
 func (t *run) certificate(now time.Time) {
-	conf := &tls.Config{ServerName: t.cfg.ServerName, MinVersion: tls.VersionTLS12}
-	if t.cfg.CertFile != "" || t.cfg.KeyFile != "" {
-		pair, err := tls.LoadX509KeyPair(t.cfg.CertFile, t.cfg.KeyFile)
-		if err != nil {
-			t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("cannot read the client certificate %s and key %s: %v", t.cfg.CertFile, t.cfg.KeyFile, err)})
-			return
-		}
-		leaf, err := x509.ParseCertificate(pair.Certificate[0])
-		if err != nil {
-			t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("cannot parse the client certificate %s: %v", t.cfg.CertFile, err)})
-			return
-		}
-		switch {
-		case now.After(leaf.NotAfter):
-			t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "expired", Detail: fmt.Sprintf("the client certificate %q expired on %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))})
-		case now.Before(leaf.NotBefore):
-			t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "not-yet-valid", Detail: fmt.Sprintf("the client certificate %q is valid only from %s: check this PC's clock", leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.DateOnly))})
-		default:
-			t.add(Step{Layer: LayerPC, Name: "certificate", Status: OK, Detail: fmt.Sprintf("the client certificate %q is valid until %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))})
-		}
-		conf.Certificates = []tls.Certificate{pair}
+	c := LoadCerts(t.cfg.CertFile, t.cfg.KeyFile, t.cfg.CAFile, t.cfg.ServerName)
+	switch {
+	case c.PairErr != nil:
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("cannot read the client certificate %s and key %s: %v", t.cfg.CertFile, t.cfg.KeyFile, c.PairErr)})
+		return
+	case c.LeafErr != nil:
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("cannot parse the client certificate %s: %v", t.cfg.CertFile, c.LeafErr)})
+		return
+	case c.Leaf == nil:
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Skip, Detail: "no client certificate configured"})
+	case now.After(c.Leaf.NotAfter):
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "expired", Detail: fmt.Sprintf("the client certificate %q expired on %s", c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.DateOnly))})
+	case now.Before(c.Leaf.NotBefore):
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "not-yet-valid", Detail: fmt.Sprintf("the client certificate %q is valid only from %s: check this PC's clock", c.Leaf.Subject.CommonName, c.Leaf.NotBefore.UTC().Format(time.DateOnly))})
+	default:
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: OK, Detail: fmt.Sprintf("the client certificate %q is valid until %s", c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.DateOnly))})
 	}
-	if t.cfg.CAFile != "" {
-		b, err := os.ReadFile(t.cfg.CAFile)
-		pool := x509.NewCertPool()
-		if err != nil || !pool.AppendCertsFromPEM(b) {
-			t.add(Step{Layer: LayerPC, Name: "ca bundle", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("the CA bundle %s holds no readable certificate", t.cfg.CAFile)})
-			return
-		}
-		conf.RootCAs = pool
+	if c.TLS == nil {
+		t.add(Step{Layer: LayerPC, Name: "ca bundle", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("the CA bundle %s holds no readable certificate", t.cfg.CAFile)})
+		return
 	}
-	t.tlsConf = conf
+	t.tlsConf = c.TLS
 }
 
 // wayOut checks DNS, TCP and the TLS handshake, each on its own.
@@ -248,23 +237,13 @@ func (t *run) wayOut(ctx context.Context) {
 	if t.u == nil {
 		return
 	}
-	host, port := t.u.Hostname(), t.u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443", "http": "80"}[t.u.Scheme]
-	}
-	dctx, cancel := context.WithTimeout(ctx, t.cfg.ConnectTimeout)
-	addrs, err := t.cfg.Resolver.LookupHost(dctx, host)
-	cancel()
-	if err != nil {
-		t.add(Step{Layer: LayerWay, Name: "dns", Status: Fail, Class: "unresolved", Detail: fmt.Sprintf("cannot resolve %s: %v", host, err)})
+	w := CheckWay(ctx, t.cfg.Resolver, t.u, t.tlsConf, t.cfg.ConnectTimeout)
+	if w.DNSErr != nil {
+		t.add(Step{Layer: LayerWay, Name: "dns", Status: Fail, Class: "unresolved", Detail: fmt.Sprintf("cannot resolve %s: %v", w.Host, w.DNSErr)})
 		return
 	}
-	t.add(Step{Layer: LayerWay, Name: "dns", Status: OK, Detail: fmt.Sprintf("%s is %v", host, addrs)})
-	cctx, cancel := context.WithTimeout(ctx, t.cfg.ConnectTimeout)
-	defer cancel()
-	start := time.Now()
-	conn, err := (&net.Dialer{}).DialContext(cctx, "tcp", net.JoinHostPort(host, port))
-	if err != nil {
+	t.add(Step{Layer: LayerWay, Name: "dns", Status: OK, Detail: fmt.Sprintf("%s is %v", w.Host, w.Addrs)})
+	if err := w.TCPErr; err != nil {
 		class := "network"
 		switch {
 		case errors.Is(err, syscall.ECONNREFUSED):
@@ -272,41 +251,23 @@ func (t *run) wayOut(ctx context.Context) {
 		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 			class = "silent"
 		}
-		t.add(Step{Layer: LayerWay, Name: "tcp", Status: Fail, Class: class, Detail: fmt.Sprintf("cannot connect to %s:%s: %v", host, port, err)})
+		t.add(Step{Layer: LayerWay, Name: "tcp", Status: Fail, Class: class, Detail: fmt.Sprintf("cannot connect to %s:%s: %v", w.Host, w.Port, err)})
 		return
 	}
-	defer conn.Close()
-	t.add(Step{Layer: LayerWay, Name: "tcp", Status: OK, Detail: fmt.Sprintf("connected to %s in %s", conn.RemoteAddr(), time.Since(start).Round(time.Millisecond))})
-	if t.u.Scheme != "https" {
+	t.add(Step{Layer: LayerWay, Name: "tcp", Status: OK, Detail: fmt.Sprintf("connected to %s in %s", w.Remote, w.Connect.Round(time.Millisecond))})
+	switch {
+	case t.u.Scheme != "https":
 		t.add(Step{Layer: LayerWay, Name: "tls", Status: Skip, Detail: "plain HTTP: no TLS"})
 		t.wayOK = true
-		return
-	}
-	if t.tlsConf == nil {
+	case w.TLSSkipped:
 		t.add(Step{Layer: LayerWay, Name: "tls", Status: Skip, Detail: "no usable certificates to shake hands with"})
-		return
+	case w.TLSErr != nil:
+		t.add(Step{Layer: LayerWay, Name: "tls", Status: Fail, Class: tlsClass(w.TLSErr), Detail: fmt.Sprintf("the TLS handshake with %s failed: %v", w.Host, w.TLSErr)})
+	default:
+		sc := w.TLS.PeerCertificates[0]
+		t.add(Step{Layer: LayerWay, Name: "tls", Status: OK, Detail: fmt.Sprintf("%s, server certificate %q valid until %s", tls.VersionName(w.TLS.Version), sc.Subject.CommonName, sc.NotAfter.UTC().Format(time.DateOnly))})
+		t.wayOK = true
 	}
-	conf := t.tlsConf.Clone()
-	if conf.ServerName == "" {
-		conf.ServerName = host
-	}
-	_ = conn.SetDeadline(time.Now().Add(t.cfg.ConnectTimeout))
-	tc := tls.Client(conn, conf)
-	if err := tc.HandshakeContext(cctx); err != nil {
-		t.add(Step{Layer: LayerWay, Name: "tls", Status: Fail, Class: tlsClass(err), Detail: fmt.Sprintf("the TLS handshake with %s failed: %v", host, err)})
-		return
-	}
-	// A TLS 1.3 server checks the client's certificate after the client
-	// thinks the handshake is done: one read shows its verdict.
-	_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, err := tc.Read(make([]byte, 1)); err != nil && !isTimeout(err) && !errors.Is(err, io.EOF) {
-		t.add(Step{Layer: LayerWay, Name: "tls", Status: Fail, Class: tlsClass(err), Detail: fmt.Sprintf("the server refused the handshake with %s: %v", host, err)})
-		return
-	}
-	st := tc.ConnectionState()
-	sc := st.PeerCertificates[0]
-	t.add(Step{Layer: LayerWay, Name: "tls", Status: OK, Detail: fmt.Sprintf("%s, server certificate %q valid until %s", tls.VersionName(st.Version), sc.Subject.CommonName, sc.NotAfter.UTC().Format(time.DateOnly))})
-	t.wayOK = true
 }
 
 func isTimeout(err error) bool {
