@@ -520,6 +520,8 @@ func (t *run) pharmacy(ctx context.Context) {
 		}
 	}
 	switch {
+	case len(peers) == 0:
+		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: OK, Class: "alone", Detail: "no other counter has announced itself to the hub"})
 	case len(fault) == 0:
 		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: OK, Detail: fmt.Sprintf("none of %d other counters is in FAULT", len(peers))})
 	default:
@@ -572,11 +574,13 @@ func (t *run) decide() {
 		return
 	}
 	if s := failed("tcp"); s != nil {
-		// Refused or silent: without other counters to compare, where it
-		// lies cannot be told; assume it is wide (criterion e).
+		// Refused or silent. When the pharmacy's other counters, on the
+		// same network, are not in FAULT, the fault is this PC's own.
+		// Otherwise, or without other counters to compare, where it lies
+		// cannot be told: assume it is wide (criterion e).
 		peers := t.step("counters")
-		if peers != nil && peers.Status == OK {
-			verdict(PharmacyNetwork, s, peers)
+		if peers != nil && peers.Status == OK && peers.Class == "" {
+			verdict(ThisPC, s, peers)
 			return
 		}
 		verdict(Unknown, s, peers)

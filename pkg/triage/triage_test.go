@@ -9,6 +9,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
@@ -236,4 +237,50 @@ func TestRecorderFlushesOnClose(t *testing.T) {
 	if err != nil || len(got) != 10 || got[9].Status != 503 || got[9].Op != centre.OpWrite || rec.Dropped() != 0 {
 		t.Fatalf("after Close: %+v, %v", got, err)
 	}
+}
+
+// TestVerdictWithTheHub: the service refuses connections; with another
+// counter of the pharmacy in FAULT too the verdict is unknown (assumed
+// wide), naming that counter and since when; with the other counter
+// ONLINE it is this PC's own. The hub is a real one on loopback, and the
+// other counter announces its journal's mode as a running counter does.
+func TestVerdictWithTheHub(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, err := hub.Start(ctx, hub.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	connect := func(counter string) *hub.Client {
+		c, err := hub.Connect(ctx, hub.ClientOptions{URL: srv.URL(), Counter: counter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	here, there := connect("kassa-1"), connect("kassa-2")
+	theirs := openJournal(t)
+	if err := there.Announce(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := certDir(t, centresim.CertOptions{})
+	sim := startSim(t, dir)
+	if err := sim.SetFault(centresim.Fault{Kind: centresim.FaultDown}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(sim.URL(), dir, dir, openJournal(t))
+	cfg.Peers = HubPeers(here)
+	expect(t, Run(ctx, cfg), ThisPC, "tcp: cannot connect", "counters: none of 1 other counters is in FAULT")
+
+	st, changed, err := theirs.ChangeMode(ctx, rx.ModeChange{From: rx.ModeOnline, To: rx.ModeFault, Cause: "probe: connection refused"})
+	if err != nil || !changed {
+		t.Fatalf("kassa-2 to FAULT: %v %v", changed, err)
+	}
+	if err := there.Announce(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, Run(ctx, cfg), Unknown, "tcp: cannot connect", "counters: 1 of 1 other counters in FAULT", "kassa-2 since "+st.Since.UTC().Format(time.RFC3339))
 }

@@ -114,18 +114,7 @@ func triageConfig(ctx context.Context, f *Factory) (triage.Config, error) {
 			if err != nil {
 				return nil, err
 			}
-			states, err := h.Counters(hctx)
-			if err != nil {
-				return nil, err
-			}
-			var peers []triage.Peer
-			for _, st := range states {
-				if st.Counter == h.Counter() {
-					continue
-				}
-				peers = append(peers, triage.Peer{Counter: st.Counter, Fault: st.Mode == string(rx.ModeFault), Since: st.ModeSince})
-			}
-			return peers, nil
+			return triage.HubPeers(h)(hctx)
 		}
 	}
 	return tc, nil
