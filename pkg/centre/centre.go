@@ -105,6 +105,9 @@ type Config struct {
 	// identity code is ever logged, nor put in a URL: searches go by POST
 	// [type]/_search with a form body.
 	Logger *slog.Logger
+	// Observer, when set, is told of every call's operation class,
+	// outcome, status and latency (observe.go): the fault log of issue 22.
+	Observer Observer
 }
 
 // Client talks to one Prescription Centre. It is safe for concurrent use.
@@ -434,7 +437,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if err != nil {
 		e := transportError(ctx, r.op, reqID, budget, err)
 		e.write = r.write()
-		c.log(r, u, 0, start, reqID, e)
+		c.log(ctx, r, u, 0, start, reqID, e)
 		return nil, e
 	}
 	defer resp.Body.Close()
@@ -447,7 +450,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if ok && resp.ContentLength > limit {
 		e.Class, e.Err = Permanent, tagf(ErrTooLarge, "%d bytes announced, the limit is %d (Config.MaxResponseBytes)", resp.ContentLength, limit)
-		c.log(r, u, resp.StatusCode, start, reqID, e)
+		c.log(ctx, r, u, resp.StatusCode, start, reqID, e)
 		return nil, e
 	}
 	b, readErr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -463,10 +466,10 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 		case int64(len(b)) > limit:
 			e.Class, e.Err = Permanent, tagf(ErrTooLarge, "more than %d bytes (Config.MaxResponseBytes)", limit)
 		default:
-			c.log(r, u, resp.StatusCode, start, reqID, nil)
+			c.log(ctx, r, u, resp.StatusCode, start, reqID, nil)
 			return &answer{status: resp.StatusCode, header: resp.Header, body: b, requestID: reqID}, nil
 		}
-		c.log(r, u, resp.StatusCode, start, reqID, e)
+		c.log(ctx, r, u, resp.StatusCode, start, reqID, e)
 		return nil, e
 	}
 	// An error answer: classify by status; the OperationOutcome, when
@@ -481,7 +484,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now()); ok {
 		e.RetryAfter = d
 	}
-	c.log(r, u, resp.StatusCode, start, reqID, e)
+	c.log(ctx, r, u, resp.StatusCode, start, reqID, e)
 	return nil, e
 }
 
@@ -538,7 +541,8 @@ func (c *Client) resolve(target string) (*url.URL, error) {
 	return &u, nil
 }
 
-func (c *Client) log(r request, u *url.URL, status int, start time.Time, reqID string, e *Error) {
+func (c *Client) log(ctx context.Context, r request, u *url.URL, status int, start time.Time, reqID string, e *Error) {
+	c.observe(ctx, r, start, status, e)
 	attrs := []slog.Attr{
 		slog.String("op", r.op), slog.String("method", r.method), slog.String("path", u.Path),
 		slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID),

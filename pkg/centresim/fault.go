@@ -26,19 +26,21 @@ const (
 	FaultFlaky           = "flaky"             // Ratio of requests get 503 with Retry-After: 1
 	FaultThrottle        = "throttle"          // every request gets 429 with Retry-After: Seconds
 	FaultDropAfterCommit = "drop-after-commit" // Ratio of writes committed, then the connection cut
+	FaultError           = "error"             // every request gets 500 (issue 22)
+	FaultSkew            = "skew"              // answers as usual, its Date header shifted by Duration (issue 22)
 )
 
 // Fault is a failure the simulator plays on its FHIR port.
 type Fault struct {
-	Kind     string  `json:"kind"`               // down, blackhole, slow, flaky, throttle, drop-after-commit, up
-	Duration string  `json:"duration,omitempty"` // slow: Go duration, e.g. "2s"
+	Kind     string  `json:"kind"`               // down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew, up
+	Duration string  `json:"duration,omitempty"` // slow: Go duration, e.g. "2s"; skew: may be negative, e.g. "-10m"
 	Ratio    float64 `json:"ratio,omitempty"`    // flaky, drop-after-commit: 0..1
 	Seconds  int     `json:"seconds,omitempty"`  // throttle: Retry-After seconds
 }
 
 func (f Fault) String() string {
 	switch f.Kind {
-	case FaultSlow:
+	case FaultSlow, FaultSkew:
 		return f.Kind + " " + f.Duration
 	case FaultFlaky, FaultDropAfterCommit:
 		return f.Kind + " " + strconv.FormatFloat(f.Ratio, 'g', -1, 64)
@@ -54,8 +56,14 @@ func (f Fault) normalize() (Fault, error) {
 	switch f.Kind {
 	case "", FaultUp:
 		return Fault{Kind: FaultUp}, nil
-	case FaultDown, FaultBlackhole:
+	case FaultDown, FaultBlackhole, FaultError:
 		return Fault{Kind: f.Kind}, nil
+	case FaultSkew:
+		d, err := time.ParseDuration(f.Duration)
+		if err != nil || d == 0 {
+			return Fault{}, fmt.Errorf("fault skew: duration %q is not a non-zero Go duration such as 10m or -1h", f.Duration)
+		}
+		return Fault{Kind: f.Kind, Duration: d.String()}, nil
 	case FaultSlow:
 		d, err := time.ParseDuration(f.Duration)
 		if err != nil || d <= 0 {
@@ -73,15 +81,16 @@ func (f Fault) normalize() (Fault, error) {
 		}
 		return Fault{Kind: f.Kind, Seconds: f.Seconds}, nil
 	}
-	return Fault{}, fmt.Errorf("unknown fault kind %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit", f.Kind)
+	return Fault{}, fmt.Errorf("unknown fault kind %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew", f.Kind)
 }
 
 // ParseFault reads a fault from command-line words: ["down"], ["blackhole"],
 // ["up"], ["slow", "2s"], ["flaky", "0.3"], ["throttle", "5"],
-// ["drop-after-commit"] (every write) or ["drop-after-commit", "0.5"].
+// ["drop-after-commit"] (every write), ["drop-after-commit", "0.5"],
+// ["error"] or ["skew", "-10m"].
 func ParseFault(args []string) (Fault, error) {
 	if len(args) == 0 {
-		return Fault{}, errors.New("no fault given: use one of up, down, blackhole, slow DURATION, flaky RATIO, throttle SECONDS, drop-after-commit [RATIO]")
+		return Fault{}, errors.New("no fault given: use one of up, down, blackhole, slow DURATION, flaky RATIO, throttle SECONDS, drop-after-commit [RATIO], error, skew DURATION")
 	}
 	kind := strings.ToLower(args[0])
 	rest := args[1:]
@@ -96,13 +105,13 @@ func ParseFault(args []string) (Fault, error) {
 	}
 	var f Fault
 	switch kind {
-	case FaultUp, FaultDown, FaultBlackhole:
+	case FaultUp, FaultDown, FaultBlackhole, FaultError:
 		if err := want(0, "no argument"); err != nil {
 			return Fault{}, err
 		}
 		f = Fault{Kind: kind}
-	case FaultSlow:
-		if err := want(1, "a duration, e.g. slow 2s"); err != nil {
+	case FaultSlow, FaultSkew:
+		if err := want(1, "a duration, e.g. "+kind+" 2s"); err != nil {
 			return Fault{}, err
 		}
 		f = Fault{Kind: kind, Duration: rest[0]}
@@ -131,7 +140,7 @@ func ParseFault(args []string) (Fault, error) {
 		}
 		f = Fault{Kind: kind, Seconds: n}
 	default:
-		return Fault{}, fmt.Errorf("unknown fault %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit", args[0])
+		return Fault{}, fmt.Errorf("unknown fault %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew", args[0])
 	}
 	return f.normalize()
 }

@@ -42,6 +42,12 @@ func TestParseFault(t *testing.T) {
 		{[]string{"throttle", "5"}, Fault{Kind: "throttle", Seconds: 5}, ""},
 		{[]string{"drop-after-commit"}, Fault{Kind: "drop-after-commit", Ratio: 1}, ""},
 		{[]string{"drop-after-commit", "0.5"}, Fault{Kind: "drop-after-commit", Ratio: 0.5}, ""},
+		{[]string{"error"}, Fault{Kind: "error"}, ""},
+		{[]string{"skew", "-10m"}, Fault{Kind: "skew", Duration: "-10m0s"}, ""},
+		{[]string{"skew", "90s"}, Fault{Kind: "skew", Duration: "1m30s"}, ""},
+		{[]string{"skew", "0s"}, Fault{}, "non-zero Go duration"},
+		{[]string{"skew"}, Fault{}, "needs a duration"},
+		{[]string{"error", "500"}, Fault{}, "takes 0 argument"},
 		{nil, Fault{}, "no fault given"},
 		{[]string{"melt"}, Fault{}, "unknown fault"},
 		{[]string{"slow"}, Fault{}, "needs a duration"},
@@ -553,5 +559,40 @@ func TestFaultStringsRoundTrip(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, f) {
 			t.Errorf("%v: %+v %v", f, got, err)
 		}
+	}
+}
+
+// TestErrorAndSkewFaults: error answers 500 with an OperationOutcome to
+// every request, /metadata included; skew answers as usual with its Date
+// header shifted by the duration (issue 22).
+func TestErrorAndSkewFaults(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Config{})
+	get := func(t *testing.T) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get(s.URL() + "/metadata")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if err := s.SetFault(Fault{Kind: FaultError}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t); resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "OperationOutcome") {
+		t.Fatalf("error: %d %s", resp.StatusCode, body)
+	}
+	if err := s.SetFault(Fault{Kind: FaultSkew, Duration: "-10m"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := get(t)
+	d, err := http.ParseTime(resp.Header.Get("Date"))
+	if resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("skew: %d, Date %q: %v", resp.StatusCode, resp.Header.Get("Date"), err)
+	}
+	if off := time.Until(d); off > -9*time.Minute || off < -11*time.Minute {
+		t.Fatalf("skew -10m: Date is %s from now", off)
 	}
 }

@@ -111,6 +111,15 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 		resp.outcome(e)
 		s.send(w, resp)
 		return
+	case FaultError:
+		resp.outcome(refuse(http.StatusInternalServerError, "exception", "internal", "Sisäinen virhe.", "Internal error (fault injected)."))
+		s.send(w, resp)
+		return
+	case FaultSkew:
+		// The clock of the service is off, as seen from the client: its
+		// Date header says so (issue 22's triage compares it to its own).
+		d, _ := time.ParseDuration(fault.Duration)
+		resp.header.Set("Date", time.Now().Add(d).UTC().Format(http.TimeFormat))
 	case FaultFlaky:
 		if s.roll(fault.Ratio) {
 			e := refuse(http.StatusServiceUnavailable, "transient", "unavailable", "Palvelu ei ole juuri nyt käytettävissä.", "The service is temporarily unavailable.")

@@ -138,6 +138,8 @@ Kinds:
   flaky RATIO               answer that share of requests 503, e.g. flaky 0.3
   throttle SECONDS          answer 429 with Retry-After, e.g. throttle 5
   drop-after-commit RATIO   commit writes, then cut the connection before answering
+  error                     answer 500 to every request
+  skew DURATION             answer as usual with the Date header shifted, e.g. skew -10m
   up                        no fault`),
 		Example: "  tiski centre fault down\n  tiski centre fault flaky 0.5 --admin-addr 127.0.0.1:8781\n  tiski centre fault up",
 		Args:    rangeArgs(1, 2),

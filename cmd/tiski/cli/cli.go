@@ -22,6 +22,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/pkg/triage"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
@@ -57,6 +58,7 @@ type Factory struct {
 	configFlags map[string]string // flags that set configuration keys
 	config      *config.Config
 	journal     *journal.Journal
+	faultLog    *triage.Recorder // writes the fault log of Centre's calls, once a client is made with the journal open
 	// journalCheckLater opens the journal with its integrity check in the
 	// background: the counter's, so its first frame does not wait for it.
 	journalCheckLater bool
@@ -166,6 +168,15 @@ func (f *Factory) Centre() (*centre.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.journal != nil {
+		// The counter, sync and the probe open the journal first: every
+		// call of theirs goes to the fault log (issue 22), in batches off
+		// the caller's path.
+		if f.faultLog == nil {
+			f.faultLog = triage.NewRecorder(f.journal)
+		}
+		cc.Observer = f.faultLog.Observe
+	}
 	return centre.New(cc)
 }
 
@@ -174,6 +185,12 @@ func (f *Factory) close() {
 	if f.hub != nil {
 		f.hub.Close()
 		f.hub = nil
+	}
+	if f.faultLog != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		f.faultLog.Close(ctx)
+		cancel()
+		f.faultLog = nil
 	}
 	if f.journal != nil {
 		f.journal.Close()
@@ -247,6 +264,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdCounter(f, nil),
 		NewCmdDrill(f),
 		NewCmdHub(f),
+		NewCmdFault(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {

@@ -3,12 +3,9 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -21,6 +18,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/triage"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
@@ -335,96 +333,77 @@ func checkQueue(counts journal.Counts, now time.Time, add addCheck) {
 // bundle, and reports the days left. It returns a TLS configuration for the
 // handshake check, or nil when the files are unusable.
 func checkCertificates(certFile, keyFile, caFile, serverName string, now time.Time, add addCheck) *tls.Config {
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
+	// The files are read as the triage reads them (pkg/triage), and said
+	// here in doctor's words.
+	if certFile == "" && keyFile == "" {
+		// The Prescription Centre asks every pharmacy for its certificate.
+		_, err := tls.LoadX509KeyPair(certFile, keyFile)
 		add("certificates", "fail", i18n.CLIDoctorCertUnreadable, certFile, keyFile, err)
 		return nil
 	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		add("certificates", "fail", i18n.CLIDoctorCertUnparsable, certFile, err)
-		return nil
-	}
-	days := int(leaf.NotAfter.Sub(now).Hours() / 24)
+	c := triage.LoadCerts(certFile, keyFile, caFile, serverName)
 	switch {
-	case now.After(leaf.NotAfter):
-		add("certificate expiry", "fail", i18n.CLIDoctorCertExpired, leaf.NotAfter.Format(time.DateOnly))
-	case now.Before(leaf.NotBefore):
-		add("certificate expiry", "fail", i18n.CLIDoctorCertNotYet, leaf.NotBefore.Format(time.DateOnly))
-	case days < certWarnDays:
-		add("certificate expiry", "warn", i18n.CLIDoctorCertExpiring, days, leaf.NotAfter.Format(time.DateOnly))
-	default:
-		add("certificate expiry", "ok", i18n.CLIDoctorCertOK, days, leaf.NotAfter.Format(time.DateOnly), leaf.Subject.CommonName)
-	}
-	caPEM, err := os.ReadFile(caFile)
-	if err != nil {
-		add("certificates", "fail", i18n.CLIDoctorCAUnreadable, err)
+	case c.PairErr != nil:
+		add("certificates", "fail", i18n.CLIDoctorCertUnreadable, certFile, keyFile, c.PairErr)
+		return nil
+	case c.LeafErr != nil:
+		add("certificates", "fail", i18n.CLIDoctorCertUnparsable, certFile, c.LeafErr)
 		return nil
 	}
-	pool := x509.NewCertPool()
-	n := 0
-	for rest := caPEM; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
-			pool.AddCert(cert)
-			n++
+	if leaf := c.Leaf; leaf != nil {
+		days := int(leaf.NotAfter.Sub(now).Hours() / 24)
+		switch {
+		case now.After(leaf.NotAfter):
+			add("certificate expiry", "fail", i18n.CLIDoctorCertExpired, leaf.NotAfter.Format(time.DateOnly))
+		case now.Before(leaf.NotBefore):
+			add("certificate expiry", "fail", i18n.CLIDoctorCertNotYet, leaf.NotBefore.Format(time.DateOnly))
+		case days < certWarnDays:
+			add("certificate expiry", "warn", i18n.CLIDoctorCertExpiring, days, leaf.NotAfter.Format(time.DateOnly))
+		default:
+			add("certificate expiry", "ok", i18n.CLIDoctorCertOK, days, leaf.NotAfter.Format(time.DateOnly), leaf.Subject.CommonName)
 		}
 	}
-	if n == 0 {
+	if caFile == "" {
+		// The system roots are never trusted: a bundle is needed.
+		_, c.CAErr = os.ReadFile(caFile)
+	}
+	switch {
+	case c.CAErr != nil:
+		add("certificates", "fail", i18n.CLIDoctorCAUnreadable, c.CAErr)
+		return nil
+	case c.CAs == 0:
 		add("certificates", "fail", i18n.CLIDoctorCAEmpty, caFile)
 		return nil
 	}
-	add("certificates", "ok", i18n.CLIDoctorCertsOK, n)
-	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	add("certificates", "ok", i18n.CLIDoctorCertsOK, c.CAs)
+	return c.TLS
 }
 
 // checkConnectivity tries DNS, TCP and TLS to the Prescription Centre, each
-// reported on its own.
+// reported on its own (pkg/triage's CheckWay, which the triage uses too).
 func checkConnectivity(ctx context.Context, u *url.URL, tlsConf *tls.Config, timeout time.Duration, add addCheck) {
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
-	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupHost(dctx, host)
-	if err != nil {
-		add("dns", "fail", i18n.CLIDoctorDNSFailed, host, err)
+	w := triage.CheckWay(ctx, nil, u, tlsConf, timeout)
+	if w.DNSErr != nil {
+		add("dns", "fail", i18n.CLIDoctorDNSFailed, w.Host, w.DNSErr)
 		return
 	}
-	add("dns", "ok", i18n.CLIDoctorDNSOK, host, strings.Join(addrs, ", "))
-	start := time.Now()
-	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(dctx, "tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		add("tcp", "fail", i18n.CLIDoctorTCPFailed, host, port, err)
+	add("dns", "ok", i18n.CLIDoctorDNSOK, w.Host, strings.Join(w.Addrs, ", "))
+	if w.TCPErr != nil {
+		add("tcp", "fail", i18n.CLIDoctorTCPFailed, w.Host, w.Port, w.TCPErr)
 		return
 	}
-	add("tcp", "ok", i18n.CLIDoctorTCPOK, conn.RemoteAddr(), time.Since(start).Round(time.Millisecond))
-	defer conn.Close()
-	if u.Scheme != "https" {
+	add("tcp", "ok", i18n.CLIDoctorTCPOK, w.Remote, w.Connect.Round(time.Millisecond))
+	switch {
+	case u.Scheme != "https":
 		add("tls", "skip", i18n.CLIDoctorTLSPlain)
-		return
-	}
-	if tlsConf == nil {
+	case tlsConf == nil:
 		add("tls", "skip", i18n.CLIDoctorTLSNoCerts)
-		return
+	case w.TLSErr != nil:
+		add("tls", "fail", i18n.CLIDoctorTLSFailed, w.Host, w.TLSErr)
+	default:
+		st := w.TLS
+		add("tls", "ok", i18n.CLIDoctorTLSOK, tls.VersionName(st.Version), st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].NotAfter.Format(time.DateOnly))
 	}
-	conf := tlsConf.Clone()
-	if conf.ServerName == "" {
-		conf.ServerName = host
-	}
-	tconn := tls.Client(conn, conf)
-	conn.SetDeadline(time.Now().Add(timeout))
-	if err := tconn.HandshakeContext(dctx); err != nil {
-		add("tls", "fail", i18n.CLIDoctorTLSFailed, host, err)
-		return
-	}
-	st := tconn.ConnectionState()
-	add("tls", "ok", i18n.CLIDoctorTLSOK, tls.VersionName(st.Version), st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].NotAfter.Format(time.DateOnly))
 }
 
 // pharmacyCheck fails while the pharmacy's identity is incomplete or its
