@@ -196,12 +196,14 @@ func getNotice(ctx context.Context, t *tx, id string) (rx.Notice, error) {
 	return scanNotice(t.QueryRowContext(ctx, `SELECT `+noticeCols+` FROM notices WHERE id = ?`, id).Scan)
 }
 
-// findNotice finds the notice whose id is id or begins with it.
+// findNotice finds the notice whose id is id, begins with it or ends
+// with it (the short id tiski shows: ids are UUIDv7, and their beginning
+// is the time they were made).
 func findNotice(ctx context.Context, t *tx, id string) (rx.Notice, error) {
 	if id == "" {
 		return rx.Notice{}, rx.Errorf(rx.EINVALID, "Name the notice to end: its id, as tiski notice list shows it.")
 	}
-	rows, err := t.QueryContext(ctx, `SELECT `+noticeCols+` FROM notices WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2`, strings.ToLower(id))
+	rows, err := t.QueryContext(ctx, `SELECT `+noticeCols+` FROM notices WHERE substr(id, 1, length(?1)) = ?1 OR substr(id, -length(?1)) = ?1 LIMIT 2`, strings.ToLower(id))
 	if err != nil {
 		return rx.Notice{}, err
 	}
@@ -223,19 +225,20 @@ func findNotice(ctx context.Context, t *tx, id string) (rx.Notice, error) {
 	case 1:
 		return found[0], nil
 	}
-	return rx.Notice{}, rx.Errorf(rx.EINVALID, "More than one notice begins with %s: give more of its id.", id)
+	return rx.Notice{}, rx.Errorf(rx.EINVALID, "More than one notice matches %s: give more of its id.", id)
 }
 
-// short is the beginning of an id, enough to tell notices apart.
+// short is the end of an id, its random part: enough to tell notices
+// apart (a UUIDv7 begins with the time it was made).
 func short(id string) string {
 	if len(id) > 8 {
-		return id[:8]
+		return id[len(id)-8:]
 	}
 	return id
 }
 
-// ShortID is the beginning of a notice's id that `tiski notice end`
-// accepts in practice.
+// ShortID is the end of a notice's id that tiski shows and `tiski notice
+// end` accepts.
 func ShortID(id string) string { return short(id) }
 
 // applyNotice keeps the notice that record r (this counter's or another's)

@@ -23,7 +23,7 @@ type Breaks interface {
 func BreakCause(n rx.Notice) string {
 	id := n.ID
 	if len(id) > 8 {
-		id = id[:8]
+		id = id[len(id)-8:] // as journal.ShortID: a UUIDv7 begins with its time
 	}
 	return fmt.Sprintf("%s%s until %s (Kela's notice %s): %s", BreakPrefix, n.From.Local().Format("2006-01-02 15:04"),
 		n.End().Local().Format("2006-01-02 15:04"), id, n.Text)
