@@ -25,13 +25,13 @@ type Notice struct {
 	ID      string     `json:"id"`   // the notice record's id
 	Kind    NoticeKind `json:"kind"` // fault or maintenance
 	From    time.Time  `json:"from"` // when it begins
-	To      time.Time  `json:"to"`   // when it ends; zero: not known yet (a fault)
+	To      time.Time  `json:"to,omitzero"`   // when it ends; zero: not known yet (a fault)
 	Text    string     `json:"text"` // Kela's words, for the pharmacists
 	Ref     string     `json:"ref"`  // Kela's reference, when it has one
 	Counter string     `json:"counter"`
 	AddedAt time.Time  `json:"added_at"`
 	AddedBy string     `json:"added_by"`
-	EndedAt time.Time  `json:"ended_at"` // zero: not ended by hand
+	EndedAt time.Time  `json:"ended_at,omitzero"` // zero: not ended by hand
 	EndedBy string     `json:"ended_by"`
 }
 

@@ -247,6 +247,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdCounter(f, nil),
 		NewCmdDrill(f),
 		NewCmdHub(f),
+		NewCmdNotice(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {
