@@ -22,12 +22,12 @@ func (k NoticeKind) Valid() bool { return k == NoticeFault || k == NoticeMainten
 // counter by the pharmacy's IT, and shared with every counter of the
 // pharmacy through its hub.
 type Notice struct {
-	ID      string     `json:"id"`   // the notice record's id
-	Kind    NoticeKind `json:"kind"` // fault or maintenance
-	From    time.Time  `json:"from"` // when it begins
-	To      time.Time  `json:"to,omitzero"`   // when it ends; zero: not known yet (a fault)
-	Text    string     `json:"text"` // Kela's words, for the pharmacists
-	Ref     string     `json:"ref"`  // Kela's reference, when it has one
+	ID      string     `json:"id"`          // the notice record's id
+	Kind    NoticeKind `json:"kind"`        // fault or maintenance
+	From    time.Time  `json:"from"`        // when it begins
+	To      time.Time  `json:"to,omitzero"` // when it ends; zero: not known yet (a fault)
+	Text    string     `json:"text"`        // Kela's words, for the pharmacists
+	Ref     string     `json:"ref"`         // Kela's reference, when it has one
 	Counter string     `json:"counter"`
 	AddedAt time.Time  `json:"added_at"`
 	AddedBy string     `json:"added_by"`
