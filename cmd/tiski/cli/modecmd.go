@@ -76,6 +76,7 @@ func NewCmdModeStatus(f *Factory, runF func(context.Context, *ModeOptions) error
 			if err != nil {
 				return err
 			}
+			f.hubCatchUp(cmd.Context(), j) // a break may have been typed in at another counter
 			// A planned break in force is FAULT from any process, whether
 			// or not a counter's machine is running to see it (issue 22).
 			st, _, _, err := mode.ApplyBreak(cmd.Context(), j, time.Now())

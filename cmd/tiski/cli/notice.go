@@ -108,6 +108,7 @@ func noticeAddRun(ctx context.Context, opts *NoticeOptions) error {
 	}
 	f.Logger().Info("notice added", logKeyNotice, n.ID, logKeyKind, string(n.Kind), logKeyUser, by,
 		"from", n.From, "to", n.To, "ref", n.Ref)
+	f.hubShare(ctx, j) // every counter of the pharmacy gets it at once
 	// A break that has begun already puts the mode in FAULT now, as the
 	// counters' machines would at their next tick.
 	if _, _, _, err := mode.ApplyBreak(ctx, j, time.Now()); err != nil {
@@ -136,6 +137,7 @@ func NewCmdNoticeList(f *Factory, runF func(context.Context, *NoticeOptions) err
 			if err != nil {
 				return err
 			}
+			f.hubCatchUp(cmd.Context(), j) // the notices typed in at the other counters
 			ns, err := j.Notices(cmd.Context())
 			if err != nil {
 				return err
@@ -182,11 +184,13 @@ func NewCmdNoticeEnd(f *Factory, runF func(context.Context, *NoticeOptions) erro
 				return err
 			}
 			by := operator()
+			f.hubCatchUp(cmd.Context(), j) // a notice typed in at another counter may be ended here
 			n, err := j.EndNotice(cmd.Context(), opts.ID, by)
 			if err != nil {
 				return err
 			}
 			f.Logger().Info("notice ended", logKeyNotice, n.ID, logKeyKind, string(n.Kind), logKeyUser, by)
+			f.hubShare(cmd.Context(), j)
 			if opts.JSON {
 				return json.NewEncoder(f.IO.Out).Encode(n)
 			}
