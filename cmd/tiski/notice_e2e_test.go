@@ -77,3 +77,47 @@ func TestNoticeReachesOtherCounterThroughHub(t *testing.T) {
 		t.Fatalf("B's notices after A ended the break: %+v", ns)
 	}
 }
+
+// TestNoticeBreakReachesRunningCounterThroughHub (issue 22): counter B
+// runs in tmux with a hub, its probes answered by the simulator; a planned
+// break in force typed in at counter A reaches B while it runs, and B's
+// machine puts it in FAULT at once, showing the break on its status line.
+// When A ends the break, B's probes bring it back to ONLINE.
+func TestNoticeBreakReachesRunningCounterThroughHub(t *testing.T) {
+	addr := freeAddr(t)
+	startHubProcess(t, addr, filepath.Join(t.TempDir(), "hub"))
+	env := func(name string) []string {
+		return []string{"TISKI_PIN=4711", "TISKI_HUB_URL=nats://" + addr, "TISKI_TERMINAL=" + name}
+	}
+	a := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "a"), env: env("kassa-1")}
+	writeConfig(t, a.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
+	b := counterData(t)
+	b.env = env("kassa-2")
+
+	s := newTmux(t, 160, 40, append(b.env, "TISKI_LANG=en", "TERM=xterm-256color"), tiskiBin+" counter --data "+b.data)
+	s.waitFor("Sign in")
+	s.keys("aino", "Enter")
+	s.keys("4711", "Enter")
+	s.waitFor("Patient search")
+	s.waitFor("Hub: connected")
+	s.waitFor("ONLINE")
+
+	now := time.Now()
+	a.ok("", "notice", "add", "--kind", "maintenance", "--from", now.Add(-time.Minute).Format(time.RFC3339),
+		"--to", now.Add(2*time.Hour).Format(time.RFC3339), "--text", "Kanta maintenance break")
+	s.waitFor("Kanta maintenance now, until")
+	s.waitFor("FAULT")
+	if out := b.ok("", "mode", "status"); !strings.HasPrefix(out, "FAULT") || !strings.Contains(out, "planned break") {
+		t.Fatalf("B's mode status in the break: %q", out)
+	}
+	var ns []rx.Notice
+	if err := json.Unmarshal([]byte(a.ok("", "notice", "list", "--json")), &ns); err != nil || len(ns) != 1 {
+		t.Fatalf("A's notices: %+v, %v", ns, err)
+	}
+	a.ok("", "notice", "end", ns[0].ID)
+	s.waitFor("ONLINE")
+	if strings.Contains(s.screen(), "Kanta maintenance") {
+		t.Errorf("the ended break still shows:\n%s", s.screen())
+	}
+	s.keys("C-c")
+}
