@@ -168,6 +168,10 @@ func (j *Journal) AddPeer(ctx context.Context, sr SharedRecord) (added bool, err
 			nullable(r.RefersTo), r.Patient, string(r.Body), r.PrevHash, r.Hash, upload, nullable(sr.DependsOn), ts(j.now())); err != nil {
 			return err
 		}
+		// Kela's notices reach every counter this way (issue 22).
+		if err := applyPeerNotice(ctx, t, r); err != nil {
+			return err
+		}
 		added = true
 		return nil
 	})

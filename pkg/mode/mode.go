@@ -91,7 +91,8 @@ type Config struct {
 	// RecoverAfter is how many successful probes in a row, counted from
 	// the one that left FAULT, bring RECOVERING to ONLINE. Default 3.
 	RecoverAfter int
-	// Now is the clock for log throttling. Default time.Now.
+	// Now is the clock for log throttling and for Kela's planned breaks
+	// (a test runs a break on a test clock). Default time.Now.
 	Now func() time.Time
 	// Logger gets the transitions, probe failures (the same one at most
 	// once a minute) and "recovered". Default: discard.
@@ -353,7 +354,9 @@ func (m *Machine) knownState() bool {
 func (m *Machine) refresh(ctx context.Context) {
 	m.decide.Lock()
 	defer m.decide.Unlock()
-	m.read(ctx)
+	if cur, ok := m.read(ctx); ok {
+		m.inBreak(ctx, cur) // a planned break begins without waiting for a probe
+	}
 }
 
 // read returns the mode in the journal and publishes it; false when the
@@ -394,6 +397,12 @@ func (m *Machine) observe(ctx context.Context, source string, v verdict, cause s
 	if cur.Override {
 		// A person holds the mode; only they release it. Recovery counts
 		// from the release.
+		m.successes = 0
+		return
+	}
+	if _, ok := m.inBreak(ctx, cur); ok {
+		// Kela's planned break: FAULT until its end, whatever the probes
+		// say; then they decide again, recovery counted from there.
 		m.successes = 0
 		return
 	}

@@ -99,9 +99,33 @@ func FetchHub(c common.Common) tea.Cmd {
 	}
 }
 
-// Refresh reads the counts and the mode, a drill's task and the hub.
+// NoticesMsg carries Kela's notices (issue 22); OK is false when the
+// counter keeps none.
+type NoticesMsg struct {
+	Notices []rx.Notice
+	OK      bool
+	Err     error
+}
+
+// FetchNotices reads Kela's notices in the background; nil when the
+// services keep none.
+func FetchNotices(c common.Common) tea.Cmd {
+	svc := c.Services
+	if _, ok := svc.(common.Notices); !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		ns, ok, err := common.ReadNotices(ctx, svc)
+		return NoticesMsg{Notices: ns, OK: ok, Err: err}
+	}
+}
+
+// Refresh reads the counts and the mode, a drill's task, the hub and
+// Kela's notices.
 func Refresh(c common.Common) tea.Cmd {
-	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c), FetchHub(c))
+	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c), FetchHub(c), FetchNotices(c))
 }
 
 // Model is the status line.
@@ -112,8 +136,9 @@ type Model struct {
 	mode       rx.ModeState
 	who        rx.Pharmacist
 	err        error
-	task       TaskMsg // a drill's task for the trainees; N 0: none
-	hub        HubMsg  // the pharmacy's hub; OK false: none configured
+	task       TaskMsg    // a drill's task for the trainees; N 0: none
+	hub        HubMsg     // the pharmacy's hub; OK false: none configured
+	notices    NoticesMsg // Kela's notices; OK false: none kept
 }
 
 // New returns a status line with nothing read yet.
@@ -149,6 +174,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	case TaskMsg:
 		m.task = msg
+	case NoticesMsg:
+		if msg.Err == nil {
+			m.notices = msg
+		} // a failed read keeps the notices last read: the journal's error shows with the counts
 	case HubMsg:
 		if msg.Err == nil || !msg.OK {
 			m.hub = msg
@@ -175,6 +204,7 @@ func (m Model) View() string {
 		badge = i18n.ModeRecovering
 	}
 	items = append(items, s.Badge(m.mode.Mode).Render(c.T(badge)))
+	items = append(items, m.noticeItems()...)
 	if m.haveCounts {
 		n := m.counts
 		items = append(items, s.Label.Render(c.T(i18n.StatusPending, n.Unsent())))
@@ -283,4 +313,67 @@ func flow(items []string, width int) string {
 	}
 	lines = append(lines, line)
 	return strings.Join(lines, "\n")
+}
+
+// breakAhead is how far ahead the status line shows a planned break.
+const breakAhead = 24 * time.Hour
+
+// noticeItems are Kela's notices as the pharmacists need them (issue 22):
+// the planned break in force or the next within 24 hours, so they can tell
+// patients; and in FAULT, Kela's notice of the fault, or, when none is on
+// file, that the helpdesk must be told. Nothing when the counter keeps no
+// notices.
+func (m Model) noticeItems() []string {
+	if !m.notices.OK {
+		return nil
+	}
+	c, s := m.c, m.c.Styles
+	now := c.Now()
+	var items []string
+	var brk, fault *rx.Notice
+	for i := range m.notices.Notices {
+		n := &m.notices.Notices[i]
+		switch {
+		case n.Over(now):
+		case n.Kind == rx.NoticeMaintenance && n.From.Sub(now) <= breakAhead && (brk == nil || n.From.Before(brk.From)):
+			brk = n
+		case n.Kind == rx.NoticeFault && n.InForce(now) && (fault == nil || n.From.After(fault.From)):
+			fault = n
+		}
+	}
+	if brk != nil {
+		items = append(items, s.Warning.Render(m.breakText(*brk)))
+	}
+	switch {
+	case m.mode.Mode != rx.ModeFault:
+	case fault != nil:
+		items = append(items, s.Warning.Render(c.T(i18n.NoticeFaultAnnounced, fault.Text)))
+	case brk == nil || !brk.InForce(now):
+		items = append(items, s.Error.Render(c.T(i18n.NoticeNone)))
+	}
+	return items
+}
+
+// breakText says when planned break n is, in the words a pharmacist can
+// pass on: "Kanta maintenance tonight 22:00–02:00".
+func (m Model) breakText(n rx.Notice) string {
+	c := m.c
+	now := c.Now()
+	from, end := n.From.In(now.Location()), n.End().In(now.Location())
+	if n.InForce(now) {
+		return c.T(i18n.NoticeBreakNow, m.clock(end))
+	}
+	day := func(t time.Time) time.Time {
+		y, mo, d := t.Date()
+		return time.Date(y, mo, d, 0, 0, 0, 0, t.Location())
+	}
+	key := i18n.NoticeBreakTomorrow
+	switch {
+	case day(from).Equal(day(now)) && from.Hour() >= 18,
+		day(from).Equal(day(now).AddDate(0, 0, 1)) && from.Hour() < 6 && now.Hour() >= 18: // past midnight is tonight too
+		key = i18n.NoticeBreakTonight
+	case day(from).Equal(day(now)):
+		key = i18n.NoticeBreakToday
+	}
+	return c.T(key, from.Format("15:04"), end.Format("15:04"))
 }

@@ -265,6 +265,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdDrill(f),
 		NewCmdHub(f),
 		NewCmdFault(f),
+		NewCmdNotice(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {

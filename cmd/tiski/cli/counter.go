@@ -324,6 +324,12 @@ func (s *counterServices) Mode(ctx context.Context) (rx.ModeState, error) {
 	return s.journal.Mode(ctx)
 }
 
+// Notices feeds the status line Kela's notices (issue 22).
+func (s *counterServices) Notices(ctx context.Context) ([]rx.Notice, bool, error) {
+	ns, err := s.journal.Notices(ctx)
+	return ns, true, err
+}
+
 func (s *counterServices) FindPatient(ctx context.Context, code string) (rx.Patient, error) {
 	return s.centre.FindPatient(ctx, code)
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/user"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/mode"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -74,11 +76,17 @@ func NewCmdModeStatus(f *Factory, runF func(context.Context, *ModeOptions) error
 			if err != nil {
 				return err
 			}
-			st, err := j.Mode(cmd.Context())
+			f.hubCatchUp(cmd.Context(), j) // a break may have been typed in at another counter
+			// A planned break in force is FAULT from any process, whether
+			// or not a counter's machine is running to see it (issue 22).
+			st, _, _, err := mode.ApplyBreak(cmd.Context(), j, time.Now())
 			if err != nil {
 				return err
 			}
-			return printMode(f, st, opts.JSON)
+			if err := printMode(f, st, opts.JSON); err != nil || opts.JSON {
+				return err
+			}
+			return printNoticesInForce(cmd.Context(), f, j)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
@@ -142,4 +150,23 @@ func NewCmdModeAuto(f *Factory, runF func(context.Context, *ModeOptions) error) 
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
 	return cmd
+}
+
+// printNoticesInForce adds Kela's notices in force to `tiski mode status`.
+func printNoticesInForce(ctx context.Context, f *Factory, j *journal.Journal) error {
+	ns, err := j.Notices(ctx)
+	if err != nil {
+		return err
+	}
+	l, now := f.Lang(), time.Now()
+	for _, n := range ns {
+		switch {
+		case !n.InForce(now):
+		case n.Kind == rx.NoticeMaintenance:
+			fmt.Fprintln(f.IO.Out, l.T(i18n.CLINoticeBreakInForce, when(n.End()), n.Text))
+		default:
+			fmt.Fprintln(f.IO.Out, l.T(i18n.CLINoticeFaultInForce, n.Text))
+		}
+	}
+	return nil
 }

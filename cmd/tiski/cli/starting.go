@@ -202,3 +202,14 @@ func (s *startingTraining) ToggleOutage(ctx context.Context) (bool, error) {
 	}
 	return down, err
 }
+
+var _ common.Notices = (*startingServices)(nil)
+
+// Notices feeds the status line Kela's notices (issue 22), once open.
+func (s *startingServices) Notices(ctx context.Context) ([]rx.Notice, bool, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return cs.Notices(ctx)
+}

@@ -175,6 +175,18 @@ type Services struct {
 	// HubConnected, when set, makes the counter one with a hub
 	// (common.Hubs), reached or not as it says; nil: no hub.
 	HubConnected *bool
+	// KeepsNotices makes the counter one that reads Kela's notices from
+	// its journal (common.Notices), as the real counter does.
+	KeepsNotices bool
+}
+
+// Notices implements common.Notices when KeepsNotices is set.
+func (s *Services) Notices(ctx context.Context) ([]rx.Notice, bool, error) {
+	if !s.KeepsNotices {
+		return nil, false, nil
+	}
+	ns, err := s.Journal.Notices(ctx)
+	return ns, true, err
 }
 
 // Dispense implements common.Services.
