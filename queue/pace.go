@@ -246,11 +246,12 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 		return // still held after a cut, or within the same instant
 	}
 	if hinted {
-		// The server says how much room it has: steer toward a little
-		// (paceTarget), in proportion, each answer: grow up to doubling
-		// when it is idle, shrink a little when it is full, before
-		// anyone is throttled. Growth needs a client sending at its
-		// rate; a cut does not.
+		// The server says how much room it has: steer toward leaving
+		// it paceTarget, damped (see the package's notes): grow by up
+		// to half again a second when it is idle, shrink by about a
+		// twentieth a second when it is full, before anyone is
+		// throttled. Growth needs a client sending at its rate; a cut
+		// does not.
 		// The step is a second's worth, whatever the client's rate, so
 		// that clients answered often do not steer harder than the
 		// others on a measure a second long.
