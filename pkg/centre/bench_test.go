@@ -67,3 +67,26 @@ func BenchmarkPrescription(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrescriptions lists a patient's prescriptions: the search by
+// identity code, with the Patient included so that every prescription's
+// subject is checked against the patient asked for (issue 22).
+func BenchmarkPrescriptions(b *testing.B) {
+	ctx := context.Background()
+	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: b.TempDir(), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL(), Pharmacy: testPharmacy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Prescriptions(ctx, testHETU); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -114,7 +114,7 @@ func (c *Client) FindPatient(ctx context.Context, code string) (rx.Patient, erro
 		return rx.Patient{}, badAnswer(op, res.last, err)
 	}
 	if p.HETU != id.String() {
-		return rx.Patient{}, badAnswer(op, res.last, tagf(ErrBadResponse, "the patient returned has another identity code"))
+		return rx.Patient{}, c.wrongPatient(op, res)
 	}
 	return p, nil
 }
@@ -132,7 +132,31 @@ func (c *Client) Prescriptions(ctx context.Context, code string) ([]rx.Prescript
 		return nil, err
 	}
 	out := make([]rx.Prescription, 0, len(res.matches))
+	// The Patients already checked, by reference: one patient's list
+	// refers to one Patient, decoded once rather than per prescription.
+	checked := map[string]bool{}
 	for _, m := range res.matches {
+		// Criterion (d) of issue 22: every prescription shown must be the
+		// asked patient's, checked against the Patient it refers to, not
+		// assumed from the search.
+		var mr struct {
+			Subject *reference `json:"subject"`
+		}
+		if err := json.Unmarshal(m, &mr); err != nil {
+			return nil, badAnswer(op, res.last, tag(ErrBadResponse, err))
+		}
+		if mr.Subject == nil || mr.Subject.Identifier != nil || !checked[mr.Subject.Reference] {
+			code, err := subjectHETU(mr.Subject, res.includes)
+			if err != nil {
+				return nil, badAnswer(op, res.last, err)
+			}
+			if code != id.String() {
+				return nil, c.wrongPatient(op, res)
+			}
+			if mr.Subject.Identifier == nil {
+				checked[mr.Subject.Reference] = true
+			}
+		}
 		p, err := decodePrescription(m, res.includes, id.String())
 		if err != nil {
 			return nil, badAnswer(op, res.last, err)
@@ -145,7 +169,9 @@ func (c *Client) Prescriptions(ctx context.Context, code string) ([]rx.Prescript
 func (c *Client) listPrescriptions(ctx context.Context, op, code string) (*searchResult, error) {
 	q := url.Values{
 		"patient.identifier": {rx.SystemHETU + "|" + code},
-		"_include":           {"MedicationRequest:medication"},
+		// The Patient too: it holds the identity code that each
+		// prescription's subject must match (issue 22, criterion (d)).
+		"_include": {"MedicationRequest:medication", "MedicationRequest:patient"},
 	}
 	if c.cfg.PageSize > 0 {
 		q.Set("_count", strconv.Itoa(c.cfg.PageSize))
@@ -204,6 +230,20 @@ func (c *Client) Prescription(ctx context.Context, id string) (rx.Prescription, 
 		return rx.Prescription{}, badAnswer(op, res.last, tagf(ErrBadResponse, "prescription %s has no meta.versionId", id))
 	}
 	return p, nil
+}
+
+// wrongPatient refuses an answer about another patient than the one asked
+// for (issue 22, criterion (d): a fault that may put patient privacy at
+// risk). Nothing of the answer is returned, and the error names no
+// identity code. The exchange itself ended well and was noted as ok; the
+// Observer is told of it again with an outcome of its own, so that the
+// fault log counts it.
+func (c *Client) wrongPatient(op string, res *searchResult) *Error {
+	e := badAnswer(op, res.last, tag(ErrWrongPatient, nil))
+	if c.cfg.Observer != nil {
+		c.cfg.Observer(Call{Time: time.Now(), Op: OpSearch, Outcome: OutcomeWrongPatient, Status: res.last.status})
+	}
+	return e
 }
 
 // subjectHETU finds the identity code of a prescription's subject: in a

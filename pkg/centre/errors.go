@@ -75,6 +75,9 @@ var (
 	ErrCertificate = errors.New("certificate problem")
 	// ErrNotSent: tiski refused to send an incomplete or invalid request.
 	ErrNotSent = errors.New("not sent")
+	// ErrWrongPatient: the answer was about another patient than the one
+	// asked for (issue 22, criterion (d)); nothing of it was returned.
+	ErrWrongPatient = errors.New("the Prescription Centre answered about another patient")
 )
 
 // Error is every failure of a Prescription Centre call. It never contains a
@@ -121,6 +124,9 @@ func (e *Error) summary() string {
 		return "the Prescription Centre's answer was cut off (" + e.Err.Error() + "); try again later"
 	case errors.Is(e.Err, ErrTooLarge):
 		return "the Prescription Centre's answer is too large: " + e.Err.Error()
+	case errors.Is(e.Err, ErrWrongPatient):
+		return "the Prescription Centre answered about another patient than the one asked for; nothing of it is shown. " +
+			"This may put patient privacy at risk: tell your helpdesk, who report it to Kela's technical support"
 	case errors.Is(e.Err, ErrBadResponse):
 		return "the Prescription Centre's answer is not valid: " + e.Err.Error()
 	case errors.Is(e.Err, ErrNotFound), errors.Is(e.Err, ErrMultipleMatches):

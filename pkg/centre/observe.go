@@ -34,6 +34,10 @@ const (
 	Outcome4xx       = "4xx"       // a client error other than 429
 	OutcomeBad       = "bad"       // an answer that is not what the contract says
 	OutcomeNetwork   = "network"   // any other failure to get an answer
+	// OutcomeWrongPatient: a 2xx answer about another patient than the one
+	// asked for (issue 22, criterion (d)). It is noted besides the
+	// exchange's own ok, when the client has read the answer.
+	OutcomeWrongPatient = "wrong-patient"
 )
 
 // Call is one HTTP exchange of the client, as an Observer sees it. It holds

@@ -28,11 +28,12 @@ const (
 	FaultDropAfterCommit = "drop-after-commit" // Ratio of writes committed, then the connection cut
 	FaultError           = "error"             // every request gets 500 (issue 22)
 	FaultSkew            = "skew"              // answers as usual, its Date header shifted by Duration (issue 22)
+	FaultWrongPatient    = "wrong-patient"     // a search by a patient's identity code answers about another patient (issue 22)
 )
 
 // Fault is a failure the simulator plays on its FHIR port.
 type Fault struct {
-	Kind     string  `json:"kind"`               // down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew, up
+	Kind     string  `json:"kind"`               // down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew, wrong-patient, up
 	Duration string  `json:"duration,omitempty"` // slow: Go duration, e.g. "2s"; skew: may be negative, e.g. "-10m"
 	Ratio    float64 `json:"ratio,omitempty"`    // flaky, drop-after-commit: 0..1
 	Seconds  int     `json:"seconds,omitempty"`  // throttle: Retry-After seconds
@@ -56,7 +57,7 @@ func (f Fault) normalize() (Fault, error) {
 	switch f.Kind {
 	case "", FaultUp:
 		return Fault{Kind: FaultUp}, nil
-	case FaultDown, FaultBlackhole, FaultError:
+	case FaultDown, FaultBlackhole, FaultError, FaultWrongPatient:
 		return Fault{Kind: f.Kind}, nil
 	case FaultSkew:
 		d, err := time.ParseDuration(f.Duration)
@@ -81,7 +82,7 @@ func (f Fault) normalize() (Fault, error) {
 		}
 		return Fault{Kind: f.Kind, Seconds: f.Seconds}, nil
 	}
-	return Fault{}, fmt.Errorf("unknown fault kind %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew", f.Kind)
+	return Fault{}, fmt.Errorf("unknown fault kind %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew, wrong-patient", f.Kind)
 }
 
 // ParseFault reads a fault from command-line words: ["down"], ["blackhole"],
@@ -90,7 +91,7 @@ func (f Fault) normalize() (Fault, error) {
 // ["error"] or ["skew", "-10m"].
 func ParseFault(args []string) (Fault, error) {
 	if len(args) == 0 {
-		return Fault{}, errors.New("no fault given: use one of up, down, blackhole, slow DURATION, flaky RATIO, throttle SECONDS, drop-after-commit [RATIO], error, skew DURATION")
+		return Fault{}, errors.New("no fault given: use one of up, down, blackhole, slow DURATION, flaky RATIO, throttle SECONDS, drop-after-commit [RATIO], error, skew DURATION, wrong-patient")
 	}
 	kind := strings.ToLower(args[0])
 	rest := args[1:]
@@ -105,7 +106,7 @@ func ParseFault(args []string) (Fault, error) {
 	}
 	var f Fault
 	switch kind {
-	case FaultUp, FaultDown, FaultBlackhole, FaultError:
+	case FaultUp, FaultDown, FaultBlackhole, FaultError, FaultWrongPatient:
 		if err := want(0, "no argument"); err != nil {
 			return Fault{}, err
 		}
@@ -140,7 +141,7 @@ func ParseFault(args []string) (Fault, error) {
 		}
 		f = Fault{Kind: kind, Seconds: n}
 	default:
-		return Fault{}, fmt.Errorf("unknown fault %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew", args[0])
+		return Fault{}, fmt.Errorf("unknown fault %q: use one of up, down, blackhole, slow, flaky, throttle, drop-after-commit, error, skew, wrong-patient", args[0])
 	}
 	return f.normalize()
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,6 +45,8 @@ func TestParseFault(t *testing.T) {
 		{[]string{"drop-after-commit", "0.5"}, Fault{Kind: "drop-after-commit", Ratio: 0.5}, ""},
 		{[]string{"error"}, Fault{Kind: "error"}, ""},
 		{[]string{"skew", "-10m"}, Fault{Kind: "skew", Duration: "-10m0s"}, ""},
+		{[]string{"wrong-patient"}, Fault{Kind: "wrong-patient"}, ""},
+		{[]string{"wrong-patient", "x"}, Fault{}, "takes 0 argument"},
 		{[]string{"skew", "90s"}, Fault{Kind: "skew", Duration: "1m30s"}, ""},
 		{[]string{"skew", "0s"}, Fault{}, "non-zero Go duration"},
 		{[]string{"skew"}, Fault{}, "needs a duration"},
@@ -594,5 +597,46 @@ func TestErrorAndSkewFaults(t *testing.T) {
 	}
 	if off := time.Until(d); off > -9*time.Minute || off < -11*time.Minute {
 		t.Fatalf("skew -10m: Date is %s from now", off)
+	}
+}
+
+// TestWrongPatientFault: a search by a patient's identity code answers with
+// another patient, well formed (issue 22, criterion (d)); a search by
+// anything else is left alone, and up ends it.
+func TestWrongPatientFault(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Config{})
+	get := func(t *testing.T, path string) string {
+		t.Helper()
+		resp, err := http.Get(s.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	patient := "/Patient?identifier=" + url.QueryEscape(rx.SystemHETU+"|"+hetuAino)
+	if body := get(t, patient); !strings.Contains(body, hetuAino) {
+		t.Fatalf("before the fault, the search does not answer with the patient asked for: %s", body)
+	}
+	if err := s.SetFault(Fault{Kind: FaultWrongPatient}); err != nil {
+		t.Fatal(err)
+	}
+	if body := get(t, patient); strings.Contains(body, hetuAino) || !strings.Contains(body, `"Patient"`) {
+		t.Fatalf("wrong-patient: the search still answers with the patient asked for, or with none: %s", body)
+	}
+	rxs := "/MedicationRequest?patient.identifier=" + url.QueryEscape(rx.SystemHETU+"|"+hetuAino) + "&_include=MedicationRequest:patient"
+	if body := get(t, rxs); strings.Contains(body, hetuAino) || !strings.Contains(body, `"MedicationRequest"`) {
+		t.Fatalf("wrong-patient: the prescriptions are still the asked patient's, or none: %s", body)
+	}
+	if err := s.SetFault(Fault{Kind: FaultUp}); err != nil {
+		t.Fatal(err)
+	}
+	if body := get(t, patient); !strings.Contains(body, hetuAino) {
+		t.Fatalf("after up, the search does not answer with the patient asked for: %s", body)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
 // searchParams lists the search parameters each resource type knows
@@ -122,6 +124,9 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 			}
 		}
 		values = merged
+	}
+	if f, _ := s.faultNow(); f.Kind == FaultWrongPatient {
+		values = s.otherPatient(ctx, rt, values)
 	}
 	q := query{count: defaultCount, includes: map[string]bool{}}
 	p := &problems{}
@@ -435,4 +440,34 @@ func (ps *pageStore) lookup(rt, tok string) (url.Values, bool) {
 		return nil, false
 	}
 	return set.values, true
+}
+
+// otherPatient plays the wrong-patient fault (issue 22, criterion (d)): a
+// search by a patient's identity code is run for another patient of the
+// store, the first by id whose code differs, so that the answer is well
+// formed but about someone else. A search by anything else, or a store of
+// one patient, is left as asked.
+func (s *Server) otherPatient(ctx context.Context, rt string, values url.Values) url.Values {
+	name := "patient.identifier"
+	if rt == "Patient" {
+		name = "identifier"
+	} else if rt != "MedicationRequest" {
+		return values
+	}
+	vs := values[name]
+	if len(vs) != 1 {
+		return values
+	}
+	_, asked, _ := strings.Cut(vs[0], "|")
+	var other string
+	if err := s.store.r.QueryRowContext(ctx, `SELECT hetu FROM patient WHERE hetu <> ? ORDER BY id LIMIT 1`,
+		strings.ToUpper(strings.TrimSpace(asked))).Scan(&other); err != nil {
+		return values
+	}
+	out := url.Values{}
+	for k, v := range values {
+		out[k] = v
+	}
+	out[name] = []string{rx.SystemHETU + "|" + other}
+	return out
 }

@@ -89,6 +89,7 @@ const (
 	SearchCancelled
 	SearchNotFound
 	SearchFailed
+	SearchWrongPatient
 	SearchTimeout
 	SearchOfferFault
 	SearchFaultMode

@@ -185,6 +185,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			m.state = TimedOut
 		case rx.ErrorCode(msg.err) == rx.ENOTFOUND || errors.Is(msg.err, centre.ErrNotFound):
 			m.state = NotFound
+		case errors.Is(msg.err, centre.ErrWrongPatient):
+			// Issue 22, criterion (d): in the pharmacist's words, and
+			// nothing of the other patient's answer is kept.
+			m.state, m.problem = Failed, m.c.T(i18n.SearchWrongPatient)
 		default:
 			m.state, m.problem = Failed, rx.ErrorMessage(msg.err)
 		}

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -323,5 +324,37 @@ func TestGoldenPeers(t *testing.T) {
 			m, _ = tuitest.Settle(m, tuitest.Key(tea.KeyEnter), nil)
 			tuitest.Golden(t, m.View())
 		})
+	}
+}
+
+// TestWrongPatientNeverShown: with the simulator answering about another
+// patient (issue 22, criterion (d)), the search shows nothing of that
+// answer, and says in the pharmacist's words what happened.
+func TestWrongPatientNeverShown(t *testing.T) {
+	env := tuitest.New(t)
+	if err := env.Sim.SetFault(centresim.Fault{Kind: centresim.FaultWrongPatient}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lang i18n.Lang
+		want string
+	}{
+		{i18n.EN, "The Prescription Centre answered about another patient"},
+		{i18n.FI, "Reseptikeskus vastasi toisen potilaan tiedoilla"},
+	} {
+		m := New(env.Common(tt.lang, 120, 40), tuitest.Pharmacist, online)
+		m, _ = m.Update(tuitest.Type(tuitest.Matti))
+		m, msg := tuitest.Settle(m, tuitest.Key(tea.KeyEnter), isLoaded)
+		if msg != nil || m.State() != Failed {
+			t.Fatalf("%s: state %d, msg %#v; want Failed and nothing loaded", tt.lang, m.State(), msg)
+		}
+		v := m.View()
+		if !strings.Contains(v, tt.want) {
+			t.Errorf("%s: the view does not say %q:\n%s", tt.lang, tt.want, v)
+		}
+		// The only identity code on the screen is the one typed.
+		if rest := strings.ReplaceAll(v, tuitest.Matti, ""); hetu.MaskText(rest) != rest {
+			t.Errorf("%s: another identity code is on the screen:\n%s", tt.lang, v)
+		}
 	}
 }

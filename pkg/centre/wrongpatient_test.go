@@ -1,0 +1,131 @@
+package centre
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
+	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
+)
+
+// TestWrongPatientRefused plays the simulator's wrong-patient fault (issue
+// 22, criterion (d)): a search by the patient's identity code answers about
+// another patient. The client must return nothing of it, with an error that
+// says so and names no identity code, and the fault log must count it.
+func TestWrongPatientRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := mtlsDir(t, centresim.CertOptions{})
+	srv := startSim(t, dir)
+	var o observed
+	c := newClient(t, Config{BaseURL: srv.URL(), TLS: tlsFiles(dir), Observer: o.observe, Timeout: 5 * time.Second})
+
+	// The normal answer is accepted, and is the asked patient's.
+	p, err := c.FindPatient(ctx, testHETU)
+	if err != nil || p.HETU != testHETU {
+		t.Fatalf("FindPatient before the fault: %+v, %v", p, err)
+	}
+	ps, err := c.Prescriptions(ctx, testHETU)
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("Prescriptions before the fault: %d, %v", len(ps), err)
+	}
+	for _, rx := range ps {
+		if rx.Patient != testHETU {
+			t.Fatalf("prescription %s is for another patient", rx.ID)
+		}
+	}
+	if n := count(o.take(), OutcomeWrongPatient); n != 0 {
+		t.Fatalf("%d wrong-patient calls noted for normal answers", n)
+	}
+
+	if err := srv.SetFault(centresim.Fault{Kind: centresim.FaultWrongPatient}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, what string, got int, err error) {
+		t.Helper()
+		if got != 0 {
+			t.Errorf("%s: %d results returned with the error", what, got)
+		}
+		if !errors.Is(err, ErrWrongPatient) {
+			t.Fatalf("%s: err = %v, want ErrWrongPatient", what, err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "another patient") || !strings.Contains(msg, "nothing of it is shown") {
+			t.Errorf("%s: the error does not say what happened: %q", what, msg)
+		}
+		if hetu.MaskText(msg) != msg {
+			t.Errorf("%s: the error names an identity code: %q", what, msg)
+		}
+		if code := rx.ErrorCode(err); code == "" {
+			t.Errorf("%s: the error has no code", what)
+		}
+	}
+	p, err = c.FindPatient(ctx, testHETU)
+	n := 0
+	if p.HETU != "" {
+		n = 1
+	}
+	check(t, "FindPatient", n, err)
+	ps, err = c.Prescriptions(ctx, testHETU)
+	check(t, "Prescriptions", len(ps), err)
+
+	calls := o.take()
+	if n := count(calls, OutcomeWrongPatient); n != 2 {
+		t.Fatalf("%d wrong-patient calls noted, want 2: %+v", n, calls)
+	}
+
+	// The fault log, a real journal, counts them, with nothing of the
+	// patient in it.
+	j, err := journal.Open(ctx, filepath.Join(t.TempDir(), "journal.db"), journal.Options{Terminal: "kassa-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	var batch []journal.FaultCall
+	for _, c := range calls {
+		batch = append(batch, journal.FaultCall{At: c.Time, Op: c.Op, Outcome: c.Outcome, Status: c.Status, Latency: c.Latency})
+	}
+	if err := j.LogCalls(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	logged, err := j.FaultCalls(ctx, time.Now().Add(-time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := 0
+	for _, l := range logged {
+		if l.Outcome == OutcomeWrongPatient {
+			wrong++
+			if l.Op != OpSearch || l.Status != 200 {
+				t.Errorf("logged %+v, want a search answered 200", l)
+			}
+		}
+	}
+	if wrong != 2 {
+		t.Fatalf("the fault log has %d wrong-patient calls, want 2: %+v", wrong, logged)
+	}
+
+	// Back to normal, the same client is fine again.
+	if err := srv.SetFault(centresim.Fault{Kind: centresim.FaultUp}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prescriptions(ctx, testHETU); err != nil {
+		t.Fatalf("Prescriptions after the fault: %v", err)
+	}
+}
+
+func count(calls []Call, outcome string) int {
+	n := 0
+	for _, c := range calls {
+		if c.Outcome == outcome {
+			n++
+		}
+	}
+	return n
+}
