@@ -92,7 +92,10 @@ func TestNoticeBreakReachesRunningCounterThroughHub(t *testing.T) {
 	a := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "a"), env: env("kassa-1")}
 	writeConfig(t, a.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
 	b := counterData(t)
-	b.env = env("kassa-2")
+	// B's probes run often, in FAULT too (10 s by default, up to 15 s
+	// drawn), so that the end of the break brings it back to ONLINE well
+	// within a wait: CI once saw it still RECOVERING at the deadline.
+	b.env = append(env("kassa-2"), "TISKI_PROBE_INTERVAL=200ms", "TISKI_PROBE_FAULT_INTERVAL=500ms")
 
 	s := newTmux(t, 160, 40, append(b.env, "TISKI_LANG=en", "TERM=xterm-256color"), tiskiBin+" counter --data "+b.data)
 	s.waitFor("Sign in")
