@@ -50,16 +50,7 @@ func BenchmarkRecordDispensing(b *testing.B) {
 // patient's whole listing).
 func BenchmarkPrescription(b *testing.B) {
 	ctx := context.Background()
-	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: b.TempDir(), Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := New(Config{BaseURL: srv.URL(), Pharmacy: testPharmacy})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchClient(b)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := c.Prescription(ctx, "EP26000101"); err != nil {
@@ -73,20 +64,28 @@ func BenchmarkPrescription(b *testing.B) {
 // subject is checked against the patient asked for (issue 22).
 func BenchmarkPrescriptions(b *testing.B) {
 	ctx := context.Background()
-	srv, err := centresim.Start(ctx, centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: b.TempDir(), Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := New(Config{BaseURL: srv.URL(), Pharmacy: testPharmacy})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchClient(b)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := c.Prescriptions(ctx, testHETU); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchClient starts the simulator with the fixtures and returns a client
+// of it, both closed when the benchmark ends.
+func benchClient(b *testing.B) *Client {
+	b.Helper()
+	srv, err := centresim.Start(context.Background(), centresim.Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: b.TempDir(), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	c, err := New(Config{BaseURL: srv.URL(), Pharmacy: testPharmacy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
 }
