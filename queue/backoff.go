@@ -48,16 +48,22 @@ func jitter(ceiling time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceiling))) + 1
 }
 
-// wait blocks until the next request may go, or ctx ends.
+// wait blocks until the next request may go, or ctx ends. Its turn
+// follows the bucket's rate and hold while it waits (pace.go).
 func (w *Worker) wait(ctx context.Context) error {
-	d := w.bucket.reserve()
-	if d <= 0 {
-		return ctx.Err()
-	}
-	select {
-	case <-w.cfg.After(d):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	t, changed := w.bucket.take()
+	for {
+		d := t.at.Sub(w.cfg.Now())
+		if d <= 0 {
+			return ctx.Err()
+		}
+		select {
+		case <-w.cfg.After(d):
+			return nil
+		case <-changed:
+			changed = w.bucket.follow(&t)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }

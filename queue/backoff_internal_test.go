@@ -271,3 +271,62 @@ func TestPacingSpread(t *testing.T) {
 		t.Errorf("of %d spread waits, %d under ¾ and %d over 1¼ of the interval: want the waits spread", n, short, long)
 	}
 }
+
+// TestWaitsFollowTheRate: a request that took its turn at a slow start's
+// rate waits less when the rate grows before its turn comes, more when a
+// 429 cuts it, and never goes within a hold. Reckoned once at the wake
+// rate, the turns of a counter's several uploads at once stood for as long
+// as a dozen seconds while the rate grew (issue 20).
+func TestWaitsFollowTheRate(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	b := newTokenBucket(20, 4, func() time.Time { return now })
+	b.restart(0.25)
+	var turns []ticket
+	for range 4 {
+		tk, _ := b.take()
+		turns = append(turns, tk)
+	}
+	for i, want := range []time.Duration{0, 4 * time.Second, 8 * time.Second, 12 * time.Second} {
+		if got := turns[i].at.Sub(now); got != want {
+			t.Fatalf("turn %d at the wake rate: in %s, want %s", i+1, got, want)
+		}
+	}
+	_, changed := b.take()
+	select {
+	case <-changed:
+		t.Fatal("the change channel closed with nothing changed")
+	default:
+	}
+
+	// An answer a second later grows the slow start by half: what is left
+	// of each wait shrinks to two thirds.
+	now = now.Add(time.Second)
+	b.answered(0, false)
+	select {
+	case <-changed:
+	default:
+		t.Fatal("the rate grew and no waiter heard of it")
+	}
+	for i, want := range []time.Duration{2 * time.Second, 14 * time.Second / 3, 22 * time.Second / 3} {
+		tk := &turns[i+1]
+		b.follow(tk)
+		if got := tk.at.Sub(now); (got - want).Abs() > time.Microsecond {
+			t.Errorf("turn %d after the rate grew to %.3f/s: in %s, want %s", i+2, b.current(), got, want)
+		}
+	}
+
+	// A 429 cuts the rate and holds the client: no turn before the hold,
+	// and the later ones stretch.
+	hold := now.Add(3 * time.Second)
+	before := turns[3].at.Sub(now)
+	b.throttled(hold)
+	for i := 1; i < 4; i++ {
+		b.follow(&turns[i])
+		if turns[i].at.Before(hold) {
+			t.Errorf("turn %d after a 429: at %s, before the hold ends at %s", i+1, turns[i].at.Sub(now), hold.Sub(now))
+		}
+	}
+	if after := turns[3].at.Sub(now); after <= before {
+		t.Errorf("the last turn after a cut: in %s, was %s; want later", after, before)
+	}
+}

@@ -125,6 +125,9 @@ type tokenBucket struct {
 	// spread draws from [0, 1) to spread the waits while adaptive;
 	// nil: waits exactly as due.
 	spread func() float64
+
+	// changed closes when the rate or the hold changes (changedNow).
+	changed chan struct{}
 }
 
 func newTokenBucket(rate float64, burst int, now func() time.Time) *tokenBucket {
@@ -132,7 +135,8 @@ func newTokenBucket(rate float64, burst int, now func() time.Time) *tokenBucket 
 		burst = 1
 	}
 	t := now()
-	return &tokenBucket{now: now, max: rate, rate: rate, burst: float64(burst), tokens: float64(burst), last: t, grown: t}
+	return &tokenBucket{now: now, max: rate, rate: rate, burst: float64(burst), tokens: float64(burst), last: t, grown: t,
+		changed: make(chan struct{})}
 }
 
 // refill adds the tokens earned since the last call. The caller holds mu.
@@ -158,15 +162,30 @@ func (b *tokenBucket) burstNow() float64 {
 // token may be taken ahead (the balance goes negative), so waiters queue in
 // the order they asked.
 func (b *tokenBucket) reserve() time.Duration {
+	t, _ := b.take()
+	return max(0, t.at.Sub(b.now()))
+}
+
+// ticket is one reserved request's turn: when it may go, and the rate its
+// wait was reckoned at.
+type ticket struct {
+	at   time.Time
+	rate float64
+}
+
+// take reserves a token as reserve does, and returns the ticket with the
+// channel that closes at the bucket's next change of rate or hold: a
+// waiter then asks follow for its new turn.
+func (b *tokenBucket) take() (ticket, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	var wait time.Duration
+	t := ticket{at: now, rate: b.rate}
 	if b.hold.After(now) {
-		wait = b.hold.Sub(now)
+		t.at = b.hold
 	}
 	if b.rate <= 0 {
-		return wait
+		return t, b.changed
 	}
 	b.refill(now)
 	b.tokens--
@@ -176,10 +195,39 @@ func (b *tokenBucket) reserve() time.Duration {
 			owed *= 0.5 + b.spread()
 		}
 		// Tokens accrue from last, which a hold puts in the future.
-		wait = max(wait, b.last.Sub(now)+time.Duration(owed*float64(time.Second)))
+		if at := b.last.Add(time.Duration(owed * float64(time.Second))); at.After(t.at) {
+			t.at = at
+		}
 		b.limited = true
 	}
-	return wait
+	return t, b.changed
+}
+
+// follow moves a waiting ticket's turn after a change (see the package's
+// notes, "Waits follow the rate"): what is left of its wait is scaled by
+// the old rate over the new, and no turn comes before a hold. It returns
+// the channel of the next change.
+func (b *tokenBucket) follow(t *ticket) <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if left := t.at.Sub(now); left > 0 && t.rate > 0 && b.rate > 0 && t.rate != b.rate {
+		t.at = now.Add(time.Duration(float64(left) * t.rate / b.rate))
+	}
+	t.rate = b.rate
+	if b.hold.After(t.at) {
+		t.at = b.hold
+	}
+	return b.changed
+}
+
+// notify tells the waiters if the rate or the hold is no longer rate and
+// hold. The caller holds mu.
+func (b *tokenBucket) notify(rate float64, hold time.Time) {
+	if b.rate != rate || !b.hold.Equal(hold) {
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
 }
 
 // holdTokens makes a hold until t stop the bucket filling, too: the first
@@ -196,6 +244,7 @@ func (b *tokenBucket) holdTokens(t time.Time) {
 func (b *tokenBucket) holdUntil(t time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.notify(b.rate, b.hold)
 	if t.After(b.hold) {
 		b.hold = t
 	}
@@ -209,6 +258,7 @@ func (b *tokenBucket) holdUntil(t time.Time) {
 func (b *tokenBucket) restart(rate float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.notify(b.rate, b.hold)
 	if b.max <= 0 {
 		return // unlimited (Config.Rate negative): no pacing at all
 	}
@@ -226,6 +276,7 @@ func (b *tokenBucket) restart(rate float64) {
 func (b *tokenBucket) answered(room float64, hinted bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.notify(b.rate, b.hold)
 	if !b.adaptive {
 		return
 	}
@@ -299,6 +350,7 @@ func (b *tokenBucket) answered(room float64, hinted bool) {
 func (b *tokenBucket) throttled(hold time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.notify(b.rate, b.hold)
 	if hold.After(b.hold) {
 		b.hold = hold
 	}
