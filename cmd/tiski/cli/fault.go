@@ -40,6 +40,7 @@ func NewCmdFault(f *Factory) *cobra.Command {
 		Args:  exactArgs(0),
 	}
 	cmd.AddCommand(NewCmdFaultTriage(f, nil))
+	cmd.AddCommand(NewCmdFaultReported(f, nil), NewCmdFaultReports(f, nil))
 	return cmd
 }
 
