@@ -699,9 +699,9 @@ func (r *Report) check(s *Scenario) {
 			case !f.Detected:
 				got, ok = ValueNoFault, true
 			case f.Reported != nil:
-				got, ok = "after "+minutes(time.Duration(f.Reported.After)), time.Duration(f.Reported.After) <= within
+				got, ok = "after "+Minutes(time.Duration(f.Reported.After)), time.Duration(f.Reported.After) <= within
 			}
-			add(CheckReport, str(f.Fault, f.Step), fmt.Sprintf("report %s (step %d) unless Kela announced it", f.Fault, f.Step), "within "+minutes(within), got, ok)
+			add(CheckReport, str(f.Fault, f.Step), fmt.Sprintf("report %s (step %d) unless Kela announced it", f.Fault, f.Step), "within "+Minutes(within), got, ok)
 		}
 	}
 	got := ValueNotReconciled
@@ -845,7 +845,7 @@ func (r *Report) WriteText(w io.Writer) {
 func (f FaultResult) ReportText() string {
 	switch {
 	case f.Reported != nil:
-		return fmt.Sprintf("reported to %s at %s, %s after FAULT", reportTo(f.Reported.To), clock(time.Duration(f.Reported.At)), minutes(time.Duration(f.Reported.After)))
+		return fmt.Sprintf("reported to %s at %s, %s after FAULT", reportTo(f.Reported.To), clock(time.Duration(f.Reported.At)), Minutes(time.Duration(f.Reported.After)))
 	case f.Announced != nil:
 		return fmt.Sprintf("Kela announced it (%s notice at %s): no report needed", f.Announced.Kind, clock(time.Duration(f.Announced.Posted)))
 	case !f.Detected:
@@ -862,9 +862,9 @@ func reportTo(to string) string {
 	return "the " + to
 }
 
-// minutes writes a length of time as a person says it: "40 s", "15 min",
-// "1 h 5 min".
-func minutes(d time.Duration) string {
+// Minutes writes a length of time as a person says it, the same in fi, sv
+// and en: "40 s", "15 min", "1 h 5 min".
+func Minutes(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds()))
