@@ -292,6 +292,10 @@ func drillChart(l i18n.Lang, s *drill.Scenario, rep *drill.Report, end time.Dura
 		if st.Lever != nil {
 			c.Markers = append(c.Markers, page.Marker{Series: "lever", Label: l.T(i18n.PageDrillStep, i+1) + " " + st.Lever.Kind, At: st.At, Tone: page.ToneMute})
 		}
+		// Kela's notice reaching the pharmacy is a step too (issue 22).
+		if n := st.Notice; n != nil {
+			c.Markers = append(c.Markers, page.Marker{Series: "notice", Label: l.T(i18n.PageDrillStep, i+1) + " " + noticeKindText(l, n.Kind), At: st.At, Tone: page.ToneInfo})
+		}
 	}
 	c.Legend = []page.LegendItem{
 		{Class: "tone-bad", Label: l.T(i18n.PageDrillFaultInForce) + " / " + l.T(i18n.ModeFault)},

@@ -345,7 +345,7 @@ func TestDrillReportFaultReports(t *testing.T) {
 		{"testdata/drill-july-2015", "sv", []string{"Anmält till IT-stödet 0:25:05, 15 min efter FAULT", "uppgift 1: anmäl felet (IT-stödet)", "efter 15 min"}},
 		{"testdata/drill-planned-break", "en", []string{"Kela announced it (maintenance break notice at 0:00:00): no report needed",
 			"FAULT by Kela&#39;s maintenance notice (step 2), not a probe", "Kela&#39;s maintenance break notice at 0:00:00 (step 2), 0:30:00–14:30:00: Kanta: Reseptikeskuksen huoltokatko",
-			"not needed: Kela announced it"}},
+			"not needed: Kela announced it", `<g data-series="notice">`, ">step 2 maintenance break<"}},
 		{"testdata/drill-planned-break", "fi", []string{"Kela tiedotti siitä (huoltokatko, tiedote ajassa 0:00:00): ilmoitusta ei tarvittu",
 			"FAULT Kelan huoltokatkotiedotteen (vaihe 2) perusteella, ei koettimen", "ei tarvittu: Kela tiedotti"}},
 		{"testdata/drill-planned-break", "sv", []string{"FPA meddelade det (serviceavbrott, meddelande vid 0:00:00): ingen anmälan behövdes", "behövs inte: FPA meddelade det"}},
