@@ -309,8 +309,7 @@ func Score(d *Drill) *Report {
 		case EvShared:
 			rep.Shared = append(rep.Shared, SharedResult{Counter: e.Counter, From: e.From, Held: deref(e.Held), Of: deref(e.Of)})
 		case EvReported:
-			// A report task's outcome is its fault_report record.
-			records = append(records, Event{Time: e.Time, Type: EvRecord, Kind: string(journal.KindFaultReport), Record: e.Record, Counter: e.Counter})
+			records = append(records, reportedRecord(e))
 		}
 	}
 	rep.Notices = notices(s, evs)
@@ -457,6 +456,12 @@ func Score(d *Drill) *Report {
 	rep.Chart = chart(s, rep.Samples, speed, 60)
 	rep.check(s)
 	return rep
+}
+
+// reportedRecord is a fault reported as the record a report task leaves,
+// for matching the task to its outcome.
+func reportedRecord(e Event) Event {
+	return Event{Time: e.Time, Type: EvRecord, Kind: string(journal.KindFaultReport), Record: e.Record, Counter: e.Counter}
 }
 
 // notices lists Kela's notices that reached the first counter, in the

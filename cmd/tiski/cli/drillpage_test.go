@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -370,7 +371,15 @@ func TestDrillReportFaultReports(t *testing.T) {
 			}
 		})
 	}
-	out, _, code := run(t, "drill", "report", "--data", "testdata/drill-july-2015")
+	// The status counts every step played, a lever too, and the report
+	// task's mark as its outcome.
+	var st drill.Status
+	out, _, code := run(t, "drill", "status", "--data", "testdata/drill-july-2015", "--json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &st) != nil || st.Steps != 4 || st.StepsAll != 4 || len(st.Given) != 8 ||
+		st.Given[0].Do != drill.ActReport || st.Given[0].Outcome != drill.OutcomeRecorded || st.ByKind["fault_report"] != 1 {
+		t.Errorf("status: exit %d, %+v", code, st)
+	}
+	out, _, code = run(t, "drill", "report", "--data", "testdata/drill-july-2015")
 	if code != ExitOK || !strings.Contains(out, "step 2  down                     reported to the helpdesk at 0:25:05, 15 min after FAULT") {
 		t.Errorf("text report: exit %d\n%s", code, out)
 	}
