@@ -126,6 +126,9 @@ type Result struct {
 	Evidence []string  `json:"evidence"` // in English; the steps that decided it
 	Steps    []Step    `json:"steps"`
 	Calls    []OpStats `json:"calls"` // recent calls by operation
+	// Peers are the pharmacy's other counters as the hub saw them; nil
+	// without a hub or when it could not be asked.
+	Peers []Peer `json:"peers,omitempty"`
 }
 
 // Run checks, from near to far, and gives the verdict.
@@ -513,6 +516,7 @@ func (t *run) pharmacy(ctx context.Context) {
 		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Warn, Class: "unreachable", Detail: fmt.Sprintf("cannot ask the hub: %v", err)})
 		return
 	}
+	t.res.Peers = peers
 	var fault []string
 	for _, p := range peers {
 		if p.Fault {
