@@ -41,12 +41,13 @@ const (
 	// the verdict
 	EvNoticeCovers = "notice" // Detail: Kela's reference; At: the notice's start
 	EvThisPC       = "this-pc"
-	EvWide         = "wide"       // N of Of counters in FAULT
-	EvLong         = "long"       // N minutes at Kanta
-	EvPrivacy      = "privacy"    // criterion (d)
-	EvCriteriaMet  = "criteria"   // Detail: the criteria met, e.g. "a, b, c"
-	EvNoneMet      = "none-met"   // a fault, but none of the criteria
-	EvTellHelpdesk = "tell-first" // with no notice from Kela, tell the helpdesk at once
+	EvWide         = "wide"        // N of Of counters in FAULT
+	EvLong         = "long"        // N minutes at Kanta
+	EvPrivacy      = "privacy"     // criterion (d)
+	EvCriteriaMet  = "criteria"    // Detail: the criteria met, e.g. "a, b, c"
+	EvNoneMet      = "none-met"    // a fault, but none of the criteria
+	EvNoEvidence   = "no-evidence" // FAULT, but no call failed and the service answers: a person's judgement to check
+	EvTellHelpdesk = "tell-first"  // with no notice from Kela, tell the helpdesk at once
 )
 
 // answerClasses are failures the service itself answered with: it was
@@ -282,6 +283,10 @@ func (b *builder) verdict() {
 		return
 	case met == "":
 		r.Verdict, r.Why = Helpdesk, []Evidence{{Code: EvNoneMet}}
+		return
+	}
+	if _, failedN, _ := b.failures(); failedN == 0 && b.located() == triage.None && !privacy {
+		r.Verdict, r.Why = Helpdesk, []Evidence{{Code: EvNoEvidence}}
 		return
 	}
 	r.Verdict, r.Why = Kela, []Evidence{{Code: EvCriteriaMet, Detail: met}}

@@ -6,6 +6,7 @@ package common
 
 import (
 	"context"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -108,6 +109,14 @@ type DrillTasks interface {
 // so a newcomer can see FAULT mode and reconciliation.
 type Outages interface {
 	ToggleOutage(ctx context.Context) (down bool, err error)
+}
+
+// FaultDesk is offered by the services of a counter that can run the
+// triage and draft the fault report for Kela (issue 22): one key shows
+// them (tui/screen/faultview). The triage takes seconds against a silent
+// service; the screen waits for it.
+type FaultDesk interface {
+	FaultReport(ctx context.Context) (faultreport.Report, error)
 }
 
 // Defaults of Counter's zero fields.

@@ -144,6 +144,8 @@ func (w words) evidence(e faultreport.Evidence) string {
 		return l.T(i18n.FRWhyCriteria, e.Detail)
 	case faultreport.EvNoneMet:
 		return l.T(i18n.FRWhyNoneMet)
+	case faultreport.EvNoEvidence:
+		return l.T(i18n.FRWhyNoEvidence)
 	case faultreport.EvTellHelpdesk:
 		return l.T(i18n.FRWhyTellFirst)
 	}

@@ -121,6 +121,15 @@ const (
 	FRPlaceKanta
 	FRPlaceUnknown
 	FRNotSetPharmacy
+	HelpFaultDesk
+	FRDeskTitle
+	FRDeskRunning
+	FRDeskFailed
+	FRDeskUnavailable
+	FRDeskAgain
+	FRDeskPlace
+	FRDeskHint
+	FRWhyNoEvidence
 
 	reportEnd
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"io"
 	"os"
 	"sync"
@@ -322,6 +323,12 @@ func (s *counterServices) Mode(ctx context.Context) (rx.ModeState, error) {
 		return rx.ModeState{}, err
 	}
 	return s.journal.Mode(ctx)
+}
+
+// FaultReport runs the triage and drafts the fault report for the
+// counter's fault desk (issue 22).
+func (s *counterServices) FaultReport(ctx context.Context) (faultreport.Report, error) {
+	return buildFaultReport(ctx, s.f, faultreport.DefaultWindow)
 }
 
 // Notices feeds the status line Kela's notices (issue 22).

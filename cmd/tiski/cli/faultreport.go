@@ -83,17 +83,7 @@ func faultReportRun(ctx context.Context, opts *FaultReportOptions) error {
 	if _, err := os.Stat(c.JournalPath()); err != nil {
 		return rx.Errorf(rx.EINVALID, "No journal at %s: the report is made from the counter's journal; run it on the counter's PC, or give --data.", c.JournalPath())
 	}
-	tc, err := triageConfig(ctx, f)
-	if err != nil {
-		return err
-	}
-	tri := triage.Run(ctx, tc)
-	r, err := faultreport.Build(ctx, faultreport.Input{
-		Journal: tc.Journal, Triage: tri, Pharmacy: c.Pharmacy, Counter: c.Terminal,
-		Reporter: faultreport.Contact{Name: c.Fault.Reporter, Phone: c.Fault.ReporterPhone, Email: c.Fault.ReporterEmail},
-		Kela:     faultreport.Contact{Email: c.Fault.KelaEmail, Phone: c.Fault.KelaPhone},
-		Window:   opts.Window,
-	})
+	r, err := buildFaultReport(ctx, f, opts.Window)
 	if err != nil {
 		return err
 	}
@@ -107,4 +97,26 @@ func faultReportRun(ctx context.Context, opts *FaultReportOptions) error {
 		return json.NewEncoder(f.IO.Out).Encode(r)
 	}
 	return faultdesk.Text(f.IO.Out, l, time.Local, r)
+}
+
+// buildFaultReport runs the triage and makes the fault report from the
+// journal, for `tiski fault report` and the counter's fault desk.
+func buildFaultReport(ctx context.Context, f *Factory, window time.Duration) (faultreport.Report, error) {
+	c, err := f.Config()
+	if err != nil {
+		return faultreport.Report{}, err
+	}
+	tc, err := triageConfig(ctx, f)
+	if err != nil {
+		return faultreport.Report{}, err
+	}
+	if tc.Journal == nil {
+		return faultreport.Report{}, rx.Errorf(rx.EINVALID, "No journal at %s: the report is made from the counter's journal.", c.JournalPath())
+	}
+	return faultreport.Build(ctx, faultreport.Input{
+		Journal: tc.Journal, Triage: triage.Run(ctx, tc), Pharmacy: c.Pharmacy, Counter: c.Terminal,
+		Reporter: faultreport.Contact{Name: c.Fault.Reporter, Phone: c.Fault.ReporterPhone, Email: c.Fault.ReporterEmail},
+		Kela:     faultreport.Contact{Email: c.Fault.KelaEmail, Phone: c.Fault.KelaPhone},
+		Window:   window,
+	})
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -201,6 +202,17 @@ func (s *startingTraining) ToggleOutage(ctx context.Context) (bool, error) {
 		cs.f.Logger().Info("training outage", "down", down)
 	}
 	return down, err
+}
+
+var _ common.FaultDesk = (*startingServices)(nil)
+
+// FaultReport drafts the fault report for the fault desk, once open.
+func (s *startingServices) FaultReport(ctx context.Context) (faultreport.Report, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return faultreport.Report{}, err
+	}
+	return cs.FaultReport(ctx)
 }
 
 var _ common.Notices = (*startingServices)(nil)
