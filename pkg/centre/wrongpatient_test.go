@@ -187,3 +187,39 @@ func count(calls []Call, outcome string) int {
 	}
 	return n
 }
+
+// TestWrongPatientOverPages: a listing of several pages answered about
+// another patient is one wrong-patient entry, its last page's; the pages
+// before it are exchanges that ended well, each told once as ok. Nothing
+// is told twice, and nothing is lost.
+func TestWrongPatientOverPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := startSim(t, "")
+	var o observed
+	c := newClient(t, Config{BaseURL: srv.URL(), Observer: o.observe, PageSize: 5})
+	ps, err := c.Prescriptions(ctx, testHETU) // Matti's 18: four pages
+	if err != nil || len(ps) != 18 {
+		t.Fatalf("before the fault: %d prescriptions, %v", len(ps), err)
+	}
+	if calls := o.take(); len(calls) != 4 || count(calls, OutcomeOK) != 4 {
+		t.Fatalf("before the fault: observed %+v, want 4 ok pages", calls)
+	}
+	if err := srv.SetFault(centresim.Fault{Kind: centresim.FaultWrongPatient}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err = c.Prescriptions(ctx, testHETU)
+	if !errors.Is(err, ErrWrongPatient) || len(ps) != 0 {
+		t.Fatalf("under the fault: %d prescriptions, %v; want ErrWrongPatient and none", len(ps), err)
+	}
+	calls := o.take()
+	if len(calls) == 0 || count(calls, OutcomeWrongPatient) != 1 || calls[len(calls)-1].Outcome != OutcomeWrongPatient ||
+		count(calls, OutcomeOK) != len(calls)-1 {
+		t.Fatalf("under the fault: observed %+v, want the pages before the last ok and the last wrong-patient", calls)
+	}
+	for _, c := range calls {
+		if c.Op != OpSearch || c.Status != 200 || c.Latency <= 0 {
+			t.Errorf("observed %+v, want a search answered 200 with its latency", c)
+		}
+	}
+}
