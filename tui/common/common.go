@@ -70,8 +70,10 @@ type Services interface {
 	// wakes the upload queue.
 	RetryNow(ctx context.Context, recordID string) error
 	// Prescription reads an e-prescription as the Prescription Centre holds
-	// it now: the upstream side of a conflict.
-	Prescription(ctx context.Context, id string) (rx.Prescription, error)
+	// it now: the upstream side of a conflict. patient is the identity code
+	// of the patient it must be about (the record's); an answer about
+	// anyone else is centre.ErrWrongPatient, with nothing of it (issue 22).
+	Prescription(ctx context.Context, id, patient string) (rx.Prescription, error)
 	// Resolve records a pharmacist's resolution of a record that needs
 	// review (queue.Resolve), then wakes the upload queue. It returns the
 	// audit record.

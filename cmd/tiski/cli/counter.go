@@ -450,8 +450,8 @@ func (s *counterServices) RetryNow(ctx context.Context, id string) error {
 	return nil
 }
 
-func (s *counterServices) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
-	return s.centre.Prescription(ctx, id)
+func (s *counterServices) Prescription(ctx context.Context, id, patient string) (rx.Prescription, error) {
+	return s.centre.Prescription(ctx, id, patient)
 }
 
 func (s *counterServices) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {

@@ -147,12 +147,12 @@ func (s *startingServices) RetryNow(ctx context.Context, id string) error {
 	return cs.RetryNow(ctx, id)
 }
 
-func (s *startingServices) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
+func (s *startingServices) Prescription(ctx context.Context, id, patient string) (rx.Prescription, error) {
 	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.Prescription{}, err
 	}
-	return cs.Prescription(ctx, id)
+	return cs.Prescription(ctx, id, patient)
 }
 
 func (s *startingServices) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {

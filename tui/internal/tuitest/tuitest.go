@@ -303,8 +303,8 @@ func (s *Services) RetryNow(ctx context.Context, id string) error {
 }
 
 // Prescription implements common.Services.
-func (s *Services) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
-	return s.Centre.Prescription(ctx, id)
+func (s *Services) Prescription(ctx context.Context, id, patient string) (rx.Prescription, error) {
+	return s.Centre.Prescription(ctx, id, patient)
 }
 
 // Resolve implements common.Services.
