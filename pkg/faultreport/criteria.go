@@ -205,6 +205,9 @@ func (b *builder) criteria() {
 
 	// (d) privacy may be at risk: answers about another patient.
 	d := crit("d")
+	// The fault log's count over the fault, or the triage's over its
+	// recent window, whichever saw more.
+	b.wrong = max(b.wrong, b.tri.WrongPatient)
 	if b.wrong > 0 {
 		d.Met = true
 		d.Evidence = append(d.Evidence, Evidence{Code: EvWrongPatient, N: b.wrong})
