@@ -330,3 +330,25 @@ func TestWaitsFollowTheRate(t *testing.T) {
 		t.Errorf("the last turn after a cut: in %s, was %s; want later", after, before)
 	}
 }
+
+// TestHoldIsNotStretched: a request waiting out a 429's hold, with its
+// token already earned, goes when the hold ends even if a wake slows the
+// rate meanwhile; only a token's time follows the rate. The first form of
+// follow scaled the whole wait: 0.3 s of hold became 17 s at the wake
+// rate, and the throttle-storm drill did not reconcile.
+func TestHoldIsNotStretched(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	b := newTokenBucket(20, 4, func() time.Time { return now })
+	hold := now.Add(2 * time.Second)
+	b.throttled(hold)
+	tk, _ := b.take()
+	if !tk.at.Equal(hold) {
+		t.Fatalf("the request after a 429: at %s, want the hold's end, 2s", tk.at.Sub(now))
+	}
+	now = now.Add(1700 * time.Millisecond)
+	b.restart(0.25)
+	b.follow(&tk)
+	if !tk.at.Equal(hold) {
+		t.Errorf("after a wake 0.3 s before the hold ends: at %s, want the hold's end, 2s", tk.at.Sub(now.Add(-1700*time.Millisecond)))
+	}
+}

@@ -166,7 +166,7 @@ func TestPossibleDuplicate(t *testing.T) {
 				if po.UpstreamID != "EPC-DUP" || e.upstream(p) != 0 {
 					t.Fatalf("linked prescription: upstream id %q, %d created", po.UpstreamID, e.upstream(p))
 				}
-				ep, err := e.client("", 0).Prescription(e.ctx, "EPC-DUP")
+				ep, err := e.client("", 0).Prescription(e.ctx, "EPC-DUP", aino)
 				if err != nil || ep.Dispensed != 60 {
 					t.Fatalf("EPC-DUP after the linked dispensings: %+v, %v", ep, err)
 				}
@@ -217,7 +217,7 @@ func TestVoidUpload(t *testing.T) {
 	if err != nil || n != 0 || e.upstream(landed) != 1 {
 		t.Fatalf("voided dispensing: %d active, %d in all, %v; want 0 and 1", n, e.upstream(landed), err)
 	}
-	ep, err := e.client("", 0).Prescription(e.ctx, "EPC-ALT")
+	ep, err := e.client("", 0).Prescription(e.ctx, "EPC-ALT", matti)
 	if err != nil || ep.Dispensed != 0 {
 		t.Fatalf("EPC-ALT after the void: dispensed %d, %v; want the quantity back", ep.Dispensed, err)
 	}

@@ -166,10 +166,14 @@ func (b *tokenBucket) reserve() time.Duration {
 	return max(0, t.at.Sub(b.now()))
 }
 
-// ticket is one reserved request's turn: when it may go, and the rate its
-// wait was reckoned at.
+// ticket is one reserved request's turn: when it may go, and what it is
+// waiting for: a hold, and owed, the time its token takes to accrue at
+// rate, counted from base (a hold puts base in the future: no token
+// accrues in a hold).
 type ticket struct {
 	at   time.Time
+	base time.Time
+	owed time.Duration
 	rate float64
 }
 
@@ -180,7 +184,7 @@ func (b *tokenBucket) take() (ticket, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	t := ticket{at: now, rate: b.rate}
+	t := ticket{at: now, base: now, rate: b.rate}
 	if b.hold.After(now) {
 		t.at = b.hold
 	}
@@ -195,7 +199,8 @@ func (b *tokenBucket) take() (ticket, <-chan struct{}) {
 			owed *= 0.5 + b.spread()
 		}
 		// Tokens accrue from last, which a hold puts in the future.
-		if at := b.last.Add(time.Duration(owed * float64(time.Second))); at.After(t.at) {
+		t.base, t.owed = b.last, time.Duration(owed*float64(time.Second))
+		if at := t.base.Add(t.owed); at.After(t.at) {
 			t.at = at
 		}
 		b.limited = true
@@ -204,15 +209,26 @@ func (b *tokenBucket) take() (ticket, <-chan struct{}) {
 }
 
 // follow moves a waiting ticket's turn after a change (see the package's
-// notes, "Waits follow the rate"): what is left of its wait is scaled by
-// the old rate over the new, and no turn comes before a hold. It returns
-// the channel of the next change.
+// notes, "Waits follow the rate"): what is left of its token's time is
+// scaled by the old rate over the new, no token accrues in a hold, and no
+// turn comes before one. Time spent waiting for a hold is not a token's,
+// and is never scaled. It returns the channel of the next change.
 func (b *tokenBucket) follow(t *ticket) <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	if left := t.at.Sub(now); left > 0 && t.rate > 0 && b.rate > 0 && t.rate != b.rate {
-		t.at = now.Add(time.Duration(float64(left) * t.rate / b.rate))
+	if t.owed > 0 {
+		if now.After(t.base) {
+			t.owed = max(0, t.owed-now.Sub(t.base))
+			t.base = now
+		}
+		if t.rate > 0 && b.rate > 0 && t.rate != b.rate {
+			t.owed = time.Duration(float64(t.owed) * t.rate / b.rate)
+		}
+		if b.hold.After(t.base) {
+			t.base = b.hold
+		}
+		t.at = t.base.Add(t.owed)
 	}
 	t.rate = b.rate
 	if b.hold.After(t.at) {

@@ -54,7 +54,9 @@ type Centre interface {
 	RecordPrescription(ctx context.Context, p rx.Prescription, ds []rx.Dispensing, opts ...centre.Option) (centre.TransactionReceipt, error)
 	VoidDispensing(ctx context.Context, recordID, reason string) (centre.Receipt, error)
 	VoidPrescription(ctx context.Context, recordID, reason string) (centre.Receipt, error)
-	Prescription(ctx context.Context, id string) (rx.Prescription, error)
+	// Prescription reads an e-prescription, which must be patient's
+	// (centre.Client.Prescription: another patient's is ErrWrongPatient).
+	Prescription(ctx context.Context, id, patient string) (rx.Prescription, error)
 	Prescriptions(ctx context.Context, hetu string) ([]rx.Prescription, error)
 }
 

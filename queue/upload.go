@@ -257,7 +257,11 @@ func (w *Worker) sendDispensing(ctx context.Context, e journal.OutboxEntry, rec 
 			w.backoff(ctx, []journal.OutboxEntry{e}, wait)
 			return
 		}
-		w.failed(ctx, []journal.OutboxEntry{e}, err, d.PrescriptionID)
+		patient := d.Patient
+		if patient == "" {
+			patient = rec.Patient
+		}
+		w.failed(ctx, []journal.OutboxEntry{e}, err, d.PrescriptionID, patient)
 		return
 	}
 	w.complete(ctx, []journal.OutboxEntry{e}, []string{rc.ID})
@@ -295,7 +299,7 @@ func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, re
 	if !res.resubmit {
 		dup, err := w.duplicate(ctx, p)
 		if err != nil {
-			w.failed(ctx, []journal.OutboxEntry{e}, err, "")
+			w.failed(ctx, []journal.OutboxEntry{e}, err, "", "")
 			return
 		}
 		if dup != nil {
@@ -352,7 +356,7 @@ func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, re
 		err = fmt.Errorf("the transaction answer has %d dispensings for the %d sent", len(tr.Dispensings), len(ds))
 	}
 	if len(sent) == 0 || centre.ClassOf(err) == centre.Transient || ctx.Err() != nil || storedButUnusable(err) {
-		w.failed(ctx, append([]journal.OutboxEntry{e}, sent...), err, "")
+		w.failed(ctx, append([]journal.OutboxEntry{e}, sent...), err, "", "")
 		return
 	}
 	// The Prescription Centre refused the transaction. Which record it
@@ -363,7 +367,7 @@ func (w *Worker) sendPrescription(ctx context.Context, e journal.OutboxEntry, re
 		return w.centre.RecordPrescription(ctx, p, nil, res.options()...)
 	})
 	if err != nil {
-		w.failed(ctx, []journal.OutboxEntry{e}, err, "")
+		w.failed(ctx, []journal.OutboxEntry{e}, err, "", "")
 		return
 	}
 	w.complete(ctx, []journal.OutboxEntry{e}, []string{tr.Prescription.ID})
@@ -483,7 +487,7 @@ func (w *Worker) sendVoid(ctx context.Context, e journal.OutboxEntry, rec journa
 		return
 	}
 	if err != nil {
-		w.failed(ctx, []journal.OutboxEntry{e}, err, "")
+		w.failed(ctx, []journal.OutboxEntry{e}, err, "", "")
 		return
 	}
 	w.complete(ctx, []journal.OutboxEntry{e}, []string{rc.ID})
@@ -650,8 +654,9 @@ func (w *Worker) commitQueue() chan commit {
 // failed settles entries after a failed call: a transient failure is
 // retried after a backoff, a conflict or a refusal goes to review.
 // prescriptionID is the e-prescription the record was sent against, re-read
-// to explain a conflict.
-func (w *Worker) failed(ctx context.Context, es []journal.OutboxEntry, err error, prescriptionID string) {
+// to explain a conflict, and patient the identity code of the record's
+// patient, whom the re-read must be about (issue 22, criterion (d)).
+func (w *Worker) failed(ctx context.Context, es []journal.OutboxEntry, err error, prescriptionID, patient string) {
 	if ctx.Err() != nil {
 		// Stopped: hand the records back at once for the next sender.
 		w.release(ctx, es, "interrupted")
@@ -673,7 +678,7 @@ func (w *Worker) failed(ctx context.Context, es []journal.OutboxEntry, err error
 		w.backoff(ctx, es, err)
 		return
 	}
-	c := w.judge(ctx, ce, prescriptionID)
+	c := w.judge(ctx, ce, prescriptionID, patient)
 	if c.Kind == "" {
 		// The re-read found the cause gone (a lock released): try again.
 		w.backoff(ctx, es, err)
@@ -691,16 +696,32 @@ func (w *Worker) failed(ctx context.Context, es []journal.OutboxEntry, err error
 // judge turns a refusal into a conflict for review, re-reading the
 // prescription where that tells the pharmacist more (DESIGN §6: 409 and 412
 // re-read, then conflict). An empty Kind means the re-read shows the cause
-// gone.
-func (w *Worker) judge(ctx context.Context, ce *centre.Error, prescriptionID string) Conflict {
+// gone. The re-read must be about patient, the record's patient.
+func (w *Worker) judge(ctx context.Context, ce *centre.Error, prescriptionID, patient string) Conflict {
 	detail := outcomeDetail(ce)
 	reread := func() (rx.Prescription, bool) {
 		if prescriptionID == "" {
 			return rx.Prescription{}, false
 		}
 		p, err := call(ctx, w, func(ctx context.Context) (rx.Prescription, error) {
-			return w.centre.Prescription(ctx, prescriptionID)
+			return w.centre.Prescription(ctx, prescriptionID, patient)
 		})
+		if errors.Is(err, centre.ErrWrongPatient) {
+			// Issue 22, criterion (d): the re-read answered about another
+			// patient. Nothing of it is used: it can neither show the
+			// cause gone (a lock released would send the record again on
+			// the word of an answer about someone else) nor tell the
+			// pharmacist the prescription's state. The refusal itself is
+			// the Prescription Centre's answer to this record and stands,
+			// so the record is held for a pharmacist's review, with this
+			// note, rather than retried: a retry would go on sending it
+			// to a service that mixes up patients, and would keep the
+			// conflict from a person until the fault ends. Patient safety
+			// first; the pharmacist can resubmit once the fault is over.
+			detail += " (re-reading " + prescriptionID + ": the Prescription Centre answered about another patient; nothing of that answer is used. " +
+				"This may put patient privacy at risk: tell your helpdesk)"
+			return rx.Prescription{}, false
+		}
 		if err != nil {
 			detail += " (re-reading " + prescriptionID + " failed: " + err.Error() + ")"
 			return rx.Prescription{}, false

@@ -22,6 +22,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/screen/conflicts"
 	"github.com/tiski-rx/tiski/tui/screen/dispense"
 	"github.com/tiski-rx/tiski/tui/screen/essential"
+	"github.com/tiski-rx/tiski/tui/screen/faultview"
 	"github.com/tiski-rx/tiski/tui/screen/prescriptions"
 	"github.com/tiski-rx/tiski/tui/screen/rxform"
 	"github.com/tiski-rx/tiski/tui/screen/rxform/formkit"
@@ -44,6 +45,7 @@ const (
 	ScreenEssential        // an essential-medication dispensing, in a fault
 	ScreenSync             // the upload queue
 	ScreenConflicts        // records waiting for a pharmacist's review
+	ScreenFaultDesk        // the triage and the draft fault report for Kela
 )
 
 // TickMsg drives the status line's refresh and the inactivity lock, once a
@@ -82,6 +84,7 @@ type Model struct {
 	essential     *essential.Model
 	sync          *syncq.Model
 	conflicts     *conflicts.Model
+	faultDesk     *faultview.Model
 	// back is the screen a form, the sync or the conflicts screen returns
 	// to: the one it was opened from.
 	back Screen
@@ -194,6 +197,8 @@ func (m Model) resize() Model {
 		m.sync, _ = box(m.sync.SetCommon(b), nil)
 	case ScreenConflicts:
 		m.conflicts, _ = box(m.conflicts.SetCommon(b), nil)
+	case ScreenFaultDesk:
+		m.faultDesk, _ = box(m.faultDesk.SetCommon(b), nil)
 	}
 	return m
 }
@@ -265,7 +270,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.screen = ScreenPrescriptions
 		return m, statusline.Refresh(m.c)
-	case rxform.BackMsg, essential.BackMsg, syncq.BackMsg, conflicts.BackMsg:
+	case rxform.BackMsg, essential.BackMsg, syncq.BackMsg, conflicts.BackMsg, faultview.BackMsg:
 		m.screen = m.back
 		if m.screen == ScreenSearch {
 			m.search = m.search.SetCommon(m.body())
@@ -321,6 +326,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 					m.back, m.screen, m.notice = m.returnTo(), ScreenConflicts, ""
 					m.conflicts, _ = box(conflicts.New(m.body(), m.Pharmacist()), nil)
 					return m, m.conflicts.Init()
+				case key.Matches(msg, k.FaultDesk) && m.screen != ScreenFaultDesk:
+					m.back, m.screen, m.notice = m.returnTo(), ScreenFaultDesk, ""
+					m.faultDesk, _ = box(faultview.New(m.body(), m.Pharmacist()), nil)
+					return m, m.faultDesk.Init()
 				}
 			}
 		}
@@ -387,6 +396,10 @@ func (m Model) updateScreen(msg tea.Msg) (Model, tea.Cmd) {
 		if m.conflicts != nil {
 			m.conflicts, cmd = box(m.conflicts.Update(msg))
 		}
+	case ScreenFaultDesk:
+		if m.faultDesk != nil {
+			m.faultDesk, cmd = box(m.faultDesk.Update(msg))
+		}
 	}
 	return m, cmd
 }
@@ -396,7 +409,7 @@ func (m Model) updateScreen(msg tea.Msg) (Model, tea.Cmd) {
 // text fields take every key.
 func (m Model) browsing() bool {
 	switch m.screen {
-	case ScreenSearch, ScreenPrescriptions, ScreenSync, ScreenConflicts:
+	case ScreenSearch, ScreenPrescriptions, ScreenSync, ScreenConflicts, ScreenFaultDesk:
 		return true
 	}
 	return false
@@ -405,7 +418,7 @@ func (m Model) browsing() bool {
 // returnTo is where a screen opened now goes back to: the screen in front,
 // or, from the sync or conflicts screen, the one that opened it.
 func (m Model) returnTo() Screen {
-	if m.screen == ScreenSync || m.screen == ScreenConflicts {
+	if m.screen == ScreenSync || m.screen == ScreenConflicts || m.screen == ScreenFaultDesk {
 		return m.back
 	}
 	return m.screen
@@ -529,11 +542,19 @@ func (m Model) helpKeys() keymap.Help {
 		here = m.sync.HelpKeys()
 	case m.screen == ScreenConflicts && m.conflicts != nil:
 		here = m.conflicts.HelpKeys()
+	case m.screen == ScreenFaultDesk && m.faultDesk != nil:
+		here = m.faultDesk.HelpKeys()
 	}
 	// The first group is the help line; the rest, every binding, the help
 	// screen.
-	return keymap.Help{append(append([]key.Binding{k.Help}, here...), global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
-		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow},
+	first := []key.Binding{k.Help}
+	if m.session != nil && m.browsing() && !m.locked && m.status.Mode().Mode == rx.ModeFault {
+		// In FAULT the fault desk comes first: "No notice from Kela:
+		// tell your helpdesk" points at it.
+		first = append(first, k.FaultDesk)
+	}
+	return keymap.Help{append(append(first, here...), global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
+		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk},
 		{k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
 }
 
@@ -571,6 +592,8 @@ func (m Model) View() string {
 		body = m.sync.View()
 	case m.screen == ScreenConflicts && m.conflicts != nil:
 		body = m.conflicts.View()
+	case m.screen == ScreenFaultDesk && m.faultDesk != nil:
+		body = m.faultDesk.View()
 	}
 	bodyHeight := max(m.c.Height-lipgloss.Height(status)-2, 1)
 	body = lipgloss.NewStyle().Height(bodyHeight).MaxHeight(bodyHeight).MaxWidth(max(m.c.Width, 1)).Render(body)

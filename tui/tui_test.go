@@ -215,6 +215,7 @@ func TestScreensOpenAndReturn(t *testing.T) {
 		{tea.KeyCtrlT, ScreenPrescriptionForm, "Telephone"},
 		{tea.KeyF7, ScreenSync, ""},
 		{tea.KeyF12, ScreenConflicts, ""},
+		{tea.KeyCtrlK, ScreenFaultDesk, "Nothing to report."},
 	} {
 		opened, _ := tuitest.Settle(rxs, tuitest.Key(tt.key), nil)
 		if opened.Screen() != tt.screen || !strings.Contains(opened.View(), tt.shows) {
@@ -248,6 +249,14 @@ func TestScreensOpenAndReturn(t *testing.T) {
 	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyEsc), nil)
 	if r.Screen() != ScreenSearch {
 		t.Errorf("Esc from the essential form went to %d", r.Screen())
+	}
+	// In FAULT the help line offers the fault desk, which drafts the report.
+	if v := r.View(); !strings.Contains(v, "ctrl+k fault desk") {
+		t.Errorf("in FAULT the help line lacks the fault desk:\n%s", v)
+	}
+	r, _ = tuitest.Settle(r, tuitest.Key(tea.KeyCtrlK), nil)
+	if v := r.View(); r.Screen() != ScreenFaultDesk || !strings.Contains(v, "Fault desk") || !strings.Contains(v, "Tell your own helpdesk") {
+		t.Errorf("ctrl+k in FAULT: screen %d\n%s", r.Screen(), v)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
@@ -57,6 +58,30 @@ func TestConflictsCommands(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("conflicts show does not say %q:\n%s", want, out)
 		}
+	}
+
+	// Issue 22, criterion (d): with the simulator answering a read by id
+	// about another patient, the upstream side shows nothing of it, and
+	// says why in the user's words; no identity code is printed.
+	if err := srv.SetFault(centresim.Fault{Kind: centresim.FaultWrongPatient}); err != nil {
+		t.Fatal(err)
+	}
+	out = r.ok("", "conflicts", "show", cancelled)
+	if !strings.Contains(out, "answered about another patient than the record's") || strings.Contains(out, "of 480 remaining") {
+		t.Errorf("conflicts show on the wrong-patient lever:\n%s", out)
+	}
+	if hetu.MaskText(out) != out {
+		t.Errorf("conflicts show prints an identity code:\n%s", out)
+	}
+	var shown struct {
+		Upstream     map[string]any `json:"upstream"`
+		UpstreamNote string         `json:"upstream_note"`
+	}
+	if err := json.Unmarshal([]byte(r.ok("", "conflicts", "show", cancelled, "--json")), &shown); err != nil || len(shown.Upstream) != 0 || !strings.Contains(shown.UpstreamNote, "another patient") {
+		t.Errorf("conflicts show --json on the wrong-patient lever: %+v, %v", shown, err)
+	}
+	if err := srv.SetFault(centresim.Fault{Kind: centresim.FaultUp}); err != nil {
+		t.Fatal(err)
 	}
 
 	r.fails(2, "exactly one of", "", "conflicts", "resolve", cancelled, "--user", "aino")

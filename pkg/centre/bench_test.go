@@ -51,9 +51,10 @@ func BenchmarkRecordDispensing(b *testing.B) {
 func BenchmarkPrescription(b *testing.B) {
 	ctx := context.Background()
 	c := benchClient(b)
+	patient := patientOf(b, "EP26000101")
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := c.Prescription(ctx, "EP26000101"); err != nil {
+		if _, err := c.Prescription(ctx, "EP26000101", patient); err != nil {
 			b.Fatal(err)
 		}
 	}

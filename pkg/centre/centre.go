@@ -369,6 +369,12 @@ type request struct {
 	headers     map[string]string
 	read        bool // changes nothing upstream, whatever the method (a POST _search)
 	probe       bool // a health probe: on a fresh connection of its own
+	// hold keeps a 2xx answer's call from the Observer: the caller checks
+	// whose the answer is first, then tells it once with its outcome
+	// (Client.tell), so that an answer about another patient is one entry
+	// of the fault log, wrong-patient, with the exchange's own status and
+	// latency (issue 22).
+	hold bool
 }
 
 // formURLEncoded is the media type of a POST _search body.
@@ -383,6 +389,10 @@ type answer struct {
 	header    http.Header
 	body      []byte
 	requestID string
+	// call is the exchange as the Observer will see it, while held
+	// (request.hold): not yet told.
+	call Call
+	held bool
 }
 
 // do sends r and returns a 2xx answer, or an *Error for anything else.
@@ -437,7 +447,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if err != nil {
 		e := transportError(ctx, r.op, reqID, budget, err)
 		e.write = r.write()
-		c.log(ctx, r, u, 0, start, reqID, e)
+		c.log(ctx, r, u, 0, start, reqID, e, false)
 		return nil, e
 	}
 	defer resp.Body.Close()
@@ -450,7 +460,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if ok && resp.ContentLength > limit {
 		e.Class, e.Err = Permanent, tagf(ErrTooLarge, "%d bytes announced, the limit is %d (Config.MaxResponseBytes)", resp.ContentLength, limit)
-		c.log(ctx, r, u, resp.StatusCode, start, reqID, e)
+		c.log(ctx, r, u, resp.StatusCode, start, reqID, e, false)
 		return nil, e
 	}
 	b, readErr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -466,10 +476,14 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 		case int64(len(b)) > limit:
 			e.Class, e.Err = Permanent, tagf(ErrTooLarge, "more than %d bytes (Config.MaxResponseBytes)", limit)
 		default:
-			c.log(ctx, r, u, resp.StatusCode, start, reqID, nil)
-			return &answer{status: resp.StatusCode, header: resp.Header, body: b, requestID: reqID}, nil
+			a := &answer{status: resp.StatusCode, header: resp.Header, body: b, requestID: reqID}
+			if r.hold && c.cfg.Observer != nil {
+				a.call, a.held = Call{Time: start, Op: opClass(r), Outcome: OutcomeOK, Status: resp.StatusCode, Latency: time.Since(start)}, true
+			}
+			c.log(ctx, r, u, resp.StatusCode, start, reqID, nil, a.held)
+			return a, nil
 		}
-		c.log(ctx, r, u, resp.StatusCode, start, reqID, e)
+		c.log(ctx, r, u, resp.StatusCode, start, reqID, e, false)
 		return nil, e
 	}
 	// An error answer: classify by status; the OperationOutcome, when
@@ -484,7 +498,7 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now()); ok {
 		e.RetryAfter = d
 	}
-	c.log(ctx, r, u, resp.StatusCode, start, reqID, e)
+	c.log(ctx, r, u, resp.StatusCode, start, reqID, e, false)
 	return nil, e
 }
 
@@ -541,8 +555,12 @@ func (c *Client) resolve(target string) (*url.URL, error) {
 	return &u, nil
 }
 
-func (c *Client) log(ctx context.Context, r request, u *url.URL, status int, start time.Time, reqID string, e *Error) {
-	c.observe(ctx, r, start, status, e)
+// log tells the Observer of a call that ended, unless held for the caller
+// to tell (request.hold), and writes its debug line.
+func (c *Client) log(ctx context.Context, r request, u *url.URL, status int, start time.Time, reqID string, e *Error, held bool) {
+	if !held {
+		c.observe(ctx, r, start, status, e)
+	}
 	attrs := []slog.Attr{
 		slog.String("op", r.op), slog.String("method", r.method), slog.String("path", u.Path),
 		slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.String("request_id", reqID),

@@ -90,17 +90,18 @@ func (c *Client) Probe(ctx context.Context) error {
 
 // FindPatient looks up the patient with the personal identity code. No
 // such patient is a Permanent *Error with ErrNotFound (rx.ENOTFOUND).
-func (c *Client) FindPatient(ctx context.Context, code string) (rx.Patient, error) {
+func (c *Client) FindPatient(ctx context.Context, code string) (_ rx.Patient, err error) {
 	const op = "find patient"
 	id, err := hetu.Parse(code)
 	if err != nil {
 		return rx.Patient{}, notSent(op, err)
 	}
 	q := url.Values{"identifier": {rx.SystemHETU + "|" + id.String()}}
-	res, err := c.search(ctx, op, "Patient", q)
+	res, err := c.search(ctx, op, "Patient", q, true)
 	if err != nil {
 		return rx.Patient{}, err
 	}
+	defer func() { c.settle(res, err) }()
 	switch n := len(res.matches); {
 	case n == 0:
 		return rx.Patient{}, &Error{Op: op, Class: Permanent, RequestID: res.requestID,
@@ -114,14 +115,14 @@ func (c *Client) FindPatient(ctx context.Context, code string) (rx.Patient, erro
 		return rx.Patient{}, badAnswer(op, res.last, err)
 	}
 	if p.HETU != id.String() {
-		return rx.Patient{}, c.wrongPatient(op, res)
+		return rx.Patient{}, wrongPatient(op, res)
 	}
 	return p, nil
 }
 
 // Prescriptions lists the patient's prescriptions, every status, with their
 // medicines, following the Bundle's next links.
-func (c *Client) Prescriptions(ctx context.Context, code string) ([]rx.Prescription, error) {
+func (c *Client) Prescriptions(ctx context.Context, code string) (_ []rx.Prescription, err error) {
 	const op = "list prescriptions"
 	id, err := hetu.Parse(code)
 	if err != nil {
@@ -131,6 +132,7 @@ func (c *Client) Prescriptions(ctx context.Context, code string) ([]rx.Prescript
 	if err != nil {
 		return nil, err
 	}
+	defer func() { c.settle(res, err) }()
 	out := make([]rx.Prescription, 0, len(res.matches))
 	// The Patients already checked, by reference: one patient's list
 	// refers to one Patient, decoded once rather than per prescription.
@@ -151,7 +153,7 @@ func (c *Client) Prescriptions(ctx context.Context, code string) ([]rx.Prescript
 				return nil, badAnswer(op, res.last, err)
 			}
 			if code != id.String() {
-				return nil, c.wrongPatient(op, res)
+				return nil, wrongPatient(op, res)
 			}
 			if mr.Subject.Identifier == nil {
 				checked[mr.Subject.Reference] = true
@@ -176,31 +178,44 @@ func (c *Client) listPrescriptions(ctx context.Context, op, code string) (*searc
 	if c.cfg.PageSize > 0 {
 		q.Set("_count", strconv.Itoa(c.cfg.PageSize))
 	}
-	return c.search(ctx, op, "MedicationRequest", q)
+	return c.search(ctx, op, "MedicationRequest", q, true)
 }
 
 // Prescription reads one prescription by its Prescription Centre id, with
 // Version from its meta.versionId. No such prescription is a Permanent
 // *Error with ErrNotFound (rx.ENOTFOUND).
 //
+// patient is the identity code of the patient the caller expects the
+// prescription to be about (a journal record, a conflict, the patient on
+// the screen: every caller knows it). It is not optional: a read without
+// it is not sent (ErrNotSent), so no caller can skip the check. An answer
+// about anyone else is refused whole with ErrWrongPatient (issue 22,
+// criterion (d)): nothing of it is returned.
+//
 // It is one request: a search by _id that includes the Medication and the
 // Patient the prescription refers to. The contract has no read of a
 // Medication by itself, and the patient's identity code is only in the
 // Patient; a read of the MedicationRequest alone would need two more
 // requests, one of them a search by identity code.
-func (c *Client) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
+func (c *Client) Prescription(ctx context.Context, id, patient string) (_ rx.Prescription, err error) {
 	const op = "read prescription"
 	if !validID(id) {
 		return rx.Prescription{}, notSent(op, errors.New("the prescription id is not a Prescription Centre id"))
+	}
+	want, err := hetu.Parse(patient)
+	if err != nil {
+		// Never the code itself in the error: it may be any text.
+		return rx.Prescription{}, notSent(op, errors.New("no valid identity code of the patient expected, to check the answer against"))
 	}
 	q := url.Values{
 		"_id":      {id},
 		"_include": {"MedicationRequest:medication", "MedicationRequest:patient"},
 	}
-	res, err := c.search(ctx, op, "MedicationRequest", q)
+	res, err := c.search(ctx, op, "MedicationRequest", q, true)
 	if err != nil {
 		return rx.Prescription{}, err
 	}
+	defer func() { c.settle(res, err) }()
 	switch n := len(res.matches); {
 	case n == 0:
 		return rx.Prescription{}, &Error{Op: op, Class: Permanent, RequestID: res.requestID,
@@ -213,12 +228,18 @@ func (c *Client) Prescription(ctx context.Context, id string) (rx.Prescription, 
 	if err := decode(raw, "MedicationRequest", &mr); err != nil {
 		return rx.Prescription{}, badAnswer(op, res.last, err)
 	}
-	if mr.ID != id {
-		return rx.Prescription{}, badAnswer(op, res.last, tagf(ErrBadResponse, "asked for prescription %s, got %s", id, quoteShort(mr.ID)))
-	}
+	// Whose it is comes first: an answer about another patient is the
+	// privacy fault of criterion (d) (issue 22), whatever else is wrong
+	// with it, and is counted as such.
 	code, err := subjectHETU(mr.Subject, res.includes)
 	if err != nil {
 		return rx.Prescription{}, badAnswer(op, res.last, err)
+	}
+	if code != want.String() {
+		return rx.Prescription{}, wrongPatient(op, res)
+	}
+	if mr.ID != id {
+		return rx.Prescription{}, badAnswer(op, res.last, tagf(ErrBadResponse, "asked for prescription %s, got %s", id, quoteShort(mr.ID)))
 	}
 	p, err := decodePrescription(raw, res.includes, code)
 	if err != nil {
@@ -235,15 +256,33 @@ func (c *Client) Prescription(ctx context.Context, id string) (rx.Prescription, 
 // wrongPatient refuses an answer about another patient than the one asked
 // for (issue 22, criterion (d): a fault that may put patient privacy at
 // risk). Nothing of the answer is returned, and the error names no
-// identity code. The exchange itself ended well and was noted as ok; the
-// Observer is told of it again with an outcome of its own, so that the
-// fault log counts it.
-func (c *Client) wrongPatient(op string, res *searchResult) *Error {
-	e := badAnswer(op, res.last, tag(ErrWrongPatient, nil))
-	if c.cfg.Observer != nil {
-		c.cfg.Observer(Call{Time: time.Now(), Op: OpSearch, Outcome: OutcomeWrongPatient, Status: res.last.status})
+// identity code. The fault log counts it through settle.
+func wrongPatient(op string, res *searchResult) *Error {
+	return badAnswer(op, res.last, tag(ErrWrongPatient, nil))
+}
+
+// settle tells the Observer of a search's last exchange, held until the
+// caller had checked whose the answer is (request.hold): wrong-patient when
+// err says the answer was about another patient, else ok, as the exchange
+// itself ended. One entry either way, with the exchange's own time, status
+// and latency.
+func (c *Client) settle(res *searchResult, err error) {
+	outcome := OutcomeOK
+	if errors.Is(err, ErrWrongPatient) {
+		outcome = OutcomeWrongPatient
 	}
-	return e
+	c.tell(res.last, outcome)
+}
+
+// tell passes a held call on to the Observer, once, as outcome.
+func (c *Client) tell(a *answer, outcome string) {
+	if a == nil || !a.held {
+		return
+	}
+	a.held = false
+	call := a.call
+	call.Outcome = outcome
+	c.cfg.Observer(call)
 }
 
 // subjectHETU finds the identity code of a prescription's subject: in a
@@ -452,7 +491,7 @@ func (c *Client) landed(ctx context.Context, op, resourceType, recordID string) 
 		return Receipt{}, false, notSent(op, err)
 	}
 	q := url.Values{"identifier": {rx.SystemRecordUUID + "|" + urn}}
-	res, err := c.search(ctx, op, resourceType, q)
+	res, err := c.search(ctx, op, resourceType, q, false)
 	if err != nil {
 		return Receipt{}, false, err
 	}
@@ -518,6 +557,10 @@ type searchResult struct {
 
 // search runs a search of resourceType and follows its next links.
 //
+// With hold, the last page's exchange is held from the Observer for the
+// caller to tell once it has checked the answer (settle); every earlier
+// page, and any page the search itself fails on, is told here as it ended.
+//
 // Every search goes out as R4's POST [type]/_search with the parameters in
 // a form body, never as GET [type]?…. Most of tiski's searches carry a
 // personal identity code, and a query string ends up in the server's access
@@ -525,10 +568,10 @@ type searchResult struct {
 // without one (by record id, by prescription id) take the same path, so
 // that a new search cannot leak a code by taking the wrong one, and there
 // is one way to page.
-func (c *Client) search(ctx context.Context, op, resourceType string, params url.Values) (*searchResult, error) {
+func (c *Client) search(ctx context.Context, op, resourceType string, params url.Values, hold bool) (*searchResult, error) {
 	res := &searchResult{includes: map[string]json.RawMessage{}}
 	r := request{op: op, method: http.MethodPost, target: resourceType + "/_search",
-		body: []byte(params.Encode()), contentType: formURLEncoded, read: true}
+		body: []byte(params.Encode()), contentType: formURLEncoded, read: true, hold: hold}
 	seen := map[string]bool{}
 	for page := 1; ; page++ {
 		a, err := c.do(ctx, r)
@@ -538,6 +581,7 @@ func (c *Client) search(ctx context.Context, op, resourceType string, params url
 		res.last, res.requestID = a, a.requestID
 		pg, err := decodeSearch(a.body, resourceType)
 		if err != nil {
+			c.tell(a, OutcomeOK)
 			return nil, badAnswer(op, a, err)
 		}
 		res.matches = append(res.matches, pg.matches...)
@@ -547,6 +591,7 @@ func (c *Client) search(ctx context.Context, op, resourceType string, params url
 		if pg.next == "" {
 			return res, nil
 		}
+		c.tell(a, OutcomeOK) // not the last page
 		if seen[pg.next] || page >= maxPages {
 			return nil, badAnswer(op, a, tagf(ErrBadResponse, "the search's next links loop or go on past %d pages", maxPages))
 		}
@@ -554,6 +599,7 @@ func (c *Client) search(ctx context.Context, op, resourceType string, params url
 		if r, err = c.nextPage(op, pg.next); err != nil {
 			return nil, badAnswer(op, a, err)
 		}
+		r.hold = hold
 	}
 }
 

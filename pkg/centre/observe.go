@@ -35,8 +35,8 @@ const (
 	OutcomeBad       = "bad"       // an answer that is not what the contract says
 	OutcomeNetwork   = "network"   // any other failure to get an answer
 	// OutcomeWrongPatient: a 2xx answer about another patient than the one
-	// asked for (issue 22, criterion (d)). It is noted besides the
-	// exchange's own ok, when the client has read the answer.
+	// asked for (issue 22, criterion (d)). It is noted instead of the
+	// exchange's ok, once the client has read the answer (request.hold).
 	OutcomeWrongPatient = "wrong-patient"
 )
 
@@ -50,7 +50,8 @@ type Call struct {
 	Latency time.Duration // from sending to the end of the answer or the failure
 }
 
-// Observer is told of every call the client makes, after it ends. It runs
+// Observer is told of every call the client makes, after it ends (an
+// answer whose patient is checked, once it is checked). It runs
 // on the caller's goroutine, so it must only note the call and return (a
 // channel send, an append to a buffer): the fault log batches its writes
 // elsewhere.

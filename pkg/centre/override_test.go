@@ -46,7 +46,7 @@ func TestOverride(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, err := c.Prescription(ctx, tt.id)
+			before, err := c.Prescription(ctx, tt.id, patientOf(t, tt.id))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestOverride(t *testing.T) {
 			if err != nil || !r.Created || r.Status != "completed" {
 				t.Fatalf("with an override: %+v %v", r, err)
 			}
-			after, err := c.Prescription(ctx, tt.id)
+			after, err := c.Prescription(ctx, tt.id, patientOf(t, tt.id))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestOverride(t *testing.T) {
 		if err != nil || !tr.Prescription.Created || len(tr.Dispensings) != 1 || !tr.Dispensings[0].Created {
 			t.Fatalf("with: %+v %v", tr, err)
 		}
-		got, err := c.Prescription(ctx, tr.Prescription.ID)
+		got, err := c.Prescription(ctx, tr.Prescription.ID, p.Patient)
 		if err != nil || got.Remaining() != 0 || got.Status != rx.StatusCompleted {
 			t.Errorf("%+v %v", got, err)
 		}
@@ -155,7 +155,7 @@ func TestSeveralDispensingsInOneTransaction(t *testing.T) {
 		if err != nil || again.Prescription.Created || len(again.Dispensings) != 3 || again.Dispensings[2].Created || again.Dispensings[2].ID != tr.Dispensings[2].ID {
 			t.Errorf("again: %+v %v", again, err)
 		}
-		got, err := c.Prescription(ctx, tr.Prescription.ID)
+		got, err := c.Prescription(ctx, tr.Prescription.ID, p.Patient)
 		if err != nil || got.Remaining() != 0 || got.Status != rx.StatusCompleted {
 			t.Errorf("%+v %v", got, err)
 		}
@@ -189,7 +189,7 @@ func TestVoid(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("dispensing: the quantity comes back", func(t *testing.T) {
-		before, err := c.Prescription(ctx, "EP26000113")
+		before, err := c.Prescription(ctx, "EP26000113", patientOf(t, "EP26000113"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func TestVoid(t *testing.T) {
 		if err != nil || r.Status != "entered-in-error" || r.Version != "2" || r.Created {
 			t.Fatalf("void: %+v %v", r, err)
 		}
-		after, err := c.Prescription(ctx, "EP26000113")
+		after, err := c.Prescription(ctx, "EP26000113", patientOf(t, "EP26000113"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,13 +230,13 @@ func TestVoid(t *testing.T) {
 		if _, err := c.RecordDispensing(ctx, d); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := c.Prescription(ctx, "EP26000103"); p.Status != rx.StatusCompleted {
+		if p, _ := c.Prescription(ctx, "EP26000103", patientOf(t, "EP26000103")); p.Status != rx.StatusCompleted {
 			t.Fatalf("%s", p.Status)
 		}
 		if _, err := c.VoidDispensing(ctx, d.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := c.Prescription(ctx, "EP26000103"); p.Status != rx.StatusActive || p.Remaining() != 100 {
+		if p, _ := c.Prescription(ctx, "EP26000103", patientOf(t, "EP26000103")); p.Status != rx.StatusActive || p.Remaining() != 100 {
 			t.Errorf("%s %d", p.Status, p.Remaining())
 		}
 	})
@@ -264,7 +264,7 @@ func TestVoid(t *testing.T) {
 		if again, err := c.VoidPrescription(ctx, p.RecordID, "entered twice"); err != nil || again != r {
 			t.Errorf("again: %+v %v", again, err)
 		}
-		got, err := c.Prescription(ctx, r.ID)
+		got, err := c.Prescription(ctx, r.ID, p.Patient)
 		if err != nil || got.Status != "entered-in-error" {
 			t.Errorf("%+v %v", got.Status, err)
 		}

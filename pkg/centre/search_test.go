@@ -79,7 +79,7 @@ func TestNoIdentityCodeInRequestLines(t *testing.T) {
 	if rx.ErrorCode(err) != rx.ENOTFOUND {
 		t.Fatalf("unknown patient: %v", err)
 	}
-	_, err = c.Prescription(ctx, "EP26000101")
+	_, err = c.Prescription(ctx, "EP26000101", patientOf(t, "EP26000101"))
 	must("read prescription", err)
 	d := dispensingOf(t, "EP26000101", 100)
 	_, err = c.RecordDispensing(ctx, d)
@@ -124,7 +124,7 @@ func TestPrescriptionInOneRequest(t *testing.T) {
 	ctx := context.Background()
 	for _, id := range []string{"EP26000701", "EP26000101"} {
 		before := len(srv.Requests())
-		p, err := c.Prescription(ctx, id)
+		p, err := c.Prescription(ctx, id, patientOf(t, id))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,14 +138,14 @@ func TestPrescriptionInOneRequest(t *testing.T) {
 		}
 	}
 	// A dispensing raises the version, and the next read shows it.
-	before, err := c.Prescription(ctx, "EP26000101")
+	before, err := c.Prescription(ctx, "EP26000101", patientOf(t, "EP26000101"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.RecordDispensing(ctx, dispensingOf(t, "EP26000101", 100)); err != nil {
 		t.Fatal(err)
 	}
-	after, err := c.Prescription(ctx, "EP26000101")
+	after, err := c.Prescription(ctx, "EP26000101", patientOf(t, "EP26000101"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,7 +183,7 @@ func TestLookupAndListing(t *testing.T) {
 				}
 			})
 			t.Run("one prescription with its version", func(t *testing.T) {
-				p, err := c.Prescription(ctx, "EP26000701")
+				p, err := c.Prescription(ctx, "EP26000701", patientOf(t, "EP26000701"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -194,7 +194,7 @@ func TestLookupAndListing(t *testing.T) {
 			})
 			t.Run("unknown prescription", func(t *testing.T) {
 				// A search by _id that finds nothing (issue 18: one request).
-				_, err := c.Prescription(ctx, "EP99999999")
+				_, err := c.Prescription(ctx, "EP99999999", testHETU)
 				var ce *Error
 				if !errors.As(err, &ce) || ce.Class != Permanent || !errors.Is(err, ErrNotFound) || rx.ErrorCode(err) != rx.ENOTFOUND ||
 					!strings.Contains(err.Error(), "no prescription EP99999999") {

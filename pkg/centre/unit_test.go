@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	tiski "github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/fhirschema"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
@@ -588,3 +591,38 @@ func TestNewChecksConfig(t *testing.T) {
 		})
 	}
 }
+
+// patientOf is the identity code of the patient a fixture prescription
+// belongs to: Prescription reads check the answer against it (issue 22).
+func patientOf(t testing.TB, id string) string {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		b, err := fs.ReadFile(tiski.Fixtures(), "prescriptions.json")
+		if err != nil {
+			fixtureErr = err
+			return
+		}
+		var f struct {
+			Prescriptions []struct{ ID, Patient string } `json:"prescriptions"`
+		}
+		fixtureErr = json.Unmarshal(b, &f)
+		fixturePatients = map[string]string{}
+		for _, p := range f.Prescriptions {
+			fixturePatients[p.ID] = p.Patient
+		}
+	})
+	if fixtureErr != nil {
+		t.Fatal(fixtureErr)
+	}
+	code, ok := fixturePatients[id]
+	if !ok {
+		t.Fatalf("no fixture prescription %s", id)
+	}
+	return code
+}
+
+var (
+	fixtureOnce     sync.Once
+	fixturePatients map[string]string
+	fixtureErr      error
+)

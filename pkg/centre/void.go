@@ -73,7 +73,7 @@ func (c *Client) void(ctx context.Context, op, resourceType, reasonElement, reco
 		return Receipt{}, notSent(op, err)
 	}
 	q := url.Values{"identifier": {rx.SystemRecordUUID + "|" + urn}}
-	res, err := c.search(ctx, op, resourceType, q)
+	res, err := c.search(ctx, op, resourceType, q, false)
 	if err != nil {
 		return Receipt{}, err
 	}

@@ -75,7 +75,7 @@ func TestDispensingIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("sent twice, stored once", func(t *testing.T) {
-		before, err := c.Prescription(ctx, "EP26000101")
+		before, err := c.Prescription(ctx, "EP26000101", patientOf(t, "EP26000101"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestDispensingIsIdempotent(t *testing.T) {
 		if n := countRecord(t, srv, "MedicationDispense", d.ID); n != 1 {
 			t.Errorf("%d dispensings upstream, want 1", n)
 		}
-		after, err := c.Prescription(ctx, "EP26000101")
+		after, err := c.Prescription(ctx, "EP26000101", patientOf(t, "EP26000101"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestDispensingIsIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("the last dispensing completes the prescription in grace", func(t *testing.T) {
-		before, err := c.Prescription(ctx, "EP26000118")
+		before, err := c.Prescription(ctx, "EP26000118", patientOf(t, "EP26000118"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +165,7 @@ func TestDispensingIsIdempotent(t *testing.T) {
 		if _, err := c.RecordDispensing(ctx, dispensingOf(t, "EP26000118", 100)); err != nil {
 			t.Fatal(err)
 		}
-		after, err := c.Prescription(ctx, "EP26000118")
+		after, err := c.Prescription(ctx, "EP26000118", patientOf(t, "EP26000118"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func TestTransactionIsIdempotent(t *testing.T) {
 		if !tr.Prescription.Created || len(tr.Dispensings) != 0 {
 			t.Errorf("receipt %+v", tr)
 		}
-		got, err := c.Prescription(ctx, tr.Prescription.ID)
+		got, err := c.Prescription(ctx, tr.Prescription.ID, p.Patient)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ const (
 	FaultDropAfterCommit = "drop-after-commit" // Ratio of writes committed, then the connection cut
 	FaultError           = "error"             // every request gets 500 (issue 22)
 	FaultSkew            = "skew"              // answers as usual, its Date header shifted by Duration (issue 22)
-	FaultWrongPatient    = "wrong-patient"     // a search by a patient's identity code answers about another patient (issue 22)
+	FaultWrongPatient    = "wrong-patient"     // a search by a patient's identity code, or a read of a prescription by id, answers about another patient (issue 22)
 )
 
 // Fault is a failure the simulator plays on its FHIR port.

@@ -633,10 +633,32 @@ func TestWrongPatientFault(t *testing.T) {
 	if body := get(t, rxs); strings.Contains(body, hetuAino) || !strings.Contains(body, `"MedicationRequest"`) {
 		t.Fatalf("wrong-patient: the prescriptions are still the asked patient's, or none: %s", body)
 	}
+	// A read by id: the prescription asked for, served as another
+	// patient's, with that patient included; and a plain read the same.
+	byID := get(t, "/MedicationRequest?_id=EP1&_include=MedicationRequest:patient")
+	if strings.Contains(byID, hetuAino) || !strings.Contains(byID, hetuMatti) || !strings.Contains(byID, `"id":"EP1"`) {
+		t.Fatalf("wrong-patient: the read of EP1 by _id is not EP1 about another patient: %s", byID)
+	}
+	if body := get(t, "/MedicationRequest/EP1"); !strings.Contains(body, `"id":"EP1"`) || strings.Contains(body, `"Patient/`+patientIDOf(t, s, hetuAino)+`"`) {
+		t.Fatalf("wrong-patient: the read of EP1 still refers to its own patient: %s", body)
+	}
 	if err := s.SetFault(Fault{Kind: FaultUp}); err != nil {
 		t.Fatal(err)
 	}
 	if body := get(t, patient); !strings.Contains(body, hetuAino) {
 		t.Fatalf("after up, the search does not answer with the patient asked for: %s", body)
 	}
+	if body := get(t, "/MedicationRequest?_id=EP1&_include=MedicationRequest:patient"); !strings.Contains(body, hetuAino) {
+		t.Fatalf("after up, the read of EP1 is not about its patient: %s", body)
+	}
+}
+
+// patientIDOf is the simulator's Patient id of the identity code.
+func patientIDOf(t *testing.T, s *Server, code string) string {
+	t.Helper()
+	var id string
+	if err := s.store.r.QueryRow(`SELECT id FROM patient WHERE hetu = ?`, code).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

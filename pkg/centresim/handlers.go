@@ -418,7 +418,11 @@ func (s *Server) loadResource(ctx context.Context, q querier, rt, id string) (bo
 }
 
 func (s *Server) read(ctx context.Context, rt, id, version string, resp *response) error {
-	body, v, lastUpdated, ok, err := s.loadResource(ctx, s.store.r, rt, id)
+	load := s.loadResource
+	if f, _ := s.faultNow(); f.Kind == FaultWrongPatient && rt == "MedicationRequest" {
+		load = s.requestOfAnother // issue 22: a read by id about another patient
+	}
+	body, v, lastUpdated, ok, err := load(ctx, s.store.r, rt, id)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,9 @@ type query struct {
 	count    int
 	offset   int
 	includes map[string]bool // resource types to include: Medication, Patient
+	// anotherPatient serves each MedicationRequest matched as another
+	// patient's: the wrong-patient fault on a read by id (issue 22).
+	anotherPatient bool
 }
 
 // searchValues are a search's parameters: the query string, and for a POST
@@ -125,10 +128,14 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 		}
 		values = merged
 	}
+	q := query{count: defaultCount, includes: map[string]bool{}}
 	if f, _ := s.faultNow(); f.Kind == FaultWrongPatient {
 		values = s.otherPatient(ctx, rt, values)
+		// A read by id (the client's search by _id) is answered about
+		// another patient too.
+		_, byID := values["_id"]
+		q.anotherPatient = rt == "MedicationRequest" && byID
 	}
-	q := query{count: defaultCount, includes: map[string]bool{}}
 	p := &problems{}
 	var unknown []string
 	for name := range values {
@@ -296,7 +303,11 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 	included := map[string]bool{}
 	var includeOrder []string // "Type/id"
 	for _, id := range ids {
-		body, _, _, ok, err := s.loadResource(ctx, tx, rt, id)
+		load := s.loadResource
+		if q.anotherPatient {
+			load = s.requestOfAnother
+		}
+		body, _, _, ok, err := load(ctx, tx, rt, id)
 		if err != nil {
 			return nil, err
 		}
@@ -470,4 +481,23 @@ func (s *Server) otherPatient(ctx context.Context, rt string, values url.Values)
 	}
 	out[name] = []string{rx.SystemHETU + "|" + other}
 	return out
+}
+
+// requestOfAnother plays the wrong-patient fault on a read by id (issue 22,
+// criterion (d)): the MedicationRequest id is served whole, well formed,
+// but as another patient's, its subject the first other patient of the
+// store by id, whom an _include then brings. A store of one patient serves
+// it as it is. rt is always MedicationRequest here; it is taken to fit
+// loadResource.
+func (s *Server) requestOfAnother(ctx context.Context, q querier, rt, id string) ([]byte, int, string, bool, error) {
+	r, ok, err := getRequest(ctx, q, id)
+	if !ok || err != nil {
+		return nil, 0, "", false, err
+	}
+	var other string
+	if err := q.QueryRowContext(ctx, `SELECT id FROM patient WHERE id <> ? AND hetu <> (SELECT hetu FROM patient WHERE id = ?) ORDER BY id LIMIT 1`,
+		r.PatientID, r.PatientID).Scan(&other); err == nil {
+		r.PatientID = other
+	}
+	return renderRequest(r), r.Version, r.LastUpdated, true, nil
 }

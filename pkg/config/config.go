@@ -67,6 +67,18 @@ type Probe struct {
 	RecoverAfter   int // consecutive successful probes from RECOVERING to ONLINE
 }
 
+// FaultDesk is who reports a fault to Kela and how Kela's technical
+// support is reached (issue 22; `tiski fault report`). Kela's contact
+// details default to the values Kanta publishes on its page on reporting
+// faults; the reporter's are the pharmacy's own.
+type FaultDesk struct {
+	Reporter      string // the person or helpdesk who sends the report
+	ReporterPhone string
+	ReporterEmail string
+	KelaEmail     string // where the fault report form goes (as an attachment)
+	KelaPhone     string // where a critical or wide fault is also phoned in
+}
+
 // Sync configures reconciliation (queue/): how records go upstream.
 type Sync struct {
 	Concurrency     int           // records uploaded in parallel
@@ -88,6 +100,7 @@ type Config struct {
 	Hub       Hub
 	Probe     Probe
 	Sync      Sync
+	Fault     FaultDesk
 	Policy    string        // a policy override file; "" means the built-in policy
 	LockAfter time.Duration // the counter locks after this much inactivity
 	LogFile   string
@@ -255,6 +268,11 @@ var settings = []setting{
 		get: func(c *Config) string { return strconv.FormatFloat(c.Sync.Rate, 'g', -1, 64) }},
 	durationSetting("sync.lease", "2m", "how long an upload holds a record before another sender may take it over", func(c *Config) *time.Duration { return &c.Sync.Lease }),
 	durationSetting("sync.duplicate_window", "168h", "a paper or telephone prescription issued this close to an e-prescription with the same ATC code and prescriber is held as a possible duplicate", func(c *Config) *time.Duration { return &c.Sync.DuplicateWindow }),
+	stringSetting("fault.reporter", "", "who reports a fault to Kela's technical support: the helpdesk or person named on the fault report", func(c *Config) *string { return &c.Fault.Reporter }, nil),
+	stringSetting("fault.reporter_phone", "", "the reporter's telephone number, for the fault report", func(c *Config) *string { return &c.Fault.ReporterPhone }, nil),
+	stringSetting("fault.reporter_email", "", "the reporter's e-mail address, for the fault report", func(c *Config) *string { return &c.Fault.ReporterEmail }, nil),
+	stringSetting("fault.kela_email", "tekninentuki@kanta.fi", "Kela's technical support: where the fault report form is sent as an e-mail attachment", func(c *Config) *string { return &c.Fault.KelaEmail }, nil),
+	stringSetting("fault.kela_phone", "020 634 7787", "Kela's technical support by telephone: a critical or wide fault is also phoned in", func(c *Config) *string { return &c.Fault.KelaPhone }, nil),
 	stringSetting("policy", "", "a fault-mode policy file overriding the built-in policy", func(c *Config) *string { return &c.Policy }, nil),
 	durationSetting("session.lock_after", "15m", "inactivity after which the counter locks", func(c *Config) *time.Duration { return &c.LockAfter }),
 	stringSetting("log_file", "", "log file (default: tiski.log in the data folder)", func(c *Config) *string { return &c.LogFile }, nil),

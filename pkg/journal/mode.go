@@ -196,3 +196,42 @@ func (j *Journal) FaultPeriods(ctx context.Context, since time.Time) ([]FaultPer
 	})
 	return periods, err
 }
+
+// ModeChangeEntry is one mode change as the journal holds it, for a
+// history: the fault report's timeline and actions (issue 22).
+type ModeChangeEntry struct {
+	rx.ModeState
+	From   rx.Mode `json:"from"`
+	Manual bool    `json:"manual"`       // made by a person (tiski mode fault|auto, the counter's key)
+	By     string  `json:"by,omitempty"` // the person, for a manual change
+}
+
+// ModeChanges returns this counter's mode changes from the one in force at
+// since onwards, oldest first: the first entry says how the counter stood
+// at since (zero Seq: it never changed before).
+func (j *Journal) ModeChanges(ctx context.Context, since time.Time) ([]ModeChangeEntry, error) {
+	var out []ModeChangeEntry
+	err := j.read(ctx, "list mode changes", func(t *tx) error {
+		rows, err := t.QueryContext(ctx, faultPeriodsQuery, ts(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			var tm, body string
+			if err := rows.Scan(&seq, &tm, &body); err != nil {
+				return err
+			}
+			st, err := modeStateOf(seq, tm, body)
+			if err != nil {
+				return err
+			}
+			var b modeChangeBody
+			_ = json.Unmarshal([]byte(body), &b) // modeStateOf has read it
+			out = append(out, ModeChangeEntry{ModeState: st, From: b.From, Manual: b.Manual, By: b.By})
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -17,9 +17,11 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/journal"
 )
 
@@ -126,6 +128,15 @@ type Result struct {
 	Evidence []string  `json:"evidence"` // in English; the steps that decided it
 	Steps    []Step    `json:"steps"`
 	Calls    []OpStats `json:"calls"` // recent calls by operation
+	// Peers are the pharmacy's other counters as the hub saw them; nil
+	// without a hub or when it could not be asked.
+	Peers []Peer `json:"peers,omitempty"`
+	// WrongPatient counts the recent calls the Prescription Centre answered
+	// about another patient than the one asked for, each refused whole
+	// (centre.ErrWrongPatient). More than 0 means criterion (d) of Kela's
+	// fault report, patient privacy at risk, is met, whatever the verdict:
+	// the evidence is the calls step, of class wrong-patient.
+	WrongPatient int `json:"wrong_patient"`
 }
 
 // Run checks, from near to far, and gives the verdict.
@@ -385,11 +396,18 @@ func (t *run) calls(ctx context.Context) {
 	t.res.Calls = Summarise(all, t.res.At.Add(-t.cfg.Recent))
 	worst := Step{Layer: LayerService, Name: "calls", Status: OK}
 	total := 0
+	var wrongOps []string // "2 search", "1 read"
 	for _, o := range t.res.Calls {
 		total += o.Calls
+		wrong := o.Outcomes[centre.OutcomeWrongPatient]
+		if wrong > 0 {
+			t.res.WrongPatient += wrong
+			wrongOps = append(wrongOps, fmt.Sprintf("%d %s", wrong, o.Op))
+		}
 		// A 4xx is the service's answer about the request (a business
 		// rule, a conflict, not found): no fault of the service or the way.
-		failed := o.Calls - o.OK - o.Outcomes["4xx"]
+		// An answer about another patient is judged on its own below.
+		failed := o.Calls - o.OK - o.Outcomes["4xx"] - wrong
 		switch {
 		case o.Outcomes["5xx"]+o.Outcomes["throttled"] > 0 && 2*(o.Outcomes["5xx"]+o.Outcomes["throttled"]) >= failed && failed*5 >= o.Calls:
 			cls := "5xx"
@@ -406,6 +424,18 @@ func (t *run) calls(ctx context.Context) {
 			worst.Detail = fmt.Sprintf("%d of %d recent %s calls failed: %s", failed, o.Calls, o.Op, outcomeText(o))
 		}
 	}
+	if n := t.res.WrongPatient; n > 0 {
+		// Criterion (d) of issue 22 comes first: the service answered, so
+		// the way to it was sound, and what it answered was about someone
+		// else. The count and the operations only; the fault log holds no
+		// identity code, and none is wanted here.
+		detail := fmt.Sprintf("%d recent calls answered about another patient than the one asked for (%s), each refused whole: patient privacy may be at risk",
+			n, strings.Join(wrongOps, ", "))
+		if worst.Status == Fail {
+			detail += "; besides, " + worst.Detail
+		}
+		worst.Status, worst.Class, worst.Detail = Fail, WrongPatientClass, detail
+	}
 	if worst.Status == OK {
 		worst.Detail = fmt.Sprintf("%d recent calls, none failing out of the ordinary", total)
 		if total == 0 {
@@ -414,6 +444,11 @@ func (t *run) calls(ctx context.Context) {
 	}
 	t.add(worst)
 }
+
+// WrongPatientClass is the class of the calls step when the service
+// answered about another patient than the one asked for (issue 22,
+// criterion (d)); Result.WrongPatient counts those calls.
+const WrongPatientClass = "wrong-patient"
 
 func outcomeText(o OpStats) string {
 	keys := make([]string, 0, len(o.Outcomes))
@@ -513,6 +548,7 @@ func (t *run) pharmacy(ctx context.Context) {
 		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Warn, Class: "unreachable", Detail: fmt.Sprintf("cannot ask the hub: %v", err)})
 		return
 	}
+	t.res.Peers = peers
 	var fault []string
 	for _, p := range peers {
 		if p.Fault {
@@ -588,6 +624,13 @@ func (t *run) decide() {
 	}
 	// The service, with the way to it sound.
 	md, calls := t.step("metadata"), t.step("calls")
+	if calls != nil && calls.Status == Fail && calls.Class == WrongPatientClass {
+		// The service answered about someone else: the fault is Kanta's,
+		// the way to it sound (it answered). Before /metadata: a privacy
+		// fault is the graver, and /metadata may answer well beside it.
+		verdict(Kanta, calls, md)
+		return
+	}
 	if md != nil && md.Status == Fail {
 		if tl := t.step("tls"); tl != nil && tl.Status == OK {
 			verdict(Kanta, md, tl)

@@ -6,6 +6,7 @@ package common
 
 import (
 	"context"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -69,8 +70,10 @@ type Services interface {
 	// wakes the upload queue.
 	RetryNow(ctx context.Context, recordID string) error
 	// Prescription reads an e-prescription as the Prescription Centre holds
-	// it now: the upstream side of a conflict.
-	Prescription(ctx context.Context, id string) (rx.Prescription, error)
+	// it now: the upstream side of a conflict. patient is the identity code
+	// of the patient it must be about (the record's); an answer about
+	// anyone else is centre.ErrWrongPatient, with nothing of it (issue 22).
+	Prescription(ctx context.Context, id, patient string) (rx.Prescription, error)
 	// Resolve records a pharmacist's resolution of a record that needs
 	// review (queue.Resolve), then wakes the upload queue. It returns the
 	// audit record.
@@ -108,6 +111,14 @@ type DrillTasks interface {
 // so a newcomer can see FAULT mode and reconciliation.
 type Outages interface {
 	ToggleOutage(ctx context.Context) (down bool, err error)
+}
+
+// FaultDesk is offered by the services of a counter that can run the
+// triage and draft the fault report for Kela (issue 22): one key shows
+// them (tui/screen/faultview). The triage takes seconds against a silent
+// service; the screen waits for it.
+type FaultDesk interface {
+	FaultReport(ctx context.Context) (faultreport.Report, error)
 }
 
 // Defaults of Counter's zero fields.

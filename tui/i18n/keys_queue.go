@@ -97,6 +97,7 @@ const (
 	ConflWaiting
 	ConflUpstreamLoading
 	ConflUpstreamFailed
+	ConflUpstreamWrongPatient
 	ConflUpstreamNone
 	ConflResolution
 	ConflActResubmit

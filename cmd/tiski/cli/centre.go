@@ -140,7 +140,8 @@ Kinds:
   drop-after-commit RATIO   commit writes, then cut the connection before answering
   error                     answer 500 to every request
   skew DURATION             answer as usual with the Date header shifted, e.g. skew -10m
-  wrong-patient             answer a search by identity code with another patient's records
+  wrong-patient             answer a search by identity code, or a read of a
+                            prescription by id, about another patient
   up                        no fault`),
 		Example: "  tiski centre fault down\n  tiski centre fault flaky 0.5 --admin-addr 127.0.0.1:8781\n  tiski centre fault up",
 		Args:    rangeArgs(1, 2),

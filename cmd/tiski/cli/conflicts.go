@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -206,10 +208,15 @@ func conflictsShowRun(ctx context.Context, opts *ConflictsOptions) error {
 			upstreamNote, upstreamErr = err.Error(), err
 		} else {
 			cctx, cancel := context.WithTimeout(ctx, opts.CentreTimeout)
-			p, err := client.Prescription(cctx, row.Prescription)
+			// It must be the record's patient's (issue 22, criterion (d)).
+			p, err := client.Prescription(cctx, row.Prescription, rec.Patient)
 			cancel()
 			client.Close()
-			if err != nil {
+			if errors.Is(err, centre.ErrWrongPatient) {
+				// Nothing of it is shown; the pharmacist's words, not the
+				// client's.
+				upstreamNote, upstreamErr, readFailed = err.Error(), errors.New(f.Lang().T(i18n.ConflUpstreamWrongPatient)), true
+			} else if err != nil {
 				upstreamNote, upstreamErr, readFailed = "could not read it now: "+err.Error(), err, true
 			} else {
 				pol, err := f.Policy()

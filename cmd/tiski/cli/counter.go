@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"io"
 	"os"
 	"sync"
@@ -324,6 +325,12 @@ func (s *counterServices) Mode(ctx context.Context) (rx.ModeState, error) {
 	return s.journal.Mode(ctx)
 }
 
+// FaultReport runs the triage and drafts the fault report for the
+// counter's fault desk (issue 22).
+func (s *counterServices) FaultReport(ctx context.Context) (faultreport.Report, error) {
+	return buildFaultReport(ctx, s.f, faultreport.DefaultWindow)
+}
+
 // Notices feeds the status line Kela's notices (issue 22).
 func (s *counterServices) Notices(ctx context.Context) ([]rx.Notice, bool, error) {
 	ns, err := s.journal.Notices(ctx)
@@ -443,8 +450,8 @@ func (s *counterServices) RetryNow(ctx context.Context, id string) error {
 	return nil
 }
 
-func (s *counterServices) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
-	return s.centre.Prescription(ctx, id)
+func (s *counterServices) Prescription(ctx context.Context, id, patient string) (rx.Prescription, error) {
+	return s.centre.Prescription(ctx, id, patient)
 }
 
 func (s *counterServices) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {

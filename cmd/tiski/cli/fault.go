@@ -39,7 +39,7 @@ func NewCmdFault(f *Factory) *cobra.Command {
 		Short: "The fault desk: where a fault with the Prescription Centre lies",
 		Args:  exactArgs(0),
 	}
-	cmd.AddCommand(NewCmdFaultTriage(f, nil))
+	cmd.AddCommand(NewCmdFaultTriage(f, nil), NewCmdFaultReport(f, nil))
 	cmd.AddCommand(NewCmdFaultReported(f, nil), NewCmdFaultReports(f, nil))
 	return cmd
 }

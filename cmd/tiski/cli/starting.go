@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -146,12 +147,12 @@ func (s *startingServices) RetryNow(ctx context.Context, id string) error {
 	return cs.RetryNow(ctx, id)
 }
 
-func (s *startingServices) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
+func (s *startingServices) Prescription(ctx context.Context, id, patient string) (rx.Prescription, error) {
 	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return rx.Prescription{}, err
 	}
-	return cs.Prescription(ctx, id)
+	return cs.Prescription(ctx, id, patient)
 }
 
 func (s *startingServices) Resolve(ctx context.Context, who rx.Pharmacist, id string, r queue.Resolution) (journal.Record, error) {
@@ -201,6 +202,17 @@ func (s *startingTraining) ToggleOutage(ctx context.Context) (bool, error) {
 		cs.f.Logger().Info("training outage", "down", down)
 	}
 	return down, err
+}
+
+var _ common.FaultDesk = (*startingServices)(nil)
+
+// FaultReport drafts the fault report for the fault desk, once open.
+func (s *startingServices) FaultReport(ctx context.Context) (faultreport.Report, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return faultreport.Report{}, err
+	}
+	return cs.FaultReport(ctx)
 }
 
 var _ common.Notices = (*startingServices)(nil)

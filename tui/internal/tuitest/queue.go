@@ -25,7 +25,7 @@ const (
 // the simulator. It is not uploaded until the test drains the queue.
 func (e *Env) Dispensing(t testing.TB, id string) journal.Record {
 	t.Helper()
-	p, err := e.Client.Prescription(t.Context(), id)
+	p, err := e.Client.Prescription(t.Context(), id, Matti)
 	if err != nil {
 		t.Fatalf("read %s: %v", id, err)
 	}
@@ -61,7 +61,7 @@ func (e *Env) Cancelled(t testing.TB, id string) journal.Record {
 func (e *Env) DispensedElsewhere(t testing.TB, id string) journal.Record {
 	t.Helper()
 	rec := e.Dispensing(t, id)
-	p, err := e.Client.Prescription(t.Context(), id)
+	p, err := e.Client.Prescription(t.Context(), id, Matti)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ package tuitest
 import (
 	"context"
 	"errors"
+	"github.com/tiski-rx/tiski/pkg/faultreport"
+	"github.com/tiski-rx/tiski/pkg/triage"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -124,7 +126,7 @@ func New(t testing.TB) *Env {
 	w := queue.New(j, c, nil, queue.Config{Owner: "tuitest", Now: clock.Now, Rate: -1})
 	rec := &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: Pharmacy, Now: clock.Now}
 	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Worker: w, pharmacy: Pharmacy,
-		Services: &Services{Journal: j, Centre: c, Recorder: rec, Kick: w.Kick}}
+		Services: &Services{Journal: j, Centre: c, Recorder: rec, Kick: w.Kick, SimURL: sim.URL(), Now: clock.Now}}
 }
 
 // NoPharmacy makes the Env a counter whose configuration lacks the
@@ -178,6 +180,20 @@ type Services struct {
 	// KeepsNotices makes the counter one that reads Kela's notices from
 	// its journal (common.Notices), as the real counter does.
 	KeepsNotices bool
+	// SimURL and Now are the simulator's address and the Env's clock,
+	// for the fault desk's triage (FaultReport).
+	SimURL string
+	Now    func() time.Time
+}
+
+// FaultReport implements common.FaultDesk as the counter does: a real
+// triage of the simulator and the report from the journal.
+func (s *Services) FaultReport(ctx context.Context) (faultreport.Report, error) {
+	// The triage's clock is the wall clock: it checks this PC's against
+	// the simulator's Date header, which is the wall clock's too.
+	tri := triage.Run(ctx, triage.Config{BaseURL: s.SimURL, Journal: s.Journal, ConnectTimeout: time.Second, Timeout: 2 * time.Second})
+	return faultreport.Build(ctx, faultreport.Input{Journal: s.Journal, Triage: tri, Pharmacy: Pharmacy, Counter: Terminal,
+		Kela: faultreport.Contact{Email: "tekninentuki@kanta.fi", Phone: "020 634 7787"}, Now: s.Now()})
 }
 
 // Notices implements common.Notices when KeepsNotices is set.
@@ -287,8 +303,8 @@ func (s *Services) RetryNow(ctx context.Context, id string) error {
 }
 
 // Prescription implements common.Services.
-func (s *Services) Prescription(ctx context.Context, id string) (rx.Prescription, error) {
-	return s.Centre.Prescription(ctx, id)
+func (s *Services) Prescription(ctx context.Context, id, patient string) (rx.Prescription, error) {
+	return s.Centre.Prescription(ctx, id, patient)
 }
 
 // Resolve implements common.Services.

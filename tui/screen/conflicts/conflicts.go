@@ -31,6 +31,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -463,6 +464,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.upLoading = false
+		if errors.Is(msg.err, centre.ErrWrongPatient) {
+			// Issue 22, criterion (d): in the pharmacist's words, and
+			// nothing of the other patient's answer is kept.
+			m.upErr = m.c.T(i18n.ConflUpstreamWrongPatient)
+			return m, nil
+		}
 		if msg.err != nil {
 			m.upErr = explain(msg.err)
 			return m, nil
@@ -534,11 +541,13 @@ func (m Model) open(it Item) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.upLoading = true
-	screen, review, svc, timeout, id := m.screen, m.review, m.c.Services, m.c.Counter.CallTimeout, it.Upstream
+	// The upstream prescription must be the record's patient's: an answer
+	// about anyone else is refused (issue 22, criterion (d)).
+	screen, review, svc, timeout, id, patient := m.screen, m.review, m.c.Services, m.c.Counter.CallTimeout, it.Upstream, it.Record.Patient
 	fetch := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		p, err := svc.Prescription(ctx, id)
+		p, err := svc.Prescription(ctx, id, patient)
 		return upstreamMsg{screen: screen, review: review, p: p, err: err}
 	}
 	return m, tea.Batch(fetch, m.spin.Tick)

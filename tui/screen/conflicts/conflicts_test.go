@@ -8,6 +8,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/tiski-rx/tiski/pkg/centresim"
+	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/queue"
@@ -396,5 +398,40 @@ func TestPossibleDuplicateLinked(t *testing.T) {
 	}
 	if e, _ := env.Journal.Outbox(t.Context(), paper.ID); e.UpstreamID != dup {
 		t.Fatalf("the linked paper prescription is %q upstream", e.UpstreamID)
+	}
+}
+
+// TestUpstreamAboutAnotherPatient: with the simulator answering a read by
+// id about another patient (issue 22, criterion (d)), the review loads
+// nothing of that answer and says in the pharmacist's words what happened;
+// the record itself is still shown, and can still be resolved.
+func TestUpstreamAboutAnotherPatient(t *testing.T) {
+	env := tuitest.New(t)
+	rec := env.Cancelled(t, tuitest.Metforem)
+	if err := env.Sim.SetFault(centresim.Fault{Kind: centresim.FaultWrongPatient}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lang i18n.Lang
+		want string
+	}{
+		{i18n.EN, "The Prescription Centre answered about another patient than the record's; nothing of it is shown."},
+		{i18n.FI, "Reseptikeskus vastasi toisen potilaan tiedoilla kuin kirjauksen potilaan"},
+		{i18n.SV, "Receptcentret svarade med en annan patients uppgifter"},
+	} {
+		m := open(t, env, tt.lang, 140, 40, tuitest.Pharmacist)
+		m = review(t, m, rec.ID)
+		p, problem, loading := m.Upstream()
+		if loading || p.ID != "" || p.Patient != "" || !strings.Contains(problem, tt.want) {
+			t.Fatalf("%s: upstream %+v, problem %q, loading %v; want nothing loaded and %q", tt.lang, p, problem, loading, tt.want)
+		}
+		v := m.View()
+		if !strings.Contains(strings.Join(strings.Fields(v), " "), tt.want[:40]) || !strings.Contains(v, "Metforem") {
+			t.Errorf("%s: the review does not show the fault beside the record:\n%s", tt.lang, v)
+		}
+		// No identity code but the record's own patient's is on the screen.
+		if rest := strings.ReplaceAll(v, tuitest.Matti, ""); hetu.MaskText(rest) != rest {
+			t.Errorf("%s: another identity code is on the screen:\n%s", tt.lang, v)
+		}
 	}
 }

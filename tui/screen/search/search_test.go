@@ -174,7 +174,7 @@ func TestFaultShowsOutageRecords(t *testing.T) {
 func faultWithRecords(t *testing.T, env *tuitest.Env) (Model, rx.ModeState) {
 	t.Helper()
 	ctx := t.Context()
-	p, err := env.Client.Prescription(ctx, "EP26000101")
+	p, err := env.Client.Prescription(ctx, "EP26000101", tuitest.Matti)
 	if err != nil {
 		t.Fatal(err)
 	}
