@@ -155,7 +155,7 @@ func (i Impact) Total() int { return i.Essential + i.Paper + i.Telephone + i.Dis
 // Action is something done about the fault.
 type Action struct {
 	At     time.Time `json:"at"`
-	Code   string    `json:"code"`             // fault-auto, fault-held, released, recovering, online, notice, notice-ended, triage
+	Code   string    `json:"code"`             // fault-auto, fault-held, released, recovering, online, notice, notice-ended, reported-helpdesk, reported-kela, triage
 	By     string    `json:"by,omitempty"`     // a person, when a person did it
 	Detail string    `json:"detail,omitempty"` // a cause, Kela's reference or the triage's verdict
 }
@@ -515,6 +515,16 @@ func (b *builder) actions() error {
 			if !n.EndedAt.IsZero() {
 				b.r.Actions = append(b.r.Actions, Action{At: n.EndedAt.UTC(), Code: "notice-ended", By: n.EndedBy, Detail: n.Ref})
 			}
+		}
+	}
+	if f.Found {
+		// The marks that the fault was reported, at any counter.
+		marks, err := b.j.FaultReports(b.ctx, f.Began)
+		if err != nil {
+			return fmt.Errorf("read the fault reports: %w", err)
+		}
+		for _, m := range marks {
+			b.r.Actions = append(b.r.Actions, Action{At: m.Time.UTC(), Code: "reported-" + m.To, By: m.By, Detail: m.Ref})
 		}
 	}
 	if !b.tri.At.IsZero() {

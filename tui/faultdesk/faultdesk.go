@@ -222,6 +222,10 @@ func (w words) action(a faultreport.Action) string {
 		return l.T(i18n.FRActNoticeEnded, a.By, a.Detail)
 	case "triage":
 		return l.T(i18n.FRActTriage, w.say(located, a.Detail))
+	case "reported-helpdesk":
+		return l.T(i18n.FRActReportedHelpdesk, a.By, a.Detail)
+	case "reported-kela":
+		return l.T(i18n.FRActReportedKela, a.By, a.Detail)
 	}
 	return a.Code
 }
