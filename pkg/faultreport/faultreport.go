@@ -183,6 +183,10 @@ type Triage struct {
 	At       time.Time `json:"at"`
 	Verdict  string    `json:"verdict"`
 	Evidence []string  `json:"evidence"` // in English
+	// Steps are the steps that decided the verdict, in the order of
+	// Evidence, each with its finding as a message id and arguments too,
+	// to word in the reader's language.
+	Steps []triage.Step `json:"steps"`
 }
 
 // failed reports whether an outcome class of the fault log is a failure.
@@ -204,6 +208,15 @@ func Build(ctx context.Context, in Input) (Report, error) {
 		Triage: Triage{At: in.Triage.At, Verdict: in.Triage.Verdict, Evidence: slices.Clone(in.Triage.Evidence)}}
 	if r.Triage.Evidence == nil {
 		r.Triage.Evidence = []string{}
+	}
+	r.Triage.Steps = []triage.Step{}
+	for _, name := range in.Triage.Because {
+		for _, s := range in.Triage.Steps {
+			if s.Name == name {
+				r.Triage.Steps = append(r.Triage.Steps, s)
+				break
+			}
+		}
 	}
 	since := now.Add(-in.Window)
 	b := builder{ctx: ctx, j: in.Journal, now: now, since: since, r: &r, tri: in.Triage}
