@@ -32,13 +32,14 @@ const (
 	KindSignIn                Kind = "signin"      // a failed sign-in, a lockout or an unlock (audit only, never uploaded); see AdmitSignIn
 	KindNotice                Kind = "notice"      // Kela's notice of a fault or a planned break (never uploaded; shared with the hub); see AddNotice
 	KindNoticeEnd             Kind = "notice_end"  // a notice ended by hand; see EndNotice
+	KindRenewal               Kind = "renewal"     // a request that the prescriber renew an e-prescription (issue 23); a FHIR Task upstream
 )
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
 	switch k {
 	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindVoid, KindModeChange, KindResolution, KindSignIn,
-		KindNotice, KindNoticeEnd:
+		KindNotice, KindNoticeEnd, KindRenewal:
 		return true
 	}
 	return false
