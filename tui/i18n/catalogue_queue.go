@@ -111,6 +111,10 @@ var queueCatalogue = map[Lang]map[Key]string{
 		ConflVoided:           "Mitätöinti kirjattu (%s): tietuetta %s ei lähetetä.",
 		ConflFailed:           "Ratkaisua ei kirjattu: %s",
 		ConflViewOnly:         "Opiskelija voi katsoa ristiriitoja, mutta vain farmaseutti voi ratkaista ne.",
+		QueueKindRenewal:      "uusimispyyntö",
+		ConflRenewalRefused:   "uusimispyyntö hylätty",
+		RxRenewalRequested:    "uusimista pyydetty %s",
+		RxDetailRenewal:       "Uusiminen",
 	},
 	SV: {
 		QueueStatePending:   "väntar",
@@ -221,6 +225,10 @@ var queueCatalogue = map[Lang]map[Key]string{
 		ConflVoided:           "Makuleringen registrerad (%s): post %s skickas inte.",
 		ConflFailed:           "Lösningen registrerades inte: %s",
 		ConflViewOnly:         "En studerande kan se konflikterna, men bara en farmaceut kan lösa dem.",
+		QueueKindRenewal:      "förnyelsebegäran",
+		ConflRenewalRefused:   "förnyelsebegäran avvisad",
+		RxRenewalRequested:    "förnyelse begärd %s",
+		RxDetailRenewal:       "Förnyelse",
 	},
 	EN: {
 		QueueStatePending:   "pending",
@@ -331,5 +339,9 @@ var queueCatalogue = map[Lang]map[Key]string{
 		ConflVoided:           "Void recorded (%s): record %s is never sent.",
 		ConflFailed:           "The resolution was not recorded: %s",
 		ConflViewOnly:         "A student may look at conflicts, but only a pharmacist may resolve them.",
+		QueueKindRenewal:      "renewal request",
+		ConflRenewalRefused:   "renewal request refused",
+		RxRenewalRequested:    "renewal requested %s",
+		RxDetailRenewal:       "Renewal",
 	},
 }
