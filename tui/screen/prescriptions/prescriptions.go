@@ -310,7 +310,16 @@ func (m Model) View() string {
 		return b.String()
 	}
 	b.WriteString(m.table.View())
+	if p, ok := m.Selected(); ok && p.Renewal != nil {
+		// Read with the prescription, in the same answer (issue 23).
+		b.WriteString("\n" + s.Label.Render(p.ID+": "+m.renewal(p)))
+	}
 	return b.String()
+}
+
+// renewal says when the open renewal request of p was made.
+func (m Model) renewal(p rx.Prescription) string {
+	return m.c.T(i18n.RxRenewalRequested, p.Renewal.Requested.In(m.c.Now().Location()).Format("2.1.2006"))
 }
 
 func (m Model) viewDetail(p rx.Prescription) string {
@@ -335,6 +344,9 @@ func (m Model) viewDetail(p rx.Prescription) string {
 	}
 	if p.Reason != "" {
 		rows = append(rows, [2]string{m.c.T(i18n.RxDetailReason), p.Reason})
+	}
+	if p.Renewal != nil {
+		rows = append(rows, [2]string{m.c.T(i18n.RxDetailRenewal), m.renewal(p)})
 	}
 	w := 0
 	for _, r := range rows {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -133,5 +134,52 @@ func BenchmarkViewPrescriptions200(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		_ = m.View()
+	}
+}
+
+// TestRenewalRequested (issue 23): a renewal requested in FAULT waits while
+// the Prescription Centre is down, reaches it after recovery, and then the
+// prescription shows "renewal requested DATE", read with the prescription
+// in the same answer; the others show nothing.
+func TestRenewalRequested(t *testing.T) {
+	env := tuitest.New(t)
+	p, rxs := matti(t, env)
+	target := rxs[len(rxs)-1].ID
+	env.Fault(t)
+	env.Down(t)
+	rc, err := env.Services.Recorder.Renew(t.Context(), tuitest.Pharmacist, rx.Renewal{Patient: p.HETU, PrescriptionID: target, Message: "loppuu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Drain(t)
+	if n, _ := env.Sim.CountByIdentifier("Task", rx.SystemRecordUUID, "urn:uuid:"+rc.Record.ID); n != 0 {
+		t.Fatalf("%d Tasks during the outage", n)
+	}
+	env.Up(t)
+	env.Clock.Advance(time.Hour) // past the retry's backoff
+	env.Drain(t)
+	if n, _ := env.Sim.CountByIdentifier("Task", rx.SystemRecordUUID, "urn:uuid:"+rc.Record.ID); n != 1 {
+		t.Fatalf("%d Tasks after recovery, want exactly 1", n)
+	}
+	_, rxs = matti(t, env)
+	m := New(env.Common(i18n.EN, 120, 40), p, rxs, tuitest.Pharmacist)
+	want := "renewal requested " + rc.Record.Time.In(env.Clock.Now().Location()).Format("2.1.2006")
+	for i, s := range m.Shown() {
+		view := m.View()
+		if s.ID == target && !strings.Contains(view, s.ID+": "+want) {
+			t.Errorf("%s selected, the screen does not say %q:\n%s", s.ID, want, view)
+		}
+		if s.ID != target && strings.Contains(view, "renewal requested") {
+			t.Errorf("%s selected, the screen shows a renewal:\n%s", s.ID, view)
+		}
+		if s.ID == target {
+			d, _ := m.Update(tuitest.Key(tea.KeyEnter))
+			if !strings.Contains(d.View(), want) {
+				t.Errorf("the detail of %s does not say %q:\n%s", s.ID, want, d.View())
+			}
+		}
+		if i < len(m.Shown())-1 {
+			m, _ = m.Update(tuitest.Key(tea.KeyDown))
+		}
 	}
 }
