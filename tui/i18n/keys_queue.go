@@ -122,6 +122,14 @@ const (
 	ConflRenewalRefused
 	RxRenewalRequested
 	RxDetailRenewal
+	HelpRenewal
+	RenewPrompt
+	RenewRecording
+	RenewLocal
+	RenewSent
+	RenewAlready
+	RenewRefused
+	RenewFailed
 
 	queueEnd
 )

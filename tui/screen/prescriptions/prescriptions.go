@@ -69,6 +69,7 @@ type Model struct {
 	filtering bool
 	detail    bool
 	who       rx.Pharmacist
+	renew     renewal // a renewal request of the selected prescription (renewal.go)
 }
 
 // New returns the table of patient's prescriptions, sorted by medicine.
@@ -227,9 +228,12 @@ func (m Model) form(f rx.Form) string {
 }
 
 // Update handles keys: Up and Down move, F3 sorts, F4 filters, Enter opens
-// the detail view and Esc closes it, ends filtering or goes back, and F5
-// asks to dispense the selected prescription.
+// the detail view and Esc closes it, ends filtering or goes back, F5 asks
+// to dispense the selected prescription, and ctrl+n requests its renewal.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if m, cmd, ok := m.updateRenewal(msg); ok {
+		return m, cmd
+	}
 	km, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return m, nil
@@ -313,6 +317,9 @@ func (m Model) View() string {
 	if p, ok := m.Selected(); ok && p.Renewal != nil {
 		// Read with the prescription, in the same answer (issue 23).
 		b.WriteString("\n" + s.Label.Render(p.ID+": "+m.renewal(p)))
+	}
+	if r := m.renewalView(); r != "" {
+		b.WriteString("\n" + r)
 	}
 	return b.String()
 }

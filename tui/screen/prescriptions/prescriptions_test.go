@@ -183,3 +183,60 @@ func TestRenewalRequested(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewalKey (issue 23): ctrl+n asks for the patient's message and
+// records a renewal request of the selected prescription, and the screen
+// follows it to the Prescription Centre; a second request for the same
+// prescription says it was already requested, with no review; a request
+// for a prescription cancelled meanwhile says it was refused and points to
+// the conflicts; a student gets no prompt.
+func TestRenewalKey(t *testing.T) {
+	env := tuitest.New(t)
+	p, rxs := matti(t, env)
+	c := env.Common(i18n.EN, 160, 40)
+	// request selects the prescription id, asks for its renewal with
+	// message, and follows the upload until the screen says want.
+	request := func(id, message, want string) Model {
+		t.Helper()
+		m := New(c, p, rxs, tuitest.Pharmacist)
+		for s, _ := m.Selected(); s.ID != id; s, _ = m.Selected() {
+			m, _ = m.Update(tuitest.Key(tea.KeyDown))
+		}
+		m, _ = m.Update(tuitest.Key(tea.KeyCtrlN))
+		if !m.Renewing() || !strings.Contains(m.View(), "Renewal of "+id) {
+			t.Fatalf("ctrl+n on %s gave no prompt:\n%s", id, m.View())
+		}
+		m, _ = m.Update(tuitest.Type(message))
+		m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
+		m, cmd = m.Update(tuitest.Run(cmd)) // recorded: the first poll
+		if !strings.Contains(m.View(), "recorded; it goes to the Prescription Centre") {
+			t.Errorf("after Enter:\n%s", m.View())
+		}
+		env.Drain(t)
+		for range 4 {
+			m, cmd = m.Update(tuitest.Run(cmd))
+		}
+		if !strings.Contains(m.View(), want) {
+			t.Errorf("renewal of %s: the screen does not say %q:\n%s", id, want, m.View())
+		}
+		return m
+	}
+	target := rxs[0].ID
+	request(target, "loppuu ensi viikolla", "is in the Prescription Centre")
+	m := request(target, "", "was already requested")
+	if n := env.Sim.Requests(); len(n) == 0 {
+		t.Fatal("no request reached the simulator")
+	}
+	if strings.Contains(m.View(), "refused") {
+		t.Errorf("already requested shows as refused:\n%s", m.View())
+	}
+	cancelled := rxs[1].ID
+	if err := env.Sim.CancelPrescription(cancelled); err != nil {
+		t.Fatal(err)
+	}
+	request(cancelled, "", "refused renewal request")
+	s := New(c, p, rxs, tuitest.Student)
+	if s, _ = s.Update(tuitest.Key(tea.KeyCtrlN)); s.Renewing() {
+		t.Errorf("a student got the renewal prompt")
+	}
+}
