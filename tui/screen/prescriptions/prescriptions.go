@@ -313,13 +313,23 @@ func (m Model) View() string {
 		b.WriteString(s.Muted.Render(m.c.T(i18n.RxNone)))
 		return b.String()
 	}
-	b.WriteString(m.table.View())
+	// The renewal's lines (issue 23) go under the table, which gives up
+	// as many rows so that the screen keeps its height.
+	var below []string
 	if p, ok := m.Selected(); ok && p.Renewal != nil {
-		// Read with the prescription, in the same answer (issue 23).
-		b.WriteString("\n" + s.Label.Render(p.ID+": "+m.renewal(p)))
+		// Read with the prescription, in the same answer.
+		below = append(below, s.Label.Render(p.ID+": "+m.renewal(p)))
 	}
 	if r := m.renewalView(); r != "" {
-		b.WriteString("\n" + r)
+		below = append(below, r)
+	}
+	t := m.table
+	if len(below) > 0 {
+		t.SetHeight(max(m.bodyHeight()-len(below), 1))
+	}
+	b.WriteString(t.View())
+	for _, l := range below {
+		b.WriteString("\n" + l)
 	}
 	return b.String()
 }

@@ -193,7 +193,7 @@ func TestRenewalRequested(t *testing.T) {
 func TestRenewalKey(t *testing.T) {
 	env := tuitest.New(t)
 	p, rxs := matti(t, env)
-	c := env.Common(i18n.EN, 160, 40)
+	c := env.Common(i18n.EN, 100, 24)
 	// request selects the prescription id, asks for its renewal with
 	// message, and follows the upload until the screen says want.
 	request := func(id, message, want string) Model {
@@ -207,6 +207,9 @@ func TestRenewalKey(t *testing.T) {
 			t.Fatalf("ctrl+n on %s gave no prompt:\n%s", id, m.View())
 		}
 		m, _ = m.Update(tuitest.Type(message))
+		if got, want := strings.Count(m.View(), "\n"), strings.Count(New(c, p, rxs, tuitest.Pharmacist).View(), "\n"); got != want {
+			t.Errorf("with the prompt the screen has %d lines, without %d: the table gives up its rows", got+1, want+1)
+		}
 		m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
 		m, cmd = m.Update(tuitest.Run(cmd)) // recorded: the first poll
 		if !strings.Contains(m.View(), "recorded; it goes to the Prescription Centre") {
