@@ -59,7 +59,6 @@ func TestRenew(t *testing.T) {
 		t.Errorf("verify: %+v, %v", v, err)
 	}
 
-
 	// Refusals, on a journal of their own: nothing is written.
 	g := setup(t)
 	_, err = g.svc.Renew(ctx, student, rx.Renewal{Patient: "140348-901W", PrescriptionID: "EP26000101"})
