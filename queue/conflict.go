@@ -42,11 +42,17 @@ const (
 	// as a rejection, but unlike a refusal upstream it needs no
 	// pharmacist's judgement.
 	Configuration ConflictKind = "configuration"
+	// RenewalRefused: the Prescription Centre refused a renewal request,
+	// for example because the prescription was cancelled meanwhile (issue
+	// 23). Nothing was requested: the pharmacist tells the patient to
+	// contact the prescriber, and closes the request by voiding it.
+	RenewalRefused ConflictKind = "renewal-refused"
 )
 
 // ConflictKinds lists every kind, for help texts and tests.
 func ConflictKinds() []ConflictKind {
-	return []ConflictKind{DispensedElsewhere, OverDispensed, Cancelled, Locked, Expired, UnknownPatient, PossibleDuplicate, Rejected, Configuration}
+	return []ConflictKind{DispensedElsewhere, OverDispensed, Cancelled, Locked, Expired, UnknownPatient, PossibleDuplicate, Rejected, Configuration,
+		RenewalRefused}
 }
 
 // Valid reports whether k is a known kind.

@@ -54,6 +54,9 @@ type Centre interface {
 	RecordPrescription(ctx context.Context, p rx.Prescription, ds []rx.Dispensing, opts ...centre.Option) (centre.TransactionReceipt, error)
 	VoidDispensing(ctx context.Context, recordID, reason string) (centre.Receipt, error)
 	VoidPrescription(ctx context.Context, recordID, reason string) (centre.Receipt, error)
+	// RecordRenewal sends a renewal request as a Task, a conditional
+	// create on its record id (issue 23).
+	RecordRenewal(ctx context.Context, r rx.Renewal) (centre.Receipt, error)
 	// Prescription reads an e-prescription, which must be patient's
 	// (centre.Client.Prescription: another patient's is ErrWrongPatient).
 	Prescription(ctx context.Context, id, patient string) (rx.Prescription, error)

@@ -99,6 +99,13 @@ func Resolve(ctx context.Context, store ResolveStore, who rx.Pharmacist, recordI
 		if r.Action != ActionResubmit {
 			return journal.Record{}, rx.Errorf(rx.EINVALID, "A void that was refused can only be sent again (resubmit).")
 		}
+	case journal.KindRenewal:
+		// A refused renewal request is closed: the patient is told to
+		// contact the prescriber. Sending it again would be refused again
+		// (issue 23).
+		if r.Action != ActionVoid {
+			return journal.Record{}, rx.Errorf(rx.EINVALID, "A refused renewal request can only be closed by voiding it; tell the patient to contact the prescriber.")
+		}
 	default:
 		return journal.Record{}, rx.Errorf(rx.EINVALID, "A %s record is not uploaded and has nothing to resolve.", rec.Kind)
 	}
@@ -122,6 +129,11 @@ func Resolve(ctx context.Context, store ResolveStore, who rx.Pharmacist, recordI
 		// finds nothing to void).
 		nr.Kind, to = journal.KindVoid, journal.OutboxVoided
 		nr.Upload = e.Attempts > 0 && (e.State == journal.OutboxRetry || e.State == journal.OutboxParked)
+		if rec.Kind == journal.KindRenewal {
+			// There is no void of a Task in the contract: a request that
+			// landed is the prescriber's to close.
+			nr.Upload = false
+		}
 	}
 	out, err := store.Resolve(ctx, nr, to)
 	if err != nil {

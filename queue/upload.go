@@ -118,6 +118,8 @@ func (w *Worker) handle(ctx context.Context, l leased) {
 		w.sendPrescription(ctx, e, rec, res)
 	case journal.KindVoid:
 		w.sendVoid(ctx, e, rec)
+	case journal.KindRenewal:
+		w.sendRenewal(ctx, e, rec)
 	default:
 		// Resolutions and mode changes are the journal's own; nothing of
 		// them goes upstream.

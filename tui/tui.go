@@ -534,7 +534,7 @@ func (m Model) helpKeys() keymap.Help {
 	case m.screen == ScreenPrescriptions:
 		here = []key.Binding{k.Up, k.Down, k.Detail, k.Sort, k.Filter, k.Back}
 		if m.Pharmacist().Role.MayRecord() {
-			here = append([]key.Binding{k.Dispense}, here...)
+			here = append(append([]key.Binding{k.Dispense}, here...), k.Renewal)
 		}
 	case m.screen == ScreenDispense, m.screen == ScreenPrescriptionForm, m.screen == ScreenEssential:
 		here = []key.Binding{k.ConfirmDispense, k.NextField, k.PrevField, k.Up, k.Down, k.Back}
@@ -554,7 +554,7 @@ func (m Model) helpKeys() keymap.Help {
 		first = append(first, k.FaultDesk)
 	}
 	return keymap.Help{append(append(first, here...), global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
-		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk},
+		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Renewal, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk},
 		{k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -167,13 +169,37 @@ func startMedplum(t *testing.T) upstream {
 func seedMedplum(base string) func(t *testing.T, fx *rx.Fixtures) {
 	return func(t *testing.T, fx *rx.Fixtures) {
 		t.Helper()
+		patientIDs := map[string]string{}
 		for _, p := range fx.Patients {
 			body := mustMarshal(t, map[string]any{
 				"resourceType": "Patient",
 				"identifier":   []map[string]string{{"system": rx.SystemHETU, "value": p.HETU}},
 				"name":         []map[string]any{{"family": p.Family, "given": []string{p.Given}}},
 			})
-			fhirCall(t, http.MethodPost, base+"/Patient", body, http.StatusCreated)
+			var created struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(fhirCall(t, http.MethodPost, base+"/Patient", body, http.StatusCreated), &created)
+			patientIDs[p.HETU] = created.ID
+		}
+		// The e-prescriptions the scenario's renewal requests are for
+		// (issue 23), as the Prescription Centre holds them.
+		for _, p := range fx.Prescriptions {
+			if !slices.Contains(renewedPrescriptions, p.ID) {
+				continue
+			}
+			pk, _ := p.Medicine.SmallestPackage()
+			body := mustMarshal(t, map[string]any{
+				"resourceType":        "MedicationRequest",
+				"id":                  p.ID,
+				"status":              "active",
+				"intent":              "order",
+				"medicationReference": map[string]string{"reference": "Medication/med-" + pk.VNR},
+				"subject":             map[string]string{"reference": "Patient/" + patientIDs[p.Patient]},
+				"authoredOn":          p.Issued.Format(time.DateOnly),
+				"dispenseRequest":     map[string]any{"quantity": map[string]any{"value": p.Quantity, "unit": p.Medicine.Unit}},
+			})
+			fhirCall(t, http.MethodPut, base+"/MedicationRequest/"+p.ID, body, http.StatusCreated, http.StatusOK)
 		}
 		for _, m := range fx.Medicines {
 			for _, pk := range m.Packages {
@@ -263,6 +289,12 @@ func searchset(t *testing.T, b []byte, resourceType string) []json.RawMessage {
 	return out
 }
 
+// renewedPrescriptions are the e-prescriptions of the fixtures that the
+// scenario's two rounds request renewals of, one each (issue 23): a second
+// request of one while the first is open is answered as already
+// requested, and makes no Task.
+var renewedPrescriptions = []string{"EP26000101", "EP26000102"}
+
 // scenarioRecord is a journal record the scenario expects upstream.
 type scenarioRecord struct {
 	id           string
@@ -304,8 +336,17 @@ func checkUpstream(t *testing.T, up upstream, stage string, recs []scenarioRecor
 	if !up.countsAll {
 		return
 	}
-	for _, rt := range []string{"MedicationRequest", "MedicationDispense"} {
+	for _, rt := range []string{"MedicationRequest", "MedicationDispense", "Task"} {
 		all := searchset(t, fhirCall(t, http.MethodGet, up.url+"/"+rt+"?_count=1000", nil, http.StatusOK), rt)
+		// The e-prescriptions seeded for the renewals are the server's
+		// own, not records.
+		all = slices.DeleteFunc(all, func(m json.RawMessage) bool {
+			var res struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(m, &res)
+			return rt == "MedicationRequest" && slices.Contains(renewedPrescriptions, res.ID)
+		})
 		if len(all) != total[rt] {
 			var ids []string
 			for _, m := range all {
@@ -397,6 +438,13 @@ func thirdPartyScenario(t *testing.T, up upstream) {
 			}
 			recs = append(recs, scenarioRecord{rc.Record.ID, "MedicationDispense"})
 		}
+		// A renewal request, made in the fault like the rest (issue 23).
+		renewal, err := svc.Renew(ctx, who, rx.Renewal{Patient: "140348-901W", PrescriptionID: renewedPrescriptions[min(first, 1)],
+			Message: "Lääke loppuu ensi viikolla."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, scenarioRecord{renewal.Record.ID, "Task"})
 	}
 	env := []string{"TISKI_SYNC_INITIAL_INTERVAL=10ms", "TISKI_SYNC_MAX_INTERVAL=200ms",
 		"TISKI_SYNC_LEASE=1s", "TISKI_CENTRE_TIMEOUT=5s", "TISKI_PROBE_INTERVAL=200ms", "TISKI_SYNC_RATE=1000"}
@@ -442,6 +490,18 @@ func thirdPartyScenario(t *testing.T, up upstream) {
 	r.ok("", "journal", "backup", "--to", filepath.Join(second, "journal.db"))
 	mustSync("first sync", data)
 	checkUpstream(t, up, "after the first sync", recs)
+	// The renewal shows on its prescription, read in the same single
+	// request as the prescription (_revinclude=Task:focus).
+	c, err := centre.New(centre.Config{BaseURL: up.url, Pharmacy: pharmacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if p, err := c.Prescription(cctx, renewedPrescriptions[0], "140348-901W"); err != nil || p.Renewal == nil || p.Renewal.Status != "requested" {
+		t.Errorf("%s after the first sync: renewal %+v, %v; want an open request", renewedPrescriptions[0], p.Renewal, err)
+	}
 
 	// 2. The second journal, holding the same records, all still to be
 	// uploaded: it must create nothing new.
@@ -453,7 +513,7 @@ func thirdPartyScenario(t *testing.T, up upstream) {
 	// re-run.
 	before := len(recs)
 	add(5)
-	units := 2 + 1 + 2 // two transactions, the telephone prescription with its dispensing, two dispensings
+	units := 2 + 1 + 2 + 1 // two transactions, the telephone prescription with its dispensing, two dispensings, a renewal
 	px := newCutProxy(t, up.url)
 	stop := make(chan struct{})
 	go func() {
@@ -469,8 +529,8 @@ func thirdPartyScenario(t *testing.T, up upstream) {
 	checkUpstream(t, up, "after the killed sync (before the re-run)", recs)
 	mustSync("re-run after the kill", data)
 	checkUpstream(t, up, "after the re-run", recs)
-	if n := len(recs) - before; n != 8 {
-		t.Fatalf("the scenario made %d records in its second round, want 8", n)
+	if n := len(recs) - before; n != 9 {
+		t.Fatalf("the scenario made %d records in its second round, want 9", n)
 	}
 	if out, err := exec.Command(tiskiBin, "journal", "verify", "--data", data).CombinedOutput(); err != nil {
 		t.Fatalf("journal verify: %v\n%s", err, out)

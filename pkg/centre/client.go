@@ -134,6 +134,7 @@ func (c *Client) Prescriptions(ctx context.Context, code string) (_ []rx.Prescri
 	}
 	defer func() { c.settle(res, err) }()
 	out := make([]rx.Prescription, 0, len(res.matches))
+	renewed := renewals(res.includes)
 	// The Patients already checked, by reference: one patient's list
 	// refers to one Patient, decoded once rather than per prescription.
 	checked := map[string]bool{}
@@ -163,6 +164,7 @@ func (c *Client) Prescriptions(ctx context.Context, code string) (_ []rx.Prescri
 		if err != nil {
 			return nil, badAnswer(op, res.last, err)
 		}
+		p.Renewal = renewed[p.ID]
 		out = append(out, p)
 	}
 	return out, nil
@@ -174,6 +176,8 @@ func (c *Client) listPrescriptions(ctx context.Context, op, code string) (*searc
 		// The Patient too: it holds the identity code that each
 		// prescription's subject must match (issue 22, criterion (d)).
 		"_include": {"MedicationRequest:medication", "MedicationRequest:patient"},
+		// Open renewal requests, in the same answer (issue 23).
+		"_revinclude": {"Task:focus"},
 	}
 	if c.cfg.PageSize > 0 {
 		q.Set("_count", strconv.Itoa(c.cfg.PageSize))
@@ -208,8 +212,9 @@ func (c *Client) Prescription(ctx context.Context, id, patient string) (_ rx.Pre
 		return rx.Prescription{}, notSent(op, errors.New("no valid identity code of the patient expected, to check the answer against"))
 	}
 	q := url.Values{
-		"_id":      {id},
-		"_include": {"MedicationRequest:medication", "MedicationRequest:patient"},
+		"_id":         {id},
+		"_include":    {"MedicationRequest:medication", "MedicationRequest:patient"},
+		"_revinclude": {"Task:focus"},
 	}
 	res, err := c.search(ctx, op, "MedicationRequest", q, true)
 	if err != nil {
@@ -245,6 +250,7 @@ func (c *Client) Prescription(ctx context.Context, id, patient string) (_ rx.Pre
 	if err != nil {
 		return rx.Prescription{}, badAnswer(op, res.last, err)
 	}
+	p.Renewal = renewals(res.includes)[p.ID]
 	if p.Version == "" {
 		// Callers send it back as If-Match and show it; a prescription
 		// without one cannot be told from a later change.

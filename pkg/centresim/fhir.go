@@ -183,6 +183,8 @@ var acceptedElements = map[string]map[string]bool{
 	"MedicationDispense": set("resourceType", "id", "meta", "text", "language", "implicitRules", "extension", "modifierExtension",
 		"identifier", "status", "medicationCodeableConcept", "medicationReference", "subject", "performer",
 		"authorizingPrescription", "type", "quantity", "whenHandedOver", "note"),
+	"Task": set("resourceType", "id", "meta", "text", "language", "implicitRules", "identifier", "status", "intent", "code",
+		"focus", "for", "authoredOn", "requester", "note"),
 }
 
 func set(names ...string) map[string]bool {

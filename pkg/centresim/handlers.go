@@ -302,7 +302,7 @@ type readCloser struct {
 	io.Closer
 }
 
-var resourceTypes = map[string]bool{"Patient": true, "Medication": true, "MedicationRequest": true, "MedicationDispense": true}
+var resourceTypes = map[string]bool{"Patient": true, "Medication": true, "MedicationRequest": true, "MedicationDispense": true, "Task": true}
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
@@ -354,7 +354,9 @@ func (s *Server) route(r *http.Request, resp *response) error {
 			return s.create(r, resp, "MedicationDispense")
 		case method == http.MethodPost && parts[0] == "MedicationRequest":
 			return s.create(r, resp, "MedicationRequest")
-		case parts[0] == "MedicationDispense" || parts[0] == "MedicationRequest":
+		case method == http.MethodPost && parts[0] == "Task":
+			return s.createTask(r, resp)
+		case parts[0] == "MedicationDispense" || parts[0] == "MedicationRequest" || parts[0] == "Task":
 			return notAllowed("GET, POST")
 		}
 		return notAllowed("GET")
@@ -413,6 +415,12 @@ func (s *Server) loadResource(ctx context.Context, q querier, rt, id string) (bo
 			return nil, 0, "", false, err
 		}
 		return renderDispense(d, m), d.Version, d.LastUpdated, true, nil
+	case "Task":
+		t, ok, err := getTask(ctx, q, id)
+		if !ok || err != nil {
+			return nil, 0, "", false, err
+		}
+		return renderTask(t), t.Version, t.LastUpdated, true, nil
 	}
 	return nil, 0, "", false, nil
 }
@@ -463,6 +471,7 @@ func (s *Server) capabilityStatement() []byte {
 		ReadHistory       bool          `json:"readHistory"`
 		ConditionalCreate bool          `json:"conditionalCreate,omitempty"`
 		SearchInclude     []string      `json:"searchInclude,omitempty"`
+		SearchRevInclude  []string      `json:"searchRevInclude,omitempty"`
 		SearchParam       []searchParam `json:"searchParam,omitempty"`
 	}
 	read := []interaction{{"read"}, {"vread"}, {"search-type"}}
@@ -497,10 +506,13 @@ func (s *Server) capabilityStatement() []byte {
 				{Type: "Patient", Interaction: read, Versioning: "versioned", SearchParam: token("_id", "identifier", "_count", "_offset")},
 				{Type: "Medication", Interaction: []interaction{{"read"}, {"vread"}}, Versioning: "versioned"},
 				{Type: "MedicationRequest", Interaction: write, Versioning: "versioned", ConditionalCreate: true,
-					SearchInclude: []string{"MedicationRequest:medication", "MedicationRequest:patient", "MedicationRequest:subject"},
-					SearchParam:   token("_id", "patient.identifier", "identifier", "status", "_count", "_offset")},
+					SearchInclude:    []string{"MedicationRequest:medication", "MedicationRequest:patient", "MedicationRequest:subject"},
+					SearchRevInclude: []string{"Task:focus"},
+					SearchParam:      token("_id", "patient.identifier", "identifier", "status", "_count", "_offset")},
 				{Type: "MedicationDispense", Interaction: write, Versioning: "versioned", ConditionalCreate: true,
 					SearchParam: token("_id", "identifier", "patient.identifier", "status", "_count", "_offset")},
+				{Type: "Task", Interaction: append(append([]interaction{}, read...), interaction{"create"}), Versioning: "versioned", ConditionalCreate: true,
+					SearchParam: token("_id", "identifier", "_count", "_offset")},
 			},
 			"interaction": []interaction{{"transaction"}},
 		}},

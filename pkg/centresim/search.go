@@ -24,8 +24,9 @@ import (
 var searchParams = map[string]map[string]bool{
 	"Patient":            set("_id", "identifier", "_count", "_offset", "_page"),
 	"Medication":         set("_id", "_count", "_offset", "_page"),
-	"MedicationRequest":  set("_id", "patient.identifier", "identifier", "status", "_include", "_count", "_offset", "_page"),
+	"MedicationRequest":  set("_id", "patient.identifier", "identifier", "status", "_include", "_revinclude", "_count", "_offset", "_page"),
 	"MedicationDispense": set("_id", "identifier", "patient.identifier", "status", "_count", "_offset", "_page"),
+	"Task":               set("_id", "identifier", "_count", "_offset", "_page"),
 }
 
 // includes are the _include values a MedicationRequest search takes: its
@@ -52,6 +53,9 @@ type query struct {
 	count    int
 	offset   int
 	includes map[string]bool // resource types to include: Medication, Patient
+	// tasks adds the Tasks whose focus is a matched prescription:
+	// _revinclude=Task:focus, its renewal requests (issue 23).
+	tasks bool
 	// anotherPatient serves each MedicationRequest matched as another
 	// patient's: the wrong-patient fault on a read by id (issue 22).
 	anotherPatient bool
@@ -154,7 +158,7 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 			"Tuntematon hakuparametri: "+strings.Join(unknown, ", ")+".",
 			"Unknown search parameter "+strings.Join(unknown, ", ")+" for "+rt+"; known: "+strings.Join(known, ", ")+".")
 	}
-	idCol := map[string]string{"Patient": "t.id", "Medication": "t.id", "MedicationRequest": "r.id", "MedicationDispense": "t.id"}[rt]
+	idCol := map[string]string{"Patient": "t.id", "Medication": "t.id", "MedicationRequest": "r.id", "MedicationDispense": "t.id", "Task": "t.id"}[rt]
 	patientCol := map[string]string{"MedicationRequest": "r.patient_id", "MedicationDispense": "t.patient_id"}[rt]
 	number := func(name string, min int) int {
 		vs := values[name]
@@ -183,6 +187,13 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 				}
 				q.includes[typ] = true
 			}
+		case "_revinclude":
+			for _, v := range vs {
+				if v != "Task:focus" {
+					p.unsupported(name, "only _revinclude=Task:focus is supported, not %q", v)
+				}
+			}
+			q.tasks = true
 		case "_id":
 			var ids []string
 			for _, v := range vs {
@@ -262,6 +273,8 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		from, order = requestFrom, ` ORDER BY r.authored_on DESC, r.rowid`
 	case "MedicationDispense":
 		from, order = ` FROM medication_dispense t`, ` ORDER BY t.when_handed_over DESC, t.rowid`
+	case "Task":
+		from, order = ` FROM task t`, ` ORDER BY t.rowid`
 	}
 	where := ""
 	if len(q.where) > 0 {
@@ -330,6 +343,19 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 					includeOrder = append(includeOrder, r)
 				}
 			}
+		}
+	}
+	if q.tasks && rt == "MedicationRequest" {
+		var matched []string
+		for _, e := range entries {
+			matched = append(matched, e.id)
+		}
+		tasks, err := tasksFocused(ctx, tx, matched)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range tasks {
+			includeOrder = append(includeOrder, "Task/"+id)
 		}
 	}
 	for _, ref := range includeOrder {

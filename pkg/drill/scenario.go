@@ -235,7 +235,7 @@ type Expectations struct {
 
 // recordKinds are the kinds a trainee's work leaves in the journal.
 var recordKinds = []journal.Kind{journal.KindPaperPrescription, journal.KindTelephonePrescription,
-	journal.KindDispensing, journal.KindVoid, journal.KindResolution}
+	journal.KindDispensing, journal.KindVoid, journal.KindResolution, journal.KindRenewal}
 
 // Load reads and checks a scenario file.
 func Load(path string) (*Scenario, error) {

@@ -147,10 +147,11 @@ type Impact struct {
 	Paper      int `json:"paper"`      // paper prescriptions
 	Telephone  int `json:"telephone"`  // telephone prescriptions
 	Dispensing int `json:"dispensing"` // other dispensings kept in the journal
+	Renewal    int `json:"renewal"`    // renewal requests kept for the Prescription Centre
 }
 
 // Total is every record counted.
-func (i Impact) Total() int { return i.Essential + i.Paper + i.Telephone + i.Dispensing }
+func (i Impact) Total() int { return i.Essential + i.Paper + i.Telephone + i.Dispensing + i.Renewal }
 
 // Action is something done about the fault.
 type Action struct {
@@ -471,7 +472,7 @@ func (b *builder) impact() error {
 		return nil
 	}
 	recs, err := b.j.List(b.ctx, journal.Filter{Since: f.Began, Peers: true,
-		Kinds: []journal.Kind{journal.KindDispensing, journal.KindPaperPrescription, journal.KindTelephonePrescription}})
+		Kinds: []journal.Kind{journal.KindDispensing, journal.KindPaperPrescription, journal.KindTelephonePrescription, journal.KindRenewal}})
 	if err != nil {
 		return fmt.Errorf("read the records: %w", err)
 	}
@@ -485,6 +486,8 @@ func (b *builder) impact() error {
 			b.r.Impact.Paper++
 		case journal.KindTelephonePrescription:
 			b.r.Impact.Telephone++
+		case journal.KindRenewal:
+			b.r.Impact.Renewal++
 		case journal.KindDispensing:
 			var d struct {
 				Essential bool `json:"essential"`

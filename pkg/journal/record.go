@@ -33,13 +33,14 @@ const (
 	KindNotice                Kind = "notice"       // Kela's notice of a fault or a planned break (never uploaded; shared with the hub); see AddNotice
 	KindNoticeEnd             Kind = "notice_end"   // a notice ended by hand; see EndNotice
 	KindFaultReport           Kind = "fault_report" // a fault reported to the helpdesk or Kela (never uploaded; shared with the hub); see MarkFaultReported
+	KindRenewal               Kind = "renewal"      // a request that the prescriber renew an e-prescription (issue 23); a FHIR Task upstream
 )
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
 	switch k {
 	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindVoid, KindModeChange, KindResolution, KindSignIn,
-		KindNotice, KindNoticeEnd, KindFaultReport:
+		KindNotice, KindNoticeEnd, KindFaultReport, KindRenewal:
 		return true
 	}
 	return false

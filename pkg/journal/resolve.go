@@ -101,7 +101,7 @@ func (j *Journal) Resolve(ctx context.Context, nr NewRecord, to OutboxState) (Re
 // settle an uploaded void.
 func resolvable(kind Kind, target Record) error {
 	switch target.Kind {
-	case KindPaperPrescription, KindTelephonePrescription, KindDispensing:
+	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindRenewal:
 		return nil
 	case KindVoid:
 		if kind == KindResolution {

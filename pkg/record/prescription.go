@@ -9,7 +9,7 @@ import (
 // PrescriptionOf names the prescription a record is about: the
 // e-prescription id of a dispensing, or the record id of the journal
 // prescription it dispenses; a paper or telephone prescription's own
-// record id. It is "" for any other kind, and for a dispensing whose body
+// record id; the e-prescription a renewal asks to renew. It is "" for any other kind, and for a dispensing whose body
 // does not read.
 func PrescriptionOf(r journal.Record) string {
 	switch r.Kind {
@@ -23,6 +23,10 @@ func PrescriptionOf(r journal.Record) string {
 		}
 	case journal.KindPaperPrescription, journal.KindTelephonePrescription:
 		return r.ID
+	case journal.KindRenewal:
+		if b, err := DecodeRenewal(r); err == nil {
+			return b.PrescriptionID
+		}
 	}
 	return ""
 }

@@ -196,6 +196,9 @@ type Prescription struct {
 	// rewrite what was recorded and sent. Zero on an e-prescription and
 	// on a prescription recorded before tiski stamped it.
 	ValidThrough time.Time `json:"valid_through,omitzero"`
+	// Renewal is the open request to renew it, when the Prescription
+	// Centre holds one (issue 23); nil when none is open.
+	Renewal *RenewalState `json:"renewal,omitempty"`
 }
 
 // TelephoneCall is what the pharmacist records about a telephone

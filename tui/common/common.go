@@ -124,6 +124,14 @@ type FaultDesk interface {
 	MarkReported(ctx context.Context, who rx.Pharmacist) error
 }
 
+// Renewals is a counter that records renewal requests (issue 23): a
+// pharmacist asks, for the patient, that the prescriber renew the selected
+// prescription. Like every record it goes through pkg/record into the
+// journal and the outbox, and the upload queue is kicked at once.
+type Renewals interface {
+	Renew(ctx context.Context, who rx.Pharmacist, r rx.Renewal) (record.Receipt, error)
+}
+
 // Defaults of Counter's zero fields.
 const (
 	DefaultLockAfter   = 15 * time.Minute

@@ -42,9 +42,9 @@ func TestNewDefaults(t *testing.T) {
 // CLI's own copy of these names once missed the configuration rejection
 // (issue 18), so there is one copy now and this lists every value.
 func TestNamesInEveryLanguage(t *testing.T) {
-	kinds := []journal.Kind{journal.KindDispensing, journal.KindPaperPrescription, journal.KindTelephonePrescription, journal.KindVoid, journal.KindResolution}
+	kinds := []journal.Kind{journal.KindDispensing, journal.KindPaperPrescription, journal.KindTelephonePrescription, journal.KindVoid, journal.KindResolution, journal.KindRenewal}
 	states := []journal.OutboxState{journal.OutboxPending, journal.OutboxSending, journal.OutboxDone, journal.OutboxRetry, journal.OutboxConflict, journal.OutboxRejected, journal.OutboxParked, journal.OutboxVoided}
-	conflicts := []queue.ConflictKind{queue.DispensedElsewhere, queue.OverDispensed, queue.Cancelled, queue.Locked, queue.Expired, queue.UnknownPatient, queue.PossibleDuplicate, queue.Rejected, queue.Configuration}
+	conflicts := []queue.ConflictKind{queue.DispensedElsewhere, queue.OverDispensed, queue.Cancelled, queue.Locked, queue.Expired, queue.UnknownPatient, queue.PossibleDuplicate, queue.Rejected, queue.Configuration, queue.RenewalRefused}
 	for _, l := range []i18n.Lang{i18n.FI, i18n.SV} {
 		var seen map[string]string // within a list: a state and a conflict may share a word
 		named := func(code, got string) {

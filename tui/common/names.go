@@ -18,6 +18,7 @@ var (
 		journal.KindTelephonePrescription: i18n.QueueKindTelephone,
 		journal.KindVoid:                  i18n.QueueKindVoid,
 		journal.KindResolution:            i18n.QueueKindResolution,
+		journal.KindRenewal:               i18n.QueueKindRenewal,
 	}
 	stateKeys = map[journal.OutboxState]i18n.Key{
 		journal.OutboxPending:  i18n.QueueStatePending,
@@ -39,6 +40,7 @@ var (
 		queue.PossibleDuplicate:  i18n.ConflPossibleDuplicate,
 		queue.Rejected:           i18n.ConflRejected,
 		queue.Configuration:      i18n.ConflConfiguration,
+		queue.RenewalRefused:     i18n.ConflRenewalRefused,
 	}
 )
 

@@ -384,6 +384,7 @@ func Text(out io.Writer, l i18n.Lang, loc *time.Location, r faultreport.Report) 
 	fact(i18n.FRPaper, strconv.Itoa(r.Impact.Paper))
 	fact(i18n.FRTelephone, strconv.Itoa(r.Impact.Telephone))
 	fact(i18n.FRDispensing, strconv.Itoa(r.Impact.Dispensing))
+	fact(i18n.FRRenewal, strconv.Itoa(r.Impact.Renewal))
 
 	head(i18n.FRSecActions)
 	if len(r.Actions) == 0 {
@@ -508,7 +509,8 @@ func Page(l i18n.Lang, loc *time.Location, r faultreport.Report) page.Document {
 		page.Fact{Label: l.T(i18n.FREssential), Value: strconv.Itoa(r.Impact.Essential)},
 		page.Fact{Label: l.T(i18n.FRPaper), Value: strconv.Itoa(r.Impact.Paper)},
 		page.Fact{Label: l.T(i18n.FRTelephone), Value: strconv.Itoa(r.Impact.Telephone)},
-		page.Fact{Label: l.T(i18n.FRDispensing), Value: strconv.Itoa(r.Impact.Dispensing)})
+		page.Fact{Label: l.T(i18n.FRDispensing), Value: strconv.Itoa(r.Impact.Dispensing)},
+		page.Fact{Label: l.T(i18n.FRRenewal), Value: strconv.Itoa(r.Impact.Renewal)})
 	doc.Sections = append(doc.Sections, sc)
 
 	as := page.Section{ID: "actions", Title: l.T(i18n.FRSecActions)}

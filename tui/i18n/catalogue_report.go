@@ -132,6 +132,7 @@ var reportCatalogue = map[Lang]map[Key]string{
 		FRDeskMark:            "merkitse: IT-tukeen ilmoitettu",
 		FRDeskMarked:          "Merkitty: IT-tukeen ilmoitettu %s.",
 		FRDeskMarkFailed:      "Merkintä epäonnistui: %s",
+		FRRenewal:             "Uusimispyynnöt",
 	},
 	SV: {
 		FRTitle:               "FELANMÄLAN till FPA:s tekniska support (utkast)",
@@ -263,6 +264,7 @@ var reportCatalogue = map[Lang]map[Key]string{
 		FRDeskMark:            "markera: IT-stödet har kontaktats",
 		FRDeskMarked:          "Markerat: IT-stödet kontaktades %s.",
 		FRDeskMarkFailed:      "Kunde inte markera: %s",
+		FRRenewal:             "Förnyelsebegäranden",
 	},
 	EN: {
 		FRTitle:               "FAULT REPORT to Kela's technical support (draft)",
@@ -394,5 +396,6 @@ var reportCatalogue = map[Lang]map[Key]string{
 		FRDeskMark:            "mark: the helpdesk is told",
 		FRDeskMarked:          "Marked: the helpdesk was told, %s.",
 		FRDeskMarkFailed:      "Could not mark it: %s",
+		FRRenewal:             "Renewal requests",
 	},
 }

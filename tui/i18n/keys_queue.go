@@ -116,5 +116,20 @@ const (
 	ConflFailed
 	ConflViewOnly
 
+	// Renewal requests (issue 23): the record kind, its conflict, and the
+	// prescription's open request on the prescriptions screen.
+	QueueKindRenewal
+	ConflRenewalRefused
+	RxRenewalRequested
+	RxDetailRenewal
+	HelpRenewal
+	RenewPrompt
+	RenewRecording
+	RenewLocal
+	RenewSent
+	RenewAlready
+	RenewRefused
+	RenewFailed
+
 	queueEnd
 )

@@ -135,6 +135,7 @@ const (
 	FRDeskMark
 	FRDeskMarked
 	FRDeskMarkFailed
+	FRRenewal
 
 	reportEnd
 )

@@ -386,6 +386,13 @@ func (s *counterServices) Telephone(ctx context.Context, who rx.Pharmacist, p rx
 	return s.recorded(who)(s.record.Telephone(ctx, who, p, d))
 }
 
+// Renew implements common.Renewals (issue 23).
+func (s *counterServices) Renew(ctx context.Context, who rx.Pharmacist, r rx.Renewal) (record.Receipt, error) {
+	return s.recorded(who)(s.record.Renew(ctx, who, r))
+}
+
+var _ common.Renewals = (*counterServices)(nil)
+
 // recorded logs a receipt and kicks the upload queue; a refusal goes to
 // the refused hook.
 func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error) (record.Receipt, error) {

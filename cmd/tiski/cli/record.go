@@ -27,7 +27,8 @@ func NewCmdRecord(f *Factory) *cobra.Command {
 		Use:   "record",
 		Short: "Back-enter paper forms into the journal from JSON",
 		Long: `Back-enter records that were written on paper while even the counter was down:
-paper and telephone prescriptions, dispensings and voids. The JSON format is
+paper and telephone prescriptions, dispensings, voids and renewal requests
+(a patient's request that the prescriber renew an e-prescription). The JSON format is
 described in README.md, with examples in testdata/records/.
 
 The command prints the new record's id. Exit code 0 means the record is
@@ -38,7 +39,7 @@ with that id already in the journal is reported, not recorded twice.
 Sign in with --user ID; the PIN comes from TISKI_PIN, or from standard input
 when the record itself does not.`,
 	}
-	for _, kind := range []string{"paper", "telephone", "dispensing", "void"} {
+	for _, kind := range []string{"paper", "telephone", "dispensing", "void", "renewal"} {
 		cmd.AddCommand(NewCmdRecordKind(f, kind, nil))
 	}
 	return cmd
@@ -53,7 +54,7 @@ type RecordOptions struct {
 	JSON    bool
 }
 
-// NewCmdRecordKind builds `tiski record paper|telephone|dispensing|void`.
+// NewCmdRecordKind builds `tiski record paper|telephone|dispensing|void|renewal`.
 func NewCmdRecordKind(f *Factory, kind string, runF func(context.Context, *RecordOptions) error) *cobra.Command {
 	opts := &RecordOptions{Factory: f, Kind: kind}
 	short := map[string]string{
@@ -61,6 +62,7 @@ func NewCmdRecordKind(f *Factory, kind string, runF func(context.Context, *Recor
 		"telephone":  "Record a telephone prescription, optionally with its dispensing",
 		"dispensing": "Record a dispensing (against an e-prescription or a journal prescription, or essential medication)",
 		"void":       "Void an earlier record entered in error",
+		"renewal":    "Request a renewal of an e-prescription for the patient, with the patient's optional message",
 	}[kind]
 	cmd := &cobra.Command{
 		Use:     kind + " --from FILE|- --user ID",
@@ -128,6 +130,13 @@ type (
 		ID     string `json:"id"`
 		Record string `json:"record"`
 		Reason string `json:"reason"`
+	}
+	renewalInput struct {
+		ID             string    `json:"id"`
+		Patient        string    `json:"patient"`
+		PrescriptionID string    `json:"prescription_id"`
+		Message        string    `json:"message"`
+		Time           time.Time `json:"time"` // when the patient asked; zero: now
 	}
 )
 
@@ -325,6 +334,22 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		}
 		if !found {
 			rc, err := svc.Dispense(ctx, who, d, record.DispenseOptions{UnitsPerDay: in.UnitsPerDay, FaultReference: in.FaultReference})
+			if err != nil {
+				return err
+			}
+			add(rc)
+		}
+	case "renewal":
+		var in renewalInput
+		if err := decodeStrict(input, &in, opts.From); err != nil {
+			return err
+		}
+		found, err := already(in.ID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			rc, err := svc.Renew(ctx, who, rx.Renewal{ID: in.ID, Patient: in.Patient, PrescriptionID: in.PrescriptionID, Message: in.Message, Time: in.Time})
 			if err != nil {
 				return err
 			}

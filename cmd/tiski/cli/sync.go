@@ -338,8 +338,9 @@ type progress struct {
 
 // SyncRunEvent is one line of `tiski sync run --json`: "progress" (the
 // counts so far, at most one a second when they change), "review" (a
-// record that went to conflict or was rejected) or "summary" (the last
-// line). Its keys are the same in every language.
+// record that went to conflict or was rejected), "note" (a record done
+// with something to say: a renewal request answered as already requested)
+// or "summary" (the last line). Its keys are the same in every language.
 type SyncRunEvent struct {
 	Event string `json:"event"`
 	// progress
@@ -395,6 +396,18 @@ func (p *progress) outcome(o queue.Outcome) {
 	switch o.State {
 	case journal.OutboxDone, journal.OutboxVoided:
 		p.done++
+		if o.Detail != "" {
+			// Done without a review, but worth a line: a renewal
+			// request answered as already requested (issue 23).
+			if p.json != nil {
+				p.json.Encode(SyncRunEvent{Event: "note", State: string(o.State), Kind: string(o.Kind), RecordID: o.RecordID, Detail: o.Detail})
+				break
+			}
+			line := fmt.Sprintf("%s %s %s: %s", o.State, o.Kind, o.RecordID, o.Detail)
+			if p.bar == nil || !p.bar.Print(line) {
+				fmt.Fprintln(p.out, line)
+			}
+		}
 	case journal.OutboxRetry:
 		p.retries++
 	case journal.OutboxConflict, journal.OutboxRejected:

@@ -267,6 +267,13 @@ func (s *Services) Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescr
 	return s.kicked(s.Recorder.Telephone(ctx, who, p, d))
 }
 
+// Renew implements common.Renewals.
+func (s *Services) Renew(ctx context.Context, who rx.Pharmacist, r rx.Renewal) (record.Receipt, error) {
+	return s.kicked(s.Recorder.Renew(ctx, who, r))
+}
+
+var _ common.Renewals = (*Services)(nil)
+
 func (s *Services) kicked(rc record.Receipt, err error) (record.Receipt, error) {
 	if err == nil && s.Kick != nil {
 		s.Kick()

@@ -69,6 +69,7 @@ type Model struct {
 	filtering bool
 	detail    bool
 	who       rx.Pharmacist
+	renew     renewal // a renewal request of the selected prescription (renewal.go)
 }
 
 // New returns the table of patient's prescriptions, sorted by medicine.
@@ -227,9 +228,12 @@ func (m Model) form(f rx.Form) string {
 }
 
 // Update handles keys: Up and Down move, F3 sorts, F4 filters, Enter opens
-// the detail view and Esc closes it, ends filtering or goes back, and F5
-// asks to dispense the selected prescription.
+// the detail view and Esc closes it, ends filtering or goes back, F5 asks
+// to dispense the selected prescription, and ctrl+n requests its renewal.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if m, cmd, ok := m.updateRenewal(msg); ok {
+		return m, cmd
+	}
 	km, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return m, nil
@@ -309,8 +313,30 @@ func (m Model) View() string {
 		b.WriteString(s.Muted.Render(m.c.T(i18n.RxNone)))
 		return b.String()
 	}
-	b.WriteString(m.table.View())
+	// The renewal's lines (issue 23) go under the table, which gives up
+	// as many rows so that the screen keeps its height.
+	var below []string
+	if p, ok := m.Selected(); ok && p.Renewal != nil {
+		// Read with the prescription, in the same answer.
+		below = append(below, s.Label.Render(p.ID+": "+m.renewal(p)))
+	}
+	if r := m.renewalView(); r != "" {
+		below = append(below, r)
+	}
+	t := m.table
+	if len(below) > 0 {
+		t.SetHeight(max(m.bodyHeight()-len(below), 1))
+	}
+	b.WriteString(t.View())
+	for _, l := range below {
+		b.WriteString("\n" + l)
+	}
 	return b.String()
+}
+
+// renewal says when the open renewal request of p was made.
+func (m Model) renewal(p rx.Prescription) string {
+	return m.c.T(i18n.RxRenewalRequested, p.Renewal.Requested.In(m.c.Now().Location()).Format("2.1.2006"))
 }
 
 func (m Model) viewDetail(p rx.Prescription) string {
@@ -335,6 +361,9 @@ func (m Model) viewDetail(p rx.Prescription) string {
 	}
 	if p.Reason != "" {
 		rows = append(rows, [2]string{m.c.T(i18n.RxDetailReason), p.Reason})
+	}
+	if p.Renewal != nil {
+		rows = append(rows, [2]string{m.c.T(i18n.RxDetailRenewal), m.renewal(p)})
 	}
 	w := 0
 	for _, r := range rows {

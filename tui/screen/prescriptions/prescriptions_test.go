@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -133,5 +134,112 @@ func BenchmarkViewPrescriptions200(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		_ = m.View()
+	}
+}
+
+// TestRenewalRequested (issue 23): a renewal requested in FAULT waits while
+// the Prescription Centre is down, reaches it after recovery, and then the
+// prescription shows "renewal requested DATE", read with the prescription
+// in the same answer; the others show nothing.
+func TestRenewalRequested(t *testing.T) {
+	env := tuitest.New(t)
+	p, rxs := matti(t, env)
+	target := rxs[len(rxs)-1].ID
+	env.Fault(t)
+	env.Down(t)
+	rc, err := env.Services.Recorder.Renew(t.Context(), tuitest.Pharmacist, rx.Renewal{Patient: p.HETU, PrescriptionID: target, Message: "loppuu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Drain(t)
+	if n, _ := env.Sim.CountByIdentifier("Task", rx.SystemRecordUUID, "urn:uuid:"+rc.Record.ID); n != 0 {
+		t.Fatalf("%d Tasks during the outage", n)
+	}
+	env.Up(t)
+	env.Clock.Advance(time.Hour) // past the retry's backoff
+	env.Drain(t)
+	if n, _ := env.Sim.CountByIdentifier("Task", rx.SystemRecordUUID, "urn:uuid:"+rc.Record.ID); n != 1 {
+		t.Fatalf("%d Tasks after recovery, want exactly 1", n)
+	}
+	_, rxs = matti(t, env)
+	m := New(env.Common(i18n.EN, 120, 40), p, rxs, tuitest.Pharmacist)
+	want := "renewal requested " + rc.Record.Time.In(env.Clock.Now().Location()).Format("2.1.2006")
+	for i, s := range m.Shown() {
+		view := m.View()
+		if s.ID == target && !strings.Contains(view, s.ID+": "+want) {
+			t.Errorf("%s selected, the screen does not say %q:\n%s", s.ID, want, view)
+		}
+		if s.ID != target && strings.Contains(view, "renewal requested") {
+			t.Errorf("%s selected, the screen shows a renewal:\n%s", s.ID, view)
+		}
+		if s.ID == target {
+			d, _ := m.Update(tuitest.Key(tea.KeyEnter))
+			if !strings.Contains(d.View(), want) {
+				t.Errorf("the detail of %s does not say %q:\n%s", s.ID, want, d.View())
+			}
+		}
+		if i < len(m.Shown())-1 {
+			m, _ = m.Update(tuitest.Key(tea.KeyDown))
+		}
+	}
+}
+
+// TestRenewalKey (issue 23): ctrl+n asks for the patient's message and
+// records a renewal request of the selected prescription, and the screen
+// follows it to the Prescription Centre; a second request for the same
+// prescription says it was already requested, with no review; a request
+// for a prescription cancelled meanwhile says it was refused and points to
+// the conflicts; a student gets no prompt.
+func TestRenewalKey(t *testing.T) {
+	env := tuitest.New(t)
+	p, rxs := matti(t, env)
+	c := env.Common(i18n.EN, 100, 24)
+	// request selects the prescription id, asks for its renewal with
+	// message, and follows the upload until the screen says want.
+	request := func(id, message, want string) Model {
+		t.Helper()
+		m := New(c, p, rxs, tuitest.Pharmacist)
+		for s, _ := m.Selected(); s.ID != id; s, _ = m.Selected() {
+			m, _ = m.Update(tuitest.Key(tea.KeyDown))
+		}
+		m, _ = m.Update(tuitest.Key(tea.KeyCtrlN))
+		if !m.Renewing() || !strings.Contains(m.View(), "Renewal of "+id) {
+			t.Fatalf("ctrl+n on %s gave no prompt:\n%s", id, m.View())
+		}
+		m, _ = m.Update(tuitest.Type(message))
+		if got, want := strings.Count(m.View(), "\n"), strings.Count(New(c, p, rxs, tuitest.Pharmacist).View(), "\n"); got != want {
+			t.Errorf("with the prompt the screen has %d lines, without %d: the table gives up its rows", got+1, want+1)
+		}
+		m, cmd := m.Update(tuitest.Key(tea.KeyEnter))
+		m, cmd = m.Update(tuitest.Run(cmd)) // recorded: the first poll
+		if !strings.Contains(m.View(), "recorded; it goes to the Prescription Centre") {
+			t.Errorf("after Enter:\n%s", m.View())
+		}
+		env.Drain(t)
+		for range 4 {
+			m, cmd = m.Update(tuitest.Run(cmd))
+		}
+		if !strings.Contains(m.View(), want) {
+			t.Errorf("renewal of %s: the screen does not say %q:\n%s", id, want, m.View())
+		}
+		return m
+	}
+	target := rxs[0].ID
+	request(target, "loppuu ensi viikolla", "is in the Prescription Centre")
+	m := request(target, "", "was already requested")
+	if n := env.Sim.Requests(); len(n) == 0 {
+		t.Fatal("no request reached the simulator")
+	}
+	if strings.Contains(m.View(), "refused") {
+		t.Errorf("already requested shows as refused:\n%s", m.View())
+	}
+	cancelled := rxs[1].ID
+	if err := env.Sim.CancelPrescription(cancelled); err != nil {
+		t.Fatal(err)
+	}
+	request(cancelled, "", "refused renewal request")
+	s := New(c, p, rxs, tuitest.Student)
+	if s, _ = s.Update(tuitest.Key(tea.KeyCtrlN)); s.Renewing() {
+		t.Errorf("a student got the renewal prompt")
 	}
 }
