@@ -49,6 +49,9 @@ type KeyMap struct {
 	// FaultDesk opens the fault desk: the triage and the draft fault
 	// report for Kela (issue 22).
 	FaultDesk key.Binding
+	// Summary writes the patient's prescription summary, with a barcode
+	// of each prescription, and opens it for printing (issue 23).
+	Summary key.Binding
 
 	// ConfirmDispense and Void are safety-critical: no other binding, in
 	// any screen, uses their keys.
@@ -85,6 +88,7 @@ func New(lang i18n.Lang) KeyMap {
 		Conflicts:       b(i18n.HelpConflicts, "F12", "f12"),
 		RetryNow:        b(i18n.HelpRetryNow, "ctrl+r", "ctrl+r"),
 		FaultDesk:       b(i18n.HelpFaultDesk, "ctrl+k", "ctrl+k"),
+		Summary:         b(i18n.HelpSummary, "ctrl+y", "ctrl+y"), // y: yhteenveto
 		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
 		Void:            b(i18n.HelpVoid, "F8", "f8"),
 	}
@@ -94,7 +98,7 @@ func New(lang i18n.Lang) KeyMap {
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Quit, k.Help, k.Back, k.Submit, k.Up, k.Down, k.NextField, k.PrevField,
 		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.Dispense, k.ConfirmDispense, k.Void,
-		k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk}
+		k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk, k.Summary}
 }
 
 // Help is a set of bindings for bubbles/help: the short help is the first
