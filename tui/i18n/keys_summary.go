@@ -12,6 +12,8 @@ const (
 	SumCode
 	SumPharmacy
 	SumMade
+	SumAbout
+	SumAboutPrintout
 	SumNote
 	SumKeepSafe
 	SumSecValid

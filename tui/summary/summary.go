@@ -103,7 +103,7 @@ func Page(l i18n.Lang, loc *time.Location, in Input) page.Document {
 	if in.Training {
 		doc.Banner = l.T(i18n.StatusTraining)
 	}
-	head := page.Section{ID: "made", Title: l.T(i18n.SumMade), Notes: []string{l.T(i18n.SumNote), l.T(i18n.SumKeepSafe)},
+	head := page.Section{ID: "made", Title: l.T(i18n.SumAbout), Notes: []string{l.T(i18n.SumNote), l.T(i18n.SumKeepSafe)},
 		Facts: []page.Fact{
 			{Label: l.T(i18n.SumPharmacy), Value: pharmacyName(in.Pharmacy)},
 			{Label: l.T(i18n.SumMade), Value: w.when(in.Made)},
@@ -178,7 +178,7 @@ func OutagePage(l i18n.Lang, loc *time.Location, in Outage) page.Document {
 	if in.Training {
 		doc.Banner = l.T(i18n.StatusTraining) + " · " + doc.Banner
 	}
-	head := page.Section{ID: "made", Title: l.T(i18n.SumMade), Notes: []string{l.T(i18n.SumOutNote, w.when(in.Since))},
+	head := page.Section{ID: "made", Title: l.T(i18n.SumAboutPrintout), Notes: []string{l.T(i18n.SumOutNote, w.when(in.Since))},
 		Facts: []page.Fact{
 			{Label: l.T(i18n.SumPharmacy), Value: pharmacyName(in.Pharmacy)},
 			{Label: l.T(i18n.SumMade), Value: w.when(in.Made)},
