@@ -71,7 +71,7 @@ func (m Model) summary(patient rx.Patient) (Model, tea.Cmd) {
 	}
 	m.offer = nil
 	if st.Mode == rx.ModeFault {
-		return m, m.countOutage(patient, st.Since, m.c.T(i18n.ModeFault))
+		return m, m.countOutage(patient, st.Since, string(rx.ModeFault))
 	}
 	m.notice = m.c.T(i18n.SumWorking)
 	return m, func() tea.Msg {
@@ -122,7 +122,7 @@ func (m Model) printed(msg printoutMsg) (Model, tea.Cmd) {
 
 // offered says there is nothing current and offers the outage's records.
 func (m Model) offered(msg outageCountMsg) Model {
-	nothing := m.c.T(i18n.SumNothingCurrent, msg.cause)
+	nothing := m.c.T(i18n.SumCounterNothing, msg.cause)
 	switch {
 	case msg.err != nil:
 		m.notice = nothing + " " + m.c.T(i18n.SumFailed, rx.ErrorMessage(msg.err))

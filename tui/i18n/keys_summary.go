@@ -40,6 +40,7 @@ const (
 	SumNothingCurrent
 	SumOfferCLI
 	SumOfferCounter
+	SumCounterNothing
 	SumNoOutageRecords
 	SumWritten
 	SumOutWritten
