@@ -70,14 +70,14 @@ func (p *printing) WriteOutageRecords(ctx context.Context, l i18n.Lang, patient 
 	return p.write("outage-records", summary.OutagePage(l, time.UTC, summary.Outage{Patient: patient, Records: recs, Since: since, Made: p.now()}), len(recs))
 }
 
-func ctrlY(r root) root {
-	r, _ = tuitest.Settle(r, tea.KeyMsg{Type: tea.KeyCtrlY}, nil)
+func ctrlO(r root) root {
+	r, _ = tuitest.Settle(r, tea.KeyMsg{Type: tea.KeyCtrlO}, nil)
 	return r
 }
 
-// TestSummaryKey: ctrl+y on the prescriptions writes the summary; with
+// TestSummaryKey: ctrl+o on the prescriptions writes the summary; with
 // no answer from the Prescription Centre, and in FAULT, it says there is
-// nothing current and offers the outage's records, which ctrl+y again
+// nothing current and offers the outage's records, which ctrl+o again
 // prints, from the outage's start; a counter without the service shows no
 // key and does nothing.
 func TestSummaryKey(t *testing.T) {
@@ -87,11 +87,11 @@ func TestSummaryKey(t *testing.T) {
 	c.Services = svc
 	r := signIn(start(env, c), tuitest.Pharmacist.ID, tuitest.PharmacistPIN)
 	r = find(r, tuitest.Matti)
-	if r.Screen() != ScreenPrescriptions || !strings.Contains(r.View(), "ctrl+y summary") {
+	if r.Screen() != ScreenPrescriptions || !strings.Contains(r.View(), "ctrl+o summary") {
 		t.Fatalf("no summary key on the prescriptions:\n%s", r.View())
 	}
 
-	r = ctrlY(r)
+	r = ctrlO(r)
 	if !strings.Contains(r.notice, "Summary written: ") || svc.writes != 1 {
 		t.Fatalf("notice %q, %d written", r.notice, svc.writes)
 	}
@@ -105,7 +105,7 @@ func TestSummaryKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer env.Sim.SetFault(centresim.Fault{Kind: centresim.FaultUp})
-		s := ctrlY(r)
+		s := ctrlO(r)
 		if !strings.HasPrefix(s.notice, "Nothing current to print (") || svc.writes != 1 {
 			t.Fatalf("notice %q, %d written", s.notice, svc.writes)
 		}
@@ -116,7 +116,7 @@ func TestSummaryKey(t *testing.T) {
 	if r.status.Mode().Mode != rx.ModeFault {
 		t.Fatalf("mode %v", r.status.Mode())
 	}
-	r = ctrlY(r)
+	r = ctrlO(r)
 	if want := "Nothing current to print (FAULT). This pharmacy has no records of the outage for this patient."; r.notice != want || r.offer != nil {
 		t.Fatalf("notice %q, want %q", r.notice, want)
 	}
@@ -125,11 +125,11 @@ func TestSummaryKey(t *testing.T) {
 	if _, err := env.Journal.Append(context.Background(), journal.NewRecord{Kind: journal.KindDispensing, Pharmacist: tuitest.Pharmacist.ID, Patient: tuitest.Matti, Body: body}); err != nil {
 		t.Fatal(err)
 	}
-	r = ctrlY(r)
-	if want := "Nothing current to print (FAULT). ctrl+y again: this patient's 1 records of the outage, marked as such."; r.notice != want {
+	r = ctrlO(r)
+	if want := "Nothing current to print (FAULT). ctrl+o again: this patient's 1 records of the outage, marked as such."; r.notice != want {
 		t.Fatalf("notice %q, want %q", r.notice, want)
 	}
-	r = ctrlY(r)
+	r = ctrlO(r)
 	if !strings.HasPrefix(r.notice, "Outage records written: ") || len(svc.since) != 1 || !svc.since[0].Equal(since) {
 		t.Fatalf("notice %q, outage pages from %v (want one from %v)", r.notice, svc.since, since)
 	}
@@ -138,8 +138,8 @@ func TestSummaryKey(t *testing.T) {
 		t.Fatalf("the outage page %s: %v", path, err)
 	}
 	// The offer is used up: the next press offers again.
-	r = ctrlY(r)
-	if !strings.Contains(r.notice, "ctrl+y again") {
+	r = ctrlO(r)
+	if !strings.Contains(r.notice, "ctrl+o again") {
 		t.Errorf("notice %q", r.notice)
 	}
 
@@ -147,10 +147,10 @@ func TestSummaryKey(t *testing.T) {
 		env := tuitest.New(t)
 		r := signIn(start(env, env.Common(i18n.EN, 160, 40)), tuitest.Pharmacist.ID, tuitest.PharmacistPIN)
 		r = find(r, tuitest.Matti)
-		if strings.Contains(r.View(), "ctrl+y") {
+		if strings.Contains(r.View(), "ctrl+o") {
 			t.Errorf("the key shows:\n%s", r.View())
 		}
-		if r = ctrlY(r); r.notice != "" {
+		if r = ctrlO(r); r.notice != "" {
 			t.Errorf("notice %q", r.notice)
 		}
 	})

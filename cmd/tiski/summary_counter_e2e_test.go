@@ -11,11 +11,11 @@ import (
 )
 
 // TestSummaryInTmux (issue 23, item 3): the built counter in a terminal
-// removes the printouts older than a day at its start; ctrl+y on the
+// removes the printouts older than a day at its start; ctrl+o on the
 // prescriptions screen writes the patient's summary into the data folder
 // (0600) and hands it to the opener (TISKI_OPENER, a script that notes
 // what it was given); in FAULT it says there is nothing current to print
-// and offers the outage's records, which ctrl+y again prints, marked as
+// and offers the outage's records, which ctrl+o again prints, marked as
 // such. No identity code goes into the log.
 func TestSummaryInTmux(t *testing.T) {
 	r := counterData(t)
@@ -57,8 +57,8 @@ func TestSummaryInTmux(t *testing.T) {
 	s.waitFor("Patient search")
 	s.keys("140348-901W", "Enter")
 	s.waitFor("Metforem")
-	s.waitFor("ctrl+y summary")
-	s.keys("C-y")
+	s.waitFor("ctrl+o summary")
+	s.keys("C-o")
 	s.waitFor("Opened for printing:")
 	paths := openedPaths()
 	if len(paths) != 1 || filepath.Dir(paths[0]) != printouts {
@@ -103,9 +103,9 @@ func TestSummaryInTmux(t *testing.T) {
 	}
 	r.ok("4711\n", "record", "dispensing", "--from", recFile, "--user", "aino")
 	s.waitFor("FAULT")
-	s.keys("C-y")
-	s.waitFor("Nothing current to print (FAULT). ctrl+y again: this patient's 1 records of the outage")
-	s.keys("C-y")
+	s.keys("C-o")
+	s.waitFor("Nothing current to print (FAULT). ctrl+o again: this patient's 1 records of the outage")
+	s.keys("C-o")
 	deadline := time.Now().Add(15 * time.Second)
 	for len(openedPaths()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -88,7 +88,7 @@ func New(lang i18n.Lang) KeyMap {
 		Conflicts:       b(i18n.HelpConflicts, "F12", "f12"),
 		RetryNow:        b(i18n.HelpRetryNow, "ctrl+r", "ctrl+r"),
 		FaultDesk:       b(i18n.HelpFaultDesk, "ctrl+k", "ctrl+k"),
-		Summary:         b(i18n.HelpSummary, "ctrl+y", "ctrl+y"), // y: yhteenveto
+		Summary:         b(i18n.HelpSummary, "ctrl+o", "ctrl+o"), // o: output, to print
 		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
 		Void:            b(i18n.HelpVoid, "F8", "f8"),
 	}
