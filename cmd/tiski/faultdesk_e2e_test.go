@@ -17,20 +17,7 @@ import (
 // says to report it to Kela, criteria (a) and (b) met, with no identity
 // code on the screen.
 func TestFaultDeskInTmux(t *testing.T) {
-	srv, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir(), AdminAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
-	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
-	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
-
-	s := newTmux(t, 120, 60, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
-	s.waitFor("Sign in")
-	s.keys("aino", "Enter")
-	s.keys("4711", "Enter")
-	s.waitFor("Patient search")
+	srv, r, s := signedInOnSim(t, 120, 60)
 	s.keys("140348-901W", "Enter")
 	s.waitFor("Korhonen, Matti")
 
@@ -50,4 +37,25 @@ func TestFaultDeskInTmux(t *testing.T) {
 	s.keys("Escape")
 	s.waitFor("Korhonen, Matti")
 	s.keys("C-c")
+}
+
+// signedInOnSim starts the simulator with its admin port, a data folder
+// configured for it with the pharmacist aino, and the built counter in a
+// terminal of w×h, signed in as aino at the patient search (in English).
+func signedInOnSim(t *testing.T, w, h int) (*centresim.Server, tiskiRun, *tmuxSession) {
+	t.Helper()
+	srv, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir(), AdminAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
+	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
+	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	s := newTmux(t, w, h, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
+	s.waitFor("Sign in")
+	s.keys("aino", "Enter")
+	s.keys("4711", "Enter")
+	s.waitFor("Patient search")
+	return srv, r, s
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/hetu"
 )
 
@@ -22,21 +20,8 @@ import (
 // `tiski fault triage` then says kanta and counts the call, and neither
 // its answer nor the counter's log holds an identity code.
 func TestWrongPatientInTmux(t *testing.T) {
-	srv, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir(), AdminAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
-	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
-	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
-
+	srv, r, s := signedInOnSim(t, 120, 40)
 	const matti = "140348-901W"
-	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
-	s.waitFor("Sign in")
-	s.keys("aino", "Enter")
-	s.keys("4711", "Enter")
-	s.waitFor("Patient search")
 	s.keys(matti, "Enter")
 	s.waitFor("Metforem")
 	s.waitFor("Korhonen, Matti")

@@ -43,6 +43,10 @@ const (
 	EvError      = "error"     // something went wrong in the runner itself
 	EvSeen       = "seen"      // a journal task's counter found the prescription, with the quantity left (Left)
 	EvShared     = "shared"    // at the end: how many of another counter's records a counter holds (Held of Of)
+	// Kela's notices and the fault desk (issue 22).
+	EvNotice    = "notice"     // one of Kela's notices reached the first counter: a step posted it (Step), or IT by hand
+	EvNoticeEnd = "notice_end" // a notice (Record) was ended: Kela announced its end
+	EvReported  = "reported"   // a fault was reported (To: helpdesk or kela), at Counter
 )
 
 // Event is one thing that happened in a drill. Time is the wall clock;
@@ -78,6 +82,12 @@ type Event struct {
 	Left *int   `json:"left,omitempty"`
 	Held *int64 `json:"held,omitempty"`
 	Of   *int64 `json:"of,omitempty"`
+	// NoticeFrom and NoticeTo are a notice's span on the drill clock
+	// (NoticeTo nil: its end not known). To is whom a fault was reported
+	// to (reported).
+	NoticeFrom *Duration `json:"notice_from,omitempty"`
+	NoticeTo   *Duration `json:"notice_to,omitempty"`
+	To         string    `json:"to,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("1h30m0s") in JSON.

@@ -13,6 +13,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/hetu"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/mode"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
@@ -46,6 +47,9 @@ type Report struct {
 	Decisions []Decision `json:"decisions,omitempty"`
 
 	Faults []FaultResult `json:"faults"`
+	// Notices are Kela's notices that reached the first counter during
+	// the drill (issue 22).
+	Notices []NoticeResult `json:"notices,omitempty"`
 	// Levers are the changes made upstream as if by another pharmacy or
 	// the prescriber: the reconciliation hazards of the drill.
 	Levers []LeverResult `json:"levers,omitempty"`
@@ -89,6 +93,8 @@ type TaskResult struct {
 	// should show left on the prescription, and what it showed.
 	WantLeft *int `json:"want_left,omitempty"`
 	Left     *int `json:"left,omitempty"`
+	// To, for a report task, is whom the fault was to be reported to.
+	To string `json:"to,omitempty"`
 }
 
 // SharedResult is how many of one counter's records another held at the
@@ -141,6 +147,56 @@ type FaultResult struct {
 	Detected   bool      `json:"detected"`
 	DetectSec  *float64  `json:"detect_seconds,omitempty"` // real seconds
 	DetectedAt *Duration `json:"detected_at,omitempty"`    // scenario time
+	// Cause is the counter's cause of its FAULT; ByNotice says a planned
+	// break (Kela's maintenance notice) put it there, not a probe.
+	Cause    string `json:"cause,omitempty"`
+	ByNotice bool   `json:"by_notice,omitempty"`
+	// Announced is Kela's notice that covered the fault by the time the
+	// counter showed FAULT: then no one need report it. Reported is the
+	// first report of it, to the helpdesk or Kela (issue 22).
+	Announced *NoticeResult   `json:"announced,omitempty"`
+	Reported  *ReportedResult `json:"reported,omitempty"`
+}
+
+// FaultAt is when the counter showed FAULT for this fault, on the
+// timeline: its detection, or the fault's start when it was not detected.
+func (f FaultResult) FaultAt() Duration {
+	if f.DetectedAt != nil {
+		return *f.DetectedAt
+	}
+	return f.At
+}
+
+// NoticeResult is one of Kela's notices in a drill. Posted, From, To and
+// Ended are on the drill clock.
+type NoticeResult struct {
+	Step   int       `json:"step,omitempty"` // the step that posted it; 0: typed in by hand
+	ID     string    `json:"id"`
+	Kind   string    `json:"kind"` // fault or maintenance
+	Text   string    `json:"text"`
+	Posted Duration  `json:"posted"`
+	From   Duration  `json:"from"`
+	To     *Duration `json:"to,omitempty"`
+	Ended  *Duration `json:"ended,omitempty"` // ended by hand: Kela announced its end
+}
+
+// Covers reports whether the notice holds at at.
+func (n NoticeResult) Covers(at Duration) bool {
+	end := n.To
+	if n.Ended != nil && (end == nil || *n.Ended < *end) {
+		end = n.Ended
+	}
+	return n.From <= at && (end == nil || at < *end)
+}
+
+// ReportedResult is a fault reported: to whom, and when on the drill
+// clock, and how long after the counter showed FAULT.
+type ReportedResult struct {
+	To      string   `json:"to"` // helpdesk or kela
+	At      Duration `json:"at"`
+	After   Duration `json:"after"`             // since FaultResult.FaultAt
+	Counter int      `json:"counter,omitempty"` // the counter it was marked at; 0 the first
+	Ref     string   `json:"ref,omitempty"`
 }
 
 // LeverResult is a lever the timeline pulled.
@@ -177,6 +233,8 @@ const (
 	CheckConflicts       = "conflicts"        // none
 	CheckDetect          = "detect"           // fault, step
 	CheckReconciled      = "reconciled"       // none
+	CheckTaskReport      = "task_report"      // task, to
+	CheckReport          = "report"           // fault, step
 )
 
 // The fixed values of Check.Want and Check.Got, besides numbers, times
@@ -189,6 +247,9 @@ const (
 	ValueNotSettled    = "not checked: the drill did not settle"
 	ValueNotDetected   = "not detected"
 	ValueNotReconciled = "not reconciled"
+	ValueNotReported   = "not reported"
+	ValueAnnounced     = "not needed: Kela announced it"
+	ValueNoFault       = "not needed: the counter never showed FAULT"
 )
 
 // Sample is the counter's mode and the queue at one moment.
@@ -247,8 +308,11 @@ func Score(d *Drill) *Report {
 			rep.Levers = append(rep.Levers, LeverResult{Step: e.Step, At: scenarioAt(s, e), Detail: e.Detail})
 		case EvShared:
 			rep.Shared = append(rep.Shared, SharedResult{Counter: e.Counter, From: e.From, Held: deref(e.Held), Of: deref(e.Of)})
+		case EvReported:
+			records = append(records, reportedRecord(e))
 		}
 	}
+	rep.Notices = notices(s, evs)
 	rep.Tasks = scoreTasks(s, evs, records, d.State.Scripted)
 	rep.Decisions = decisions(evs)
 	rep.Conflicts = conflicts(evs, drillClock)
@@ -301,16 +365,40 @@ func Score(d *Drill) *Report {
 		if modeAt(e.Time) == string(rx.ModeFault) {
 			fr.Detected = true
 			fr.DetectSec, fr.DetectedAt = ptr(0.0), ptr(fr.At)
+			for _, m := range modes { // the cause of the FAULT in force
+				if m.Time.After(e.Time) {
+					break
+				}
+				fr.Cause = m.Cause
+			}
 		} else {
 			for _, m := range modes {
 				if m.Mode != string(rx.ModeFault) || m.Time.Before(e.Time) || (!next.IsZero() && !m.Time.Before(next)) {
 					continue
 				}
 				sec := m.Time.Sub(e.Time).Seconds()
-				fr.Detected, fr.DetectSec = true, &sec
+				fr.Detected, fr.DetectSec, fr.Cause = true, &sec, m.Cause
 				fr.DetectedAt = ptr(fr.At + Duration(m.Time.Sub(e.Time)))
 				break
 			}
+		}
+		fr.ByNotice = strings.HasPrefix(fr.Cause, mode.BreakPrefix)
+		for _, n := range rep.Notices {
+			if n.Covers(fr.At) && n.Posted <= fr.FaultAt() {
+				fr.Announced = ptr(n)
+				break
+			}
+		}
+		var until Duration = -1 // a report counts for the fault it follows, until the next one begins
+		if end+1 < len(steps) {
+			until = scenarioAt(s, steps[end+1])
+		}
+		for _, ev := range evs {
+			if ev.Type != EvReported || ev.Offset < fr.At || (until >= 0 && ev.Offset >= until) {
+				continue
+			}
+			fr.Reported = &ReportedResult{To: ev.To, At: ev.Offset, After: max(ev.Offset-fr.FaultAt(), 0), Counter: ev.Counter, Ref: ev.Detail}
+			break
 		}
 		rep.Faults = append(rep.Faults, fr)
 		i = end
@@ -368,6 +456,42 @@ func Score(d *Drill) *Report {
 	rep.Chart = chart(s, rep.Samples, speed, 60)
 	rep.check(s)
 	return rep
+}
+
+// reportedRecord is a fault reported as the record a report task leaves,
+// for matching the task to its outcome.
+func reportedRecord(e Event) Event {
+	return Event{Time: e.Time, Type: EvRecord, Kind: string(journal.KindFaultReport), Record: e.Record, Counter: e.Counter}
+}
+
+// notices lists Kela's notices that reached the first counter, in the
+// order they did, each with its end when one was announced.
+func notices(s *Scenario, evs []Event) []NoticeResult {
+	var out []NoticeResult
+	for _, e := range evs {
+		switch e.Type {
+		case EvNotice:
+			n := NoticeResult{Step: e.Step, ID: e.Record, Kind: e.Kind, Text: e.Detail, Posted: e.Offset, To: e.NoticeTo}
+			if e.Step > 0 {
+				n.Posted = scenarioAt(s, e)
+			}
+			if e.NoticeFrom != nil {
+				n.From = *e.NoticeFrom
+			}
+			out = append(out, n)
+		case EvNoticeEnd:
+			for i := range out {
+				if out[i].ID == e.Record && out[i].Ended == nil {
+					at := e.Offset
+					if e.Step > 0 {
+						at = scenarioAt(s, e)
+					}
+					out[i].Ended = &at
+				}
+			}
+		}
+	}
+	return out
 }
 
 // decisions counts the policy's decisions by rule: a record names the
@@ -472,7 +596,7 @@ func scoreTasks(s *Scenario, evs, records []Event, scripted bool) []TaskResult {
 	for i, t := range s.Tasks {
 		n := i + 1
 		tr := TaskResult{Task: n, At: Duration(t.At), Do: t.Do, Patient: hetu.Mask(t.Patient), Want: t.Record, Refuse: t.RefusedBy, Outcome: OutcomeMissing,
-			Counter: counterEvent(t.Counter), WantLeft: t.Left, Left: seen[n].Left}
+			Counter: counterEvent(t.Counter), WantLeft: t.Left, Left: seen[n].Left, To: t.To}
 		if t.Record != "" {
 			for _, r := range records {
 				if used[r.Record] || r.Kind != string(t.Record) || r.Patient != tr.Patient || r.Counter != tr.Counter {
@@ -523,6 +647,8 @@ func (r *Report) check(s *Scenario) {
 	}
 	for _, t := range r.Tasks {
 		switch {
+		case t.Do == ActReport:
+			add(CheckTaskReport, str(t.Task, t.To), fmt.Sprintf("task %d: report the fault to %s", t.Task, reportTo(t.To)), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
 		case t.Want != "":
 			add(CheckTaskRecord, str(t.Task, t.Do, t.Patient, t.Want), fmt.Sprintf("task %d (%s, %s): %s", t.Task, t.Do, t.Patient, t.Want), OutcomeRecorded, t.Outcome, t.Outcome == OutcomeRecorded)
 		case t.Outcome == OutcomeNotSeen:
@@ -567,6 +693,20 @@ func (r *Report) check(s *Scenario) {
 				ok = *f.DetectSec <= md.Seconds()
 			}
 			add(CheckDetect, str(f.Fault, f.Step), fmt.Sprintf("detect %s (step %d)", f.Fault, f.Step), "within "+seconds(md.Seconds()), got, ok)
+		}
+	}
+	if within := s.Expect.ReportWithin; within > 0 {
+		for _, f := range r.Faults {
+			got, ok := ValueNotReported, false
+			switch {
+			case f.Announced != nil:
+				got, ok = ValueAnnounced, true
+			case !f.Detected:
+				got, ok = ValueNoFault, true
+			case f.Reported != nil:
+				got, ok = "after "+Minutes(time.Duration(f.Reported.After)), time.Duration(f.Reported.After) <= within
+			}
+			add(CheckReport, str(f.Fault, f.Step), fmt.Sprintf("report %s (step %d) unless Kela announced it", f.Fault, f.Step), "within "+Minutes(within), got, ok)
 		}
 	}
 	got := ValueNotReconciled
@@ -626,9 +766,37 @@ func (r *Report) WriteText(w io.Writer) {
 			det = fmt.Sprintf("FAULT after %s", seconds(*f.DetectSec))
 		}
 		fmt.Fprintf(w, "  step %d  %s–%s  %-24s %s\n", f.Step, clock(time.Duration(f.At)), clock(time.Duration(f.Until)), f.Fault, det)
+		if n := f.Announced; f.ByNotice && n != nil && n.Step > 0 {
+			// The cause names the break's times on the counter's clock,
+			// which the drill compresses: the notice's step says it better.
+			fmt.Fprintf(w, "          FAULT by Kela's maintenance notice (step %d), not a probe: %s\n", n.Step, n.Text)
+		} else if f.ByNotice {
+			fmt.Fprintf(w, "          FAULT by Kela's maintenance notice, not a probe: %s\n", f.Cause)
+		} else if f.Cause != "" {
+			fmt.Fprintf(w, "          FAULT's cause: %s\n", f.Cause)
+		}
 	}
 	for _, l := range r.Levers {
 		fmt.Fprintf(w, "  step %d  %s  %s\n", l.Step, clock(time.Duration(l.At)), l.Detail)
+	}
+	for _, n := range r.Notices {
+		by := "typed in by hand"
+		if n.Step > 0 {
+			by = fmt.Sprintf("step %d", n.Step)
+		}
+		span := clock(time.Duration(n.From)) + "–"
+		if n.To != nil {
+			span += clock(time.Duration(*n.To))
+		}
+		fmt.Fprintf(w, "  Kela's %s notice at %s (%s), %s: %s", n.Kind, clock(time.Duration(n.Posted)), by, span, n.Text)
+		if n.Ended != nil {
+			fmt.Fprintf(w, "; ended at %s", clock(time.Duration(*n.Ended)))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "Fault reports (with no notice from Kela, a pharmacist tells the helpdesk at once)")
+	for _, f := range r.Faults {
+		fmt.Fprintf(w, "  step %d  %-24s %s\n", f.Step, f.Fault, f.ReportText())
 	}
 	fmt.Fprintf(w, "Reconciliation: ")
 	if r.ReconcileSec != nil && *r.ReconcileSec == 0 {
@@ -675,6 +843,41 @@ func (r *Report) WriteText(w io.Writer) {
 		verdict = "FAIL: the drill missed an expectation (marked FAIL above)."
 	}
 	fmt.Fprintln(w, "\n"+verdict)
+}
+
+// ReportText says in English whether and when the fault was reported, or
+// why it need not be.
+func (f FaultResult) ReportText() string {
+	switch {
+	case f.Reported != nil:
+		return fmt.Sprintf("reported to %s at %s, %s after FAULT", reportTo(f.Reported.To), clock(time.Duration(f.Reported.At)), Minutes(time.Duration(f.Reported.After)))
+	case f.Announced != nil:
+		return fmt.Sprintf("Kela announced it (%s notice at %s): no report needed", f.Announced.Kind, clock(time.Duration(f.Announced.Posted)))
+	case !f.Detected:
+		return "not reported; the counter never showed FAULT"
+	}
+	return ValueNotReported
+}
+
+// reportTo names whom a fault is reported to.
+func reportTo(to string) string {
+	if to == journal.ReportToKela {
+		return "Kela's technical support"
+	}
+	return "the " + to
+}
+
+// Minutes writes a length of time as a person says it, the same in fi, sv
+// and en: "40 s", "15 min", "1 h 5 min".
+func Minutes(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
+	}
+	d = d.Round(time.Minute)
+	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
 }
 
 // chart draws the fault, the mode and the queue depth over the drill clock

@@ -49,6 +49,23 @@ type Journal interface {
 	GetAny(ctx context.Context, id string) (journal.Record, error)
 }
 
+// NoticeBoard keeps Kela's notices, for a scenario's notice steps (issue
+// 22). *journal.Journal implements it.
+type NoticeBoard interface {
+	AddNotice(ctx context.Context, n journal.NewNotice) (rx.Notice, error)
+	EndNotice(ctx context.Context, id, by string) (rx.Notice, error)
+}
+
+// FaultDesk marks that a fault was reported, for a scripted trainee's
+// report task (issue 22). *journal.Journal implements it.
+type FaultDesk interface {
+	MarkFaultReported(ctx context.Context, r journal.FaultReport) (journal.FaultReport, error)
+}
+
+// NoticeBy is the person a drill's notice steps post Kela's notices as:
+// the drill's timeline, in the place of the pharmacy's IT.
+const NoticeBy = "drill"
+
 // Counter is one of the pharmacy's other counters in a drill of several
 // (Scenario.Counters): its journal, and the scripted trainee who does the
 // tasks given at it. Whoever builds it runs its mode machine, upload
@@ -142,6 +159,10 @@ type runner struct {
 	mu   sync.Mutex
 	done map[int]string
 
+	// notices posted by the timeline's steps: the notice's id by step,
+	// owned by play
+	notices map[int]string
+
 	// sampled journal state, owned by the sampling goroutine
 	lastSeq   int64
 	lastSeqs  []int64 // of the other counters
@@ -201,8 +222,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if _, ok := cfg.Centre.(Levers); !ok {
 		for _, st := range cfg.Scenario.Steps {
-			if !st.IsFault() {
+			if st.Lever != nil {
 				return errors.New("drill: the scenario pulls levers, and the simulator given has none")
+			}
+		}
+	}
+	if _, ok := cfg.Journal.(NoticeBoard); !ok {
+		for _, st := range cfg.Scenario.Steps {
+			if st.Notice != nil || st.EndNotice > 0 {
+				return errors.New("drill: the scenario posts Kela's notices, and the first counter's journal keeps none")
 			}
 		}
 	}
@@ -218,7 +246,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("copy scenario: %w", err)
 	}
 	r := &runner{cfg: cfg, log: log, now: cfg.Now, depth: -1, review: -1, conflicts: map[string]bool{}, done: map[int]string{},
-		lastSeqs: make([]int64, len(cfg.Counters))}
+		notices: map[int]string{}, lastSeqs: make([]int64, len(cfg.Counters))}
+	for _, tk := range cfg.Scenario.Tasks {
+		if tr := r.trainee(tk.Counter); tk.Do == ActReport && tr != nil {
+			if _, ok := r.journalOf(tk.Counter).(FaultDesk); !ok {
+				return fmt.Errorf("drill: the scenario has the trainee report the fault, and counter %d's journal cannot mark it", tk.Counter)
+			}
+		}
+	}
 	r.start = r.now()
 	st := cfg.State
 	st.Scenario, st.Title, st.File = cfg.Scenario.Name, cfg.Scenario.Title, cfg.Scenario.File
@@ -338,6 +373,13 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 			if err := r.sleepUntil(ctx, r.at(step.At)); err != nil {
 				return err
 			}
+			if step.Notice != nil || step.EndNotice > 0 {
+				if err := r.notice(ctx, si, step); err != nil {
+					r.emit(Event{Type: EvError, Step: si, Detail: "notice: " + err.Error()})
+					return fmt.Errorf("step %d: %w", si, err)
+				}
+				continue
+			}
 			if l := step.Lever; l != nil {
 				if err := r.pull(*l); err != nil {
 					r.emit(Event{Type: EvError, Step: si, Detail: "lever: " + err.Error()})
@@ -377,6 +419,47 @@ func (r *runner) play(ctx context.Context, tasks *sync.WaitGroup) error {
 	}
 	// The timeline plays on to its end even when nothing happens there.
 	return r.sleepUntil(ctx, r.at(s.Duration))
+}
+
+// notice posts the notice of step si (from 1) to the first counter's
+// journal, or ends the notice an earlier step posted, as the pharmacy's IT
+// types in what Kela announced. With several counters the hub carries it
+// to the others, as it carries every notice. The notice's times are
+// offsets on the drill clock, mapped to the real clock the counters' mode
+// machines run on, as the steps' offsets are: at speed 60 a break from 30m
+// to 14h30m begins 30 s after the start and lasts 14 min of real time.
+func (r *runner) notice(ctx context.Context, si int, step Step) error {
+	board := r.cfg.Journal.(NoticeBoard) // checked by Run
+	if n := step.Notice; n != nil {
+		nn := journal.NewNotice{Kind: n.Kind, From: r.at(n.From), Text: n.Text, Ref: n.Ref, By: NoticeBy}
+		if n.To > 0 {
+			nn.To = r.at(n.To)
+		}
+		got, err := board.AddNotice(ctx, nn)
+		if err != nil {
+			return fmt.Errorf("post %s notice: %w", n.Kind, err)
+		}
+		r.notices[si] = got.ID
+		from := Duration(n.From)
+		e := Event{Type: EvNotice, Step: si, Kind: string(n.Kind), Record: got.ID, Detail: n.Text, NoticeFrom: &from}
+		if n.To > 0 {
+			e.NoticeTo = ptr(Duration(n.To))
+		}
+		r.emit(e)
+		r.cfg.Logger.Info("drill notice", "step", si, "kind", string(n.Kind), "from", nn.From, "to", nn.To)
+	} else {
+		id := r.notices[step.EndNotice]
+		if _, err := board.EndNotice(ctx, id, NoticeBy); err != nil {
+			return fmt.Errorf("end step %d's notice: %w", step.EndNotice, err)
+		}
+		r.emit(Event{Type: EvNoticeEnd, Step: si, Record: id, Detail: fmt.Sprintf("step %d's notice", step.EndNotice)})
+	}
+	// The hub carries it to the other counters at once, as `tiski notice`
+	// shares it.
+	if tr := r.cfg.Trainee; tr != nil && tr.Kick != nil {
+		tr.Kick()
+	}
+	return nil
 }
 
 // pull pulls a lever on the simulator.
@@ -537,6 +620,8 @@ func (r *runner) sample(ctx context.Context) {
 			}
 			_ = json.Unmarshal(rec.Body, &b)
 			r.emit(Event{Time: rec.CreatedAt, Type: EvMode, Mode: string(b.To), Cause: b.Cause})
+		case journal.KindNotice, journal.KindNoticeEnd, journal.KindFaultReport:
+			r.sampleDesk(rec, 0)
 		default:
 			// A resolution, or a void of a record in review, resolves a
 			// conflict. Its body names the state the record was in, so a
@@ -668,7 +753,11 @@ func (r *runner) sampleOthers(ctx context.Context) {
 		}
 		for _, rec := range recs {
 			r.lastSeqs[i] = rec.Seq
-			if rec.Kind == journal.KindModeChange {
+			switch rec.Kind {
+			case journal.KindModeChange, journal.KindNotice, journal.KindNoticeEnd:
+				continue // the first counter's are the drill's
+			case journal.KindFaultReport:
+				r.sampleDesk(rec, i+2)
 				continue
 			}
 			r.emit(Event{Time: rec.CreatedAt, Type: EvRecord, Counter: i + 2, Kind: string(rec.Kind), Record: rec.ID,
@@ -676,6 +765,49 @@ func (r *runner) sampleOthers(ctx context.Context) {
 			if rule, why := r.audit(rec); rule != "" {
 				r.emit(Event{Time: rec.CreatedAt, Type: EvViolation, Counter: i + 2, Kind: string(rec.Kind), Record: rec.ID, Rule: rule, Detail: why})
 			}
+		}
+	}
+}
+
+// sampleDesk writes what a record of the fault desk says (issue 22): a
+// fault reported, at counter n (0: the first), or one of Kela's notices
+// typed in by hand at the first counter during the drill (the timeline's
+// own are written as it posts them).
+func (r *runner) sampleDesk(rec journal.Record, n int) {
+	switch rec.Kind {
+	case journal.KindFaultReport:
+		fr, err := journal.FaultReportOf(rec)
+		if err != nil {
+			return
+		}
+		r.emit(Event{Time: rec.CreatedAt, Type: EvReported, Counter: n, Record: rec.ID, To: fr.To, Mode: string(rec.Mode), Detail: fr.Ref})
+	case journal.KindNotice:
+		if rec.Pharmacist == NoticeBy {
+			return
+		}
+		var b struct {
+			Kind string    `json:"kind"`
+			From time.Time `json:"from"`
+			To   string    `json:"to"`
+			Text string    `json:"text"`
+		}
+		if json.Unmarshal(rec.Body, &b) != nil {
+			return
+		}
+		e := Event{Time: rec.CreatedAt, Type: EvNotice, Kind: b.Kind, Record: rec.ID, Detail: b.Text, NoticeFrom: ptr(Duration(r.offset(b.From)))}
+		if to, err := time.Parse(time.RFC3339Nano, b.To); err == nil {
+			e.NoticeTo = ptr(Duration(r.offset(to)))
+		}
+		r.emit(e)
+	case journal.KindNoticeEnd:
+		if rec.Pharmacist == NoticeBy {
+			return
+		}
+		var b struct {
+			Notice string `json:"notice"`
+		}
+		if json.Unmarshal(rec.Body, &b) == nil {
+			r.emit(Event{Time: rec.CreatedAt, Type: EvNoticeEnd, Record: b.Notice})
 		}
 	}
 }

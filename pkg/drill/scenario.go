@@ -57,17 +57,42 @@ type Scenario struct {
 }
 
 // Step is one change of the simulated Prescription Centre: a fault, or a
-// lever pulled on its data (a reconciliation hazard).
+// lever pulled on its data (a reconciliation hazard); or one of Kela's
+// notices reaching the pharmacy, or the end of one (issue 22).
 type Step struct {
 	Line  int             // in the scenario file
 	At    time.Duration   // scenario time from the start
-	Fault centresim.Fault // the fault from this step on; kind "up" ends a fault; zero for a lever
+	Fault centresim.Fault // the fault from this step on; kind "up" ends a fault; zero for a lever or a notice
 	Lever *Lever          // instead of a fault
-	Note  string          // for the trainer, e.g. "Kela announces the fault"
+	// Notice is Kela's notice this step posts to the counters, instead of
+	// a fault.
+	Notice *Notice
+	// EndNotice, instead of a fault, is the step (from 1) whose notice
+	// this step ends: Kela announced its end.
+	EndNotice int
+	Note      string // for the trainer, e.g. "Kela announces the fault"
 }
 
-// IsFault reports whether the step changes the fault (not a lever).
-func (st Step) IsFault() bool { return st.Lever == nil }
+// IsFault reports whether the step changes the fault (not a lever, not a
+// notice).
+func (st Step) IsFault() bool { return st.Lever == nil && st.Notice == nil && st.EndNotice == 0 }
+
+// Notice is one of Kela's notices a step posts: a fault, or a planned
+// maintenance break. From and To are offsets on the drill clock, as the
+// steps' are; the runner maps them to the real clock the counter's mode
+// machine runs on, as it maps every offset.
+type Notice struct {
+	Kind rx.NoticeKind // fault or maintenance
+	From time.Duration
+	To   time.Duration // 0: not known (a fault notice only)
+	Text string
+	Ref  string
+}
+
+// Covers reports whether the notice, as posted, holds at scenario time at.
+func (n Notice) Covers(at time.Duration) bool {
+	return n.From <= at && (n.To == 0 || at < n.To)
+}
 
 // Lever kinds: what happens to a prescription elsewhere while the
 // pharmacy cannot see it.
@@ -111,9 +136,13 @@ const (
 	// ActJournal dispenses against a paper or telephone prescription an
 	// earlier task recorded, perhaps at another counter (issue 19).
 	ActJournal Action = "journal"
+	// ActReport tells the helpdesk (or Kela) of the fault, as a pharmacist
+	// must at once when no notice of it has reached the pharmacy, and
+	// marks it (journal.MarkFaultReported; tiski fault reported).
+	ActReport Action = "report"
 )
 
-var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone, ActResolve, ActJournal}
+var actions = []Action{ActDispense, ActEssential, ActPaper, ActTelephone, ActResolve, ActJournal, ActReport}
 
 // Resolutions a resolve task may make (queue.Resolve).
 const (
@@ -167,6 +196,10 @@ type Task struct {
 	// RefusedBy is the policy rule id that must refuse this task: a
 	// violation the counter should catch.
 	RefusedBy string
+	// To, for a report task, is whom the fault is reported to:
+	// journal.ReportToHelpdesk or journal.ReportToKela; Ref and Note go
+	// with the mark.
+	To, Ref, Note string
 }
 
 // Expectations are what the drill is scored against.
@@ -194,6 +227,10 @@ type Expectations struct {
 	// Shared: every counter holds every other counter's records at the
 	// end (a drill with counters = 2).
 	Shared bool
+	// ReportWithin, when set, is how long after the counter shows FAULT
+	// the trainees may take to report a fault that no notice of Kela's
+	// announced (issue 22).
+	ReportWithin time.Duration
 }
 
 // recordKinds are the kinds a trainee's work leaves in the journal.
@@ -310,7 +347,7 @@ func Parse(file string, b []byte) (*Scenario, error) {
 		}
 	}
 	for _, t := range root.tables("step") {
-		s.Steps = append(s.Steps, d.step(t, fx))
+		s.Steps = append(s.Steps, d.step(t, fx, s.Steps))
 	}
 	for _, t := range root.tables("task") {
 		s.Tasks = append(s.Tasks, d.task(t, fx, s.Tasks))
@@ -344,9 +381,12 @@ func Parse(file string, b []byte) (*Scenario, error) {
 			d.fail(fmt.Sprintf("task[%d].at", i+1), "%s is before the task above it (%s): list the tasks in time order", s.Tasks[i].At, s.Tasks[i-1].At)
 		}
 	}
-	for _, st := range s.Steps {
+	for i, st := range s.Steps {
 		if s.Duration > 0 && st.At > s.Duration {
 			d.failAt(st.Line, "duration", "step at %s is after the end of the timeline (%s); make the duration longer", st.At, s.Duration)
+		}
+		if n := st.Notice; n != nil && s.Duration > 0 && n.To > s.Duration {
+			d.failAt(st.Line, fmt.Sprintf("step[%d].to", i+1), "%s is after the end of the timeline (%s): the counters would stay in FAULT past it; end the notice within the timeline", n.To, s.Duration)
 		}
 	}
 	if n := len(faults); n > 0 && faults[n-1].Fault.Kind != "" && faults[n-1].Fault.Kind != centresim.FaultUp {
@@ -390,13 +430,32 @@ func (s *Scenario) FaultSteps() []Step {
 	return out
 }
 
-func (d *decoder) step(t *table, fx *rx.Fixtures) Step {
+func (d *decoder) step(t *table, fx *rx.Fixtures, earlier []Step) Step {
 	st := Step{Line: d.lines[t.path], At: t.duration("at", true), Note: t.str("note", false)}
-	if t.has("lever") {
-		if t.has("fault") {
-			d.fail(t.field("lever"), "a step is a fault or a lever, not both: give the lever its own [[step]]")
-			t.used["fault"] = true
+	var kinds []string // what the step is: a fault, a lever, a notice or a notice's end
+	for _, k := range []string{"fault", "lever", "notice", "end_notice"} {
+		if t.has(k) {
+			kinds = append(kinds, k)
 		}
+	}
+	if len(kinds) > 1 {
+		d.fail(t.field(kinds[1]), "a step is a fault or a lever, a notice or a notice's end, one at a time, not %s: give each its own [[step]]", strings.Join(kinds, " and "))
+		for _, k := range kinds {
+			t.used[k] = true
+		}
+	}
+	// With more than one, the step is read as the first of these, so that
+	// its other fields are not reported as unknown too.
+	switch {
+	case t.has("lever"):
+	case t.has("notice"):
+		st.Notice = d.notice(t)
+		return st
+	case t.has("end_notice"):
+		st.EndNotice = d.endNotice(t, st, earlier)
+		return st
+	}
+	if t.has("lever") {
 		st.Lever = d.lever(t, fx)
 		return st
 	}
@@ -430,6 +489,49 @@ func (d *decoder) step(t *table, fx *rx.Fixtures) Step {
 	return st
 }
 
+// notice reads a step that posts one of Kela's notices.
+func (d *decoder) notice(t *table) *Notice {
+	n := &Notice{Kind: rx.NoticeKind(t.str("notice", true)), From: t.duration("from", true), Text: t.str("text", true), Ref: t.str("ref", false)}
+	if n.Kind != "" && !n.Kind.Valid() {
+		d.fail(t.field("notice"), "unknown notice %q: use maintenance (a planned break) or fault (Kela's notice of a fault)", n.Kind)
+	}
+	if t.has("to") {
+		n.To = t.duration("to", true)
+		if n.To != 0 && n.To <= n.From {
+			d.fail(t.field("to"), "%s is not after from (%s): a notice ends after it begins", n.To, n.From)
+		}
+	} else if n.Kind == rx.NoticeMaintenance {
+		d.fail(t.field("to"), "missing; a planned break needs the offset it ends at, e.g. to = \"14h30m\"")
+	}
+	t.done("at", "notice", "from", "to", "text", "ref", "note")
+	return n
+}
+
+// endNotice reads a step that ends an earlier step's notice, as Kela
+// announces a fault's end: it returns that step's number.
+func (d *decoder) endNotice(t *table, st Step, earlier []Step) int {
+	n := t.int("end_notice", true)
+	switch {
+	case n < 1 || n > len(earlier):
+		d.fail(t.field("end_notice"), "step %d is not one of the steps above this one (1 to %d): name the step whose notice ends", n, len(earlier))
+		n = 0
+	case earlier[n-1].Notice == nil:
+		d.fail(t.field("end_notice"), "step %d posts no notice to end", n)
+		n = 0
+	case earlier[n-1].Notice.To != 0 && st.At >= earlier[n-1].Notice.To:
+		d.fail(t.field("end_notice"), "step %d's notice is over at %s already; end it before then, or drop this step", n, earlier[n-1].Notice.To)
+		n = 0
+	}
+	for i, e := range earlier {
+		if n > 0 && e.EndNotice == n {
+			d.fail(t.field("end_notice"), "step %d ends step %d's notice already", i+1, n)
+			n = 0
+		}
+	}
+	t.done("at", "end_notice", "note")
+	return n
+}
+
 // lever reads a lever step.
 func (d *decoder) lever(t *table, fx *rx.Fixtures) *Lever {
 	l := &Lever{Kind: t.str("lever", true), Prescription: t.str("prescription", true)}
@@ -455,8 +557,11 @@ func (d *decoder) lever(t *table, fx *rx.Fixtures) *Lever {
 
 func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	tk := Task{Line: d.lines[t.path], At: t.duration("at", true)}
-	if Action(t.str("do", true)) == ActResolve {
+	switch Action(t.str("do", true)) {
+	case ActResolve:
 		return d.resolveTask(t, tk, earlier)
+	case ActReport:
+		return d.reportTask(t, tk)
 	}
 	tk.Patient = t.str("patient", true)
 	if tk.Patient != "" {
@@ -468,7 +573,7 @@ func (d *decoder) task(t *table, fx *rx.Fixtures, earlier []Task) Task {
 	}
 	tk.Do = Action(t.str("do", true))
 	if tk.Do != "" && !slices.Contains(actions, tk.Do) {
-		d.fail(t.path+".do", "unknown action %q: use one of dispense, essential, paper, telephone, journal, resolve", tk.Do)
+		d.fail(t.path+".do", "unknown action %q: use one of dispense, essential, paper, telephone, journal, resolve, report", tk.Do)
 	}
 	tk.Counter = 1
 	if t.has("counter") {
@@ -563,6 +668,32 @@ func (d *decoder) journalTask(t *table, tk *Task, earlier []Task) {
 	}
 }
 
+// reportTask reads a task that reports the fault to the helpdesk or to
+// Kela's technical support. It needs no patient, and leaves a
+// fault_report record.
+func (d *decoder) reportTask(t *table, tk Task) Task {
+	tk.Do, tk.Record = ActReport, journal.KindFaultReport
+	tk.Say, tk.SayFI, tk.SaySV = t.str("say", false), t.str("say_fi", false), t.str("say_sv", false)
+	tk.To, tk.Ref, tk.Note = t.str("to", true), t.str("ref", false), t.str("note", false)
+	if tk.To != "" && tk.To != journal.ReportToHelpdesk && tk.To != journal.ReportToKela {
+		d.fail(t.field("to"), "unknown %q: report to helpdesk (the pharmacy's own) or kela (Kela's technical support)", tk.To)
+	}
+	for _, k := range []string{"note", "ref"} {
+		if v, _ := t.m[k].(string); hetu.MaskText(v) != v {
+			d.fail(t.field(k), "holds an identity code: a fault report carries no patient's data")
+		}
+	}
+	tk.Counter = 1
+	if t.has("counter") {
+		if tk.Counter = t.int("counter", true); tk.Counter < 1 {
+			d.fail(t.field("counter"), "%d: counters count from 1", tk.Counter)
+			tk.Counter = 1
+		}
+	}
+	t.done("at", "do", "say", "say_fi", "say_sv", "to", "ref", "note", "counter")
+	return tk
+}
+
 // resolveTask reads a task that resolves the conflict on an earlier
 // task's record.
 func (d *decoder) resolveTask(t *table, tk Task, earlier []Task) Task {
@@ -625,6 +756,7 @@ func (d *decoder) expect(t *table) Expectations {
 	}
 	e.ReconciledBy = t.duration("reconciled_by", true)
 	e.MaxDetect = t.duration("max_detect", false)
+	e.ReportWithin = t.duration("report_within", false)
 	t.done()
 	return e
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/drill"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
 // valid is a small scenario; the cases below break one line of it.
@@ -95,10 +96,25 @@ func TestParseInvalid(t *testing.T) {
 		{"from_task on another action", "basis = \"instruction-sheet\"", "basis = \"instruction-sheet\"\nfrom_task = 1", "bad.toml:26: task[1].from_task", "only a journal task"},
 		{"shared with one counter", "max_detect = \"3s\"", "max_detect = \"3s\"\nshared = true", "expect.shared", "one counter shares nothing"},
 		{"syntax error", "name = \"t\"", "name = \"t", "bad.toml:1", ""},
+		// Kela's notices and fault reports (issue 22).
+		{"unknown notice", "[[task]]", "%[1]snotice = \"outage\"\nfrom = \"45m\"\ntext = \"x\"\n\n[[task]]", "bad.toml:19: step[4].notice", "use maintenance (a planned break) or fault"},
+		{"planned break with no end", "[[task]]", "%[1]snotice = \"maintenance\"\nfrom = \"45m\"\ntext = \"x\"\n\n[[task]]", "step[4].to", "a planned break needs the offset it ends at"},
+		{"notice ending before it begins", "[[task]]", "%[1]snotice = \"fault\"\nfrom = \"45m\"\nto = \"45m\"\ntext = \"x\"\n\n[[task]]", "bad.toml:21: step[4].to", "not after from"},
+		{"notice past the timeline", "[[task]]", "%[1]snotice = \"maintenance\"\nfrom = \"45m\"\nto = \"2h\"\ntext = \"x\"\n\n[[task]]", "step[4].to", "after the end of the timeline"},
+		{"notice without text", "[[task]]", "%[1]snotice = \"fault\"\nfrom = \"45m\"\n\n[[task]]", "step[4].text", "missing"},
+		{"notice and fault in one step", "[[task]]", "%[1]snotice = \"fault\"\nfault = \"down\"\nfrom = \"45m\"\ntext = \"x\"\n\n[[task]]", "step[4].notice", "one at a time, not fault and notice"},
+		{"end of a step that posts no notice", "[[task]]", "%[1]send_notice = 2\n\n[[task]]", "bad.toml:19: step[4].end_notice", "step 2 posts no notice"},
+		{"end of a step not above", "[[task]]", "%[1]send_notice = 4\n\n[[task]]", "step[4].end_notice", "not one of the steps above"},
+		{"end of a notice over already", "[[task]]", "[[step]]\nat = \"20m\"\nnotice = \"fault\"\nfrom = \"10m\"\nto = \"30m\"\ntext = \"x\"\n\n%[1]send_notice = 4\n\n[[task]]", "step[5].end_notice", "over at 30m0s already"},
+		{"report to nobody known", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"report\"\nto = \"kanta\"\n\n[expect]", "bad.toml:31: task[2].to", "helpdesk (the pharmacy's own) or kela"},
+		{"report without to", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"report\"\n\n[expect]", "task[2].to", "missing"},
+		{"identity code in a report's note", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"report\"\nto = \"helpdesk\"\nnote = \"Matti 140348-901W waits\"\n\n[expect]", "task[2].note", "no patient's data"},
+		{"patient on a report", "[expect]", "[[task]]\nat = \"45m\"\ndo = \"report\"\nto = \"helpdesk\"\npatient = \"140348-901W\"\n\n[expect]", "task[2].patient", "unknown field"},
+		{"report_within not a duration", "max_detect = \"3s\"", "max_detect = \"3s\"\nreport_within = \"soon\"", "expect.report_within", "not a duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := strings.Replace(valid, tt.old, tt.new, 1)
+			src := strings.Replace(valid, tt.old, strings.ReplaceAll(tt.new, "%[1]s", "[[step]]\nat = \"40m\"\n"), 1)
 			if src == valid {
 				t.Fatalf("the case changes nothing: %q not in the scenario", tt.old)
 			}
@@ -124,5 +140,62 @@ func TestParseNeedsRecovery(t *testing.T) {
 	_, err := drill.Parse("bad.toml", []byte(src))
 	if err == nil || !strings.Contains(err.Error(), "bad.toml:13: step") || !strings.Contains(err.Error(), "end the timeline") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestParseNotices: a step posts one of Kela's notices, another ends it;
+// a task reports the fault; report_within scores it (issue 22).
+func TestParseNotices(t *testing.T) {
+	src := strings.Replace(valid, "[[task]]", `[[step]]
+at = "40m"
+notice = "fault"
+from = "10m"
+text = "Reseptikeskus: häiriö"
+ref = "KELA-1"
+
+[[step]]
+at = "45m"
+end_notice = 4
+
+[[step]]
+at = "50m"
+notice = "maintenance"
+from = "55m"
+to = "58m"
+text = "huoltokatko"
+
+[[task]]`, 1)
+	src = strings.Replace(src, "[expect]", `[[task]]
+at = "20m"
+do = "report"
+to = "helpdesk"
+ref = "HD-1"
+say = "Tell your helpdesk."
+
+[expect]
+report_within = "30m"`, 1)
+	s, err := drill.Parse("ok.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Steps) != 6 || len(s.FaultSteps()) != 3 {
+		t.Fatalf("%d steps, %d fault steps", len(s.Steps), len(s.FaultSteps()))
+	}
+	n := s.Steps[3].Notice
+	if n == nil || n.Kind != rx.NoticeFault || n.From != 10*time.Minute || n.To != 0 || n.Text != "Reseptikeskus: häiriö" || n.Ref != "KELA-1" || s.Steps[3].IsFault() {
+		t.Errorf("step 4 %+v notice %+v", s.Steps[3], n)
+	}
+	if s.Steps[4].EndNotice != 4 || s.Steps[4].IsFault() {
+		t.Errorf("step 5 %+v", s.Steps[4])
+	}
+	if m := s.Steps[5].Notice; m == nil || m.Kind != rx.NoticeMaintenance || m.To != 58*time.Minute || !m.Covers(55*time.Minute) || m.Covers(58*time.Minute) {
+		t.Errorf("step 6 notice %+v", m)
+	}
+	tk := s.Tasks[1]
+	if tk.Do != drill.ActReport || tk.To != "helpdesk" || tk.Ref != "HD-1" || tk.Record != journal.KindFaultReport || tk.Counter != 1 || tk.Patient != "" {
+		t.Errorf("report task %+v", tk)
+	}
+	if s.Expect.ReportWithin != 30*time.Minute {
+		t.Errorf("report_within %v", s.Expect.ReportWithin)
 	}
 }

@@ -84,6 +84,10 @@ func (d *Drill) Status(now time.Time) Status {
 		case EvStep:
 			st.Steps++
 			st.Fault = e.Fault
+		case EvLever, EvNotice, EvNoticeEnd:
+			if e.Step > 0 { // a step of the timeline; a notice typed in by hand is none
+				st.Steps++
+			}
 		case EvTask:
 			st.Tasks++
 		case EvMode:
@@ -95,6 +99,9 @@ func (d *Drill) Status(now time.Time) Status {
 		case EvRecord:
 			st.ByKind[journal.Kind(e.Kind)]++
 			st.Records = append(st.Records, StatusRecord{Offset: e.Offset, Kind: e.Kind, Patient: e.Patient, Mode: e.Mode, Rules: e.Rule, Counter: e.Counter})
+		case EvReported:
+			st.ByKind[journal.KindFaultReport]++
+			st.Records = append(st.Records, StatusRecord{Offset: e.Offset, Kind: string(journal.KindFaultReport), Mode: e.Mode, Counter: e.Counter})
 		}
 	}
 	var records []Event
@@ -103,6 +110,8 @@ func (d *Drill) Status(now time.Time) Status {
 		switch e.Type {
 		case EvRecord:
 			records = append(records, e)
+		case EvReported:
+			records = append(records, reportedRecord(e))
 		case EvTask:
 			given[e.Task] = true
 		}

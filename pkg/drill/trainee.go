@@ -60,8 +60,11 @@ func policyRules(err error) []string {
 // do records the task through pkg/record, as a pharmacist at the counter
 // would.
 func (r *runner) do(ctx context.Context, n int, tr *Trainee, task Task) (record.Receipt, error) {
-	if task.Do == ActResolve {
+	switch task.Do {
+	case ActResolve:
 		return r.resolve(ctx, tr, task)
+	case ActReport:
+		return r.report(ctx, tr, task)
 	}
 	med, ok := tr.Fixtures.Medicine(task.Medicine)
 	if !ok {
@@ -75,7 +78,7 @@ func (r *runner) do(ctx context.Context, n int, tr *Trainee, task Task) (record.
 	case ActEssential:
 		// The essential-medication form opens only in FAULT: a trainee
 		// waits for the status line to show it.
-		if err := r.waitForFault(ctx, r.journalOf(task.Counter), tr.Wait); err != nil {
+		if err := r.waitForFault(ctx, r.journalOf(task.Counter), tr.Wait, "so the essential-medication form never opened"); err != nil {
 			return record.Receipt{}, err
 		}
 		d.Essential, d.Basis = true, task.Basis
@@ -212,8 +215,25 @@ func leftOn(ctx context.Context, j Journal, rec journal.Record) (int, error) {
 	return max(p.Total()-dispensed, 0), nil
 }
 
-// waitForFault waits until the journal's mode is FAULT.
-func (r *runner) waitForFault(ctx context.Context, jn Journal, limit time.Duration) error {
+// report tells the helpdesk (or Kela) of the fault the counter shows, and
+// marks it, as a pharmacist must at once when no notice of Kela's has
+// reached the pharmacy: a trainee reports what the status line shows, so
+// the script waits for FAULT first.
+func (r *runner) report(ctx context.Context, tr *Trainee, task Task) (record.Receipt, error) {
+	jn := r.journalOf(task.Counter)
+	if err := r.waitForFault(ctx, jn, tr.Wait, "so there was no fault to report"); err != nil {
+		return record.Receipt{}, err
+	}
+	fr, err := jn.(FaultDesk).MarkFaultReported(ctx, journal.FaultReport{To: task.To, Ref: task.Ref, Note: task.Note, By: tr.Who.ID}) // checked by Run
+	if err != nil {
+		return record.Receipt{}, err
+	}
+	return record.Receipt{Record: journal.Record{ID: fr.ID, Kind: journal.KindFaultReport, Time: fr.Time}}, nil
+}
+
+// waitForFault waits until the journal's mode is FAULT; then says what
+// came of it when it does not come within limit.
+func (r *runner) waitForFault(ctx context.Context, jn Journal, limit time.Duration, then string) error {
 	deadline := r.now().Add(limit)
 	for {
 		st, err := jn.Mode(ctx)
@@ -221,7 +241,7 @@ func (r *runner) waitForFault(ctx context.Context, jn Journal, limit time.Durati
 			return nil
 		}
 		if r.now().After(deadline) {
-			return fmt.Errorf("the counter did not show FAULT within %s, so the essential-medication form never opened", limit)
+			return fmt.Errorf("the counter did not show FAULT within %s, %s", limit, then)
 		}
 		select {
 		case <-ctx.Done():

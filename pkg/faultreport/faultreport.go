@@ -155,7 +155,7 @@ func (i Impact) Total() int { return i.Essential + i.Paper + i.Telephone + i.Dis
 // Action is something done about the fault.
 type Action struct {
 	At     time.Time `json:"at"`
-	Code   string    `json:"code"`             // fault-auto, fault-held, released, recovering, online, notice, notice-ended, triage
+	Code   string    `json:"code"`             // fault-auto, fault-held, released, recovering, online, notice, notice-ended, reported-helpdesk, reported-kela, triage
 	By     string    `json:"by,omitempty"`     // a person, when a person did it
 	Detail string    `json:"detail,omitempty"` // a cause, Kela's reference or the triage's verdict
 }
@@ -183,6 +183,10 @@ type Triage struct {
 	At       time.Time `json:"at"`
 	Verdict  string    `json:"verdict"`
 	Evidence []string  `json:"evidence"` // in English
+	// Steps are the steps that decided the verdict, in the order of
+	// Evidence, each with its finding as a message id and arguments too,
+	// to word in the reader's language.
+	Steps []triage.Step `json:"steps"`
 }
 
 // failed reports whether an outcome class of the fault log is a failure.
@@ -204,6 +208,15 @@ func Build(ctx context.Context, in Input) (Report, error) {
 		Triage: Triage{At: in.Triage.At, Verdict: in.Triage.Verdict, Evidence: slices.Clone(in.Triage.Evidence)}}
 	if r.Triage.Evidence == nil {
 		r.Triage.Evidence = []string{}
+	}
+	r.Triage.Steps = []triage.Step{}
+	for _, name := range in.Triage.Because {
+		for _, s := range in.Triage.Steps {
+			if s.Name == name {
+				r.Triage.Steps = append(r.Triage.Steps, s)
+				break
+			}
+		}
 	}
 	since := now.Add(-in.Window)
 	b := builder{ctx: ctx, j: in.Journal, now: now, since: since, r: &r, tri: in.Triage}
@@ -515,6 +528,16 @@ func (b *builder) actions() error {
 			if !n.EndedAt.IsZero() {
 				b.r.Actions = append(b.r.Actions, Action{At: n.EndedAt.UTC(), Code: "notice-ended", By: n.EndedBy, Detail: n.Ref})
 			}
+		}
+	}
+	if f.Found {
+		// The marks that the fault was reported, at any counter.
+		marks, err := b.j.FaultReports(b.ctx, f.Began)
+		if err != nil {
+			return fmt.Errorf("read the fault reports: %w", err)
+		}
+		for _, m := range marks {
+			b.r.Actions = append(b.r.Actions, Action{At: m.Time.UTC(), Code: "reported-" + m.To, By: m.By, Detail: m.Ref})
 		}
 	}
 	if !b.tri.At.IsZero() {

@@ -26,19 +26,20 @@ const (
 	KindPaperPrescription     Kind = "paper_prescription"
 	KindTelephonePrescription Kind = "telephone_prescription"
 	KindDispensing            Kind = "dispensing"
-	KindVoid                  Kind = "void"        // cancels the record it refers to
-	KindModeChange            Kind = "mode_change" // the counter's mode changed; see ChangeMode
-	KindResolution            Kind = "resolution"  // a pharmacist resolved a conflict of the record it refers to
-	KindSignIn                Kind = "signin"      // a failed sign-in, a lockout or an unlock (audit only, never uploaded); see AdmitSignIn
-	KindNotice                Kind = "notice"      // Kela's notice of a fault or a planned break (never uploaded; shared with the hub); see AddNotice
-	KindNoticeEnd             Kind = "notice_end"  // a notice ended by hand; see EndNotice
+	KindVoid                  Kind = "void"         // cancels the record it refers to
+	KindModeChange            Kind = "mode_change"  // the counter's mode changed; see ChangeMode
+	KindResolution            Kind = "resolution"   // a pharmacist resolved a conflict of the record it refers to
+	KindSignIn                Kind = "signin"       // a failed sign-in, a lockout or an unlock (audit only, never uploaded); see AdmitSignIn
+	KindNotice                Kind = "notice"       // Kela's notice of a fault or a planned break (never uploaded; shared with the hub); see AddNotice
+	KindNoticeEnd             Kind = "notice_end"   // a notice ended by hand; see EndNotice
+	KindFaultReport           Kind = "fault_report" // a fault reported to the helpdesk or Kela (never uploaded; shared with the hub); see MarkFaultReported
 )
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
 	switch k {
 	case KindPaperPrescription, KindTelephonePrescription, KindDispensing, KindVoid, KindModeChange, KindResolution, KindSignIn,
-		KindNotice, KindNoticeEnd:
+		KindNotice, KindNoticeEnd, KindFaultReport:
 		return true
 	}
 	return false

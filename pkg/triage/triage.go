@@ -98,11 +98,11 @@ type Peer struct {
 
 // Step is one thing triage looked at.
 type Step struct {
-	Layer  string `json:"layer"`           // this-pc, way-out, service, pharmacy
-	Name   string `json:"name"`            // certificate, clock, disk, dns, tcp, tls, metadata, calls, counters
-	Status string `json:"status"`          // ok, warn, fail, skip
-	Class  string `json:"class,omitempty"` // the failure's class: expired, refused, silent, unknown-authority, 5xx, throttled, slow, …
-	Detail string `json:"detail"`          // what was seen, in English
+	Layer   string `json:"layer"`           // this-pc, way-out, service, pharmacy
+	Name    string `json:"name"`            // certificate, clock, disk, dns, tcp, tls, metadata, calls, counters
+	Status  string `json:"status"`          // ok, warn, fail, skip
+	Class   string `json:"class,omitempty"` // the failure's class: expired, refused, silent, unknown-authority, 5xx, throttled, slow, …
+	Message        // what was seen: Detail in English, Msg and Args for other languages
 
 	HTTPStatus int           `json:"http_status"`
 	LatencyMS  int64         `json:"latency_ms"`
@@ -126,6 +126,7 @@ type Result struct {
 	At       time.Time `json:"at"`
 	Verdict  string    `json:"verdict"`
 	Evidence []string  `json:"evidence"` // in English; the steps that decided it
+	Because  []string  `json:"because"`  // the names of those steps, in order, to word them in another language
 	Steps    []Step    `json:"steps"`
 	Calls    []OpStats `json:"calls"` // recent calls by operation
 	// Peers are the pharmacy's other counters as the hub saw them; nil
@@ -195,13 +196,13 @@ func (t *run) thisPC() {
 	now := t.cfg.Now()
 	u, err := url.Parse(t.cfg.BaseURL)
 	if err != nil || u.Host == "" {
-		t.add(Step{Layer: LayerPC, Name: "configuration", Status: Fail, Class: "no-url", Detail: fmt.Sprintf("the Prescription Centre's URL %q is not a URL", t.cfg.BaseURL)})
+		t.add(Step{Layer: LayerPC, Name: "configuration", Status: Fail, Class: "no-url", Message: msg("prescription-centres-url-not", t.cfg.BaseURL)})
 	} else {
 		t.u = u
 	}
 	switch {
 	case t.cfg.CertFile == "" && t.cfg.CAFile == "":
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Skip, Detail: "no client certificate configured (plain HTTP)"})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Skip, Message: msg("no-client-certificate-configured")})
 	default:
 		t.certificate(now)
 	}
@@ -209,11 +210,11 @@ func (t *run) thisPC() {
 		free, err := t.cfg.FreeBytes(t.cfg.DataDir)
 		switch {
 		case err != nil:
-			t.add(Step{Layer: LayerPC, Name: "disk", Status: Warn, Class: "unknown", Detail: fmt.Sprintf("cannot read the free space of %s: %v", t.cfg.DataDir, err)})
+			t.add(Step{Layer: LayerPC, Name: "disk", Status: Warn, Class: "unknown", Message: msg("cannot-read-free-space", t.cfg.DataDir, err)})
 		case free < MinFreeBytes:
-			t.add(Step{Layer: LayerPC, Name: "disk", Status: Fail, Class: "low", Detail: fmt.Sprintf("%d MiB free in %s", free>>20, t.cfg.DataDir)})
+			t.add(Step{Layer: LayerPC, Name: "disk", Status: Fail, Class: "low", Message: msg("mib-free", free>>20, t.cfg.DataDir)})
 		default:
-			t.add(Step{Layer: LayerPC, Name: "disk", Status: OK, Detail: fmt.Sprintf("%d MiB free in %s", free>>20, t.cfg.DataDir)})
+			t.add(Step{Layer: LayerPC, Name: "disk", Status: OK, Message: msg("mib-free", free>>20, t.cfg.DataDir)})
 		}
 	}
 }
@@ -222,22 +223,22 @@ func (t *run) certificate(now time.Time) {
 	c := LoadCerts(t.cfg.CertFile, t.cfg.KeyFile, t.cfg.CAFile, t.cfg.ServerName)
 	switch {
 	case c.PairErr != nil:
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("cannot read the client certificate %s and key %s: %v", t.cfg.CertFile, t.cfg.KeyFile, c.PairErr)})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Message: msg("cannot-read-client-certificate", t.cfg.CertFile, t.cfg.KeyFile, c.PairErr)})
 		return
 	case c.LeafErr != nil:
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("cannot parse the client certificate %s: %v", t.cfg.CertFile, c.LeafErr)})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "unreadable", Message: msg("cannot-parse-client-certificate", t.cfg.CertFile, c.LeafErr)})
 		return
 	case c.Leaf == nil:
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Skip, Detail: "no client certificate configured"})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Skip, Message: msg("no-client-certificate-configured-2")})
 	case now.After(c.Leaf.NotAfter):
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "expired", Detail: fmt.Sprintf("the client certificate %q expired on %s", c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.DateOnly))})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "expired", Message: msg("client-certificate-expired-on", c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.DateOnly))})
 	case now.Before(c.Leaf.NotBefore):
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "not-yet-valid", Detail: fmt.Sprintf("the client certificate %q is valid only from %s: check this PC's clock", c.Leaf.Subject.CommonName, c.Leaf.NotBefore.UTC().Format(time.DateOnly))})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: Fail, Class: "not-yet-valid", Message: msg("client-certificate-valid-only", c.Leaf.Subject.CommonName, c.Leaf.NotBefore.UTC().Format(time.DateOnly))})
 	default:
-		t.add(Step{Layer: LayerPC, Name: "certificate", Status: OK, Detail: fmt.Sprintf("the client certificate %q is valid until %s", c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.DateOnly))})
+		t.add(Step{Layer: LayerPC, Name: "certificate", Status: OK, Message: msg("client-certificate-valid-until", c.Leaf.Subject.CommonName, c.Leaf.NotAfter.UTC().Format(time.DateOnly))})
 	}
 	if c.TLS == nil {
-		t.add(Step{Layer: LayerPC, Name: "ca bundle", Status: Fail, Class: "unreadable", Detail: fmt.Sprintf("the CA bundle %s holds no readable certificate", t.cfg.CAFile)})
+		t.add(Step{Layer: LayerPC, Name: "ca bundle", Status: Fail, Class: "unreadable", Message: msg("ca-bundle-holds-no", t.cfg.CAFile)})
 		return
 	}
 	t.tlsConf = c.TLS
@@ -250,10 +251,10 @@ func (t *run) wayOut(ctx context.Context) {
 	}
 	w := CheckWay(ctx, t.cfg.Resolver, t.u, t.tlsConf, t.cfg.ConnectTimeout)
 	if w.DNSErr != nil {
-		t.add(Step{Layer: LayerWay, Name: "dns", Status: Fail, Class: "unresolved", Detail: fmt.Sprintf("cannot resolve %s: %v", w.Host, w.DNSErr)})
+		t.add(Step{Layer: LayerWay, Name: "dns", Status: Fail, Class: "unresolved", Message: msg("cannot-resolve", w.Host, w.DNSErr)})
 		return
 	}
-	t.add(Step{Layer: LayerWay, Name: "dns", Status: OK, Detail: fmt.Sprintf("%s is %v", w.Host, w.Addrs)})
+	t.add(Step{Layer: LayerWay, Name: "dns", Status: OK, Message: msg("dns-resolved", w.Host, w.Addrs)})
 	if err := w.TCPErr; err != nil {
 		class := "network"
 		switch {
@@ -262,21 +263,21 @@ func (t *run) wayOut(ctx context.Context) {
 		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 			class = "silent"
 		}
-		t.add(Step{Layer: LayerWay, Name: "tcp", Status: Fail, Class: class, Detail: fmt.Sprintf("cannot connect to %s:%s: %v", w.Host, w.Port, err)})
+		t.add(Step{Layer: LayerWay, Name: "tcp", Status: Fail, Class: class, Message: msg("cannot-connect", w.Host, w.Port, err)})
 		return
 	}
-	t.add(Step{Layer: LayerWay, Name: "tcp", Status: OK, Detail: fmt.Sprintf("connected to %s in %s", w.Remote, w.Connect.Round(time.Millisecond))})
+	t.add(Step{Layer: LayerWay, Name: "tcp", Status: OK, Message: msg("connected", w.Remote, w.Connect.Round(time.Millisecond))})
 	switch {
 	case t.u.Scheme != "https":
-		t.add(Step{Layer: LayerWay, Name: "tls", Status: Skip, Detail: "plain HTTP: no TLS"})
+		t.add(Step{Layer: LayerWay, Name: "tls", Status: Skip, Message: msg("plain-http-no-tls")})
 		t.wayOK = true
 	case w.TLSSkipped:
-		t.add(Step{Layer: LayerWay, Name: "tls", Status: Skip, Detail: "no usable certificates to shake hands with"})
+		t.add(Step{Layer: LayerWay, Name: "tls", Status: Skip, Message: msg("no-usable-certificates-shake")})
 	case w.TLSErr != nil:
-		t.add(Step{Layer: LayerWay, Name: "tls", Status: Fail, Class: tlsClass(w.TLSErr), Detail: fmt.Sprintf("the TLS handshake with %s failed: %v", w.Host, w.TLSErr)})
+		t.add(Step{Layer: LayerWay, Name: "tls", Status: Fail, Class: tlsClass(w.TLSErr), Message: msg("tls-handshake-failed", w.Host, w.TLSErr)})
 	default:
 		sc := w.TLS.PeerCertificates[0]
-		t.add(Step{Layer: LayerWay, Name: "tls", Status: OK, Detail: fmt.Sprintf("%s, server certificate %q valid until %s", tls.VersionName(w.TLS.Version), sc.Subject.CommonName, sc.NotAfter.UTC().Format(time.DateOnly))})
+		t.add(Step{Layer: LayerWay, Name: "tls", Status: OK, Message: msg("server-certificate-valid-until", tls.VersionName(w.TLS.Version), sc.Subject.CommonName, sc.NotAfter.UTC().Format(time.DateOnly))})
 		t.wayOK = true
 	}
 }
@@ -314,7 +315,7 @@ func (t *run) service(ctx context.Context) {
 
 func (t *run) metadata(ctx context.Context) {
 	if !t.wayOK {
-		t.add(Step{Layer: LayerService, Name: "metadata", Status: Skip, Detail: "not asked: the way to the service is not sound"})
+		t.add(Step{Layer: LayerService, Name: "metadata", Status: Skip, Message: msg("not-asked-way-service")})
 		return
 	}
 	tr := &http.Transport{Proxy: nil, TLSClientConfig: t.tlsConf, DisableKeepAlives: true,
@@ -325,7 +326,7 @@ func (t *run) metadata(ctx context.Context) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(mctx, http.MethodGet, t.u.String()+"/metadata", nil)
 	if err != nil {
-		t.add(Step{Layer: LayerService, Name: "metadata", Status: Fail, Class: "request", Detail: err.Error()})
+		t.add(Step{Layer: LayerService, Name: "metadata", Status: Fail, Class: "request", Message: msg("request-failed", err)})
 		return
 	}
 	req.Header.Set("Accept", "application/fhir+json")
@@ -340,7 +341,7 @@ func (t *run) metadata(ctx context.Context) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		t.add(Step{Layer: LayerService, Name: "metadata", Status: Fail, Class: class, Detail: fmt.Sprintf("no answer to /metadata: %v", err), LatencyMS: time.Since(start).Milliseconds(), latency: time.Since(start)})
+		t.add(Step{Layer: LayerService, Name: "metadata", Status: Fail, Class: class, Message: msg("no-answer-metadata", err), LatencyMS: time.Since(start).Milliseconds(), latency: time.Since(start)})
 		return
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -350,13 +351,13 @@ func (t *run) metadata(ctx context.Context) {
 	s := Step{Layer: LayerService, Name: "metadata", HTTPStatus: resp.StatusCode, LatencyMS: lat.Milliseconds(), latency: lat}
 	switch code := resp.StatusCode; {
 	case code == http.StatusTooManyRequests:
-		s.Status, s.Class, s.Detail = Fail, "throttled", fmt.Sprintf("/metadata answered 429 (throttled) in %s", lat.Round(time.Millisecond))
+		s.Status, s.Class, s.Message = Fail, "throttled", msg("metadata-throttled", lat.Round(time.Millisecond))
 	case code >= 500:
-		s.Status, s.Class, s.Detail = Fail, "5xx", fmt.Sprintf("/metadata answered %d in %s", code, lat.Round(time.Millisecond))
+		s.Status, s.Class, s.Message = Fail, "5xx", msg("metadata-answered", code, lat.Round(time.Millisecond))
 	case code >= 300:
-		s.Status, s.Class, s.Detail = Fail, "http", fmt.Sprintf("/metadata answered %d in %s", code, lat.Round(time.Millisecond))
+		s.Status, s.Class, s.Message = Fail, "http", msg("metadata-answered", code, lat.Round(time.Millisecond))
 	default:
-		s.Status, s.Detail = OK, fmt.Sprintf("/metadata answered %d in %s", code, lat.Round(time.Millisecond))
+		s.Status, s.Message = OK, msg("metadata-answered", code, lat.Round(time.Millisecond))
 	}
 	t.add(s)
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
@@ -364,12 +365,12 @@ func (t *run) metadata(ctx context.Context) {
 		// round trip and the header's whole seconds.
 		skew := received.Sub(d)
 		if abs(skew) > MaxClockSkew+lat+time.Second {
-			t.add(Step{Layer: LayerPC, Name: "clock", Status: Fail, Class: "skewed", Detail: fmt.Sprintf("this PC's clock is %s off the service's (%s)", skew.Round(time.Second), d.UTC().Format(time.RFC3339))})
+			t.add(Step{Layer: LayerPC, Name: "clock", Status: Fail, Class: "skewed", Message: msg("this-pcs-clock-off", skew.Round(time.Second), d.UTC().Format(time.RFC3339))})
 		} else {
-			t.add(Step{Layer: LayerPC, Name: "clock", Status: OK, Detail: fmt.Sprintf("within %s of the service's clock", max(abs(skew), time.Second).Round(time.Second))})
+			t.add(Step{Layer: LayerPC, Name: "clock", Status: OK, Message: msg("within-services-clock", max(abs(skew), time.Second).Round(time.Second))})
 		}
 	} else {
-		t.add(Step{Layer: LayerPC, Name: "clock", Status: Skip, Detail: "the service sent no Date header"})
+		t.add(Step{Layer: LayerPC, Name: "clock", Status: Skip, Message: msg("service-sent-no-date")})
 	}
 }
 
@@ -384,13 +385,13 @@ func abs(d time.Duration) time.Duration {
 // counter's own normal.
 func (t *run) calls(ctx context.Context) {
 	if t.cfg.Journal == nil {
-		t.add(Step{Layer: LayerService, Name: "calls", Status: Skip, Detail: "no journal: no fault log"})
+		t.add(Step{Layer: LayerService, Name: "calls", Status: Skip, Message: msg("no-journal-no-fault")})
 		return
 	}
 	now := t.cfg.Now()
 	all, err := t.cfg.Journal.FaultCalls(ctx, now.Add(-NormalWindow), 0)
 	if err != nil {
-		t.add(Step{Layer: LayerService, Name: "calls", Status: Warn, Class: "unreadable", Detail: fmt.Sprintf("cannot read the fault log: %v", err)})
+		t.add(Step{Layer: LayerService, Name: "calls", Status: Warn, Class: "unreadable", Message: msg("cannot-read-fault-log", err)})
 		return
 	}
 	t.res.Calls = Summarise(all, t.res.At.Add(-t.cfg.Recent))
@@ -415,13 +416,13 @@ func (t *run) calls(ctx context.Context) {
 				cls = "throttled"
 			}
 			worst.Status, worst.Class = Fail, cls
-			worst.Detail = fmt.Sprintf("%d of %d recent %s calls failed: %s", failed, o.Calls, o.Op, outcomeText(o))
+			worst.Message = msg("calls-failed", failed, o.Calls, o.Op, outcomeText(o))
 		case o.SlowTimes >= SlowFactor && time.Duration(o.MedianMS)*time.Millisecond >= SlowFloor && worst.Status == OK:
 			worst.Status, worst.Class = Fail, "slow"
-			worst.Detail = fmt.Sprintf("recent %s calls take %d ms, %.0f times their normal %d ms", o.Op, o.MedianMS, o.SlowTimes, o.NormalMS)
+			worst.Message = msg("calls-slow", o.Op, o.MedianMS, fmt.Sprintf("%.0f", o.SlowTimes), o.NormalMS)
 		case failed*5 >= o.Calls && failed > 0 && worst.Status == OK:
 			worst.Status, worst.Class = Fail, "failing"
-			worst.Detail = fmt.Sprintf("%d of %d recent %s calls failed: %s", failed, o.Calls, o.Op, outcomeText(o))
+			worst.Message = msg("calls-failed", failed, o.Calls, o.Op, outcomeText(o))
 		}
 	}
 	if n := t.res.WrongPatient; n > 0 {
@@ -429,17 +430,16 @@ func (t *run) calls(ctx context.Context) {
 		// the way to it was sound, and what it answered was about someone
 		// else. The count and the operations only; the fault log holds no
 		// identity code, and none is wanted here.
-		detail := fmt.Sprintf("%d recent calls answered about another patient than the one asked for (%s), each refused whole: patient privacy may be at risk",
-			n, strings.Join(wrongOps, ", "))
+		m := msg("calls-wrong-patient", n, strings.Join(wrongOps, ", "))
 		if worst.Status == Fail {
-			detail += "; besides, " + worst.Detail
+			m = m.besides(worst.Message)
 		}
-		worst.Status, worst.Class, worst.Detail = Fail, WrongPatientClass, detail
+		worst.Status, worst.Class, worst.Message = Fail, WrongPatientClass, m
 	}
 	if worst.Status == OK {
-		worst.Detail = fmt.Sprintf("%d recent calls, none failing out of the ordinary", total)
+		worst.Message = msg("calls-ok", total)
 		if total == 0 {
-			worst.Detail = "no recent calls in the fault log"
+			worst.Message = msg("calls-none")
 		}
 	}
 	t.add(worst)
@@ -540,12 +540,12 @@ func median(ds []time.Duration) time.Duration {
 // pharmacy asks the hub which other counters are in FAULT.
 func (t *run) pharmacy(ctx context.Context) {
 	if t.cfg.Peers == nil {
-		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Skip, Detail: "no hub: the other counters are not known"})
+		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Skip, Message: msg("no-hub-other-counters")})
 		return
 	}
 	peers, err := t.cfg.Peers(ctx)
 	if err != nil {
-		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Warn, Class: "unreachable", Detail: fmt.Sprintf("cannot ask the hub: %v", err)})
+		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Warn, Class: "unreachable", Message: msg("cannot-ask-hub", err)})
 		return
 	}
 	t.res.Peers = peers
@@ -557,11 +557,11 @@ func (t *run) pharmacy(ctx context.Context) {
 	}
 	switch {
 	case len(peers) == 0:
-		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: OK, Class: "alone", Detail: "no other counter has announced itself to the hub"})
+		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: OK, Class: "alone", Message: msg("no-other-counter-has")})
 	case len(fault) == 0:
-		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: OK, Detail: fmt.Sprintf("none of %d other counters is in FAULT", len(peers))})
+		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: OK, Message: msg("none-other-counters-fault", len(peers))})
 	default:
-		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Warn, Class: "fault", Detail: fmt.Sprintf("%d of %d other counters in FAULT: %v", len(fault), len(peers), fault)})
+		t.add(Step{Layer: LayerPharmacy, Name: "counters", Status: Warn, Class: "fault", Message: msg("other-counters-fault", len(fault), len(peers), fault)})
 	}
 }
 
@@ -573,6 +573,7 @@ func (t *run) decide() {
 		for _, s := range steps {
 			if s != nil {
 				r.Evidence = append(r.Evidence, s.Name+": "+s.Detail)
+				r.Because = append(r.Because, s.Name)
 			}
 		}
 	}

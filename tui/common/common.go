@@ -119,6 +119,9 @@ type Outages interface {
 // service; the screen waits for it.
 type FaultDesk interface {
 	FaultReport(ctx context.Context) (faultreport.Report, error)
+	// MarkReported marks that who told the pharmacy's helpdesk of the
+	// fault (journal.MarkFaultReported), shared with the other counters.
+	MarkReported(ctx context.Context, who rx.Pharmacist) error
 }
 
 // Summaries is offered by the services of a counter that prints the

@@ -74,6 +74,47 @@ func (w words) say(m map[string]i18n.Key, s string) string {
 	return s
 }
 
+var triageSteps = map[string]i18n.Key{"configuration": i18n.CLIFaultStepConfiguration, "certificate": i18n.CLIFaultStepCertificate,
+	"ca bundle": i18n.CLIFaultStepCABundle, "clock": i18n.CLIFaultStepClock, "disk": i18n.CLIFaultStepDisk,
+	"dns": i18n.CLIFaultStepDNS, "tcp": i18n.CLIFaultStepTCP, "tls": i18n.CLIFaultStepTLS,
+	"metadata": i18n.CLIFaultStepMetadata, "calls": i18n.CLIFaultStepCalls, "counters": i18n.CLIFaultStepCounters}
+
+// StepName names a triage step in l.
+func StepName(l i18n.Lang, name string) string {
+	if k, ok := triageSteps[name]; ok {
+		return l.T(k)
+	}
+	return name
+}
+
+// Because words the triage's evidence in l: each step that decided the
+// verdict, named, with what it saw.
+func Because(l i18n.Lang, r triage.Result) []string {
+	var out []string
+	for _, name := range r.Because {
+		for _, s := range r.Steps {
+			if s.Name == name {
+				out = append(out, StepName(l, name)+": "+Finding(l, s.Message))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Finding words a triage finding in l: its English Detail where l has no
+// words for it.
+func Finding(l i18n.Lang, m triage.Message) string {
+	s, ok := i18n.TriageMessage(l, m.Msg, m.Args)
+	if !ok {
+		return m.Detail
+	}
+	if m.Also != nil {
+		s += "; " + l.T(i18n.TriageBesides) + " " + Finding(l, *m.Also)
+	}
+	return s
+}
+
 // Verdict is the report's verdict in a sentence.
 func Verdict(l i18n.Lang, r faultreport.Report) string {
 	switch r.Verdict {
@@ -89,8 +130,8 @@ func Verdict(l i18n.Lang, r faultreport.Report) string {
 	return l.T(i18n.FRVerdictCritical, r.Kela.Email, r.Kela.Phone)
 }
 
-// evidence words one finding.
-func (w words) evidence(e faultreport.Evidence) string {
+// evidence words one finding; steps are the triage's deciding steps.
+func (w words) evidence(e faultreport.Evidence, steps []triage.Step) string {
 	l := w.l
 	switch e.Code {
 	case faultreport.EvFaultMode:
@@ -104,6 +145,9 @@ func (w words) evidence(e faultreport.Evidence) string {
 	case faultreport.EvNoFault:
 		return l.T(i18n.FREvNoFault)
 	case faultreport.EvTriageKanta:
+		if len(steps) > 0 {
+			return l.T(i18n.FREvTriageKanta, StepName(l, steps[0].Name)+": "+Finding(l, steps[0].Message))
+		}
 		return l.T(i18n.FREvTriageKanta, e.Detail)
 	case faultreport.EvAnswered:
 		return l.T(i18n.FREvAnswered, e.N, e.Of, w.say(classes, e.Detail))
@@ -160,7 +204,7 @@ func (w words) why(r faultreport.Report) []string {
 			out = append(out, w.l.T(i18n.FRWhyNoFault, int(faultreport.DefaultWindow/time.Hour)))
 			continue
 		}
-		out = append(out, w.evidence(e))
+		out = append(out, w.evidence(e, r.Triage.Steps))
 	}
 	return out
 }
@@ -222,6 +266,10 @@ func (w words) action(a faultreport.Action) string {
 		return l.T(i18n.FRActNoticeEnded, a.By, a.Detail)
 	case "triage":
 		return l.T(i18n.FRActTriage, w.say(located, a.Detail))
+	case "reported-helpdesk":
+		return l.T(i18n.FRActReportedHelpdesk, a.By, a.Detail)
+	case "reported-kela":
+		return l.T(i18n.FRActReportedKela, a.By, a.Detail)
 	}
 	return a.Code
 }
@@ -353,18 +401,31 @@ func Text(out io.Writer, l i18n.Lang, loc *time.Location, r faultreport.Report) 
 		}
 		line("  [%s] %s) %s (%s)", mark, c.ID, l.T(criteria[c.ID]), word)
 		for _, e := range c.Evidence {
-			line("        - %s", w.evidence(e))
+			line("        - %s", w.evidence(e, r.Triage.Steps))
 		}
 	}
 
 	head(i18n.FRSecTriage)
 	line("  %s", l.T(i18n.FRTriageAt, w.when(r.Triage.At), r.Triage.Verdict))
-	for _, e := range r.Triage.Evidence {
+	for _, e := range w.triageLines(r) {
 		line("  - %s", e)
 	}
 	line("\n%s", l.T(i18n.FRNoPII))
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// triageLines are the triage's deciding steps in the reader's language,
+// or its English evidence for a report that carries no steps.
+func (w words) triageLines(r faultreport.Report) []string {
+	if len(r.Triage.Steps) == 0 {
+		return r.Triage.Evidence
+	}
+	out := make([]string, 0, len(r.Triage.Steps))
+	for _, s := range r.Triage.Steps {
+		out = append(out, StepName(w.l, s.Name)+": "+Finding(w.l, s.Message))
+	}
+	return out
 }
 
 // noticeLine is Kela's notice on one line: its reference, its time and
@@ -467,7 +528,7 @@ func Page(l i18n.Lang, loc *time.Location, r faultreport.Report) page.Document {
 		}
 		var ev []string
 		for _, e := range c.Evidence {
-			ev = append(ev, w.evidence(e))
+			ev = append(ev, w.evidence(e, r.Triage.Steps))
 		}
 		ct.Rows = append(ct.Rows, page.Row{Cells: []string{c.ID, l.T(criteria[c.ID]), word, strings.Join(ev, "; ")}, Status: st})
 	}
@@ -475,6 +536,6 @@ func Page(l i18n.Lang, loc *time.Location, r faultreport.Report) page.Document {
 	doc.Sections = append(doc.Sections, cs)
 
 	doc.Sections = append(doc.Sections, page.Section{ID: "triage", Title: l.T(i18n.FRSecTriage),
-		Notes: append([]string{l.T(i18n.FRTriageAt, w.when(r.Triage.At), r.Triage.Verdict)}, r.Triage.Evidence...)})
+		Notes: append([]string{l.T(i18n.FRTriageAt, w.when(r.Triage.At), r.Triage.Verdict)}, w.triageLines(r)...)})
 	return doc
 }

@@ -78,6 +78,12 @@ func outageReport(t *testing.T) faultreport.Report {
 	}
 	now = t0.Add(45 * time.Minute)
 	tri := triage.Result{At: now, Verdict: triage.Kanta, Evidence: []string{"metadata: /metadata answered 503 in 4ms", "tcp: connected to kanta.example:443 in 3ms"},
+		Because: []string{"metadata", "tcp"},
+		Steps: []triage.Step{
+			{Layer: triage.LayerWay, Name: "tcp", Status: triage.OK, Message: triage.Message{Detail: "connected to kanta.example:443 in 3ms", Msg: "connected", Args: []string{"kanta.example:443", "3ms"}}},
+			{Layer: triage.LayerService, Name: "metadata", Status: triage.Fail, Class: "5xx", HTTPStatus: 503,
+				Message: triage.Message{Detail: "/metadata answered 503 in 4ms", Msg: "metadata-answered", Args: []string{"503", "4ms"}}},
+		},
 		Peers: []triage.Peer{{Counter: "kassa-2", Fault: true, Since: t0.Add(time.Minute)}}}
 	r, err := faultreport.Build(ctx, faultreport.Input{Journal: j, Triage: tri, Counter: "kassa-1",
 		Pharmacy: rx.Pharmacy{Name: "Apteekki Tiski", OID: "1.2.246.10.12345678.10.0"},

@@ -130,6 +130,11 @@ const (
 	FRDeskPlace
 	FRDeskHint
 	FRWhyNoEvidence
+	FRActReportedHelpdesk
+	FRActReportedKela
+	FRDeskMark
+	FRDeskMarked
+	FRDeskMarkFailed
 
 	reportEnd
 )

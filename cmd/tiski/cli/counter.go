@@ -335,6 +335,15 @@ func (s *counterServices) FaultReport(ctx context.Context) (faultreport.Report, 
 	return buildFaultReport(ctx, s.f, faultreport.DefaultWindow)
 }
 
+// MarkReported marks that who told the helpdesk of the fault (issue 22).
+func (s *counterServices) MarkReported(ctx context.Context, who rx.Pharmacist) error {
+	_, err := s.journal.MarkFaultReported(ctx, journal.FaultReport{To: "helpdesk", By: who.ID})
+	if err == nil {
+		s.f.Logger().Info("fault reported", logKeyCmd, "counter", "to", "helpdesk", "by", who.ID)
+	}
+	return err
+}
+
 // Notices feeds the status line Kela's notices (issue 22).
 func (s *counterServices) Notices(ctx context.Context) ([]rx.Notice, bool, error) {
 	ns, err := s.journal.Notices(ctx)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/drill"
+	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/page"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -94,6 +95,9 @@ func drillPage(l i18n.Lang, d *drill.Drill, rep *drill.Report) page.Document {
 		if f.DetectSec != nil && f.DetectedAt != nil {
 			det, st = l.T(i18n.PageDrillDetectedAfter, secs(*f.DetectSec), clk(*f.DetectedAt)), page.StatusNone
 		}
+		if n := f.Announced; f.ByNotice && n != nil && n.Step > 0 {
+			det += "; " + l.T(i18n.PageDrillByNotice, n.Step)
+		}
 		ft.Rows = append(ft.Rows, page.Row{Status: st, Cells: []string{strconv.Itoa(f.Step), f.Fault, clk(f.At), clk(f.Until), det}})
 	}
 	rec := l.T(i18n.PageDrillNotReconciled)
@@ -105,7 +109,10 @@ func drillPage(l i18n.Lang, d *drill.Drill, rep *drill.Report) page.Document {
 		rec, recStatus = l.T(i18n.PageDrillReconcileAfter, secs(*rep.ReconcileSec), clk(rep.Recovered), clk(*rep.ReconciledAt)), page.StatusPass
 	}
 	faults.Facts = []page.Fact{{Label: l.T(i18n.PageDrillReconcile), Value: rec, Status: recStatus}}
-	faults.Tables = []page.Table{ft}
+	faults.Tables = []page.Table{ft, reportTable(l, s, rep)}
+	for _, n := range rep.Notices {
+		faults.Notes = append(faults.Notes, noticeLine(l, n))
+	}
 	if len(rep.Levers) > 0 {
 		lt := page.Table{ID: "levers", Caption: l.T(i18n.PageDrillLevers),
 			Head: []string{l.T(i18n.PageDrillColStep), l.T(i18n.PageDrillColAt), l.T(i18n.PageDrillColLever)}}
@@ -180,6 +187,9 @@ func drillPage(l i18n.Lang, d *drill.Drill, rep *drill.Report) page.Document {
 		Head: []string{l.T(i18n.PageDrillColTask), l.T(i18n.PageDrillColAt), l.T(i18n.PageDrillColDo), l.T(i18n.PageDrillColPatient), l.T(i18n.PageDrillColWant), l.T(i18n.PageDrillColOutcome)}}
 	for _, t := range rep.Tasks {
 		want := kindText(l, string(t.Want))
+		if t.Do == drill.ActReport {
+			want = reportToText(l, t.To)
+		}
 		if t.Refuse != "" {
 			want = l.T(i18n.PageDrillRefusedBy, t.Refuse)
 		}
@@ -282,6 +292,10 @@ func drillChart(l i18n.Lang, s *drill.Scenario, rep *drill.Report, end time.Dura
 		if st.Lever != nil {
 			c.Markers = append(c.Markers, page.Marker{Series: "lever", Label: l.T(i18n.PageDrillStep, i+1) + " " + st.Lever.Kind, At: st.At, Tone: page.ToneMute})
 		}
+		// Kela's notice reaching the pharmacy is a step too (issue 22).
+		if n := st.Notice; n != nil {
+			c.Markers = append(c.Markers, page.Marker{Series: "notice", Label: l.T(i18n.PageDrillStep, i+1) + " " + noticeKindText(l, n.Kind), At: st.At, Tone: page.ToneInfo})
+		}
 	}
 	c.Legend = []page.LegendItem{
 		{Class: "tone-bad", Label: l.T(i18n.PageDrillFaultInForce) + " / " + l.T(i18n.ModeFault)},
@@ -329,6 +343,11 @@ func checkText(l i18n.Lang, s *drill.Scenario, c drill.Check) (name, want, got s
 	case drill.CheckDetect:
 		name = l.T(i18n.PageCheckDetect, a(0), a(1))
 		want = l.T(i18n.PageValueWithin, l.T(i18n.PageSeconds, decimal(l, s.Expect.MaxDetect.Seconds(), 1)))
+	case drill.CheckTaskReport:
+		name = l.T(i18n.PageCheckTaskReport, a(0), reportToText(l, a(1)))
+	case drill.CheckReport:
+		name = l.T(i18n.PageCheckReport, a(0), a(1))
+		want = l.T(i18n.PageValueWithin, drill.Minutes(s.Expect.ReportWithin))
 	case drill.CheckReconciled:
 		name, want = l.T(i18n.PageCheckReconciled), l.T(i18n.PageValueBy, drillClock(s.Expect.ReconciledBy))
 	}
@@ -346,6 +365,10 @@ func checkValue(l i18n.Lang, v string) string {
 		drill.ValueYes: i18n.PageValueYes, drill.ValueNo: i18n.PageValueNo, drill.ValueNotSeen: i18n.PageValueNotSeen,
 		drill.ValueEveryHolds: i18n.PageValueEveryHolds, drill.ValueNotSettled: i18n.PageValueNotSettled,
 		drill.ValueNotDetected: i18n.PageDrillNotDetected, drill.ValueNotReconciled: i18n.PageDrillNotReconciled,
+		drill.ValueNotReported: i18n.PageValueNotReported, drill.ValueAnnounced: i18n.PageValueAnnounced, drill.ValueNoFault: i18n.PageValueNoFault,
+	}
+	if d, ok := strings.CutPrefix(v, "after "); ok {
+		return l.T(i18n.PageValueAfter, d)
 	}
 	if k, ok := words[v]; ok {
 		return l.T(k)
@@ -358,6 +381,70 @@ func checkValue(l i18n.Lang, v string) string {
 		return l.T(i18n.PageSeconds, decimal(l, f, len(m[2])))
 	}
 	return v
+}
+
+// reportTable says, for each fault, whether and when it was reported, or
+// that Kela announced it (issue 22).
+func reportTable(l i18n.Lang, s *drill.Scenario, rep *drill.Report) page.Table {
+	clk := func(v drill.Duration) string { return drillClock(time.Duration(v)) }
+	t := page.Table{ID: "fault-reports", Caption: l.T(i18n.PageDrillReporting) + ". " + l.T(i18n.PageDrillReportingNote), Empty: l.T(i18n.PageDrillNoFaults),
+		Head: []string{l.T(i18n.PageDrillColStep), l.T(i18n.PageDrillColFault), l.T(i18n.PageDrillColReport)}}
+	for _, f := range rep.Faults {
+		var text string
+		st := page.StatusNone
+		switch r, n := f.Reported, f.Announced; {
+		case r != nil:
+			key := i18n.PageDrillReportedHelpdesk
+			if r.To == journal.ReportToKela {
+				key = i18n.PageDrillReportedKela
+			}
+			text = l.T(key, clk(r.At), drill.Minutes(time.Duration(r.After)))
+			if w := s.Expect.ReportWithin; w > 0 {
+				st = page.StatusPass
+				if time.Duration(r.After) > w && n == nil {
+					st = page.StatusFail
+				}
+			}
+		case n != nil:
+			text, st = l.T(i18n.PageDrillAnnounced, noticeKindText(l, rx.NoticeKind(n.Kind)), clk(n.Posted)), page.StatusPass
+		case !f.Detected:
+			text = l.T(i18n.PageDrillNoFaultShown)
+		default:
+			text = l.T(i18n.PageDrillNotReported)
+			if s.Expect.ReportWithin > 0 {
+				st = page.StatusFail
+			}
+		}
+		t.Rows = append(t.Rows, page.Row{Status: st, Cells: []string{strconv.Itoa(f.Step), f.Fault, text}})
+	}
+	return t
+}
+
+// noticeLine says one of Kela's notices in a drill: its kind, when it
+// reached the counter, its span and its text.
+func noticeLine(l i18n.Lang, n drill.NoticeResult) string {
+	clk := func(v drill.Duration) string { return drillClock(time.Duration(v)) }
+	to := l.T(i18n.CLINoticeOpen)
+	if n.To != nil {
+		to = clk(*n.To)
+	}
+	kind := noticeKindText(l, rx.NoticeKind(n.Kind))
+	line := l.T(i18n.PageDrillNoticeByHand, kind, clk(n.Posted), clk(n.From), to, n.Text)
+	if n.Step > 0 {
+		line = l.T(i18n.PageDrillNoticeLine, kind, clk(n.Posted), n.Step, clk(n.From), to, n.Text)
+	}
+	if n.Ended != nil {
+		line += l.T(i18n.PageDrillNoticeEnded, clk(*n.Ended))
+	}
+	return line
+}
+
+// reportToText names whom a fault is reported to in l.
+func reportToText(l i18n.Lang, to string) string {
+	if to == journal.ReportToKela {
+		return l.T(i18n.CLIFaultToKela)
+	}
+	return l.T(i18n.CLIFaultToHelpdesk)
 }
 
 func modeTone(m string) page.Tone {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -325,5 +326,61 @@ func TestDrillChecksHaveCodes(t *testing.T) {
 		if c.Code == "" {
 			t.Errorf("check %q has no code", c.Name)
 		}
+	}
+}
+
+// TestDrillReportFaultReports: the report of july-2015 (an outage no
+// notice announced, reported to the helpdesk) and of the planned break
+// (announced by Kela's maintenance notice), each recorded as played by
+// `tiski drill run … --headless`, say in every language whether and when
+// the fault was reported, or that no report was needed (issue 22).
+func TestDrillReportFaultReports(t *testing.T) {
+	tests := []struct {
+		fixture, lang string
+		want          []string
+	}{
+		{"testdata/drill-july-2015", "en", []string{"Reported to the helpdesk at 0:25:05, 15 min after FAULT", "task 1: report the fault (helpdesk)",
+			"report down (step 2) unless Kela announced it", "within 30 min", "after 15 min"}},
+		{"testdata/drill-july-2015", "fi", []string{"Ilmoitettu IT-tukeen 0:25:05, 15 min FAULT-tilan jälkeen", "tehtävä 1: ilmoita viasta (IT-tuki)",
+			"ilmoita down (vaihe 2), ellei Kela tiedottanut", "30 min kuluessa", "15 min jälkeen", "Vikailmoitukset"}},
+		{"testdata/drill-july-2015", "sv", []string{"Anmält till IT-stödet 0:25:05, 15 min efter FAULT", "uppgift 1: anmäl felet (IT-stödet)", "efter 15 min"}},
+		{"testdata/drill-planned-break", "en", []string{"Kela announced it (maintenance break notice at 0:00:00): no report needed",
+			"FAULT by Kela&#39;s maintenance notice (step 2), not a probe", "Kela&#39;s maintenance break notice at 0:00:00 (step 2), 0:30:00–14:30:00: Kanta: Reseptikeskuksen huoltokatko",
+			"not needed: Kela announced it", `<g data-series="notice">`, ">step 2 maintenance break<"}},
+		{"testdata/drill-planned-break", "fi", []string{"Kela tiedotti siitä (huoltokatko, tiedote ajassa 0:00:00): ilmoitusta ei tarvittu",
+			"FAULT Kelan huoltokatkotiedotteen (vaihe 2) perusteella, ei koettimen", "ei tarvittu: Kela tiedotti"}},
+		{"testdata/drill-planned-break", "sv", []string{"FPA meddelade det (serviceavbrott, meddelande vid 0:00:00): ingen anmälan behövdes", "behövs inte: FPA meddelade det"}},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.fixture)+"/"+tt.lang, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "r.html")
+			if _, errOut, code := run(t, "drill", "report", "--data", tt.fixture, "--html", file, "--lang", tt.lang); code != ExitOK {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(b), w) {
+					t.Errorf("the page lacks %q", w)
+				}
+			}
+			if unmaskedCode.Match(b) {
+				t.Errorf("an identity code shows: %s", unmaskedCode.Find(b))
+			}
+		})
+	}
+	// The status counts every step played, a lever too, and the report
+	// task's mark as its outcome.
+	var st drill.Status
+	out, _, code := run(t, "drill", "status", "--data", "testdata/drill-july-2015", "--json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &st) != nil || st.Steps != 4 || st.StepsAll != 4 || len(st.Given) != 8 ||
+		st.Given[0].Do != drill.ActReport || st.Given[0].Outcome != drill.OutcomeRecorded || st.ByKind["fault_report"] != 1 {
+		t.Errorf("status: exit %d, %+v", code, st)
+	}
+	out, _, code = run(t, "drill", "report", "--data", "testdata/drill-july-2015")
+	if code != ExitOK || !strings.Contains(out, "step 2  down                     reported to the helpdesk at 0:25:05, 15 min after FAULT") {
+		t.Errorf("text report: exit %d\n%s", code, out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/pkg/triage"
+	"github.com/tiski-rx/tiski/tui/faultdesk"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
 
@@ -40,6 +41,7 @@ func NewCmdFault(f *Factory) *cobra.Command {
 		Args:  exactArgs(0),
 	}
 	cmd.AddCommand(NewCmdFaultTriage(f, nil), NewCmdFaultReport(f, nil))
+	cmd.AddCommand(NewCmdFaultReported(f, nil), NewCmdFaultReports(f, nil))
 	return cmd
 }
 
@@ -71,7 +73,8 @@ It runs beside a counter: the fault log is in the journal.
 
 Exit codes: 0 none, 10 this-pc, 11 pharmacy-network, 12 kanta, 13 unknown,
 1 when the triage itself could not run. --json keys are the same in every
-language; the steps' details are in English.`,
+language, as are the steps' findings (detail, in English) beside their message
+ids and arguments (msg, args); the human output words them in --lang.`,
 		Example: "  tiski fault triage\n  tiski --lang en fault triage --json",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -130,7 +133,7 @@ func faultTriageRun(ctx context.Context, opts *FaultTriageOptions) error {
 	out, l := f.IO.Out, f.Lang()
 	if opts.JSON {
 		if r.Evidence == nil {
-			r.Evidence = []string{}
+			r.Evidence, r.Because = []string{}, []string{}
 		}
 		if r.Calls == nil {
 			r.Calls = []triage.OpStats{}
@@ -150,10 +153,6 @@ func faultTriageRun(ctx context.Context, opts *FaultTriageOptions) error {
 var (
 	triageLayers = map[string]i18n.Key{triage.LayerPC: i18n.CLIFaultLayerPC, triage.LayerWay: i18n.CLIFaultLayerWay,
 		triage.LayerService: i18n.CLIFaultLayerService, triage.LayerPharmacy: i18n.CLIFaultLayerPharmacy}
-	triageSteps = map[string]i18n.Key{"configuration": i18n.CLIFaultStepConfiguration, "certificate": i18n.CLIFaultStepCertificate,
-		"ca bundle": i18n.CLIFaultStepCABundle, "clock": i18n.CLIFaultStepClock, "disk": i18n.CLIFaultStepDisk,
-		"dns": i18n.CLIFaultStepDNS, "tcp": i18n.CLIFaultStepTCP, "tls": i18n.CLIFaultStepTLS,
-		"metadata": i18n.CLIFaultStepMetadata, "calls": i18n.CLIFaultStepCalls, "counters": i18n.CLIFaultStepCounters}
 	triageOps = map[string]i18n.Key{"read": i18n.CLIFaultOpRead, "search": i18n.CLIFaultOpSearch,
 		"write": i18n.CLIFaultOpWrite, "probe": i18n.CLIFaultOpProbe}
 	triageVerdicts = map[string]i18n.Key{triage.None: i18n.CLIFaultVerdictNone, triage.ThisPC: i18n.CLIFaultVerdictThisPC,
@@ -179,7 +178,7 @@ func printTriage(out io.Writer, l i18n.Lang, r triage.Result) error {
 			layer = s.Layer
 			fmt.Fprintf(tw, "%s\t\t\t\n", tr(l, triageLayers, s.Layer))
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", tr(l, doctorStatuses, s.Status), tr(l, triageSteps, s.Name), s.Detail)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", tr(l, doctorStatuses, s.Status), faultdesk.StepName(l, s.Name), faultdesk.Finding(l, s.Message))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -206,9 +205,9 @@ func printTriage(out io.Writer, l i18n.Lang, r triage.Result) error {
 		fmt.Fprintln(out, "  "+l.T(i18n.CLIFaultCallLine, tr(l, triageOps, o.Op), o.Calls, o.OK, strings.Join(failures, ", "), o.MedianMS, normal))
 	}
 	fmt.Fprintln(out, l.T(i18n.CLIFaultVerdict, r.Verdict+": "+tr(l, triageVerdicts, r.Verdict)))
-	if len(r.Evidence) > 0 {
+	if len(r.Because) > 0 {
 		fmt.Fprintln(out, l.T(i18n.CLIFaultEvidence)+":")
-		for _, e := range r.Evidence {
+		for _, e := range faultdesk.Because(l, r) {
 			fmt.Fprintln(out, "  - "+e)
 		}
 	}

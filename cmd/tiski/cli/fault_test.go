@@ -68,7 +68,7 @@ func TestFaultTriage(t *testing.T) {
 		}
 	}
 	for lang, want := range map[string][]string{
-		"fi": {"Vianselvitys", "Tulos: kanta", "Perusteet", "/metadata answered 500"},
+		"fi": {"Vianselvitys", "Tulos: kanta", "Perusteet", "/metadata vastasi 500"},
 		"sv": {"Felsökning", "Resultat: kanta", "Grunder"},
 		"en": {"Triage: where the fault lies", "Verdict: kanta", "Evidence", "Recent calls by operation"},
 	} {

@@ -217,6 +217,15 @@ func (s *startingServices) FaultReport(ctx context.Context) (faultreport.Report,
 	return cs.FaultReport(ctx)
 }
 
+// MarkReported marks the fault reported to the helpdesk, once open.
+func (s *startingServices) MarkReported(ctx context.Context, who rx.Pharmacist) error {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return err
+	}
+	return cs.MarkReported(ctx, who)
+}
+
 var _ common.Notices = (*startingServices)(nil)
 
 // Notices feeds the status line Kela's notices (issue 22), once open.

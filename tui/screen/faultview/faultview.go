@@ -34,6 +34,13 @@ const Timeout = 30 * time.Second
 // BackMsg asks the root to close the fault desk.
 type BackMsg struct{}
 
+// markedMsg answers a mark that the helpdesk was told.
+type markedMsg struct {
+	screen int64
+	at     time.Time
+	err    error
+}
+
 // doneMsg answers a run.
 type doneMsg struct {
 	screen int64
@@ -56,12 +63,15 @@ type Model struct {
 	problem string
 	view    viewport.Model
 	again   key.Binding
+	mark    key.Binding
+	notice  string // the outcome of the last mark
 }
 
 // New returns the fault desk; Init runs the triage.
 func New(c common.Common, who rx.Pharmacist) Model {
 	m := Model{c: c, who: who, screen: opened.Add(1), run: 1, running: true, view: viewport.New(max(c.Width, 20), max(c.Height-3, 3))}
 	m.again = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", c.T(i18n.FRDeskAgain)))
+	m.mark = key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", c.T(i18n.FRDeskMark)))
 	if _, ok := c.Services.(common.FaultDesk); !ok {
 		m.running, m.problem = false, c.T(i18n.FRDeskUnavailable)
 	}
@@ -123,7 +133,7 @@ func (m Model) runCmd(run int) tea.Cmd {
 // help line.
 func (m Model) HelpKeys() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Up, k.Down, m.again, k.Back}
+	return []key.Binding{m.mark, k.Up, k.Down, m.again, k.Back}
 }
 
 // Update handles the keys and the triage's answer.
@@ -141,11 +151,36 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		r := msg.report
 		m.report, m.problem = &r, ""
 		return m.fill(), nil
+	case markedMsg:
+		if msg.screen != m.screen {
+			return m, nil
+		}
+		if msg.err != nil {
+			m.notice = m.c.T(i18n.FRDeskMarkFailed, rx.ErrorMessage(msg.err))
+			return m, nil
+		}
+		m.notice = m.c.T(i18n.FRDeskMarked, msg.at.In(time.Local).Format("15:04"))
+		if m.running {
+			return m, nil
+		}
+		return m.start() // the report's actions show the mark
 	case tea.KeyMsg:
 		k := m.c.Keys
 		switch {
 		case key.Matches(msg, k.Back):
 			return m, func() tea.Msg { return BackMsg{} }
+		case key.Matches(msg, m.mark):
+			desk, ok := m.c.Services.(common.FaultDesk)
+			if !ok {
+				return m, nil
+			}
+			screen, who, now, timeout := m.screen, m.who, m.c.Now, m.c.Counter.CallTimeout
+			return m, func() tea.Msg {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				err := desk.MarkReported(ctx, who)
+				return markedMsg{screen: screen, at: now(), err: err}
+			}
 		case key.Matches(msg, m.again):
 			if m.running {
 				return m, nil
@@ -197,6 +232,9 @@ func (m Model) View() string {
 		verdict = s.Warning.Render(verdict)
 	}
 	line := verdict
+	if m.notice != "" {
+		line += "  " + s.Warning.Render(m.notice)
+	}
 	if m.running {
 		line += "  " + s.Muted.Render(m.c.T(i18n.FRDeskRunning))
 	}

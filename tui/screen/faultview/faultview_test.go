@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -61,8 +62,23 @@ func TestFaultDesk(t *testing.T) {
 			t.Errorf("the desk lacks %q:\n%s", want, v)
 		}
 	}
+	// ctrl+y marks that the helpdesk was told: a fault_report record,
+	// shown among the report's actions.
+	m, _ = tuitest.Settle(m, tea.KeyMsg{Type: tea.KeyCtrlY}, nil)
+	marks, err := env.Journal.FaultReports(ctx, time.Time{})
+	if err != nil || len(marks) != 1 || marks[0].To != "helpdesk" || marks[0].By != tuitest.Pharmacist.ID {
+		t.Fatalf("after ctrl+y: marks %+v, %v", marks, err)
+	}
+	r, _ = m.Report()
+	found := false
+	for _, a := range r.Actions {
+		found = found || a.Code == "reported-helpdesk" && a.By == tuitest.Pharmacist.ID
+	}
+	if !found || !strings.Contains(m.View(), "Marked: the helpdesk was told") {
+		t.Errorf("the mark is not in the report's actions %+v or on the screen:\n%s", r.Actions, m.View())
+	}
 	m, _ = tuitest.Settle(m, tea.KeyMsg{Type: tea.KeyEnter}, nil)
-	if m.run != 2 || m.Running() {
+	if m.run != 3 || m.Running() {
 		t.Errorf("enter: run %d, running %v", m.run, m.Running())
 	}
 	_, back := tuitest.Settle(m, tea.KeyMsg{Type: tea.KeyEsc}, func(msg tea.Msg) bool { _, ok := msg.(BackMsg); return ok })
