@@ -91,6 +91,9 @@ type Model struct {
 	// dispenseBack is the screen the dispense screen returns to: the
 	// prescriptions, or the search for a journal prescription.
 	dispenseBack Screen
+	// offer is the standing offer to print a patient's outage records,
+	// made when there was nothing current to print (printout.go).
+	offer *outageOffer
 }
 
 // box puts a screen's model, as a screen's Update returns it, behind a new
@@ -247,6 +250,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	case prescriptions.BackMsg:
 		return m.toSearch(), nil
+	case prescriptions.SummaryMsg:
+		return m.summary(msg.Patient)
+	case printoutMsg:
+		return m.printed(msg)
+	case outageCountMsg:
+		return m.offered(msg), nil
 	case prescriptions.DispenseMsg:
 		if !m.Pharmacist().Role.MayRecord() {
 			return m, nil
@@ -536,6 +545,9 @@ func (m Model) helpKeys() keymap.Help {
 		if m.Pharmacist().Role.MayRecord() {
 			here = append(append([]key.Binding{k.Dispense}, here...), k.Renewal)
 		}
+		if _, ok := m.summaries(); ok {
+			here = append(here, k.Summary)
+		}
 	case m.screen == ScreenDispense, m.screen == ScreenPrescriptionForm, m.screen == ScreenEssential:
 		here = []key.Binding{k.ConfirmDispense, k.NextField, k.PrevField, k.Up, k.Down, k.Back}
 	case m.screen == ScreenSync && m.sync != nil:
@@ -554,7 +566,7 @@ func (m Model) helpKeys() keymap.Help {
 		first = append(first, k.FaultDesk)
 	}
 	return keymap.Help{append(append(first, here...), global...), {k.Up, k.Down, k.NextField, k.PrevField, k.Submit, k.Back},
-		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Renewal, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk},
+		{k.Sort, k.Filter, k.Detail, k.Dispense, k.Renewal, k.Summary, k.Search, k.ForceFault}, {k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk},
 		{k.ConfirmDispense, k.Void, k.Lock, k.Help, k.Quit}}
 }
 

@@ -1,13 +1,17 @@
 // Package page writes printable pages: one self-contained HTML file each,
 // with its CSS and its charts (hand-written SVG) inline and nothing fetched
 // over the network, laid out for A4 paper by print CSS. It serves the
-// drill's scorecard, the reconnect-storm report and, later, the patient's
-// prescription summary, so it knows none of their types: a caller shapes
-// its data into a Document, in the reader's language, and Write prints it.
+// drill's scorecard, the reconnect-storm report, the fault report and the
+// patient's prescription summary, so it knows none of their types: a
+// caller shapes its data into a Document, in the reader's language, and
+// Write prints it.
 //
 // Every text of a Document is masked before it reaches the template
 // (hetu.MaskText): an identity code in a note, a cell or a chart's label
-// is printed with its individual number hidden.
+// is printed with its individual number hidden. The one exception is
+// Document.Patient, the patient's own identity on the patient's own paper
+// (the prescription summary), which holds nothing but a name and a valid
+// identity code.
 //
 // Model: the Go toolchain's cmd/cover/html.go, which writes the coverage
 // page the same way.
@@ -15,6 +19,7 @@ package page
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -33,10 +38,27 @@ type Document struct {
 	// Banner, when set, is a ribbon above the title, e.g. TRAINING.
 	Banner string
 	// Verdict, when set, is the page's outcome at a glance.
-	Verdict  *Verdict
+	Verdict *Verdict
+	// Patient, when set, names the patient the page is about, under the
+	// title. It is for the patient's own paper only (the prescription
+	// summary, which carries the name and identity code as Kanta's own
+	// printout does), never for a report: its Code is the one text of a
+	// page printed unmasked.
+	Patient  *PatientIdentity
 	Sections []Section
 	// Footer is a line at the end, e.g. what made the page and when.
 	Footer string
+}
+
+// PatientIdentity is the patient's name and identity code, printed as
+// they are on the patient's own paper. Write refuses a Code that is not a
+// valid identity code, so that nothing else rides through unmasked; the
+// labels and the name are masked as every other text.
+type PatientIdentity struct {
+	Label     string // e.g. "Patient"
+	Name      string
+	CodeLabel string // e.g. "Personal identity code"
+	Code      string
 }
 
 // Verdict is a page's outcome in a sentence, marked pass or fail.
@@ -57,7 +79,7 @@ const (
 )
 
 // Section is a part of a page under its own heading. Its parts come in a
-// fixed order: notes, facts, figures, tables.
+// fixed order: notes, facts, cards, figures, tables.
 type Section struct {
 	// ID names the section in the HTML (its id), for links and tests.
 	ID    string
@@ -66,8 +88,23 @@ type Section struct {
 	NewPage bool
 	Notes   []string
 	Facts   []Fact
+	Cards   []Card
 	Figures []Figure
 	Tables  []Table
+}
+
+// Card is one item of a list printed whole, never split across printed
+// pages: a prescription on the summary, its facts and its barcode.
+type Card struct {
+	// ID names the card in the HTML (data-id), for tests.
+	ID       string
+	Title    string
+	Subtitle string
+	Facts    []Fact
+	// Barcode, when set, is printed under the facts as a Code 128
+	// barcode (Code128), with the value as text under it: a prescription's
+	// id, which a scanner types back at the counter.
+	Barcode string
 }
 
 // Fact is a label and its value.
@@ -138,7 +175,13 @@ type view struct {
 
 type sectionView struct {
 	Section
+	Cards   []cardView
 	Figures []figureView
+}
+
+type cardView struct {
+	Card
+	SVG template.HTML
 }
 
 type figureView struct {
@@ -149,12 +192,29 @@ type figureView struct {
 }
 
 // Write writes doc as one self-contained HTML page to w. Every text in doc
-// is masked first (hetu.MaskText).
+// is masked first (hetu.MaskText), but for the patient's identity code in
+// doc.Patient, which must be a valid identity code.
 func Write(w io.Writer, doc Document) error {
+	if p := doc.Patient; p != nil {
+		if _, err := hetu.Parse(p.Code); err != nil {
+			return errors.New("write page: the patient's identity code is not valid, and no other text is printed unmasked")
+		}
+	}
 	doc = doc.masked()
 	v := view{Document: doc, CSS: template.CSS(pageCSS)}
 	for _, s := range doc.Sections {
 		sv := sectionView{Section: s}
+		for _, c := range s.Cards {
+			cv := cardView{Card: c}
+			if c.Barcode != "" {
+				bars, err := Code128(c.Barcode)
+				if err != nil {
+					return fmt.Errorf("write page: %w", err)
+				}
+				cv.SVG = bars.SVG()
+			}
+			sv.Cards = append(sv.Cards, cv)
+		}
 		for _, f := range s.Figures {
 			svg, legend := f.Chart.render()
 			sv.Figures = append(sv.Figures, figureView{Caption: f.Caption, ID: f.Chart.ID, SVG: svg, Legend: legend})
@@ -177,6 +237,10 @@ func (d Document) masked() Document {
 	if d.Verdict != nil {
 		out.Verdict = &Verdict{Status: d.Verdict.Status, Text: m(d.Verdict.Text)}
 	}
+	if p := d.Patient; p != nil {
+		// The code stays as it is: Write has checked that it is one.
+		out.Patient = &PatientIdentity{Label: m(p.Label), Name: m(p.Name), CodeLabel: m(p.CodeLabel), Code: p.Code}
+	}
 	out.Sections = make([]Section, len(d.Sections))
 	for i, s := range d.Sections {
 		ms := s
@@ -185,6 +249,15 @@ func (d Document) masked() Document {
 		ms.Facts = make([]Fact, len(s.Facts))
 		for j, f := range s.Facts {
 			ms.Facts[j] = Fact{Label: m(f.Label), Value: m(f.Value), Status: f.Status}
+		}
+		ms.Cards = make([]Card, len(s.Cards))
+		for j, c := range s.Cards {
+			mc := Card{ID: m(c.ID), Title: m(c.Title), Subtitle: m(c.Subtitle), Barcode: m(c.Barcode)}
+			mc.Facts = make([]Fact, len(c.Facts))
+			for k, f := range c.Facts {
+				mc.Facts[k] = Fact{Label: m(f.Label), Value: m(f.Value), Status: f.Status}
+			}
+			ms.Cards[j] = mc
 		}
 		ms.Figures = make([]Figure, len(s.Figures))
 		for j, f := range s.Figures {

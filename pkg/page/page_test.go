@@ -46,6 +46,11 @@ func sample() page.Document {
 						{Series: "drained", Label: "drained", At: 72 * m, Tone: page.ToneOK}},
 					Legend: []page.LegendItem{{Class: "tone-bad", Label: "FAULT"}, {Class: "line tone-info", Label: "queue"}},
 				}}}},
+			{ID: "cards", Title: "Cards", Cards: []page.Card{
+				{ID: "EP26000101", Title: "Metforem 500 mg tablet", Subtitle: "1 tablet twice a day",
+					Facts: []page.Fact{{Label: "Left", Value: "200 tablets"}}, Barcode: "EP26000101"},
+				{ID: "plain", Title: "A card with no barcode"},
+			}},
 			{ID: "checks", Title: "Checks", NewPage: true, Tables: []page.Table{
 				{ID: "expectations", Head: []string{"", "check", "want", "got"}, Numeric: []bool{false, false, true, true},
 					Rows: []page.Row{{Cells: []string{"✓", "records", "3", "3"}, Status: page.StatusPass}, {Cells: []string{"✗", "reconciled", "1:20:00", "1:30:00"}, Status: page.StatusFail}}},
@@ -147,16 +152,19 @@ func TestWriteMasksIdentityCodes(t *testing.T) {
 	c.Bands[0].Label, c.Bands[0].Series, c.Bands[0].Spans[1].State = code, code, code
 	c.Lines[0].Label, c.Areas[0].Label, c.Refs[0].Label, c.Markers[0].Label = code, code, code, code
 	c.Legend = append(c.Legend, page.LegendItem{Class: "tone-ok", Label: code})
-	tb := &doc.Sections[1].Tables[0]
+	cs := &doc.Sections[1].Cards[0]
+	cs.ID, cs.Title, cs.Subtitle, cs.Facts[0].Label, cs.Facts[0].Value = code, code, code, code, code
+	doc.Sections[1].Cards[1].Barcode = code
+	tb := &doc.Sections[2].Tables[0]
 	tb.Head[1], tb.Rows[0].Cells[1], tb.Caption = code, "task 1 ("+code+")", code
-	doc.Sections[1].Tables[1].Empty = "010101a985f"
+	doc.Sections[2].Tables[1].Empty = "010101a985f"
 
 	html := write(t, doc)
 	if m := unmasked.FindAllString(html, -1); len(m) > 0 {
 		t.Fatalf("identity codes unmasked in the page: %q", m)
 	}
-	if n := strings.Count(html, "140348-***W"); n < 20 {
-		t.Errorf("the masked code shows %d times, want every text (20 or more)", n)
+	if n := strings.Count(html, "140348-***W"); n < 27 {
+		t.Errorf("the masked code shows %d times, want every text (27 or more)", n)
 	}
 	if !strings.Contains(html, "010101a***f") {
 		t.Error("a lower-case code is not masked")
@@ -164,6 +172,60 @@ func TestWriteMasksIdentityCodes(t *testing.T) {
 	// The caller's document is left as it was.
 	if doc.Title != code {
 		t.Errorf("Write changed the caller's document: title %q", doc.Title)
+	}
+}
+
+// TestWritePatientIdentity: the patient's own paper carries the identity
+// code as it is, there and only there; an identity code anywhere else on
+// the same page is masked, and a Patient whose code is not one (text that
+// would ride through unmasked) is refused.
+func TestWritePatientIdentity(t *testing.T) {
+	const code = "140348-901W"
+	doc := sample()
+	doc.Patient = &page.PatientIdentity{Label: "Patient", Name: "Korhonen, Matti", CodeLabel: "Identity code", Code: code}
+	doc.Footer = "printed for " + code
+	doc.Sections[0].Notes = []string{code}
+	html := write(t, doc)
+	if n := strings.Count(html, code); n != 1 {
+		t.Errorf("the identity code shows %d times unmasked, want once", n)
+	}
+	if !regexp.MustCompile(`<dd class="patient-code">` + code + `</dd>`).MatchString(html) {
+		t.Errorf("the code is not in the patient's box:\n%s", html)
+	}
+	if !strings.Contains(html, "printed for 140348-***W") {
+		t.Error("the footer's code is not masked")
+	}
+	for _, bad := range []string{"", "Korhonen, Matti", "140348-901X", "140348-901W <b>"} {
+		d := doc
+		d.Patient = &page.PatientIdentity{Name: "Matti", Code: bad}
+		if err := page.Write(&bytes.Buffer{}, d); err == nil {
+			t.Errorf("code %q: written", bad)
+		}
+	}
+	// The name is masked as any text is: a code in it does not show.
+	doc.Patient.Name = "Matti " + code
+	if n := strings.Count(write(t, doc), code); n != 1 {
+		t.Errorf("a code in the name shows: %d unmasked", n)
+	}
+}
+
+// TestWriteCards: each card carries its id, and a card with a barcode its
+// bars and the value under them.
+func TestWriteCards(t *testing.T) {
+	html := write(t, sample())
+	if !strings.Contains(html, `<article class="card" data-id="EP26000101">`) || !strings.Contains(html, `<article class="card" data-id="plain">`) {
+		t.Fatalf("cards missing:\n%s", html)
+	}
+	if n := strings.Count(html, `<figure class="barcode"`); n != 1 {
+		t.Errorf("%d barcodes, want 1", n)
+	}
+	if !strings.Contains(html, `<figcaption class="barcode-text">EP26000101</figcaption>`) {
+		t.Error("no id under the barcode")
+	}
+	bad := sample()
+	bad.Sections[1].Cards[0].Barcode = "ääkkönen"
+	if err := page.Write(&bytes.Buffer{}, bad); err == nil {
+		t.Error("a barcode that cannot be encoded was written")
 	}
 }
 

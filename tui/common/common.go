@@ -132,6 +132,32 @@ type Renewals interface {
 	Renew(ctx context.Context, who rx.Pharmacist, r rx.Renewal) (record.Receipt, error)
 }
 
+// Summaries is offered by the services of a counter that prints the
+// patient's prescription summary (issue 23): the summary key of the
+// prescriptions screen. Both methods write a page into the data folder
+// (0600, removed after a day at the counter's next start) in lang and
+// open it with the system's opener where there is one.
+type Summaries interface {
+	// WriteSummary reads the patient's prescriptions from the
+	// Prescription Centre now and writes the summary of the valid ones.
+	// In FAULT, or when the Prescription Centre cannot be reached, it is
+	// an error with code rx.EUNAVAILABLE whose message says why: there is
+	// nothing current to print.
+	WriteSummary(ctx context.Context, lang i18n.Lang, patient rx.Patient) (Printout, error)
+	// WriteOutageRecords writes the journal's records about the patient
+	// since the outage began, on a page marked as such.
+	WriteOutageRecords(ctx context.Context, lang i18n.Lang, patient rx.Patient, since time.Time) (Printout, error)
+}
+
+// Printout is a page the counter wrote: where, how many prescriptions or
+// records it lists, and whether the system's opener took it (false: show
+// the path).
+type Printout struct {
+	Path   string
+	Count  int
+	Opened bool
+}
+
 // Defaults of Counter's zero fields.
 const (
 	DefaultLockAfter   = 15 * time.Minute

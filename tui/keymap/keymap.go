@@ -52,6 +52,9 @@ type KeyMap struct {
 	// Renewal requests a renewal of the selected prescription for the
 	// patient, with the patient's optional message (issue 23).
 	Renewal key.Binding
+	// Summary writes the patient's prescription summary, with a barcode
+	// of each prescription, and opens it for printing (issue 23).
+	Summary key.Binding
 
 	// ConfirmDispense and Void are safety-critical: no other binding, in
 	// any screen, uses their keys.
@@ -89,6 +92,7 @@ func New(lang i18n.Lang) KeyMap {
 		RetryNow:        b(i18n.HelpRetryNow, "ctrl+r", "ctrl+r"),
 		FaultDesk:       b(i18n.HelpFaultDesk, "ctrl+k", "ctrl+k"),
 		Renewal:         b(i18n.HelpRenewal, "ctrl+n", "ctrl+n"),
+		Summary:         b(i18n.HelpSummary, "ctrl+o", "ctrl+o"), // o: output, to print
 		ConfirmDispense: b(i18n.HelpConfirmDispense, "F10", "f10"),
 		Void:            b(i18n.HelpVoid, "F8", "f8"),
 	}
@@ -98,7 +102,7 @@ func New(lang i18n.Lang) KeyMap {
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Quit, k.Help, k.Back, k.Submit, k.Up, k.Down, k.NextField, k.PrevField,
 		k.Sort, k.Filter, k.Detail, k.Search, k.Lock, k.ForceFault, k.Outage, k.Dispense, k.ConfirmDispense, k.Void,
-		k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk, k.Renewal}
+		k.Paper, k.Telephone, k.Essential, k.Sync, k.Conflicts, k.RetryNow, k.FaultDesk, k.Renewal, k.Summary}
 }
 
 // Help is a set of bindings for bubbles/help: the short help is the first

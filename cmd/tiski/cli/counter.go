@@ -114,6 +114,8 @@ func counterRun(ctx context.Context, opts *CounterOptions) error {
 	// counter and logs too: the factory opens what it holds lazily, from
 	// one goroutine at a time.
 	f.Logger()
+	// Printouts hold identity codes: none outlives a day (issue 23).
+	removeOldPrintouts(f, time.Now())
 	// The journal, the Prescription Centre client, the mode machine, the
 	// upload queue and the sharer open beside the counter's first frame
 	// (issue 20): until they are open the status line shows nothing read
@@ -221,7 +223,7 @@ func (op *counterOpening) open(ctx context.Context, opts *CounterOptions, pol *p
 	}
 	op.cleanup = append(op.cleanup, stopSharing)
 
-	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused,
+	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused, training: opts.Training,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
 	if _, ok, _ := f.HubOptions(); ok {
 		// Claims go over the sharer's connection; before it connects, or
@@ -295,6 +297,8 @@ type counterServices struct {
 	worker  *queue.Worker
 	record  *record.Service
 	refused func(error) // CounterOptions.Refused; nil: none
+	// training marks the counter's printouts TRAINING (the demo, drills).
+	training bool
 
 	medicinesOnce sync.Once
 	medicines     []rx.Medicine
@@ -512,4 +516,18 @@ func (s *counterServices) Hub(ctx context.Context) (common.HubStatus, bool, erro
 	}
 	st.Peers = common.PeerModes(modes)
 	return st, true, nil
+}
+
+var _ common.Summaries = (*counterServices)(nil)
+
+// WriteSummary writes the patient's prescription summary into the data
+// folder and opens it (issue 23).
+func (s *counterServices) WriteSummary(ctx context.Context, l i18n.Lang, patient rx.Patient) (common.Printout, error) {
+	return summaryWriter{f: s.f, client: s.centre, journal: s.journal, training: s.training}.writeSummaryPrintout(ctx, l, patient)
+}
+
+// WriteOutageRecords writes the patient's records of the outage, marked as
+// such, into the data folder and opens them (issue 23).
+func (s *counterServices) WriteOutageRecords(ctx context.Context, l i18n.Lang, patient rx.Patient, since time.Time) (common.Printout, error) {
+	return summaryWriter{f: s.f, client: s.centre, journal: s.journal, training: s.training}.writeOutagePrintout(ctx, l, patient, since)
 }

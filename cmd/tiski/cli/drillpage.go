@@ -503,7 +503,11 @@ func checkPageFile(path string) error {
 // writePageFile writes a page to path, whole or not at all: into a file
 // beside it, then renamed over it, so that a failed write never leaves
 // half a page where a trainer expects the last one.
-func writePageFile(path string, doc page.Document) error {
+func writePageFile(path string, doc page.Document) error { return writePageFileMode(path, doc, 0o644) }
+
+// writePageFileMode is writePageFile with the file's mode: 0600 for a
+// page that holds an identity code (the patient's summary).
+func writePageFileMode(path string, doc page.Document, perm os.FileMode) error {
 	var b bytes.Buffer
 	if err := page.Write(&b, doc); err != nil {
 		return err
@@ -518,7 +522,7 @@ func writePageFile(path string, doc page.Document) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+
 	"github.com/tiski-rx/tiski/pkg/faultreport"
+	"github.com/tiski-rx/tiski/tui/i18n"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -233,4 +235,24 @@ func (s *startingServices) Notices(ctx context.Context) ([]rx.Notice, bool, erro
 		return nil, false, err
 	}
 	return cs.Notices(ctx)
+}
+
+var _ common.Summaries = (*startingServices)(nil)
+
+// WriteSummary writes the patient's prescription summary, once open.
+func (s *startingServices) WriteSummary(ctx context.Context, l i18n.Lang, patient rx.Patient) (common.Printout, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return common.Printout{}, err
+	}
+	return cs.WriteSummary(ctx, l, patient)
+}
+
+// WriteOutageRecords writes the patient's outage records, once open.
+func (s *startingServices) WriteOutageRecords(ctx context.Context, l i18n.Lang, patient rx.Patient, since time.Time) (common.Printout, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return common.Printout{}, err
+	}
+	return cs.WriteOutageRecords(ctx, l, patient, since)
 }

@@ -35,6 +35,10 @@ type DispenseMsg struct {
 	Prescription rx.Prescription
 }
 
+// SummaryMsg asks the root to print the patient's prescription summary
+// (issue 23); the root knows the mode and the services that write it.
+type SummaryMsg struct{ Patient rx.Patient }
+
 // Columns, in order.
 const (
 	ColMedicine = iota
@@ -246,6 +250,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		patient := m.patient
 		return m, func() tea.Msg { return DispenseMsg{Patient: patient, Prescription: p} }
+	}
+	if key.Matches(km, k.Summary) && !m.filtering {
+		patient := m.patient
+		return m, func() tea.Msg { return SummaryMsg{Patient: patient} }
 	}
 	switch {
 	case m.detail:
