@@ -144,3 +144,77 @@ func TestFirstFrameBeforeServices(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+// TestRenewalInProgram (issue 23) runs the counter in a real bubbletea
+// program: a renewal request with the patient's message goes to the
+// Prescription Centre; a second one for the same prescription is answered
+// as already requested, with no review; one for a prescription cancelled
+// meanwhile is refused and points to the review.
+func TestRenewalInProgram(t *testing.T) {
+	env := tuitest.New(t)
+	tm := teatest.NewTestModel(t, New(env.Common(i18n.EN, 100, 30)), teatest.WithInitialTermSize(100, 30))
+	var seen []byte
+	waitFor := func(s string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { seen = append(seen, b...); return bytes.Contains(seen, []byte(s)) },
+			teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+		seen = seen[:0]
+	}
+	// request asks for a renewal of the selected prescription and drains
+	// the upload queue until the screen says want.
+	request := func(message, want string) {
+		t.Helper()
+		tm.Send(tea.KeyMsg{Type: tea.KeyCtrlN})
+		waitFor("Renewal of ")
+		if message != "" {
+			tm.Type(message)
+		}
+		tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+		waitFor("recorded")
+		env.Drain(t)
+		waitFor(want)
+	}
+	waitFor("User id")
+	tm.Type(tuitest.Pharmacist.ID)
+	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	tm.Type(tuitest.PharmacistPIN)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("Patient search")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(tuitest.Matti)})
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("Korhonen, Matti")
+
+	request("loppuu ensi viikolla", "is in the Prescription Centre")
+	request("", "was already requested")
+
+	// The next prescription, cancelled by its prescriber meanwhile.
+	rxs, err := env.Client.Prescriptions(context.Background(), tuitest.Matti)
+	if err != nil || len(rxs) < 2 {
+		t.Fatalf("prescriptions: %d, %v", len(rxs), err)
+	}
+	for _, p := range rxs {
+		if err := env.Sim.CancelPrescription(p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+	request("", "refused renewal request")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	var n int
+	for _, e := range must(env.Journal.OutboxList(context.Background(), journal.OutboxConflict)) {
+		if e.Kind == journal.KindRenewal {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d renewals wait for review, want the cancelled one", n)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
