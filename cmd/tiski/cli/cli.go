@@ -266,6 +266,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdHub(f),
 		NewCmdFault(f),
 		NewCmdNotice(f),
+		NewCmdCatalogue(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {
