@@ -369,3 +369,30 @@ func TestReadFimeaHeaderNames(t *testing.T) {
 		t.Fatalf("ReadFimea = %+v", ps)
 	}
 }
+
+// A new file left by an import that crashed is removed by the next import;
+// a young one, which may be another import's still being built, is not.
+func TestReplaceRemovesAbandonedFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	now := time.Now()
+	old, young := path+".new-1111", path+".new-2222"
+	for _, name := range []string{old, young} {
+		if err := os.WriteFile(name, []byte("half a catalogue"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(old, now.Add(-2*time.Hour), now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Replace(ctx, path, Info{Source: SourceFHIR, Version: "v1", ImportedAt: now}, []Package{{VNR: "111111", Name: "Yksi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the crashed import's file is still there: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("another import's file was removed: %v", err)
+	}
+}

@@ -56,6 +56,7 @@ func Replace(ctx context.Context, path string, info Info, pkgs []Package) (Info,
 		info.ImportedAt = time.Now()
 	}
 	dir := filepath.Dir(abs)
+	removeAbandoned(abs, time.Now())
 	// The name is unique, so two imports at once each build their own file;
 	// the later rename wins, and each is whole.
 	f, err := os.CreateTemp(dir, filepath.Base(abs)+".new-*")
@@ -175,6 +176,24 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 		return rx.Errorf(rx.ECORRUPT, "The new catalogue holds %d packages of %d; the old one was kept.", n, info.Count)
 	}
 	return nil
+}
+
+// abandonedAfter is the age past which a new file that was never renamed
+// into place is taken for an import that crashed: an import of 15,000
+// packages takes well under a second, so one this old is nobody's.
+const abandonedAfter = time.Hour
+
+// removeAbandoned removes the new files that imports which crashed left
+// beside the catalogue at path, so that each crash does not leave a
+// catalogue's worth of disk behind. A young one may be another import's,
+// still being built, and is left alone.
+func removeAbandoned(path string, now time.Time) {
+	names, _ := filepath.Glob(path + ".new-*")
+	for _, name := range names {
+		if fi, err := os.Stat(name); err == nil && now.Sub(fi.ModTime()) > abandonedAfter {
+			os.Remove(name)
+		}
+	}
 }
 
 func exists(ctx context.Context, tx *sql.Tx, vnr string) bool {
