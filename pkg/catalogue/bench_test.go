@@ -79,3 +79,23 @@ func BenchmarkSearchPrefix20(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkImportFimea15000 is the import: Fimea's ISO 8859-1 file
+// of 15,000 packages read, decoded, written, checked and swapped in.
+func BenchmarkImportFimea15000(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	var sb strings.Builder
+	sb.WriteString("SUBSTITUUTIORYHMA;VNRNRO;PAKKAUSKOKO;RESEPTISTATUS;LAAKENIMI;VAHVUUS;LAAKEMUOTO;ATCKOODI\r\n")
+	for _, p := range realistic(15000) {
+		fmt.Fprintf(&sb, "%s;%s;%s;%s;%s;%s;%s;%s\r\n", p.SubstitutionGroup, p.VNR, p.PackSize, p.Prescription, p.Name, p.Strength, p.Form, p.ATC)
+	}
+	src := writeLatin1(b, dir, "substituutio.txt", sb.String())
+	path := filepath.Join(dir, FileName)
+	for b.Loop() {
+		info, err := ImportFimea(ctx, path, src, FimeaOptions{})
+		if err != nil || info.Count != 15000 {
+			b.Fatal(info.Count, err)
+		}
+	}
+}

@@ -138,6 +138,22 @@ func TestCatalogueImportStatus(t *testing.T) {
 	if _, errOut, code := run(t, "--data", dir, "catalogue", "import", "--fimea", filepath.Join(src, "nope.txt")); code != ExitFailed || !strings.Contains(errOut, "nope.txt") {
 		t.Fatalf("a missing file: code %d, %q", code, errOut)
 	}
+	// The reader opened before, as a counter holds it, answers from the
+	// next good import without being reopened.
+	if p, err := c.ByVNR(t.Context(), "123456"); err != nil || p.Name != "Önnellinen Äijä" {
+		t.Fatalf("after the bad imports, ByVNR = %+v, %v", p, err)
+	}
+	next := writeFimea(t, src, "vaihtokelpoiset-2.txt", "VNRNRO;LAAKENIMI;SUBSTITUUTIORYHMA;VAHVUUS;RESEPTISTATUS;PAKKAUSKOKO\r\n"+
+		"123456;Önnellinen Äijä;9;10 mg;R;30 fol\r\n345678;Särkyä Pois;10;200 mg;K;10 kpl\r\n456789;Öinen;11;1 mg;R;20 fol\r\n")
+	if _, errOut, code := run(t, "--data", dir, "catalogue", "import", "--fimea", next, "--version", "2026-12-15"); code != ExitOK {
+		t.Fatalf("second import: code %d, %q", code, errOut)
+	}
+	if p, err := c.ByVNR(t.Context(), "123456"); err != nil || p.Strength != "10 mg" {
+		t.Fatalf("after the second import, ByVNR = %+v, %v", p, err)
+	}
+	if info, err := c.Info(t.Context()); err != nil || info.Count != 3 || info.Version != "2026-12-15" {
+		t.Fatalf("after the second import, Info = %+v, %v", info, err)
+	}
 }
 
 // A catalogue imported before its due date is overdue from that date on.
