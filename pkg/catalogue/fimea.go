@@ -175,18 +175,18 @@ func ImportFimea(ctx context.Context, path, src string, opts FimeaOptions) (Info
 	f, err := os.Open(src)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return Info{}, rx.Errorf(rx.ENOTFOUND, "There is no file %s.", src)
+			return Info{}, unchanged{rx.Errorf(rx.ENOTFOUND, "There is no file %s.", src)}
 		}
-		return Info{}, fmt.Errorf("open Fimea file: %w", err)
+		return Info{}, unchanged{fmt.Errorf("open Fimea file: %w", err)}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Info{}, fmt.Errorf("open Fimea file: %w", err)
+		return Info{}, unchanged{fmt.Errorf("open Fimea file: %w", err)}
 	}
 	pkgs, err := ReadFimea(f)
 	if err != nil {
-		return Info{}, err
+		return Info{}, unchanged{err}
 	}
 	info := Info{Source: SourceFimea, Version: opts.Version, Date: opts.Date, ImportedAt: opts.Now}
 	if info.Version == "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -45,11 +46,11 @@ CREATE TABLE packages (
 // and ImportedAt are set here.
 func Replace(ctx context.Context, path string, info Info, pkgs []Package) (Info, error) {
 	if len(pkgs) == 0 {
-		return Info{}, rx.Errorf(rx.EINVALID, "The new catalogue holds no packages; the old one was kept.")
+		return Info{}, unchanged{rx.Errorf(rx.EINVALID, "The new catalogue holds no packages.")}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		return Info{}, unchanged{fmt.Errorf("replace catalogue: %w", err)}
 	}
 	info.Count = len(pkgs)
 	if info.ImportedAt.IsZero() {
@@ -61,7 +62,7 @@ func Replace(ctx context.Context, path string, info Info, pkgs []Package) (Info,
 	// the later rename wins, and each is whole.
 	f, err := os.CreateTemp(dir, filepath.Base(abs)+".new-*")
 	if err != nil {
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		return Info{}, unchanged{fmt.Errorf("replace catalogue: %w", err)}
 	}
 	tmp := f.Name()
 	// Reference data, but the journal's folder is private; so is this.
@@ -69,7 +70,7 @@ func Replace(ctx context.Context, path string, info Info, pkgs []Package) (Info,
 	f.Close()
 	if err != nil {
 		os.Remove(tmp)
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		return Info{}, unchanged{fmt.Errorf("replace catalogue: %w", err)}
 	}
 	renamed := false
 	defer func() {
@@ -80,19 +81,23 @@ func Replace(ctx context.Context, path string, info Info, pkgs []Package) (Info,
 		}
 	}()
 	if err := build(ctx, tmp, info, pkgs); err != nil {
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		return Info{}, unchanged{fmt.Errorf("replace catalogue: %w", err)}
 	}
 	// The checked file must be on disk before its name replaces the old
 	// one's, or a crash could leave the name on an empty file.
 	if err := syncFile(tmp); err != nil {
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		return Info{}, unchanged{fmt.Errorf("replace catalogue: %w", err)}
 	}
 	if err := os.Rename(tmp, abs); err != nil {
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		// On Windows, a reader holding the old file open makes the rename
+		// fail; the old catalogue then stays, whole.
+		return Info{}, unchanged{fmt.Errorf("replace catalogue: %w", err)}
 	}
 	renamed = true
 	if err := syncDir(dir); err != nil {
-		return Info{}, fmt.Errorf("replace catalogue: %w", err)
+		// The new catalogue answers already; a crash now could bring the
+		// old one back, whole, which the next import mends.
+		return info, fmt.Errorf("the new catalogue is in place, but its folder could not be synced to disk: %w", err)
 	}
 	return info, nil
 }
@@ -131,14 +136,14 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 		vnr, ok := NormalVNR(p.VNR)
 		switch {
 		case !ok:
-			return rx.Errorf(rx.EINVALID, "%q is not a package number (VNR); the old catalogue was kept.", p.VNR)
+			return rx.Errorf(rx.EINVALID, "%q is not a package number (VNR).", p.VNR)
 		case nameKey(p.Name) == "":
-			return rx.Errorf(rx.EINVALID, "Package %s has no name; the old catalogue was kept.", vnr)
+			return rx.Errorf(rx.EINVALID, "Package %s has no name.", vnr)
 		}
 		if _, err := ins.ExecContext(ctx, vnr, p.Name, nameKey(p.Name), p.Substance, p.Strength, p.Form,
 			p.PackSize, p.ATC, p.Prescription, p.SubstitutionGroup, p.NarcoticClass, p.PKVClass); err != nil {
 			if exists(ctx, tx, vnr) {
-				return rx.Errorf(rx.EINVALID, "Package %s is in the data twice; the old catalogue was kept.", vnr)
+				return rx.Errorf(rx.EINVALID, "Package %s is in the data twice.", vnr)
 			}
 			return err
 		}
@@ -162,7 +167,7 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 		return err
 	}
 	if ok != "ok" {
-		return rx.Errorf(rx.ECORRUPT, "The new catalogue failed its check (%s); the old one was kept.", ok)
+		return rx.Errorf(rx.ECORRUPT, "The new catalogue failed its check (%s).", ok)
 	}
 	got, err := readHeader(ctx, db)
 	if err != nil {
@@ -173,7 +178,7 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 		return err
 	}
 	if n != info.Count || got.Count != info.Count {
-		return rx.Errorf(rx.ECORRUPT, "The new catalogue holds %d packages of %d; the old one was kept.", n, info.Count)
+		return rx.Errorf(rx.ECORRUPT, "The new catalogue holds %d packages of %d.", n, info.Count)
 	}
 	return nil
 }
@@ -200,6 +205,18 @@ func exists(ctx context.Context, tx *sql.Tx, vnr string) bool {
 	var one int
 	return tx.QueryRowContext(ctx, `SELECT 1 FROM packages WHERE vnr = ?`, vnr).Scan(&one) == nil
 }
+
+// unchanged is the error of an import that changed nothing: it says so,
+// since what the pharmacy's IT needs to know first is that the old
+// catalogue still answers. The code and the cause stay reachable through
+// Unwrap.
+type unchanged struct{ err error }
+
+func (e unchanged) Error() string {
+	return strings.TrimSuffix(strings.TrimSpace(e.err.Error()), ".") + ". The catalogue was not changed."
+}
+
+func (e unchanged) Unwrap() error { return e.err }
 
 func syncFile(name string) error {
 	f, err := os.OpenFile(name, os.O_RDWR, 0)

@@ -135,7 +135,7 @@ func catalogueImportRun(ctx context.Context, opts *CatalogueOptions) error {
 	}
 	info, err := catalogue.ImportFimea(ctx, path, opts.Fimea, catalogue.FimeaOptions{Version: opts.Version, Date: date, Now: opts.Now()})
 	if err != nil {
-		return fmt.Errorf("import %s: %w", opts.Fimea, withKept(err))
+		return fmt.Errorf("import %s: %w", opts.Fimea, err)
 	}
 	f.Logger().Info("catalogue imported", "source", info.Source, "version", info.Version,
 		"date", info.Date.Format(time.DateOnly), "count", info.Count)
@@ -147,15 +147,6 @@ func catalogueImportRun(ctx context.Context, opts *CatalogueOptions) error {
 	fmt.Fprintln(f.IO.Out, l.T(i18n.CLICatalogueNextDue, catalogue.NextDue(info.ImportedAt.Local()).Format(time.DateOnly)))
 	fmt.Fprintln(f.IO.Out, l.T(i18n.CLICatalogueLicence))
 	return nil
-}
-
-// withKept adds to an import's error that the old catalogue still answers,
-// which is what the pharmacy's IT needs to know first.
-func withKept(err error) error {
-	if strings.Contains(err.Error(), "kept") {
-		return err
-	}
-	return rx.Errorf(rx.ErrorCode(err), "%s The catalogue was not changed.", strings.TrimSpace(err.Error()))
 }
 
 // NewCmdCatalogueStatus builds `tiski catalogue status`.
