@@ -140,6 +140,14 @@ func (c *Catalogue) closeLocked() error {
 }
 
 // reopenLocked opens the file now at the path, if it is not the one open.
+//
+// It stats the path before it opens it. An import between the two leaves
+// the identity of the older file with a pool on the newer, and the next
+// query merely opens again; the other order could leave a reader on the
+// older file for good. A connection the pool opens later opens the path
+// anew, so may read a newer file than c.info describes, until the next
+// query sees the change: each answer still comes from one file, since a
+// query runs on one connection and a connection on one file.
 func (c *Catalogue) reopenLocked(ctx context.Context) error {
 	fi, err := os.Stat(c.path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -397,3 +397,27 @@ func TestReplaceRemovesAbandonedFiles(t *testing.T) {
 		t.Errorf("another import's file was removed: %v", err)
 	}
 }
+
+// A file a spreadsheet saved again as UTF-8, with or without a byte order
+// mark, reads with the same names as Fimea's ISO 8859-1 one.
+func TestReadFimeaUTF8(t *testing.T) {
+	latin1, err := charmap.ISO8859_1.NewEncoder().String(fimeaReordered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ReadFimea(strings.NewReader(latin1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want[0].Name != "Ärtyvä Öljy" || want[2].Name != "Särkylääke Åbo" {
+		t.Fatalf("ISO 8859-1: %+v", want)
+	}
+	for name, text := range map[string]string{"utf-8": fimeaReordered, "utf-8 with BOM": "\ufeff" + fimeaReordered} {
+		t.Run(name, func(t *testing.T) {
+			got, err := ReadFimea(strings.NewReader(text))
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("ReadFimea = %+v, %v; want %+v", got, err, want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package catalogue
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
 
@@ -46,11 +48,10 @@ var fimeaColumns = []fimeaColumn{
 // 8859-1. Every error names the line or the column, in the file's terms,
 // and no package is returned with one.
 func ReadFimea(r io.Reader) ([]Package, error) {
-	// Windows-1252 ("Windows ANSI") is ISO 8859-1 with printable characters
-	// in place of the C1 controls at 0x80–0x9F: every letter of the Finnish
-	// and Swedish names decodes the same, and a dash or quote the file may
-	// hold from Windows decodes as itself rather than a control.
-	br := bufio.NewReaderSize(charmap.Windows1252.NewDecoder().Reader(r), 64<<10)
+	br, err := decoded(r)
+	if err != nil {
+		return nil, fmt.Errorf("read Fimea file: %w", err)
+	}
 	header, _, err := readLine(br)
 	if errors.Is(err, io.EOF) && header == "" {
 		return nil, rx.Errorf(rx.EINVALID, "The Fimea file is empty: it has no header line.")
@@ -131,6 +132,29 @@ func ReadFimea(r io.Reader) ([]Package, error) {
 		return nil, rx.Errorf(rx.EINVALID, "The Fimea file has a header line but no packages.")
 	}
 	return pkgs, nil
+}
+
+// decoded returns the file's text as UTF-8. Fimea writes ISO 8859-1; read
+// as Windows-1252 ("Windows ANSI"), which is ISO 8859-1 with printable
+// characters in place of the C1 controls at 0x80–0x9F, every letter of the
+// Finnish and Swedish names decodes the same, and a dash or quote from
+// Windows decodes as itself rather than a control. A file that a
+// spreadsheet saved again as UTF-8 (with a byte order mark, or valid UTF-8
+// with letters beyond ASCII, which ISO 8859-1 text with ä or ö never is in
+// practice) is read as UTF-8, so that its names are not garbled.
+func decoded(r io.Reader) (*bufio.Reader, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if rest, ok := bytes.CutPrefix(raw, []byte("\xef\xbb\xbf")); ok {
+		return bufio.NewReader(bytes.NewReader(rest)), nil
+	}
+	if utf8.Valid(raw) {
+		// ASCII or UTF-8: either way, the bytes are the text.
+		return bufio.NewReader(bytes.NewReader(raw)), nil
+	}
+	return bufio.NewReader(charmap.Windows1252.NewDecoder().Reader(bytes.NewReader(raw))), nil
 }
 
 // readLine reads one line without its line end, and whether it had one.
