@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fl.Bool("json", false, "print one JSON object a row")
 	quick := fl.Bool("quick", false, "fewer samples: finishes within a minute")
 	gated := fl.Bool("gated", false, "exit 1 only when a row misses its gate, where it has one (the earlier target of a row an open issue raised), else its target: what CI holds")
-	only := fl.String("run", "", "measure only the groups whose name matches this regexp (journal, drain, detect, herd, counter, hub)")
+	only := fl.String("run", "", "measure only the groups whose name matches this regexp (journal, drain, detect, herd, counter, hub, catalogue)")
 	cpuprofile := fl.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	cacheDir := fl.String("cache", "", "folder of the cached journal for sync status and the tiski binary (default: the user's cache folder/tiski-bench)")
 	statusRecords := fl.Int("status-records", 0, "records in the sync status journal (default 1,000,000; the row says how many)")
@@ -128,6 +128,7 @@ func groups(cfg config) []group {
 		{"herd", measureHerd},
 		{"counter", measureCounter},
 		{"hub", measureHub},
+		{"catalogue", measureCatalogue},
 	}
 	return append(gs, cfg.extra...)
 }

@@ -267,6 +267,7 @@ Start with 'tiski demo': a simulated Prescription Centre with fixtures.`),
 		NewCmdFault(f),
 		NewCmdNotice(f),
 		NewCmdSummary(f, nil),
+		NewCmdCatalogue(f),
 	)
 	// A bare 'tiski' on a terminal opens the counter; elsewhere it shows help.
 	root.Args = func(cmd *cobra.Command, args []string) error {

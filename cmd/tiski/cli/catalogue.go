@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tiski-rx/tiski/pkg/catalogue"
+	"github.com/tiski-rx/tiski/pkg/rx"
+	"github.com/tiski-rx/tiski/tui/i18n"
+)
+
+// NewCmdCatalogue builds `tiski catalogue` (issue 24).
+func NewCmdCatalogue(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "catalogue",
+		Short: "Keep the local medicine catalogue: import Fimea's file, see its state",
+		Long: `The medicine catalogue is the counter's own copy of the packages of the
+Pharmaceutical Database, by VNR, in catalogue.db in the data folder, apart from
+the journal. In a fault it is the national data the counter must already hold.
+
+Kanta asks pharmacy systems to take in the database's updates on the 1st and
+15th day of each month. An import replaces the catalogue whole: a bad or
+truncated file leaves the old one in place.
+
+The data is Kela's and Fimea's open data under CC BY 4.0.`,
+	}
+	cmd.AddCommand(NewCmdCatalogueImport(f, nil), NewCmdCatalogueStatus(f, nil))
+	return cmd
+}
+
+// CatalogueOptions are the options of `tiski catalogue import|status`.
+type CatalogueOptions struct {
+	Factory *Factory
+	Fimea   string // the file to import
+	Version string
+	Date    string
+	JSON    bool
+	Now     func() time.Time
+}
+
+// NewCmdCatalogueImport builds `tiski catalogue import`.
+func NewCmdCatalogueImport(f *Factory, runF func(context.Context, *CatalogueOptions) error) *cobra.Command {
+	opts := &CatalogueOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "import --fimea FILE [--version V] [--date DATE]",
+		Short: "Replace the catalogue with Fimea's list of substitutable medicinal products",
+		Long: `Reads Fimea's list of substitutable medicinal products for databases: a
+semicolon-separated text file with a header line, in ISO 8859-1. Columns are
+read by their header names (SUBSTITUUTIORYHMA, VNRNRO, PAKKAUSKOKO,
+RESEPTISTATUS, LAAKENIMI, VAHVUUS required; LAAKEMUOTO, ATCKOODI and others kept
+when present), so extra or reordered columns are fine.`,
+		Example: `  tiski catalogue import --fimea substituutiolista.txt
+  tiski catalogue import --fimea substituutiolista.txt --version 2026-12-15 --date 2026-12-15`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return catalogueImportRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Fimea, "fimea", "", "Fimea's file of substitutable medicinal products")
+	cmd.Flags().StringVar(&opts.Version, "version", "", "the data's version (default: the file's name)")
+	cmd.Flags().StringVar(&opts.Date, "date", "", "the data's date, 2026-12-15 (default: the file's modification date)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// catalogueStatus is what `tiski catalogue status --json` prints, the same
+// in every language.
+type catalogueStatus struct {
+	Imported    bool       `json:"imported"`
+	File        string     `json:"file"`
+	Source      string     `json:"source,omitempty"`
+	Version     string     `json:"version,omitempty"`
+	Date        *time.Time `json:"date,omitempty"`
+	ImportedAt  *time.Time `json:"imported_at,omitempty"`
+	Count       int        `json:"count"`
+	NextDue     string     `json:"next_due,omitempty"` // a local date, 2026-12-15
+	Overdue     bool       `json:"overdue"`
+	Attribution string     `json:"attribution"`
+}
+
+// attribution names the data's source as CC BY 4.0 asks; in --json, in
+// English whatever the language.
+const attribution = "Kela and Fimea, Pharmaceutical Database (Lääketietokanta), CC BY 4.0"
+
+func newCatalogueStatus(file string, info catalogue.Info, imported bool, now time.Time) catalogueStatus {
+	s := catalogueStatus{Imported: imported, File: file, Attribution: attribution}
+	if !imported {
+		return s
+	}
+	date, at := info.Date, info.ImportedAt.Local()
+	due := catalogue.NextDue(at)
+	s.Source, s.Version, s.Date, s.ImportedAt, s.Count = info.Source, info.Version, &date, &at, info.Count
+	s.NextDue, s.Overdue = due.Format(time.DateOnly), !now.Before(due)
+	return s
+}
+
+func (f *Factory) cataloguePath() (string, error) {
+	c, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(c.DataDir, catalogue.FileName), nil
+}
+
+func catalogueImportRun(ctx context.Context, opts *CatalogueOptions) error {
+	f := opts.Factory
+	if strings.TrimSpace(opts.Fimea) == "" {
+		return usageError{fmt.Errorf("--fimea FILE is required: Fimea's file of substitutable medicinal products")}
+	}
+	var date time.Time
+	if d := strings.TrimSpace(opts.Date); d != "" {
+		var err error
+		if date, err = time.ParseInLocation(time.DateOnly, d, time.Local); err != nil {
+			if date, err = time.ParseInLocation("2.1.2006", d, time.Local); err != nil {
+				return usageError{fmt.Errorf("--date %q is not a date: write it as 2026-12-15 (or 15.12.2026)", opts.Date)}
+			}
+		}
+	}
+	path, err := f.cataloguePath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("make data folder: %w", err)
+	}
+	info, err := catalogue.ImportFimea(ctx, path, opts.Fimea, catalogue.FimeaOptions{Version: opts.Version, Date: date, Now: opts.Now()})
+	if err != nil {
+		return fmt.Errorf("import %s: %w", opts.Fimea, err)
+	}
+	f.Logger().Info("catalogue imported", "source", info.Source, "version", info.Version,
+		"date", info.Date.Format(time.DateOnly), "count", info.Count)
+	if opts.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(newCatalogueStatus(path, info, true, opts.Now()))
+	}
+	l := f.Lang()
+	fmt.Fprintln(f.IO.Out, l.T(i18n.CLICatalogueImported, info.Count, sourceText(l, info.Source), info.Version, info.Date.Local().Format(time.DateOnly)))
+	fmt.Fprintln(f.IO.Out, l.T(i18n.CLICatalogueNextDue, catalogue.NextDue(info.ImportedAt.Local()).Format(time.DateOnly)))
+	fmt.Fprintln(f.IO.Out, l.T(i18n.CLICatalogueLicence))
+	return nil
+}
+
+// NewCmdCatalogueStatus builds `tiski catalogue status`.
+func NewCmdCatalogueStatus(f *Factory, runF func(context.Context, *CatalogueOptions) error) *cobra.Command {
+	opts := &CatalogueOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the catalogue's source, version, date, count and next due update",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return catalogueStatusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func catalogueStatusRun(ctx context.Context, opts *CatalogueOptions) error {
+	f := opts.Factory
+	path, err := f.cataloguePath()
+	if err != nil {
+		return err
+	}
+	c, err := catalogue.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	info, err := c.Info(ctx)
+	imported := err == nil
+	if err != nil && rx.ErrorCode(err) != rx.ENOTFOUND {
+		return err
+	}
+	s := newCatalogueStatus(path, info, imported, opts.Now())
+	if opts.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(s)
+	}
+	l := f.Lang()
+	out := f.IO.Out
+	if !imported {
+		fmt.Fprintln(out, l.T(i18n.CLICatalogueNone))
+		return nil
+	}
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueCount, s.Count))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueSource, sourceText(l, s.Source)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueVersion, s.Version))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueDate, s.Date.Local().Format(time.DateOnly)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueImportAt, when(*s.ImportedAt)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueNextDue, s.NextDue))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueFile, s.File))
+	if s.Overdue {
+		fmt.Fprintln(out, l.T(i18n.CLICatalogueOverdue, s.NextDue))
+	}
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueLicence))
+	return nil
+}
+
+// sourceText names a catalogue's source in the reader's language.
+func sourceText(l i18n.Lang, source string) string {
+	switch source {
+	case catalogue.SourceFimea:
+		return l.T(i18n.CLICatalogueFimea)
+	case catalogue.SourceFHIR:
+		return l.T(i18n.CLICatalogueFHIR)
+	}
+	return source
+}

@@ -1,0 +1,51 @@
+package i18n
+
+// catalogueCatalogue holds the texts of keys_catalogue.go, merged into
+// catalogues.
+var catalogueCatalogue = map[Lang]map[Key]string{
+	FI: {
+		CLICatalogueImported: "Lääkeluettelo tuotu, pakkauksia %d (lähde %s, versio %s, päiväys %s).",
+		CLICatalogueNone:     "Lääkeluetteloa ei ole tuotu. Tuo Fimean tiedosto: tiski catalogue import --fimea TIEDOSTO",
+		CLICatalogueCount:    "Pakkauksia:          %d",
+		CLICatalogueSource:   "Lähde:              %s",
+		CLICatalogueVersion:  "Versio:             %s",
+		CLICatalogueDate:     "Tietojen päiväys:   %s",
+		CLICatalogueImportAt: "Tuotu:              %s",
+		CLICatalogueNextDue:  "Seuraava päivitys:  %s (päivitykset otetaan kuun 1. ja 15. päivä)",
+		CLICatalogueOverdue:  "Päivitys myöhässä: seuraava päivitys oli %s. Tuo uudet tiedot.",
+		CLICatalogueFimea:    "Fimea, vaihtokelpoisten lääkevalmisteiden luettelo",
+		CLICatalogueFHIR:     "Reseptikeskus, Lääketietokanta",
+		CLICatalogueLicence:  "Tiedot: Kela ja Fimea, Lääketietokanta, lisenssi CC BY 4.0.",
+		CLICatalogueFile:     "Tiedosto:           %s",
+	},
+	SV: {
+		CLICatalogueImported: "Läkemedelskatalogen importerad, förpackningar %d (källa %s, version %s, datum %s).",
+		CLICatalogueNone:     "Ingen läkemedelskatalog har importerats. Importera Fimeas fil: tiski catalogue import --fimea FIL",
+		CLICatalogueCount:    "Förpackningar:      %d",
+		CLICatalogueSource:   "Källa:              %s",
+		CLICatalogueVersion:  "Version:            %s",
+		CLICatalogueDate:     "Uppgifternas datum: %s",
+		CLICatalogueImportAt: "Importerad:         %s",
+		CLICatalogueNextDue:  "Nästa uppdatering:  %s (uppdateringar tas in den 1 och 15 i månaden)",
+		CLICatalogueOverdue:  "Uppdateringen är försenad: nästa uppdatering skulle ha tagits in %s. Importera de nya uppgifterna.",
+		CLICatalogueFimea:    "Fimea, förteckning över utbytbara läkemedelspreparat",
+		CLICatalogueFHIR:     "Receptcentret, Läkemedelsdatabasen",
+		CLICatalogueLicence:  "Uppgifter: FPA och Fimea, Läkemedelsdatabasen, licens CC BY 4.0.",
+		CLICatalogueFile:     "Fil:                %s",
+	},
+	EN: {
+		CLICatalogueImported: "Medicine catalogue imported, packages %d (source %s, version %s, dated %s).",
+		CLICatalogueNone:     "No medicine catalogue has been imported. Import Fimea's file: tiski catalogue import --fimea FILE",
+		CLICatalogueCount:    "Packages:           %d",
+		CLICatalogueSource:   "Source:             %s",
+		CLICatalogueVersion:  "Version:            %s",
+		CLICatalogueDate:     "Date of the data:   %s",
+		CLICatalogueImportAt: "Imported:           %s",
+		CLICatalogueNextDue:  "Next update due:    %s (updates are taken on the 1st and 15th of each month)",
+		CLICatalogueOverdue:  "Update overdue: the next update was due %s. Import the new data.",
+		CLICatalogueFimea:    "Fimea, list of substitutable medicinal products",
+		CLICatalogueFHIR:     "Prescription Centre, Pharmaceutical Database",
+		CLICatalogueLicence:  "Data: Kela and Fimea, Pharmaceutical Database, licence CC BY 4.0.",
+		CLICatalogueFile:     "File:               %s",
+	},
+}

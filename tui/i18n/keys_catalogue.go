@@ -1,0 +1,24 @@
+package i18n
+
+// Keys of the medicine catalogue (issue 24): `tiski catalogue import` and
+// `tiski catalogue status`. Add new ones before catalogueEnd, with a text
+// in every language of catalogue_catalogue.go.
+const (
+	catalogueBase Key = iota + 9600
+
+	CLICatalogueImported // imported: %d packages, source %s, version %s, of %s
+	CLICatalogueNone     // nothing imported yet, and how to import
+	CLICatalogueCount    // packages: %d
+	CLICatalogueSource   // source: %s
+	CLICatalogueVersion  // version: %s
+	CLICatalogueDate     // the data's date: %s
+	CLICatalogueImportAt // imported at: %s
+	CLICatalogueNextDue  // next update due: %s
+	CLICatalogueOverdue  // the next update was due %s: import the new data
+	CLICatalogueFimea    // Fimea's list, as a source's name
+	CLICatalogueFHIR     // the Prescription Centre's Medication resources, as a source's name
+	CLICatalogueLicence  // the CC BY 4.0 attribution Kela asks for
+	CLICatalogueFile     // the file: %s
+
+	catalogueEnd
+)
