@@ -32,6 +32,7 @@ func freeClusterAddrs(t *testing.T, n int) []string {
 type testCluster struct {
 	hubs    []*Server
 	cluster []string
+	clients []string // each hub's client address, reserved with the cluster's
 	dirs    []string
 	auth    Auth
 }
@@ -40,7 +41,12 @@ type testCluster struct {
 // with 3 replicas.
 func startCluster(t *testing.T, auth Auth) *testCluster {
 	t.Helper()
-	tc := &testCluster{cluster: freeClusterAddrs(t, 3), auth: auth}
+	// The client addresses are reserved with the cluster's, all at once:
+	// a client listener on port 0 could be given a cluster port reserved
+	// and released here but not yet bound by its hub (CI saw hub-c's
+	// client listener take hub-c's own route port).
+	addrs := freeClusterAddrs(t, 6)
+	tc := &testCluster{cluster: addrs[:3], clients: addrs[3:], auth: auth}
 	for range 3 {
 		tc.dirs = append(tc.dirs, t.TempDir())
 	}
@@ -66,7 +72,7 @@ func (tc *testCluster) start(t *testing.T, i int) {
 			routes = append(routes, "nats-route://"+a)
 		}
 	}
-	s, err := Start(t.Context(), Options{Addr: "127.0.0.1:0", DataDir: tc.dirs[i], Name: "hub-" + string(rune('a'+i)),
+	s, err := Start(t.Context(), Options{Addr: tc.clients[i], DataDir: tc.dirs[i], Name: "hub-" + string(rune('a'+i)),
 		ClusterAddr: tc.cluster[i], Routes: routes, Auth: tc.auth, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
