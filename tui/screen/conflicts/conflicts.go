@@ -531,6 +531,9 @@ func (m Model) open(it Item) (Model, tea.Cmd) {
 	m.reviewing, m.item, m.notice, m.formProblem = true, it, "", ""
 	m.upstream, m.upErr, m.upLoading = rx.Prescription{}, "", false
 	m.action = 0
+	if voidOnly(it) {
+		m.action = len(actions) - 1
+	}
 	m.reason.SetValue("")
 	m.linkTo.SetValue("")
 	if it.Conflict.Kind == queue.PossibleDuplicate {
@@ -552,6 +555,11 @@ func (m Model) open(it Item) (Model, tea.Cmd) {
 	}
 	return m, tea.Batch(fetch, m.spin.Tick)
 }
+
+// voidOnly reports whether the item can only be voided: a renewal request
+// the Prescription Centre refused is closed, and the patient told to ask
+// the prescriber (queue.Resolve refuses the other resolutions for it).
+func voidOnly(it Item) bool { return it.Conflict.Kind == queue.RenewalRefused }
 
 func (m Model) focusInput() Model {
 	if actions[m.action] == queue.ActionLink {
@@ -578,6 +586,8 @@ func (m Model) reviewKey(km tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(km, k.Void):
 		m.action, m.formProblem = len(actions)-1, ""
 		return m.focusInput(), nil
+	case key.Matches(km, k.Up, k.Down) && voidOnly(m.item):
+		return m, nil // the one resolution there is
 	case key.Matches(km, k.Up, k.Down):
 		by := 1
 		if key.Matches(km, k.Up) {

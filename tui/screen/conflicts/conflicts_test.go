@@ -435,3 +435,37 @@ func TestUpstreamAboutAnotherPatient(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedRenewalIsVoidedOnly (issue 23): a renewal request refused
+// because its prescription was cancelled meanwhile opens on Void, the one
+// resolution the queue takes for it, and ↑/↓ offer no other.
+func TestRefusedRenewalIsVoidedOnly(t *testing.T) {
+	env := tuitest.New(t)
+	rxs, err := env.Client.Prescriptions(t.Context(), tuitest.Matti)
+	if err != nil || len(rxs) == 0 {
+		t.Fatalf("prescriptions: %d, %v", len(rxs), err)
+	}
+	if err := env.Sim.CancelPrescription(rxs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := env.Services.Renew(t.Context(), tuitest.Pharmacist, rx.Renewal{Patient: tuitest.Matti, PrescriptionID: rxs[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Drain(t)
+	m := open(t, env, i18n.EN, 120, 40, tuitest.Pharmacist)
+	m = review(t, m, rc.Record.ID)
+	if it, _ := m.Reviewing(); it.Conflict.Kind != queue.RenewalRefused || m.Action() != queue.ActionVoid {
+		t.Fatalf("a refused renewal opens on %s (kind %s)", m.Action(), it.Conflict.Kind)
+	}
+	for _, k := range []tea.KeyType{tea.KeyDown, tea.KeyUp} {
+		if m, _ = press(m, tuitest.Key(k)); m.Action() != queue.ActionVoid {
+			t.Fatalf("%v offers %s for a refused renewal", k, m.Action())
+		}
+	}
+	m, _ = m.Update(tuitest.Type("lääkäri ei uusi; potilas soittaa vastaanotolle"))
+	m, _ = press(m, tuitest.Key(tea.KeyF10))
+	if recs := resolutions(t, env, rc.Record.ID); len(recs) != 1 || !strings.Contains(string(recs[0].Body), "void") {
+		t.Fatalf("after F10 the journal has %+v (problem %q)", recs, m.Problem())
+	}
+}
