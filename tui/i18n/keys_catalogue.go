@@ -19,6 +19,10 @@ const (
 	CLICatalogueFHIR     // the Prescription Centre's Medication resources, as a source's name
 	CLICatalogueLicence  // the CC BY 4.0 attribution Kela asks for
 	CLICatalogueFile     // the file: %s
+	CLIDoctorCatalogueNone
+	CLIDoctorCatalogueOverdue
+	CLIDoctorCatalogueOK
+	CLIDoctorCheckCatalogue
 
 	catalogueEnd
 )

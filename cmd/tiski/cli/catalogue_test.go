@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,5 +174,40 @@ func TestCatalogueOverdue(t *testing.T) {
 		if s.NextDue != "2026-12-01" || s.Overdue != tc.want {
 			t.Errorf("at %s: next due %s, overdue %v; want 2026-12-01, %v", tc.now, s.NextDue, s.Overdue, tc.want)
 		}
+	}
+}
+
+// TestDoctorCatalogue: tiski doctor warns when no catalogue has been
+// imported, says what it holds when it is current, and warns when it
+// missed its due date (issue 24).
+func TestDoctorCatalogue(t *testing.T) {
+	dir := t.TempDir()
+	catalogueCheck := func(now time.Time) Check {
+		t.Helper()
+		f := &Factory{IO: IO{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Getenv: os.Getenv,
+			configFlags: map[string]string{}, dataDir: dir}
+		defer f.close()
+		for _, c := range doctorChecks(context.Background(), &DoctorOptions{Factory: f, Now: func() time.Time { return now }}) {
+			if c.Name == "catalogue" {
+				return c
+			}
+		}
+		t.Fatal("doctor made no catalogue check")
+		return Check{}
+	}
+	if c := catalogueCheck(time.Now()); c.Status != "warn" || !strings.Contains(c.Detail, "no medicine catalogue imported") {
+		t.Errorf("before any import: %+v", c)
+	}
+	good := writeFimea(t, t.TempDir(), "vaihtokelpoiset.txt",
+		"VNRNRO;LAAKENIMI;SUBSTITUUTIORYHMA;VAHVUUS;RESEPTISTATUS;PAKKAUSKOKO\r\n123456;Önnellinen Äijä;9;5 mg;R;30 fol\r\n")
+	if _, errOut, code := run(t, "--data", dir, "catalogue", "import", "--fimea", good, "--version", "2026-12", "--date", "2026-12-01"); code != ExitOK {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	now := time.Now()
+	if c := catalogueCheck(now); c.Status != "ok" || !strings.Contains(c.Detail, "1 packages (2026-12)") {
+		t.Errorf("just imported: %+v", c)
+	}
+	if c := catalogueCheck(now.AddDate(0, 1, 0)); c.Status != "warn" || !strings.Contains(c.Detail, "missed its update due") {
+		t.Errorf("a month later: %+v", c)
 	}
 }

@@ -14,10 +14,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
+	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/pkg/triage"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
@@ -62,6 +64,7 @@ var doctorNames = map[string]i18n.Key{
 	"hub streams":         i18n.CLIDoctorCheckHubStreams,
 	"hub lag":             i18n.CLIDoctorCheckHubLag,
 	"sharing":             i18n.CLIDoctorCheckSharing,
+	"catalogue":           i18n.CLIDoctorCheckCatalogue,
 }
 
 // doctorStatuses are the statuses in the languages of the output.
@@ -214,6 +217,8 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 		add("disk", "ok", i18n.CLIDoctorDiskOK, free>>20, c.DataDir)
 	}
 
+	checkCatalogue(ctx, f, now, add)
+
 	// Journal.
 	if _, err := os.Stat(c.JournalPath()); errors.Is(err, os.ErrNotExist) {
 		add("journal", "warn", i18n.CLIDoctorNoJournal, c.JournalPath())
@@ -240,6 +245,38 @@ func doctorChecks(ctx context.Context, opts *DoctorOptions) []Check {
 	}
 	checkHub(ctx, f, j, add)
 	return checks
+}
+
+// checkCatalogue warns when no medicine catalogue has been imported, or
+// when the catalogue missed its last due date (the 1st or 15th after its
+// import: Kanta asks pharmacy systems to take in the Pharmaceutical
+// Database's updates then; issue 24).
+func checkCatalogue(ctx context.Context, f *Factory, now time.Time, add addCheck) {
+	path, err := f.cataloguePath()
+	if err != nil {
+		return
+	}
+	c, err := catalogue.Open(ctx, path)
+	if err != nil {
+		add("catalogue", "fail", i18n.CLIDoctorError, err)
+		return
+	}
+	defer c.Close()
+	info, err := c.Info(ctx)
+	switch {
+	case rx.ErrorCode(err) == rx.ENOTFOUND:
+		add("catalogue", "warn", i18n.CLIDoctorCatalogueNone)
+		return
+	case err != nil:
+		add("catalogue", "fail", i18n.CLIDoctorError, err)
+		return
+	}
+	s := newCatalogueStatus(path, info, true, now)
+	if s.Overdue {
+		add("catalogue", "warn", i18n.CLIDoctorCatalogueOverdue, s.Version, s.NextDue)
+		return
+	}
+	add("catalogue", "ok", i18n.CLIDoctorCatalogueOK, s.Count, s.Version, s.NextDue)
 }
 
 // doctorHubWait bounds doctor's look at the hub.
