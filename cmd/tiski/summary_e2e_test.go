@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,13 +26,7 @@ import (
 // identity code reaches the log.
 func TestSummaryDoneWhen(t *testing.T) {
 	b := browsertest.Require(t)
-	zbar, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv(browsertest.RequiredEnv) != "" {
-			t.Fatalf("zbarimg is not installed (apt-get install zbar-tools); %s is set", browsertest.RequiredEnv)
-		}
-		t.Skip("zbarimg is not installed (apt-get install zbar-tools)")
-	}
+	zbar := browsertest.RequireZbarimg(t)
 	const matti = "140348-901W"
 	fhirURL, adminURL := serve(t, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", t.TempDir())
 	dir := t.TempDir()
@@ -72,19 +65,7 @@ func TestSummaryDoneWhen(t *testing.T) {
 		t.Fatalf("the fixtures' valid prescriptions of %s: %v", "140348-***W", want)
 	}
 
-	png := filepath.Join(dir, "s.png")
-	if err := b.Screenshot(context.Background(), html, png, 900, 7000); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	raw, err := exec.CommandContext(ctx, zbar, "--quiet", "--raw", "-Sdisable", "-Scode128.enable", png).Output()
-	if err != nil {
-		t.Fatalf("zbarimg read no barcode: %v", err)
-	}
-	got := strings.Fields(string(raw))
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
+	if got := b.Barcodes(t, zbar, html, filepath.Join(dir, "s.png")); !slices.Equal(got, want) {
 		t.Fatalf("zbarimg read %v, want the patient's prescriptions %v", got, want)
 	}
 

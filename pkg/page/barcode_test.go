@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -101,24 +100,10 @@ func TestCode128SVG(t *testing.T) {
 	}
 }
 
-// zbarimg finds the barcode reader of the distribution's zbar-tools, or
-// skips (fails under TISKI_BROWSER_REQUIRED, as CI installs it).
-func zbarimg(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv(browsertest.RequiredEnv) != "" {
-			t.Fatalf("zbarimg is not installed (apt-get install zbar-tools); %s is set, so this may not skip", browsertest.RequiredEnv)
-		}
-		t.Skipf("zbarimg is not installed (apt-get install zbar-tools); set %s=1 to make this a failure", browsertest.RequiredEnv)
-	}
-	return p
-}
-
 // TestCode128Scans draws the SVG's rects into a PNG, with no browser, and
 // has zbarimg, a reader written by others, read each back.
 func TestCode128Scans(t *testing.T) {
-	zbar := zbarimg(t)
+	zbar := browsertest.RequireZbarimg(t)
 	dir := t.TempDir()
 	for _, id := range ids {
 		bars, err := page.Code128(id)
@@ -150,12 +135,12 @@ func TestCode128Scans(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		out, err := exec.CommandContext(ctx, zbar, "--quiet", "--raw", "-Sdisable", "-Scode128.enable", file).Output()
+		got, err := browsertest.ReadCode128(ctx, zbar, file)
 		cancel()
 		if err != nil {
-			t.Fatalf("%s: zbarimg read nothing: %v", id, err)
+			t.Fatalf("%s: %v", id, err)
 		}
-		if got := strings.TrimSpace(string(out)); got != id {
+		if len(got) != 1 || got[0] != id {
 			t.Errorf("zbarimg read %q, want %q", got, id)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -214,7 +213,7 @@ func TestRemoveOld(t *testing.T) {
 // dispensing on the first.
 func TestSummaryScansBack(t *testing.T) {
 	b := browsertest.Require(t)
-	zbar := zbarimg(t)
+	zbar := browsertest.RequireZbarimg(t)
 	env := tuitest.New(t)
 	ctx := context.Background()
 	who, err := env.Client.FindPatient(ctx, tuitest.Matti)
@@ -262,7 +261,7 @@ func TestSummaryScansBack(t *testing.T) {
 		t.Errorf("printed %g × %g points, not A4", printed.Width, printed.Height)
 	}
 
-	decoded := Decode(t, b, zbar, file, filepath.Join(dir, "summary.png"))
+	decoded := b.Barcodes(t, zbar, file, filepath.Join(dir, "summary.png"))
 	if !slices.Equal(decoded, want) {
 		t.Fatalf("zbarimg read %v, the page's ids are %v", decoded, want)
 	}
@@ -301,34 +300,4 @@ func TestSummaryScansBack(t *testing.T) {
 			t.Fatalf("journal: %+v", recs)
 		}
 	}
-}
-
-// Decode takes a screenshot of the page in file, tall enough for every
-// card, and returns what zbarimg reads in it, sorted.
-func Decode(t *testing.T, b *browsertest.Browser, zbar, file, png string) []string {
-	t.Helper()
-	if err := b.Screenshot(context.Background(), file, png, 900, 7000); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, zbar, "--quiet", "--raw", "-Sdisable", "-Scode128.enable", png).Output()
-	if err != nil {
-		t.Fatalf("zbarimg read nothing in the screenshot: %v", err)
-	}
-	got := strings.Fields(string(out))
-	slices.Sort(got)
-	return got
-}
-
-func zbarimg(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv(browsertest.RequiredEnv) != "" {
-			t.Fatalf("zbarimg is not installed (apt-get install zbar-tools); %s is set, so this may not skip", browsertest.RequiredEnv)
-		}
-		t.Skipf("zbarimg is not installed (apt-get install zbar-tools); set %s=1 to make this a failure", browsertest.RequiredEnv)
-	}
-	return p
 }

@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,4 +221,48 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// RequireZbarimg returns the path of zbarimg, the barcode reader of the
+// distribution's zbar-tools, or skips the test, or fails it when
+// TISKI_BROWSER_REQUIRED is set, as Require does for the browser.
+func RequireZbarimg(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv(RequiredEnv) != "" {
+			t.Fatalf("zbarimg is not installed (apt-get install zbar-tools); %s is set, so this may not skip", RequiredEnv)
+		}
+		t.Skipf("zbarimg is not installed (apt-get install zbar-tools); set %s=1 to make this a failure", RequiredEnv)
+	}
+	return p
+}
+
+// ReadCode128 returns the Code 128 barcodes zbarimg (at path zbar) reads
+// in the image png, sorted; an error when it reads none.
+func ReadCode128(ctx context.Context, zbar, png string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, zbar, "--quiet", "--raw", "-Sdisable", "-Scode128.enable", png).Output()
+	if err != nil {
+		return nil, fmt.Errorf("zbarimg read no barcode in %s: %w", png, err)
+	}
+	got := strings.Fields(string(out))
+	slices.Sort(got)
+	return got, nil
+}
+
+// Barcodes takes a screenshot (png) of the page in file, tall enough for
+// every card of a summary, and returns the Code 128 barcodes zbarimg reads
+// in it, sorted.
+func (b *Browser) Barcodes(t testing.TB, zbar, file, png string) []string {
+	t.Helper()
+	if err := b.Screenshot(context.Background(), file, png, 900, 7000); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	got, err := ReadCode128(ctx, zbar, png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
