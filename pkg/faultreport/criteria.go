@@ -97,12 +97,11 @@ func commonest(byClass map[string]int, keep func(string) bool) (string, int) {
 // fault, or, when the service is sound again (none), what the calls during
 // the fault ended in: answers (5xx, 429) place it at Kanta, DNS or TLS
 // failures on the way, refusals and silence nowhere proven.
-func (b *builder) located() string {
+func (b *builder) located(byClass map[string]int, failedN int) string {
 	switch v := b.tri.Verdict; v {
 	case triage.ThisPC, triage.PharmacyNetwork, triage.Kanta, triage.Unknown:
 		return v
 	}
-	byClass, failedN, _ := b.failures()
 	if failedN == 0 {
 		return triage.None
 	}
@@ -132,7 +131,8 @@ func (b *builder) counters() (inFault, of int) {
 func (b *builder) criteria() {
 	f := &b.r.Fault
 	byClass, failedN, calls := b.failures()
-	loc := b.located()
+	loc := b.located(byClass, failedN)
+	b.loc, b.failedN = loc, failedN
 	crit := func(id string) *Criterion {
 		b.r.Criteria = append(b.r.Criteria, Criterion{ID: id, Evidence: []Evidence{}})
 		return &b.r.Criteria[len(b.r.Criteria)-1]
@@ -281,14 +281,14 @@ func (b *builder) verdict() {
 	case r.Notice != nil && !privacy:
 		r.Verdict, r.Why = Announced, []Evidence{{Code: EvNoticeCovers, Detail: r.Notice.Ref, At: r.Notice.From}}
 		return
-	case b.located() == triage.ThisPC && !privacy:
+	case b.loc == triage.ThisPC && !privacy:
 		r.Verdict, r.Why = Helpdesk, []Evidence{{Code: EvThisPC}}
 		return
 	case met == "":
 		r.Verdict, r.Why = Helpdesk, []Evidence{{Code: EvNoneMet}}
 		return
 	}
-	if _, failedN, _ := b.failures(); failedN == 0 && b.located() == triage.None && !privacy {
+	if b.failedN == 0 && b.loc == triage.None && !privacy {
 		r.Verdict, r.Why = Helpdesk, []Evidence{{Code: EvNoEvidence}}
 		return
 	}

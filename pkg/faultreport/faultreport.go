@@ -245,6 +245,8 @@ type builder struct {
 	calls    []journal.FaultCall       // in [from, to]
 	wrong    int                       // calls answered about another patient
 	period   bool                      // the fault is a FAULT period, not only failing calls
+	loc      string                    // where the fault lies (located), set by criteria
+	failedN  int                       // the fault's failed calls (failures), set by criteria
 }
 
 // end is the fault's end, or now while it lasts.
