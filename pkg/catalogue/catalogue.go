@@ -37,12 +37,16 @@ const ApplicationID = 0x746b6174
 // schemaVersion is the catalogue's PRAGMA user_version. The file is rebuilt
 // whole at each import, so a new schema needs no migration: a file of
 // another version is refused until the next import replaces it.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // The sources of the data.
 const (
 	SourceFimea = "fimea" // Fimea's list of substitutable medicinal products
 	SourceFHIR  = "fhir"  // the Prescription Centre's Medication resources
+	// SourceFixtures is the bundled made-up medicines of the test fixtures,
+	// with made-up package numbers: the catalogue of tiski demo and of
+	// training only, never of a pharmacy's counter.
+	SourceFixtures = "fixtures"
 )
 
 // Package is one medicine package of the catalogue. Fields the source does
@@ -54,6 +58,8 @@ type Package struct {
 	Strength          string `json:"strength,omitempty"`           // as the source writes it: "500 mg"
 	Form              string `json:"form,omitempty"`               // pharmaceutical form
 	PackSize          string `json:"pack_size,omitempty"`          // as text: "30 fol", "100 ml"
+	Size              int    `json:"size,omitempty"`               // units in the pack, in Unit (from PackSize when the source gives no number)
+	Unit              string `json:"unit,omitempty"`               // the unit of Size: "tablet", "ml", "dose", "patch"
 	ATC               string `json:"atc,omitempty"`                // ATC code
 	Prescription      string `json:"prescription,omitempty"`       // R prescription, K self-care
 	SubstitutionGroup string `json:"substitution_group,omitempty"` // Fimea's substitution group
@@ -311,12 +317,12 @@ func (c *Catalogue) Search(ctx context.Context, prefix string, n int) ([]Package
 	return ps, rows.Err()
 }
 
-const packageColumns = `vnr, name, substance, strength, form, pack_size, atc, prescription,
+const packageColumns = `vnr, name, substance, strength, form, pack_size, size, unit, atc, prescription,
 	substitution_group, narcotic_class, pkv_class`
 
 func scanPackage(row interface{ Scan(...any) error }) (Package, error) {
 	var p Package
-	err := row.Scan(&p.VNR, &p.Name, &p.Substance, &p.Strength, &p.Form, &p.PackSize, &p.ATC,
+	err := row.Scan(&p.VNR, &p.Name, &p.Substance, &p.Strength, &p.Form, &p.PackSize, &p.Size, &p.Unit, &p.ATC,
 		&p.Prescription, &p.SubstitutionGroup, &p.NarcoticClass, &p.PKVClass)
 	return p, err
 }

@@ -69,7 +69,7 @@ func TestImportFimeaKeepsNames(t *testing.T) {
 		t.Fatalf("Info = %+v, %v", got, err)
 	}
 	p, err := c.ByVNR(ctx, "012345") // the file dropped the leading zero
-	want := Package{VNR: "012345", Name: "Ärtyvä Öljy", Strength: "10 mg/ml", Form: "oraaliliuos", PackSize: "100 ml",
+	want := Package{VNR: "012345", Name: "Ärtyvä Öljy", Strength: "10 mg/ml", Form: "oraaliliuos", PackSize: "100 ml", Size: 100, Unit: "ml",
 		ATC: "A03FA01", Prescription: "R", SubstitutionGroup: "1001"}
 	if err != nil || p != want {
 		t.Fatalf("ByVNR = %+v, %v; want %+v", p, err, want)
@@ -364,7 +364,7 @@ func TestReadFimeaHeaderNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Package{VNR: "000123", Name: "Diapam", Strength: "5 mg", PackSize: "100 tabl", Prescription: "R",
+	want := Package{VNR: "000123", Name: "Diapam", Strength: "5 mg", PackSize: "100 tabl", Size: 100, Unit: "tablet", Prescription: "R",
 		SubstitutionGroup: "77", Substance: "diatsepaami", PKVClass: "PKV", NarcoticClass: "II"}
 	if len(ps) != 1 || ps[0] != want {
 		t.Fatalf("ReadFimea = %+v", ps)

@@ -119,6 +119,7 @@ func ReadFimea(r io.Reader) ([]Package, error) {
 				u.set(&p, fields[u.col])
 			}
 			p.VNR = vnr
+			p.Size, p.Unit = sizeAndUnit(p.PackSize, p.Form)
 			if p.Name == "" {
 				return nil, rx.Errorf(rx.EINVALID, "Line %d of the Fimea file: package %s has no LAAKENIMI (trade name).", line, vnr)
 			}

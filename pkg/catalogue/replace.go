@@ -31,6 +31,8 @@ CREATE TABLE packages (
 	strength           TEXT NOT NULL,
 	form               TEXT NOT NULL,
 	pack_size          TEXT NOT NULL,
+	size               INTEGER NOT NULL, -- units in the pack; 0: not known
+	unit               TEXT NOT NULL,
 	atc                TEXT NOT NULL,
 	prescription       TEXT NOT NULL,
 	substitution_group TEXT NOT NULL,
@@ -126,8 +128,8 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 		return err
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO packages (vnr, name, name_key, substance, strength, form,
-		pack_size, atc, prescription, substitution_group, narcotic_class, pkv_class)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		pack_size, size, unit, atc, prescription, substitution_group, narcotic_class, pkv_class)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -141,7 +143,7 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 			return rx.Errorf(rx.EINVALID, "Package %s has no name.", vnr)
 		}
 		if _, err := ins.ExecContext(ctx, vnr, p.Name, nameKey(p.Name), p.Substance, p.Strength, p.Form,
-			p.PackSize, p.ATC, p.Prescription, p.SubstitutionGroup, p.NarcoticClass, p.PKVClass); err != nil {
+			p.PackSize, p.Size, p.Unit, p.ATC, p.Prescription, p.SubstitutionGroup, p.NarcoticClass, p.PKVClass); err != nil {
 			if exists(ctx, tx, vnr) {
 				return rx.Errorf(rx.EINVALID, "Package %s is in the data twice.", vnr)
 			}

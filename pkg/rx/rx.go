@@ -45,17 +45,20 @@ const (
 
 // Medicine is one medicinal product as sold in Finland, with its packages.
 type Medicine struct {
-	ID        string    `json:"id"`        // stable slug, e.g. "panadol-500mg-tabl"
-	Name      string    `json:"name"`      // trade name, e.g. "Panadol"
-	Substance string    `json:"substance"` // active substance, e.g. "paracetamol"
-	ATC       string    `json:"atc"`       // ATC code, e.g. "N02BE01"
-	Strength  string    `json:"strength"`  // e.g. "500 mg", "100 IU/ml"
-	Form      string    `json:"form"`      // pharmaceutical form, e.g. "tablet"
-	Unit      string    `json:"unit"`      // unit of quantity: "tablet", "ml", "dose", "patch"
-	Category  string    `json:"category"`  // therapeutic group, e.g. "insulin", "antiepileptic"
-	Narcotic  bool      `json:"narcotic"`  // a narcotic (huumausaine)
-	PKV       bool      `json:"pkv"`       // acts on the central nervous system (PKV)
-	Packages  []Package `json:"packages"`  // the packages on sale, smallest first
+	ID        string `json:"id"`        // stable slug, e.g. "panadol-500mg-tabl"
+	Name      string `json:"name"`      // trade name, e.g. "Panadol"
+	Substance string `json:"substance"` // active substance, e.g. "paracetamol"
+	ATC       string `json:"atc"`       // ATC code, e.g. "N02BE01"
+	Strength  string `json:"strength"`  // e.g. "500 mg", "100 IU/ml"
+	Form      string `json:"form"`      // pharmaceutical form, e.g. "tablet"
+	Unit      string `json:"unit"`      // unit of quantity: "tablet", "ml", "dose", "patch"
+	Category  string `json:"category"`  // therapeutic group, e.g. "insulin", "antiepileptic"
+	Narcotic  bool   `json:"narcotic"`  // a narcotic (huumausaine)
+	PKV       bool   `json:"pkv"`       // acts on the central nervous system (PKV)
+	// SubstitutionGroup is Fimea's group of interchangeable products
+	// (the same substance, strength and form); empty where none is known.
+	SubstitutionGroup string    `json:"substitution_group,omitempty"`
+	Packages          []Package `json:"packages"` // the packages on sale, smallest first
 }
 
 // Package is one pack of a medicine with its package number.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/hub"
@@ -65,6 +66,7 @@ type Factory struct {
 	logFile           *os.File
 	logger            *slog.Logger
 	hub               *hub.Client                // the pharmacy's hub, once connected (hub.go)
+	catalogue         *catalogue.Catalogue       // the medicine catalogue's reader, once opened
 	sharer            atomic.Pointer[hub.Sharer] // the running sharer of the counter or sync watch, once connected
 }
 
@@ -180,8 +182,32 @@ func (f *Factory) Centre() (*centre.Client, error) {
 	return centre.New(cc)
 }
 
+// Catalogue opens the reader of the medicine catalogue in the data folder
+// (catalogue.db) once. A catalogue not yet imported is not an error here:
+// the reader answers catalogue.ErrNoCatalogue, which says what to run. The
+// reader follows imports by other processes between its queries.
+func (f *Factory) Catalogue(ctx context.Context) (*catalogue.Catalogue, error) {
+	if f.catalogue != nil {
+		return f.catalogue, nil
+	}
+	path, err := f.cataloguePath()
+	if err != nil {
+		return nil, err
+	}
+	c, err := catalogue.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	f.catalogue = c
+	return c, nil
+}
+
 // close releases what the commands opened.
 func (f *Factory) close() {
+	if f.catalogue != nil {
+		f.catalogue.Close()
+		f.catalogue = nil
+	}
 	if f.hub != nil {
 		f.hub.Close()
 		f.hub = nil
