@@ -23,6 +23,7 @@ const (
 	CLIDoctorCatalogueOverdue
 	CLIDoctorCatalogueOK
 	CLIDoctorCheckCatalogue
+	CLICatalogueFixtures // the bundled made-up training medicines, as a source's name
 
 	catalogueEnd
 )

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
@@ -37,19 +39,20 @@ The data is Kela's and Fimea's open data under CC BY 4.0.`,
 
 // CatalogueOptions are the options of `tiski catalogue import|status`.
 type CatalogueOptions struct {
-	Factory *Factory
-	Fimea   string // the file to import
-	Version string
-	Date    string
-	JSON    bool
-	Now     func() time.Time
+	Factory  *Factory
+	Fimea    string // the file to import
+	Fixtures bool   // import the bundled made-up training medicines instead
+	Version  string
+	Date     string
+	JSON     bool
+	Now      func() time.Time
 }
 
 // NewCmdCatalogueImport builds `tiski catalogue import`.
 func NewCmdCatalogueImport(f *Factory, runF func(context.Context, *CatalogueOptions) error) *cobra.Command {
 	opts := &CatalogueOptions{Factory: f, Now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "import --fimea FILE [--version V] [--date DATE]",
+		Use:   "import --fimea FILE [--version V] [--date DATE] | --fixtures",
 		Short: "Replace the catalogue with Fimea's list of substitutable medicinal products",
 		Long: `Reads Fimea's list of substitutable medicinal products for databases: a
 semicolon-separated text file with a header line, in ISO 8859-1. Columns are
@@ -67,6 +70,7 @@ when present), so extra or reordered columns are fine.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Fimea, "fimea", "", "Fimea's file of substitutable medicinal products")
+	cmd.Flags().BoolVar(&opts.Fixtures, "fixtures", false, "import tiski's made-up training medicines instead (demo, training and tests only)")
 	cmd.Flags().StringVar(&opts.Version, "version", "", "the data's version (default: the file's name)")
 	cmd.Flags().StringVar(&opts.Date, "date", "", "the data's date, 2026-12-15 (default: the file's modification date)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
@@ -112,9 +116,24 @@ func (f *Factory) cataloguePath() (string, error) {
 	return filepath.Join(c.DataDir, catalogue.FileName), nil
 }
 
+// importFixtures makes the bundled made-up training medicines the catalogue
+// at path: the catalogue of tiski demo and of training, never of a
+// pharmacy's counter (its package numbers are made up).
+func importFixtures(ctx context.Context, path string, now time.Time) (catalogue.Info, error) {
+	fx, err := rx.LoadFixtures(tiski.Fixtures(), now)
+	if err != nil {
+		return catalogue.Info{}, err
+	}
+	return catalogue.Replace(ctx, path, catalogue.Info{Source: catalogue.SourceFixtures, Version: "fixtures", Date: now, ImportedAt: now},
+		catalogue.FromFixtures(fx.Medicines))
+}
+
 func catalogueImportRun(ctx context.Context, opts *CatalogueOptions) error {
 	f := opts.Factory
-	if strings.TrimSpace(opts.Fimea) == "" {
+	if opts.Fixtures && opts.Fimea != "" {
+		return usageError{fmt.Errorf("--fimea and --fixtures are two sources: give one")}
+	}
+	if strings.TrimSpace(opts.Fimea) == "" && !opts.Fixtures {
 		return usageError{fmt.Errorf("--fimea FILE is required: Fimea's file of substitutable medicinal products")}
 	}
 	var date time.Time
@@ -133,9 +152,14 @@ func catalogueImportRun(ctx context.Context, opts *CatalogueOptions) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("make data folder: %w", err)
 	}
-	info, err := catalogue.ImportFimea(ctx, path, opts.Fimea, catalogue.FimeaOptions{Version: opts.Version, Date: date, Now: opts.Now()})
+	var info catalogue.Info
+	if opts.Fixtures {
+		info, err = importFixtures(ctx, path, opts.Now())
+	} else {
+		info, err = catalogue.ImportFimea(ctx, path, opts.Fimea, catalogue.FimeaOptions{Version: opts.Version, Date: date, Now: opts.Now()})
+	}
 	if err != nil {
-		return fmt.Errorf("import %s: %w", opts.Fimea, err)
+		return fmt.Errorf("import %s: %w", cmp.Or(opts.Fimea, "the fixtures"), err)
 	}
 	f.Logger().Info("catalogue imported", "source", info.Source, "version", info.Version,
 		"date", info.Date.Format(time.DateOnly), "count", info.Count)
@@ -214,6 +238,8 @@ func sourceText(l i18n.Lang, source string) string {
 		return l.T(i18n.CLICatalogueFimea)
 	case catalogue.SourceFHIR:
 		return l.T(i18n.CLICatalogueFHIR)
+	case catalogue.SourceFixtures:
+		return l.T(i18n.CLICatalogueFixtures)
 	}
 	return source
 }
