@@ -81,7 +81,7 @@ func pageAll(t *testing.T, first string, between func(page int)) (ids []string, 
 			t.Fatalf("GET %s: %d %s", next, a.status, a.body)
 		}
 		var b struct {
-			Link []struct{ Relation, URL string }
+			Link  []struct{ Relation, URL string }
 			Entry []struct {
 				Resource json.RawMessage
 			}

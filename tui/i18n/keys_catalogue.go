@@ -24,6 +24,11 @@ const (
 	CLIDoctorCatalogueOK
 	CLIDoctorCheckCatalogue
 	CLICatalogueFixtures // the bundled made-up training medicines, as a source's name
+	CLICatalogueSynced   // synced (%s: full or incremental): %d Medications on %d pages, %d changed, %d withdrawn
+	CLICatalogueSyncFull // "full", as CLICatalogueSynced's kind
+	CLICatalogueSyncIncr // "incremental", as CLICatalogueSynced's kind
+	CLICatalogueSyncFail // the sync failed: %s; the old catalogue still answers
+	CLICatalogueNoCentre // no Prescription Centre configured (%s); the old catalogue still answers
 
 	catalogueEnd
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ truncated file leaves the old one in place.
 
 The data is Kela's and Fimea's open data under CC BY 4.0.`,
 	}
-	cmd.AddCommand(NewCmdCatalogueImport(f, nil), NewCmdCatalogueStatus(f, nil))
+	cmd.AddCommand(NewCmdCatalogueImport(f, nil), NewCmdCatalogueStatus(f, nil), NewCmdCatalogueSync(f, nil))
 	return cmd
 }
 
@@ -45,6 +46,7 @@ type CatalogueOptions struct {
 	Version  string
 	Date     string
 	JSON     bool
+	Full     bool // sync: take the whole catalogue, not only the changes
 	Now      func() time.Time
 }
 
@@ -242,4 +244,94 @@ func sourceText(l i18n.Lang, source string) string {
 		return l.T(i18n.CLICatalogueFixtures)
 	}
 	return source
+}
+
+// NewCmdCatalogueSync builds `tiski catalogue sync`.
+func NewCmdCatalogueSync(f *Factory, runF func(context.Context, *CatalogueOptions) error) *cobra.Command {
+	opts := &CatalogueOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "sync [--full] [--json]",
+		Short: "Update the catalogue from the Prescription Centre's Medication resources",
+		Long: `Reads the Prescription Centre's Medication resources (one a package) page by
+page. The first sync, or one after an import from Fimea's file, takes the whole
+catalogue; each later one only what changed since the last (_lastUpdated), and
+removes the packages withdrawn from sale. The new catalogue is built beside the
+old one, checked and swapped in whole: a sync that fails leaves the old
+catalogue answering.`,
+		Example: `  tiski catalogue sync
+  tiski catalogue sync --full --json`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return catalogueSyncRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Full, "full", false, "take the whole catalogue, not only what changed since the last sync")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// catalogueSynced is what `tiski catalogue sync --json` prints, the same in
+// every language.
+type catalogueSynced struct {
+	Full      bool            `json:"full"`
+	Pages     int             `json:"pages"`
+	Fetched   int             `json:"fetched"`
+	Changed   int             `json:"changed"`
+	Withdrawn int             `json:"withdrawn"`
+	Status    catalogueStatus `json:"status"`
+}
+
+func catalogueSyncRun(ctx context.Context, opts *CatalogueOptions) error {
+	f := opts.Factory
+	l := f.Lang()
+	path, err := f.cataloguePath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("make data folder: %w", err)
+	}
+	cc, err := f.CentreConfig()
+	if err != nil {
+		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueNoCentre, err.Error()))
+	}
+	client, err := f.Centre()
+	if err != nil {
+		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueSyncFail, strings.TrimSuffix(err.Error(), ".")+"."))
+	}
+	defer client.Close()
+	version := cc.BaseURL
+	if u, err := url.Parse(cc.BaseURL); err == nil && u.Host != "" {
+		version = u.Host
+	}
+	res, err := catalogue.Sync(ctx, path, catalogue.FromCentre(client), catalogue.SyncOptions{Full: opts.Full, Version: version, Now: opts.Now()})
+	if err != nil {
+		// The catalogue's error ends "The catalogue was not changed."; the
+		// user's text says so in their language.
+		msg := strings.TrimSuffix(strings.TrimSpace(err.Error()), " The catalogue was not changed.")
+		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueSyncFail, msg))
+	}
+	f.Logger().Info("catalogue synced", "full", res.Full, "pages", res.Pages, "fetched", res.Fetched,
+		"changed", res.Changed, "withdrawn", res.Withdrawn, "count", res.Info.Count)
+	status := newCatalogueStatus(path, res.Info, true, opts.Now())
+	if opts.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(catalogueSynced{Full: res.Full, Pages: res.Pages, Fetched: res.Fetched,
+			Changed: res.Changed, Withdrawn: res.Withdrawn, Status: status})
+	}
+	kind := l.T(i18n.CLICatalogueSyncIncr)
+	if res.Full {
+		kind = l.T(i18n.CLICatalogueSyncFull)
+	}
+	out := f.IO.Out
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueSynced, kind, res.Fetched, res.Pages, res.Changed, res.Withdrawn))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueCount, status.Count))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueSource, sourceText(l, status.Source)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueVersion, status.Version))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueDate, status.Date.Local().Format(time.DateOnly)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueNextDue, status.NextDue))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueLicence))
+	return nil
 }
