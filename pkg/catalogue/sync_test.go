@@ -57,10 +57,12 @@ func TestSyncPagedThenIncremental(t *testing.T) {
 	c := centreClient(t, sim.URL(), 500)
 	path := filepath.Join(t.TempDir(), FileName)
 
+	start := time.Now()
 	first, err := Sync(ctx, path, FromCentre(c), SyncOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("full sync of %d packages in %d pages: %v", first.Fetched, first.Pages, time.Since(start))
 	if !first.Full || first.Fetched < 14000 || first.Changed != first.Fetched || first.Withdrawn != 0 {
 		t.Fatalf("first sync %+v: want full, ~15,000 fetched, all changed", first)
 	}
@@ -97,10 +99,12 @@ func TestSyncPagedThenIncremental(t *testing.T) {
 		untouched = found[0]
 	}
 	before := medicationReads(sim)
+	start = time.Now()
 	second, err := Sync(ctx, path, FromCentre(c), SyncOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("incremental sync of %d changes: %v", second.Fetched, time.Since(start))
 	if second.Full || second.Fetched != 7 || second.Changed != 5 || second.Withdrawn != 2 || second.Pages != 1 {
 		t.Fatalf("incremental sync %+v: want 7 fetched (3 updated, 2 added, 2 withdrawn) on 1 page", second)
 	}
