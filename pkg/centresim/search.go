@@ -335,25 +335,33 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 	if keyed {
 		limit++ // one more tells whether a next page exists
 	}
-	selectKey := ""
+	// A Medication page is read whole by the page's query, its rows
+	// rendered as they come: a catalogue's page holds 500, and a query
+	// each would cost more than the rest of the answer.
+	cols := idExpr
 	if keyed {
-		selectKey = ", t.updated_ms"
+		cols = medicationCols + ", updated_ms"
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+idExpr+selectKey+from+pageWhere+order+` LIMIT ? OFFSET ?`, append(pageArgs, limit, q.offset)...)
+	rows, err := tx.QueryContext(ctx, `SELECT `+cols+from+pageWhere+order+` LIMIT ? OFFSET ?`, append(pageArgs, limit, q.offset)...)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
 	var last keyset
 	more := false
+	rendered := map[string][]byte{}
 	for rows.Next() {
 		var id string
 		var ms int64
-		dest := []any{&id}
+		var m medicationRow
 		if keyed {
-			dest = append(dest, &ms)
+			err = rows.Scan(&m.ID, &m.VNR, &m.Name, &m.Substance, &m.ATC, &m.Strength, &m.Form, &m.Unit, &m.Class, &m.PackSize,
+				&m.Version, &m.LastUpdated, &m.PackText, &m.Prescription, &m.Group, &m.Status, &ms)
+			id = m.ID
+		} else {
+			err = rows.Scan(&id)
 		}
-		if err := rows.Scan(dest...); err != nil {
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -362,6 +370,9 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 			break
 		}
 		ids = append(ids, id)
+		if keyed {
+			rendered[id] = renderMedication(m)
+		}
 		last = keyset{ms: ms, id: id}
 	}
 	rows.Close()
@@ -377,12 +388,15 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		if q.anotherPatient {
 			load = s.requestOfAnother
 		}
-		body, _, _, ok, err := load(ctx, tx, rt, id)
-		if err != nil {
-			return nil, err
-		}
+		body, ok := rendered[id]
 		if !ok {
-			continue
+			body, _, _, ok, err = load(ctx, tx, rt, id)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
 		entries = append(entries, found{typ: rt, id: id, body: body, mode: "match"})
 		if len(q.includes) > 0 && rt == "MedicationRequest" {
