@@ -143,35 +143,57 @@ type catalogueMedication struct {
 	} `json:"ingredient"`
 }
 
-// decodeMedicationPage reads one page of a Medication search.
+// decodeMedicationPage reads one page of a Medication search, in one pass
+// over its JSON (a catalogue page holds 500 Medications): a searchset
+// Bundle, its next link and total, and its Medication matches.
 func decodeMedicationPage(b []byte, count int) ([]Medication, string, *int, error) {
-	pg, err := decodeSearch(b, "Medication")
-	if err != nil {
-		return nil, "", nil, err
+	var bd struct {
+		ResourceType string       `json:"resourceType"`
+		Type         string       `json:"type"`
+		Total        *int         `json:"total"`
+		Link         []bundleLink `json:"link"`
+		Entry        []struct {
+			Resource *catalogueMedication `json:"resource"`
+			Search   *bundleSearch        `json:"search"`
+		} `json:"entry"`
 	}
-	var head struct {
-		Total *int `json:"total"`
+	if err := json.Unmarshal(b, &bd); err != nil {
+		return nil, "", nil, jsonError(b, err)
 	}
-	_ = json.Unmarshal(b, &head)
-	if len(pg.matches) > count {
-		return nil, "", nil, tagf(ErrBadResponse, "a catalogue page holds %d Medications; %d were asked for", len(pg.matches), count)
+	switch {
+	case bd.ResourceType != "Bundle":
+		return nil, "", nil, tagf(ErrBadResponse, "expected a Bundle, got %s", quoteShort(bd.ResourceType))
+	case bd.Type != "searchset":
+		return nil, "", nil, tagf(ErrBadResponse, "expected a searchset Bundle, got type %s", quoteShort(bd.Type))
 	}
-	out := make([]Medication, 0, len(pg.matches))
-	for i, raw := range pg.matches {
-		m, err := decodeMedication(raw)
+	next := ""
+	for _, l := range bd.Link {
+		if l.Relation == "next" {
+			next = l.URL
+		}
+	}
+	out := make([]Medication, 0, len(bd.Entry))
+	for i, e := range bd.Entry {
+		if e.Resource == nil {
+			return nil, "", nil, tagf(ErrBadResponse, "search result entry %d has no resource", i+1)
+		}
+		if e.Resource.ResourceType != "Medication" || e.Search != nil && e.Search.Mode != "" && e.Search.Mode != "match" {
+			continue // an OperationOutcome's warnings, or an included resource
+		}
+		if len(out) == count {
+			return nil, "", nil, tagf(ErrBadResponse, "a catalogue page holds more than the %d Medications asked for", count)
+		}
+		m, err := e.Resource.medication()
 		if err != nil {
 			return nil, "", nil, tagf(ErrBadResponse, "Medication %d of the page: %v", i+1, err)
 		}
 		out = append(out, m)
 	}
-	return out, pg.next, head.Total, nil
+	return out, next, bd.Total, nil
 }
 
-func decodeMedication(raw json.RawMessage) (Medication, error) {
-	var r catalogueMedication
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return Medication{}, err
-	}
+// medication checks a Medication and reads the package it describes.
+func (r *catalogueMedication) medication() (Medication, error) {
 	vnr, ok := r.Code.code(rx.SystemVNR)
 	if !ok || !sixDigits(vnr.Code) {
 		return Medication{}, tagf(ErrBadResponse, "Medication %s has no package number (VNR)", quoteShort(r.ID))
