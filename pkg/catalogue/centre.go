@@ -9,11 +9,12 @@ import (
 )
 
 // FromCentre reads the catalogue from the Prescription Centre's Medication
-// resources through c, for Sync: each Medication a package, an inactive
-// one a withdrawn package number.
-func FromCentre(c *centre.Client) Fetch {
+// resources through c, in pages of pageSize (0: the client's default), for
+// Sync: each Medication a package, an inactive one a withdrawn package
+// number.
+func FromCentre(c *centre.Client, pageSize int) Fetch {
 	return func(ctx context.Context, since time.Time, page func([]Change) error) (int, error) {
-		read, err := c.Medications(ctx, since, func(meds []centre.Medication) error {
+		read, err := c.Medications(ctx, since, pageSize, func(meds []centre.Medication) error {
 			changes := make([]Change, len(meds))
 			for i, m := range meds {
 				changes[i] = Change{Package: packageOf(m), Withdrawn: !m.Active, LastUpdated: m.LastUpdated}

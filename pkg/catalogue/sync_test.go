@@ -58,7 +58,7 @@ func TestSyncPagedThenIncremental(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 
 	start := time.Now()
-	first, err := Sync(ctx, path, FromCentre(c), SyncOptions{Version: "test"})
+	first, err := Sync(ctx, path, FromCentre(c, 0), SyncOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestSyncPagedThenIncremental(t *testing.T) {
 	}
 	before := medicationReads(sim)
 	start = time.Now()
-	second, err := Sync(ctx, path, FromCentre(c), SyncOptions{Version: "test"})
+	second, err := Sync(ctx, path, FromCentre(c, 0), SyncOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestSyncPagedThenIncremental(t *testing.T) {
 	}
 
 	// Nothing changed: one request, nothing fetched, the same packages.
-	third, err := Sync(ctx, path, FromCentre(c), SyncOptions{Version: "test"})
+	third, err := Sync(ctx, path, FromCentre(c, 0), SyncOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestSyncPagedThenIncremental(t *testing.T) {
 		t.Errorf("sync with nothing new: %+v", third)
 	}
 	// --full takes it all again.
-	full, err := Sync(ctx, path, FromCentre(c), SyncOptions{Full: true})
+	full, err := Sync(ctx, path, FromCentre(c, 0), SyncOptions{Full: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestSyncAfterAnotherSourceIsFull(t *testing.T) {
 	if _, err := ImportFimea(ctx, path, src, FimeaOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Sync(ctx, path, FromCentre(c), SyncOptions{})
+	res, err := Sync(ctx, path, FromCentre(c, 0), SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestSyncRefusesASpoiledPageAndKeepsTheOldCatalogue(t *testing.T) {
 			}
 			proxy := hostileProxy(t, sim, 3, tc.how)
 			c := centreClient(t, proxy.URL, 500)
-			res, err := Sync(ctx, path, FromCentre(c), SyncOptions{})
+			res, err := Sync(ctx, path, FromCentre(c, 0), SyncOptions{})
 			if err == nil {
 				t.Fatalf("sync through a spoiled page succeeded: %+v", res)
 			}

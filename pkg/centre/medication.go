@@ -64,7 +64,8 @@ const (
 )
 
 // Medications reads the Prescription Centre's Medications changed after
-// since (all of them when since is zero), in pages of _count through the
+// since (all of them when since is zero), in pages of count (0:
+// Config.PageSize, else MedicationPageSize) through the
 // Bundles' next links, and hands each page to page as it arrives, so that
 // a whole catalogue is never held as JSON. Each page is checked: a
 // searchset Bundle of Medications, each with a VNR and a name and its
@@ -72,9 +73,11 @@ const (
 // server and never met before. A page that fails, a read cut short of the
 // first page's total, or an error from page ends the read with an error;
 // what page was given before is the caller's to throw away.
-func (c *Client) Medications(ctx context.Context, since time.Time, page func([]Medication) error) (MedicationRead, error) {
+func (c *Client) Medications(ctx context.Context, since time.Time, count int, page func([]Medication) error) (MedicationRead, error) {
 	const op = "read the medicine catalogue"
-	count := c.cfg.PageSize
+	if count <= 0 {
+		count = c.cfg.PageSize
+	}
 	if count <= 0 {
 		count = MedicationPageSize
 	}

@@ -192,7 +192,17 @@ func classOf(m map[string]any) string {
 func TestMedicationPagingIsStableUnderUpdates(t *testing.T) {
 	v := fhirschema.ForTest(t)
 	s := startSim(t, Config{Fixtures: tiski.Fixtures(), Catalogue: true})
-	before, _, _ := pageAll(t, s.URL()+"/Medication?_count=500", nil)
+	var before []string
+	rows, err := s.store.r.Query(`SELECT id FROM medication`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		before = append(before, id)
+	}
+	rows.Close()
 	var changed CatalogueChanged
 	ids, bodies, _ := pageAll(t, s.URL()+"/Medication?_count=300", func(page int) {
 		if page == 3 {

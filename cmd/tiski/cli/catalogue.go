@@ -15,6 +15,7 @@ import (
 
 	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/catalogue"
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
@@ -47,6 +48,7 @@ type CatalogueOptions struct {
 	Date     string
 	JSON     bool
 	Full     bool // sync: take the whole catalogue, not only the changes
+	PageSize int  // sync: Medications a page (_count)
 	Now      func() time.Time
 }
 
@@ -269,6 +271,7 @@ catalogue answering.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Full, "full", false, "take the whole catalogue, not only what changed since the last sync")
+	cmd.Flags().IntVar(&opts.PageSize, "page-size", centre.MedicationPageSize, "Medications asked for a page (_count); the server may send fewer")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
 	return cmd
 }
@@ -298,16 +301,20 @@ func catalogueSyncRun(ctx context.Context, opts *CatalogueOptions) error {
 	if err != nil {
 		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueNoCentre, err.Error()))
 	}
+	if opts.PageSize < 1 || opts.PageSize > 1000 {
+		return usageError{fmt.Errorf("--page-size %d: give 1 to 1000", opts.PageSize)}
+	}
 	client, err := f.Centre()
 	if err != nil {
 		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueSyncFail, strings.TrimSuffix(err.Error(), ".")+"."))
 	}
+
 	defer client.Close()
 	version := cc.BaseURL
 	if u, err := url.Parse(cc.BaseURL); err == nil && u.Host != "" {
 		version = u.Host
 	}
-	res, err := catalogue.Sync(ctx, path, catalogue.FromCentre(client), catalogue.SyncOptions{Full: opts.Full, Version: version, Now: opts.Now()})
+	res, err := catalogue.Sync(ctx, path, catalogue.FromCentre(client, opts.PageSize), catalogue.SyncOptions{Full: opts.Full, Version: version, Now: opts.Now()})
 	if err != nil {
 		// The catalogue's error ends "The catalogue was not changed."; the
 		// user's text says so in their language.
