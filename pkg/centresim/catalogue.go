@@ -99,7 +99,7 @@ func generateCatalogue() []genPackage {
 						continue
 					}
 					for pi, pack := range packs {
-						if pi > 0 && rng.IntN(3) == 0 {
+						if pi > 0 && rng.IntN(4) == 0 {
 							continue
 						}
 						number := vnr()

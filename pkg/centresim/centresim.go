@@ -42,7 +42,7 @@ type Config struct {
 	Capacity  float64          // requests per second the FHIR port serves before answering 429 with Retry-After; 0 = unlimited
 	NoHint    bool             // with Capacity: send no RateLimit hint, as a server that gives none (the 429 and Retry-After stay)
 	// Catalogue seeds, beside the fixtures' medicines, the generated
-	// catalogue of realistic size: about 14,150 more Medication packages
+	// catalogue of realistic size: about 15,100 more Medication packages
 	// (catalogue.go; issue 24). It costs some 150 ms at the first start on
 	// a data folder, so it is an option: tiski centre serve turns it on,
 	// tests that sync the catalogue do. A folder seeded with it keeps it.
