@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Issue 24's Done-when: `tiski catalogue sync` against the simulator holds
@@ -95,5 +99,74 @@ func TestCatalogueSyncDoneWhen(t *testing.T) {
 	out2, err := exec.Command(tiskiBin, "catalogue", "sync", "--data", data, "--centre", "").CombinedOutput()
 	if err == nil || !strings.Contains(string(out2), "No Prescription Centre is configured") || !strings.Contains(string(out2), "The old catalogue still answers") {
 		t.Errorf("sync without a centre: %v\n%s", err, out2)
+	}
+}
+
+// `tiski catalogue sync --watch` takes the update on its own once it is due
+// and the service answers: here none has been taken yet, so it is due at
+// once, and the service is down until the test brings it up.
+func TestCatalogueSyncWatch(t *testing.T) {
+	fhirURL, adminURL := serve(t, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", t.TempDir())
+	admin := strings.TrimPrefix(adminURL, "http://")
+	fault := func(kind string) {
+		t.Helper()
+		if out, err := exec.Command(tiskiBin, "centre", "fault", kind, "--admin-addr", admin).CombinedOutput(); err != nil {
+			t.Fatalf("fault %s: %v\n%s", kind, err, out)
+		}
+	}
+	fault("down")
+	data := t.TempDir()
+	cmd := exec.Command(tiskiBin, "catalogue", "sync", "--watch", "--interval", "100ms", "--centre", fhirURL, "--data", data)
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Error("tiski catalogue sync --watch did not stop within 10 s of SIGINT")
+		}
+	}()
+	lines := make(chan string, 100)
+	for _, r := range []io.Reader{stdout, stderr} {
+		go func() {
+			sc := bufio.NewScanner(r)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+		}()
+	}
+	await := func(what string) {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				t.Log(l)
+				if strings.Contains(l, what) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("tiski catalogue sync --watch never said %q", what)
+			}
+		}
+	}
+	await("the Prescription Centre does not answer")
+	fault("up")
+	await("Medicine catalogue synced from the Prescription Centre (the whole catalogue)")
+	await("The medicine catalogue is current; next update due")
+	out, err := exec.Command(tiskiBin, "catalogue", "status", "--json", "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	var st struct{ Count int }
+	if json.Unmarshal(out, &st); st.Count < 10000 {
+		t.Errorf("after sync --watch: %s", out)
 	}
 }

@@ -27,6 +27,8 @@ var catalogueCatalogue = map[Lang]map[Key]string{
 		CLICatalogueSyncIncr:      "muutokset",
 		CLICatalogueSyncFail:      "Lääkeluettelon päivitys epäonnistui: %s Vanha luettelo on yhä käytössä; yritä myöhemmin uudelleen.",
 		CLICatalogueNoCentre:      "Reseptikeskusta ei ole määritetty: %s Vanha luettelo on yhä käytössä.",
+		CLICatalogueWatchCurrent:  "Lääkeluettelo on ajan tasalla; seuraava päivitys %s.",
+		CLICatalogueWatchWaiting:  "Lääkeluettelon päivitys on ajankohtainen, mutta Reseptikeskus ei vastaa (%s); yritetään uudelleen.",
 	},
 	SV: {
 		CLICatalogueImported:      "Läkemedelskatalogen importerad, förpackningar %d (källa %s, version %s, datum %s).",
@@ -52,6 +54,8 @@ var catalogueCatalogue = map[Lang]map[Key]string{
 		CLICatalogueSyncIncr:      "ändringar",
 		CLICatalogueSyncFail:      "Uppdateringen av läkemedelskatalogen misslyckades: %s Den gamla katalogen gäller fortfarande; försök igen senare.",
 		CLICatalogueNoCentre:      "Inget Receptcenter är konfigurerat: %s Den gamla katalogen gäller fortfarande.",
+		CLICatalogueWatchCurrent:  "Läkemedelskatalogen är aktuell; nästa uppdatering %s.",
+		CLICatalogueWatchWaiting:  "Läkemedelskatalogen ska uppdateras, men Receptcentret svarar inte (%s); försöker igen.",
 	},
 	EN: {
 		CLICatalogueImported:      "Medicine catalogue imported, packages %d (source %s, version %s, dated %s).",
@@ -77,5 +81,7 @@ var catalogueCatalogue = map[Lang]map[Key]string{
 		CLICatalogueSyncIncr:      "the changes",
 		CLICatalogueSyncFail:      "The medicine catalogue sync failed: %s The old catalogue still answers; try again later.",
 		CLICatalogueNoCentre:      "No Prescription Centre is configured: %s The old catalogue still answers.",
+		CLICatalogueWatchCurrent:  "The medicine catalogue is current; next update due %s.",
+		CLICatalogueWatchWaiting:  "The medicine catalogue's update is due, but the Prescription Centre does not answer (%s); trying again.",
 	},
 }
