@@ -90,3 +90,26 @@ func unreadableCatalogue(l i18n.Lang, err error) error {
 	}
 	return &catalogueError{msg: l.T(i18n.CLIRecordCatalogue, text), err: err}
 }
+
+// substitutionGroups is the queue's lookup of a package's substitution
+// group in the data folder's catalogue, for the upload's duplicate check
+// (queue.Config.SubstitutionGroup). The reader is opened here, before the
+// queue's goroutines ask it anything; no catalogue imported, or a package
+// not in it, is no group.
+func (f *Factory) substitutionGroups() func(ctx context.Context, vnr string) (string, error) {
+	c, err := f.Catalogue(context.Background())
+	if err != nil {
+		f.Logger().Warn("medicine catalogue not opened for the duplicate check", "error", err.Error())
+		return nil
+	}
+	return func(ctx context.Context, vnr string) (string, error) {
+		p, err := c.ByVNR(ctx, vnr)
+		if rx.ErrorCode(err) == rx.ENOTFOUND {
+			return "", nil // no catalogue, or not in it
+		}
+		if err != nil {
+			return "", err
+		}
+		return p.SubstitutionGroup, nil
+	}
+}
