@@ -28,7 +28,10 @@ func NewCmdRecord(f *Factory) *cobra.Command {
 		Long: `Back-enter records that were written on paper while even the counter was down:
 paper and telephone prescriptions, dispensings, voids and renewal requests
 (a patient's request that the prescriber renew an e-prescription). The JSON format is
-described in README.md, with examples in testdata/records/.
+described in README.md, with examples in testdata/records/. Package numbers
+(vnr) are looked up in the data folder's medicine catalogue (tiski catalogue
+sync or tiski catalogue import), and each record keeps the medicine as the
+catalogue stated it then.
 
 The command prints the new record's id. Exit code 0 means the record is
 durably in the journal and queued for upload; any other code means nothing
