@@ -20,7 +20,7 @@ import (
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
 
-func startCatalogueSim(t *testing.T) *centresim.Server {
+func startCatalogueSim(t testing.TB) *centresim.Server {
 	t.Helper()
 	sim, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir(), Seed: 7, Fixtures: tiski.Fixtures(), Catalogue: true})
 	if err != nil {
@@ -30,7 +30,7 @@ func startCatalogueSim(t *testing.T) *centresim.Server {
 	return sim
 }
 
-func centreClient(t *testing.T, base string, pageSize int) *centre.Client {
+func centreClient(t testing.TB, base string, pageSize int) *centre.Client {
 	t.Helper()
 	c, err := centre.New(centre.Config{BaseURL: base, PageSize: pageSize})
 	if err != nil {
