@@ -174,7 +174,7 @@ func (m Model) Init() tea.Cmd {
 		st, err := svc.Mode(ctx)
 		return ModeMsg{State: st, Err: err}
 	}
-	return tea.Batch(formkit.LoadCatalogue(m.c), records, mode)
+	return tea.Batch(formkit.CheckCatalogue(m.c), records, mode)
 }
 
 // State returns where the dispensing stands.
@@ -274,6 +274,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case formkit.CatalogueMsg:
 		m.picker = m.picker.Load(msg)
 		return m, nil
+	case formkit.FoundMsg:
+		before, _ := m.picker.Medicine()
+		var took bool
+		m.picker, took = m.picker.Found(msg)
+		return m.picked(before, took).check(), nil
 	case RecordsMsg:
 		if msg.Err != nil {
 			m.priorsErr = msg.Err.Error()
@@ -352,17 +357,7 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		var took bool
 		var cmd tea.Cmd
 		m.picker, took, cmd = m.picker.Update(km, m.c)
-		if after, ok := m.picker.Medicine(); ok && after.ID != before.ID {
-			m = m.clear(FieldMedicine)
-			if pk, ok := m.picker.Package(); ok {
-				// The cap is the smallest pack: start there.
-				m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
-			}
-		}
-		if took {
-			m = m.move(1)
-		}
-		return m.check(), cmd
+		return m.picked(before, took).check(), cmd
 	case FieldBasis, FieldPackage:
 		by, next := formkit.ChoiceKey(k, km)
 		if next {
@@ -395,6 +390,24 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		m = m.clear(m.focus)
 	}
 	return m.check(), cmd
+}
+
+// picked follows the picker after a key or a catalogue's answer: a new
+// medicine clears the field's problems and starts the quantity at its
+// package, and one taken (Enter, or a scanner's VNR answered) moves to the
+// next field.
+func (m Model) picked(before rx.Medicine, took bool) Model {
+	if after, ok := m.picker.Medicine(); ok && after.ID != before.ID {
+		m = m.clear(FieldMedicine)
+		if pk, ok := m.picker.Package(); ok {
+			// The cap is the smallest pack: start there.
+			m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
+		}
+	}
+	if took && m.focus == FieldMedicine && m.state == Editing {
+		m = m.move(1)
+	}
+	return m
 }
 
 func back() tea.Msg { return BackMsg{} }

@@ -194,7 +194,7 @@ func (m Model) sized() Model {
 }
 
 // Init loads the medicine catalogue.
-func (m Model) Init() tea.Cmd { return formkit.LoadCatalogue(m.c) }
+func (m Model) Init() tea.Cmd { return formkit.CheckCatalogue(m.c) }
 
 // State returns where the record stands.
 func (m Model) State() State { return m.state }
@@ -413,6 +413,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case formkit.CatalogueMsg:
 		m.picker = m.picker.Load(msg)
 		return m, nil
+	case formkit.FoundMsg:
+		before, _ := m.picker.Medicine()
+		var took bool
+		m.picker, took = m.picker.Found(msg)
+		return m.picked(before, took).check(), nil
 	case formkit.RecordedMsg:
 		if m.state != Recording {
 			return m, nil
@@ -460,17 +465,7 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		var took bool
 		var cmd tea.Cmd
 		m.picker, took, cmd = m.picker.Update(km, m.c)
-		if after, _ := m.picker.Medicine(); after.ID != before.ID {
-			m = m.clear(FieldMedicine)
-			if pk, ok := m.picker.Package(); ok && m.value(FieldQuantity) == "" {
-				m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
-				m = m.followQuantity()
-			}
-		}
-		if took {
-			m = m.move(1)
-		}
-		return m.check(), cmd
+		return m.picked(before, took).check(), cmd
 	case FieldProfession, FieldPackage, FieldDispense:
 		by, next := formkit.ChoiceKey(k, km)
 		if next {
@@ -517,6 +512,23 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		}
 	}
 	return m.check(), cmd
+}
+
+// picked follows the picker after a key or a catalogue's answer: a new
+// medicine clears the field's problems and fills in the quantity, and one
+// taken (Enter, or a scanner's VNR answered) moves to the next field.
+func (m Model) picked(before rx.Medicine, took bool) Model {
+	if after, _ := m.picker.Medicine(); after.ID != before.ID {
+		m = m.clear(FieldMedicine)
+		if pk, ok := m.picker.Package(); ok && m.value(FieldQuantity) == "" {
+			m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
+			m = m.followQuantity()
+		}
+	}
+	if took && m.focus == FieldMedicine && m.state == Editing {
+		m = m.move(1)
+	}
+	return m
 }
 
 // followQuantity copies the prescribed quantity into the quantity to
