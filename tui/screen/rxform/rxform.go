@@ -128,6 +128,7 @@ type Model struct {
 	inputs   [fieldCount]textinput.Model // of the text fields; arrays, so a copy of the model is a copy
 	isInput  [fieldCount]bool
 	picker   formkit.Picker
+	held     []tea.KeyMsg // keys typed while the picker was taking: replayed on its answer
 	prof     int
 	dispense bool
 	ticked   [fieldCount]bool
@@ -417,7 +418,13 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		before, _ := m.picker.Medicine()
 		var took bool
 		m.picker, took = m.picker.Found(msg)
-		return m.picked(before, took).check(), nil
+		m = m.picked(before, took).check()
+		if m.picker.Taking() || len(m.held) == 0 {
+			return m, nil
+		}
+		held := m.held
+		m.held = nil
+		return formkit.Replay(m, held, Model.key)
 	case formkit.RecordedMsg:
 		if m.state != Recording {
 			return m, nil
@@ -446,6 +453,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
+	if m.picker.Taking() {
+		// Enter came before the catalogue's answer: the keys after it
+		// wait for the answer, as if it had come at once.
+		m.held = formkit.Hold(m.held, km)
+		return m, nil
+	}
 	k := m.c.Keys
 	switch formkit.KeyAction(k, m.state, km) {
 	case formkit.Ignore:

@@ -138,6 +138,38 @@ func (p Picker) MovePackage(by int) Picker {
 // Matches returns the medicines of the latest answer.
 func (p Picker) Matches() []rx.Medicine { return append([]rx.Medicine(nil), p.matches...) }
 
+// Taking reports whether Enter came before the catalogue's answer: the
+// form holds the keys that follow (Hold) until the answer takes the
+// medicine, so Tab and the next field's text land where they would have
+// had the answer been there at once, and a quantity typed is not then
+// overwritten by the package's.
+func (p Picker) Taking() bool { return p.taking }
+
+// Hold adds km to the keys held while the picker is taking, in a new
+// slice: earlier copies of a form keep theirs. At most maxHeld are held;
+// a scanner's burst is shorter.
+func Hold(held []tea.KeyMsg, km tea.KeyMsg) []tea.KeyMsg {
+	if len(held) >= maxHeld {
+		return held
+	}
+	return append(held[:len(held):len(held)], km)
+}
+
+const maxHeld = 256
+
+// Replay hands the keys held while the picker was taking to key, in order,
+// once the answer came. A key that makes the picker take again holds the
+// rest again (key holds them).
+func Replay[M any](m M, held []tea.KeyMsg, key func(M, tea.KeyMsg) (M, tea.Cmd)) (M, tea.Cmd) {
+	var cmds []tea.Cmd
+	for _, km := range held {
+		var cmd tea.Cmd
+		m, cmd = key(m, km)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Batch(cmds...)
+}
+
 // Searching reports whether the answer to the text as it stands is still
 // to come.
 func (p Picker) Searching() bool { return p.seq != p.answered }
