@@ -108,6 +108,11 @@ type Config struct {
 	// Observer, when set, is told of every call's operation class,
 	// outcome, status and latency (observe.go): the fault log of issue 22.
 	Observer Observer
+	// DialContext, when set, makes every connection in place of a TCP
+	// dial: for a simulation that talks to a server in the same process
+	// without sockets (queue/herd's thousands of pharmacies, which would
+	// otherwise need two descriptors a connection). Nil: TCP.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client talks to one Prescription Centre. It is safe for concurrent use.
@@ -209,10 +214,14 @@ func (c *Client) Close() {
 
 func (c *Client) connect() (*connection, error) {
 	conn := &connection{}
-	dialer := &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	dial := (&net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	probeDial := hedgedDial(&net.Dialer{Timeout: c.cfg.ProbeConnectTimeout}, c.cfg.ProbeConnectTimeout/2)
+	if c.cfg.DialContext != nil {
+		dial, probeDial = c.cfg.DialContext, c.cfg.DialContext
+	}
 	tr := &http.Transport{
 		Proxy:                 nil, // the Prescription Centre is reached directly
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		TLSHandshakeTimeout:   c.cfg.ConnectTimeout,
 		ResponseHeaderTimeout: c.cfg.Timeout,
 		// queue/ uploads many records in parallel to one host; keep their
@@ -241,7 +250,7 @@ func (c *Client) connect() (*connection, error) {
 	// takes its time to answer). Probe bounds the connect.
 	ptr := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           hedgedDial(&net.Dialer{Timeout: c.cfg.ProbeConnectTimeout}, c.cfg.ProbeConnectTimeout/2),
+		DialContext:           probeDial,
 		TLSHandshakeTimeout:   c.cfg.ProbeConnectTimeout,
 		ResponseHeaderTimeout: c.cfg.Timeout,
 		DisableKeepAlives:     true,

@@ -271,6 +271,12 @@ func (s *Server) serveFHIRPort(ln net.Listener) *httpServer {
 	return hs
 }
 
+// FHIRHandler is the FHIR API as an http.Handler, for a simulation that
+// serves it on a listener of its own without sockets (queue/herd). The
+// faults that act on the port (a black hole, refusals, drops) do not reach
+// it; the capacity, the levers and the records do.
+func (s *Server) FHIRHandler() http.Handler { return http.HandlerFunc(s.serveFHIR) }
+
 // URL is the FHIR base URL, http://127.0.0.1:PORT or https://127.0.0.1:PORT.
 func (s *Server) URL() string { return s.scheme + "://" + s.fhirAddr }
 

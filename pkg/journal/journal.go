@@ -53,6 +53,13 @@ type Options struct {
 	// makes every write wait for it (integrity.go): for the counter, whose
 	// first frame must not wait for a check of the whole file.
 	CheckInBackground bool
+	// ReleaseIdle closes each connection as soon as it is not in use, so
+	// an idle journal holds no file descriptor: for a simulation of
+	// thousands of pharmacies in one process (queue/herd), which would
+	// otherwise need five descriptors a journal. Each call then opens its
+	// connection anew, and the last one to close checkpoints the WAL:
+	// slower, never for a counter.
+	ReleaseIdle bool
 }
 
 // Journal is an open journal file. It is safe for concurrent use, and other
@@ -217,6 +224,10 @@ func connect(path string, opts Options, building bool) (*Journal, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
+	if opts.ReleaseIdle {
+		w.SetMaxIdleConns(0)
+		r.SetMaxIdleConns(0)
+	}
 	return &Journal{path: path, w: w, r: r, now: opts.Now, terminal: opts.Terminal, busy: opts.BusyTimeout,
 		wstmts: newStmtCache(w), rstmts: newStmtCache(r)}, nil
 }

@@ -48,6 +48,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -138,6 +140,11 @@ type Config struct {
 	Progress func(string)
 	// Logger gets the simulator's and the Workers' logs. Default: discard.
 	Logger *slog.Logger
+	// Pipes runs the pharmacies over in-memory pipes with journals that
+	// release idle connections (pipe.go). A run that would need more file
+	// descriptors than the process may open does so on its own; Pipes
+	// forces it, for a test.
+	Pipes bool
 }
 
 // Second is the load of one simulated second at the simulator.
@@ -177,6 +184,9 @@ type Result struct {
 	// SetupWallSeconds of the setup alone.
 	WallSeconds      float64 `json:"wall_seconds"`
 	SetupWallSeconds float64 `json:"setup_wall_seconds"`
+	// Pipes says the run went over in-memory pipes, its journals
+	// releasing idle connections (Config.Pipes).
+	Pipes bool `json:"pipes,omitempty"`
 }
 
 func (c *Config) defaults() error {
@@ -377,6 +387,15 @@ func runOnce(ctx context.Context, cfg Config, dir string, recovery time.Time, re
 		return Result{}, fmt.Errorf("herd: %w", err)
 	}
 	defer sim.Close()
+	url, pipes := sim.URL(), cfg.Pipes || needsPipes(cfg.Clients, fdLimit())
+	var dial func(context.Context, string, string) (net.Conn, error)
+	if pipes {
+		ln := newPipeListener()
+		srv := &http.Server{Handler: sim.FHIRHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		dial = ln.DialContext
+	}
 	clients := make([]*client, cfg.Clients)
 	defer func() {
 		for _, cl := range clients {
@@ -389,7 +408,7 @@ func runOnce(ctx context.Context, cfg Config, dir string, recovery time.Time, re
 		}
 	}()
 	if err := parallel(ctx, cfg.Clients, func(i int) error {
-		cl, err := open(ctx, dir, i, clock, sim.URL())
+		cl, err := open(ctx, dir, i, clock, url, dial)
 		if cl != nil {
 			cl.records = records[i]
 		}
@@ -536,7 +555,7 @@ func runOnce(ctx context.Context, cfg Config, dir string, recovery time.Time, re
 		return Result{}, fmt.Errorf("herd: %w", runErr)
 	}
 
-	res := Result{Jitter: cfg.Jitter, Clients: cfg.Clients, Records: cfg.Records, CapacityRPS: cfg.Capacity,
+	res := Result{Jitter: cfg.Jitter, Pipes: pipes, Clients: cfg.Clients, Records: cfg.Records, CapacityRPS: cfg.Capacity,
 		SetupWallSeconds: setupWall.Seconds()}
 	select {
 	case <-drained:
@@ -658,15 +677,18 @@ func pharmacyOf(i int) rx.Pharmacy {
 }
 
 // open opens client i's journal, copied into dir/journals, and makes its
-// Prescription Centre client.
-func open(ctx context.Context, dir string, i int, clock *Clock, url string) (*client, error) {
+// Prescription Centre client. With dial, the client reaches the simulator
+// through it, and the journal releases its connections when idle
+// (pipe.go).
+func open(ctx context.Context, dir string, i int, clock *Clock, url string,
+	dial func(context.Context, string, string) (net.Conn, error)) (*client, error) {
 	j, err := journal.Open(ctx, filepath.Join(dir, "journals", journalName(i)),
-		journal.Options{Terminal: fmt.Sprintf("herd-%04d", i), Now: clock.Now})
+		journal.Options{Terminal: fmt.Sprintf("herd-%04d", i), Now: clock.Now, ReleaseIdle: dial != nil})
 	if err != nil {
 		return nil, err
 	}
 	c, err := centre.New(centre.Config{BaseURL: url, Timeout: 30 * time.Second, ConnectTimeout: 5 * time.Second,
-		Pharmacy: pharmacyOf(i), Now: clock.Now, UserAgent: "tiski-herd"})
+		Pharmacy: pharmacyOf(i), Now: clock.Now, UserAgent: "tiski-herd", DialContext: dial})
 	if err != nil {
 		return &client{j: j}, err
 	}

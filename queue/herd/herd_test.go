@@ -126,3 +126,27 @@ func BenchmarkHerd830(b *testing.B) {
 		}
 	}
 }
+
+// TestStormOverPipes: the run that a storm too big for the descriptor limit
+// takes (pipe.go: in-memory pipes, journals that release idle
+// connections) drains the same backlog with nothing lost or recorded
+// twice, and says it went over pipes.
+func TestStormOverPipes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := herd.Run(ctx, herd.Config{Clients: 40, Records: 4, Capacity: 16, Tick: 50 * time.Millisecond,
+		Stall: 20 * time.Second, Limit: 10 * time.Minute, Pipes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("peak %d/s, %d requests, %d throttled, drained %v in %.1f s; %.1f s real", r.PeakRPS, r.Requests, r.Throttled, r.Drained, r.DrainSeconds, r.WallSeconds)
+	if !r.Pipes {
+		t.Error("the result does not say the run went over pipes")
+	}
+	if !r.Drained || r.Lost != 0 || r.Duplicates != 0 || r.Pending != 0 {
+		t.Errorf("drained %v, lost %d, duplicates %d, pending %d; want drained, none lost, none twice", r.Drained, r.Lost, r.Duplicates, r.Pending)
+	}
+	if r.Requests < 160 {
+		t.Errorf("%d requests for 160 records", r.Requests)
+	}
+}

@@ -53,6 +53,9 @@ func WriteText(w io.Writer, results []Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r0.Pipes {
+		fmt.Fprintf(w, "\n(So many pharmacies need more file descriptors than this process may open: they ran over in-memory pipes instead of loopback TCP, their journals releasing idle connections.)\n")
+	}
 
 	// Each chart has its own scales, so that a drain near the capacity is
 	// not flattened under a storm of four times it, nor squeezed into a few
