@@ -228,9 +228,16 @@ func (op *counterOpening) open(ctx context.Context, opts *CounterOptions, pol *p
 	// file is no error: the reader says none is imported until IT imports
 	// one, and follows the import. A file that is not a catalogue is shown
 	// in the forms, not fatal to the counter.
-	if cs.catalogue, cs.catalogueErr = f.Catalogue(ctx); cs.catalogueErr != nil {
-		f.Logger().Warn("catalogue unreadable", logKeyCmd, "counter", "err", cs.catalogueErr)
+	path, err := f.cataloguePath()
+	if err != nil {
+		return nil, err
 	}
+	cat, err := f.Catalogue(ctx)
+	if err != nil {
+		f.Logger().Warn("catalogue unreadable", logKeyCmd, "counter", "err", err)
+	}
+	cs.catalogue = newCounterCatalogue(path, cat, err)
+	op.cleanup = append(op.cleanup, cs.catalogue.close)
 	if _, ok, _ := f.HubOptions(); ok {
 		// Claims go over the sharer's connection; before it connects, or
 		// while the hub is down, dispensings are recorded as not checked
@@ -306,11 +313,10 @@ type counterServices struct {
 	// training marks the counter's printouts TRAINING (the demo, drills).
 	training bool
 
-	// catalogue is the data folder's medicine catalogue; nil when its file
-	// could not be read (catalogueErr), which the forms and the status
-	// line show rather than keep the counter shut.
-	catalogue    *catalogue.Catalogue
-	catalogueErr error
+	// catalogue is the data folder's medicine catalogue. A file that
+	// does not open is shown in the forms and the status line rather than
+	// keep the counter shut, and opened again once IT replaces it.
+	catalogue *counterCatalogue
 }
 
 var _ common.Services = (*counterServices)(nil)
@@ -434,27 +440,30 @@ func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error
 // or synced, and the demo's and training's folders have the fixtures'
 // (trainingCatalogue).
 func (s *counterServices) FindMedicines(ctx context.Context, query string, n int) ([]rx.Medicine, error) {
-	if s.catalogue == nil {
-		return nil, s.catalogueErr
+	cat, err := s.catalogue.reader(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return s.catalogue.Pick(ctx, query, n)
+	return cat.Pick(ctx, query, n)
 }
 
 // MedicineByVNR looks a scanned package up in the data folder's catalogue.
 func (s *counterServices) MedicineByVNR(ctx context.Context, vnr string) (rx.Medicine, error) {
-	if s.catalogue == nil {
-		return rx.Medicine{}, s.catalogueErr
+	cat, err := s.catalogue.reader(ctx)
+	if err != nil {
+		return rx.Medicine{}, err
 	}
-	return s.catalogue.Product(ctx, vnr)
+	return cat.Product(ctx, vnr)
 }
 
 // CatalogueInfo describes the data folder's catalogue: a stat of its file
 // and the header read when it changed, for the forms and the status line.
 func (s *counterServices) CatalogueInfo(ctx context.Context) (catalogue.Info, error) {
-	if s.catalogue == nil {
-		return catalogue.Info{}, s.catalogueErr
+	cat, err := s.catalogue.reader(ctx)
+	if err != nil {
+		return catalogue.Info{}, err
 	}
-	return s.catalogue.Info(ctx)
+	return cat.Info(ctx)
 }
 
 func (s *counterServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {
