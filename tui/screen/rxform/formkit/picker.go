@@ -280,10 +280,12 @@ func (p Picker) Found(msg FoundMsg) (Picker, bool) {
 // the catalogue gives.
 func (p Picker) take(c common.Common) (Picker, bool, tea.Cmd) {
 	q := strings.TrimSpace(p.query.Value())
-	if q == "" || p.has {
+	switch {
+	case p.has:
+		return p, true, nil // taken already: Enter moves on
+	case q == "":
 		return p, false, nil
-	}
-	if !p.Searching() {
+	case !p.Searching():
 		p, took := p.takeNow()
 		if !took && isVNR(q) {
 			p.missing = q

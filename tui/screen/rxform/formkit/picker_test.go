@@ -94,6 +94,12 @@ func TestPicker(t *testing.T) {
 		if !took || !ok || pk.VNR != "990012" {
 			t.Fatalf("took %v, package %+v", took, pk)
 		}
+		// Enter on the medicine taken moves on with it.
+		if again, took := answered(s, c, tuitest.Key(tea.KeyEnter)); !took {
+			t.Fatal("Enter on a medicine taken does not move on")
+		} else if pk, _ := again.Package(); pk.VNR != "990012" {
+			t.Fatalf("Enter on a medicine taken changed the package to %s", pk.VNR)
+		}
 		// Typing again lets the medicine go.
 		s, _ = answered(s, c, tuitest.Type("x"))
 		if _, ok := s.Medicine(); ok {
