@@ -112,6 +112,13 @@ type Config struct {
 	// this of an e-prescription with the same ATC code and prescriber is a
 	// possible duplicate. Default 7 days.
 	DuplicateWindow time.Duration
+	// SubstitutionGroup, when set, looks up the substitution group of a
+	// package number (VNR) in the local medicine catalogue: "" when the
+	// package is not there or has none. The duplicate check asks it for a
+	// medicine that carries no group of its own (an e-prescription's
+	// Medication), so that a paper prescription of a generic, another
+	// product in the same group, is caught as a possible duplicate.
+	SubstitutionGroup func(ctx context.Context, vnr string) (string, error)
 	// PollInterval is how often, on average, an idle Worker looks for records another
 	// process added (Kick wakes it at once in this one). Default 1 s.
 	PollInterval time.Duration
@@ -545,6 +552,7 @@ const (
 	logKeyError    = "error"
 	logKeyConflict = "conflict"
 	logKeyUpstream = "upstream"
+	logKeyVNR      = "vnr"
 )
 
 // logEvery is how often the same failure is logged again while it lasts.

@@ -385,13 +385,14 @@ func storedButUnusable(err error) bool {
 }
 
 // duplicate looks for an e-prescription that the paper or telephone
-// prescription p may duplicate: the same patient, ATC code and prescriber,
-// issued within the duplicate window, and not cancelled. Only prescriptions
-// issued electronically count (issue 4: "search the patient's
-// e-prescriptions"); other paper or telephone prescriptions pharmacies
-// recorded are separate prescriptions of their own. It returns nil
-// when there is none, or when p itself is already in the Prescription
-// Centre (an earlier attempt landed).
+// prescription p may duplicate: the same patient and prescriber, the same
+// ATC code or the same substitution group (a generic: another product that
+// Fimea names interchangeable), issued within the duplicate window, and not
+// cancelled. Only prescriptions issued electronically count (issue 4:
+// "search the patient's e-prescriptions"); other paper or telephone
+// prescriptions pharmacies recorded are separate prescriptions of their
+// own. It returns nil when there is none, or when p itself is already in
+// the Prescription Centre (an earlier attempt landed).
 func (w *Worker) duplicate(ctx context.Context, p rx.Prescription) (*rx.Prescription, error) {
 	list, err := call(ctx, w, func(ctx context.Context) ([]rx.Prescription, error) {
 		return w.centre.Prescriptions(ctx, p.Patient)
@@ -407,8 +408,9 @@ func (w *Worker) duplicate(ctx context.Context, p rx.Prescription) (*rx.Prescrip
 			return nil, nil
 		}
 	}
+	group, looked := "", false // p's substitution group, looked up once
 	for _, q := range list {
-		if q.Form != rx.FormElectronic || q.Status == rx.StatusCancelled || q.Medicine.ATC == "" || q.Medicine.ATC != p.Medicine.ATC ||
+		if q.Form != rx.FormElectronic || q.Status == rx.StatusCancelled ||
 			normReg(q.Prescriber.Registration) != normReg(p.Prescriber.Registration) {
 			continue
 		}
@@ -416,16 +418,59 @@ func (w *Worker) duplicate(ctx context.Context, p rx.Prescription) (*rx.Prescrip
 		if gap < 0 {
 			gap = -gap
 		}
-		if gap <= w.cfg.DuplicateWindow {
+		if gap > w.cfg.DuplicateWindow {
+			continue
+		}
+		if q.Medicine.ATC != "" && q.Medicine.ATC == p.Medicine.ATC {
+			return &q, nil
+		}
+		if !looked {
+			group, looked = w.substitutionGroup(ctx, p.Medicine), true
+		}
+		if group != "" && w.substitutionGroup(ctx, q.Medicine) == group {
+			if q.Medicine.SubstitutionGroup == "" {
+				q.Medicine.SubstitutionGroup = group // for the conflict's detail
+			}
 			return &q, nil
 		}
 	}
 	return nil, nil
 }
 
+// substitutionGroup is m's substitution group: its own, as a record stores
+// the medicine, else the local catalogue's for its package. A lookup that
+// fails counts as no group: the check then rests on the ATC code, as
+// before there was a catalogue, and the upload is not held up.
+func (w *Worker) substitutionGroup(ctx context.Context, m rx.Medicine) string {
+	if g := strings.TrimSpace(m.SubstitutionGroup); g != "" {
+		return g
+	}
+	if w.cfg.SubstitutionGroup == nil {
+		return ""
+	}
+	for _, pk := range m.Packages {
+		if strings.TrimSpace(pk.VNR) == "" {
+			continue
+		}
+		g, err := w.cfg.SubstitutionGroup(ctx, pk.VNR)
+		if err != nil {
+			w.log.Debug("substitution group not looked up", logKeyVNR, pk.VNR, logKeyError, err)
+			return ""
+		}
+		return strings.TrimSpace(g)
+	}
+	return ""
+}
+
 func normReg(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
 func duplicateDetail(p, q rx.Prescription) string {
+	if q.Medicine.ATC == "" || q.Medicine.ATC != p.Medicine.ATC {
+		// A generic: another product of the same substitution group.
+		return fmt.Sprintf("%s (%s, %s, %s, substitution group %s, prescriber %s, issued %s, %s; this %s prescription of %s, the same substitution group, issued %s)",
+			q.ID, q.Form, q.Status, q.Medicine.Name, q.Medicine.SubstitutionGroup, q.Prescriber.Name, q.Issued.Format(time.DateOnly), remainingText(q),
+			p.Form, p.Medicine.Name, p.Issued.Format(time.DateOnly))
+	}
 	return fmt.Sprintf("%s (%s, %s, ATC %s, prescriber %s, issued %s, %s; this %s prescription issued %s)",
 		q.ID, q.Form, q.Status, q.Medicine.ATC, q.Prescriber.Name, q.Issued.Format(time.DateOnly), remainingText(q),
 		p.Form, p.Issued.Format(time.DateOnly))

@@ -37,6 +37,7 @@ func TestSyncAdoptThroughBinary(t *testing.T) {
 	for _, r := range []tiskiRun{a, b} {
 		writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\ntimeout = \"5s\"\n")
 		r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+		r.fixtureCatalogue()
 	}
 	a.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 	a.ok("", "record", "telephone", "--from", "testdata/records/telephone.json", "--user", "aino")

@@ -30,6 +30,7 @@ func TestLastPackThroughHubServe(t *testing.T) {
 	for _, r := range counters {
 		writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
 		r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+		r.fixtureCatalogue()
 	}
 	dir := t.TempDir()
 	file := func(name string, v map[string]any) string {

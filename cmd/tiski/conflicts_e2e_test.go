@@ -26,6 +26,7 @@ func TestConflictsCommands(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data"), env: []string{"TISKI_PIN=4711"}}
 	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\ntimeout = \"3s\"\n")
 	r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 
 	dispense := func(id, patient, prescription, vnr string, qty int) {
 		t.Helper()

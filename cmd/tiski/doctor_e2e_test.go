@@ -120,6 +120,7 @@ func TestDoctor(t *testing.T) {
 		r := tiskiRun{t: t, data: t.TempDir()}
 		writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \"http://127.0.0.1:1\"\nconnect_timeout = \"1s\"\n")
 		r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+		r.fixtureCatalogue()
 		tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 		got, _ := doctorFindings(t, r)
 		if got["journal"].Status != "ok" || got["queue"].Status != "ok" || !strings.Contains(got["queue"].Detail, "2 record(s) waiting") {

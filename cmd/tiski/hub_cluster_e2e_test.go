@@ -95,6 +95,7 @@ func counterRun(t *testing.T, name, hubURL, hubConf string) tiskiRun {
 		env: []string{"TISKI_PIN=4711", "TISKI_HUB_URL=" + hubURL, "TISKI_TERMINAL=" + name}}
 	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n"+hubConf)
 	r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	return r
 }
 

@@ -23,6 +23,7 @@ func TestCounterSeesPeerThroughHub(t *testing.T) {
 	a := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "a"), env: env("kassa-1")}
 	writeConfig(t, a.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n")
 	a.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	a.fixtureCatalogue()
 	b := counterData(t)
 	b.env = env("kassa-2")
 	b.ok("", "mode", "fault", "--reason", "Kela notice: Prescription Centre outage")

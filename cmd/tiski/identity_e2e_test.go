@@ -66,6 +66,7 @@ func TestRecordRefusedWithoutPharmacyIdentity(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data"), env: []string{"TISKI_PIN=4711"}}
 	writeConfig(t, r.data, noOID+"[centre]\nurl = \"http://127.0.0.1:1\"\nconnect_timeout = \"1s\"\n")
 	r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	before := journalCount(t, r)
 
 	for _, kind := range []string{"paper", "telephone", "dispensing"} {
@@ -234,6 +235,7 @@ func TestStampedPharmacySurvivesConfigurationChange(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data"), env: []string{"TISKI_PIN=4711"}}
 	writeConfig(t, r.data, pharmacyA+centreConf)
 	r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	const disp = "b1000000-0000-4000-8000-000000000001"
 	r.ok("", "record", "dispensing", "--from", dispensingFile(t, disp, matti, "EP26000101", "990291", 100), "--user", "aino")
 	r.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
@@ -274,6 +276,7 @@ func TestQueueRetryRejected(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data"), env: []string{"TISKI_PIN=4711"}}
 	writeConfig(t, r.data, pharmacyA+centreConf)
 	r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	const otherPatients, expired = "c1000000-0000-4000-8000-000000000001", "c1000000-0000-4000-8000-000000000002"
 	r.ok("", "record", "dispensing", "--from", dispensingFile(t, otherPatients, matti, "EP26000201", "990371", 100), "--user", "aino")
 	r.ok("", "record", "dispensing", "--from", dispensingFile(t, expired, matti, "EP26000117", "990291", 100), "--user", "aino")

@@ -73,6 +73,7 @@ func TestJournalCommands(t *testing.T) {
 		t.Fatalf("journal file: %v %v", st, err)
 	}
 
+	r.fixtureCatalogue()
 	pharmacist := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
 	// A paper prescription whose dispensing is wrong records nothing at all
 	// (the count of 5 records checked below would be 6).

@@ -26,6 +26,7 @@ func langData(t *testing.T) tiskiRun {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
 	writeConfig(t, r.data, fmt.Sprintf("[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = %q\n", srv.URL()))
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	pharmacist := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
 	pharmacist.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 	return r

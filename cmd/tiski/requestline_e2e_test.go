@@ -93,6 +93,7 @@ func TestSyncRequestLines(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data"), env: []string{"TISKI_PIN=4711"}}
 	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+fhirURL+"\"\ntimeout = \"5s\"\n")
 	r.ok("", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	r.ok("", "record", "paper", "--from", "testdata/records/paper.json", "--user", "aino")
 	r.ok("", "record", "telephone", "--from", "testdata/records/telephone.json", "--user", "aino")
 	r.ok("", "record", "dispensing", "--from", "testdata/records/dispensing.json", "--user", "aino")

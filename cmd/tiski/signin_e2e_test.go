@@ -49,6 +49,7 @@ func TestLockoutAfterFiveWrongPINs(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
 	writeConfig(t, r.data, "[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n") // recording needs it (issue 18)
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.fixtureCatalogue()
 	wrong := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=0000"}}
 	right := tiskiRun{t: t, data: r.data, env: []string{"TISKI_PIN=4711"}}
 	record := []string{"record", "paper", "--from", "testdata/records/paper.json", "--user"}

@@ -101,6 +101,7 @@ func TestSummaryInTmux(t *testing.T) {
 	if err := os.WriteFile(recFile, rec, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	r.fixtureCatalogue()
 	r.ok("4711\n", "record", "dispensing", "--from", recFile, "--user", "aino")
 	s.waitFor("FAULT")
 	s.keys("C-o")

@@ -21,6 +21,9 @@ const (
 const (
 	keyNotCrossChecked  = RuleNotCrossChecked + "/warn"
 	keyDuplicateJournal = RuleDuplicateJournal + "/warn"
+	// keyDuplicateGeneric: the one recorded is another product of the same
+	// substitution group (issue 24).
+	keyDuplicateGeneric = RuleDuplicateJournal + "/generic"
 )
 
 // NotCrossChecked is the warning on a dispensing recorded while the
@@ -35,4 +38,14 @@ func NotCrossChecked() Decision {
 func DuplicateJournal(m rx.Medicine, p rx.Prescriber, issued time.Time, counter, record string) Decision {
 	return decision(RuleDuplicateJournal, Warn, keyDuplicateJournal, medicineArg(m.Name), Arg{Kind: ArgPerson, S: p.Name},
 		dateArg(issued), Arg{Kind: ArgCode, S: counter}, Arg{Kind: ArgCode, S: record})
+}
+
+// DuplicateGeneric is the warning that the prescription of this being
+// recorded may duplicate one of m, another product of the same
+// substitution group (a generic), by p, issued on issued, recorded as
+// record at counter (RuleDuplicateJournal).
+func DuplicateGeneric(m rx.Medicine, p rx.Prescriber, issued time.Time, counter, record string, this rx.Medicine) Decision {
+	return decision(RuleDuplicateJournal, Warn, keyDuplicateGeneric, medicineArg(m.Name), Arg{Kind: ArgPerson, S: p.Name},
+		dateArg(issued), Arg{Kind: ArgCode, S: counter}, Arg{Kind: ArgCode, S: record}, medicineArg(this.Name),
+		Arg{Kind: ArgCode, S: m.SubstitutionGroup})
 }

@@ -186,6 +186,7 @@ var EnglishTexts = map[string]string{
 	keyNotCrossChecked: "Not checked across counters: the pharmacy's hub could not be reached, so only the dispensings this counter knows of were counted. " +
 		"If another counter dispensed against this prescription meanwhile, the two become an over-dispensed conflict for review",
 	keyDuplicateJournal: "%s prescribed by %s, issued %s, was recorded at counter %s already (record %s): this may be the same prescription. Dispense only one of them",
+	keyDuplicateGeneric: "%s prescribed by %s, issued %s, was recorded at counter %s already (record %s), and %s is in its substitution group (%s), a generic of it: this may be the same prescription. Dispense only one of them",
 }
 
 // decision makes a decision of rule with verdict v, its text and its

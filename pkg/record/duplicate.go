@@ -26,12 +26,16 @@ const DuplicateWindow = 7 * 24 * time.Hour
 
 // duplicates warns of the paper and telephone prescriptions in the journal,
 // this counter's and the other counters' (journal.Filter.Peers), that p may
-// duplicate: the same patient, ATC code and prescriber, issued within the
-// duplicate window, and not voided. A warning, not a refusal: a prescriber
-// may well write the same medicine twice, and the pharmacist, who sees
-// both, decides.
+// duplicate: the same patient and prescriber, the same ATC code or the same
+// substitution group (a generic: another product Fimea names
+// interchangeable, issue 24), issued within the duplicate window, and not
+// voided. The groups are the records' own: a record stores its medicine as
+// the catalogue stated it. A warning, not a refusal: a prescriber may well
+// write the same medicine twice, and the pharmacist, who sees both,
+// decides.
 func (s *Service) duplicates(ctx context.Context, p rx.Prescription) ([]policy.Decision, error) {
-	if p.Patient == "" || p.Medicine.ATC == "" || normReg(p.Prescriber.Registration) == "" {
+	group := strings.TrimSpace(p.Medicine.SubstitutionGroup)
+	if p.Patient == "" || (p.Medicine.ATC == "" && group == "") || normReg(p.Prescriber.Registration) == "" {
 		return nil, nil
 	}
 	recs, err := s.Journal.List(ctx, journal.Filter{Patient: p.Patient, Peers: true,
@@ -45,7 +49,12 @@ func (s *Service) duplicates(ctx context.Context, p rx.Prescription) ([]policy.D
 			continue
 		}
 		var q rx.Prescription
-		if json.Unmarshal(r.Body, &q) != nil || q.Medicine.ATC != p.Medicine.ATC || normReg(q.Prescriber.Registration) != normReg(p.Prescriber.Registration) {
+		if json.Unmarshal(r.Body, &q) != nil || normReg(q.Prescriber.Registration) != normReg(p.Prescriber.Registration) {
+			continue
+		}
+		sameATC := p.Medicine.ATC != "" && q.Medicine.ATC == p.Medicine.ATC
+		generic := !sameATC && group != "" && strings.TrimSpace(q.Medicine.SubstitutionGroup) == group
+		if !sameATC && !generic {
 			continue
 		}
 		if gap := q.Issued.Sub(p.Issued).Abs(); gap > DuplicateWindow {
@@ -58,9 +67,20 @@ func (s *Service) duplicates(ctx context.Context, p rx.Prescription) ([]policy.D
 		if voided {
 			continue
 		}
+		if generic && !sameProduct(q.Medicine, p.Medicine) {
+			out = append(out, policy.DuplicateGeneric(q.Medicine, q.Prescriber, q.Issued, r.Terminal, r.ID, p.Medicine))
+			continue
+		}
 		out = append(out, duplicateDecision(q, r))
 	}
 	return out, nil
+}
+
+// sameProduct reports whether a and b are one product: the same name,
+// strength and form.
+func sameProduct(a, b rx.Medicine) bool {
+	same := func(x, y string) bool { return strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(y)) }
+	return same(a.Name, b.Name) && same(a.Strength, b.Strength) && same(a.Form, b.Form)
 }
 
 func normReg(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }

@@ -180,7 +180,8 @@ var policyFI = map[string]string{
 	"FM-GRACE/past":                  "Tämä resepti oli voimassa %s asti, ja sen armonaika (%s) päättyi %s; sitä ei voi toimittaa",
 	"HUB-UNCHECKED/warn": "Ei tarkistettu muiden kassojen kanssa: apteekin keskitintä ei tavoitettu, joten vain tämän kassan tiedossa olevat toimitukset laskettiin. " +
 		"Jos toinen kassa toimitti tällä reseptillä samaan aikaan, toimitukset tulevat tarkistettaviksi ristiriitoina (enemmän kuin jäljellä)",
-	"RX-DUP-JOURNAL/warn": "%s, määrääjä %s, kirjoitettu %s, on jo kirjattu kassalla %s (kirjaus %s): tämä voi olla sama resepti. Toimita vain toinen niistä",
+	"RX-DUP-JOURNAL/warn":    "%s, määrääjä %s, kirjoitettu %s, on jo kirjattu kassalla %s (kirjaus %s): tämä voi olla sama resepti. Toimita vain toinen niistä",
+	"RX-DUP-JOURNAL/generic": "%s, määrääjä %s, kirjoitettu %s, on jo kirjattu kassalla %s (kirjaus %s), ja %s on sen kanssa samassa vaihtoryhmässä (%s), sen rinnakkaisvalmiste: tämä voi olla sama resepti. Toimita vain toinen niistä",
 }
 
 // policySV has a Swedish sentence for each of policy.EnglishTexts.
@@ -221,5 +222,6 @@ var policySV = map[string]string{
 	"FM-GRACE/past":                  "Detta recept gällde till och med %s och dess frist på %s upphörde %s; det kan inte expedieras",
 	"HUB-UNCHECKED/warn": "Inte kontrollerat mot de andra kassorna: apotekets hubb kunde inte nås, så bara de expedieringar som denna kassa känner till räknades. " +
 		"Om en annan kassa expedierade på detta recept under tiden blir de en konflikt för granskning (mer än det som återstår)",
-	"RX-DUP-JOURNAL/warn": "%s, förskrivet av %s, utfärdat %s, har redan registrerats vid kassa %s (post %s): detta kan vara samma recept. Expediera bara ett av dem",
+	"RX-DUP-JOURNAL/warn":    "%s, förskrivet av %s, utfärdat %s, har redan registrerats vid kassa %s (post %s): detta kan vara samma recept. Expediera bara ett av dem",
+	"RX-DUP-JOURNAL/generic": "%s, förskrivet av %s, utfärdat %s, har redan registrerats vid kassa %s (post %s), och %s hör till samma utbytesgrupp (%s), ett parallellpreparat till det: detta kan vara samma recept. Expediera bara ett av dem",
 }

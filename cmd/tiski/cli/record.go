@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/config"
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/policy"
@@ -29,7 +28,10 @@ func NewCmdRecord(f *Factory) *cobra.Command {
 		Long: `Back-enter records that were written on paper while even the counter was down:
 paper and telephone prescriptions, dispensings, voids and renewal requests
 (a patient's request that the prescriber renew an e-prescription). The JSON format is
-described in README.md, with examples in testdata/records/.
+described in README.md, with examples in testdata/records/. Package numbers
+(vnr) are looked up in the data folder's medicine catalogue (tiski catalogue
+sync or tiski catalogue import), and each record keeps the medicine as the
+catalogue stated it then.
 
 The command prints the new record's id. Exit code 0 means the record is
 durably in the journal and queued for upload; any other code means nothing
@@ -200,6 +202,14 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
+	var meds *medicines
+	if opts.Kind == "paper" || opts.Kind == "telephone" || opts.Kind == "dispensing" {
+		// Before the journal is opened: without a catalogue no package can
+		// be looked up, and nothing is recorded or signed in.
+		if meds, err = openMedicines(ctx, f); err != nil {
+			return err
+		}
+	}
 	j, err := f.Journal(ctx)
 	if err != nil {
 		return err
@@ -217,11 +227,6 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	}
 	if !who.Role.MayRecord() {
 		return rx.Errorf(rx.EFORBIDDEN, "%s is a %s and may look but not record. A pharmacist must make this record.", who.Name, who.Role)
-	}
-	now := time.Now()
-	catalogue, err := rx.LoadFixtures(tiski.Fixtures(), now)
-	if err != nil {
-		return fmt.Errorf("load the medicine catalogue: %w", err)
 	}
 	svc := &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}
 	if _, ok, _ := f.HubOptions(); ok {
@@ -269,7 +274,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		if err := decodeStrict(input, &in, opts.From); err != nil {
 			return err
 		}
-		p, err := in.prescription(catalogue, opts.Kind)
+		p, err := in.prescription(meds, opts.Kind)
 		if err != nil {
 			return err
 		}
@@ -278,7 +283,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 			if in.Dispensing.Patient == "" {
 				in.Dispensing.Patient = in.Patient
 			}
-			dd, err := in.Dispensing.dispensing(catalogue)
+			dd, err := in.Dispensing.dispensing(meds)
 			if err != nil {
 				return err
 			}
@@ -324,7 +329,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		if err := decodeStrict(input, &in, opts.From); err != nil {
 			return err
 		}
-		d, err := in.dispensing(catalogue)
+		d, err := in.dispensing(meds)
 		if err != nil {
 			return err
 		}
@@ -393,25 +398,17 @@ func printResults(f *Factory, results []recordResult, asJSON bool) error {
 	return nil
 }
 
-func medicineByVNR(catalogue *rx.Fixtures, vnr string, problems *rx.ValidationError) rx.Medicine {
-	if vnr == "" {
-		problems.Add("vnr", "the package number (VNR) is required")
-		return rx.Medicine{}
-	}
-	m, ok := catalogue.MedicineByVNR(vnr)
-	if !ok {
-		problems.Add("vnr", "no medicine with package number %s in the catalogue", vnr)
-	}
-	return m
-}
-
-func (in prescriptionInput) prescription(catalogue *rx.Fixtures, kind string) (rx.Prescription, error) {
+func (in prescriptionInput) prescription(meds *medicines, kind string) (rx.Prescription, error) {
 	var v rx.ValidationError
+	m, _, err := meds.byVNR(in.VNR, &v)
+	if err != nil {
+		return rx.Prescription{}, err
+	}
 	p := rx.Prescription{
 		RecordID: in.ID, Patient: in.Patient, Dosage: in.Dosage, Quantity: in.Quantity, Repeats: in.Repeats, Reason: in.Reason,
 		Prescriber: rx.Prescriber{Name: in.Prescriber.Name, Registration: in.Prescriber.Registration,
 			Profession: in.Prescriber.Profession, Phone: in.Prescriber.Phone, Workplace: in.Prescriber.Workplace},
-		Medicine: medicineByVNR(catalogue, in.VNR, &v),
+		Medicine: m,
 	}
 	if in.Issued != "" {
 		t, err := time.ParseInLocation(time.DateOnly, in.Issued, time.Local)
@@ -429,12 +426,16 @@ func (in prescriptionInput) prescription(catalogue *rx.Fixtures, kind string) (r
 	return p, v.Err()
 }
 
-func (in dispensingInput) dispensing(catalogue *rx.Fixtures) (rx.Dispensing, error) {
+func (in dispensingInput) dispensing(meds *medicines) (rx.Dispensing, error) {
 	var v rx.ValidationError
+	m, vnr, err := meds.byVNR(in.VNR, &v)
+	if err != nil {
+		return rx.Dispensing{}, err
+	}
 	d := rx.Dispensing{
 		ID: in.ID, Patient: in.Patient, PrescriptionID: in.PrescriptionID, PrescriptionRecord: in.PrescriptionRecord,
-		VNR: in.VNR, Quantity: in.Quantity, Time: in.Time, Essential: in.Essential, Basis: in.Basis, Note: in.Note,
-		Medicine: medicineByVNR(catalogue, in.VNR, &v),
+		VNR: vnr, Quantity: in.Quantity, Time: in.Time, Essential: in.Essential, Basis: in.Basis, Note: in.Note,
+		Medicine: m,
 	}
 	if in.Time.IsZero() {
 		v.Add("time", "the time of the dispensing is required, e.g. 2026-11-21T10:30:00+02:00")

@@ -242,14 +242,15 @@ func workerConfig(f *Factory) (queue.Config, error) {
 		return queue.Config{}, err
 	}
 	return queue.Config{
-		Concurrency:     c.Sync.Concurrency,
-		LeaseTTL:        c.Sync.Lease,
-		InitialInterval: c.Sync.InitialInterval,
-		MaxInterval:     c.Sync.MaxInterval,
-		Multiplier:      c.Sync.Multiplier,
-		Rate:            c.Sync.Rate,
-		DuplicateWindow: c.Sync.DuplicateWindow,
-		Logger:          f.Logger(),
+		Concurrency:       c.Sync.Concurrency,
+		LeaseTTL:          c.Sync.Lease,
+		InitialInterval:   c.Sync.InitialInterval,
+		MaxInterval:       c.Sync.MaxInterval,
+		Multiplier:        c.Sync.Multiplier,
+		Rate:              c.Sync.Rate,
+		DuplicateWindow:   c.Sync.DuplicateWindow,
+		SubstitutionGroup: f.substitutionGroups(),
+		Logger:            f.Logger(),
 	}, nil
 }
 
