@@ -227,7 +227,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.status, _ = m.status.Update(msg)
 		m.search, _ = m.search.Update(msg)
 		return m.resize(), nil
-	case statusline.TaskMsg, statusline.HubMsg, statusline.NoticesMsg: // a drill's task, the hub, Kela's notices: the status line may grow a line
+	case statusline.TaskMsg, statusline.HubMsg, statusline.NoticesMsg, statusline.CatalogueMsg: // a drill's task, the hub, Kela's notices, the catalogue: the status line may grow a line
 		m.status, _ = m.status.Update(msg)
 		return m.resize(), nil
 	case TickMsg:

@@ -77,9 +77,19 @@ func (s *tmuxSession) essential(medicine, quantity string) {
 }
 
 // counterData makes a data folder for `tiski counter`: a configuration for a
-// simulator of its own (closed with the test) and the pharmacist aino, PIN
-// 4711.
+// simulator of its own (closed with the test), the pharmacist aino, PIN
+// 4711, and the fixtures' medicine catalogue, which holds the medicines of
+// the simulator's prescriptions (issue 24: the counter reads the data
+// folder's catalogue only).
 func counterData(t *testing.T) tiskiRun {
+	t.Helper()
+	r := counterDataNoCatalogue(t)
+	r.ok("", "catalogue", "import", "--fixtures")
+	return r
+}
+
+// counterDataNoCatalogue is counterData before IT imports a catalogue.
+func counterDataNoCatalogue(t *testing.T) tiskiRun {
 	t.Helper()
 	srv, err := centresim.Start(context.Background(), centresim.Config{DataDir: t.TempDir()})
 	if err != nil {

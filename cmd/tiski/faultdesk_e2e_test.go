@@ -52,6 +52,7 @@ func signedInOnSim(t *testing.T, w, h int) (*centresim.Server, tiskiRun, *tmuxSe
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
 	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[pharmacy]\nname = \"Apteekki Tiski\"\noid = \"1.2.246.10.12345678.10.0\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.ok("", "catalogue", "import", "--fixtures")
 	s := newTmux(t, w, h, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)
 	s.waitFor("Sign in")
 	s.keys("aino", "Enter")

@@ -125,6 +125,7 @@ func TestCounterRefusesWithoutPharmacyIdentity(t *testing.T) {
 	r := tiskiRun{t: t, data: filepath.Join(t.TempDir(), "data")}
 	writeConfig(t, r.data, "terminal = \"kassa-1\"\n[centre]\nurl = \""+srv.URL()+"\"\n")
 	r.ok("4711\n", "users", "add", "aino", "--name", "Aino Virtanen", "--role", "pharmacist", "--registration", "10100012345")
+	r.ok("", "catalogue", "import", "--fixtures") // the forms' medicines (issue 24)
 
 	const refused = "Not recorded: PHARMACY IDENTITY MISSING"
 	s := newTmux(t, 120, 40, []string{"TISKI_LANG=en", "TERM=xterm-256color"}, tiskiBin+" counter --data "+r.data)

@@ -99,3 +99,21 @@ func BenchmarkImportFimea15000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPick is the picker's search as the pharmacist types, over
+// 15,000 packages, a page of 21: a short name prefix (indexed), a name
+// that leaves room for the substance and ATC search (a whole-table read),
+// and two words.
+func BenchmarkPick(b *testing.B) {
+	ctx := context.Background()
+	c, _ := benchCatalogue(b)
+	for _, q := range []string{"ka", "kalo", "N02BE", "kalo 10"} {
+		b.Run(q, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.Pick(ctx, q, 21); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/policy"
 	"github.com/tiski-rx/tiski/pkg/record"
@@ -56,8 +57,21 @@ type Services interface {
 	// once: online it is uploaded straight away, in a fault it waits.
 	Paper(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error)
 	Telephone(ctx context.Context, who rx.Pharmacist, p rx.Prescription, d *rx.Dispensing) (record.Receipt, error)
-	// Medicines is the pharmacy's medicine catalogue, for the forms.
-	Medicines(ctx context.Context) ([]rx.Medicine, error)
+	// FindMedicines searches the pharmacy's medicine catalogue (issue 24)
+	// for what the pharmacist types or a scanner sends, as
+	// catalogue.Pick: at most n products, each with all its packages.
+	// With no catalogue imported it is catalogue.ErrNoCatalogue (code
+	// rx.ENOTFOUND).
+	FindMedicines(ctx context.Context, query string, n int) ([]rx.Medicine, error)
+	// MedicineByVNR returns the product of the package vnr with all its
+	// packages: a scanned package. No such package is an rx.ENOTFOUND
+	// error; no catalogue, catalogue.ErrNoCatalogue.
+	MedicineByVNR(ctx context.Context, vnr string) (rx.Medicine, error)
+	// CatalogueInfo describes the medicine catalogue: its source, date,
+	// import time and count, or catalogue.ErrNoCatalogue. It reads no
+	// table (a stat of the file), so the status line may ask at each
+	// refresh.
+	CatalogueInfo(ctx context.Context) (catalogue.Info, error)
 	// PatientRecords returns the journal's records about the patient made
 	// at or after since (the start of the current outage), oldest first.
 	PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error)

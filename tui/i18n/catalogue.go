@@ -2,7 +2,7 @@ package i18n
 
 func init() {
 	for _, part := range []map[Lang]map[Key]string{formsCatalogue, queueCatalogue, cliCatalogue, hubCatalogue, pageCatalogue, faultCatalogue, noticeCatalogue, reportCatalogue, triageCatalogue,
-		reportedCatalogue, summaryCatalogue, catalogueCatalogue, recordcatCatalogue} {
+		reportedCatalogue, summaryCatalogue, catalogueCatalogue, recordcatCatalogue, medicineCatalogue} {
 		for l, texts := range part {
 			for k, t := range texts {
 				catalogues[l][k] = t

@@ -171,7 +171,7 @@ const (
 // keys_queue.go), and the command line's (keys_cli.go).
 var keyRanges = [][2]Key{{0, keyCount}, {formsBase + 1, formsEnd}, {queueBase + 1, queueEnd}, {cliBase + 1, cliEnd}, {hubBase + 1, hubEnd}, {pageBase + 1, pageEnd}, {faultBase + 1, faultEnd}, {noticeBase + 1, noticeEnd}, {reportBase + 1, reportEnd}, {triageBase + 1, triageEnd},
 	{reportedBase + 1, reportedEnd}, {summaryBase + 1, summaryEnd}, {catalogueBase + 1, catalogueEnd},
-	{recordcatBase + 1, recordcatEnd}}
+	{recordcatBase + 1, recordcatEnd}, {medicineBase + 1, medicineEnd}}
 
 // Keys returns every key of the catalogue.
 func Keys() []Key {

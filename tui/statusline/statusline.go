@@ -9,12 +9,14 @@ package statusline
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/common"
@@ -122,10 +124,30 @@ func FetchNotices(c common.Common) tea.Cmd {
 	}
 }
 
-// Refresh reads the counts and the mode, a drill's task, the hub and
-// Kela's notices.
+// CatalogueMsg carries the medicine catalogue's state (issue 24).
+type CatalogueMsg struct {
+	Info catalogue.Info
+	Err  error
+}
+
+// FetchCatalogue reads the medicine catalogue's description in the
+// background. It costs a stat of the catalogue's file (the reader reads
+// the header again only when an import replaced the file), no query, so
+// it may run at every refresh.
+func FetchCatalogue(c common.Common) tea.Cmd {
+	svc := c.Services
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		info, err := svc.CatalogueInfo(ctx)
+		return CatalogueMsg{Info: info, Err: err}
+	}
+}
+
+// Refresh reads the counts and the mode, a drill's task, the hub, Kela's
+// notices and the medicine catalogue's state.
 func Refresh(c common.Common) tea.Cmd {
-	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c), FetchHub(c), FetchNotices(c))
+	return tea.Batch(FetchCounts(c), FetchMode(c), FetchTask(c), FetchHub(c), FetchNotices(c), FetchCatalogue(c))
 }
 
 // Model is the status line.
@@ -139,6 +161,12 @@ type Model struct {
 	task       TaskMsg    // a drill's task for the trainees; N 0: none
 	hub        HubMsg     // the pharmacy's hub; OK false: none configured
 	notices    NoticesMsg // Kela's notices; OK false: none kept
+	// The medicine catalogue: its description once read, or that none is
+	// imported. A read that fails otherwise (the counter still opening)
+	// leaves what was known.
+	catalogue     catalogue.Info
+	haveCatalogue bool
+	noCatalogue   bool
 }
 
 // New returns a status line with nothing read yet.
@@ -171,6 +199,13 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.err = msg.Err
 		if msg.Err == nil {
 			m.mode = msg.State
+		}
+	case CatalogueMsg:
+		switch {
+		case msg.Err == nil:
+			m.catalogue, m.haveCatalogue, m.noCatalogue = msg.Info, true, false
+		case errors.Is(msg.Err, catalogue.ErrNoCatalogue), rx.ErrorCode(msg.Err) == rx.ECORRUPT:
+			m.haveCatalogue, m.noCatalogue = false, true
 		}
 	case TaskMsg:
 		m.task = msg
@@ -205,6 +240,7 @@ func (m Model) View() string {
 	}
 	items = append(items, s.Badge(m.mode.Mode).Render(c.T(badge)))
 	items = append(items, m.noticeItems()...)
+	items = append(items, m.catalogueItems()...)
 	if m.haveCounts {
 		n := m.counts
 		items = append(items, s.Label.Render(c.T(i18n.StatusPending, n.Unsent())))
@@ -251,6 +287,44 @@ func (m Model) View() string {
 		out = banner + "\n" + out
 	}
 	return out
+}
+
+// CatalogueStale reports whether the counter's medicine catalogue is out
+// of date at now: none imported, or its next due update (the 1st or 15th
+// after its import, catalogue.NextDue) has come. known is false before the
+// first read.
+func (m Model) CatalogueStale(now time.Time) (stale, known bool) {
+	switch {
+	case m.noCatalogue:
+		return true, true
+	case !m.haveCatalogue:
+		return false, false
+	}
+	return !now.Before(catalogue.NextDue(m.catalogue.ImportedAt.In(now.Location()))), true
+}
+
+// catalogueItems is the medicine catalogue's item (issue 24): in FAULT,
+// when it is out of date or missing, since then the catalogue is the
+// national data the counter holds, and the pharmacist judges what it says
+// (a narcotic's class, a package) knowing its age. Online it stays quiet:
+// the e-prescriptions carry their medicines from the Prescription Centre,
+// the picker says itself when there is no catalogue, and IT hears of a
+// missed update from tiski doctor and tiski catalogue status, not from a
+// line the pharmacist can do nothing about.
+func (m Model) catalogueItems() []string {
+	if m.mode.Mode != rx.ModeFault {
+		return nil
+	}
+	c, s := m.c, m.c.Styles
+	now := c.Now()
+	if stale, known := m.CatalogueStale(now); !known || !stale {
+		return nil
+	}
+	if m.noCatalogue {
+		return []string{s.Error.Render(c.T(i18n.MedStatusNone))}
+	}
+	due := catalogue.NextDue(m.catalogue.ImportedAt.In(now.Location()))
+	return []string{s.Warning.Render(c.T(i18n.MedStatusStale, due.Format("2.1.2006")))}
 }
 
 // hubItems are the hub's items: reachable or not with the records not yet

@@ -284,7 +284,7 @@ func TestSummaryScansBack(t *testing.T) {
 		}
 		// The first (Metforem) is dispensed on the summary's barcode.
 		m, _ = m.Update(tuitest.Key(tea.KeyTab))
-		m, _ = m.Update(tuitest.Type("metforem"))
+		m = tuitest.Answer(m.Update(tuitest.Type("metforem"))) // the catalogue answers the search
 		m, _ = m.Update(tuitest.Key(tea.KeyEnter))
 		m = tuitest.Set(t, m, essential.FieldUnitsPerDay, 7, "2")
 		m = tuitest.Set(t, m, essential.FieldQuantity, 7, "60")

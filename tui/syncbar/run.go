@@ -52,7 +52,13 @@ func (b *Bar) Print(line string) bool {
 		return false
 	default:
 	}
-	b.p.Send(Line(line))
+	// The print goes in as the message tea.Println's command makes, sent
+	// from here: in order with the Finish that Stop sends after it. A
+	// Line message whose Update returned tea.Println would print from a
+	// goroutine of its own, which a Finish sent at once could overtake,
+	// and the program would quit with the conflict's line unprinted
+	// (TestSyncRunProgressBarInTmux saw it on a loaded machine).
+	b.p.Send(tea.Println(line)())
 	return true
 }
 

@@ -7,13 +7,12 @@ import (
 	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	tiski "github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/hub"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -225,6 +224,20 @@ func (op *counterOpening) open(ctx context.Context, opts *CounterOptions, pol *p
 
 	cs := &counterServices{f: f, journal: j, centre: client, worker: w, refused: opts.Refused, training: opts.Training,
 		record: &record.Service{Journal: j, Policy: pol, Pharmacy: c.Pharmacy}}
+	// The medicine catalogue is the data folder's (issue 24). A missing
+	// file is no error: the reader says none is imported until IT imports
+	// one, and follows the import. A file that is not a catalogue is shown
+	// in the forms, not fatal to the counter.
+	path, err := f.cataloguePath()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := f.Catalogue(ctx)
+	if err != nil {
+		f.Logger().Warn("catalogue unreadable", logKeyCmd, "counter", "err", err)
+	}
+	cs.catalogue = newCounterCatalogue(path, cat, err)
+	op.cleanup = append(op.cleanup, cs.catalogue.close)
 	if _, ok, _ := f.HubOptions(); ok {
 		// Claims go over the sharer's connection; before it connects, or
 		// while the hub is down, dispensings are recorded as not checked
@@ -300,9 +313,10 @@ type counterServices struct {
 	// training marks the counter's printouts TRAINING (the demo, drills).
 	training bool
 
-	medicinesOnce sync.Once
-	medicines     []rx.Medicine
-	medicinesErr  error
+	// catalogue is the data folder's medicine catalogue. A file that
+	// does not open is shown in the forms and the status line rather than
+	// keep the counter shut, and opened again once IT replaces it.
+	catalogue *counterCatalogue
 }
 
 var _ common.Services = (*counterServices)(nil)
@@ -421,18 +435,35 @@ func (s *counterServices) recorded(who rx.Pharmacist) func(record.Receipt, error
 	}
 }
 
-// Medicines is the catalogue bundled with tiski (the fixtures' medicines
-// with their VNR package numbers), read once.
-func (s *counterServices) Medicines(ctx context.Context) ([]rx.Medicine, error) {
-	s.medicinesOnce.Do(func() {
-		fx, err := rx.LoadFixtures(tiski.Fixtures(), time.Now())
-		if err != nil {
-			s.medicinesErr = fmt.Errorf("read the medicine catalogue: %w", err)
-			return
-		}
-		s.medicines = fx.Medicines
-	})
-	return s.medicines, s.medicinesErr
+// FindMedicines searches the data folder's medicine catalogue (issue 24),
+// never the fixtures: a pharmacy's counter has the catalogue IT imported
+// or synced, and the demo's and training's folders have the fixtures'
+// (trainingCatalogue).
+func (s *counterServices) FindMedicines(ctx context.Context, query string, n int) ([]rx.Medicine, error) {
+	cat, err := s.catalogue.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cat.Pick(ctx, query, n)
+}
+
+// MedicineByVNR looks a scanned package up in the data folder's catalogue.
+func (s *counterServices) MedicineByVNR(ctx context.Context, vnr string) (rx.Medicine, error) {
+	cat, err := s.catalogue.reader(ctx)
+	if err != nil {
+		return rx.Medicine{}, err
+	}
+	return cat.Product(ctx, vnr)
+}
+
+// CatalogueInfo describes the data folder's catalogue: a stat of its file
+// and the header read when it changed, for the forms and the status line.
+func (s *counterServices) CatalogueInfo(ctx context.Context) (catalogue.Info, error) {
+	cat, err := s.catalogue.reader(ctx)
+	if err != nil {
+		return catalogue.Info{}, err
+	}
+	return cat.Info(ctx)
 }
 
 func (s *counterServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {

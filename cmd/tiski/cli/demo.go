@@ -260,7 +260,14 @@ func demoCounter(ctx context.Context, f *Factory, sim *demoSim, data string, pha
 			cancel(err)
 		}
 	}()
-	prepare := func(ctx context.Context, j *journal.Journal) error { return trainingUser(ctx, j, demoPharmacist) }
+	// The fixtures' catalogue too is made beside the first frame, before
+	// the counter's services open it.
+	prepare := func(ctx context.Context, j *journal.Journal) error {
+		if err := trainingCatalogue(ctx, data+"/counter"); err != nil {
+			return err
+		}
+		return trainingUser(ctx, j, demoPharmacist)
+	}
 	err := counterRun(cctx, &CounterOptions{Factory: f, Training: true, SignedIn: signedIn, Outage: outage, FirstFrame: opts.FirstFrame, Prepare: prepare})
 	if cause := context.Cause(cctx); ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause // the simulator did not start

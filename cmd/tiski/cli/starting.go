@@ -7,6 +7,7 @@ import (
 	"github.com/tiski-rx/tiski/tui/i18n"
 	"time"
 
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/record"
 	"github.com/tiski-rx/tiski/pkg/rx"
@@ -109,12 +110,28 @@ func (s *startingServices) Telephone(ctx context.Context, who rx.Pharmacist, p r
 	return cs.Telephone(ctx, who, p, d)
 }
 
-func (s *startingServices) Medicines(ctx context.Context) ([]rx.Medicine, error) {
+func (s *startingServices) FindMedicines(ctx context.Context, query string, n int) ([]rx.Medicine, error) {
 	cs, err := s.op.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return cs.Medicines(ctx)
+	return cs.FindMedicines(ctx, query, n)
+}
+
+func (s *startingServices) MedicineByVNR(ctx context.Context, vnr string) (rx.Medicine, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return rx.Medicine{}, err
+	}
+	return cs.MedicineByVNR(ctx, vnr)
+}
+
+func (s *startingServices) CatalogueInfo(ctx context.Context) (catalogue.Info, error) {
+	cs, err := s.op.ready(ctx)
+	if err != nil {
+		return catalogue.Info{}, err
+	}
+	return cs.CatalogueInfo(ctx)
 }
 
 func (s *startingServices) PatientRecords(ctx context.Context, patient string, since time.Time) ([]journal.Record, error) {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/journal"
 	"github.com/tiski-rx/tiski/pkg/rx"
 )
@@ -32,6 +34,9 @@ func trainingCounter(ctx context.Context, f *Factory, centreURL, dir, conf strin
 	if err := trainingConfig(f, centreURL, dir, conf); err != nil {
 		return nil, err
 	}
+	if err := trainingCatalogue(ctx, dir); err != nil {
+		return nil, err
+	}
 	j, err := f.Journal(ctx)
 	if err != nil {
 		return nil, err
@@ -40,6 +45,19 @@ func trainingCounter(ctx context.Context, f *Factory, centreURL, dir, conf strin
 		return nil, err
 	}
 	return j, nil
+}
+
+// trainingCatalogue makes the fixtures' made-up medicines the medicine
+// catalogue of the training folder dir (issue 24): the demo's and a
+// drill's counters find the medicines of the simulator's prescriptions,
+// and a pharmacy's counter, whose folder this never touches, finds only
+// what IT imported. It is imported at every start, so a training folder
+// kept between runs has the fixtures of this tiski.
+func trainingCatalogue(ctx context.Context, dir string) error {
+	if _, err := importFixtures(ctx, filepath.Join(dir, catalogue.FileName), time.Now()); err != nil {
+		return fmt.Errorf("make the training medicine catalogue: %w", err)
+	}
+	return nil
 }
 
 // trainingConfig is trainingCounter's first half: it writes conf, with the

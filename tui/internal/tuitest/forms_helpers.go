@@ -15,7 +15,11 @@ import (
 // Call it from TestMain.
 func Main(m *testing.M) {
 	NoColour()
-	os.Exit(m.Run())
+	code := m.Run()
+	if fixturesDir != "" {
+		os.RemoveAll(fixturesDir)
+	}
+	os.Exit(code)
 }
 
 // NoTick stands in for tea.Tick in a screen's refresh: the tests read
@@ -46,11 +50,37 @@ func To[M Form[M, F], F comparable](t testing.TB, m M, f F, n int) M {
 func Set[M Form[M, F], F comparable](t testing.TB, m M, f F, n int, s string) M {
 	t.Helper()
 	m = To(t, m, f, n)
-	m, _ = m.Update(Key(tea.KeyCtrlU))
+	m = Answer(m.Update(Key(tea.KeyCtrlU)))
 	if s != "" {
-		m, _ = m.Update(Type(s))
+		m = Answer(m.Update(Type(s)))
 	}
 	return m
+}
+
+// Answer runs cmd, the command of a key, as bubbletea would, and feeds m
+// the messages it gives, one level deep: the medicine picker's search
+// answers so. The commands of those messages are dropped: a test runs the
+// polls it wants.
+func Answer[M Updater[M]](m M, cmd tea.Cmd) M {
+	for _, msg := range flatten(Run(cmd)) {
+		m, _ = m.Update(msg)
+	}
+	return m
+}
+
+// flatten runs the commands of a batch, and of batches in it.
+func flatten(msg tea.Msg) []tea.Msg {
+	switch msg := msg.(type) {
+	case nil:
+		return nil
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range msg {
+			out = append(out, flatten(Run(c))...)
+		}
+		return out
+	}
+	return []tea.Msg{msg}
 }
 
 // Confirm presses F10 and feeds back the answer of the record.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"github.com/tiski-rx/tiski/pkg/faultreport"
 	"github.com/tiski-rx/tiski/pkg/triage"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/muesli/termenv"
 
 	tiski "github.com/tiski-rx/tiski"
+	"github.com/tiski-rx/tiski/pkg/catalogue"
 	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/centresim"
 	"github.com/tiski-rx/tiski/pkg/journal"
@@ -125,8 +127,60 @@ func New(t testing.TB) *Env {
 	t.Cleanup(c.Close)
 	w := queue.New(j, c, nil, queue.Config{Owner: "tuitest", Now: clock.Now, Rate: -1})
 	rec := &record.Service{Journal: j, Policy: policy.Default(), Pharmacy: Pharmacy, Now: clock.Now}
+	cat, err := catalogue.Open(ctx, FixturesCatalogue(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
 	return &Env{Sim: sim, Journal: j, Client: c, Clock: clock, Worker: w, pharmacy: Pharmacy,
-		Services: &Services{Journal: j, Centre: c, Recorder: rec, Kick: w.Kick, SimURL: sim.URL(), Now: clock.Now}}
+		Services: &Services{Journal: j, Centre: c, Recorder: rec, Kick: w.Kick, Catalogue: cat, SimURL: sim.URL(), Now: clock.Now}}
+}
+
+// NoCatalogue makes the Env a counter whose data folder holds no medicine
+// catalogue: nothing was ever imported. Call it before Common.
+func (e *Env) NoCatalogue(t testing.TB) {
+	t.Helper()
+	cat, err := catalogue.Open(context.Background(), filepath.Join(t.TempDir(), catalogue.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	e.Services.Catalogue = cat
+}
+
+// The fixtures' catalogue, built once per test binary: the catalogue file
+// is read-only once in place, so every Env opens its own reader of it.
+var (
+	fixturesOnce sync.Once
+	fixturesDir  string
+	fixturesPath string
+	fixturesErr  error
+)
+
+// FixturesCatalogue returns the path of a real catalogue file (SQLite,
+// as tiski catalogue import --fixtures writes it) of the fixtures'
+// medicines, imported at Start. Main removes it after the tests.
+func FixturesCatalogue(t testing.TB) string {
+	t.Helper()
+	fixturesOnce.Do(func() {
+		fx, err := rx.LoadFixtures(tiski.Fixtures(), Start)
+		if err != nil {
+			fixturesErr = err
+			return
+		}
+		if fixturesDir, fixturesErr = os.MkdirTemp("", "tiski-tuitest-catalogue-"); fixturesErr != nil {
+			return
+		}
+		path := filepath.Join(fixturesDir, catalogue.FileName)
+		_, fixturesErr = catalogue.Replace(context.Background(), path,
+			catalogue.Info{Source: catalogue.SourceFixtures, Version: "fixtures", Date: Start, ImportedAt: Start},
+			catalogue.FromFixtures(fx.Medicines))
+		fixturesPath = path
+	})
+	if fixturesErr != nil {
+		t.Fatal(fixturesErr)
+	}
+	return fixturesPath
 }
 
 // NoPharmacy makes the Env a counter whose configuration lacks the
@@ -180,6 +234,10 @@ type Services struct {
 	// KeepsNotices makes the counter one that reads Kela's notices from
 	// its journal (common.Notices), as the real counter does.
 	KeepsNotices bool
+	// Catalogue is the medicine catalogue the forms search: a real
+	// catalogue file of the fixtures' medicines (FixturesCatalogue), or
+	// one of a file never imported (NoCatalogue).
+	Catalogue *catalogue.Catalogue
 	// SimURL and Now are the simulator's address and the Env's clock,
 	// for the fault desk's triage (FaultReport).
 	SimURL string
@@ -281,13 +339,19 @@ func (s *Services) kicked(rc record.Receipt, err error) (record.Receipt, error) 
 	return rc, err
 }
 
-// Medicines implements common.Services: the bundled fixtures' catalogue.
-func (s *Services) Medicines(ctx context.Context) ([]rx.Medicine, error) {
-	fx, err := rx.LoadFixtures(tiski.Fixtures(), s.Recorder.Now())
-	if err != nil {
-		return nil, err
-	}
-	return fx.Medicines, nil
+// FindMedicines implements common.Services over the Env's catalogue.
+func (s *Services) FindMedicines(ctx context.Context, query string, n int) ([]rx.Medicine, error) {
+	return s.Catalogue.Pick(ctx, query, n)
+}
+
+// MedicineByVNR implements common.Services over the Env's catalogue.
+func (s *Services) MedicineByVNR(ctx context.Context, vnr string) (rx.Medicine, error) {
+	return s.Catalogue.Product(ctx, vnr)
+}
+
+// CatalogueInfo implements common.Services over the Env's catalogue.
+func (s *Services) CatalogueInfo(ctx context.Context) (catalogue.Info, error) {
+	return s.Catalogue.Info(ctx)
 }
 
 // PatientRecords implements common.Services.

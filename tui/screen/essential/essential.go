@@ -118,6 +118,7 @@ type Model struct {
 	isInput [fieldCount]bool
 	basis   int
 	picker  formkit.Picker
+	held    []tea.KeyMsg // keys typed while the picker was taking: replayed on its answer
 
 	faultKnown bool
 	inFault    bool
@@ -174,7 +175,7 @@ func (m Model) Init() tea.Cmd {
 		st, err := svc.Mode(ctx)
 		return ModeMsg{State: st, Err: err}
 	}
-	return tea.Batch(formkit.LoadCatalogue(m.c), records, mode)
+	return tea.Batch(formkit.CheckCatalogue(m.c), records, mode)
 }
 
 // State returns where the dispensing stands.
@@ -274,6 +275,17 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case formkit.CatalogueMsg:
 		m.picker = m.picker.Load(msg)
 		return m, nil
+	case formkit.FoundMsg:
+		before, _ := m.picker.Medicine()
+		var took bool
+		m.picker, took = m.picker.Found(msg)
+		m = m.picked(before, took).check()
+		if m.picker.Taking() || len(m.held) == 0 {
+			return m, nil
+		}
+		held := m.held
+		m.held = nil
+		return formkit.Replay(m, held, Model.key)
 	case RecordsMsg:
 		if msg.Err != nil {
 			m.priorsErr = msg.Err.Error()
@@ -333,6 +345,12 @@ func dispensed(recs []journal.Record) []prior {
 }
 
 func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
+	if m.picker.Taking() {
+		// Enter came before the catalogue's answer: the keys after it
+		// wait for the answer, as if it had come at once.
+		m.held = formkit.Hold(m.held, km)
+		return m, nil
+	}
 	k := m.c.Keys
 	switch formkit.KeyAction(k, m.state, km) {
 	case formkit.Ignore:
@@ -352,17 +370,7 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		var took bool
 		var cmd tea.Cmd
 		m.picker, took, cmd = m.picker.Update(km, m.c)
-		if after, ok := m.picker.Medicine(); ok && after.ID != before.ID {
-			m = m.clear(FieldMedicine)
-			if pk, ok := m.picker.Package(); ok {
-				// The cap is the smallest pack: start there.
-				m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
-			}
-		}
-		if took {
-			m = m.move(1)
-		}
-		return m.check(), cmd
+		return m.picked(before, took).check(), cmd
 	case FieldBasis, FieldPackage:
 		by, next := formkit.ChoiceKey(k, km)
 		if next {
@@ -395,6 +403,24 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		m = m.clear(m.focus)
 	}
 	return m.check(), cmd
+}
+
+// picked follows the picker after a key or a catalogue's answer: a new
+// medicine clears the field's problems and starts the quantity at its
+// package, and one taken (Enter, or a scanner's VNR answered) moves to the
+// next field.
+func (m Model) picked(before rx.Medicine, took bool) Model {
+	if after, ok := m.picker.Medicine(); ok && after.ID != before.ID {
+		m = m.clear(FieldMedicine)
+		if pk, ok := m.picker.Package(); ok {
+			// The cap is the smallest pack: start there.
+			m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
+		}
+	}
+	if took && m.focus == FieldMedicine && m.state == Editing {
+		m = m.move(1)
+	}
+	return m
 }
 
 func back() tea.Msg { return BackMsg{} }

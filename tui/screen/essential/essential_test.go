@@ -336,3 +336,32 @@ func TestPolicyOfTheMedicine(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysAfterAnEarlyEnter (issue 24): the catalogue answers in the
+// background, so a pharmacist's Enter, Tab and quantity can all come
+// before the answer. The form holds the keys after such an Enter and
+// replays them once the medicine is taken: they land in the fields they
+// were meant for, and the quantity typed is not overwritten by the
+// package's.
+func TestKeysAfterAnEarlyEnter(t *testing.T) {
+	env := tuitest.New(t)
+	env.Fault(t)
+	m := open(t, env, tuitest.Pharmacist, matti, env.Clock.Now(), 120, 40)
+	m = to(t, m, FieldMedicine)
+	m, search := m.Update(tuitest.Type("metforem"))
+	for _, k := range []tea.KeyMsg{tuitest.Key(tea.KeyEnter), tuitest.Key(tea.KeyTab), tuitest.Key(tea.KeyCtrlU),
+		tuitest.Type("60"), tuitest.Key(tea.KeyTab), tuitest.Type("2")} {
+		m, _ = m.Update(k)
+	}
+	if _, ok := m.picker.Medicine(); ok || m.Focus() != FieldMedicine {
+		t.Fatalf("before the answer: a medicine taken, or the focus moved to %d", m.Focus())
+	}
+	m = tuitest.Answer(m, search)
+	med, ok := m.picker.Medicine()
+	if !ok || med.Name != "Metforem" {
+		t.Fatalf("after the answer: %+v", med)
+	}
+	if m.Focus() != FieldUnitsPerDay || m.value(FieldQuantity) != "60" || m.value(FieldUnitsPerDay) != "2" {
+		t.Fatalf("the held keys: focus %d, quantity %q, units a day %q\n%s", m.Focus(), m.value(FieldQuantity), m.value(FieldUnitsPerDay), m.View())
+	}
+}

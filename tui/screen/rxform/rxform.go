@@ -128,6 +128,7 @@ type Model struct {
 	inputs   [fieldCount]textinput.Model // of the text fields; arrays, so a copy of the model is a copy
 	isInput  [fieldCount]bool
 	picker   formkit.Picker
+	held     []tea.KeyMsg // keys typed while the picker was taking: replayed on its answer
 	prof     int
 	dispense bool
 	ticked   [fieldCount]bool
@@ -194,7 +195,7 @@ func (m Model) sized() Model {
 }
 
 // Init loads the medicine catalogue.
-func (m Model) Init() tea.Cmd { return formkit.LoadCatalogue(m.c) }
+func (m Model) Init() tea.Cmd { return formkit.CheckCatalogue(m.c) }
 
 // State returns where the record stands.
 func (m Model) State() State { return m.state }
@@ -413,6 +414,17 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case formkit.CatalogueMsg:
 		m.picker = m.picker.Load(msg)
 		return m, nil
+	case formkit.FoundMsg:
+		before, _ := m.picker.Medicine()
+		var took bool
+		m.picker, took = m.picker.Found(msg)
+		m = m.picked(before, took).check()
+		if m.picker.Taking() || len(m.held) == 0 {
+			return m, nil
+		}
+		held := m.held
+		m.held = nil
+		return formkit.Replay(m, held, Model.key)
 	case formkit.RecordedMsg:
 		if m.state != Recording {
 			return m, nil
@@ -441,6 +453,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
+	if m.picker.Taking() {
+		// Enter came before the catalogue's answer: the keys after it
+		// wait for the answer, as if it had come at once.
+		m.held = formkit.Hold(m.held, km)
+		return m, nil
+	}
 	k := m.c.Keys
 	switch formkit.KeyAction(k, m.state, km) {
 	case formkit.Ignore:
@@ -460,17 +478,7 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		var took bool
 		var cmd tea.Cmd
 		m.picker, took, cmd = m.picker.Update(km, m.c)
-		if after, _ := m.picker.Medicine(); after.ID != before.ID {
-			m = m.clear(FieldMedicine)
-			if pk, ok := m.picker.Package(); ok && m.value(FieldQuantity) == "" {
-				m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
-				m = m.followQuantity()
-			}
-		}
-		if took {
-			m = m.move(1)
-		}
-		return m.check(), cmd
+		return m.picked(before, took).check(), cmd
 	case FieldProfession, FieldPackage, FieldDispense:
 		by, next := formkit.ChoiceKey(k, km)
 		if next {
@@ -517,6 +525,23 @@ func (m Model) key(km tea.KeyMsg) (Model, tea.Cmd) {
 		}
 	}
 	return m.check(), cmd
+}
+
+// picked follows the picker after a key or a catalogue's answer: a new
+// medicine clears the field's problems and fills in the quantity, and one
+// taken (Enter, or a scanner's VNR answered) moves to the next field.
+func (m Model) picked(before rx.Medicine, took bool) Model {
+	if after, _ := m.picker.Medicine(); after.ID != before.ID {
+		m = m.clear(FieldMedicine)
+		if pk, ok := m.picker.Package(); ok && m.value(FieldQuantity) == "" {
+			m.inputs[FieldQuantity].SetValue(strconv.Itoa(pk.Size))
+			m = m.followQuantity()
+		}
+	}
+	if took && m.focus == FieldMedicine && m.state == Editing {
+		m = m.move(1)
+	}
+	return m
 }
 
 // followQuantity copies the prescribed quantity into the quantity to

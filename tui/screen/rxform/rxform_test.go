@@ -489,3 +489,31 @@ func TestPartialDispensing(t *testing.T) {
 		t.Fatalf("quantity now shown without a dispensing:\n%s", m.View())
 	}
 }
+
+// TestNoCatalogue (issue 24): on a counter whose data folder has no
+// medicine catalogue, the picker says so and what IT must run, no medicine
+// can be taken, F10 records nothing, and what was typed in the other
+// fields stays.
+func TestNoCatalogue(t *testing.T) {
+	env := tuitest.New(t)
+	env.NoCatalogue(t)
+	for _, sz := range tuitest.Sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.W, sz.H), func(t *testing.T) {
+			m := open(t, env, tuitest.Pharmacist, rx.FormPaper, rx.ModeFault, sz.W, sz.H)
+			m = set(t, m, FieldPrescriber, "Anna Korhonen")
+			m = set(t, m, FieldMedicine, "990511")
+			m, _ = m.Update(tuitest.Key(tea.KeyEnter))
+			if _, ok := m.picker.Medicine(); ok || m.Focus() != FieldMedicine {
+				t.Fatalf("with no catalogue Enter took a medicine, or moved on to %d", m.Focus())
+			}
+			tuitest.Golden(t, m.View())
+			m = tuitest.Confirm(t, m)
+			if m.State() != Editing || m.value(FieldPrescriber) != "Anna Korhonen" || !strings.Contains(m.View(), "990511") {
+				t.Fatalf("F10 with no medicine: state %d, prescriber %q\n%s", m.State(), m.value(FieldPrescriber), m.View())
+			}
+			if recs, err := env.Journal.List(t.Context(), journal.Filter{}); err != nil || len(recs) != 0 {
+				t.Fatalf("the journal holds %d records: %v", len(recs), err)
+			}
+		})
+	}
+}

@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-
 	"github.com/tiski-rx/tiski/pkg/rx"
-	"github.com/tiski-rx/tiski/tui/i18n"
 	"github.com/tiski-rx/tiski/tui/internal/tuitest"
 )
 
@@ -59,67 +56,6 @@ func TestFit(t *testing.T) {
 	if lines, above, below := Fit(blocks, 20); len(lines) != 10 || above != 0 || below != 0 {
 		t.Fatalf("all fit: %q %d %d", lines, above, below)
 	}
-}
-
-func TestPicker(t *testing.T) {
-	env := tuitest.New(t)
-	c := env.Common(i18n.EN, 80, 24)
-	p := NewPicker().Focus()
-	if !strings.Contains(strings.Join(p.Lines(c, 2, 80, 3), ""), "Loading") {
-		t.Fatal("no loading line before the catalogue")
-	}
-	p = p.Load(LoadCatalogue(c)().(CatalogueMsg))
-	key := func(p Picker, k tea.KeyMsg) (Picker, bool) {
-		p, took, _ := p.Update(k, c)
-		return p, took
-	}
-	t.Run("typing filters by name, substance and ATC", func(t *testing.T) {
-		for query, want := range map[string]string{"keppra": "keppra-500mg-tabl", "levetiracetam": "keppra-500mg-tabl", "A10BA02": "metforem-500mg-tabl", "metforem 500": "metforem-500mg-tabl"} {
-			s, _ := key(p, tuitest.Type(query))
-			found := false
-			for _, m := range s.Matches() {
-				found = found || m.ID == want
-			}
-			if !found {
-				t.Errorf("%q does not match %s: %v", query, want, s.Matches())
-			}
-		}
-	})
-	t.Run("arrows choose among the matches, Enter takes", func(t *testing.T) {
-		s, _ := key(p, tuitest.Type("A10BA02"))
-		s, _ = key(s, tuitest.Key(tea.KeyDown))
-		s, took := key(s, tuitest.Key(tea.KeyEnter))
-		m, ok := s.Medicine()
-		if !took || !ok || m.ID != s.all[s.matches[0]].ID || m.ATC != "A10BA02" {
-			t.Fatalf("took %v, %+v", took, m)
-		}
-	})
-	t.Run("a scanned VNR takes its package", func(t *testing.T) {
-		s, _ := key(p, tuitest.Type("990012"))
-		s, took := key(s, tuitest.Key(tea.KeyEnter))
-		pk, ok := s.Package()
-		if !took || !ok || pk.VNR != "990012" {
-			t.Fatalf("took %v, package %+v", took, pk)
-		}
-		// Typing again lets the medicine go.
-		s, _ = key(s, tuitest.Type("x"))
-		if _, ok := s.Medicine(); ok {
-			t.Fatal("the medicine stays chosen after the text changed")
-		}
-	})
-	t.Run("nothing matches", func(t *testing.T) {
-		s, _ := key(p, tuitest.Type("zzzz"))
-		s, took := key(s, tuitest.Key(tea.KeyEnter))
-		if took || !strings.Contains(strings.Join(s.Lines(c, 2, 80, 3), ""), "No medicine matches") {
-			t.Fatal("Enter took a medicine that matches nothing")
-		}
-	})
-	t.Run("a catalogue that fails says so", func(t *testing.T) {
-		s := NewPicker().Load(CatalogueMsg{Err: rx.Errorf(rx.EUNAVAILABLE, "disk on fire")})
-		if !strings.Contains(strings.Join(s.Lines(c, 2, 80, 3), ""), "disk on fire") {
-			t.Fatal("the failure is not shown")
-		}
-	})
 }
 
 func TestMove(t *testing.T) {
