@@ -37,7 +37,7 @@ const ApplicationID = 0x746b6174
 // schemaVersion is the catalogue's PRAGMA user_version. The file is rebuilt
 // whole at each import, so a new schema needs no migration: a file of
 // another version is refused until the next import replaces it.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // The sources of the data.
 const (
@@ -74,6 +74,10 @@ type Info struct {
 	Date       time.Time `json:"date"`        // the date of the data
 	ImportedAt time.Time `json:"imported_at"` // when this counter took it in
 	Count      int       `json:"count"`       // packages
+	// HighWater is, for a catalogue synced from the Prescription Centre,
+	// the newest lastUpdated of the Medications it has taken in: the next
+	// sync asks for what changed after it. Zero for any other source.
+	HighWater time.Time `json:"high_water,omitzero"`
 }
 
 // NextDue returns when the catalogue imported at t is next due for an
@@ -222,9 +226,9 @@ func readHeader(ctx context.Context, db *sql.DB) (Info, error) {
 		return Info{}, rx.Errorf(rx.ECORRUPT, "The medicine catalogue has format %d; this tiski reads format %d. Import the catalogue again.", version, schemaVersion)
 	}
 	var info Info
-	var date, imported string
-	err := db.QueryRowContext(ctx, `SELECT source, version, date, imported_at, count FROM info`).
-		Scan(&info.Source, &info.Version, &date, &imported, &info.Count)
+	var date, imported, high string
+	err := db.QueryRowContext(ctx, `SELECT source, version, date, imported_at, count, high_water FROM info`).
+		Scan(&info.Source, &info.Version, &date, &imported, &info.Count, &high)
 	if err != nil {
 		return Info{}, rx.Errorf(rx.ECORRUPT, "The medicine catalogue lacks its description: %v. Import the catalogue again.", err)
 	}
@@ -233,6 +237,11 @@ func readHeader(ctx context.Context, db *sql.DB) (Info, error) {
 	}
 	if info.ImportedAt, err = time.Parse(time.RFC3339Nano, imported); err != nil {
 		return Info{}, rx.Errorf(rx.ECORRUPT, "The medicine catalogue's import time %q is not a time. Import the catalogue again.", imported)
+	}
+	if high != "" {
+		if info.HighWater, err = time.Parse(time.RFC3339Nano, high); err != nil {
+			return Info{}, rx.Errorf(rx.ECORRUPT, "The medicine catalogue's sync mark %q is not a time. Import the catalogue again.", high)
+		}
 	}
 	return info, nil
 }

@@ -21,7 +21,8 @@ CREATE TABLE info (
 	version     TEXT NOT NULL,
 	date        TEXT NOT NULL, -- RFC 3339
 	imported_at TEXT NOT NULL, -- RFC 3339, nanoseconds
-	count       INTEGER NOT NULL
+	count       INTEGER NOT NULL,
+	high_water  TEXT NOT NULL  -- RFC 3339, nanoseconds; '' unless synced
 );
 CREATE TABLE packages (
 	vnr                TEXT PRIMARY KEY NOT NULL,
@@ -155,8 +156,12 @@ func build(ctx context.Context, tmp string, info Info, pkgs []Package) error {
 	if _, err := tx.ExecContext(ctx, `CREATE INDEX packages_name ON packages (name_key, vnr)`); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO info (source, version, date, imported_at, count) VALUES (?, ?, ?, ?, ?)`,
-		info.Source, info.Version, info.Date.Format(time.RFC3339), info.ImportedAt.Format(time.RFC3339Nano), info.Count); err != nil {
+	high := ""
+	if !info.HighWater.IsZero() {
+		high = info.HighWater.Format(time.RFC3339Nano)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO info (source, version, date, imported_at, count, high_water) VALUES (?, ?, ?, ?, ?, ?)`,
+		info.Source, info.Version, info.Date.Format(time.RFC3339), info.ImportedAt.Format(time.RFC3339Nano), info.Count, high); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -41,6 +41,12 @@ type Config struct {
 	Logger    *slog.Logger     // nil: discard. Never log an identity code (use hetu.Mask)
 	Capacity  float64          // requests per second the FHIR port serves before answering 429 with Retry-After; 0 = unlimited
 	NoHint    bool             // with Capacity: send no RateLimit hint, as a server that gives none (the 429 and Retry-After stay)
+	// Catalogue seeds, beside the fixtures' medicines, the generated
+	// catalogue of realistic size: about 15,100 more Medication packages
+	// (catalogue.go; issue 24). It costs some 150 ms at the first start on
+	// a data folder, so it is an option: tiski centre serve turns it on,
+	// tests that sync the catalogue do. A folder seeded with it keeps it.
+	Catalogue bool
 	// AccessLog, when set, gets one line per FHIR request, as a web
 	// server's access log has it: arrival time, the request line exactly as
 	// received (method, path and query, protocol), status and request id.
@@ -232,6 +238,11 @@ func (l *Listening) Start(ctx context.Context) (*Server, error) {
 	}
 	if err := s.store.seed(ctx, fixtures); err != nil {
 		return fail(err)
+	}
+	if cfg.Catalogue {
+		if err := s.store.seedCatalogue(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	s.fhir = s.serveFHIRPort(ln)
 	s.admin = s.serve(aln, s.adminHandler(), nil)

@@ -20,6 +20,9 @@ const (
 	extLockedBy       = fhirBase + "StructureDefinition/locked-by"
 	extMedicineClass  = fhirBase + "StructureDefinition/medicine-class"
 	extStrength       = fhirBase + "StructureDefinition/strength"
+	extPackSize       = fhirBase + "StructureDefinition/pack-size"
+	extSubstitution   = fhirBase + "StructureDefinition/substitution-group"
+	extPrescription   = fhirBase + "StructureDefinition/prescription-status"
 	extEssentialBasis = fhirBase + "StructureDefinition/essential-basis"
 	extOverrideReason = fhirBase + "StructureDefinition/override-reason"
 	csForm            = fhirBase + "CodeSystem/prescription-form"
@@ -110,13 +113,20 @@ type patientResource struct {
 }
 
 type medicationResource struct {
-	ResourceType string           `json:"resourceType"`
-	ID           string           `json:"id,omitempty"`
-	Meta         *meta            `json:"meta,omitempty"`
-	Extension    []extension      `json:"extension,omitempty"`
-	Code         *codeableConcept `json:"code,omitempty"`
-	Form         *codeableConcept `json:"form,omitempty"`
-	Amount       *ratio           `json:"amount,omitempty"`
+	ResourceType string                 `json:"resourceType"`
+	ID           string                 `json:"id,omitempty"`
+	Meta         *meta                  `json:"meta,omitempty"`
+	Extension    []extension            `json:"extension,omitempty"`
+	Code         *codeableConcept       `json:"code,omitempty"`
+	Status       string                 `json:"status,omitempty"`
+	Form         *codeableConcept       `json:"form,omitempty"`
+	Amount       *ratio                 `json:"amount,omitempty"`
+	Ingredient   []medicationIngredient `json:"ingredient,omitempty"`
+}
+
+type medicationIngredient struct {
+	ItemCodeableConcept *codeableConcept `json:"itemCodeableConcept,omitempty"`
+	IsActive            *bool            `json:"isActive,omitempty"`
 }
 
 type dispenseRequest struct {

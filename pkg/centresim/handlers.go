@@ -480,8 +480,11 @@ func (s *Server) capabilityStatement() []byte {
 		var out []searchParam
 		for _, n := range names {
 			typ := "token"
-			if n == "_count" || n == "_offset" {
+			switch n {
+			case "_count", "_offset":
 				typ = "number"
+			case "_lastUpdated":
+				typ = "date"
 			}
 			out = append(out, searchParam{n, typ})
 		}
@@ -504,7 +507,7 @@ func (s *Server) capabilityStatement() []byte {
 			"mode": "server",
 			"resource": []resource{
 				{Type: "Patient", Interaction: read, Versioning: "versioned", SearchParam: token("_id", "identifier", "_count", "_offset")},
-				{Type: "Medication", Interaction: []interaction{{"read"}, {"vread"}}, Versioning: "versioned"},
+				{Type: "Medication", Interaction: read, Versioning: "versioned", SearchParam: token("_id", "status", "_lastUpdated", "_count", "_offset")},
 				{Type: "MedicationRequest", Interaction: write, Versioning: "versioned", ConditionalCreate: true,
 					SearchInclude:    []string{"MedicationRequest:medication", "MedicationRequest:patient", "MedicationRequest:subject"},
 					SearchRevInclude: []string{"Task:focus"},

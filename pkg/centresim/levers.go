@@ -308,6 +308,21 @@ func (s *Server) leverRoutes(mux *http.ServeMux, writeJSON func(http.ResponseWri
 		}
 		answer(w, r.PathValue("id"), s.SetPrescriptionIssued(r.PathValue("id"), day))
 	})
+	mux.HandleFunc("POST /catalogue/changes", func(w http.ResponseWriter, r *http.Request) {
+		var b CatalogueChange
+		if !decode(w, r, &b) {
+			return
+		}
+		changed, err := s.ChangeCatalogue(b)
+		switch {
+		case errors.Is(err, ErrInvalid):
+			fail(w, http.StatusBadRequest, err.Error())
+		case err != nil:
+			fail(w, http.StatusInternalServerError, err.Error())
+		default:
+			writeJSON(w, http.StatusOK, changed)
+		}
+	})
 	mux.HandleFunc("POST /prescriptions", func(w http.ResponseWriter, r *http.Request) {
 		var b adminPrescription
 		if !decode(w, r, &b) {

@@ -1,6 +1,7 @@
 package centresim
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"strconv"
@@ -58,16 +59,29 @@ func renderMedication(m medicationRow) []byte {
 	if m.Class != "" {
 		ext = append(ext, extension{URL: extMedicineClass, ValueCode: ptr(m.Class)})
 	}
+	if m.PackText != "" {
+		ext = append(ext, extension{URL: extPackSize, ValueString: ptr(m.PackText)})
+	}
+	if m.Prescription != "" {
+		ext = append(ext, extension{URL: extPrescription, ValueCode: ptr(m.Prescription)})
+	}
+	if m.Group != "" {
+		ext = append(ext, extension{URL: extSubstitution, ValueString: ptr(m.Group)})
+	}
 	res := medicationResource{
 		ResourceType: "Medication", ID: m.ID, Meta: metaOf(m.Version, m.LastUpdated), Extension: ext,
 		Code: &codeableConcept{Coding: []coding{
 			{System: rx.SystemVNR, Code: m.VNR, Display: m.display()},
 			{System: rx.SystemATC, Code: m.ATC, Display: m.Substance},
 		}, Text: m.Name},
+		Status: cmp.Or(m.Status, "active"),
 		Amount: &ratio{Numerator: &quantity{Value: ptr(float64(m.PackSize)), Unit: m.Unit}, Denominator: &quantity{Value: ptr(1.0)}},
 	}
 	if m.Form != "" {
 		res.Form = &codeableConcept{Text: m.Form}
+	}
+	if m.Substance != "" {
+		res.Ingredient = []medicationIngredient{{ItemCodeableConcept: &codeableConcept{Text: m.Substance}, IsActive: ptr(true)}}
 	}
 	b, _ := json.Marshal(res)
 	return b

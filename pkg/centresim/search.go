@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -23,7 +24,7 @@ import (
 // (README, "Interactions"); any other is 400.
 var searchParams = map[string]map[string]bool{
 	"Patient":            set("_id", "identifier", "_count", "_offset", "_page"),
-	"Medication":         set("_id", "_count", "_offset", "_page"),
+	"Medication":         set("_id", "status", "_lastUpdated", "_count", "_offset", "_page"),
 	"MedicationRequest":  set("_id", "patient.identifier", "identifier", "status", "_include", "_revinclude", "_count", "_offset", "_page"),
 	"MedicationDispense": set("_id", "identifier", "patient.identifier", "status", "_count", "_offset", "_page"),
 	"Task":               set("_id", "identifier", "_count", "_offset", "_page"),
@@ -59,6 +60,9 @@ type query struct {
 	// anotherPatient serves each MedicationRequest matched as another
 	// patient's: the wrong-patient fault on a read by id (issue 22).
 	anotherPatient bool
+	// after is a Medication page's keyset (catalogue.go): the page starts
+	// after this lastUpdated (ms) and id. Only a next link sets it.
+	after *keyset
 }
 
 // searchValues are a search's parameters: the query string, and for a POST
@@ -101,6 +105,7 @@ func searchValues(r *http.Request) (url.Values, error) {
 func (s *Server) search(ctx context.Context, rt string, values url.Values, resp *response) error {
 	// A page link names the search's parameters by a token (see pageStore):
 	// take them back, and the page from the link.
+	var after *keyset
 	if tokens, ok := values["_page"]; ok {
 		var extra []string
 		for name := range values {
@@ -123,6 +128,12 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 		}
 		merged := url.Values{}
 		for k, vs := range stored {
+			if k == keysetParam {
+				if ks, ok := parseKeyset(vs[0]); ok {
+					after = &ks
+				}
+				continue
+			}
 			merged[k] = vs
 		}
 		for _, k := range []string{"_count", "_offset"} {
@@ -132,7 +143,7 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 		}
 		values = merged
 	}
-	q := query{count: defaultCount, includes: map[string]bool{}}
+	q := query{count: defaultCount, includes: map[string]bool{}, after: after}
 	if f, _ := s.faultNow(); f.Kind == FaultWrongPatient {
 		values = s.otherPatient(ctx, rt, values)
 		// A read by id (the client's search by _id) is answered about
@@ -194,6 +205,16 @@ func (s *Server) search(ctx context.Context, rt string, values url.Values, resp 
 				}
 			}
 			q.tasks = true
+		case "_lastUpdated":
+			for _, v := range vs {
+				cond, arg, err := lastUpdatedSQL(v)
+				if err != nil {
+					p.invalid(name, "%v", err)
+					continue
+				}
+				q.where = append(q.where, cond)
+				q.args = append(q.args, arg...)
+			}
 		case "_id":
 			var ids []string
 			for _, v := range vs {
@@ -268,7 +289,8 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 	case "Patient":
 		from, order = ` FROM patient t`, ` ORDER BY t.rowid`
 	case "Medication":
-		from, order = ` FROM medication t`, ` ORDER BY t.rowid`
+		// By lastUpdated, then id: the keyset its pages follow.
+		from, order = ` FROM medication t`, ` ORDER BY t.updated_ms, t.id`
 	case "MedicationRequest":
 		from, order = requestFrom, ` ORDER BY r.authored_on DESC, r.rowid`
 	case "MedicationDispense":
@@ -294,18 +316,64 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 	if idExpr == "" {
 		idExpr = "t.id"
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+idExpr+from+where+order+` LIMIT ? OFFSET ?`, append(q.args, q.count, q.offset)...)
+	// A Medication search pages by keyset (lastUpdated, id) rather than by
+	// offset: a Medication updated while a client pages moves to the end
+	// of the order, where the client still meets it, and none that it has
+	// not seen moves into the pages already read (README, "Catalogue").
+	keyed := rt == "Medication"
+	pageWhere, pageArgs := where, append([]any(nil), q.args...)
+	if keyed && q.after != nil {
+		cond := `(t.updated_ms > ? OR (t.updated_ms = ? AND t.id > ?))`
+		if pageWhere == "" {
+			pageWhere = " WHERE " + cond
+		} else {
+			pageWhere += " AND " + cond
+		}
+		pageArgs = append(pageArgs, q.after.ms, q.after.ms, q.after.id)
+	}
+	limit := q.count
+	if keyed {
+		limit++ // one more tells whether a next page exists
+	}
+	// A Medication page is read whole by the page's query, its rows
+	// rendered as they come: a catalogue's page holds 500, and a query
+	// each would cost more than the rest of the answer.
+	cols := idExpr
+	if keyed {
+		cols = medicationCols + ", updated_ms"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+cols+from+pageWhere+order+` LIMIT ? OFFSET ?`, append(pageArgs, limit, q.offset)...)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
+	var last keyset
+	more := false
+	rendered := map[string][]byte{}
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var ms int64
+		var m medicationRow
+		if keyed {
+			err = rows.Scan(&m.ID, &m.VNR, &m.Name, &m.Substance, &m.ATC, &m.Strength, &m.Form, &m.Unit, &m.Class, &m.PackSize,
+				&m.Version, &m.LastUpdated, &m.PackText, &m.Prescription, &m.Group, &m.Status, &ms)
+			id = m.ID
+		} else {
+			err = rows.Scan(&id)
+		}
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
+		if len(ids) == q.count {
+			more = true
+			break
+		}
 		ids = append(ids, id)
+		if keyed {
+			rendered[id] = renderMedication(m)
+		}
+		last = keyset{ms: ms, id: id}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -320,12 +388,15 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		if q.anotherPatient {
 			load = s.requestOfAnother
 		}
-		body, _, _, ok, err := load(ctx, tx, rt, id)
-		if err != nil {
-			return nil, err
-		}
+		body, ok := rendered[id]
 		if !ok {
-			continue
+			body, _, _, ok, err = load(ctx, tx, rt, id)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
 		entries = append(entries, found{typ: rt, id: id, body: body, mode: "match"})
 		if len(q.includes) > 0 && rt == "MedicationRequest" {
@@ -399,7 +470,26 @@ func (s *Server) runSearch(ctx context.Context, rt string, q query, values url.V
 		Type: "searchset", Total: &total,
 		Link: []bundleLink{{Relation: "self", URL: page(q.offset)}},
 	}
-	if q.offset+q.count < total && q.count > 0 {
+	switch {
+	case keyed:
+		if q.after != nil {
+			self := url.Values{}
+			for k, vs := range filter {
+				self[k] = vs
+			}
+			self.Set(keysetParam, q.after.String())
+			b.Link[0].URL = s.URL() + "/" + rt + "?" + url.Values{"_page": {s.pages.token(rt, self)}, "_count": {strconv.Itoa(q.count)}}.Encode()
+		}
+		if more && q.count > 0 {
+			next := url.Values{}
+			for k, vs := range filter {
+				next[k] = vs
+			}
+			next.Set(keysetParam, last.String())
+			b.Link = append(b.Link, bundleLink{Relation: "next",
+				URL: s.URL() + "/" + rt + "?" + url.Values{"_page": {s.pages.token(rt, next)}, "_count": {strconv.Itoa(q.count)}}.Encode()})
+		}
+	case q.offset+q.count < total && q.count > 0:
 		b.Link = append(b.Link, bundleLink{Relation: "next", URL: page(q.offset + q.count)})
 	}
 	for _, e := range entries {
@@ -526,4 +616,105 @@ func (s *Server) requestOfAnother(ctx context.Context, q querier, rt, id string)
 		r.PatientID = other
 	}
 	return renderRequest(r), r.Version, r.LastUpdated, true, nil
+}
+
+// keysetParam carries a Medication page's keyset inside a page token; it
+// is never a search parameter of its own.
+const keysetParam = "\x00after"
+
+// keyset is where a Medication page starts: after the resource of this
+// lastUpdated (milliseconds since the epoch) and id.
+type keyset struct {
+	ms int64
+	id string
+}
+
+func (k keyset) String() string { return strconv.FormatInt(k.ms, 10) + "/" + k.id }
+
+func parseKeyset(s string) (keyset, bool) {
+	ms, id, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return keyset{}, false
+	}
+	return keyset{ms: n, id: id}, true
+}
+
+// lastUpdatedSQL turns a _lastUpdated value into a condition on
+// t.updated_ms, as R4 defines its prefixes (3.1.1.5.6, "date"): the value
+// stands for the range of its precision (a day, a second, a millisecond),
+// eq is within it, ne outside it, gt and ge after its end or its start,
+// lt and le before its start or its end. A stored instant is a
+// millisecond. sa, eb and ap are refused.
+func lastUpdatedSQL(v string) (string, []any, error) {
+	prefix := "eq"
+	if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
+		prefix, v = v[:2], v[2:]
+	}
+	// A "+" of a time zone that was not percent-encoded arrives as a
+	// space.
+	v = strings.ReplaceAll(v, " ", "+")
+	lo, hi, err := instantRange(v)
+	if err != nil {
+		return "", nil, err
+	}
+	loMS, hiMS := ceilMS(lo), ceilMS(hi)
+	switch prefix {
+	case "eq":
+		return "(t.updated_ms >= ? AND t.updated_ms < ?)", []any{loMS, hiMS}, nil
+	case "ne":
+		return "(t.updated_ms < ? OR t.updated_ms >= ?)", []any{loMS, hiMS}, nil
+	case "gt":
+		return "t.updated_ms >= ?", []any{hiMS}, nil
+	case "ge":
+		return "t.updated_ms >= ?", []any{loMS}, nil
+	case "lt":
+		return "t.updated_ms < ?", []any{loMS}, nil
+	case "le":
+		return "t.updated_ms < ?", []any{hiMS}, nil
+	}
+	return "", nil, fmt.Errorf("prefix %q is not supported: use eq, ne, gt, ge, lt or le", prefix)
+}
+
+// instantRange reads a FHIR date or dateTime into the range its precision
+// stands for, [lo, hi). A date without a time is taken in UTC.
+func instantRange(v string) (time.Time, time.Time, error) {
+	for _, d := range []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+	} {
+		if len(v) == len(d.layout) {
+			if t, err := time.Parse(d.layout, v); err == nil {
+				return t, d.next(t), nil
+			}
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("%q is not a date or an instant such as 2026-12-07T10:00:00.000Z", v)
+	}
+	step := time.Second
+	if _, rest, ok := strings.Cut(v, "."); ok {
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		step = time.Second
+		for range digits {
+			step /= 10
+		}
+		step = max(step, time.Nanosecond)
+	}
+	return t, t.Add(step), nil
+}
+
+// ceilMS is t in whole milliseconds since the epoch, rounded up.
+func ceilMS(t time.Time) int64 {
+	ns := t.UnixNano()
+	ms := ns / 1e6
+	if ns%1e6 > 0 {
+		ms++
+	}
+	return ms
 }

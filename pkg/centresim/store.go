@@ -182,9 +182,11 @@ func (s *store) seed(ctx context.Context, fixtures fs.FS) error {
 	for _, m := range fx.Medicines {
 		class := medicineClass(m)
 		for _, pkg := range m.Packages {
-			exec(`INSERT INTO medication (id, vnr, name, substance, atc, strength, form, unit, class, pack_size, version, last_updated)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-				"med-"+pkg.VNR, pkg.VNR, m.Name, m.Substance, m.ATC, m.Strength, m.Form, m.Unit, class, pkg.Size, stamp)
+			exec(`INSERT INTO medication (id, vnr, name, substance, atc, strength, form, unit, class, pack_size, pack_text,
+					prescription, substitution_group, version, last_updated, updated_ms)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'R', ?, 1, ?, ?)`,
+				"med-"+pkg.VNR, pkg.VNR, m.Name, m.Substance, m.ATC, m.Strength, m.Form, m.Unit, class, pkg.Size,
+				fixturePackText(pkg.Size, m.Unit), m.SubstitutionGroup, stamp, now.UnixMilli())
 		}
 	}
 	for _, p := range fx.Prescriptions {
@@ -285,6 +287,7 @@ type medicationRow struct {
 	ID, VNR, Name, Substance, ATC, Strength, Form, Unit, Class string
 	PackSize, Version                                          int
 	LastUpdated                                                string
+	PackText, Prescription, Group, Status                      string // "30 fol", R or K, the substitution group, active or inactive
 }
 
 type requestRow struct {
@@ -345,11 +348,13 @@ func scanPatient(sc interface{ Scan(...any) error }) (patientRow, error) {
 	return p, err
 }
 
-const medicationCols = `id, vnr, name, substance, atc, strength, form, unit, class, pack_size, version, last_updated`
+const medicationCols = `id, vnr, name, substance, atc, strength, form, unit, class, pack_size, version, last_updated,
+	pack_text, prescription, substitution_group, status`
 
 func scanMedication(sc interface{ Scan(...any) error }) (medicationRow, error) {
 	var m medicationRow
-	err := sc.Scan(&m.ID, &m.VNR, &m.Name, &m.Substance, &m.ATC, &m.Strength, &m.Form, &m.Unit, &m.Class, &m.PackSize, &m.Version, &m.LastUpdated)
+	err := sc.Scan(&m.ID, &m.VNR, &m.Name, &m.Substance, &m.ATC, &m.Strength, &m.Form, &m.Unit, &m.Class, &m.PackSize, &m.Version, &m.LastUpdated,
+		&m.PackText, &m.Prescription, &m.Group, &m.Status)
 	return m, err
 }
 

@@ -23,7 +23,14 @@ const (
 	CLIDoctorCatalogueOverdue
 	CLIDoctorCatalogueOK
 	CLIDoctorCheckCatalogue
-	CLICatalogueFixtures // the bundled made-up training medicines, as a source's name
+	CLICatalogueFixtures     // the bundled made-up training medicines, as a source's name
+	CLICatalogueSynced       // synced (%s: full or incremental): %d Medications on %d pages, %d changed, %d withdrawn
+	CLICatalogueSyncFull     // "full", as CLICatalogueSynced's kind
+	CLICatalogueSyncIncr     // "incremental", as CLICatalogueSynced's kind
+	CLICatalogueSyncFail     // the sync failed: %s; the old catalogue still answers
+	CLICatalogueNoCentre     // no Prescription Centre configured (%s); the old catalogue still answers
+	CLICatalogueWatchCurrent // sync --watch: the catalogue is current; next update due %s
+	CLICatalogueWatchWaiting // sync --watch: an update is due, the Prescription Centre does not answer (%s)
 
 	catalogueEnd
 )

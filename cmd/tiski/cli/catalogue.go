@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tiski-rx/tiski"
 	"github.com/tiski-rx/tiski/pkg/catalogue"
+	"github.com/tiski-rx/tiski/pkg/centre"
 	"github.com/tiski-rx/tiski/pkg/rx"
 	"github.com/tiski-rx/tiski/tui/i18n"
 )
@@ -33,7 +35,7 @@ truncated file leaves the old one in place.
 
 The data is Kela's and Fimea's open data under CC BY 4.0.`,
 	}
-	cmd.AddCommand(NewCmdCatalogueImport(f, nil), NewCmdCatalogueStatus(f, nil))
+	cmd.AddCommand(NewCmdCatalogueImport(f, nil), NewCmdCatalogueStatus(f, nil), NewCmdCatalogueSync(f, nil))
 	return cmd
 }
 
@@ -45,6 +47,10 @@ type CatalogueOptions struct {
 	Version  string
 	Date     string
 	JSON     bool
+	Full     bool // sync: take the whole catalogue, not only the changes
+	PageSize int  // sync: Medications a page (_count)
+	Watch    bool // sync: take each update on its own when it is due
+	Interval time.Duration
 	Now      func() time.Time
 }
 
@@ -242,4 +248,173 @@ func sourceText(l i18n.Lang, source string) string {
 		return l.T(i18n.CLICatalogueFixtures)
 	}
 	return source
+}
+
+// NewCmdCatalogueSync builds `tiski catalogue sync`.
+func NewCmdCatalogueSync(f *Factory, runF func(context.Context, *CatalogueOptions) error) *cobra.Command {
+	opts := &CatalogueOptions{Factory: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "sync [--full] [--json] [--watch [--interval D]]",
+		Short: "Update the catalogue from the Prescription Centre's Medication resources",
+		Long: `Reads the Prescription Centre's Medication resources (one a package) page by
+page. The first sync, or one after an import from Fimea's file, takes the whole
+catalogue; each later one only what changed since the last (_lastUpdated), and
+removes the packages withdrawn from sale. The new catalogue is built beside the
+old one, checked and swapped in whole: a sync that fails leaves the old
+catalogue answering.
+
+With --watch it keeps running, as a back-office PC's service: whenever the
+catalogue is due (none yet, or past its 1st or 15th) and the Prescription
+Centre answers its probe, it syncs; otherwise it says why it waits.`,
+		Example: `  tiski catalogue sync
+  tiski catalogue sync --full --json
+  tiski catalogue sync --watch --interval 5m`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return catalogueSyncRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Full, "full", false, "take the whole catalogue, not only what changed since the last sync")
+	cmd.Flags().BoolVar(&opts.Watch, "watch", false, "keep running: take the catalogue's update on its own whenever it is due (the 1st and 15th) and the Prescription Centre answers, until Ctrl-C")
+	cmd.Flags().DurationVar(&opts.Interval, "interval", time.Minute, "with --watch: how often to look")
+	cmd.Flags().IntVar(&opts.PageSize, "page-size", centre.MedicationPageSize, "Medications asked for a page (_count); the server may send fewer")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// catalogueSynced is what `tiski catalogue sync --json` prints, the same in
+// every language.
+type catalogueSynced struct {
+	Full      bool            `json:"full"`
+	Pages     int             `json:"pages"`
+	Fetched   int             `json:"fetched"`
+	Changed   int             `json:"changed"`
+	Withdrawn int             `json:"withdrawn"`
+	Status    catalogueStatus `json:"status"`
+}
+
+func catalogueSyncRun(ctx context.Context, opts *CatalogueOptions) error {
+	f := opts.Factory
+	l := f.Lang()
+	path, err := f.cataloguePath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("make data folder: %w", err)
+	}
+	cc, err := f.CentreConfig()
+	if err != nil {
+		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueNoCentre, err.Error()))
+	}
+	if opts.PageSize < 1 || opts.PageSize > 1000 {
+		return usageError{fmt.Errorf("--page-size %d: give 1 to 1000", opts.PageSize)}
+	}
+	if opts.Watch && opts.Interval <= 0 {
+		return usageError{fmt.Errorf("--interval must be positive")}
+	}
+	client, err := f.Centre()
+	if err != nil {
+		return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueSyncFail, strings.TrimSuffix(err.Error(), ".")+"."))
+	}
+	defer client.Close()
+	version := cc.BaseURL
+	if u, err := url.Parse(cc.BaseURL); err == nil && u.Host != "" {
+		version = u.Host
+	}
+	sync := func(full bool) error {
+		res, err := catalogue.Sync(ctx, path, catalogue.FromCentre(client, opts.PageSize), catalogue.SyncOptions{Full: full, Version: version, Now: opts.Now()})
+		if err != nil {
+			// The catalogue's error ends "The catalogue was not changed.";
+			// the user's text says so in their language.
+			msg := strings.TrimSuffix(strings.TrimSpace(err.Error()), " The catalogue was not changed.")
+			return rx.Errorf(rx.ErrorCode(err), "%s", l.T(i18n.CLICatalogueSyncFail, msg))
+		}
+		f.Logger().Info("catalogue synced", "full", res.Full, "pages", res.Pages, "fetched", res.Fetched,
+			"changed", res.Changed, "withdrawn", res.Withdrawn, "count", res.Info.Count)
+		return printSynced(f, l, opts, path, res)
+	}
+	if !opts.Watch {
+		return sync(opts.Full)
+	}
+	return catalogueWatch(ctx, opts, path, client, sync)
+}
+
+// catalogueWatch takes the catalogue's update on its own whenever it is
+// due (none yet, another source's, or past its 1st or 15th) and the
+// Prescription Centre answers, looking every opts.Interval until Ctrl-C.
+// A failed sync is said, and tried again at the next look.
+func catalogueWatch(ctx context.Context, opts *CatalogueOptions, path string, client *centre.Client, sync func(full bool) error) error {
+	f := opts.Factory
+	l := f.Lang()
+	c, err := catalogue.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	full := opts.Full
+	last := ""
+	say := func(line string) {
+		if line != last {
+			last = line
+			fmt.Fprintf(f.IO.ErrOut, "%s  %s\n", opts.Now().Format("15:04:05"), line)
+		}
+	}
+	t := time.NewTicker(opts.Interval)
+	defer t.Stop()
+	for {
+		info, err := c.Info(ctx)
+		due := err != nil || info.Source != catalogue.SourceFHIR || !opts.Now().Before(catalogue.NextDue(info.ImportedAt.Local()))
+		switch {
+		case !due:
+			say(l.T(i18n.CLICatalogueWatchCurrent, catalogue.NextDue(info.ImportedAt.Local()).Format(time.DateOnly)))
+		default:
+			if perr := client.Probe(ctx); perr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				say(l.T(i18n.CLICatalogueWatchWaiting, perr.Error()))
+				break
+			}
+			if serr := sync(full); serr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				say(serr.Error())
+				break
+			}
+			full, last = false, ""
+			continue // says when the next is due
+		}
+		select {
+		case <-ctx.Done():
+			return nil // Ctrl-C is how watch ends
+		case <-t.C:
+		}
+	}
+}
+
+// printSynced prints what a sync did and the catalogue's new status.
+func printSynced(f *Factory, l i18n.Lang, opts *CatalogueOptions, path string, res catalogue.SyncResult) error {
+	status := newCatalogueStatus(path, res.Info, true, opts.Now())
+	if opts.JSON {
+		return json.NewEncoder(f.IO.Out).Encode(catalogueSynced{Full: res.Full, Pages: res.Pages, Fetched: res.Fetched,
+			Changed: res.Changed, Withdrawn: res.Withdrawn, Status: status})
+	}
+	kind := l.T(i18n.CLICatalogueSyncIncr)
+	if res.Full {
+		kind = l.T(i18n.CLICatalogueSyncFull)
+	}
+	out := f.IO.Out
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueSynced, kind, res.Fetched, res.Pages, res.Changed, res.Withdrawn))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueCount, status.Count))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueSource, sourceText(l, status.Source)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueVersion, status.Version))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueDate, status.Date.Local().Format(time.DateOnly)))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueNextDue, status.NextDue))
+	fmt.Fprintln(out, l.T(i18n.CLICatalogueLicence))
+	return nil
 }

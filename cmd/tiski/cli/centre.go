@@ -48,6 +48,7 @@ type CentreServeOptions struct {
 	Capacity  float64
 	Verbose   bool
 	AccessLog string
+	Catalogue bool
 }
 
 // NewCmdCentreServe builds `tiski centre serve`.
@@ -75,6 +76,7 @@ func NewCmdCentreServe(f *Factory, runF func(context.Context, *CentreServeOption
 	fl.StringVar(&opts.TLSDir, "tls", "", "serve HTTPS and require client certificates, from a folder made by 'tiski centre certs'")
 	fl.Float64Var(&opts.Capacity, "capacity", 0, "requests per second served before answering 429 (0: unlimited)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request to standard error")
+	fl.BoolVar(&opts.Catalogue, "catalogue", true, "serve a medicine catalogue of realistic size (about 15,000 packages) beside the fixtures; --catalogue=false: the fixtures' 104 only")
 	fl.StringVar(&opts.AccessLog, "access-log", "", "append every FHIR request line (method, path and query, status) to FILE, unmasked, as a web server's access log")
 	return cmd
 }
@@ -97,6 +99,7 @@ func centreServeRun(ctx context.Context, opts *CentreServeOptions) error {
 		Seed:      opts.Seed,
 		TLSDir:    opts.TLSDir,
 		Capacity:  opts.Capacity,
+		Catalogue: opts.Catalogue,
 		Logger:    slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level})),
 		AccessLog: access.writer(),
 	})
