@@ -115,6 +115,10 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 		Seed:      opts.Seed,
 		Logger:    slog.New(slog.DiscardHandler),
 		AccessLog: access.writer(),
+		// The Prescription Centre's catalogue of realistic size, for
+		// `tiski catalogue sync` against the demo; the demo's own counter
+		// keeps the fixtures' catalogue (issue 24).
+		Catalogue: true,
 	})
 	if err != nil {
 		return fmt.Errorf("start the Prescription Centre simulator: %w", err)
