@@ -310,12 +310,17 @@ func (c *Catalogue) Search(ctx context.Context, prefix string, n int) ([]Package
 		return nil, err
 	}
 	defer c.mu.RUnlock()
-	rows, err := c.byName.QueryContext(ctx, lo, prefixEnd(lo), n)
+	return collect(c.byName.QueryContext(ctx, lo, prefixEnd(lo), n))
+}
+
+// collect reads the packages a query of packageColumns answered, and
+// closes its rows.
+func collect(rows *sql.Rows, err error) ([]Package, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	ps := make([]Package, 0, n)
+	var ps []Package
 	for rows.Next() {
 		p, err := scanPackage(rows)
 		if err != nil {

@@ -135,21 +135,8 @@ func (c *Catalogue) byVNRPrefix(ctx context.Context, prefix string, n int) ([]Pa
 		return nil, err
 	}
 	defer c.mu.RUnlock()
-	rows, err := c.db.QueryContext(ctx, `SELECT `+packageColumns+` FROM packages
-		WHERE vnr >= ? AND vnr < ? ORDER BY vnr LIMIT ?`, prefix, prefixEnd(prefix), n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ps []Package
-	for rows.Next() {
-		p, err := scanPackage(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
+	return collect(c.db.QueryContext(ctx, `SELECT `+packageColumns+` FROM packages
+		WHERE vnr >= ? AND vnr < ? ORDER BY vnr LIMIT ?`, prefix, prefixEnd(prefix), n))
 }
 
 func isDigits(s string) bool {

@@ -104,19 +104,6 @@ func (c *Catalogue) bySubstanceOrATC(ctx context.Context, prefix string, n int) 
 	}
 	defer c.mu.RUnlock()
 	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
-	rows, err := c.db.QueryContext(ctx, `SELECT `+packageColumns+` FROM packages
-		WHERE substance LIKE ?1 ESCAPE '\' OR atc LIKE ?1 ESCAPE '\' ORDER BY name_key, vnr LIMIT ?2`, like, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ps []Package
-	for rows.Next() {
-		p, err := scanPackage(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
+	return collect(c.db.QueryContext(ctx, `SELECT `+packageColumns+` FROM packages
+		WHERE substance LIKE ?1 ESCAPE '\' OR atc LIKE ?1 ESCAPE '\' ORDER BY name_key, vnr LIMIT ?2`, like, n))
 }

@@ -169,21 +169,10 @@ func current(ctx context.Context, path string) (snapshot, error) {
 	if info.Source != SourceFHIR {
 		return snapshot{info: info}, nil
 	}
-	rows, err := db.QueryContext(ctx, `SELECT `+packageColumns+` FROM packages ORDER BY vnr`)
+	pkgs, err := collect(db.QueryContext(ctx, `SELECT `+packageColumns+` FROM packages ORDER BY vnr`))
 	if err != nil {
 		return snapshot{}, fmt.Errorf("sync catalogue: read the current one: %w", err)
 	}
-	defer rows.Close()
-	s := snapshot{info: info, packages: make([]Package, 0, info.Count)}
-	for rows.Next() {
-		p, err := scanPackage(rows)
-		if err != nil {
-			return snapshot{}, fmt.Errorf("sync catalogue: read the current one: %w", err)
-		}
-		s.packages = append(s.packages, p)
-	}
-	if err := rows.Err(); err != nil {
-		return snapshot{}, fmt.Errorf("sync catalogue: read the current one: %w", err)
-	}
+	s := snapshot{info: info, packages: pkgs}
 	return s, nil
 }
