@@ -416,9 +416,13 @@ func thirdPartyScenario(t *testing.T, up upstream) {
 		}
 		m := med("burana-400mg-tabl")
 		pk, _ := m.SmallestPackage()
+		// Issued when the prescriber called: a call an hour ago is
+		// yesterday's just after midnight, and a call before the issue
+		// date is refused.
+		called := time.Now().Add(-time.Hour)
 		tel, err := svc.Telephone(ctx, who, rx.Prescription{Patient: patient(2), Prescriber: physician, Medicine: m,
-			Issued: time.Now(), Dosage: "1 tabletti tarvittaessa", Quantity: 2 * pk.Size, Reason: "the prescriber was on a home visit",
-			Telephone: &rx.TelephoneCall{Phone: "+358 9 310 5015", Time: time.Now().Add(-time.Hour), Verification: "called back the health centre's number"}}, nil)
+			Issued: called, Dosage: "1 tabletti tarvittaessa", Quantity: 2 * pk.Size, Reason: "the prescriber was on a home visit",
+			Telephone: &rx.TelephoneCall{Phone: "+358 9 310 5015", Time: called, Verification: "called back the health centre's number"}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

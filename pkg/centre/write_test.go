@@ -44,7 +44,9 @@ func recordedPrescription(t *testing.T, form rx.Form, patient, medicine string) 
 		Quantity: 30, Status: rx.StatusActive, Reason: "the health centre's patient system was down", Recorder: &testPharmacist,
 	}
 	if form == rx.FormTelephone {
-		p.Telephone = &rx.TelephoneCall{Phone: "+358 40 123 4567", Time: now.Add(-10 * time.Minute), Verification: "called back to a known number"}
+		// The call at the issue: ten minutes before it would be
+		// yesterday's just after midnight, before the issue date.
+		p.Telephone = &rx.TelephoneCall{Phone: "+358 40 123 4567", Time: now, Verification: "called back to a known number"}
 	}
 	return p
 }
